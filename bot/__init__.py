@@ -1,0 +1,1 @@
+"""Recobra: a conversational collections assistant for Latin America."""

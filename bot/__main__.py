@@ -1,0 +1,180 @@
+"""``python -m bot``: the command line (set-up, import, users, processes)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def cli() -> None:
+    """Recobra: a WhatsApp/SMS collections assistant."""
+
+
+@cli.command("init-secrets")
+def init_secrets() -> None:
+    """Create var/secrets.env with the generated secrets that the environment does not set."""
+    from bot.config import SECRETS_FILE, ensure_secrets
+
+    ensure_secrets()
+    click.echo(f"secrets in {SECRETS_FILE}")
+
+
+@cli.command()
+def migrate() -> None:
+    """Bring the billing store's schema up to date (Alembic)."""
+    from bot.config import get_settings
+    from bot.store.migrate import upgrade
+
+    upgrade()
+    click.echo(f"store migrated: {_safe_url(get_settings().database_url)}")
+
+
+@cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo portfolio and demo users (only what is missing)."""
+    from bot import demo, users
+    from bot.store import session_scope
+
+    password = _demo_password()
+    with session_scope() as session:
+        created = demo.seed(session)
+        for username, role, name in (("agente", "agent", "Agente Demo"), ("gerente", "manager", "Gerente Demo"),
+                                     ("admin", "admin", "Admin Demo")):
+            users.create_or_update(session, username, role, password, name=name)
+    click.echo(f"demo portfolio: {created} debtors added")
+
+
+def _demo_password() -> str:
+    from bot.config import ensure_secrets
+
+    return ensure_secrets()["DEMO_PASSWORD"]
+
+
+@cli.command("import-portfolio")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the rejected rows (row, field, reason) to this CSV file.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def import_portfolio(file: Path, report_path: Path | None, quiet: bool) -> None:
+    """Import debtors and invoices from a CSV file (columns in the README)."""
+    from tqdm import tqdm
+
+    from bot import portfolio
+    from bot.store import session_scope
+
+    header, rows = portfolio.read_csv(file)
+    missing = [c for c in portfolio.REQUIRED if c not in header]
+    if missing:
+        raise click.ClickException(f"missing columns: {', '.join(missing)} (expected {', '.join(portfolio.COLUMNS)})")
+    total = max(sum(1 for _ in file.open(encoding="utf-8-sig")) - 1, 0)
+    with tqdm(total=total, unit="row", disable=quiet, file=sys.stderr) as bar, session_scope() as session:
+        report = portfolio.import_rows(session, rows, progress=bar.update)
+    click.echo(
+        f"{report.rows} rows: {report.imported} imported, {len(report.rejected)} rejected; "
+        f"debtors: {report.debtors_created} new, {report.debtors_updated} updated"
+    )
+    for r in report.rejected[:50]:
+        click.echo(f"  row {r.row}: {r.field}: {r.message}")
+    if len(report.rejected) > 50:
+        click.echo(f"  ... and {len(report.rejected) - 50} more")
+    if report_path:
+        portfolio.write_rejections(report, report_path)
+        click.echo(f"rejected rows written to {report_path}")
+
+
+@cli.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["agent", "manager", "admin"]), required=True)
+@click.option("--name", default="")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+def create_user(username: str, role: str, name: str, password: str) -> None:
+    """Create a console/dashboard user, or reset an existing one's role and password."""
+    from bot import users
+    from bot.store import session_scope
+
+    try:
+        with session_scope() as session:
+            user = users.create_or_update(session, username, role, password, name=name)
+            click.echo(f"user {user.username} ({user.role}) saved")
+    except users.UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@cli.command()
+def worker() -> None:
+    """Run the worker: queue consumers and the scheduler."""
+    from bot.worker.main import run
+
+    run()
+
+
+@cli.command()
+@click.option("--port", type=int, default=None)
+@click.option("--workers", type=int, default=2)
+def web(port: int | None, workers: int) -> None:
+    """Run the web edge with gunicorn."""
+    import os
+
+    from bot.config import get_settings
+
+    port = port or get_settings().web_port
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "8", "--bind",
+         f"0.0.0.0:{port}", "--access-logfile", "-", "--graceful-timeout", "5", "bot.web.wsgi:app"],
+    )
+
+
+@cli.command()
+def info() -> None:
+    """Print the URLs, the demo logins, the API key and the demo debtors."""
+    from bot import demo
+    from bot.config import ensure_secrets, get_settings
+
+    s = get_settings()
+    secrets = ensure_secrets()
+    base = s.public_base_url
+    click.echo("")
+    click.echo("Recobra is running")
+    click.echo(f"  web / API           {base}   (API key: {s.api_key})")
+    if s.messaging_provider == "sandbox":
+        click.echo(f"  phone simulator     {base}/sandbox/phone")
+        click.echo(f"  sandbox outbox      {base}/api/v1/sandbox/outbox?to=+57...")
+    click.echo(f"  agent console       {base}/console   (agente / {secrets['DEMO_PASSWORD']})")
+    click.echo(f"  manager dashboard   {base}/manager   (gerente / {secrets['DEMO_PASSWORD']})")
+    click.echo(f"  rasa (private)      {s.rasa_url}")
+    click.echo("")
+    click.echo(f"  try:  curl -H 'Authorization: Bearer {s.api_key}' {base}/api/v1/debtors/CO-1001")
+    click.echo("")
+    click.echo("  demo debtors (phone, document last 4):")
+    for ext, name, phone, whatsapp, _country, _tz, last4, _inv in demo.DEMO_DEBTORS[::5]:
+        channel = "WhatsApp" if whatsapp else "SMS"
+        click.echo(f"    {ext:8} {name:24} {phone:15} {channel:8} {last4}")
+    click.echo("  (all of them: python -m bot demo-debtors)")
+    click.echo("")
+
+
+@cli.command("demo-debtors")
+def demo_debtors() -> None:
+    """List every demo debtor with the document digits that verify them."""
+    from bot import demo
+
+    for ext, name, phone, whatsapp, _country, tz, last4, _inv in demo.DEMO_DEBTORS:
+        click.echo(f"{ext:8} {name:24} {phone:15} {'WhatsApp' if whatsapp else 'SMS':8} {tz:32} {last4}")
+
+
+def _safe_url(url: str) -> str:
+    """A URL with any password hidden, for logs."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}:***@{host}"
+    return url
+
+
+if __name__ == "__main__":
+    cli()

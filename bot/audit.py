@@ -1,0 +1,31 @@
+"""The audit log: who looked at or changed what, kept for the legally required time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.store.models import AuditLog
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    details: dict[str, Any] | None = None,
+    user_id: int | None = None,
+) -> AuditLog:
+    entry = AuditLog(
+        user_id=user_id,
+        actor=actor,
+        action=action,
+        target_type=target_type,
+        target_id=None if target_id is None else str(target_id),
+        details=details or {},
+    )
+    session.add(entry)
+    return entry

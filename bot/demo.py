@@ -1,0 +1,105 @@
+"""The demo portfolio `make run` seeds: about 30 debtors across CO, MX, AR, CL and PE.
+
+Due dates are spread from 5 days ahead to 60 days overdue relative to today, so every stage of a
+collections conversation has someone to try it on. Document last-4 digits are listed by
+``python -m bot info`` so a person can verify identity in the phone simulator.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from bot import debtors
+
+# (external_id, name, phone, whatsapp, country, timezone, last4, [(amount, days_past_due), ...])
+DEMO_DEBTORS: list[tuple[str, str, str, bool, str, str, str, list[tuple[str, int]]]] = [
+    ("CO-1001", "Ana María Restrepo", "+573001112201", True, "CO", "America/Bogota", "4821", [("185000", 12)]),
+    ("CO-1002", "Carlos Andrés Gómez", "+573101112202", True, "CO", "America/Bogota", "7710", [("92500", 3)]),
+    ("CO-1003", "Luz Dary Cárdenas", "+573151112203", False, "CO", "America/Bogota", "3390",
+     [("420000", 45), ("140000", 15)]),
+    ("CO-1004", "Jhon Fredy Ospina", "+573201112204", True, "CO", "America/Bogota", "5528", [("67000", -5)]),
+    ("CO-1005", "Paola Andrea Rincón", "+573011112205", True, "CO", "America/Bogota", "9902", [("1250000", 60)]),
+    ("CO-1006", "Yeison Stiven Mejía", "+573121112206", False, "CO", "America/Bogota", "1184", [("38900", 0)]),
+    ("MX-2001", "Guadalupe Hernández", "+525512342201", True, "MX", "America/Mexico_City", "2045",
+     [("3450.00", 8)]),
+    ("MX-2002", "José Luis Ramírez", "+525512342202", True, "MX", "America/Mexico_City", "6631", [("899.50", 1)]),
+    ("MX-2003", "María Fernanda Torres", "+528112342203", True, "MX", "America/Monterrey", "7002",
+     [("12800.00", 30), ("2400.00", 2)]),
+    ("MX-2004", "Juan Carlos Pérez", "+523312342204", False, "MX", "America/Mexico_City", "4417",
+     [("1599.00", -3)]),
+    ("MX-2005", "Alejandra Sánchez", "+526642342205", True, "MX", "America/Tijuana", "8856", [("5200.00", 21)]),
+    ("MX-2006", "Ricardo Flores", "+529982342206", True, "MX", "America/Cancun", "3021", [("740.00", 55)]),
+    ("AR-3001", "Martina González", "+5491123452301", True, "AR", "America/Argentina/Buenos_Aires", "1357",
+     [("48500.00", 10)]),
+    ("AR-3002", "Santiago Fernández", "+5491123452302", True, "AR", "America/Argentina/Buenos_Aires", "2468",
+     [("125000.00", 35)]),
+    ("AR-3003", "Lucía Romero", "+5493512452303", False, "AR", "America/Argentina/Cordoba", "9753",
+     [("23990.00", -1)]),
+    ("AR-3004", "Facundo Díaz", "+5492614452304", True, "AR", "America/Argentina/Mendoza", "8642",
+     [("310000.00", 58), ("62000.00", 28)]),
+    ("AR-3005", "Valentina Álvarez", "+5493414452305", True, "AR", "America/Argentina/Cordoba", "1122",
+     [("15750.50", 4)]),
+    ("AR-3006", "Nicolás Sosa", "+5491123452306", True, "AR", "America/Argentina/Buenos_Aires", "3344",
+     [("87000.00", 18)]),
+    ("CL-4001", "Camila Muñoz", "+56961234501", True, "CL", "America/Santiago", "5566", [("45990", 6)]),
+    ("CL-4002", "Matías Rojas", "+56961234502", True, "CL", "America/Santiago", "7788", [("189000", 40)]),
+    ("CL-4003", "Francisca Soto", "+56961234503", False, "CL", "America/Santiago", "9900", [("32500", -4)]),
+    ("CL-4004", "Benjamín Contreras", "+56961234504", True, "CL", "America/Santiago", "1212",
+     [("560000", 25), ("78000", 1)]),
+    ("CL-4005", "Javiera Silva", "+56961234505", True, "CL", "America/Santiago", "3434", [("12990", 14)]),
+    ("CL-4006", "Diego Morales", "+56961234506", True, "CL", "America/Santiago", "5656", [("245000", 52)]),
+    ("PE-5001", "Rosa Quispe", "+51912345501", True, "PE", "America/Lima", "7878", [("350.00", 9)]),
+    ("PE-5002", "Luis Mamani", "+51912345502", True, "PE", "America/Lima", "9090", [("1280.00", 33)]),
+    ("PE-5003", "Carmen Flores", "+51912345503", False, "PE", "America/Lima", "2323", [("89.90", -2)]),
+    ("PE-5004", "Jorge Huamán", "+51912345504", True, "PE", "America/Lima", "4545", [("4500.00", 48)]),
+    ("PE-5005", "Milagros Chávez", "+51912345505", True, "PE", "America/Lima", "6767",
+     [("720.00", 20), ("240.00", 5)]),
+    ("PE-5006", "Kevin Rojas", "+51912345506", True, "PE", "America/Lima", "8989", [("199.00", 0)]),
+]
+
+CURRENCY = {"CO": "COP", "MX": "MXN", "AR": "ARS", "CL": "CLP", "PE": "PEN"}
+
+
+def payloads(today: date) -> list[tuple[str, dict]]:
+    out = []
+    for ext, name, phone, whatsapp, country, tz, last4, invoices in DEMO_DEBTORS:
+        out.append(
+            (
+                ext,
+                {
+                    "name": name,
+                    "phone": phone,
+                    "whatsapp": whatsapp,
+                    "country": country,
+                    "timezone": tz,
+                    "language": "es",
+                    "document_last4": last4,
+                    "invoices": [
+                        {
+                            "external_id": f"{ext}-F{i + 1}",
+                            "amount": str(Decimal(amount)),
+                            "currency": CURRENCY[country],
+                            "due_date": (today - timedelta(days=dpd)).isoformat(),
+                        }
+                        for i, (amount, dpd) in enumerate(invoices)
+                    ],
+                },
+            )
+        )
+    return out
+
+
+def seed(session: Session, today: date | None = None) -> int:
+    """Insert the demo debtors that are missing; leaves existing ones (and their history) alone."""
+    today = today or date.today()
+    created = 0
+    for ext, payload in payloads(today):
+        if debtors.get_by_external_id(session, ext) is not None:
+            continue
+        debtors.upsert(session, debtors.parse_debtor(ext, payload))
+        created += 1
+    session.flush()
+    return created

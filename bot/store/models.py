@@ -1,0 +1,334 @@
+"""The billing store's tables.
+
+Money columns hold ``Decimal`` with an ISO 4217 currency beside them; times are aware UTC.
+Every lookup the product makes has an index (phone, external ids, provider ids, due dates).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import declarative_base, relationship
+
+from bot.store.types import Money, UTCDateTime, utcnow
+
+Base = declarative_base()
+
+# Contact status of a debtor's phone: how reachable they are.
+CONTACT_STATUSES = ("ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable")
+INVOICE_STATUSES = ("open", "paid", "disputed", "cancelled")
+PROMISE_STATUSES = ("open", "kept", "broken", "replaced")
+LINK_STATUSES = ("active", "paid", "expired")
+HANDOFF_STATUSES = ("open", "claimed", "closed")
+REASONS = ("job_loss", "income_delay", "forgot", "health", "other_debts", "service_issue", "other")
+ROLES = ("agent", "manager", "admin")
+
+
+class Debtor(Base):
+    __tablename__ = "debtors"
+
+    id = Column(Integer, primary_key=True)
+    external_id = Column(String(100), nullable=False, unique=True)
+    name = Column(String(200), nullable=False)
+    phone = Column(String(20), nullable=False, index=True)  # E.164, the SMS form (+52..., never +521...)
+    whatsapp = Column(Boolean, nullable=False, default=False)
+    country = Column(String(2), nullable=False)
+    timezone = Column(String(64), nullable=False)
+    language = Column(String(8), nullable=False, default="es")
+    document_hash = Column(String(128))
+    document_last4 = Column(String(4))
+    contact_status = Column(String(20), nullable=False, default="ok")
+    opted_out = Column(Boolean, nullable=False, default=False)
+    opted_out_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    invoices = relationship("Invoice", back_populates="debtor", order_by="Invoice.due_date")
+
+    __table_args__ = (
+        CheckConstraint("length(country) = 2", name="ck_debtors_country"),
+    )
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    external_id = Column(String(100), nullable=False)
+    amount = Column(Money, nullable=False)
+    balance = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    original_due_date = Column(Date, nullable=False)
+    due_date = Column(Date, nullable=False, index=True)
+    status = Column(String(20), nullable=False, default="open", index=True)
+    reminders_paused = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    debtor = relationship("Debtor", back_populates="invoices")
+
+    __table_args__ = (
+        UniqueConstraint("debtor_id", "external_id", name="uq_invoices_debtor_external"),
+        CheckConstraint("amount >= 0", name="ck_invoices_amount"),
+        Index("ix_invoices_external_id", "external_id"),
+    )
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
+    payment_link_id = Column(Integer, ForeignKey("payment_links.id", ondelete="SET NULL"), index=True)
+    provider = Column(String(20), nullable=False)
+    provider_id = Column(String(64), nullable=False)
+    amount = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(20), nullable=False)
+    status_detail = Column(String(80))
+    method = Column(String(40))
+    paid_at = Column(UTCDateTime)
+    applied = Column(Boolean, nullable=False, default=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider", "provider_id", name="uq_payments_provider_id"),)
+
+
+class PaymentLink(Base):
+    __tablename__ = "payment_links"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
+    promise_id = Column(Integer, ForeignKey("promises.id", ondelete="SET NULL"))
+    instalment_id = Column(Integer, ForeignKey("instalments.id", ondelete="SET NULL"))
+    reference = Column(String(64), nullable=False, unique=True)  # our external_reference
+    short_code = Column(String(16), nullable=False, unique=True)
+    provider = Column(String(20), nullable=False)
+    provider_ref = Column(String(128), index=True)  # Mercado Pago preference id
+    url = Column(Text, nullable=False)  # the provider's checkout URL (init_point)
+    amount = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(20), nullable=False, default="active", index=True)
+    expires_at = Column(UTCDateTime, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Promise(Base):
+    __tablename__ = "promises"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    promised_date = Column(Date, nullable=False, index=True)
+    amount = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(20), nullable=False, default="open")
+    source = Column(String(20), nullable=False, default="bot")  # bot, agent
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    resolved_at = Column(UTCDateTime)
+
+    __table_args__ = (
+        # One open promise per invoice: a new promise replaces the old one (enforced, not hoped for).
+        Index(
+            "uq_promises_one_open_per_invoice",
+            "invoice_id",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+
+class NonpaymentReason(Base):
+    __tablename__ = "nonpayment_reasons"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="SET NULL"))
+    reason = Column(String(20), nullable=False, index=True)
+    text = Column(Text, nullable=False, default="")
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class DueDateChange(Base):
+    __tablename__ = "due_date_changes"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    old_date = Column(Date, nullable=False)
+    new_date = Column(Date, nullable=False)
+    changed_by = Column(String(40), nullable=False, default="bot")
+    note = Column(Text)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class PaymentPlan(Base):
+    __tablename__ = "payment_plans"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    total = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    instalment_count = Column(Integer, nullable=False)
+    status = Column(String(20), nullable=False, default="active")  # active, completed, broken, cancelled
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    instalments = relationship("Instalment", back_populates="plan", order_by="Instalment.number")
+
+
+class Instalment(Base):
+    __tablename__ = "instalments"
+
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(Integer, ForeignKey("payment_plans.id", ondelete="CASCADE"), nullable=False, index=True)
+    number = Column(Integer, nullable=False)
+    due_date = Column(Date, nullable=False, index=True)
+    amount = Column(Money, nullable=False)
+    status = Column(String(20), nullable=False, default="pending")  # pending, paid
+    paid_at = Column(UTCDateTime)
+
+    plan = relationship("PaymentPlan", back_populates="instalments")
+
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_instalments_plan_number"),)
+
+
+class Conversation(Base):
+    """One per person: keyed by the E.164 phone, the same for WhatsApp and SMS (CONTRACT.md)."""
+
+    __tablename__ = "conversations"
+
+    id = Column(Integer, primary_key=True)
+    phone = Column(String(20), nullable=False, unique=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="SET NULL"), index=True)
+    last_channel = Column(String(10))  # whatsapp, sms
+    mode = Column(String(10), nullable=False, default="bot")  # bot, human
+    last_inbound_at = Column(UTCDateTime)
+    last_whatsapp_inbound_at = Column(UTCDateTime)  # opens WhatsApp's 24-hour window
+    last_message_at = Column(UTCDateTime, index=True)
+    tags = Column(JSON, nullable=False, default=list)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="SET NULL"), index=True)
+    direction = Column(String(3), nullable=False)  # in, out
+    author = Column(String(10), nullable=False)  # debtor, bot, agent, system
+    agent_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    channel = Column(String(10), nullable=False)  # whatsapp, sms
+    to_phone = Column(String(20))
+    from_phone = Column(String(20))
+    body = Column(Text, nullable=False, default="")
+    media = Column(JSON, nullable=False, default=list)  # [{"url": ..., "content_type": ...}]
+    provider_sid = Column(String(64), unique=True)
+    status = Column(String(20), nullable=False, default="received")
+    error_code = Column(String(10))
+    encoding = Column(String(8))  # GSM-7 or UCS-2 for SMS
+    segments = Column(Integer)
+    intent = Column(String(80))
+    confidence = Column(Float)
+    entities = Column(JSON)
+    attempts = Column(Integer, nullable=False, default=0)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_created_at", "created_at"),
+    )
+
+
+class Handoff(Base):
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    status = Column(String(10), nullable=False, default="open", index=True)
+    reason = Column(String(40), nullable=False)
+    summary = Column(Text, nullable=False, default="")
+    claimed_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    claimed_at = Column(UTCDateTime)
+    closed_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        # At most one live hand-off per conversation.
+        Index(
+            "uq_handoffs_one_live_per_conversation",
+            "conversation_id",
+            unique=True,
+            sqlite_where=text("status != 'closed'"),
+            postgresql_where=text("status != 'closed'"),
+        ),
+    )
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(80), nullable=False, unique=True)
+    name = Column(String(200), nullable=False, default="")
+    role = Column(String(10), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (CheckConstraint("role in ('agent', 'manager', 'admin')", name="ck_users_role"),)
+
+
+class AuditLog(Base):
+    __tablename__ = "audit_log"
+
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    actor = Column(String(80), nullable=False)  # username, "api", "bot", "worker"
+    action = Column(String(60), nullable=False)
+    target_type = Column(String(40))
+    target_id = Column(String(100))
+    details = Column(JSON, nullable=False, default=dict)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+
+
+__all__ = [
+    "Base",
+    "Debtor",
+    "Invoice",
+    "Payment",
+    "PaymentLink",
+    "Promise",
+    "NonpaymentReason",
+    "DueDateChange",
+    "PaymentPlan",
+    "Instalment",
+    "Conversation",
+    "Message",
+    "Handoff",
+    "User",
+    "AuditLog",
+]

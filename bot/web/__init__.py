@@ -1,0 +1,62 @@
+"""The web edge: the Flask application factory (Flask tutorial style)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from bot.config import get_settings
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    settings = get_settings()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_mapping(
+        SECRET_KEY=settings.secret_key,
+        DATABASE_URL=settings.database_url,
+        RECOBRA_API_KEY=settings.api_key,
+        MAX_CONTENT_LENGTH=settings.max_request_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        JSON_SORT_KEYS=False,
+        SETTINGS=settings,
+    )
+    if test_config:
+        app.config.update(test_config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    from bot.web import db, errors
+
+    db.init_app(app)
+    errors.init_app(app)
+
+    from bot.web import api
+
+    app.register_blueprint(api.bp)
+
+    # Blueprints of the other areas register themselves here as they land.
+    for name in ("webhooks", "sandbox", "console", "manager", "links"):
+        module = _optional_blueprint(name)
+        if module is not None:
+            module.register(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _optional_blueprint(name: str):  # noqa: ANN202
+    import importlib
+
+    try:
+        return importlib.import_module(f"bot.web.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"bot.web.{name}":
+            return None
+        raise

@@ -1,0 +1,110 @@
+"""``/api/v1``: what billing systems and scripts call (CONTRACT.md). Bearer key on every call."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from bot import audit, debtors
+from bot.store.models import Message
+from bot.web.db import get_session
+from bot.web.errors import error_response
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+@bp.before_request
+def require_api_key():  # noqa: ANN201
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return error_response(401, "unauthorized", "Send the API key as 'Authorization: Bearer <key>'.")
+    expected = current_app.config["RECOBRA_API_KEY"] or ""
+    if not expected or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        return error_response(401, "unauthorized", "The API key is not valid.")
+    return None
+
+
+def json_body() -> object:
+    """The request's JSON, or a JSON 4xx that says what is wrong with it."""
+    if request.content_length is not None and request.content_length > current_app.config["MAX_CONTENT_LENGTH"]:
+        raise _BadRequest(413, "payload_too_large", "The request body is too large.")
+    if not request.is_json:
+        raise _BadRequest(415, "unsupported_media_type", "Send JSON with 'Content-Type: application/json'.")
+    data = request.get_json(silent=True)
+    if data is None:
+        raise _BadRequest(400, "malformed_json", "The request body is not valid JSON.")
+    return data
+
+
+class _BadRequest(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+@bp.errorhandler(_BadRequest)
+def _bad_request(exc: _BadRequest):  # noqa: ANN202
+    return error_response(exc.status, exc.code, exc.message)
+
+
+@bp.errorhandler(debtors.ValidationError)
+def _invalid(exc: debtors.ValidationError):  # noqa: ANN202
+    return error_response(422, "validation_error", f"{exc.field}: {exc.message}", field=exc.field)
+
+
+@bp.put("/debtors/<external_id>")
+def put_debtor(external_id: str):  # noqa: ANN201
+    data = debtors.parse_debtor(external_id, json_body())
+    session = get_session()
+    debtor, created = debtors.upsert(session, data)
+    audit.record(session, actor="api", action="debtor.upsert", target_type="debtor", target_id=external_id,
+                 details={"created": created, "invoices": len(data.invoices)})
+    session.commit()
+    return jsonify(debtors.serialize(session, debtor)), 201 if created else 200
+
+
+@bp.get("/debtors/<external_id>")
+def get_debtor(external_id: str):  # noqa: ANN201
+    session = get_session()
+    debtor = debtors.get_by_external_id(session, external_id)
+    if debtor is None:
+        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    return jsonify(debtors.serialize(session, debtor))
+
+
+@bp.get("/conversations/<external_id>/messages")
+def get_messages(external_id: str):  # noqa: ANN201
+    session = get_session()
+    debtor = debtors.get_by_external_id(session, external_id)
+    if debtor is None:
+        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    rows = session.execute(
+        select(Message).where(Message.debtor_id == debtor.id).order_by(Message.created_at, Message.id)
+    ).scalars()
+    return jsonify({"messages": [serialize_message(m) for m in rows]})
+
+
+def serialize_message(m: Message) -> dict[str, object]:
+    item: dict[str, object] = {
+        "id": m.id,
+        "direction": m.direction,
+        "author": m.author,
+        "channel": m.channel,
+        "body": m.body,
+        "status": m.status,
+        "error_code": m.error_code,
+        "media": m.media or [],
+        "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
+    }
+    if m.direction == "out" and m.channel == "sms":
+        item["encoding"] = m.encoding
+        item["segments"] = m.segments
+    if m.author == "debtor":
+        item["intent"] = m.intent
+        item["confidence"] = m.confidence
+        item["entities"] = m.entities or []
+    return item
+

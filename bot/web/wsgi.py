@@ -1,0 +1,5 @@
+"""WSGI entry point for gunicorn: ``bot.web.wsgi:app``."""
+
+from bot.web import create_app
+
+app = create_app()

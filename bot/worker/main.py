@@ -1,0 +1,64 @@
+"""The worker process: queue consumers plus the periodic scheduler, stopped cleanly by a signal."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+
+from bot.queue import QueueWorker
+from bot.redis_client import get_queue
+from bot.worker import jobs
+
+log = logging.getLogger(__name__)
+
+# Periodic tasks (name -> (seconds, function)); other areas add theirs (reminders, reconciliation).
+PERIODIC: dict[str, tuple[float, Callable[[], None]]] = {}
+
+
+def periodic(name: str, seconds: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def decorator(fn: Callable[[], None]) -> Callable[[], None]:
+        PERIODIC[name] = (seconds, fn)
+        return fn
+
+    return decorator
+
+
+def _run_periodic(stop: threading.Event) -> None:
+    import time
+
+    last: dict[str, float] = {}
+    while not stop.is_set():
+        now = time.monotonic()
+        for name, (every, fn) in list(PERIODIC.items()):
+            if now - last.get(name, 0.0) >= every:
+                last[name] = now
+                try:
+                    fn()
+                except Exception:
+                    log.exception("periodic task %s failed", name)
+        stop.wait(1.0)
+
+
+def run() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    handlers = jobs.load_handlers()
+    log.info("worker handles %s", ", ".join(sorted(handlers)))
+    queue = get_queue()
+    worker = QueueWorker(queue, jobs.dispatch)
+    stop = threading.Event()
+
+    def _stop(signum, _frame) -> None:  # noqa: ANN001
+        log.info("signal %s: stopping", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    worker.start()
+    scheduler = threading.Thread(target=_run_periodic, args=(stop,), name="scheduler", daemon=True)
+    scheduler.start()
+    log.info("worker %s consuming %d partitions", worker.consumer, queue.partitions)
+    stop.wait()
+    worker.stop()
+    log.info("worker stopped")
