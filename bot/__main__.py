@@ -129,6 +129,24 @@ def web(port: int | None, workers: int) -> None:
 
 
 @cli.command()
+def run() -> None:
+    """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""
+    from bot.launcher import run as launch
+
+    sys.exit(launch())
+
+
+@cli.command("rasa-endpoints")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def rasa_endpoints(path: Path) -> None:
+    """Write Rasa's endpoints file for this environment (tracker store, lock store, actions)."""
+    from bot.launcher import write_endpoints
+
+    write_endpoints(path)
+    click.echo(f"endpoints written to {path}")
+
+
+@cli.command()
 def info() -> None:
     """Print the URLs, the demo logins, the API key and the demo debtors."""
     from bot import demo

@@ -113,7 +113,7 @@ def parse_debtor(external_id: str, payload: Any) -> DebtorInput:
     if country not in COUNTRIES or len(country) != 2:
         raise ValidationError("country", f"{payload.get('country')!r} is not an ISO 3166 alpha-2 country code")
     try:
-        phone = phones.normalise(_str(payload, "phone", max_len=30) or "", default_region=None)
+        phone = phones.normalise(_str(payload, "phone", max_len=30) or "", default_region=country)
     except phones.PhoneError as exc:
         raise ValidationError("phone", f"{payload.get('phone')!r} is not a valid E.164 phone number") from exc
     whatsapp = payload.get("whatsapp", False)
@@ -165,8 +165,11 @@ def parse_debtor(external_id: str, payload: Any) -> DebtorInput:
 def _parse_invoice(raw: Any, where: str) -> InvoiceInput:
     if not isinstance(raw, dict):
         raise ValidationError(where, "must be an object")
-    external_id = _str(raw, "external_id", max_len=100)
-    currency = (_str(raw, "currency", max_len=3) or "").upper()
+    try:
+        external_id = _str(raw, "external_id", max_len=100)
+        currency = (_str(raw, "currency", max_len=3) or "").upper()
+    except ValidationError as exc:
+        raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
     if currency not in money.SUPPORTED_CURRENCIES:
         raise ValidationError(
             f"{where}.currency",

@@ -56,7 +56,8 @@ class Debtor(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
-    invoices = relationship("Invoice", back_populates="debtor", order_by="Invoice.due_date")
+    invoices = relationship("Invoice", back_populates="debtor", order_by="Invoice.due_date",
+                            cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = (
         CheckConstraint("length(country) = 2", name="ck_debtors_country"),

@@ -1,0 +1,64 @@
+# Recobra: `make run` brings the whole product up; `make test` runs the whole suite.
+# Both set up everything on a fresh machine and are safe to run again.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup run test test-fast lint bench model migrate seed lock clean
+
+help:
+	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
+	@echo "make test    the whole test suite (pytest, rasa data validate, rasa test stories)"
+	@echo "make bench   the benchmarks in bench/"
+	@echo "make lock    re-resolve requirements.in into requirements.lock (with rasa, in one install)"
+
+# The virtualenv, rebuilt only when the lock file or the Python version changes.
+$(STAMP): requirements.lock .python-version
+	@PYBIN=$$(scripts/find_python.sh) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
+	  echo "Creating $(VENV) with $$PYBIN"; rm -rf $(VENV); "$$PYBIN" -m venv $(VENV); fi
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" wheel
+	@# One install of every pin together, so rasa's own pins hold (see requirements.in).
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip check
+	@touch $(STAMP)
+
+setup: $(STAMP)
+	@$(PY) -m bot init-secrets >/dev/null
+
+migrate: setup
+	$(PY) -m bot migrate
+
+seed: migrate
+	$(PY) -m bot seed-demo
+
+model: setup
+	@scripts/train_if_changed.sh
+
+run: seed model
+	@$(PY) -m bot run
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+test: setup model
+	@scripts/system_deps.sh
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q -p no:cacheprovider
+	@scripts/rasa_checks.sh
+
+test-fast: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not rasa"
+
+bench: setup model
+	@scripts/bench.sh
+
+lock:
+	@PYBIN=$$(scripts/find_python.sh) || exit 1; rm -rf /tmp/recobra-lock; "$$PYBIN" -m venv /tmp/recobra-lock; \
+	/tmp/recobra-lock/bin/pip install --quiet -r requirements.in && /tmp/recobra-lock/bin/pip check && \
+	/tmp/recobra-lock/bin/pip freeze --exclude-editable > requirements.lock && echo "requirements.lock updated"
+
+clean:
+	rm -rf $(VENV) var models/*.tar.gz models/.fingerprint

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Train the Rasa model only when the training data, domain, config or custom NLU components changed.
+set -eu
+cd "$(dirname "$0")/.."
+inputs=$(find data domain config.yml components -type f \( -name '*.yml' -o -name '*.yaml' -o -name '*.py' \) 2>/dev/null | sort)
+fingerprint=$(cat $inputs | sha256sum | cut -d' ' -f1)
+if [ -f models/recobra.tar.gz ] && [ "$(cat models/.fingerprint 2>/dev/null)" = "$fingerprint" ]; then
+  echo "Rasa model is up to date (models/recobra.tar.gz)."
+  exit 0
+fi
+echo "Training the Rasa model (data, domain or config changed) ..."
+start=$(date +%s)
+TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/rasa train --domain domain --data data --config config.yml \
+  --out models --fixed-model-name recobra --quiet
+echo "$fingerprint" > models/.fingerprint
+echo "Model trained in $(( $(date +%s) - start )) s."
