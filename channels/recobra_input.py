@@ -1,0 +1,216 @@
+"""Recobra's own Rasa input channel, mounted in the Rasa server (``credentials.yml``).
+
+``POST /webhooks/recobra/webhook`` with the shared secret in ``X-Recobra-Secret`` and a JSON body
+``{"sender": "+57…", "message": "…", "metadata": {"channel", "debtor_external_id", "message_id",
+"locale", "media"}}`` runs one dialogue turn and answers with what the bot said plus how the
+message was understood::
+
+    {"messages": [{"recipient_id", "text", ...}], "parse": {"intent", "confidence", "entities", ...},
+     "replayed": false}
+
+Rasa never sends anything itself and never holds Twilio credentials: the worker sends the
+messages. Unlike Rasa's ``rest`` channel, a failed turn is an HTTP error (so the worker retries)
+rather than an empty 200, the action server is checked before the turn (Rasa would otherwise
+carry on without the action's events), and a turn is never run twice: a ``message_id`` already in
+the tracker replays that turn's bot messages instead of running the dialogue again.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from rasa.shared.core.events import BotUttered, UserUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Recobra-Secret"
+MAX_TEXT = 4096
+_BOT_DATA_KEYS = ("image", "buttons", "attachment", "custom", "quick_replies", "elements")
+
+
+class RecobraInput(InputChannel):
+    """The ``recobra`` channel: authenticated by a shared secret, answers in the HTTP response."""
+
+    @classmethod
+    def name(cls) -> str:
+        return "recobra"
+
+    @classmethod
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
+        secret = (credentials or {}).get("secret")
+        if not secret or str(secret).startswith("${"):
+            cls.raise_missing_credentials_exception()
+        return cls(str(secret))
+
+    def __init__(self, secret: str, action_health_ttl: float = 5.0, health_timeout: float = 2.0) -> None:
+        self.secret = secret
+        self.action_health_ttl = action_health_ttl
+        self.health_timeout = health_timeout
+        self._action_ok_until = 0.0
+
+    # --- the turn, independent of Sanic (unit-tested directly) -------------------------------
+    async def handle(self, secret: str | None, payload: Any, agent: Any,
+                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> tuple[int, dict[str, Any]]:
+        if not secret or not hmac.compare_digest(secret.encode(), self.secret.encode()):
+            return 401, _error("unauthorized", f"missing or wrong {SECRET_HEADER}")
+        if not isinstance(payload, dict):
+            return 400, _error("bad_request", "send a JSON object")
+        sender = payload.get("sender")
+        text = payload.get("message")
+        metadata = payload.get("metadata") or {}
+        if not isinstance(sender, str) or not sender.strip():
+            return 400, _error("bad_request", "sender is required")
+        if not isinstance(text, str) or len(text) > MAX_TEXT:
+            return 400, _error("bad_request", f"message must be a string of at most {MAX_TEXT} characters")
+        if not isinstance(metadata, dict):
+            return 400, _error("bad_request", "metadata must be an object")
+        if agent is None or not _is_ready(agent):
+            return 503, _error("not_ready", "no model loaded yet")
+        message_id = str(metadata["message_id"]) if metadata.get("message_id") not in (None, "") else None
+
+        if message_id:
+            tracker = await agent.tracker_store.retrieve(sender)
+            replay = replay_turn(tracker, message_id, sender)
+            if replay is not None:
+                return 200, {**replay, "replayed": True}
+
+        if not await self._action_server_up(agent):
+            return 503, _error("action_server_unavailable", "the action server does not answer")
+
+        collector = CollectingOutputChannel()
+        try:
+            await on_new_message(
+                UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id,
+                            metadata=metadata)
+            )
+        except Exception:  # the worker retries; a replay returns what was said before the failure
+            log.exception("recobra turn failed for a message of %s", _mask(sender))
+            return 500, _error("turn_failed", "the dialogue turn failed")
+        parse: dict[str, Any] = {}
+        tracker = await agent.tracker_store.retrieve(sender)
+        if tracker is not None:
+            event = _find_user_event(tracker, message_id) if message_id else tracker.latest_message
+            parse = parse_summary(getattr(event, "parse_data", None) or {})
+        return 200, {"messages": collector.messages, "parse": parse, "replayed": False}
+
+    async def _action_server_up(self, agent: Any) -> bool:
+        endpoint = getattr(agent, "action_endpoint", None)
+        url = getattr(endpoint, "url", None)
+        if not url:
+            return True
+        now = time.monotonic()
+        if now < self._action_ok_until:
+            return True
+        import aiohttp
+
+        health = url.rstrip("/")
+        if health.endswith("/webhook"):
+            health = health[: -len("/webhook")]
+        try:
+            timeout = aiohttp.ClientTimeout(total=self.health_timeout)
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.get(health + "/health") as resp:
+                    ok = resp.status == 200
+        except Exception as exc:  # noqa: BLE001 - any failure means "not up"
+            log.warning("action server health check failed: %s", exc)
+            ok = False
+        if ok:
+            self._action_ok_until = now + self.action_health_ttl
+        return ok
+
+    # --- Sanic ----------------------------------------------------------------------------
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("custom_webhook_RecobraInput", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                payload = request.json
+            except Exception:  # noqa: BLE001 - malformed JSON
+                payload = None
+            agent = getattr(request.app.ctx, "agent", None)
+            status, body = await self.handle(request.headers.get(SECRET_HEADER), payload, agent, on_new_message)
+            return response.json(body, status=status, ensure_ascii=False)
+
+        return bp
+
+
+def _is_ready(agent: Any) -> bool:
+    is_ready = getattr(agent, "is_ready", None)
+    return bool(is_ready()) if callable(is_ready) else True
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message}}
+
+
+def _mask(sender: str) -> str:
+    return sender[:-4] + "****" if len(sender) > 4 else "****"
+
+
+def _find_user_event(tracker: Any, message_id: str | None) -> UserUttered | None:
+    for event in reversed(list(tracker.events)):
+        if isinstance(event, UserUttered) and event.message_id == message_id:
+            return event
+    return None
+
+
+def replay_turn(tracker: Any, message_id: str, sender: str) -> dict[str, Any] | None:
+    """The bot messages and parse of an already-processed ``message_id``, or None if it is new."""
+    if tracker is None:
+        return None
+    events = list(tracker.events)
+    start = None
+    for i in range(len(events) - 1, -1, -1):
+        if isinstance(events[i], UserUttered) and events[i].message_id == message_id:
+            start = i
+            break
+    if start is None:
+        return None
+    messages = []
+    for event in events[start + 1:]:
+        if isinstance(event, UserUttered):
+            break
+        if isinstance(event, BotUttered):
+            item: dict[str, Any] = {"recipient_id": sender}
+            if event.text is not None:
+                item["text"] = event.text
+            for key in _BOT_DATA_KEYS:
+                value = (event.data or {}).get(key)
+                if value is not None:
+                    item[key] = value
+            messages.append(item)
+    return {"messages": messages, "parse": parse_summary(events[start].parse_data or {})}
+
+
+def parse_summary(parse_data: dict[str, Any]) -> dict[str, Any]:
+    """Intent, confidence and entities as the store keeps them (and the retrieval intent, if any)."""
+    intent = parse_data.get("intent") or {}
+    name = intent.get("name")
+    out: dict[str, Any] = {
+        "intent": name,
+        "confidence": float(intent["confidence"]) if intent.get("confidence") is not None else None,
+        "entities": [
+            {k: e[k] for k in ("entity", "value", "start", "end", "role", "group", "extractor") if k in e}
+            for e in parse_data.get("entities") or []
+        ],
+    }
+    selector = parse_data.get("response_selector") or {}
+    chosen = selector.get(name or "") or selector.get("default") if isinstance(selector, dict) else None
+    if isinstance(chosen, dict):
+        key = (chosen.get("response") or {}).get("intent_response_key")
+        if key:
+            out["retrieval_intent"] = key
+    return out
