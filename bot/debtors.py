@@ -201,7 +201,9 @@ def upsert(session: Session, data: DebtorInput) -> tuple[Debtor, bool]:
             for inv in session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars()
         }
     )
-    return apply(session, data, debtor, invoices)
+    debtor, created = apply(session, data, debtor, invoices)
+    session.flush()
+    return debtor, created
 
 
 def apply(
@@ -222,14 +224,11 @@ def apply(
         debtor.document_last4 = data.document_last4
     if data.document_hash is not None:
         debtor.document_hash = data.document_hash
-    if debtor.id is None:
-        session.flush()
     for item in data.invoices:
         inv = existing.get(item.external_id)
         if inv is None:
             balance = item.amount if item.balance is None else item.balance
             inv = Invoice(
-                debtor_id=debtor.id,
                 external_id=item.external_id,
                 amount=item.amount,
                 balance=balance,
@@ -238,6 +237,11 @@ def apply(
                 due_date=item.due_date,
                 status="paid" if balance == 0 else "open",
             )
+            # Through the relationship, so a new debtor needs no flush per row (bulk import speed).
+            if debtor.id is None:
+                inv.debtor = debtor
+            else:
+                inv.debtor_id = debtor.id
             session.add(inv)
             existing[item.external_id] = inv
             continue
