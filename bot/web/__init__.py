@@ -39,7 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
 
     # Blueprints of the other areas register themselves here as they land.
-    for name in ("webhooks", "sandbox", "console", "manager", "links"):
+    for name in ("webhooks", "sandbox", "mercadopago", "checkout", "console", "manager", "links"):
         module = _optional_blueprint(name)
         if module is not None:
             module.register(app)
