@@ -1,0 +1,272 @@
+"""Resolve a Spanish date expression ("el viernes", "pasado mañana", "la otra quincena") to a date.
+
+A small normalisation layer (accents, typos, slang, weekday and quincena arithmetic) runs in front
+of ``dateparser``, which alone returns nothing for "el viernes", "pasado mañana", "fin de mes" or
+"el próximo lunes". Dates are resolved against the debtor's *local* today (``local_today``) and are
+never in the past: an expression that can only mean a past day resolves to ``None``.
+
+Conventions (documented in docs/nlu.md):
+* weekday ("el viernes", "viernes", "el próximo viernes", "el viernes que viene"): the next such day
+  strictly after today; "este viernes" may be today; "el otro viernes" / "el viernes de la semana
+  que viene": that weekday in next (Monday-based) week;
+* "el 15" / "15": this month if not past, else next month (clamped to the month's last day);
+* quincena days are the 15th and the last day of the month: "la quincena", "en la quincena",
+  "el día de pago" = the next one (today included); "la próxima / siguiente quincena" = the next
+  one strictly after today; "la otra quincena" = the one after the next;
+* "la próxima semana" / "la semana que viene" = Monday of next week; "fin de mes" = the month's
+  last day; "el mes que viene" / "el próximo mes" = the 1st of next month.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import difflib
+import re
+from zoneinfo import ZoneInfo
+
+import dateparser
+from text_to_num import alpha2digit
+
+from bot.language.text import normalise
+
+DEFAULT_TZ = "America/Bogota"
+
+WEEKDAYS = {
+    "lunes": 0,
+    "martes": 1,
+    "miercoles": 2,
+    "jueves": 3,
+    "viernes": 4,
+    "sabado": 5,
+    "domingo": 6,
+}
+# words whose typos we repair by fuzzy matching (only words of 5+ letters, cutoff 0.8)
+_VOCABULARY = [
+    *WEEKDAYS,
+    "manana",
+    "pasado",
+    "proximo",
+    "proxima",
+    "quincena",
+    "semana",
+    "siguiente",
+    "despues",
+    "dentro",
+    "finales",
+    "entrante",
+]
+# real words close to the vocabulary that must not be "repaired" ("viene" is not "viernes")
+_KNOWN_WORDS = {"viene", "vienen", "vienes", "quince", "martillo", "semanal", "pasada", "pasados", "manana"}
+# slang and abbreviations -> canonical words
+_REWRITES = [
+    (r"\bpasadomanana\b", "pasado manana"),
+    (r"\bmnn\b|\bmñn\b|\bmñna\b|\bmanan\b", "manana"),
+    (r"\bprox\b|\bprx\b|\bproxim\b", "proximo"),
+    (r"\bq viene\b", "que viene"),
+    (r"\bfinde\b|\bfin de semana\b", "sabado"),
+    (r"\bfin de mes\b|\bfinales de mes\b|\bfinal de mes\b|\bfin del mes\b|\bultimo del mes\b", "findemes"),
+    (r"\bultimo dia del mes\b", "findemes"),
+    (r"\bdia de pago\b|\bdia de paga\b|\bcuando me paguen\b|\bcuando cobre\b", "quincena"),
+    (r"\bhoy mismo\b|\bahorita\b|\bahora\b", "hoy"),
+    (r"\bsemana entrante\b", "semana que viene"),
+]
+_MONTHS_PATTERN = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+
+
+def local_today(now: dt.datetime | None = None, tz: str = DEFAULT_TZ) -> dt.date:
+    """The calendar day in ``tz`` at the instant ``now`` (a naive ``now`` is taken as UTC)."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.timezone.utc)
+    return now.astimezone(ZoneInfo(tz)).date()
+
+
+def _as_local_date(today: dt.date | dt.datetime, tz: str) -> dt.date:
+    if isinstance(today, dt.datetime):
+        return local_today(today, tz)
+    return today
+
+
+def _fix_typos(text: str) -> str:
+    words = []
+    for word in text.split():
+        if len(word) >= 5 and word not in _VOCABULARY and word not in _KNOWN_WORDS and word.isalpha():
+            match = difflib.get_close_matches(word, _VOCABULARY, n=1, cutoff=0.8)
+            if match:
+                word = match[0]
+        words.append(word)
+    return " ".join(words)
+
+
+def _clean(text: str) -> str:
+    text = normalise(text)
+    try:
+        text = alpha2digit(text, "es")  # "en cinco dias" -> "en 5 dias", "el quince" -> "el 15"
+    except Exception:  # noqa: BLE001 - text2num is best effort here
+        pass
+    text = _fix_typos(text)
+    for pattern, replacement in _REWRITES:
+        text = re.sub(pattern, replacement, text)
+    return " ".join(text.split())
+
+
+def _last_day(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+def _add_months(day: dt.date, months: int, day_of_month: int | None = None) -> dt.date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    wanted = day.day if day_of_month is None else day_of_month
+    return dt.date(year, month, min(wanted, _last_day(year, month)))
+
+
+def _quincenas_from(today: dt.date):
+    """Quincena days (15th and month's last day) from today on, today included."""
+    day = today
+    while True:
+        for candidate in (
+            dt.date(day.year, day.month, 15),
+            dt.date(day.year, day.month, _last_day(day.year, day.month)),
+        ):
+            if candidate >= today:
+                yield candidate
+        day = _add_months(dt.date(day.year, day.month, 1), 1)
+
+
+def _next_weekday(today: dt.date, weekday: int, include_today: bool) -> dt.date:
+    delta = (weekday - today.weekday()) % 7
+    if delta == 0 and not include_today:
+        delta = 7
+    return today + dt.timedelta(days=delta)
+
+
+def _day_of_month(today: dt.date, day: int, months_ahead: int = 0) -> dt.date | None:
+    if not 1 <= day <= 31:
+        return None
+    if months_ahead:
+        return _add_months(dt.date(today.year, today.month, 1), months_ahead, day)
+    this_month = dt.date(today.year, today.month, min(day, _last_day(today.year, today.month)))
+    if this_month >= today:
+        return this_month
+    return _add_months(dt.date(today.year, today.month, 1), 1, day)
+
+
+def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat list of rules
+    if re.search(r"\bayer\b|\bantier\b|\banteayer\b", text):
+        return None
+    if re.search(r"\bpasado manana\b", text):
+        return today + dt.timedelta(days=2)
+    if re.search(r"\bmanana\b", text):
+        return today + dt.timedelta(days=1)
+    if re.search(r"\bhoy\b", text):
+        return today
+
+    # "en 5 dias", "dentro de 3 semanas", "de aqui a 2 dias", "a 10 dias"
+    match = re.search(
+        r"\b(?:en|dentro de|de aqui a|a)\s+(?:unos\s+)?(\d+|un|una)\s+(dia|dias|semana|semanas|mes|meses)\b", text
+    )
+    if match:
+        number = 1 if match.group(1) in ("un", "una") else int(match.group(1))
+        unit = match.group(2)
+        if unit.startswith("dia"):
+            return today + dt.timedelta(days=number)
+        if unit.startswith("semana"):
+            return today + dt.timedelta(weeks=number)
+        return _add_months(today, number)
+
+    if "quincena" in text:
+        upcoming = _quincenas_from(today)
+        first = next(upcoming)
+        if re.search(r"\botra quincena\b", text):
+            return next(upcoming)
+        if re.search(r"\b(?:proxima|siguiente)\s+quincena\b|\bquincena (?:que viene|siguiente)\b", text):
+            return first if first > today else next(upcoming)
+        return first
+
+    if "findemes" in text:
+        months_ahead = (
+            1
+            if re.search(
+                r"\b(?:mes que viene|proximo mes|otro mes|siguiente mes|findemes (?:que viene|siguiente))\b", text
+            )
+            else 0
+        )
+        base = _add_months(dt.date(today.year, today.month, 1), months_ahead)
+        return dt.date(base.year, base.month, _last_day(base.year, base.month))
+
+    for name, weekday in WEEKDAYS.items():
+        if re.search(rf"\b{name}\b", text):
+            if re.search(
+                rf"\botro {name}\b|\b{name} de la (?:otra semana|semana que viene|proxima semana|semana siguiente)\b",
+                text,
+            ):
+                next_monday = today + dt.timedelta(days=7 - today.weekday())
+                return next_monday + dt.timedelta(days=weekday)
+            include_today = bool(re.search(rf"\beste {name}\b", text))
+            return _next_weekday(today, weekday, include_today)
+
+    if re.search(r"\b(?:proxima semana|semana que viene|semana siguiente|siguiente semana|otra semana)\b", text):
+        return today + dt.timedelta(days=7 - today.weekday())
+    next_month = r"(?:del |de )?(?:mes que viene|proximo mes|otro mes|siguiente mes|mes siguiente)"
+    match = re.search(rf"\b(?:el\s+)?(?:dia\s+)?(\d{{1,2}})\s+{next_month}\b", text)
+    if match:
+        return _day_of_month(today, int(match.group(1)), months_ahead=1)
+    if re.search(rf"\b{next_month}\b", text):
+        return _add_months(dt.date(today.year, today.month, 1), 1)
+
+    # "el 15", "15", "el dia 15", "para el 30" (but not "15 de diciembre", "15/12")
+    match = re.fullmatch(
+        r"(?:(?:para|hasta|a partir de)\s+)?(?:el\s+)?(?:dia\s+)?(\d{1,2})(?:\s+(?:sin falta|seguro))?", text
+    )
+    if match:
+        return _day_of_month(today, int(match.group(1)))
+    return None
+
+
+def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
+    base = dt.datetime(today.year, today.month, today.day, 12, 0)
+    settings = {
+        "PREFER_DATES_FROM": "future",
+        "RELATIVE_BASE": base,
+        "DATE_ORDER": "DMY",
+        "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+    }
+    # keep only the date-looking part: "15 de diciembre", "15/12", "diciembre 15", "3 de enero 2027"
+    match = re.search(
+        rf"\d{{1,2}}\s*(?:de\s+)?(?:{_MONTHS_PATTERN})(?:\s+(?:de\s+)?\d{{4}})?"
+        rf"|(?:{_MONTHS_PATTERN})\s+\d{{1,2}}"
+        r"|\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?",
+        text,
+    )
+    candidate = match.group(0) if match else text
+    parsed = dateparser.parse(candidate, languages=["es"], settings=settings)
+    if parsed is None:
+        return None
+    result = parsed.date()
+    if not match and re.fullmatch(rf"(?:el\s+|en\s+|para\s+)?(?:mes de\s+)?(?:{_MONTHS_PATTERN})", text):
+        # a bare month ("en diciembre"): its first day, or today if it is this month
+        result = dt.date(result.year, result.month, 1)
+        if result < today and (result.year, result.month) == (today.year, today.month):
+            result = today
+    if result < today and match and not re.search(r"\d{4}", candidate):
+        result = dt.date(result.year + 1, result.month, result.day)
+    return result if result >= today else None
+
+
+def resolve_date(text: str, today: dt.date | dt.datetime, tz: str = DEFAULT_TZ) -> dt.date | None:
+    """The future (or today's) date a debtor means by ``text``, or ``None``.
+
+    ``today`` is the injectable clock: a ``date`` already local to the debtor, or a ``datetime``
+    (aware, or naive meaning UTC) converted to the debtor's IANA time zone ``tz`` first.
+    """
+    if not text or not text.strip():
+        return None
+    local = _as_local_date(today, tz)
+    cleaned = _clean(text)
+    result = _rules(cleaned, local)
+    if result is None and not re.search(r"\bayer\b|\bantier\b|\banteayer\b", cleaned):
+        result = _with_dateparser(cleaned, local)
+    return result
