@@ -332,4 +332,33 @@ __all__ = [
     "Handoff",
     "User",
     "AuditLog",
+    "ContactAttempt",
 ]
+
+
+class ContactAttempt(Base):
+    """Every automated contact attempt (campaign stage or follow-up), kept for the legal retention time.
+
+    ``key`` makes a send idempotent: one debtor + invoice + stage + day is attempted at most once, even
+    with several workers or a restart mid-run.
+    """
+
+    __tablename__ = "contact_attempts"
+
+    id = Column(Integer, primary_key=True)
+    key = Column(String(160), nullable=False, unique=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="SET NULL"), index=True)
+    campaign = Column(String(80), nullable=False)
+    stage = Column(String(40), nullable=False)
+    variant = Column(String(20))
+    channel = Column(String(10))
+    # planned -> sent | failed; deferred (policy) -> planned later; suppressed / blocked are final for the key
+    status = Column(String(12), nullable=False, default="planned", index=True)
+    reason = Column(String(60))
+    rules_version = Column(String(40))
+    scheduled_for = Column(UTCDateTime, nullable=False, index=True)
+    sent_at = Column(UTCDateTime, index=True)
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
