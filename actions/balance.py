@@ -1,0 +1,37 @@
+"""Balance: what is owed, per invoice, with due dates, in the debtor's own money format."""
+
+from __future__ import annotations
+
+from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
+
+
+def show_balance(ctx: Ctx) -> None:
+    from bot import accounts
+
+    if not ctx.require_verified("check_balance"):
+        return
+    views = accounts.owed(ctx.session, ctx.debtor, ctx.today)
+    if not views:
+        ctx.utter("utter_no_debt")
+        return
+    lines = []
+    for v in views:
+        template = "utter_balance_line_overdue" if v.days_overdue > 0 else "utter_balance_line_due"
+        lines.append(ctx.render(template, invoice=v.external_id, amount=ctx.money(v.balance, v.currency),
+                                due_date=v.due_date))
+    totals = accounts.totals(views)
+    total = " + ".join(ctx.money(amount, currency) for currency, amount in totals.items())
+    if len(views) == 1:
+        ctx.utter("utter_balance_single", line=lines[0], total=total)
+    else:
+        ctx.utter("utter_balance_many", lines="\n".join(lines), total=total)
+    ctx.utter("utter_offer_payment_link")
+    ctx.set(PENDING_CONFIRMATION, "payment_link")
+
+
+class ActionShowBalance(RecobraAction):
+    def name(self) -> str:
+        return "action_show_balance"
+
+    def handle(self, ctx: Ctx) -> None:
+        show_balance(ctx)

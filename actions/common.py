@@ -1,0 +1,254 @@
+"""What every Recobra action shares: the turn as plain data, the replies it collects, the
+identity gate, and the async shell that runs the blocking store work in a thread."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import parsing
+from actions.store import session_scope
+
+logger = logging.getLogger(__name__)
+
+# Slots the actions keep (all influence_conversation: false; see domain/session.yml).
+VERIFIED = "verified"
+ATTEMPTS = "verification_attempts"
+LOCKED = "identity_locked"
+INTRODUCED = "introduced"
+PENDING_REQUEST = "pending_request"
+PENDING_CONFIRMATION = "pending_confirmation"
+AWAITING = "awaiting"
+FALLBACKS = "fallback_count"
+GATED_TURN = "gated_turn"
+
+
+@dataclass
+class Turn:
+    """The parts of the tracker an action needs, copied so the thread never touches the tracker."""
+
+    sender_id: str
+    text: str
+    intent: str
+    entities: list[dict[str, Any]]
+    metadata: dict[str, Any]
+    slots: dict[str, Any]
+    user_texts: list[str]
+    responses: dict[str, Any]
+    number: int = 0  # how many user messages the conversation has had
+
+    @classmethod
+    def from_tracker(cls, tracker: Tracker, domain: dict[str, Any]) -> Turn:
+        latest = tracker.latest_message or {}
+        user_events = [e for e in tracker.events if e.get("event") == "user"]
+        texts = [e.get("text") or "" for e in user_events][-6:]
+        return cls(
+            sender_id=tracker.sender_id,
+            text=latest.get("text") or "",
+            intent=(latest.get("intent") or {}).get("name") or "",
+            entities=list(latest.get("entities") or []),
+            metadata=dict(latest.get("metadata") or {}),
+            slots=dict(tracker.current_slot_values()),
+            user_texts=[t for t in texts if t and not t.startswith("/")],
+            responses=dict((domain or {}).get("responses") or {}),
+            number=len(user_events),
+        )
+
+    def entity(self, name: str) -> Any:
+        for ent in self.entities:
+            if ent.get("entity") == name and ent.get("value") not in (None, ""):
+                return ent.get("value")
+        return None
+
+    def entity_text(self, name: str) -> str | None:
+        """The span the debtor wrote for an entity (the value may be normalised)."""
+        for ent in self.entities:
+            if ent.get("entity") == name:
+                start, end = ent.get("start"), ent.get("end")
+                if isinstance(start, int) and isinstance(end, int) and self.text:
+                    return self.text[start:end]
+                return str(ent.get("value"))
+        return None
+
+    def slot(self, name: str) -> Any:
+        return self.slots.get(name)
+
+    @property
+    def intents(self) -> list[str]:
+        return [part for part in self.intent.split("+") if part]
+
+
+@dataclass
+class Out:
+    """Replies and events an action produced; dispatched back on the event loop."""
+
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    slots: dict[str, Any] = field(default_factory=dict)
+
+    def utter(self, response: str, **kwargs: Any) -> None:
+        self.messages.append((response, {k: _plain(v) for k, v in kwargs.items()}))
+
+    def set(self, slot: str, value: Any) -> None:
+        self.slots[slot] = value
+
+    def all_events(self) -> list[dict[str, Any]]:
+        return [SlotSet(k, v) for k, v in self.slots.items()] + self.events
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return parsing.spanish_date(value)
+    return value
+
+
+class Ctx:
+    """One action's unit of work: the store session, the debtor behind the phone, the turn, the replies."""
+
+    def __init__(self, session, debtor, turn: Turn, out: Out) -> None:  # noqa: ANN001
+        self.session = session
+        self.debtor = debtor
+        self.turn = turn
+        self.out = out
+
+    # --- what the debtor sees -------------------------------------------------------------------
+    @property
+    def first_name(self) -> str:
+        if self.debtor is None:
+            return ""
+        return (self.debtor.name or "").split()[0] if self.debtor.name else ""
+
+    def money(self, amount: Decimal, currency: str) -> str:
+        from bot.money import format_money
+
+        return format_money(amount, currency, self.debtor.country if self.debtor else None)
+
+    @property
+    def today(self) -> date:
+        from bot.accounts import local_today
+
+        return local_today(self.debtor)
+
+    def render(self, response: str, **kwargs: Any) -> str:
+        """A domain response's text with its variables filled (for lines inside one message)."""
+        variations = self.turn.responses.get(response) or [{"text": ""}]
+        text = variations[0].get("text") or ""
+        values = {k: _plain(v) for k, v in kwargs.items()}
+        return re.sub(r"{(\w+)}", lambda m: str(values.get(m[1], m[0])), text)
+
+    def utter(self, response: str, **kwargs: Any) -> None:
+        kwargs.setdefault("first_name", self.first_name)
+        self.out.utter(response, **kwargs)
+
+    def slot(self, name: str) -> Any:
+        if name in self.out.slots:
+            return self.out.slots[name]
+        return self.turn.slot(name)
+
+    def set(self, slot: str, value: Any) -> None:
+        self.out.set(slot, value)
+
+    # --- identity gate --------------------------------------------------------------------------
+    @property
+    def verified(self) -> bool:
+        return bool(self.slot(VERIFIED))
+
+    def require_verified(self, request: str) -> bool:
+        """True when the person proved who they are; otherwise ask for the document digits and
+        remember ``request`` to carry it out right after a successful check."""
+        if self.verified:
+            return True
+        if self.slot(GATED_TURN) == self.turn.number:
+            return False  # the other part of a multi-intent message already asked
+        self.set(GATED_TURN, self.turn.number)
+        if self.slot(LOCKED):
+            self.utter("utter_identity_locked")
+            return False
+        if request in self.turn.intents and len(self.turn.intents) > 1:
+            request = self.turn.intent
+        self.set(PENDING_REQUEST, request)
+        self.set("pending_entities", {"text": self.turn.text, "entities": self.turn.entities})
+        self.set(AWAITING, "document_digits")
+        self.utter("utter_ask_document_digits")
+        return False
+
+    def record_volunteered_reason(self) -> None:
+        """A reason given along with another request is understood and recorded too."""
+        from bot import accounts, reasons
+
+        value = self.turn.entity("reason")
+        if not value or "report_nonpayment_reason" in self.turn.intents:
+            return
+        reasons.record(self.session, self.debtor, str(value), self.turn.text,
+                       accounts.primary_invoice(self.session, self.debtor))
+        self.set("last_reason", reasons.normalise(str(value)))
+
+    def open_handoff(self, reason: str, note: str = "") -> None:
+        from bot import handoffs
+
+        summary = " | ".join(filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " +
+                                           " / ".join(self.turn.user_texts[-4:])]))
+        handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
+
+
+class RecobraAction(Action, ABC):
+    """Finds the debtor by the conversation's phone, names the creditor on the first reply,
+    runs ``handle`` in a worker thread inside one store transaction, then sends the replies."""
+
+    needs_debtor = True  # a phone with no debtor gets a polite reply that discloses nothing
+    resets_fallbacks = True
+
+    @abstractmethod
+    def handle(self, ctx: Ctx) -> None: ...
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        turn = Turn.from_tracker(tracker, domain)
+        out = await asyncio.to_thread(self.work, turn)
+        for response, kwargs in out.messages:
+            dispatcher.utter_message(response=response, **kwargs)
+        return out.all_events()
+
+    def work(self, turn: Turn) -> Out:
+        from bot import debtors
+        from bot.config import get_settings
+
+        out = Out()
+        with session_scope() as session:
+            debtor = debtors.get_by_phone(session, turn.sender_id)
+            if debtor is None and turn.metadata.get("debtor_external_id"):
+                debtor = debtors.get_by_external_id(session, str(turn.metadata["debtor_external_id"]))
+            ctx = Ctx(session, debtor, turn, out)
+            if not turn.slot(INTRODUCED) and self.introduces:
+                ctx.utter("utter_intro", business_name=get_settings().business_name)
+                ctx.set(INTRODUCED, True)
+            if debtor is None and self.needs_debtor:
+                ctx.utter("utter_no_account")
+            elif debtor is not None and debtor.contact_status == "wrong_number" and self.needs_debtor:
+                ctx.utter("utter_no_account")
+            else:
+                self.handle(ctx)
+        if self.resets_fallbacks and turn.slot(FALLBACKS):
+            out.set(FALLBACKS, 0)
+        return out
+
+    introduces = True
+
+
+def first_open_invoice(ctx: Ctx):  # noqa: ANN201
+    from bot import accounts
+
+    return accounts.primary_invoice(ctx.session, ctx.debtor)

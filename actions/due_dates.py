@@ -1,0 +1,74 @@
+"""Due-date change within policy: approved changes move the invoice's due date (the old one is
+recorded); refusals say why and offer a person."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from actions import parsing
+from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+
+
+def _refuse(ctx: Ctx, reason: str, latest: date | None) -> None:
+    ctx.set(AWAITING, None)
+    if reason in ("date_too_soon", "not_later", "too_far") and latest is not None:
+        ctx.utter(f"utter_due_date_refused_{reason}", latest_date=latest)
+        ctx.set(AWAITING, "due_date")
+        return
+    ctx.utter(f"utter_due_date_refused_{reason}")
+    ctx.utter("utter_offer_human")
+    ctx.set(PENDING_CONFIRMATION, "handoff")
+    ctx.set("handoff_reason", "due_date_refused")
+
+
+def request_change(ctx: Ctx) -> None:
+    from bot import due_dates
+
+    if not ctx.require_verified("request_due_date_change"):
+        return
+    ctx.record_volunteered_reason()
+    invoice = first_open_invoice(ctx)
+    if invoice is None:
+        ctx.utter("utter_no_debt")
+        return
+    today = ctx.today
+    date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
+    if not date_text and ctx.slot(AWAITING) == "due_date":
+        date_text = ctx.turn.text
+    new_date = parsing.resolve_date(str(date_text), today, ctx.debtor.timezone) if date_text else None
+    decision = due_dates.check(ctx.session, invoice, new_date, today)
+    if decision.approved:
+        ctx.set("new_due_date", new_date.isoformat())
+        ctx.set(AWAITING, None)
+        ctx.set(PENDING_CONFIRMATION, "due_date")
+        ctx.utter("utter_confirm_due_date", old_date=decision.old_date, new_date=new_date)
+    elif decision.reason == "date_missing":
+        ctx.utter("utter_due_date_unclear" if date_text else "utter_ask_new_due_date",
+                  due_date=invoice.due_date, latest_date=decision.latest_date)
+        ctx.set(AWAITING, "due_date")
+    else:
+        _refuse(ctx, decision.reason or "not_open", decision.latest_date)
+
+
+def confirm_change(ctx: Ctx) -> None:
+    from bot import due_dates
+
+    invoice = first_open_invoice(ctx)
+    if invoice is None or not ctx.slot("new_due_date"):
+        ctx.utter("utter_anything_else")
+        return
+    new_date = date.fromisoformat(ctx.slot("new_due_date"))
+    decision = due_dates.apply(ctx.session, ctx.debtor, invoice, new_date, ctx.today)
+    ctx.set("new_due_date", None)
+    if decision.approved:
+        ctx.utter("utter_due_date_changed", old_date=decision.old_date, new_date=new_date)
+    else:
+        _refuse(ctx, decision.reason or "not_open", decision.latest_date)
+
+
+class ActionRequestDueDateChange(RecobraAction):
+    def name(self) -> str:
+        return "action_request_due_date_change"
+
+    def handle(self, ctx: Ctx) -> None:
+        request_change(ctx)

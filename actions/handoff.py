@@ -1,0 +1,76 @@
+"""Hand-offs to a person: on request, when the debtor says they already paid, and on disputes."""
+
+from __future__ import annotations
+
+from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+
+
+def _wait(ctx: Ctx) -> str:
+    from bot import countries
+
+    return countries.settings(ctx.debtor.country if ctx.debtor else None).handoff_wait
+
+
+def request_human(ctx: Ctx, reason: str = "request_human") -> None:
+    ctx.open_handoff(reason, f"Intención: {ctx.turn.intent}")
+    ctx.set(PENDING_CONFIRMATION, None)
+    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+
+
+def claim_paid(ctx: Ctx) -> None:
+    from bot import accounts
+
+    if not ctx.require_verified("claim_already_paid"):
+        return
+    invoices = accounts.open_invoices(ctx.session, ctx.debtor)
+    accounts.pause_reminders(ctx.session, invoices, "claims_paid")
+    ctx.open_handoff("claims_paid", "El deudor dice que ya pagó: " + (ctx.turn.text or ""))
+    ctx.set(PENDING_CONFIRMATION, None)
+    ctx.utter("utter_claim_paid")
+    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+
+
+def dispute(ctx: Ctx) -> None:
+    from bot import accounts
+
+    if not ctx.require_verified("dispute_debt"):
+        return
+    invoice = first_open_invoice(ctx)
+    if invoice is not None:
+        accounts.mark_disputed(ctx.session, invoice, ctx.turn.text)
+    ctx.open_handoff("dispute", "Reclamo: " + (ctx.turn.text or ""))
+    ctx.set(PENDING_CONFIRMATION, None)
+    ctx.utter("utter_dispute_recorded")
+    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+
+
+class ActionOpenHandoff(RecobraAction):
+    needs_debtor = False
+
+    def name(self) -> str:
+        return "action_open_handoff"
+
+    def handle(self, ctx: Ctx) -> None:
+        if "claim_already_paid" in ctx.turn.intents:
+            if not ctx.verified:
+                request_human(ctx, reason="claims_paid")
+            return  # verified: the claim's action opened the hand-off and said so
+        request_human(ctx)
+
+
+class ActionRecordClaimedPaid(RecobraAction):
+    def name(self) -> str:
+        return "action_record_claimed_paid"
+
+    def handle(self, ctx: Ctx) -> None:
+        if "request_human" in ctx.turn.intents and not ctx.verified:
+            return  # "ya pagué pero quiero hablar con alguien": the person verifies it (action_open_handoff)
+        claim_paid(ctx)
+
+
+class ActionRecordDispute(RecobraAction):
+    def name(self) -> str:
+        return "action_record_dispute"
+
+    def handle(self, ctx: Ctx) -> None:
+        dispute(ctx)

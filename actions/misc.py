@@ -1,0 +1,237 @@
+"""Greeting, yes/no to what the bot just proposed, what the debtor informs, not-understood turns,
+the bot challenge, and the messages the scheduler injects (EXTERNAL_ intents)."""
+
+from __future__ import annotations
+
+from actions.common import (
+    AWAITING,
+    FALLBACKS,
+    INTRODUCED,
+    PENDING_CONFIRMATION,
+    PENDING_REQUEST,
+    Ctx,
+    RecobraAction,
+)
+
+
+def greet(ctx: Ctx) -> None:
+    if ctx.verified:
+        ctx.utter("utter_how_can_i_help")
+    else:
+        ctx.require_verified(ctx.slot(PENDING_REQUEST) or "check_balance")
+
+
+def process_inform(ctx: Ctx) -> None:
+    """The debtor answers what the bot asked: document digits, a date, an instalment count."""
+    from actions import due_dates, payment_plans, promises
+    from actions.identity import verify
+    from bot import identity
+
+    awaiting = ctx.slot(AWAITING)
+    digits = ctx.turn.entity("document_digits") or identity.extract_digits(ctx.turn.text)
+    if not ctx.verified:
+        if digits or awaiting == "document_digits":
+            verify(ctx)
+            return
+        request = {"promise_date": "promise_to_pay", "due_date": "request_due_date_change",
+                   "plan_count": "choose_plan"}.get(awaiting or "", "check_balance")
+        ctx.require_verified(request)
+        return
+    if awaiting == "due_date":
+        due_dates.request_change(ctx)
+    elif awaiting == "plan_count" or ctx.turn.entity("installments"):
+        payment_plans.choose_plan(ctx)
+    elif awaiting == "promise_date" or ctx.turn.entity("date") or ctx.turn.entity("amount"):
+        promises.propose_promise(ctx)
+    elif ctx.turn.entity("reason"):
+        from actions.reasons import record_reason
+
+        record_reason(ctx)
+    else:
+        ctx.utter("utter_inform_unclear")
+
+
+def confirm_pending(ctx: Ctx) -> None:
+    """"Sí" to what the bot proposed last."""
+    from actions import due_dates, handoff, payment_links, payment_plans, promises
+
+    pending = ctx.slot(PENDING_CONFIRMATION)
+    if pending in ("promise", "due_date", "payment_plan", "payment_link", "plan_offer") and not ctx.verified:
+        ctx.require_verified("confirm_pending")
+        return
+    ctx.set(PENDING_CONFIRMATION, None)
+    if pending == "promise":
+        promises.confirm_promise(ctx)
+    elif pending == "due_date":
+        due_dates.confirm_change(ctx)
+    elif pending == "payment_plan":
+        payment_plans.confirm_plan(ctx)
+    elif pending == "payment_link":
+        payment_links.send_link(ctx)
+    elif pending == "plan_offer":
+        payment_plans.offer_plan(ctx)
+    elif pending == "handoff":
+        handoff.request_human(ctx, reason=ctx.slot("handoff_reason") or "request_human")
+        ctx.set("handoff_reason", None)
+    elif ctx.slot(AWAITING) == "document_digits" and not ctx.verified:
+        ctx.utter("utter_identity_need_digits")
+    else:
+        ctx.utter("utter_how_can_i_help")
+
+
+def decline_pending(ctx: Ctx) -> None:
+    """"No" to what the bot proposed last."""
+    from bot import countries
+
+    pending = ctx.slot(PENDING_CONFIRMATION)
+    ctx.set(PENDING_CONFIRMATION, None)
+    if pending in ("promise", "due_date", "payment_plan"):
+        ctx.set("promise_date", None)
+        ctx.set("new_due_date", None)
+        ctx.set("plan_count", None)
+        ctx.utter("utter_declined_not_saved")
+    elif pending in ("payment_link", "plan_offer") and ctx.verified:
+        if countries.may_ask_reason(ctx.debtor.country) and not ctx.slot("last_reason"):
+            ctx.utter("utter_ask_reason")
+        else:
+            ctx.utter("utter_offer_plan_or_promise")
+    elif ctx.slot(AWAITING) == "document_digits" and not ctx.verified:
+        ctx.utter("utter_identity_need_digits")
+    else:
+        ctx.utter("utter_anything_else")
+
+
+class ActionGreet(RecobraAction):
+    def name(self) -> str:
+        return "action_greet"
+
+    def handle(self, ctx: Ctx) -> None:
+        greet(ctx)
+
+
+class ActionProcessInform(RecobraAction):
+    def name(self) -> str:
+        return "action_process_inform"
+
+    def handle(self, ctx: Ctx) -> None:
+        process_inform(ctx)
+
+
+class ActionConfirmPending(RecobraAction):
+    def name(self) -> str:
+        return "action_confirm_pending"
+
+    def handle(self, ctx: Ctx) -> None:
+        confirm_pending(ctx)
+
+
+class ActionDeclinePending(RecobraAction):
+    def name(self) -> str:
+        return "action_decline_pending"
+
+    def handle(self, ctx: Ctx) -> None:
+        decline_pending(ctx)
+
+
+class ActionAnswerBotChallenge(RecobraAction):
+    needs_debtor = False
+    introduces = False
+
+    def name(self) -> str:
+        return "action_answer_bot_challenge"
+
+    def handle(self, ctx: Ctx) -> None:
+        from bot.config import get_settings
+
+        ctx.set(INTRODUCED, True)
+        ctx.utter("utter_bot_challenge", business_name=get_settings().business_name)
+
+
+class ActionHandleFallback(RecobraAction):
+    """Not understood: say so; after two in a row, offer a person. A bare 4-digit answer to the
+    identity question is taken as that answer whatever the classifier thought."""
+
+    resets_fallbacks = False
+    needs_debtor = False
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    def handle(self, ctx: Ctx) -> None:
+        from bot import identity
+
+        if ctx.debtor is not None and not ctx.verified and identity.extract_digits(ctx.turn.text) \
+                and ctx.slot(AWAITING) == "document_digits":
+            from actions.identity import verify
+
+            verify(ctx)
+            ctx.set(FALLBACKS, 0)
+            return
+        count = int(ctx.slot(FALLBACKS) or 0) + 1
+        if count >= 2:
+            ctx.utter("utter_offer_human_after_fallback")
+            ctx.set(PENDING_CONFIRMATION, "handoff")
+            ctx.set("handoff_reason", "fallback")
+            ctx.set(FALLBACKS, 0)
+        else:
+            ctx.utter("utter_default")
+            ctx.set(FALLBACKS, count)
+
+
+class ActionSendReminder(RecobraAction):
+    """EXTERNAL_reminder from the scheduler: name the creditor, disclose nothing, ask for the digits."""
+
+    introduces = False
+
+    def name(self) -> str:
+        return "action_send_reminder"
+
+    def handle(self, ctx: Ctx) -> None:
+        from bot.config import get_settings
+
+        if ctx.debtor.opted_out:
+            return
+        ctx.set(INTRODUCED, True)
+        if ctx.verified:
+            ctx.utter("utter_reminder_verified", business_name=get_settings().business_name)
+            ctx.set(PENDING_CONFIRMATION, "payment_link")
+            return
+        ctx.utter("utter_reminder", business_name=get_settings().business_name)
+        ctx.set(PENDING_REQUEST, "check_balance")
+        ctx.set(AWAITING, "document_digits")
+
+
+class ActionPromiseFollowup(RecobraAction):
+    """EXTERNAL_promise_followup: the promised day has come."""
+
+    introduces = False
+
+    def name(self) -> str:
+        return "action_promise_followup"
+
+    def handle(self, ctx: Ctx) -> None:
+        from bot.config import get_settings
+
+        if ctx.debtor.opted_out:
+            return
+        ctx.set(INTRODUCED, True)
+        ctx.utter("utter_promise_followup", business_name=get_settings().business_name)
+        ctx.set(PENDING_CONFIRMATION, "payment_link")
+        if not ctx.verified:
+            ctx.set(PENDING_REQUEST, "request_payment_link")
+            ctx.set(AWAITING, "document_digits")
+
+
+class ActionPaymentConfirmed(RecobraAction):
+    """EXTERNAL_payment_confirmed: thank the debtor (no amounts: the message goes out unprompted)."""
+
+    introduces = False
+
+    def name(self) -> str:
+        return "action_payment_confirmed"
+
+    def handle(self, ctx: Ctx) -> None:
+        from bot.config import get_settings
+
+        ctx.set(INTRODUCED, True)
+        ctx.utter("utter_payment_confirmed", business_name=get_settings().business_name)

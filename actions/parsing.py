@@ -1,0 +1,163 @@
+"""Turning what the debtor wrote into dates, amounts and counts.
+
+The NLU side owns ``bot.language.dates.resolve_date(text, today, tz)`` and
+``bot.language.amounts.resolve_amount(text, balance, currency)``; they are used when present.
+The small fallbacks here cover the common phrasings until then (and if they return nothing).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from calendar import monthrange
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
+          "noviembre", "diciembre"]
+WEEKDAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
+NUMBER_WORDS = {"un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
+                "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12}
+
+
+def _plain(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
+
+
+def spanish_date(d: date) -> str:
+    """``16 de noviembre`` (the year only when it is not this one's)."""
+    out = f"{d.day} de {MONTHS[d.month - 1]}"
+    if d.year != date.today().year:
+        out += f" de {d.year}"
+    return out
+
+
+def resolve_date(text: str | None, today: date, tz: str) -> date | None:
+    if not text:
+        return None
+    try:
+        from bot.language.dates import resolve_date as nlu_resolve_date
+    except ImportError:
+        nlu_resolve_date = None
+    if nlu_resolve_date is not None:
+        try:
+            found = nlu_resolve_date(text, today, tz)
+        except Exception:  # a resolver bug must not stop the conversation
+            found = None
+        if isinstance(found, datetime):
+            found = found.date()
+        if isinstance(found, date):
+            return found
+    return fallback_date(text, today)
+
+
+def _day_in_month(year: int, month: int, day: int) -> date | None:
+    if not 1 <= month <= 12 or not 1 <= day <= monthrange(year, month)[1]:
+        return None
+    return date(year, month, day)
+
+
+def fallback_date(text: str, today: date) -> date | None:
+    t = _plain(text)
+    if m := re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", t):
+        try:
+            return date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+    if "pasado manana" in t:
+        return today + timedelta(days=2)
+    if "manana" in t:
+        return today + timedelta(days=1)
+    if re.search(r"\bhoy\b", t):
+        return today
+    if m := re.search(r"\ben (\d+|\w+) dias?\b", t):
+        n = int(m[1]) if m[1].isdigit() else NUMBER_WORDS.get(m[1])
+        return today + timedelta(days=n) if n else None
+    if "fin de mes" in t or "fin del mes" in t:
+        return date(today.year, today.month, monthrange(today.year, today.month)[1])
+    if "proxima semana" in t or "semana que viene" in t:
+        return today + timedelta(days=7 - today.weekday())
+    if "quincena" in t:
+        mid = _day_in_month(today.year, today.month, 15)
+        if mid and mid >= today:
+            return mid
+        return date(today.year, today.month, monthrange(today.year, today.month)[1])
+    for i, name in enumerate(WEEKDAYS):
+        if re.search(rf"\b{name}\b", t):
+            ahead = (i - today.weekday()) % 7 or 7
+            return today + timedelta(days=ahead)
+    if m := re.search(r"\b(\d{1,2})\s*(?:/|-)\s*(\d{1,2})(?:\s*(?:/|-)\s*(\d{2,4}))?\b", t):
+        year = int(m[3]) if m[3] else today.year
+        year = year + 2000 if year < 100 else year
+        found = _day_in_month(year, int(m[2]), int(m[1]))
+        if found and not m[3] and found < today:
+            found = _day_in_month(year + 1, int(m[2]), int(m[1]))
+        return found
+    for i, name in enumerate(MONTHS):
+        if m := re.search(rf"\b(\d{{1,2}}) de {name}\b", t):
+            found = _day_in_month(today.year, i + 1, int(m[1]))
+            if found and found < today - timedelta(days=31):
+                found = _day_in_month(today.year + 1, i + 1, int(m[1]))
+            return found
+    if m := re.search(r"\b(?:el|para el|dia)\s+(\d{1,2})\b", t) or re.fullmatch(r"(\d{1,2})", t):
+        day = int(m[1])
+        found = _day_in_month(today.year, today.month, day)
+        if found is None or found < today:
+            year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+            found = _day_in_month(year, month, day)
+        return found
+    return None
+
+
+def resolve_amount(text: str | None, balance: Decimal, currency: str) -> Decimal | None:
+    if not text:
+        return None
+    try:
+        from bot.language.amounts import resolve_amount as nlu_resolve_amount
+    except ImportError:
+        nlu_resolve_amount = None
+    if nlu_resolve_amount is not None:
+        try:
+            found = nlu_resolve_amount(text, balance, currency)
+        except Exception:
+            found = None
+        if isinstance(found, Decimal):
+            return found
+    return fallback_amount(text, balance)
+
+
+def fallback_amount(text: str, balance: Decimal) -> Decimal | None:
+    t = _plain(text)
+    if re.search(r"\b(todo|total|completo)\b", t):
+        return balance
+    if "mitad" in t:
+        return (balance / 2).quantize(Decimal("0.01"))
+    m = re.search(r"(\d[\d.,]*)\s*(mil|k)?\b", t)
+    if not m:
+        return None
+    raw = m[1]
+    if re.fullmatch(r"\d{1,3}([.,]\d{3})+", raw):
+        raw = re.sub(r"[.,]", "", raw)
+    else:
+        raw = raw.replace(",", ".")
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    if m[2]:
+        value *= 1000
+    return value.quantize(Decimal("0.01"))
+
+
+def resolve_count(text: str | None) -> int | None:
+    """``3``, ``en 3 cuotas``, ``tres``, ``6 meses``."""
+    if not text:
+        return None
+    t = _plain(text)
+    if m := re.search(r"\b(\d{1,2})\b", t):
+        return int(m[1])
+    for word, n in NUMBER_WORDS.items():
+        if re.search(rf"\b{word}\b", t):
+            return n
+    return None

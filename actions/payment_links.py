@@ -1,0 +1,57 @@
+"""Payment links for the exact amount due, and the payment methods of the debtor's country."""
+
+from __future__ import annotations
+
+from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
+
+MAX_LINKS = 3
+
+
+def send_link(ctx: Ctx) -> None:
+    from bot import accounts, debtors, payments
+
+    if not ctx.require_verified("request_payment_link"):
+        return
+    invoices = accounts.open_invoices(ctx.session, ctx.debtor)
+    if not invoices:
+        ctx.utter("utter_no_debt")
+        return
+    for invoice in invoices[:MAX_LINKS]:
+        link, kind = payments.link_for_invoice(ctx.session, ctx.debtor, invoice)
+        ctx.utter(f"utter_payment_link_{kind}", amount=ctx.money(link.amount, link.currency),
+                  url=debtors.link_url(link), invoice=invoice.external_id,
+                  expires=link.expires_at.astimezone(_tz(ctx)).date())
+    ctx.set(PENDING_CONFIRMATION, None)
+
+
+def _tz(ctx: Ctx):  # noqa: ANN202
+    import zoneinfo
+
+    return zoneinfo.ZoneInfo(ctx.debtor.timezone or "UTC")
+
+
+def payment_methods(ctx: Ctx) -> None:
+    from bot import countries
+
+    country = ctx.debtor.country if ctx.debtor is not None else None
+    ctx.utter("utter_payment_methods", methods=countries.payment_methods_text(country))
+    if ctx.debtor is not None:
+        ctx.set(PENDING_CONFIRMATION, "payment_link")
+
+
+class ActionSendPaymentLink(RecobraAction):
+    def name(self) -> str:
+        return "action_send_payment_link"
+
+    def handle(self, ctx: Ctx) -> None:
+        send_link(ctx)
+
+
+class ActionExplainPaymentMethods(RecobraAction):
+    needs_debtor = False
+
+    def name(self) -> str:
+        return "action_explain_payment_methods"
+
+    def handle(self, ctx: Ctx) -> None:
+        payment_methods(ctx)

@@ -1,0 +1,109 @@
+"""Payment plans: options within policy, the debtor picks the count, confirms; the schedule is
+stored and the link for the first instalment is sent."""
+
+from __future__ import annotations
+
+from actions import parsing
+from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+
+
+def offer_plan(ctx: Ctx) -> None:
+    from bot import payment_plans
+
+    if not ctx.require_verified("request_payment_plan"):
+        return
+    ctx.record_volunteered_reason()
+    invoice = first_open_invoice(ctx)
+    if invoice is None:
+        ctx.utter("utter_no_debt")
+        return
+    options = payment_plans.options(invoice.balance, invoice.currency, ctx.today)
+    if not options:
+        ctx.utter("utter_plan_unavailable")
+        ctx.utter("utter_offer_human")
+        ctx.set(PENDING_CONFIRMATION, "handoff")
+        ctx.set("handoff_reason", "payment_plan")
+        return
+    ctx.set("plan_offer", [o.count for o in options])
+    wanted = parsing.resolve_count(ctx.turn.entity_text("installments") or ctx.turn.entity("installments"))
+    if wanted is not None and any(o.count == wanted for o in options):
+        _propose(ctx, wanted)
+        return
+    lines = [
+        ctx.render("utter_plan_option_line", count=o.count, first=ctx.money(o.first_amount, o.currency),
+                   other=ctx.money(o.other_amount, o.currency), others=o.count - 1)
+        for o in options
+    ]
+    ctx.utter("utter_plan_options", total=ctx.money(invoice.balance, invoice.currency), lines="\n".join(lines),
+              interval=payment_plans.policy().get("interval_days", 30))
+    ctx.set(AWAITING, "plan_count")
+    ctx.set(PENDING_CONFIRMATION, None)
+
+
+def _propose(ctx: Ctx, count: int) -> None:
+    from bot import payment_plans
+
+    invoice = first_open_invoice(ctx)
+    option = payment_plans.option(invoice.balance, invoice.currency, count, ctx.today)
+    if option is None:
+        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx))
+        ctx.set(AWAITING, "plan_count")
+        return
+    ctx.set("plan_count", count)
+    ctx.set(AWAITING, None)
+    ctx.set(PENDING_CONFIRMATION, "payment_plan")
+    ctx.utter("utter_confirm_plan", count=count, first=ctx.money(option.first_amount, option.currency),
+              first_date=option.dates[0], other=ctx.money(option.other_amount, option.currency),
+              last_date=option.dates[-1])
+
+
+def _counts(ctx: Ctx) -> str:
+    from bot.countries import join_words
+
+    return join_words([str(n) for n in (ctx.slot("plan_offer") or [])])
+
+
+def choose_plan(ctx: Ctx) -> None:
+    if not ctx.require_verified("choose_plan"):
+        return
+    if first_open_invoice(ctx) is None:
+        ctx.utter("utter_no_debt")
+        return
+    count = parsing.resolve_count(ctx.turn.entity_text("installments") or ctx.turn.entity("installments")
+                                  or ctx.turn.text)
+    if count is None:
+        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx))
+        ctx.set(AWAITING, "plan_count")
+        return
+    _propose(ctx, count)
+
+
+def confirm_plan(ctx: Ctx) -> None:
+    from bot import debtors, payment_plans, payments
+
+    invoice = first_open_invoice(ctx)
+    count = ctx.slot("plan_count")
+    if invoice is None or not count:
+        ctx.utter("utter_anything_else")
+        return
+    try:
+        plan = payment_plans.create(ctx.session, ctx.debtor, invoice, int(count), ctx.today)
+    except payment_plans.PlanError:
+        ctx.utter("utter_plan_unavailable")
+        return
+    ctx.session.flush()
+    first = plan.instalments[0]
+    ctx.set("plan_count", None)
+    ctx.utter("utter_plan_saved", count=plan.instalment_count, first=ctx.money(first.amount, plan.currency),
+              first_date=first.due_date)
+    link, _ = payments.create_link(ctx.session, ctx.debtor, invoice, first.amount, instalment=first)
+    ctx.utter("utter_payment_link_instalment", amount=ctx.money(link.amount, link.currency),
+              url=debtors.link_url(link), invoice=invoice.external_id, expires=first.due_date)
+
+
+class ActionOfferPaymentPlan(RecobraAction):
+    def name(self) -> str:
+        return "action_offer_payment_plan"
+
+    def handle(self, ctx: Ctx) -> None:
+        offer_plan(ctx)

@@ -1,0 +1,89 @@
+"""Promise to pay: a date in the debtor's time zone and an amount (default the balance),
+checked against the policy, confirmed by the debtor, then stored (one open per invoice)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from actions import parsing
+from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+
+
+def propose_promise(ctx: Ctx) -> None:
+    from bot import promises
+
+    if not ctx.require_verified("promise_to_pay"):
+        return
+    ctx.record_volunteered_reason()
+    invoice = first_open_invoice(ctx)
+    if invoice is None:
+        ctx.utter("utter_no_debt")
+        return
+    today = ctx.today
+    limit = promises.latest_date(today)
+    date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
+    when = parsing.resolve_date(str(date_text), today, ctx.debtor.timezone) if date_text else None
+    if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
+        when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
+    if when is None and not date_text and ctx.slot("promise_date"):
+        when = date.fromisoformat(ctx.slot("promise_date"))
+    amount_text = ctx.turn.entity_text("amount") or ctx.turn.entity("amount")
+    amount = parsing.resolve_amount(str(amount_text), invoice.balance, invoice.currency) if amount_text else None
+    if amount is None and ctx.slot("promise_amount") and ctx.slot(PENDING_CONFIRMATION) == "promise":
+        amount = Decimal(ctx.slot("promise_amount"))
+    if when is None:
+        ctx.utter("utter_promise_date_unclear" if date_text else "utter_ask_promise_date", max_date=limit)
+        ctx.set(AWAITING, "promise_date")
+        if amount is not None:
+            ctx.set("promise_amount", str(amount))
+        return
+    try:
+        terms = promises.validate(invoice, when, amount, today)
+    except promises.PromiseError as err:
+        ctx.set(AWAITING, "promise_date")
+        ctx.set(PENDING_CONFIRMATION, None)
+        if err.code == "date_in_past":
+            ctx.utter("utter_promise_date_past", max_date=limit)
+        elif err.code == "date_too_far":
+            ctx.utter("utter_promise_date_too_far", max_date=limit)
+            ctx.set(PENDING_CONFIRMATION, "plan_offer")
+        elif err.code == "amount_too_high":
+            ctx.utter("utter_promise_amount_too_high", balance=ctx.money(invoice.balance, invoice.currency))
+            ctx.set(AWAITING, None)
+        else:
+            ctx.utter("utter_promise_amount_invalid")
+        return
+    ctx.set("promise_date", terms.promised_date.isoformat())
+    ctx.set("promise_amount", str(terms.amount))
+    ctx.set(AWAITING, None)
+    ctx.set(PENDING_CONFIRMATION, "promise")
+    ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
+
+
+def confirm_promise(ctx: Ctx) -> None:
+    from bot import promises
+
+    invoice = first_open_invoice(ctx)
+    if invoice is None or not ctx.slot("promise_date"):
+        ctx.utter("utter_anything_else")
+        return
+    when = date.fromisoformat(ctx.slot("promise_date"))
+    amount = Decimal(ctx.slot("promise_amount")) if ctx.slot("promise_amount") else None
+    try:
+        promise = promises.create(ctx.session, ctx.debtor, invoice, when, amount, today=ctx.today)
+    except promises.PromiseError:
+        ctx.utter("utter_promise_date_past", max_date=promises.latest_date(ctx.today))
+        ctx.set(AWAITING, "promise_date")
+        return
+    ctx.set("promise_date", None)
+    ctx.set("promise_amount", None)
+    ctx.utter("utter_promise_saved", amount=ctx.money(promise.amount, promise.currency), date=promise.promised_date)
+
+
+class ActionProposePromise(RecobraAction):
+    def name(self) -> str:
+        return "action_propose_promise"
+
+    def handle(self, ctx: Ctx) -> None:
+        propose_promise(ctx)
