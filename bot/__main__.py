@@ -128,6 +128,44 @@ def web(port: int | None, workers: int) -> None:
     )
 
 
+@cli.group()
+def campaign() -> None:
+    """Dunning campaigns (config/campaigns.yml)."""
+
+
+@campaign.command("run")
+@click.option("--dry-run", is_flag=True, help="Plan and report; send and record nothing.")
+@click.option("--at", "at", default=None, help="Pretend the clock says this (ISO 8601; UTC unless an offset).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def campaign_run(dry_run: bool, at: str | None, quiet: bool) -> None:
+    """Find what is due, check suppression and the contact policy, and send (or defer)."""
+    from datetime import datetime, timezone
+
+    from tqdm import tqdm
+
+    from bot import campaigns
+    from bot.store import session_scope
+
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at)
+        except ValueError as exc:
+            raise click.BadParameter(f"{at!r} is not an ISO 8601 date-time", param_hint="--at") from exc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+    enqueue = None if dry_run else campaigns.enqueue_send
+    with session_scope() as session:
+        the_plan = campaigns.plan(session, at=when)
+        with tqdm(total=len(the_plan.items), unit="contact", disable=quiet, file=sys.stderr) as bar:
+            report = campaigns.execute(session, the_plan, dry_run=dry_run, enqueue=enqueue, progress=bar.update)
+    title = "campaign run (dry run: nothing sent)" if dry_run else "campaign run"
+    click.echo(f"{title} at {the_plan.at.isoformat()}")
+    width = max((len(k) for k, _ in report.rows()), default=10)
+    for label, value in report.rows():
+        click.echo(f"  {label:<{width}}  {value:>7}")
+
+
 @cli.command()
 def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""

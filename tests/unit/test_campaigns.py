@@ -1,0 +1,172 @@
+"""Campaign planning: the right stage on the right local day, suppression, policy deferral, idempotency."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from click.testing import CliRunner
+
+from bot import campaigns
+from bot.__main__ import cli
+from bot.store.models import ContactAttempt, Conversation, Promise
+
+BOGOTA = ZoneInfo("America/Bogota")
+# Tuesday 24 Nov 2026, 10:00 in Bogotá (15:00 UTC): inside Colombia's hours.
+AT = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)
+TODAY = AT.date()
+
+
+def invoice(ext, dpd, amount="185000.00", currency="COP"):
+    return {"external_id": ext, "amount": amount, "currency": currency,
+            "due_date": (TODAY - timedelta(days=dpd)).isoformat()}
+
+
+def by_debtor(plan):
+    return {item.debtor_id: item for item in plan.items}
+
+
+def test_stage_is_chosen_by_days_past_due_in_the_debtors_zone(session, make_debtor):
+    d3 = make_debtor("A", invoices=[invoice("A1", 3)])
+    pre = make_debtor("B", phone="+573001112234", invoices=[invoice("B1", -3)])
+    none = make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 4)])
+    plan = campaigns.plan(session, at=AT)
+    items = by_debtor(plan)
+    assert items[d3.id].stage == "D+3" and items[d3.id].outcome == "send"
+    assert items[d3.id].variant in ("A", "B")
+    assert items[pre.id].stage == "D-3"
+    assert none.id not in items
+
+
+def test_local_day_not_utc_day(session, make_debtor):
+    # 23:30 in Bogotá on the 24th is already the 25th in UTC: the stage follows Bogotá's calendar.
+    d = make_debtor("A", invoices=[invoice("A1", 3)])
+    late = datetime(2026, 11, 24, 23, 30, tzinfo=BOGOTA)
+    item = by_debtor(campaigns.plan(session, at=late))[d.id]
+    assert item.stage == "D+3"
+    assert item.outcome == "deferred" and "outside_hours" in item.reason
+    assert item.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 25, 7, 0, tzinfo=BOGOTA)
+
+
+def test_suppression_reasons(session, make_debtor):
+    opted = make_debtor("O", phone="+573001110001", invoices=[invoice("O1", 3)])
+    opted.opted_out = True
+    wrong = make_debtor("W", phone="+573001110002", invoices=[invoice("W1", 3)])
+    wrong.contact_status = "wrong_number"
+    disputed = make_debtor("D", phone="+573001110003", invoices=[invoice("D1", 3)])
+    disputed.invoices[0].status = "disputed"
+    promised = make_debtor("P", phone="+573001110004", invoices=[invoice("P1", 3)])
+    session.add(Promise(debtor_id=promised.id, invoice_id=promised.invoices[0].id,
+                        promised_date=TODAY + timedelta(days=2), amount=Decimal("185000.00"), currency="COP"))
+    human = make_debtor("H", phone="+573001110005", invoices=[invoice("H1", 3)])
+    session.add(Conversation(phone=human.phone, debtor_id=human.id, mode="human"))
+    replied = make_debtor("R", phone="+573001110006", invoices=[invoice("R1", 3)])
+    session.add(Conversation(phone=replied.phone, debtor_id=replied.id,
+                             last_inbound_at=datetime(2026, 11, 24, 8, 15, tzinfo=BOGOTA)))
+    session.commit()
+    items = by_debtor(campaigns.plan(session, at=AT))
+    assert {items[d.id].reason for d in (opted, wrong, disputed, promised, human, replied)} == {
+        "opted_out", "wrong_number", "dispute_open", "promise_pending", "in_human_hands", "replied_today"}
+    assert all(items[d.id].outcome == "suppressed" for d in (opted, wrong, disputed, promised, human, replied))
+
+
+def test_paid_invoices_are_not_due(session, make_debtor):
+    d = make_debtor("A", invoices=[invoice("A1", 3)])
+    d.invoices[0].balance = Decimal("0.00")
+    d.invoices[0].status = "paid"
+    session.commit()
+    assert d.id not in by_debtor(campaigns.plan(session, at=AT))
+
+
+def test_sunday_is_deferred_to_monday_in_colombia(session, make_debtor):
+    sunday = datetime(2026, 11, 29, 10, 0, tzinfo=BOGOTA)
+    d = make_debtor("A", invoices=[{"external_id": "A1", "amount": "1000.00", "currency": "COP",
+                                    "due_date": (sunday.date() - timedelta(days=7)).isoformat()}])
+    item = by_debtor(campaigns.plan(session, at=sunday))[d.id]
+    assert item.stage == "D+7" and item.outcome == "deferred"
+    assert item.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 30, 7, 0, tzinfo=BOGOTA)
+
+
+def test_execute_records_once_and_enqueues_once(session, make_debtor):
+    d = make_debtor("A", invoices=[invoice("A1", 3)])
+    sent = []
+    report = campaigns.execute(session, campaigns.plan(session, at=AT), enqueue=lambda phone, a: sent.append(a))
+    assert report.sent == 1 and len(sent) == 1
+    # A second run the same day (another worker, or a restart) plans nothing new.
+    again = campaigns.execute(session, campaigns.plan(session, at=AT + timedelta(minutes=5)),
+                              enqueue=lambda phone, a: sent.append(a))
+    assert again.sent == 0 and len(sent) == 1
+    attempt = session.get(ContactAttempt, sent[0])
+    assert attempt.debtor_id == d.id and attempt.stage == "D+3" and attempt.status == "planned"
+
+
+def test_two_workers_racing_on_the_same_plan_record_one_attempt(session, make_debtor, db):
+    from bot.store.db import get_sessionmaker
+
+    make_debtor("A", invoices=[invoice("A1", 3)])
+    plan_a = campaigns.plan(session, at=AT)
+    other = get_sessionmaker(db)()
+    plan_b = campaigns.plan(other, at=AT)
+    sent = []
+    campaigns.execute(session, plan_a, enqueue=lambda p, a: sent.append(a))
+    report_b = campaigns.execute(other, plan_b, enqueue=lambda p, a: sent.append(a))
+    other.close()
+    assert len(sent) == 1 and report_b.skipped == 1
+
+
+def test_deferred_attempt_is_sent_when_its_moment_comes(session, make_debtor):
+    sunday = datetime(2026, 11, 29, 10, 0, tzinfo=BOGOTA)
+    make_debtor("A", invoices=[{"external_id": "A1", "amount": "1000.00", "currency": "COP",
+                                "due_date": (sunday.date() - timedelta(days=7)).isoformat()}])
+    sent = []
+    first = campaigns.execute(session, campaigns.plan(session, at=sunday), enqueue=lambda p, a: sent.append(a))
+    assert first.sent == 0 and sum(first.blocked.values()) == 1
+    monday = datetime(2026, 11, 30, 7, 5, tzinfo=BOGOTA)
+    second = campaigns.execute(session, campaigns.plan(session, at=monday), enqueue=lambda p, a: sent.append(a))
+    assert second.sent == 1 and len(sent) == 1
+
+
+def test_promise_followups(session, make_debtor):
+    d = make_debtor("A", invoices=[invoice("A1", 10)])
+    e = make_debtor("B", phone="+573001112299", invoices=[invoice("B1", 10)])
+    session.add(Promise(debtor_id=d.id, invoice_id=d.invoices[0].id, promised_date=TODAY + timedelta(days=1),
+                        amount=Decimal("185000.00"), currency="COP"))
+    session.add(Promise(debtor_id=e.id, invoice_id=e.invoices[0].id, promised_date=TODAY - timedelta(days=1),
+                        amount=Decimal("185000.00"), currency="COP"))
+    session.commit()
+    kinds = {(i.debtor_id, i.kind) for i in campaigns.plan(session, at=AT).items if i.campaign == "followup"}
+    assert kinds == {(d.id, "promise_reminder"), (e.id, "promise_broken")}
+
+
+def test_queries_do_not_grow_with_debtors(session, make_debtor):
+    make_debtor("A", invoices=[invoice("A1", 3)])
+    few = campaigns.plan(session, at=AT).queries
+    for i in range(30):
+        make_debtor(f"X{i}", phone=f"+5730011140{i:02d}", invoices=[invoice(f"X{i}", i % 9 - 3)])
+    assert campaigns.plan(session, at=AT).queries == few
+
+
+def test_cli_dry_run_prints_the_table_and_sends_nothing(session, make_debtor):
+    make_debtor("A", invoices=[invoice("A1", 3)])
+    make_debtor("B", phone="+573001112234", invoices=[invoice("B1", 7)])
+    make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 0)])
+    result = CliRunner().invoke(cli, ["campaign", "run", "--dry-run", "--quiet", "--at", AT.isoformat()])
+    assert result.exit_code == 0, result.output
+    assert "dry run" in result.output
+    assert "due" in result.output and "sent" in result.output and "failed" in result.output
+    lines = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()[1:] if line.strip()}
+    assert lines["due"] == "3" and lines["sent"] == "3"
+    session.expire_all()
+    assert session.query(ContactAttempt).count() == 0
+
+
+def test_cli_rejects_a_bad_clock():
+    result = CliRunner().invoke(cli, ["campaign", "run", "--dry-run", "--at", "el viernes"])
+    assert result.exit_code != 0 and "ISO 8601" in result.output
+
+
+def test_variant_split_is_stable_and_roughly_even():
+    stage = campaigns.load().campaigns[0].stages[2]
+    picks = [campaigns.pick_variant(stage, f"{i}:c:s").name for i in range(2000)]
+    assert picks == [campaigns.pick_variant(stage, f"{i}:c:s").name for i in range(2000)]
+    assert 850 < picks.count("A") < 1150
+
