@@ -254,6 +254,8 @@ class Message(Base):
     confidence = Column(Float)
     entities = Column(JSON)
     attempts = Column(Integer, nullable=False, default=0)
+    content_sid = Column(String(40))  # approved WhatsApp template sent instead of a body
+    content_variables = Column(JSON)  # its numbered variables {"1": ..., "2": ...}
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
