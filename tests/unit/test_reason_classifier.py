@@ -157,3 +157,49 @@ def test_untrained_component_does_nothing(tmp_path):
     message = _message("me quedé sin trabajo", "report_nonpayment_reason")
     component.process([message])
     assert _reasons(message) == []
+
+
+# --- the training data the ReasonClassifier and DIET learn from ------------------------------------
+
+CONTRACT_INTENTS = {
+    "greet", "goodbye", "affirm", "deny", "thank", "inform", "check_balance", "request_payment_link",
+    "ask_payment_methods", "report_nonpayment_reason", "request_due_date_change", "promise_to_pay",
+    "request_payment_plan", "claim_already_paid", "dispute_debt", "request_human", "opt_out", "bot_challenge",
+    "wrong_number", "out_of_scope",
+}  # fmt: skip
+
+
+def test_every_contract_intent_has_enough_distinct_examples(training_data):
+    counts = {}
+    for example in training_data.intent_examples:
+        counts[example.get("intent")] = counts.get(example.get("intent"), 0) + 1
+    for intent in CONTRACT_INTENTS:
+        assert counts.get(intent, 0) >= 25, (intent, counts.get(intent))
+    assert counts["report_nonpayment_reason"] >= 80
+    for intent, count in counts.items():
+        if "+" in intent:
+            assert count >= 10, (intent, count)
+            assert set(intent.split("+")) <= CONTRACT_INTENTS, intent
+
+
+def test_no_example_is_a_near_copy_of_another(training_data):
+    seen = {}
+    for example in training_data.intent_examples:
+        key = " ".join(normalise_text(example.get("text")).replace("?", "").replace("!", "").split())
+        assert key not in seen, (example.get("text"), seen.get(key))
+        seen[key] = example.get("text")
+
+
+def test_entities_are_the_contracts_and_reasons_are_normalised(training_data):
+    for example in training_data.intent_examples:
+        for entity in example.get("entities") or []:
+            assert entity["entity"] in {"reason", "date", "amount", "document_digits", "installments"}
+            if entity["entity"] == "reason":
+                assert entity["value"] in REASON_VALUES, example.get("text")
+
+
+def test_the_domain_declares_every_trained_intent(training_data):
+    import yaml
+
+    declared = set(yaml.safe_load((ROOT / "domain" / "intents.yml").read_text())["intents"])
+    assert {e.get("intent") for e in training_data.intent_examples} <= declared
