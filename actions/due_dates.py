@@ -32,10 +32,13 @@ def request_change(ctx: Ctx) -> None:
         ctx.utter("utter_no_debt")
         return
     today = ctx.today
+    from actions.promises import _resolve
+
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    if not date_text and ctx.slot(AWAITING) == "due_date":
+    new_date = _resolve(ctx, "date", today)
+    if new_date is None and not date_text and ctx.slot(AWAITING) == "due_date" and ctx.turn.text:
         date_text = ctx.turn.text
-    new_date = parsing.resolve_date(str(date_text), today, ctx.debtor.timezone) if date_text else None
+        new_date = parsing.resolve_date(date_text, today, ctx.debtor.timezone)
     decision = due_dates.check(ctx.session, invoice, new_date, today)
     if decision.approved:
         ctx.set("new_due_date", new_date.isoformat())

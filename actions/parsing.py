@@ -36,6 +36,9 @@ def spanish_date(d: date) -> str:
 def resolve_date(text: str | None, today: date, tz: str) -> date | None:
     if not text:
         return None
+    explicit = fallback_date(text, today) if EXPLICIT_DATE.search(text) else None
+    if explicit is not None:
+        return explicit  # a full written date, even a past one (so the debtor hears it is past)
     try:
         from bot.language.dates import resolve_date as nlu_resolve_date
     except ImportError:
@@ -52,6 +55,12 @@ def resolve_date(text: str | None, today: date, tz: str) -> date | None:
     return fallback_date(text, today)
 
 
+# A date written in full (2026-12-05, 5/12/2026, 5 de diciembre de 2026), or "ayer": resolved here
+# exactly, past or not; the NLU resolver only returns dates from today on.
+EXPLICIT_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}\b|\bde \d{4}\b|\bayer\b",
+                           re.IGNORECASE)
+
+
 def _day_in_month(year: int, month: int, day: int) -> date | None:
     if not 1 <= month <= 12 or not 1 <= day <= monthrange(year, month)[1]:
         return None
@@ -65,6 +74,8 @@ def fallback_date(text: str, today: date) -> date | None:
             return date(int(m[1]), int(m[2]), int(m[3]))
         except ValueError:
             return None
+    if re.search(r"\bayer\b", t):
+        return today - timedelta(days=1)
     if "pasado manana" in t:
         return today + timedelta(days=2)
     if "manana" in t:
@@ -95,7 +106,9 @@ def fallback_date(text: str, today: date) -> date | None:
             found = _day_in_month(year + 1, int(m[2]), int(m[1]))
         return found
     for i, name in enumerate(MONTHS):
-        if m := re.search(rf"\b(\d{{1,2}}) de {name}\b", t):
+        if m := re.search(rf"\b(\d{{1,2}}) de {name}(?: de (\d{{4}}))?\b", t):
+            if m[2]:
+                return _day_in_month(int(m[2]), i + 1, int(m[1]))
             found = _day_in_month(today.year, i + 1, int(m[1]))
             if found and found < today - timedelta(days=31):
                 found = _day_in_month(today.year + 1, i + 1, int(m[1]))
@@ -154,6 +167,17 @@ def resolve_count(text: str | None) -> int | None:
     """``3``, ``en 3 cuotas``, ``tres``, ``6 meses``."""
     if not text:
         return None
+    try:
+        from bot.language.amounts import resolve_installments
+    except ImportError:
+        resolve_installments = None
+    if resolve_installments is not None:
+        try:
+            found = resolve_installments(text)
+        except Exception:
+            found = None
+        if isinstance(found, int) and found > 0:
+            return found
     t = _plain(text)
     if m := re.search(r"\b(\d{1,2})\b", t):
         return int(m[1])

@@ -23,7 +23,7 @@ def propose_promise(ctx: Ctx) -> None:
     today = ctx.today
     limit = promises.latest_date(today)
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    when = parsing.resolve_date(str(date_text), today, ctx.debtor.timezone) if date_text else None
+    when = _resolve(ctx, "date", today)
     if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
         when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
     if when is None and not date_text and ctx.slot("promise_date"):
@@ -59,6 +59,16 @@ def propose_promise(ctx: Ctx) -> None:
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "promise")
     ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
+
+
+def _resolve(ctx: Ctx, entity: str, today: date) -> date | None:
+    """The entity's span first, then its value (a normaliser may have rewritten it)."""
+    for text in (ctx.turn.entity_text(entity), ctx.turn.entity(entity)):
+        if text:
+            found = parsing.resolve_date(str(text), today, ctx.debtor.timezone)
+            if found is not None:
+                return found
+    return None
 
 
 def confirm_promise(ctx: Ctx) -> None:

@@ -1,0 +1,87 @@
+"""Action tests: the real domain, a CollectingDispatcher, trackers built turn by turn, the real store."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.config import ROOT
+
+
+@lru_cache(maxsize=1)
+def load_domain() -> dict[str, Any]:
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain")).as_dict()
+
+
+class Conversation:
+    """Runs actions one turn after another, carrying the slots the actions set."""
+
+    def __init__(self, phone: str, slots: dict[str, Any] | None = None) -> None:
+        self.phone = phone
+        self.domain = load_domain()
+        self.slots: dict[str, Any] = {
+            name: spec.get("initial_value") for name, spec in self.domain["slots"].items()
+        }
+        self.slots.update(slots or {})
+        self.events: list[dict[str, Any]] = []
+        self.messages: list[dict[str, Any]] = []
+
+    def user(self, text: str, intent: str, entities: list[dict[str, Any]] | None = None,
+             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
+        latest = {"text": text, "intent": {"name": intent, "confidence": 0.95},
+                  "entities": entities or [], "metadata": metadata or {"channel": "whatsapp"}}
+        self.events.append({"event": "user", "text": text, "parse_data": latest})
+        return latest
+
+    async def run(self, action_cls: type, latest: dict[str, Any]) -> list[dict[str, Any]]:
+        dispatcher = CollectingDispatcher()
+        tracker = Tracker(self.phone, dict(self.slots), latest, list(self.events), False, None, {}, "action_listen")
+        events = await action_cls().run(dispatcher, tracker, self.domain)
+        for event in events:
+            if event.get("event") == "slot":
+                self.slots[event["name"]] = event["value"]
+        self.events.extend(events)
+        self.messages = dispatcher.messages
+        return events
+
+    async def say(self, text: str, intent: str, *actions: type, entities: list[dict[str, Any]] | None = None,
+                  metadata: dict[str, Any] | None = None) -> list[str]:
+        """The user says ``text``; ``actions`` run in order; returns the responses' names."""
+        latest = self.user(text, intent, entities, metadata)
+        names: list[dict[str, Any]] = []
+        for action in actions:
+            await self.run(action, latest)
+            names.extend(self.messages)
+        self.last = names
+        return [m["response"] for m in names]
+
+    def texts(self) -> list[str]:
+        """The last turn's replies as the debtor reads them."""
+        out = []
+        for m in self.last:
+            template = self.domain["responses"][m["response"]][0]["text"]
+            values = {**self.slots, **m}
+            out.append(re.sub(r"{(\w+)}", lambda g, v=values: str(v.get(g[1], g[0])), template))
+        return out
+
+
+def ent(entity: str, value: Any, text: str | None = None, start: int | None = None) -> dict[str, Any]:
+    out = {"entity": entity, "value": value}
+    if text is not None and start is not None:
+        out.update(start=start, end=start + len(text))
+    return out
+
+
+@pytest.fixture()
+def convo(db):  # noqa: ANN001, ANN201
+    def make(phone: str = "+573001112233", **slots: Any) -> Conversation:
+        return Conversation(phone, slots)
+
+    return make

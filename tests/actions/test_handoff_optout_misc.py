@@ -1,0 +1,79 @@
+from sqlalchemy import select
+
+from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid, ActionRecordDispute
+from actions.misc import ActionAnswerBotChallenge, ActionGreet, ActionPaymentConfirmed, ActionSendReminder
+from actions.optout import ActionMarkWrongNumber, ActionOptOut
+from bot.store.models import Conversation, Debtor, Handoff, Invoice
+
+PHONE = "+573001112233"
+
+
+async def test_claim_paid_pauses_and_hands_off(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("ya pagué", "claim_already_paid", ActionRecordClaimedPaid) == [
+        "utter_claim_paid", "utter_handoff_opened"]
+    assert "foto" in c.texts()[0]
+    assert session.execute(select(Invoice)).scalar_one().reminders_paused
+    assert session.execute(select(Handoff)).scalar_one().reason == "claims_paid"
+    assert session.execute(select(Conversation)).scalar_one().mode == "human"
+
+
+async def test_dispute_recorded(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("esa deuda no es mía", "dispute_debt", ActionRecordDispute) == [
+        "utter_dispute_recorded", "utter_handoff_opened"]
+    invoice = session.execute(select(Invoice)).scalar_one()
+    assert invoice.status == "disputed" and invoice.reminders_paused
+    assert session.execute(select(Handoff)).scalar_one().reason == "dispute"
+
+
+async def test_human_please(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [
+        "utter_handoff_opened"]
+    handoff = session.execute(select(Handoff)).scalar_one()
+    assert handoff.reason == "request_human" and "asesor" in handoff.summary
+    assert "30 minutos" in c.texts()[0]
+
+
+async def test_opt_out(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE)
+    assert await c.say("BAJA", "opt_out", ActionOptOut) == ["utter_opted_out"]
+    assert session.execute(select(Debtor)).scalar_one().opted_out
+
+
+async def test_wrong_number_discloses_nothing(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE)
+    assert await c.say("número equivocado", "wrong_number", ActionMarkWrongNumber) == [
+        "utter_intro", "utter_wrong_number"]
+    assert session.execute(select(Debtor)).scalar_one().contact_status == "wrong_number"
+    assert await c.say("hola", "greet", ActionGreet) == ["utter_no_account"]
+
+
+async def test_bot_challenge_names_the_creditor(convo):
+    c = convo("+573009999999")
+    assert await c.say("eres un robot?", "bot_challenge", ActionAnswerBotChallenge) == ["utter_bot_challenge"]
+    assert "Financiera Aurora" in c.texts()[0]
+
+
+async def test_reminder_discloses_nothing_and_respects_opt_out(convo, make_debtor, session):
+    debtor = make_debtor()
+    c = convo(PHONE)
+    assert await c.say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder) == ["utter_reminder"]
+    assert "185" not in c.texts()[0] and "Financiera Aurora" in c.texts()[0]
+    debtor = session.get(Debtor, debtor.id)
+    debtor.opted_out = True
+    session.commit()
+    assert await convo(PHONE).say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder) == []
+
+
+async def test_payment_confirmed(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE)
+    assert await c.say("/EXTERNAL_payment_confirmed", "EXTERNAL_payment_confirmed", ActionPaymentConfirmed) == [
+        "utter_payment_confirmed"]

@@ -1,0 +1,84 @@
+from sqlalchemy import select
+
+from actions.balance import ActionShowBalance
+from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid
+from actions.misc import ActionGreet, ActionHandleFallback, ActionProcessInform
+from bot.store.models import Conversation, Handoff
+from tests.actions.conftest import ent
+
+PHONE = "+573001112233"
+
+
+async def test_unknown_number_discloses_nothing(convo):
+    c = convo("+573009999999")
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_intro", "utter_no_account"]
+    assert "Financiera Aurora" in c.texts()[0]
+
+
+async def test_balance_waits_for_identity_then_is_shown(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE)
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_intro",
+                                                                             "utter_ask_document_digits"]
+    assert "185" not in " ".join(c.texts())
+    assert c.slots["pending_request"] == "check_balance"
+    replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
+    assert replies == ["utter_identity_verified", "utter_balance_single", "utter_offer_payment_link"]
+    text = "\n".join(c.texts())
+    assert "Ana" in text and "$185.000" in text and "10 de noviembre" in text
+    assert c.slots["verified"] is True and c.slots["pending_confirmation"] == "payment_link"
+
+
+async def test_bare_digits_misread_as_fallback_still_verify(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE)
+    await c.say("hola", "greet", ActionGreet)
+    assert (await c.say("4 8 2 1", "nlu_fallback", ActionHandleFallback))[:1] == ["utter_identity_verified"]
+
+
+async def test_three_wrong_answers_lock_and_hand_off(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE)
+    await c.say("hola", "greet", ActionGreet)
+    assert await c.say("1111", "inform", ActionProcessInform) == ["utter_identity_wrong"]
+    assert "2 intentos" in c.texts()[0]
+    await c.say("2222", "inform", ActionProcessInform)
+    assert await c.say("3333", "inform", ActionProcessInform) == ["utter_identity_locked_handoff"]
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked"]
+    assert await c.say("saldo", "check_balance", ActionShowBalance) == ["utter_identity_locked"]
+    handoff = session.execute(select(Handoff)).scalar_one()
+    assert handoff.reason == "failed_verification"
+    assert session.execute(select(Conversation)).scalar_one().mode == "human"
+
+
+async def test_multi_intent_asks_for_digits_once(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    from actions.payment_links import ActionSendPaymentLink
+
+    replies = await c.say("cuánto debo? mándame el link", "check_balance+request_payment_link",
+                          ActionShowBalance, ActionSendPaymentLink)
+    assert replies == ["utter_ask_document_digits"]
+    replies = await c.say("4821", "inform", ActionProcessInform)
+    assert replies == ["utter_identity_verified", "utter_balance_single", "utter_offer_payment_link",
+                       "utter_payment_link_balance"]
+
+
+async def test_paid_and_human_unverified_goes_to_a_person(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    replies = await c.say("ya pagué pero quiero hablar con alguien", "claim_already_paid+request_human",
+                          ActionRecordClaimedPaid, ActionOpenHandoff)
+    assert replies == ["utter_handoff_opened"]
+    assert session.execute(select(Handoff)).scalar_one().reason == "claims_paid"
+
+
+async def test_two_misunderstandings_offer_a_person(convo, make_debtor, session):
+    from actions.misc import ActionConfirmPending
+
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("asdf", "nlu_fallback", ActionHandleFallback) == ["utter_default"]
+    assert await c.say("qwer", "nlu_fallback", ActionHandleFallback) == ["utter_offer_human_after_fallback"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_handoff_opened"]
+    assert session.execute(select(Handoff)).scalar_one().reason == "fallback"

@@ -1,0 +1,97 @@
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from actions.due_dates import ActionRequestDueDateChange
+from actions.misc import ActionConfirmPending, ActionProcessInform
+from actions.payment_links import ActionExplainPaymentMethods, ActionSendPaymentLink
+from actions.payment_plans import ActionOfferPaymentPlan
+from bot import accounts
+from bot.store.models import DueDateChange, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan
+from tests.actions.conftest import ent
+
+PHONE = "+525512340000"
+
+
+def mx_debtor(make_debtor, days_overdue=0, amount="1000.00"):
+    today = date.today()
+    return make_debtor("MX-1", phone=PHONE, country="MX", timezone="America/Mexico_City", document_last4="2045",
+                       invoices=[{"external_id": "MX-F1", "amount": amount, "currency": "MXN",
+                                  "due_date": (today - timedelta(days=days_overdue)).isoformat()}])
+
+
+async def test_payment_link_for_the_balance(convo, make_debtor, session):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("mándame el link", "request_payment_link", ActionSendPaymentLink) == [
+        "utter_payment_link_balance"]
+    link = session.execute(select(PaymentLink)).scalar_one()
+    assert link.amount == Decimal("1000.00") and link.currency == "MXN"
+    assert f"/p/{link.short_code}" in c.texts()[0] and "$1,000" in c.texts()[0]
+    await c.say("otra vez el link", "request_payment_link", ActionSendPaymentLink)
+    assert len(session.execute(select(PaymentLink)).all()) == 1  # reused
+
+
+async def test_payment_methods_per_country(convo, make_debtor):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True)
+    assert await c.say("cómo pago", "ask_payment_methods", ActionExplainPaymentMethods) == ["utter_payment_methods"]
+    assert "OXXO" in c.texts()[0]
+
+
+async def test_plan_picked_confirmed_stored_and_first_link_sent(convo, make_debtor, session):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("puedo pagar en cuotas?", "request_payment_plan", ActionOfferPaymentPlan) == [
+        "utter_plan_options"]
+    assert "4 cuotas" in c.texts()[0]
+    assert await c.say("4", "inform", ActionProcessInform) == ["utter_confirm_plan"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_plan_saved", "utter_payment_link_instalment"]
+    plan = session.execute(select(PaymentPlan)).scalar_one()
+    amounts = [i.amount for i in session.execute(select(Instalment).order_by(Instalment.number)).scalars()]
+    assert plan.instalment_count == 4 and sum(amounts) == Decimal("1000.00")
+    link = session.execute(select(PaymentLink)).scalar_one()
+    assert link.amount == amounts[0] and link.instalment_id is not None
+
+
+async def test_plan_with_count_in_the_request(convo, make_debtor):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("quiero pagar en 2 cuotas", "request_payment_plan", ActionOfferPaymentPlan,
+                          entities=[ent("installments", "2", "2 cuotas", 15)])
+    assert replies == ["utter_confirm_plan"]
+
+
+async def test_due_date_moved_within_policy(convo, make_debtor, session):
+    debtor = mx_debtor(make_debtor, days_overdue=-2)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("me cambian la fecha?", "request_due_date_change", ActionRequestDueDateChange) == [
+        "utter_ask_new_due_date"]
+    assert await c.say("en 5 días", "inform", ActionProcessInform, entities=[ent("date", "en 5 días")]) == [
+        "utter_confirm_due_date"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_due_date_changed"]
+    today = accounts.local_today(debtor)
+    session.expire_all()
+    invoice = session.execute(select(Invoice)).scalar_one()
+    change = session.execute(select(DueDateChange)).scalar_one()
+    assert invoice.due_date == today + timedelta(days=5)
+    assert change.old_date == today + timedelta(days=2) == invoice.original_due_date
+
+
+async def test_due_date_beyond_policy_offers_alternative(convo, make_debtor, session):
+    mx_debtor(make_debtor, days_overdue=-2)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("al 2031-01-01", "request_due_date_change", ActionRequestDueDateChange,
+                          entities=[ent("date", "2031-01-01")])
+    assert replies == ["utter_due_date_refused_too_far"]
+    assert session.execute(select(DueDateChange)).first() is None
+
+
+async def test_due_date_ineligible_offers_a_person(convo, make_debtor, session):
+    mx_debtor(make_debtor, days_overdue=45)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("me mueven la fecha?", "request_due_date_change", ActionRequestDueDateChange)
+    assert replies == ["utter_due_date_refused_too_overdue", "utter_offer_human"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_handoff_opened"]
+    assert session.execute(select(Handoff)).scalar_one().reason == "due_date_refused"

@@ -1,0 +1,107 @@
+from datetime import timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from actions.misc import ActionConfirmPending, ActionDeclinePending, ActionProcessInform
+from actions.promises import ActionProposePromise
+from actions.reasons import ActionRecordReason
+from bot import accounts
+from bot.store.models import NonpaymentReason, Promise
+from tests.actions.conftest import ent
+
+PHONE = "+573001112233"
+
+
+def verified(convo):
+    return convo(PHONE, introduced=True, verified=True)
+
+
+async def test_promise_confirmed_and_stored(convo, make_debtor, session):
+    debtor = make_debtor()
+    c = verified(convo)
+    replies = await c.say("pago mañana", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("date", "mañana", "mañana", 5)])
+    assert replies == ["utter_confirm_promise"]
+    assert "$185.000" in c.texts()[0]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_promise_saved"]
+    promise = session.execute(select(Promise)).scalar_one()
+    assert promise.amount == Decimal("185000.00") and promise.status == "open"
+    assert promise.promised_date == accounts.local_today(debtor) + timedelta(days=1)
+
+
+async def test_promise_asks_date_then_amount_given(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
+    replies = await c.say("pasado mañana, 50 mil", "inform", ActionProcessInform,
+                          entities=[ent("date", "pasado mañana", "pasado mañana", 0),
+                                    ent("amount", "50 mil", "50 mil", 15)])
+    assert replies == ["utter_confirm_promise"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().amount == Decimal("50000.00")
+
+
+async def test_past_and_far_dates_are_refused_with_an_alternative(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("pago el 2020-01-01", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("date", "2020-01-01", "2020-01-01", 8)])
+    assert replies == ["utter_promise_date_past"]
+    replies = await c.say("2031-01-01", "inform", ActionProcessInform,
+                          entities=[ent("date", "2031-01-01", "2031-01-01", 0)])
+    assert replies == ["utter_promise_date_too_far"]
+    assert session.execute(select(Promise)).first() is None
+
+
+async def test_new_promise_replaces_old(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    for when in ("mañana", "pasado mañana"):
+        await c.say(f"pago {when}", "promise_to_pay", ActionProposePromise, entities=[ent("date", when, when, 5)])
+        await c.say("sí", "affirm", ActionConfirmPending)
+    statuses = [p.status for p in session.execute(select(Promise).order_by(Promise.id)).scalars()]
+    assert statuses == ["replaced", "open"]
+
+
+async def test_declined_confirmation_saves_nothing(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    await c.say("pago mañana", "promise_to_pay", ActionProposePromise, entities=[ent("date", "mañana")])
+    assert await c.say("no", "deny", ActionDeclinePending) == ["utter_declined_not_saved"]
+    assert session.execute(select(Promise)).first() is None
+
+
+async def test_reason_recorded_with_own_words_and_next_step(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("me quedé sin chamba", "report_nonpayment_reason", ActionRecordReason,
+                          entities=[ent("reason", "job_loss")])
+    assert replies == ["utter_reason_empathy_job_loss", "utter_offer_plan_question"]
+    row = session.execute(select(NonpaymentReason)).scalar_one()
+    assert (row.reason, row.text) == ("job_loss", "me quedé sin chamba")
+    assert c.slots["pending_confirmation"] == "plan_offer"
+
+
+async def test_reason_and_promise_in_one_message(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("me quedé sin chamba, puedo pagar mañana?", "report_nonpayment_reason+promise_to_pay",
+                          ActionRecordReason, ActionProposePromise,
+                          entities=[ent("reason", "job_loss"), ent("date", "mañana", "mañana", 33)])
+    assert replies == ["utter_reason_empathy_job_loss", "utter_confirm_promise"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    session.expire_all()
+    assert session.execute(select(Promise)).scalar_one().status == "open"
+    assert session.execute(select(NonpaymentReason)).scalar_one().reason == "job_loss"
+
+
+async def test_asking_the_reason_depends_on_the_country(convo, make_debtor):
+    make_debtor()  # Colombia: never ask
+    c = verified(convo)
+    c.slots["pending_confirmation"] = "payment_link"
+    assert await c.say("no", "deny", ActionDeclinePending) == ["utter_offer_plan_or_promise"]
+    make_debtor("MX-1", phone="+525512340000", country="MX", timezone="America/Mexico_City",
+                invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}])
+    m = convo("+525512340000", introduced=True, verified=True, pending_confirmation="payment_link")
+    assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
