@@ -47,8 +47,8 @@ HISTORY_DAYS = 35
 class Variant:
     name: str
     weight: int
-    whatsapp: dict
-    sms: str
+    whatsapp_template: str
+    text: str
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ class Config:
 
 
 def _variant(name: str, raw: dict, weight: int = 100) -> Variant:
-    return Variant(name=name, weight=int(raw.get("weight", weight)), whatsapp=raw.get("whatsapp") or {},
-                   sms=raw.get("sms", ""))
+    return Variant(name=name, weight=int(raw.get("weight", weight)),
+                   whatsapp_template=raw.get("whatsapp_template", "reengage"), text=raw.get("sms", ""))
 
 
 @lru_cache(maxsize=4)
