@@ -1,0 +1,138 @@
+"""Campaign sends in the worker, and the periodic run that plans them.
+
+A send re-checks, at the moment it happens, what may have changed since it was planned (opted out,
+paid, the contact policy), enters the Rasa conversation as ``EXTERNAL_reminder`` (so the debtor's
+reply is understood in context; Rasa's reply text is the campaign's text), and goes out through
+the messaging service exactly like a reply: on WhatsApp inside the 24-hour window as text, outside
+it as the stage's approved template, else by SMS.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+import requests
+from sqlalchemy import select
+
+from bot import campaigns, contact_policy, handoffs, messaging
+from bot.config import get_settings
+from bot.queue import Job, Retry
+from bot.store import session_scope
+from bot.store.models import ContactAttempt, Debtor, Invoice, Promise
+from bot.worker.jobs import handles
+from bot.worker.main import periodic
+
+log = logging.getLogger(__name__)
+RASA_TIMEOUT = 30
+
+
+def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
+    """Inject EXTERNAL_reminder into the debtor's Rasa conversation; returns the bot's texts."""
+    s = get_settings()
+    try:
+        response = requests.post(
+            f"{s.rasa_url}/conversations/{phone}/trigger_intent",
+            params={"token": s.rasa_auth_token},
+            json={"name": "EXTERNAL_reminder", "entities": {"reminder_text": text, "campaign_stage": stage}},
+            timeout=RASA_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise Retry(f"rasa unreachable: {exc}") from exc
+    if response.status_code >= 500:
+        raise Retry(f"rasa answered {response.status_code}")
+    if response.status_code >= 400:
+        log.error("rasa refused EXTERNAL_reminder for %s****: %s", phone[:-4], response.text[:200])
+        return []
+    return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
+
+
+def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:
+    config = campaigns.load()
+    if attempt.campaign == "followup":
+        return config.followups.get(attempt.stage)
+    for c in config.campaigns:
+        if c.name != attempt.campaign:
+            continue
+        for stage in c.stages:
+            if stage.name == attempt.stage:
+                if attempt.variant:
+                    return next((v for v in stage.variants if v.name == attempt.variant), stage.variants[0])
+                return stage.variants[0]
+    return None
+
+
+def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:  # noqa: ANN001
+    """Why this contact should no longer go out (things change between plan and send)."""
+    if debtor.opted_out:
+        return "opted_out"
+    if debtor.contact_status in campaigns.BAD_CONTACT:
+        return "invalid_contact"
+    invoice = session.get(Invoice, attempt.invoice_id) if attempt.invoice_id else None
+    if invoice is not None and (invoice.balance <= 0 or invoice.status in ("paid", "cancelled")):
+        return "paid"
+    if invoice is not None and attempt.campaign != "followup" and invoice.reminders_paused:
+        return "reminders_paused"
+    conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+    if conv.mode == "human":
+        return "in_human_hands"
+    return None
+
+
+@handles("campaign_send")
+def campaign_send(job: Job) -> None:
+    now = datetime.now(timezone.utc)
+    with session_scope() as session:
+        attempt = session.get(ContactAttempt, job.payload["attempt_id"])
+        if attempt is None:
+            return
+        debtor = session.get(Debtor, attempt.debtor_id)
+        conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+        if attempt.status == "sent":  # a retried job: finish delivering what was prepared
+            messaging.deliver_pending(session, conv.id)
+            return
+        if attempt.status != "planned":
+            return
+        reason = _still_due(session, attempt, debtor)
+        if reason:
+            attempt.status, attempt.reason = "suppressed", reason
+            return
+        decision = contact_policy.decide(debtor.country, debtor.timezone, now,
+                                         campaigns.history_for(session, debtor.id, now), attempt.channel or "sms")
+        if not decision.allowed:
+            attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
+            attempt.scheduled_for = decision.next_allowed_at or now
+            return
+        variant = _variant(attempt)
+        if variant is None:
+            attempt.status, attempt.reason = "failed", "unknown stage"
+            return
+        text = variant.text.format(business=get_settings().business_name)
+        texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
+        if attempt.channel == "whatsapp" and not messaging.in_whatsapp_window(conv, now):
+            values = {"name": debtor.name.split()[0], "business": get_settings().business_name}
+            rows = [messaging.prepare_template(session, conv, variant.whatsapp_template, values)]
+        else:
+            rows = []
+            for t in texts:
+                rows += messaging.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=now)
+        attempt.status, attempt.sent_at = "sent", now
+        attempt.rules_version = decision.rules_version
+        attempt.message_id = rows[0].id if rows else None
+        if attempt.stage == "promise_broken":
+            promise = session.execute(select(Promise).where(Promise.invoice_id == attempt.invoice_id,
+                                                            Promise.status == "open")).scalar_one_or_none()
+            if promise is not None:
+                promise.status, promise.resolved_at = "broken", now
+        session.commit()
+        messaging.deliver_pending(session, conv.id)
+
+
+@periodic("campaigns", 300)
+def run_campaigns() -> None:
+    """Plan and hand out what is due now; safe with several workers (idempotent attempt keys)."""
+    with session_scope() as session:
+        the_plan = campaigns.plan(session)
+        report = campaigns.execute(session, the_plan, enqueue=campaigns.enqueue_send)
+    if report.due:
+        log.info("campaign run: %s", ", ".join(f"{k}={v}" for k, v in report.rows() if v))
