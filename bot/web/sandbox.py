@@ -1,0 +1,140 @@
+"""Sandbox only: the phone simulator (``/sandbox/phone``) and the outbox (``/api/v1/sandbox/outbox``).
+
+The simulator plays a debtor's phone: its backend builds the webhook Twilio would send
+(``MessageSid``, ``From`` as ``whatsapp:+521…`` or ``+52…``, ``Body`` ...), signs it with the auth
+token against ``PUBLIC_BASE_URL`` exactly as Twilio does, and posts it to the real
+``/webhooks/twilio/messages`` view, so signature check, dedupe, store and queue all run. Replies are
+read from the store by polling (the page asks every second), with their delivery status (the sandbox
+provider plays Twilio's status callbacks) and, on SMS, their encoding and segment count.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from sqlalchemy import select
+
+from bot.config import get_settings
+from bot.store.models import Conversation, Debtor, Message
+from bot.web import api
+from bot.web.db import get_session
+from bot.web.errors import error_response
+from channels import sms as sms_format
+from channels.twilio_messages import whatsapp_wire_number
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+api_bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v1/sandbox")
+api_bp.before_request(api.require_api_key)
+
+MAX_BODY = 1600
+PHONE_HTML = Path(__file__).with_name("sandbox_phone.html")
+
+
+def register(app: Flask) -> None:
+    if get_settings().messaging_provider != "sandbox":
+        return
+    app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+
+
+# --- Outbox (CONTRACT.md) ----------------------------------------------------------------------
+@api_bp.get("/outbox")
+def outbox():  # noqa: ANN201
+    from bot.phones import PhoneError, normalise
+    from bot.providers.messaging import SandboxMessaging
+
+    to = request.args.get("to")
+    if to:
+        try:
+            to = normalise(to)
+        except PhoneError:
+            return error_response(400, "bad_request", f"{to!r} is not an E.164 phone number.")
+    items = SandboxMessaging(ticker=False).outbox(to)
+    return jsonify({"messages": [
+        {"to": m["to"], "channel": m["channel"], "body": m.get("body", ""), "status": m.get("status", "queued"),
+         "created_at": m["created_at"], "sid": m.get("sid"), "content_sid": m.get("content_sid") or None}
+        for m in items
+    ]})
+
+
+# --- Phone simulator -----------------------------------------------------------------------------
+@bp.get("/phone")
+def phone_page() -> Response:
+    return Response(PHONE_HTML.read_text(encoding="utf-8"), mimetype="text/html")
+
+
+@bp.get("/phone/debtors")
+def phone_debtors():  # noqa: ANN201
+    session = get_session()
+    rows = session.execute(select(Debtor).order_by(Debtor.country, Debtor.external_id).limit(500)).scalars()
+    return jsonify({"debtors": [
+        {"external_id": d.external_id, "name": d.name, "phone": d.phone, "whatsapp": d.whatsapp,
+         "country": d.country, "document_last4": d.document_last4, "opted_out": d.opted_out}
+        for d in rows
+    ]})
+
+
+@bp.post("/phone/send")
+def phone_send():  # noqa: ANN201
+    from twilio.request_validator import RequestValidator
+
+    from bot.phones import PhoneError, normalise
+
+    data = request.get_json(silent=True) or {}
+    body = data.get("body")
+    channel = data.get("channel", "whatsapp")
+    if channel not in ("whatsapp", "sms"):
+        return error_response(400, "bad_request", "channel must be whatsapp or sms")
+    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+        return error_response(400, "bad_request", f"body must be 1 to {MAX_BODY} characters")
+    try:
+        phone = normalise(str(data.get("phone", "")))
+    except PhoneError:
+        return error_response(400, "bad_request", "phone must be an E.164 number")
+    settings = get_settings()
+    sid = "SM" + secrets.token_hex(16)
+    if channel == "whatsapp":
+        wire = whatsapp_wire_number(phone)  # what WhatsApp really sends for a Mexican mobile
+        params = {"From": f"whatsapp:{wire}", "To": f"whatsapp:{settings.twilio_whatsapp_from}",
+                  "WaId": wire.lstrip("+"), "ProfileName": str(data.get("profile_name") or "")[:60]}
+    else:
+        params = {"From": phone, "To": settings.twilio_sms_from}
+    params.update({"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": settings.twilio_account_sid,
+                   "Body": body, "NumMedia": "0", "NumSegments": str(max(1, sms_format.segment_count(body))),
+                   "ApiVersion": "2010-04-01"})
+    path = "/webhooks/twilio/messages"
+    signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path,
+                                                                                params)
+    # The real view, through the whole WSGI stack, in-process (no deadlock on a one-thread server).
+    with current_app.test_client() as client:
+        resp = client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
+                           headers={"X-Twilio-Signature": signature})
+    if resp.status_code != 200:
+        return error_response(502, "webhook_failed", f"the webhook answered {resp.status_code}")
+    return jsonify({"sid": sid, "status": "sent"})
+
+
+@bp.get("/phone/messages")
+def phone_messages():  # noqa: ANN201
+    from bot.phones import PhoneError, normalise
+
+    try:
+        phone = normalise(request.args.get("phone", ""))
+    except PhoneError:
+        return error_response(400, "bad_request", "phone must be an E.164 number")
+    session = get_session()
+    conversation = session.execute(select(Conversation).where(Conversation.phone == phone)).scalar_one_or_none()
+    if conversation is None:
+        return jsonify({"messages": [], "mode": "bot"})
+    rows = reversed(list(session.execute(
+        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(300)
+    ).scalars()))
+    return jsonify({"mode": conversation.mode, "messages": [
+        {"id": m.id, "direction": m.direction, "author": m.author, "channel": m.channel, "body": m.body,
+         "status": m.status, "error_code": m.error_code, "encoding": m.encoding, "segments": m.segments,
+         "template": bool(m.content_sid), "created_at": m.created_at.isoformat().replace("+00:00", "Z")}
+        for m in rows
+    ]})

@@ -1,0 +1,220 @@
+"""``inbound_message`` jobs: one debtor message through keywords, hand-off, the bot, and back out.
+
+Order of decisions for a stored inbound message:
+
+1. already processed → only send what is still pending (a redelivered job answers nothing twice);
+2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
+3. a number with no debtor → a polite answer that discloses nothing, no bot;
+4. an opted-out debtor → reminded how to opt back in, no bot;
+5. a conversation in human hands → kept for the agent console, no bot;
+6. media with no text → kept on the message and acknowledged;
+7. otherwise the bot: Rasa's ``recobra`` channel runs the turn and returns the answer and the parse.
+
+The inbound message is marked ``processed`` in the same transaction that adds the answer's outbound
+rows, then the rows are sent in order. Rasa down → ``Retry``: the job stays queued and is retried
+with backoff; nothing is lost and nothing is answered twice (the channel also replays a turn it
+already ran for the same ``message_id``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import requests
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import messaging
+from bot.config import ROOT, get_settings
+from bot.queue import Job, Retry
+from bot.store.db import session_scope
+from bot.store.models import Conversation, Debtor, Message
+from bot.worker.jobs import handles
+from bot.worker.main import periodic
+from channels import keywords
+
+log = logging.getLogger(__name__)
+
+REPLIES_FILE = ROOT / "config" / "edge_replies.yml"
+RASA_CHANNEL_PATH = "/webhooks/recobra/webhook"
+SECRET_HEADER = "X-Recobra-Secret"
+RASA_TIMEOUT = (3.05, 60.0)  # connect, read: a turn with actions can take a while
+SWEEP_AFTER = timedelta(minutes=2)
+
+PROCESSED = "processed"
+
+
+@lru_cache(maxsize=1)
+def _replies(path: str = str(REPLIES_FILE)) -> dict[str, dict[str, str]]:
+    return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+
+
+def reply_text(key: str, language: str = "es") -> str:
+    replies = _replies()
+    text = (replies.get(language) or {}).get(key) or replies["es"][key]
+    return text.format(business=get_settings().business_name)
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session (keep-alive to Rasa) per worker thread."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+    return s
+
+
+@handles("inbound_message")
+def handle_inbound(job: Job) -> None:
+    message_id = int(job.payload["message_id"])
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None:
+            log.warning("inbound message %s is gone; nothing to do", message_id)
+            return
+        conversation_id = message.conversation_id
+        # Everything of this conversation up to this message, oldest first: a message queued again
+        # by the sweeper never overtakes an older one.
+        todo = list(session.execute(
+            select(Message.id).where(Message.conversation_id == conversation_id, Message.direction == "in",
+                                     Message.status == "received", Message.id <= message_id)
+            .order_by(Message.id)
+        ).scalars())
+    for mid in todo:
+        process_message(mid)
+    with session_scope() as session:
+        messaging.deliver_pending(session, conversation_id)
+
+
+def process_message(message_id: int) -> None:
+    """Decide and record the answer to one inbound message (not yet sent). Idempotent."""
+    with session_scope() as session:
+        message = session.get(Message, message_id)
+        if message is None or message.status != "received":
+            return
+        conversation = session.get(Conversation, message.conversation_id)
+        debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
+        answers, parse = decide(session, message, conversation, debtor)
+        if parse:
+            message.intent = parse.get("intent")
+            message.confidence = parse.get("confidence")
+            message.entities = parse.get("entities") or []
+        message.status = PROCESSED
+        for text, force in answers:
+            try:
+                messaging.prepare_text(session, conversation, text, author="bot" if not force else "system",
+                                       channel=message.channel, reply=True, force=force)
+            except messaging.NotSendable as exc:
+                log.info("answer to message %s not sent: %s", message.id, exc)
+
+
+def decide(session: Session, message: Message, conversation: Conversation,
+           debtor: Debtor | None) -> tuple[list[tuple[str, bool]], dict[str, Any] | None]:
+    """The answers to send ([(text, force)]) and the parse result to store, if any."""
+    from bot import optout
+
+    keyword = keywords.classify(message.body) if not message.media or message.body else None
+    if keyword is not None:
+        kind, language = keyword
+        if kind == keywords.OPT_OUT:
+            if debtor is not None:
+                optout.opt_out(session, debtor, actor="edge", channel=message.channel, text=message.body)
+            return [(reply_text("opt_out", language), True)], {"intent": "opt_out", "confidence": 1.0,
+                                                               "entities": []}
+        if kind == keywords.OPT_IN and debtor is not None and debtor.opted_out:
+            optout.opt_in(session, debtor, actor="edge", channel=message.channel)
+            return [(reply_text("opt_in", language), True)], None
+        if kind == keywords.HELP:
+            return [(reply_text("help", language), True)], None
+    if debtor is None:
+        return [(reply_text("unknown_number"), True)], None
+    if debtor.opted_out:
+        return [(reply_text("opted_out"), True)], None
+    if conversation.mode == "human":
+        return [], None  # the agent console shows it; the bot stays out
+    if message.media and not message.body.strip():
+        return [(reply_text("media_received"), False)], None
+    result = call_rasa(message, conversation, debtor)
+    return [(text, False) for text in bot_texts(result.get("messages") or [])], result.get("parse") or None
+
+
+def call_rasa(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
+    settings = get_settings()
+    payload = {
+        "sender": conversation.phone,
+        "message": message.body,
+        "metadata": {
+            "channel": message.channel,
+            "debtor_external_id": debtor.external_id,
+            "message_id": message.provider_sid or str(message.id),
+            "locale": f"{debtor.language or 'es'}-{debtor.country}",
+            "media": message.media or [],
+        },
+    }
+    url = settings.rasa_url.rstrip("/") + RASA_CHANNEL_PATH
+    try:
+        resp = _session().post(url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret},
+                               timeout=RASA_TIMEOUT)
+    except requests.RequestException as exc:
+        raise Retry(f"Rasa unreachable: {exc}") from exc
+    if resp.status_code in (401, 403):
+        log.error("Rasa refused the channel secret (HTTP %s): check RASA_CHANNEL_SECRET", resp.status_code)
+        raise Retry(f"Rasa refused the channel secret ({resp.status_code})")
+    if resp.status_code >= 500 or resp.status_code in (404, 408, 429):
+        raise Retry(f"Rasa answered HTTP {resp.status_code}")
+    if resp.status_code >= 400:
+        raise ValueError(f"Rasa rejected the message: HTTP {resp.status_code} {resp.text[:200]}")
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        raise Retry("Rasa answered something that is not JSON") from exc
+    if isinstance(data, list):  # Rasa's plain rest channel shape
+        data = {"messages": data}
+    return data
+
+
+def bot_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """Plain texts for WhatsApp/SMS from the bot's messages: buttons become a numbered list."""
+    out = []
+    for m in messages:
+        text = (m.get("text") or "").strip()
+        buttons = m.get("buttons") or []
+        if buttons:
+            options = "\n".join(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1))
+            text = f"{text}\n{options}" if text else options
+        if m.get("image"):
+            text = f"{text}\n{m['image']}" if text else m["image"]
+        if text:
+            out.append(text)
+    return out
+
+
+@periodic("inbound_sweeper", 60)
+def sweep_unqueued() -> int:
+    """Queue again inbound messages left unprocessed for a while (Redis was down when they came)."""
+    from bot.web.webhooks import enqueue_inbound
+
+    cutoff = messaging.utcnow() - SWEEP_AFTER
+    with session_scope() as session:
+        stale = list(session.execute(
+            select(Message).where(Message.direction == "in", Message.status == "received",
+                                  Message.created_at < cutoff).order_by(Message.id).limit(500)
+        ).scalars())
+        from bot.redis_client import get_redis
+
+        redis = get_redis()
+        queued = 0
+        for message in stale:
+            # At most once per 10 minutes each, so a long backlog is not queued over and over.
+            if redis.set(f"recobra:swept:{message.id}", 1, nx=True, ex=600):
+                enqueue_inbound(message)
+                queued += 1
+    return queued

@@ -1,0 +1,67 @@
+"""``send_message`` jobs: send a conversation's pending outbound messages, in order.
+
+Agent replies and any other outbound message recorded outside an inbound turn go through here:
+``queue_send`` after the rows are committed. Keyed by the debtor's phone, the job shares the
+partition of that conversation's inbound messages, so the order holds. A transient provider failure
+raises ``Retry`` (the queue backs off with jitter and tries again); a sweeper queues again what
+stayed pending (Redis was down at the time).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from bot import messaging
+from bot.queue import Job
+from bot.store.db import session_scope
+from bot.store.models import Conversation, Message
+from bot.worker.jobs import handles
+from bot.worker.main import periodic
+
+log = logging.getLogger(__name__)
+
+SEND_JOB = "send_message"
+SWEEP_AFTER = timedelta(minutes=2)
+
+
+def queue_send(conversation: Conversation) -> str:
+    """Queue the sending of the conversation's pending messages (call after committing them)."""
+    from bot.redis_client import get_queue
+
+    return get_queue().enqueue(conversation.phone, SEND_JOB, {"conversation_id": conversation.id})
+
+
+def send_agent_message(session, conversation: Conversation, body: str, agent_id: int | None) -> list[Message]:  # noqa: ANN001
+    """Record an agent's reply on the conversation's last channel, commit it, and queue its sending."""
+    rows = messaging.prepare_text(session, conversation, body, author="agent", agent_id=agent_id)
+    session.commit()
+    queue_send(conversation)
+    return rows
+
+
+@handles(SEND_JOB)
+def handle_send(job: Job) -> None:
+    with session_scope() as session:
+        messaging.deliver_pending(session, int(job.payload["conversation_id"]))
+
+
+@periodic("outbound_sweeper", 60)
+def sweep_pending() -> int:
+    from bot.redis_client import get_queue, get_redis
+
+    cutoff = messaging.utcnow() - SWEEP_AFTER
+    with session_scope() as session:
+        rows = session.execute(
+            select(Conversation.id, Conversation.phone).join(Message, Message.conversation_id == Conversation.id)
+            .where(Message.direction == "out", Message.status == "pending", Message.provider_sid.is_(None),
+                   Message.created_at < cutoff).distinct()
+        ).all()
+    redis, queue, queued = get_redis(), get_queue(), 0
+    for conversation_id, phone in rows:
+        if redis.set(f"recobra:swept-out:{conversation_id}", 1, nx=True, ex=600):
+            queue.enqueue(phone, SEND_JOB, {"conversation_id": conversation_id})
+            queued += 1
+    return queued
