@@ -66,7 +66,10 @@ class FakeRasa:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[dict] = []
+        self.started: list[dict] = []
+        self.turns: dict[str, dict] = {}
         self.down = False
+        self.refused = 0
         self.delay = delay
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
@@ -80,16 +83,24 @@ class FakeRasa:
         if headers.get("X-Recobra-Secret") != CHANNEL_SECRET:
             return 401, {"error": {"code": "unauthorized"}}
         if self.down:
+            self.refused += 1
             return 503, {"error": {"code": "action_server_unavailable"}}
         payload = json.loads(body)
+        message_id = (payload.get("metadata") or {}).get("message_id")
+        with self.lock:
+            self.started.append(payload)
         if self.delay:
             time.sleep(self.delay)
         with self.lock:
             self.calls.append(payload)
-        return 200, {"messages": self.reply(payload),
-                     "parse": {"intent": "greet", "confidence": 0.93,
-                               "entities": [{"entity": "date", "value": "2026-12-01", "start": 0, "end": 3}]},
-                     "replayed": False}
+            if message_id in self.turns:  # like the real channel: a turn already run is replayed
+                return 200, {**self.turns[message_id], "replayed": True}
+            result = {"messages": self.reply(payload),
+                      "parse": {"intent": "greet", "confidence": 0.93,
+                                "entities": [{"entity": "date", "value": "2026-12-01", "start": 0, "end": 3}]}}
+            if message_id:
+                self.turns[message_id] = result
+        return 200, {**result, "replayed": False}
 
     def close(self) -> None:
         self.http.close()

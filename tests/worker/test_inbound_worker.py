@@ -1,0 +1,204 @@
+"""The inbound job: keywords, hand-off, unknown numbers, media, the bot, and exactly-once answers."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.queue import Job, Retry
+from bot.store.models import Conversation, Debtor, Message
+from tests.worker.doubles import inbound_params, post_inbound, set_env, wait_for
+
+PHONE = "+573001112233"
+
+
+def _handle(session, phone=PHONE):
+    """Run the queued job for the newest inbound message, as the worker would."""
+    from bot.worker.inbound import handle_inbound
+
+    session.expire_all()
+    m = session.execute(select(Message).where(Message.direction == "in").order_by(Message.id.desc())).scalars().first()
+    handle_inbound(Job(id="1-0", partition=0, key=phone, kind="inbound_message", payload={"message_id": m.id}))
+    session.expire_all()
+    return m.id
+
+
+def _out(session):
+    session.expire_all()
+    return list(session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars())
+
+
+def _say(client, session, text, phone=PHONE, channel="whatsapp", media=None):
+    r = post_inbound(client, inbound_params(phone, text, channel, media=media))
+    assert r.status_code == 200
+    return _handle(session, phone)
+
+
+def test_a_message_goes_to_the_bot_and_its_answer_goes_out(client, session, make_debtor, rasa_double,
+                                                           sandbox_provider):
+    make_debtor("CO-1", phone=PHONE)
+    mid = _say(client, session, "¡Hola! ¿cuánto debo?")
+    [call] = rasa_double.calls
+    assert call["sender"] == PHONE and call["message"] == "¡Hola! ¿cuánto debo?"
+    assert call["metadata"]["channel"] == "whatsapp" and call["metadata"]["debtor_external_id"] == "CO-1"
+    assert call["metadata"]["message_id"]
+    inbound = session.get(Message, mid)
+    assert (inbound.status, inbound.intent, inbound.confidence) == ("processed", "greet", 0.93)
+    assert inbound.entities[0]["entity"] == "date"
+    [reply] = _out(session)
+    assert (reply.body, reply.channel, reply.author, reply.to_phone) == ("eco: ¡Hola! ¿cuánto debo?", "whatsapp",
+                                                                         "bot", PHONE)
+    assert reply.provider_sid and reply.status == "queued"
+    [sent] = sandbox_provider.outbox(PHONE)
+    assert sent["body"] == "eco: ¡Hola! ¿cuánto debo?" and sent["channel"] == "whatsapp"
+    wait_for(lambda: (session.expire_all(), session.get(Message, reply.id).status == "read")[1], timeout=5)
+
+
+def test_reply_goes_out_on_the_channel_the_debtor_last_wrote_on(client, session, make_debtor, rasa_double,
+                                                               sandbox_provider):
+    make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "hola", channel="whatsapp")
+    _say(client, session, "¿Cuánto está? ", channel="sms")
+    replies = _out(session)
+    assert [r.channel for r in replies] == ["whatsapp", "sms"]
+    sms = replies[1]
+    assert sms.body == "eco: ¿Cuanto esta?"  # transliterated: stays GSM-7
+    assert (sms.encoding, sms.segments) == ("GSM-7", 1)
+
+
+@pytest.mark.parametrize("text", ["BAJA", "baja", "Bája!", "  ALTO. ", "Stop", "cancelar", "UNSUBSCRIBE", "salir"])
+def test_opt_out_keywords_are_handled_before_the_bot(client, session, make_debtor, rasa_double, sandbox_provider,
+                                                     text):
+    debtor = make_debtor("CO-1", phone=PHONE)
+    mid = _say(client, session, text)
+    assert rasa_double.calls == []
+    session.refresh(debtor)
+    assert debtor.opted_out and debtor.opted_out_at is not None
+    assert session.get(Message, mid).intent == "opt_out"
+    [reply] = _out(session)
+    assert "ALTA" in reply.body or "START" in reply.body
+    assert reply.provider_sid
+
+
+def test_opt_in_and_help_keywords(client, session, make_debtor, rasa_double, sandbox_provider):
+    debtor = make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "BAJA")
+    _say(client, session, "quiero pagar")  # opted out: reminded how to come back, no bot
+    assert rasa_double.calls == []
+    _say(client, session, "Alta")
+    session.refresh(debtor)
+    assert not debtor.opted_out
+    _say(client, session, "AYUDA")
+    _say(client, session, "help")
+    assert rasa_double.calls == []
+    bodies = [m.body for m in _out(session)]
+    assert "ALTA" in bodies[1] and "BAJA" in bodies[2] and "BAJA" in bodies[3] and "STOP" in bodies[4]
+
+
+def test_looser_wordings_and_ambiguous_opt_in_words_go_to_the_bot(client, session, make_debtor, rasa_double,
+                                                                 sandbox_provider):
+    debtor = make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "ya no me escriban por favor")
+    _say(client, session, "yes")  # not opted out: an answer to the bot, not an opt-in
+    assert [c["message"] for c in rasa_double.calls] == ["ya no me escriban por favor", "yes"]
+    session.refresh(debtor)
+    assert not debtor.opted_out
+
+
+def test_conversation_in_human_hands_is_not_sent_to_the_bot(client, session, make_debtor, rasa_double,
+                                                           sandbox_provider):
+    make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "hola")
+    conv = session.execute(select(Conversation)).scalar_one()
+    conv.mode = "human"
+    session.commit()
+    mid = _say(client, session, "quiero hablar con alguien")
+    assert len(rasa_double.calls) == 1
+    assert len(_out(session)) == 1
+    assert session.get(Message, mid).status == "processed"
+
+
+def test_unknown_number_gets_a_polite_answer_that_discloses_nothing(client, session, make_debtor, rasa_double,
+                                                                   sandbox_provider):
+    make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "hola, ¿cuánto debo?", phone="+573009998877")
+    assert rasa_double.calls == []
+    [reply] = _out(session)
+    assert reply.to_phone == "+573009998877"
+    assert "Ana" not in reply.body and "185" not in reply.body and "COP" not in reply.body
+
+
+def test_media_is_kept_and_acknowledged(client, session, make_debtor, rasa_double, sandbox_provider):
+    make_debtor("CO-1", phone=PHONE)
+    mid = _say(client, session, "", media=[("https://api.twilio.com/2010-04-01/Media/ME1", "image/jpeg")])
+    assert rasa_double.calls == []
+    assert session.get(Message, mid).media[0]["content_type"] == "image/jpeg"
+    [reply] = _out(session)
+    assert "archivo" in reply.body
+    # With a caption the bot gets the text and the media as metadata.
+    _say(client, session, "este es mi comprobante", media=[("https://api.twilio.com/Media/ME2", "image/png")])
+    assert rasa_double.calls[0]["metadata"]["media"][0]["url"].endswith("ME2")
+
+
+def test_rasa_down_retries_and_nothing_is_lost_or_answered_twice(client, session, make_debtor, rasa_double,
+                                                                sandbox_provider):
+    from bot.worker.inbound import handle_inbound
+
+    make_debtor("CO-1", phone=PHONE)
+    rasa_double.down = True
+    post_inbound(client, inbound_params(PHONE, "hola"))
+    session.expire_all()
+    m = session.execute(select(Message)).scalar_one()
+    job = Job(id="1-0", partition=0, key=PHONE, kind="inbound_message", payload={"message_id": m.id})
+    with pytest.raises(Retry):
+        handle_inbound(job)
+    session.expire_all()
+    assert session.get(Message, m.id).status == "received" and _out(session) == []
+    rasa_double.down = False
+    handle_inbound(job)
+    handle_inbound(job)  # redelivered after success (ack lost): nothing twice
+    assert len(_out(session)) == 1
+    assert len(rasa_double.calls) == 1
+
+
+def test_rasa_unreachable_is_a_retry(client, session, make_debtor, sandbox_provider):
+    from bot.worker.inbound import handle_inbound
+
+    make_debtor("CO-1", phone=PHONE)
+    post_inbound(client, inbound_params(PHONE, "hola"))
+    m = session.execute(select(Message)).scalar_one()
+    set_env(RASA_URL="http://127.0.0.1:9")
+    try:
+        with pytest.raises(Retry):
+            handle_inbound(Job(id="1-0", partition=0, key=PHONE, kind="inbound_message",
+                               payload={"message_id": m.id}))
+    finally:
+        set_env(RASA_URL=None)
+
+
+def test_rasa_down_then_up_through_the_queue(client, session, make_debtor, rasa_double, sandbox_provider,
+                                             run_worker):
+    make_debtor("CO-1", phone=PHONE)
+    rasa_double.down = True
+    run_worker()
+    for text in ("uno", "dos", "tres"):
+        post_inbound(client, inbound_params(PHONE, text))
+    wait_for(lambda: rasa_double.refused >= 2, timeout=10)
+    assert _out(session) == []
+    rasa_double.down = False
+    wait_for(lambda: len([m for m in _out(session) if m.provider_sid]) == 3, timeout=30)
+    assert [m.body for m in _out(session)] == ["eco: uno", "eco: dos", "eco: tres"]
+    assert [c["message"] for c in rasa_double.calls] == ["uno", "dos", "tres"]
+
+
+def test_opted_out_debtor_gets_no_automated_message(session, make_debtor, sandbox_provider):
+    from bot import messaging
+    from bot.handoffs import get_or_create_conversation
+
+    debtor = make_debtor("CO-1", phone=PHONE)
+    debtor.opted_out = True
+    conv = get_or_create_conversation(session, PHONE, debtor)
+    session.commit()
+    with pytest.raises(messaging.NotSendable):
+        messaging.prepare_text(session, conv, "Recordatorio de pago", author="bot")
+    assert session.execute(select(Debtor.opted_out)).scalar_one()
