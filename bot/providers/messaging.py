@@ -241,6 +241,8 @@ class SandboxMessaging:
 
     def advance(self, now: float | None = None) -> int:
         """Play the status callbacks that are due; each one is taken by exactly one process."""
+        from bot.messaging import status_moves_forward
+
         r = self.redis
         now = time.time() if now is None else now
         due = r.zrangebyscore(PLAN_KEY, 0, now, start=0, num=200)
@@ -250,7 +252,10 @@ class SandboxMessaging:
             if not r.zrem(PLAN_KEY, member):
                 continue  # another process took it
             sid, _, status = member.partition("|")
-            r.hset(OUTBOX_ITEM + sid, "status", status)
+            current = r.hget(OUTBOX_ITEM + sid, "status")
+            current = current.decode() if isinstance(current, bytes) else current
+            if status_moves_forward(current, status):
+                r.hset(OUTBOX_ITEM + sid, "status", status)
             try:
                 _apply_status(sid, status)
             except Exception:  # a status for a message the store no longer has: harmless

@@ -1,0 +1,216 @@
+"""Outbound: the real twilio SDK against a local Messages API double, retries, idempotency,
+permanent errors, WhatsApp's 24-hour window and templates, the per-sender rate limit."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot import messaging
+from bot.handoffs import get_or_create_conversation
+from bot.providers.messaging import ProviderError, SandboxMessaging, TwilioMessaging, set_provider
+from bot.queue import Retry
+from bot.store.models import Message
+from tests.worker.doubles import set_env
+
+PHONE = "+573001112233"
+
+
+@pytest.fixture()
+def twilio(twilio_double, redis_client):  # noqa: ANN001, ANN201
+    set_env(TWILIO_API_BASE=twilio_double.url, MESSAGING_PROVIDER="twilio", RECOBRA_RATE_WHATSAPP="1000",
+            RECOBRA_RATE_SMS="1000")
+    from bot.config import get_settings
+
+    provider = TwilioMessaging(get_settings())
+    set_provider(provider)
+    yield twilio_double
+    set_provider(None)
+    set_env(TWILIO_API_BASE=None, MESSAGING_PROVIDER="sandbox", RECOBRA_RATE_WHATSAPP=None, RECOBRA_RATE_SMS=None)
+
+
+def _conversation(session, make_debtor, window_open=True, **debtor):
+    d = make_debtor("CO-1", phone=PHONE, **debtor)
+    conv = get_or_create_conversation(session, PHONE, d)
+    conv.last_channel = "whatsapp"
+    conv.last_whatsapp_inbound_at = messaging.utcnow() - (timedelta(hours=1) if window_open else timedelta(hours=30))
+    session.commit()
+    return d, conv
+
+
+def test_whatsapp_send_through_the_real_sdk(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor)
+    [row] = messaging.prepare_text(session, conv, "Hola *Ana*, tu saldo es $185.000", reply=True)
+    session.commit()
+    assert messaging.deliver_pending(session, conv.id) == 1
+    [req] = twilio.requests
+    assert req["To"] == [f"whatsapp:{PHONE}"] and req["From"] == ["whatsapp:+15005550006"]
+    assert req["Body"] == ["Hola *Ana*, tu saldo es $185.000"]  # WhatsApp keeps its markup
+    assert req["StatusCallback"] == ["http://localhost:8000/webhooks/twilio/status"]
+    session.refresh(row)
+    assert row.provider_sid.startswith("SM") and row.status == "queued" and row.attempts == 1
+
+
+def test_429_then_success_is_sent_once(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor)
+    conv.last_channel = "sms"
+    twilio.script = [429, (503, {"code": 20500})]
+    [row] = messaging.prepare_text(session, conv, "Su pago está registrado", reply=True)
+    session.commit()
+    messaging.deliver_pending(session, conv.id, attempts=3)
+    assert len(twilio.requests) == 3
+    assert twilio.requests[-1]["To"] == [PHONE] and twilio.requests[-1]["Body"] == ["Su pago esta registrado"]
+    session.refresh(row)
+    assert row.provider_sid and row.attempts == 3 and row.status == "queued"
+    assert (row.encoding, row.segments) == ("GSM-7", 1)
+    messaging.deliver_pending(session, conv.id)  # a redelivered job: nothing twice
+    assert len(twilio.requests) == 3
+
+
+def test_throttled_beyond_the_in_process_attempts_is_a_queue_retry(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor)
+    twilio.script = [429, 429, 429]
+    first, = messaging.prepare_text(session, conv, "uno", reply=True)
+    second, = messaging.prepare_text(session, conv, "dos", reply=True)
+    session.commit()
+    with pytest.raises(Retry):
+        messaging.deliver_pending(session, conv.id, attempts=2)
+    session.refresh(first)
+    session.refresh(second)
+    assert first.provider_sid is None and first.status == "pending"
+    assert len(twilio.requests) == 2  # the second message waited its turn
+    messaging.deliver_pending(session, conv.id)
+    bodies = [r["Body"][0] for r in twilio.requests]
+    assert bodies == ["uno", "uno", "uno", "uno", "dos"]  # 429, 429 | 429, sent | sent
+
+
+@pytest.mark.parametrize("code,contact_status", [("21211", "invalid_number"), ("21610", "unsubscribed"),
+                                                 ("21614", "landline"), ("30006", "landline")])
+def test_permanent_errors_are_recorded_and_reflected(session, make_debtor, twilio, code, contact_status):
+    debtor, conv = _conversation(session, make_debtor)
+    twilio.script = [(400, {"code": int(code), "message": "nope"})]
+    [row] = messaging.prepare_text(session, conv, "hola", reply=True)
+    session.commit()
+    messaging.deliver_pending(session, conv.id)
+    session.refresh(row)
+    session.refresh(debtor)
+    assert (row.status, row.error_code, row.provider_sid) == ("failed", code, None)
+    assert debtor.contact_status == contact_status
+    messaging.deliver_pending(session, conv.id)
+    assert len(twilio.requests) == 1  # never retried
+
+
+def test_outside_the_window_falls_back_to_sms(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor, window_open=False)
+    rows = messaging.prepare_text(session, conv, "Un asesor revisó tu caso: puedes pagar en cuotas.", author="agent")
+    session.commit()
+    assert [r.channel for r in rows] == ["sms"]
+    messaging.deliver_pending(session, conv.id)
+    assert twilio.requests[0]["To"] == [PHONE]
+
+
+def test_outside_the_window_without_sms_sends_an_approved_template(session, make_debtor, twilio):
+    debtor, conv = _conversation(session, make_debtor, window_open=False)
+    debtor.contact_status = "landline"  # no SMS possible
+    session.commit()
+    rows = messaging.prepare_text(session, conv, "Hola, ¿pudiste revisar la propuesta?", author="agent")
+    session.commit()
+    assert [(r.channel, r.status, r.error_code) for r in rows] == [("whatsapp", "failed", "63016"),
+                                                                   ("whatsapp", "pending", None)]
+    messaging.deliver_pending(session, conv.id)
+    [req] = twilio.requests
+    assert "Body" not in req
+    assert req["ContentSid"] == ["HX00000000000000000000000000000001"]
+    assert json.loads(req["ContentVariables"][0]) == {"1": "Ana", "2": "Financiera Aurora"}
+
+
+def test_template_send_has_content_sid_and_variables_only(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor, window_open=False)
+    row = messaging.prepare_template(session, conv, "payment_reminder",
+                                     {"name": "Ana", "business": "Financiera Aurora", "due_date": "10/12/2026"})
+    session.commit()
+    messaging.deliver_pending(session, conv.id)
+    [req] = twilio.requests
+    assert "Body" not in req and req["ContentSid"] == ["HX00000000000000000000000000000002"]
+    assert "10/12/2026" in row.body  # the transcript shows the approved text
+
+
+def test_long_sms_is_split_at_sentences(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor)
+    conv.last_channel = "sms"
+    sentence = "Esta es una frase de prueba con bastantes palabras para llenar el mensaje. "
+    rows = messaging.prepare_text(session, conv, sentence * 30, reply=True)
+    assert len(rows) == 2
+    for r in rows:
+        assert r.body.endswith(".") and r.segments <= 10 and len(r.body) <= 1600
+
+
+def test_status_order(db):
+    fwd = messaging.status_moves_forward
+    assert fwd("queued", "sent") and fwd("sent", "delivered") and fwd("delivered", "read")
+    assert not fwd("delivered", "sent") and not fwd("read", "delivered") and not fwd("sent", "queued")
+    assert fwd("sent", "undelivered") and not fwd("failed", "delivered") and not fwd("undelivered", "read")
+    assert not fwd("delivered", "failed")
+
+
+def test_sandbox_provider_plays_status_callbacks_and_outbox(session, make_debtor, redis_client):
+    provider = SandboxMessaging(redis_client, delays=(0.0, 0.0, 0.0), ticker=False)
+    set_provider(provider)
+    try:
+        _, conv = _conversation(session, make_debtor)
+        [row] = messaging.prepare_text(session, conv, "hola", reply=True)
+        session.commit()
+        messaging.deliver_pending(session, conv.id)
+        assert provider.advance(time.time() + 1) == 3
+        session.expire_all()
+        assert session.get(Message, row.id).status == "read"
+        [item] = provider.outbox(PHONE)
+        assert (item["to"], item["channel"], item["body"], item["status"]) == (PHONE, "whatsapp", "hola", "read")
+    finally:
+        set_provider(None)
+
+
+def test_sandbox_magic_numbers_fail_like_twilio(redis_client):
+    provider = SandboxMessaging(redis_client, ticker=False)
+    with pytest.raises(ProviderError) as err:
+        provider.send("+15005550001", "sms", body="hola")
+    assert err.value.code == "21211" and not err.value.retryable
+
+
+def test_rate_limit_is_shared_and_paces_sends(redis_client):
+    set_env(RECOBRA_RATE_SMS="10", RECOBRA_BURST_SMS="2")
+    try:
+        a, b = messaging.RateLimiter(redis_client), messaging.RateLimiter(redis_client)  # two "processes"
+        assert a.try_acquire("+1500", "sms") == 0
+        assert b.try_acquire("+1500", "sms") == 0
+        assert a.try_acquire("+1500", "sms") > 0  # the bucket is shared
+        assert a.try_acquire("+1600", "sms") == 0  # per sender
+        start = time.monotonic()
+        for _ in range(5):
+            assert b.acquire("+1500", "sms", max_wait=5)
+        assert time.monotonic() - start >= 0.35  # 10/s
+        assert a.try_acquire("+1700", "sms", cost=3) == 0  # a 3-segment SMS borrows ...
+        assert a.try_acquire("+1700", "sms") > 0.1  # ... and the next one pays for it
+    finally:
+        set_env(RECOBRA_RATE_SMS=None, RECOBRA_BURST_SMS=None)
+
+
+def test_agent_message_is_queued_and_sent_by_the_send_job(session, make_debtor, sandbox_provider, run_worker):
+    from bot.worker.outbound import send_agent_message
+    from tests.worker.doubles import wait_for
+
+    _, conv = _conversation(session, make_debtor)
+    run_worker()
+    send_agent_message(session, conv, "Hola Ana, soy Laura, tu asesora.", agent_id=None)
+
+    def sent():
+        session.expire_all()
+        rows = list(session.execute(select(Message).where(Message.author == "agent")).scalars())
+        return rows and rows[0].provider_sid
+
+    wait_for(sent, timeout=10)
+    assert sandbox_provider.outbox(PHONE)[0]["body"] == "Hola Ana, soy Laura, tu asesora."
