@@ -14,7 +14,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import audit, money, policies
+from bot import audit, money, policies, promises
 from bot.store.models import Debtor, Instalment, Invoice, PaymentPlan
 
 # Currencies collected in whole units in practice (CLP has no minor unit; COP cents are not used).
@@ -135,7 +135,8 @@ def next_instalment(session: Session, invoice_id: int) -> Instalment | None:
 def create(
     session: Session, debtor: Debtor, invoice: Invoice, count: int, today: date, pol: dict | None = None
 ) -> PaymentPlan:
-    """Store the plan for the invoice's balance; an earlier active plan on it is cancelled."""
+    """Store the plan for the invoice's balance; an earlier active plan on it is cancelled and an
+    open promise on it is replaced by the plan."""
     pol = pol if pol is not None else policy()
     if invoice.status != "open" or invoice.balance <= 0:
         raise PlanError("invoice_not_open")
@@ -145,6 +146,9 @@ def create(
     old = active_plan(session, invoice.id)
     if old is not None:
         old.status = "cancelled"
+    promise = promises.open_promise(session, invoice.id)
+    if promise is not None:
+        promises.resolve(session, promise, "replaced")
     plan = PaymentPlan(debtor_id=debtor.id, invoice_id=invoice.id, total=chosen.total, currency=chosen.currency,
                        instalment_count=count, status="active")
     session.add(plan)

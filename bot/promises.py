@@ -112,7 +112,8 @@ def create(
     return promise
 
 
-def _resolve(session: Session, promise: Promise, status: str) -> Promise:
+def resolve(session: Session, promise: Promise, status: str) -> Promise:
+    """Close an open promise as ``kept``, ``broken`` or ``replaced`` (a resolved one stays as it is)."""
     if promise.status != "open":
         return promise
     promise.status = status
@@ -122,8 +123,8 @@ def _resolve(session: Session, promise: Promise, status: str) -> Promise:
 
 
 def mark_kept(session: Session, promise: Promise) -> Promise:
-    return _resolve(session, promise, "kept")
+    return resolve(session, promise, "kept")
 
 
 def mark_broken(session: Session, promise: Promise) -> Promise:
-    return _resolve(session, promise, "broken")
+    return resolve(session, promise, "broken")

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import accounts, payment_plans
+from bot import accounts, payment_plans, promises
 from bot.store.models import Instalment
 
 POLICY = {"min_first_payment_pct": 20, "min_instalments": 2, "max_instalments": 6, "interval_days": 30,
@@ -48,8 +48,10 @@ def test_create_plan_with_schedule(session, make_debtor):
     debtor = make_debtor(invoices=[{"external_id": "F1", "amount": "1000.00", "currency": "MXN",
                                     "due_date": "2026-11-01"}])
     inv = accounts.primary_invoice(session, debtor)
+    promise = promises.create(session, debtor, inv, TODAY, today=TODAY)
     plan = payment_plans.create(session, debtor, inv, 3, TODAY, POLICY)
     session.commit()
+    assert promise.status == "replaced"
     rows = session.query(Instalment).filter_by(plan_id=plan.id).order_by(Instalment.number).all()
     assert [r.amount for r in rows] == [Decimal("333.33"), Decimal("333.33"), Decimal("333.34")]
     assert [r.due_date.isoformat() for r in rows] == ["2026-11-14", "2026-12-14", "2027-01-13"]
