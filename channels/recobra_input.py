@@ -65,7 +65,8 @@ class RecobraInput(InputChannel):
             return 400, _error("bad_request", "send a JSON object")
         sender = payload.get("sender")
         text = payload.get("message")
-        metadata = payload.get("metadata") or {}
+        metadata = payload.get("metadata")
+        metadata = {} if metadata is None else metadata
         if not isinstance(sender, str) or not sender.strip():
             return 400, _error("bad_request", "sender is required")
         if not isinstance(text, str) or len(text) > MAX_TEXT:

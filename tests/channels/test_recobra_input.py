@@ -1,0 +1,136 @@
+"""The ``recobra`` Rasa input channel: secret, validation, one turn, parse data, replay, failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rasa.core.channels.channel import InputChannel
+from rasa.shared.exceptions import RasaException
+
+from channels.recobra_input import RecobraInput
+from tests.channels.fake_agent import FakeAgent
+
+SECRET = "s3cret"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _payload(text="hola", message_id="SM1"):
+    return {"sender": "+573001112233", "message": text,
+            "metadata": {"channel": "whatsapp", "debtor_external_id": "CO-1", "message_id": message_id,
+                         "locale": "es-CO"}}
+
+
+@pytest.fixture()
+def channel():
+    return RecobraInput(SECRET)
+
+
+async def test_a_turn_returns_the_bot_messages_and_the_parse(channel):
+    agent = FakeAgent()
+    status, body = await channel.handle(SECRET, _payload("¡Hola! ¿cuánto debo?"), agent, agent.handle_message)
+    assert status == 200
+    assert [m["text"] for m in body["messages"]] == ["eco: ¡Hola! ¿cuánto debo?", "¿Algo más?"]
+    assert body["parse"]["intent"] == "check_balance" and body["parse"]["confidence"] == pytest.approx(0.87)
+    assert body["parse"]["entities"][0]["entity"] == "amount"
+    assert body["replayed"] is False
+    tracker = await agent.tracker_store.retrieve("+573001112233")
+    event = tracker.latest_message
+    assert event.input_channel == "recobra" and event.metadata["debtor_external_id"] == "CO-1"
+    assert event.text == "¡Hola! ¿cuánto debo?"
+
+
+async def test_the_same_message_id_is_replayed_not_run_again(channel):
+    agent = FakeAgent()
+    _, first = await channel.handle(SECRET, _payload(), agent, agent.handle_message)
+    status, again = await channel.handle(SECRET, _payload(), agent, agent.handle_message)
+    assert status == 200 and agent.turns == 1
+    assert again["replayed"] is True
+    assert [m["text"] for m in again["messages"]] == [m["text"] for m in first["messages"]]
+    assert again["parse"]["intent"] == "check_balance"
+    await channel.handle(SECRET, _payload("otra", "SM2"), agent, agent.handle_message)
+    assert agent.turns == 2
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong"])
+async def test_wrong_secret_is_401_and_runs_nothing(channel, secret):
+    agent = FakeAgent()
+    status, body = await channel.handle(secret, _payload(), agent, agent.handle_message)
+    assert status == 401 and agent.turns == 0 and body["error"]["code"] == "unauthorized"
+
+
+@pytest.mark.parametrize("payload", [None, [], {"message": "hola"}, {"sender": "+57", "message": 5},
+                                     {"sender": "+57", "message": "x", "metadata": []},
+                                     {"sender": "+57", "message": "x" * 5000}])
+async def test_bad_payloads_are_400(channel, payload):
+    agent = FakeAgent()
+    status, _ = await channel.handle(SECRET, payload, agent, agent.handle_message)
+    assert status == 400 and agent.turns == 0
+
+
+async def test_a_failed_turn_is_an_error_not_an_empty_answer(channel):
+    agent = FakeAgent()
+    agent.fail_after_user_event = True
+    status, body = await channel.handle(SECRET, _payload(), agent, agent.handle_message)
+    assert status == 500 and body["error"]["code"] == "turn_failed"
+
+
+async def test_action_server_down_is_503_before_the_turn(channel):
+    agent = FakeAgent(action_url="http://127.0.0.1:9/webhook")
+    status, body = await channel.handle(SECRET, _payload(), agent, agent.handle_message)
+    assert status == 503 and body["error"]["code"] == "action_server_unavailable" and agent.turns == 0
+
+
+async def test_not_ready_is_503(channel):
+    status, _ = await channel.handle(SECRET, _payload(), None, None)
+    assert status == 503
+
+
+def test_credentials():
+    assert isinstance(RecobraInput.from_credentials({"secret": "x"}), InputChannel)
+    assert RecobraInput.name() == "recobra"
+    for creds in (None, {}, {"secret": ""}, {"secret": "${RASA_CHANNEL_SECRET}"}):
+        with pytest.raises(RasaException):
+            RecobraInput.from_credentials(creds)
+
+
+def test_credentials_yml_mounts_the_channel(monkeypatch):
+    from rasa.core import run
+    from rasa.shared.utils.io import read_config_file
+
+    monkeypatch.setenv("RASA_CHANNEL_SECRET", "from-env")
+    creds = read_config_file(str(ROOT / "credentials.yml"))
+    assert creds["channels.recobra_input.RecobraInput"] == {"secret": "from-env"}
+    [channel] = run.create_http_input_channels("channels.recobra_input.RecobraInput", str(ROOT / "credentials.yml"))
+    assert isinstance(channel, RecobraInput) and channel.secret == "from-env"
+
+
+@pytest.mark.slow
+def test_mounted_in_sanic_as_rasa_does():
+    import requests
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.channels.fake_agent", str(port), SECRET], cwd=ROOT,
+                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/webhooks/recobra/webhook"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/webhooks/recobra/", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        r = requests.post(url, json=_payload("¡Hola! ñ"), headers={"X-Recobra-Secret": SECRET}, timeout=10)
+        assert r.status_code == 200
+        assert r.json()["messages"][0]["text"] == "eco: ¡Hola! ñ"
+        assert requests.post(url, json=_payload(), headers={"X-Recobra-Secret": "no"}, timeout=10).status_code == 401
+        assert requests.post(url, data="{", headers={"X-Recobra-Secret": SECRET}, timeout=10).status_code == 400
+    finally:
+        proc.terminate()
+        proc.wait(10)
