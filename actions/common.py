@@ -239,6 +239,10 @@ class RecobraAction(Action, ABC):
                 ctx.utter("utter_no_account")
             elif debtor is not None and debtor.contact_status == "wrong_number" and self.needs_debtor:
                 ctx.utter("utter_no_account")
+            elif self.is_digits_answer(ctx):
+                from actions.identity import verify
+
+                verify(ctx)  # "4821" read as some other intent is still the answer to the identity question
             else:
                 self.handle(ctx)
         if self.resets_fallbacks and turn.slot(FALLBACKS):
@@ -246,6 +250,19 @@ class RecobraAction(Action, ABC):
         return out
 
     introduces = True
+
+    @staticmethod
+    def is_digits_answer(ctx: Ctx) -> bool:
+        from bot import identity
+
+        return (
+            ctx.debtor is not None
+            and not ctx.verified
+            and not ctx.slot(LOCKED)
+            and ctx.slot(AWAITING) == "document_digits"
+            and re.fullmatch(r"[\s\d.\-]+", ctx.turn.text or "") is not None
+            and identity.extract_digits(ctx.turn.text) is not None
+        )
 
 
 def first_open_invoice(ctx: Ctx):  # noqa: ANN201

@@ -23,8 +23,9 @@ def load_domain() -> dict[str, Any]:
 class Conversation:
     """Runs actions one turn after another, carrying the slots the actions set."""
 
-    def __init__(self, phone: str, slots: dict[str, Any] | None = None) -> None:
+    def __init__(self, phone: str, slots: dict[str, Any] | None = None, session=None) -> None:  # noqa: ANN001
         self.phone = phone
+        self.session = session  # the test's own session: expired after each turn to see what actions wrote
         self.domain = load_domain()
         self.slots: dict[str, Any] = {
             name: spec.get("initial_value") for name, spec in self.domain["slots"].items()
@@ -59,6 +60,8 @@ class Conversation:
         for action in actions:
             await self.run(action, latest)
             names.extend(self.messages)
+        if self.session is not None:
+            self.session.expire_all()
         self.last = names
         return [m["response"] for m in names]
 
@@ -80,8 +83,8 @@ def ent(entity: str, value: Any, text: str | None = None, start: int | None = No
 
 
 @pytest.fixture()
-def convo(db):  # noqa: ANN001, ANN201
+def convo(db, session):  # noqa: ANN001, ANN201
     def make(phone: str = "+573001112233", **slots: Any) -> Conversation:
-        return Conversation(phone, slots)
+        return Conversation(phone, slots, session)
 
     return make

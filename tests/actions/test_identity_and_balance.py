@@ -82,3 +82,29 @@ async def test_two_misunderstandings_offer_a_person(convo, make_debtor, session)
     assert await c.say("qwer", "nlu_fallback", ActionHandleFallback) == ["utter_offer_human_after_fallback"]
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_handoff_opened"]
     assert session.execute(select(Handoff)).scalar_one().reason == "fallback"
+
+
+async def test_digits_read_as_another_intent_still_verify(convo, make_debtor):
+    from actions.promises import ActionProposePromise
+
+    make_debtor()
+    c = convo(PHONE)
+    await c.say("hola", "greet", ActionGreet)
+    replies = await c.say("4821", "promise_to_pay", ActionProposePromise)
+    assert replies[:2] == ["utter_identity_verified", "utter_balance_single"]
+
+
+async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_debtor, session):
+    from actions.payment_links import ActionSendPaymentLink
+
+    make_debtor(invoices=[
+        {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
+        {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2099-01-01"},
+    ])
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_balance_many",
+                                                                             "utter_offer_payment_link"]
+    text = c.texts()[0]
+    assert "F1: $420.000, venció el 1 de octubre" in text and "F2: $140.000, vence el" in text
+    assert "Total: $560.000" in text
+    assert await c.say("link", "request_payment_link", ActionSendPaymentLink) == ["utter_payment_link_balance"] * 2
