@@ -1,0 +1,93 @@
+"""A person on /sandbox/phone chats with the bot: a live server, a real worker, a fake Rasa, chromium."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from tests.worker.doubles import FakeRasa, set_env
+
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+               "--no-first-run"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"),
+]
+
+
+@pytest.fixture()
+def live_edge(app, make_debtor, redis_client):  # noqa: ANN001, ANN201
+    """The web app on a real port, a queue worker, the sandbox provider and a fake Rasa."""
+    from werkzeug.serving import make_server
+
+    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.queue import QueueWorker
+    from bot.redis_client import get_queue
+    from bot.worker import jobs
+
+    make_debtor("CO-1001", phone="+573001112201", name="Ana María Restrepo", document_last4="4821")
+    make_debtor("MX-2001", phone="+525512342201", name="Guadalupe Hernández", country="MX",
+                timezone="America/Mexico_City", document_last4="2045")
+    rasa = FakeRasa()
+    set_env(RASA_URL=rasa.url)
+    set_provider(SandboxMessaging(delays=(0.2, 0.4, 0.6)))
+    jobs.load_handlers()
+    worker = QueueWorker(get_queue(), jobs.dispatch, consumer="browser-test", lease_ms=2000, block_ms=100)
+    worker.start()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", rasa
+    server.shutdown()
+    worker.stop(5)
+    set_provider(None)
+    set_env(RASA_URL=None)
+    rasa.close()
+
+
+def test_a_person_chats_on_whatsapp_and_sms(live_edge, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    base, rasa = live_edge
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 820}, locale="es-CO")
+            page.goto(f"{base}/sandbox/phone")
+            expect(page.locator("h1")).to_have_text("Simulador de teléfono")
+            page.locator("#debtor").select_option("+525512342201")
+            expect(page.locator("#hint")).to_contain_text("2045")
+
+            page.locator("#text").fill("¡Hola! ¿Cuánto debo? 😀")
+            page.locator("#text").press("Enter")
+            mine = page.locator(".msg.in").last
+            expect(mine).to_contain_text("¡Hola! ¿Cuánto debo? 😀")
+            reply = page.locator(".msg.out").last
+            expect(reply).to_contain_text("eco: ¡Hola! ¿Cuánto debo? 😀", timeout=10_000)
+            expect(reply).to_have_attribute("data-status", "read", timeout=10_000)
+            expect(reply.locator(".tick.read")).to_have_count(1)
+            # The Mexican WhatsApp number (+521…) reached the bot as the debtor's +52… conversation.
+            assert rasa.calls[0]["sender"] == "+525512342201"
+
+            page.locator("#tab-sms").click()
+            long_text = "Quisiera saber cuándo vence mi factura y si puedo pagar en dos partes " * 2
+            page.locator("#text").fill(long_text)
+            expect(page.locator("#counter")).to_contain_text("UCS-2")
+            expect(page.locator("#counter")).to_contain_text("3 segmentos")
+            page.locator("#send").click()
+            sms_reply = page.locator(".msg.out").nth(1)
+            expect(sms_reply).to_contain_text("eco: Quisiera saber cuando vence", timeout=10_000)
+            expect(sms_reply).to_contain_text("seg. GSM-7")
+            expect(sms_reply).to_have_attribute("data-status", "delivered", timeout=10_000)
+            page.screenshot(path=str(tmp_path / "phone.png"))
+            if os.environ.get("RECOBRA_SCREENSHOT"):
+                page.screenshot(path=os.environ["RECOBRA_SCREENSHOT"])
+            assert os.path.getsize(tmp_path / "phone.png") > 0
+        finally:
+            browser.close()
