@@ -37,11 +37,14 @@ class HttpDouble:
                 body = self.rfile.read(length) if length else b""
                 status, payload = outer.handle(self.command, self.path, dict(self.headers), body)
                 data = json.dumps(payload, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller gave up (a killed worker): nothing to tell it
 
             do_GET = do_POST = _do  # noqa: N815
 
