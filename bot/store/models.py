@@ -364,3 +364,17 @@ class ContactAttempt(Base):
     message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class AgentNote(Base):
+    """An internal note an agent writes on a hand-off (or a dispute outcome); never sent to the debtor."""
+
+    __tablename__ = "agent_notes"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="CASCADE"), index=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    kind = Column(String(20), nullable=False, default="note")  # note, dispute_outcome, override
+    body = Column(Text, nullable=False)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
