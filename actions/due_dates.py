@@ -11,14 +11,14 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None) -> None:
     ctx.set(AWAITING, None)
+    ctx.set(PENDING_CONFIRMATION, "handoff")  # "sí" now means: a person, please
+    ctx.set("handoff_reason", "due_date_refused")
     if reason in ("date_too_soon", "not_later", "too_far") and latest is not None:
-        ctx.utter(f"utter_due_date_refused_{reason}", latest_date=latest)
+        ctx.utter(f"utter_due_date_refused_{reason}", latest_date=latest)  # another date, or a person
         ctx.set(AWAITING, "due_date")
         return
     ctx.utter(f"utter_due_date_refused_{reason}")
     ctx.utter("utter_offer_human")
-    ctx.set(PENDING_CONFIRMATION, "handoff")
-    ctx.set("handoff_reason", "due_date_refused")
 
 
 def request_change(ctx: Ctx) -> None:

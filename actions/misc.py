@@ -192,9 +192,16 @@ class ActionSendReminder(RecobraAction):
         if ctx.debtor.opted_out:
             return
         ctx.set(INTRODUCED, True)
-        if ctx.verified:
+        if ctx.verified and not ctx.turn.entity("reminder_text"):
             ctx.utter("utter_reminder_verified", business_name=get_settings().business_name)
             ctx.set(PENDING_CONFIRMATION, "payment_link")
+            return
+        campaign_text = ctx.turn.entity("reminder_text")
+        if campaign_text:
+            # the campaign's own text (config/campaigns.yml: names the creditor, discloses nothing);
+            # the identity question comes when the debtor answers
+            ctx.utter("utter_reminder_text", reminder_text=str(campaign_text))
+            ctx.set(PENDING_REQUEST, "check_balance")
             return
         ctx.utter("utter_reminder", business_name=get_settings().business_name)
         ctx.set(PENDING_REQUEST, "check_balance")

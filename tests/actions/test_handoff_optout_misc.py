@@ -77,3 +77,14 @@ async def test_payment_confirmed(convo, make_debtor):
     c = convo(PHONE)
     assert await c.say("/EXTERNAL_payment_confirmed", "EXTERNAL_payment_confirmed", ActionPaymentConfirmed) == [
         "utter_payment_confirmed"]
+
+
+async def test_campaign_reminder_text_is_sent_as_is(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE)
+    text = "Financiera Aurora: Hola, tenemos un recordatorio importante sobre su cuenta. Responda este mensaje."
+    replies = await c.say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder,
+                          entities=[{"entity": "reminder_text", "value": text},
+                                    {"entity": "campaign_stage", "value": "D-3"}])
+    assert replies == ["utter_reminder_text"] and c.texts() == [text]
+    assert await c.say("hola", "greet", ActionGreet) == ["utter_ask_document_digits"]

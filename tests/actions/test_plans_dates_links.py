@@ -86,6 +86,9 @@ async def test_due_date_beyond_policy_offers_alternative(convo, make_debtor, ses
                           entities=[ent("date", "2031-01-01")])
     assert replies == ["utter_due_date_refused_too_far"]
     assert session.execute(select(DueDateChange)).first() is None
+    assert await c.say("el 2031-01-01 no, mejor en 5 días", "inform", ActionProcessInform,
+                       entities=[ent("date", "en 5 días")]) == ["utter_confirm_due_date"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_due_date_changed"]
 
 
 async def test_due_date_ineligible_offers_a_person(convo, make_debtor, session):
