@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -378,3 +379,73 @@ class AgentNote(Base):
     kind = Column(String(20), nullable=False, default="note")  # note, dispute_outcome, override
     body = Column(Text, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class SandboxPayment(Base):
+    """A payment made on the sandbox checkout page: what the sandbox provider answers when asked for it
+    (kept in the store so the web and every worker see the same thing)."""
+
+    __tablename__ = "sandbox_payments"
+
+    id = Column(Integer, primary_key=True)
+    provider_id = Column(String(64), nullable=False)
+    reference = Column(String(64), nullable=False, index=True)  # the link's external_reference
+    amount = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    status = Column(String(20), nullable=False)
+    status_detail = Column(String(80))
+    payment_method_id = Column(String(40))
+    payment_type_id = Column(String(40))
+    date_approved = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("provider_id", name="uq_sandbox_payments_provider_id"),)
+
+
+class PaymentAllocation(Base):
+    """What applying one approved payment did: the part that reduced the invoice's balance and the part
+    kept as the debtor's credit (an over-payment), so that a refund or charge-back undoes exactly that."""
+
+    __tablename__ = "payment_allocations"
+
+    id = Column(Integer, primary_key=True)
+    payment_id = Column(Integer, ForeignKey("payments.id", ondelete="CASCADE"), nullable=False)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="SET NULL"))
+    promise_id = Column(Integer, ForeignKey("promises.id", ondelete="SET NULL"))
+    instalment_id = Column(Integer, ForeignKey("instalments.id", ondelete="SET NULL"))
+    applied_amount = Column(Money, nullable=False)
+    credit_amount = Column(Money, nullable=False)
+    currency = Column(String(3), nullable=False)
+    invoice_was_paid = Column(Boolean, nullable=False, default=False)  # this payment settled the invoice
+    reversed_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("payment_id", name="uq_payment_allocations_payment"),
+        CheckConstraint("applied_amount >= 0 AND credit_amount >= 0", name="ck_payment_allocations_amounts"),
+    )
+
+
+class Settlement(Base):
+    """A settlement certificate ("paz y salvo"): issued once when the debtor's total balance reaches zero
+    (once per set of settled invoices: ``fingerprint``), verifiable by its unguessable ``code``."""
+
+    __tablename__ = "settlements"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    code = Column(String(32), nullable=False)
+    fingerprint = Column(String(64), nullable=False)
+    issued_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    details = Column(JSON, nullable=False, default=dict)
+    pdf = Column(LargeBinary, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("code", name="uq_settlements_code"),
+        UniqueConstraint("debtor_id", "fingerprint", name="uq_settlements_debtor_fingerprint"),
+    )
+
+
+__all__ += ["SandboxPayment", "PaymentAllocation", "Settlement"]
