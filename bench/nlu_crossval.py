@@ -202,9 +202,9 @@ def main() -> None:
 
     base = Path(os.environ.get("BENCH_OUT", "/tmp/recobra-bench"))
     configs = sorted(CANDIDATES.glob("*.yml"))
-    if args.candidates:
-        wanted = set(args.candidates.split(","))
-        configs = [c for c in configs if c.stem in wanted]
+    if args.candidates:  # in the order given
+        by_name = {c.stem: c for c in configs}
+        configs = [by_name[name] for name in args.candidates.split(",") if name in by_name]
     if not configs:
         raise SystemExit("no candidate configs found")
     results = []
