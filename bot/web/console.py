@@ -1,0 +1,297 @@
+"""The agent console (``/console``): the hand-off queue, the conversation view, quick actions, users.
+
+Every page needs a signed-in user (agents, managers and admins); user administration is for admins.
+Every state change is a POST with a CSRF token, done by ``bot.agent_desk`` and committed here; the
+debtor's data shown is written to the audit log. The pages poll small JSON endpoints every few
+seconds (``static/console.js``), so new hand-offs and new debtor messages appear without a reload.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+
+from bot import agent_desk, audit, users
+from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
+from bot.web import auth
+from bot.web.auth import current_db_user, role_required
+from bot.web.db import get_session
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+auth.csrf_protect(bp)
+auth.secure_headers(bp)
+
+PUBLIC_ENDPOINTS = {"console.static"}
+
+
+def register(app: Flask) -> None:
+    auth.init_app(app)
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _signed_in():  # noqa: ANN202
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if request.path.startswith("/console/api/"):
+        return jsonify({"error": {"code": "unauthorized", "message": "sign in first"}}), 401
+    return auth.login_manager.unauthorized()
+
+
+def _handoff(handoff_id: int) -> Handoff:
+    handoff = get_session().get(Handoff, handoff_id)
+    if handoff is None:
+        abort(404)
+    return handoff
+
+
+def _audit_view(handoff: Handoff, action: str, details: dict[str, Any] | None = None) -> None:
+    audit.record(get_session(), actor=current_user.username, user_id=current_user.id, action=action,
+                 target_type="debtor" if handoff.debtor_id else "handoff",
+                 target_id=handoff.debtor_id or handoff.id, details={"handoff_id": handoff.id, **(details or {})})
+
+
+def _queue_send(handoff: Handoff) -> None:
+    """After the commit: the worker sends the prepared rows in order (the sweeper retries if Redis is down)."""
+    conv = agent_desk.conversation(get_session(), handoff)
+    if conv is None:
+        return
+    try:
+        from bot.worker.outbound import queue_send
+
+        queue_send(conv)
+    except Exception:
+        log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id,
+                    exc_info=True)
+
+
+def _back(handoff_id: int, anchor: str = ""):  # noqa: ANN202
+    return redirect(url_for("console.handoff", handoff_id=handoff_id) + (f"#{anchor}" if anchor else ""))
+
+
+# --- Queue -------------------------------------------------------------------------------------
+@bp.get("/")
+def index():  # noqa: ANN201
+    return render_template("console/queue.html", poll_seconds=agent_desk.poll_seconds())
+
+
+@bp.get("/api/queue")
+def queue_json():  # noqa: ANN201
+    items = agent_desk.queue(get_session())
+    return jsonify({"items": [i.to_dict() for i in items], "poll_seconds": agent_desk.poll_seconds(),
+                    "me": current_user.id})
+
+
+@bp.post("/handoffs/<int:handoff_id>/claim")
+def claim(handoff_id: int):  # noqa: ANN201
+    db = get_session()
+    _handoff(handoff_id)
+    if agent_desk.claim(db, handoff_id, current_db_user()):
+        db.commit()
+        flash("Conversación tomada: ahora la atiendes tú.", "ok")
+    else:
+        db.rollback()
+        flash("Otra persona tomó esta conversación antes.", "error")
+    return _back(handoff_id)
+
+
+@bp.post("/handoffs/<int:handoff_id>/release")
+def release(handoff_id: int):  # noqa: ANN201
+    return _act(handoff_id, lambda db, h, u: agent_desk.release(db, h, u), "La conversación volvió a la cola.",
+                to_queue=True)
+
+
+# --- Conversation ------------------------------------------------------------------------------
+@bp.get("/handoffs/<int:handoff_id>")
+def handoff(handoff_id: int):  # noqa: ANN201
+    from bot import accounts, debtors
+    from bot.money import format_money
+
+    db = get_session()
+    h = _handoff(handoff_id)
+    conv = agent_desk.conversation(db, h)
+    debtor = db.get(Debtor, h.debtor_id) if h.debtor_id else None
+    messages = agent_desk.transcript(db, conv.id) if conv else []
+    names = agent_desk.agent_names(db, messages)
+    account = debtors.serialize(db, debtor) if debtor else None
+    invoices = list(db.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)
+                               .order_by(Invoice.due_date, Invoice.id)).scalars()) if debtor else []
+    balances = []
+    if debtor:
+        totals = accounts.totals(accounts.owed(db, debtor))
+        balances = [format_money(amount, cur, debtor.country) for cur, amount in sorted(totals.items())]
+    notes = agent_desk.notes(db, h)
+    note_authors = {u.id: u.name or u.username for u in db.execute(
+        select(User).where(User.id.in_({n.user_id for n in notes if n.user_id}))).scalars()} if notes else {}
+    claimer = db.get(User, h.claimed_by) if h.claimed_by else None
+    _audit_view(h, "debtor_viewed")
+    db.commit()
+    return render_template(
+        "console/handoff.html", h=h, conv=conv, debtor=debtor, account=account, invoices=invoices,
+        balances=balances, summary=agent_desk.summary(db, h),
+        messages=[agent_desk.message_dict(m, names) for m in messages],
+        last_id=max((m.id for m in messages), default=0), notes=notes, note_authors=note_authors,
+        claimer=claimer, can_act=agent_desk.can_act(h, current_user),
+        supervisor=current_user.role in agent_desk.SUPERVISORS,
+        reason_label=agent_desk.reason_label, nonpayment_labels=agent_desk.NONPAYMENT_LABELS,
+        channel_labels=agent_desk.CHANNEL_LABELS, dispute_outcomes=agent_desk.DISPUTE_OUTCOMES,
+        poll_seconds=agent_desk.poll_seconds(), mask_phone=agent_desk.mask_phone,
+    )
+
+
+@bp.get("/api/handoffs/<int:handoff_id>/messages")
+def messages_json(handoff_id: int):  # noqa: ANN201
+    db = get_session()
+    h = _handoff(handoff_id)
+    after = request.args.get("after", default=0, type=int)
+    conv = agent_desk.conversation(db, h)
+    messages = agent_desk.transcript(db, conv.id, after) if conv else []
+    if messages:
+        _audit_view(h, "transcript_viewed", {"after": after, "messages": len(messages)})
+        db.commit()
+    claimer = db.get(User, h.claimed_by) if h.claimed_by else None
+    names = agent_desk.agent_names(db, messages)
+    return jsonify({
+        "messages": [agent_desk.message_dict(m, names) for m in messages],
+        "status": h.status,
+        "mode": conv.mode if conv else None,
+        "claimed_by": h.claimed_by,
+        "claimed_by_name": (claimer.name or claimer.username) if claimer else None,
+    })
+
+
+def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False,  # noqa: ANN001, ANN202
+         to_queue: bool = False):
+    db = get_session()
+    h = _handoff(handoff_id)
+    try:
+        fn(db, h, current_db_user())
+    except agent_desk.DeskError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return _back(handoff_id, anchor)
+    db.commit()
+    if send:
+        _queue_send(h)
+    flash(done, "ok")
+    return redirect(url_for("console.index")) if to_queue else _back(handoff_id, anchor)
+
+
+@bp.post("/handoffs/<int:handoff_id>/reply")
+def reply(handoff_id: int):  # noqa: ANN201
+    body = request.form.get("body", "")
+    return _act(handoff_id, lambda db, h, u: agent_desk.reply(db, h, u, body), "Mensaje enviado.", "reply",
+                send=True)
+
+
+@bp.post("/handoffs/<int:handoff_id>/link")
+def send_link(handoff_id: int):  # noqa: ANN201
+    f = request.form
+    return _act(handoff_id, lambda db, h, u: agent_desk.send_payment_link(db, h, u, f.get("invoice_id"),
+                                                                         f.get("amount")),
+                "Enlace de pago enviado.", "actions", send=True)
+
+
+@bp.post("/handoffs/<int:handoff_id>/promise")
+def promise(handoff_id: int):  # noqa: ANN201
+    f = request.form
+    return _act(handoff_id, lambda db, h, u: agent_desk.record_promise(db, h, u, f.get("invoice_id"),
+                                                                      f.get("promised_date"), f.get("amount")),
+                "Promesa de pago registrada.", "actions")
+
+
+@bp.post("/handoffs/<int:handoff_id>/due-date")
+def due_date(handoff_id: int):  # noqa: ANN201
+    f = request.form
+    return _act(handoff_id, lambda db, h, u: agent_desk.move_due_date(db, h, u, f.get("invoice_id"),
+                                                                     f.get("new_date"), f.get("override_reason", "")),
+                "Fecha de vencimiento cambiada.", "actions")
+
+
+@bp.post("/handoffs/<int:handoff_id>/dispute")
+def dispute(handoff_id: int):  # noqa: ANN201
+    f = request.form
+    return _act(handoff_id, lambda db, h, u: agent_desk.record_dispute_outcome(db, h, u, f.get("invoice_id"),
+                                                                              f.get("outcome", ""), f.get("note", "")),
+                "Resultado de la disputa registrado.", "actions")
+
+
+@bp.post("/handoffs/<int:handoff_id>/note")
+def note(handoff_id: int):  # noqa: ANN201
+    body = request.form.get("body", "")
+    return _act(handoff_id, lambda db, h, u: agent_desk.add_note(db, h, u, body), "Nota guardada.", "notes")
+
+
+@bp.post("/handoffs/<int:handoff_id>/give-back")
+def give_back(handoff_id: int):  # noqa: ANN201
+    return _act(handoff_id, lambda db, h, u: agent_desk.give_back(db, h, u),
+                "Conversación devuelta al bot.", to_queue=True)
+
+
+@bp.post("/handoffs/<int:handoff_id>/close")
+def close(handoff_id: int):  # noqa: ANN201
+    return _act(handoff_id, lambda db, h, u: agent_desk.close(db, h, u), "Conversación cerrada.", to_queue=True)
+
+
+# --- Users (admins) ----------------------------------------------------------------------------
+USER_ERRORS = {
+    "role": "Elige un rol válido.",
+    "password": f"La contraseña debe tener al menos {users.MIN_PASSWORD_LENGTH} caracteres.",
+    "username": "El usuario es obligatorio.",
+}
+
+
+@bp.get("/admin/users")
+@role_required("admin")
+def admin_users():  # noqa: ANN201
+    rows = list(get_session().execute(select(User).order_by(User.active.desc(), User.username)).scalars())
+    return render_template("console/admin_users.html", users=rows, roles=ROLES, role_labels=auth.ROLE_LABELS,
+                           min_password=users.MIN_PASSWORD_LENGTH)
+
+
+@bp.post("/admin/users")
+@role_required("admin")
+def admin_create_user():  # noqa: ANN201
+    f = request.form
+    db = get_session()
+    username = (f.get("username") or "").strip().lower()
+    if db.execute(select(User).where(User.username == username)).scalar_one_or_none() is not None:
+        flash("Ya existe un usuario con ese nombre.", "error")
+        return redirect(url_for("console.admin_users"))
+    try:
+        user = users.create_or_update(db, username, f.get("role", ""), f.get("password", ""), name=f.get("name", ""))
+    except users.UserError as exc:
+        db.rollback()
+        key = next((k for k in USER_ERRORS if k in str(exc)), None)
+        flash(USER_ERRORS.get(key, str(exc)), "error")
+        return redirect(url_for("console.admin_users"))
+    audit.record(db, actor=current_user.username, user_id=current_user.id, action="user_created",
+                 target_type="user", target_id=user.id, details={"username": user.username, "role": user.role})
+    db.commit()
+    flash(f"Usuario {user.username} creado.", "ok")
+    return redirect(url_for("console.admin_users"))
+
+
+@bp.post("/admin/users/<int:user_id>/<any(deactivate, activate):verb>")
+@role_required("admin")
+def admin_toggle_user(user_id: int, verb: str):  # noqa: ANN201
+    db = get_session()
+    user = db.get(User, user_id)
+    if user is None:
+        abort(404)
+    if user.id == current_user.id and verb == "deactivate":
+        flash("No puedes desactivar tu propio usuario.", "error")
+        return redirect(url_for("console.admin_users"))
+    user.active = verb == "activate"
+    audit.record(db, actor=current_user.username, user_id=current_user.id, action=f"user_{verb}d",
+                 target_type="user", target_id=user.id)
+    db.commit()
+    flash(f"Usuario {user.username} {'activado' if user.active else 'desactivado'}.", "ok")
+    return redirect(url_for("console.admin_users"))
