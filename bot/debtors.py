@@ -381,7 +381,15 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
             for h in rows(Handoff, Handoff.id)
         ],
         "opted_out": debtor.opted_out,
+        "settlements": _settlements(session, debtor),
     }
+
+
+def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:
+    """Settlement certificates ("paz y salvo"): ``[{"code", "url", "issued_at", "status"}]``."""
+    from bot import settlements
+
+    return settlements.serialize(session, debtor)
 
 
 def link_url(link: PaymentLink) -> str:

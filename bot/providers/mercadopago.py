@@ -1,0 +1,276 @@
+"""Mercado Pago: Checkout Pro links and payment look-ups through the official SDK, and the sandbox twin.
+
+``MercadoPagoProvider`` creates one Checkout Pro preference per payment link (the exact amount in the
+invoice's currency; CLP as a whole number) with a stable ``x-idempotency-key`` derived from our
+reference, so a retried creation gives the same preference. ``MERCADOPAGO_API_BASE`` points the SDK
+at another host (a local double in tests, a proxy): a small ``HttpClient`` subclass swaps the base of
+every URL the SDK builds, so the SDK's own request code still runs.
+
+``SandboxPayments`` is the sandbox provider plus the same look-ups: the payments the sandbox checkout
+page records live in the store (``sandbox_payments``), so the web edge and every worker see them.
+
+Both register themselves with ``bot.payments.register_provider`` on import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import warnings
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+from bot import payments
+from bot.config import get_settings
+from bot.payments import LinkRequest, ProviderLink
+
+log = logging.getLogger(__name__)
+
+MP_API_BASE = "https://api.mercadopago.com"
+# Currencies without a minor unit: Mercado Pago takes them as whole numbers (whole amounts in any currency
+# also go as integers).
+WHOLE_UNIT_CURRENCIES = frozenset({"CLP"})
+# Payment types paid later in cash (a ticket): the preference also sets ``date_of_expiration``.
+CASH_PAYMENT_TYPES = frozenset({"ticket", "atm"})
+# Statuses a payment can still move from.
+OPEN_STATUSES = frozenset({"pending", "in_process", "authorized", "in_mediation"})
+
+
+class PaymentProviderError(Exception):
+    """The provider refused the request (bad data, bad credentials): retrying will not help."""
+
+
+class ProviderUnavailable(PaymentProviderError):
+    """The provider could not be reached or failed on its side: try again later."""
+
+
+def idempotency_key(reference: str, purpose: str = "preference") -> str:
+    """The same key for every attempt at the same operation on the same reference (1–64 characters)."""
+    digest = hashlib.sha256(f"recobra:{purpose}:{reference}".encode()).hexdigest()[:32]
+    return f"rc-{purpose[:8]}-{digest}"
+
+
+def wire_amount(amount: Decimal, currency: str) -> int | float:
+    """The amount as Mercado Pago's JSON takes it: an integer for whole-unit currencies (CLP), else a
+    number with at most two decimals (exact: a two-decimal Decimal round-trips through a float's repr)."""
+    amount = Decimal(amount)
+    if currency.upper() in WHOLE_UNIT_CURRENCIES or amount == amount.to_integral_value():
+        if amount != amount.to_integral_value():
+            raise ValueError(f"{currency} amounts are whole numbers: {amount}")
+        return int(amount)
+    return float(amount.quantize(Decimal("0.01")))
+
+
+def mp_datetime(dt: datetime) -> str:
+    """``2026-11-26T15:04:05.000-00:00``, the format Mercado Pago documents for preference dates."""
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}-00:00"
+
+
+def parse_datetime(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    try:
+        dt = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def normalise_payment(raw: dict[str, Any]) -> dict[str, Any]:
+    """A provider payment as Recobra reads it (the same shape from Mercado Pago and the sandbox)."""
+    details = raw.get("transaction_details") or {}
+    amount = raw.get("transaction_amount")
+    return {
+        "id": str(raw.get("id") or ""),
+        "status": str(raw.get("status") or ""),
+        "status_detail": raw.get("status_detail") or None,
+        "transaction_amount": Decimal(str(amount)) if amount is not None else Decimal("0"),
+        "currency_id": str(raw.get("currency_id") or "").upper(),
+        "external_reference": raw.get("external_reference") or None,
+        "date_approved": parse_datetime(raw.get("date_approved")),
+        "date_of_expiration": parse_datetime(raw.get("date_of_expiration")),
+        "payment_method_id": raw.get("payment_method_id") or None,
+        "payment_type_id": raw.get("payment_type_id") or None,
+        "ticket_url": details.get("external_resource_url") or None,
+    }
+
+
+def _http_client_class():  # noqa: ANN202
+    from mercadopago.http import HttpClient
+
+    class BaseUrlHttpClient(HttpClient):
+        """The SDK's own client, sending to ``base`` instead of api.mercadopago.com."""
+
+        def __init__(self, base: str) -> None:
+            super().__init__()
+            self.base = base.rstrip("/")
+
+        def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None,  # noqa: ANN001, ANN201
+                    **kwargs):
+            if url.startswith(MP_API_BASE):
+                url = self.base + url[len(MP_API_BASE):]
+            return super().request(method, url, maxretries=maxretries, retry_on=retry_on,
+                                   backoff_factor=backoff_factor, **kwargs)
+
+    return BaseUrlHttpClient
+
+
+class MercadoPagoProvider:
+    """Checkout Pro links and payment look-ups with the ``mercadopago`` SDK."""
+
+    name = "mercadopago"
+
+    def __init__(self, access_token: str | None = None, api_base: str | None = None, timeout: float = 10.0) -> None:
+        settings = get_settings()
+        self.access_token = access_token or settings.mercadopago_access_token
+        self.api_base = (api_base if api_base is not None else settings.mercadopago_api_base) or ""
+        self.timeout = float(timeout)
+        self._sdk = None
+
+    @property
+    def sdk(self):  # noqa: ANN201
+        if self._sdk is None:
+            import mercadopago
+            from mercadopago.config import RequestOptions
+
+            http_client = _http_client_class()(self.api_base) if self.api_base else None
+            options = RequestOptions(connection_timeout=self.timeout, max_retries=2)
+            self._sdk = mercadopago.SDK(self.access_token, http_client=http_client, request_options=options)
+        return self._sdk
+
+    def _options(self, **headers: str):  # noqa: ANN202
+        from mercadopago.config import RequestOptions
+
+        return RequestOptions(access_token=self.access_token, connection_timeout=self.timeout, max_retries=2,
+                              custom_headers=headers or None)
+
+    def _call(self, what: str, fn, *args, **kwargs) -> dict[str, Any]:  # noqa: ANN001
+        import requests
+
+        try:
+            with warnings.catch_warnings():
+                # The SDK warns that ``notification_url`` is deprecated in favour of account-level webhooks;
+                # a per-preference URL still works and keeps each installation self-contained.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                result = fn(*args, **kwargs)
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(f"Mercado Pago {what}: {exc}") from exc
+        except Exception as exc:  # the SDK raises its own errors for unparseable answers
+            raise ProviderUnavailable(f"Mercado Pago {what}: {exc}") from exc
+        status = int(result.get("status") or 0)
+        body = result.get("response")
+        if status == 429 or status >= 500 or status == 0:
+            raise ProviderUnavailable(f"Mercado Pago {what}: HTTP {status}")
+        if status >= 400:
+            message = body.get("message") if isinstance(body, dict) else body
+            raise PaymentProviderError(f"Mercado Pago {what}: HTTP {status}: {message}")
+        return body if isinstance(body, dict) else {"results": body}
+
+    # --- links -------------------------------------------------------------------------------------------
+    def preference_data(self, request: LinkRequest, now: datetime | None = None) -> dict[str, Any]:
+        now = now or datetime.now(timezone.utc)
+        base = get_settings().public_base_url
+        currency = request.currency.upper()
+        back = f"{base}/pago"
+        return {
+            "items": [{
+                "id": request.invoice_external_id or request.reference,
+                "title": request.description[:250],
+                "quantity": 1,
+                "unit_price": wire_amount(request.amount, currency),
+                "currency_id": currency,
+            }],
+            "external_reference": request.reference,
+            "notification_url": f"{base}/webhooks/mercadopago",
+            "back_urls": {"success": f"{back}/exito", "failure": f"{back}/error", "pending": f"{back}/pendiente"},
+            "auto_return": "approved",
+            "expires": True,
+            "expiration_date_from": mp_datetime(now - timedelta(minutes=5)),
+            "expiration_date_to": mp_datetime(request.expires_at),
+            "date_of_expiration": mp_datetime(request.expires_at),  # cash tickets (OXXO, Efecty, PagoFácil)
+            "statement_descriptor": get_settings().business_name[:22],
+            "metadata": {"debtor": request.debtor_external_id, "invoice": request.invoice_external_id,
+                         "reference": request.reference},
+        }
+
+    def create_link(self, request: LinkRequest) -> ProviderLink:
+        data = self.preference_data(request)
+        options = self._options(**{"x-idempotency-key": idempotency_key(request.reference)})
+        body = self._call("preference", self.sdk.preference().create, data, options)
+        url = body.get("init_point") or body.get("sandbox_init_point")
+        if not url or not body.get("id"):
+            raise PaymentProviderError("Mercado Pago preference without id or init_point")
+        return ProviderLink(url=url, provider_ref=str(body["id"]))
+
+    # --- payments ----------------------------------------------------------------------------------------
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        body = self._call("payment", self.sdk.payment().get, str(payment_id), self._options())
+        return normalise_payment(body)
+
+    def search_payments(self, external_reference: str) -> list[dict[str, Any]]:
+        filters = {"external_reference": external_reference, "sort": "date_created", "criteria": "desc",
+                   "limit": 50}
+        body = self._call("payment search", self.sdk.payment().search, filters, self._options())
+        return [normalise_payment(r) for r in body.get("results") or []]
+
+
+class SandboxPayments(payments.SandboxProvider):
+    """The sandbox provider with payment look-ups: payments recorded by the sandbox checkout page."""
+
+    name = "sandbox"
+
+    def get_payment(self, payment_id: str) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        from bot.store.db import session_scope
+        from bot.store.models import SandboxPayment
+
+        with session_scope() as session:
+            row = session.execute(
+                select(SandboxPayment).where(SandboxPayment.provider_id == str(payment_id))
+            ).scalar_one_or_none()
+            if row is None:
+                raise PaymentProviderError(f"sandbox payment {payment_id} not found")
+            return sandbox_payment_dict(row)
+
+    def search_payments(self, external_reference: str) -> list[dict[str, Any]]:
+        from sqlalchemy import select
+
+        from bot.store.db import session_scope
+        from bot.store.models import SandboxPayment
+
+        with session_scope() as session:
+            rows = session.execute(
+                select(SandboxPayment).where(SandboxPayment.reference == external_reference)
+                .order_by(SandboxPayment.id.desc())
+            ).scalars().all()
+            return [sandbox_payment_dict(r) for r in rows]
+
+
+def sandbox_payment_dict(row) -> dict[str, Any]:  # noqa: ANN001
+    return {
+        "id": row.provider_id,
+        "status": row.status,
+        "status_detail": row.status_detail,
+        "transaction_amount": row.amount,
+        "currency_id": row.currency,
+        "external_reference": row.reference,
+        "date_approved": row.date_approved,
+        "date_of_expiration": None,
+        "payment_method_id": row.payment_method_id,
+        "payment_type_id": row.payment_type_id,
+        "ticket_url": None,
+    }
+
+
+def provider_for(name: str | None = None):  # noqa: ANN201
+    """The provider by name (default: ``PAYMENTS_PROVIDER``), with payment look-ups."""
+    return payments.get_provider(name)
+
+
+payments.register_provider("mercadopago", MercadoPagoProvider)
+payments.register_provider("sandbox", SandboxPayments)
