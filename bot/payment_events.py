@@ -68,8 +68,8 @@ def texts() -> dict[str, Any]:
     return policies.load("payment_methods")
 
 
-def message(name: str, **values: object) -> str:
-    template = (texts().get("messages") or {}).get(name) or ""
+def message(key: str, **values: object) -> str:
+    template = (texts().get("messages") or {}).get(key) or ""
     return template.format(**values).strip()
 
 
