@@ -111,11 +111,13 @@ def test_credentials_yml_mounts_the_channel(monkeypatch):
 
 @pytest.mark.slow
 def test_mounted_in_sanic_as_rasa_does():
+    import socket
+
     import requests
 
-    from tests.conftest import free_port
-
-    port = free_port()
+    with socket.socket() as s:  # (never import tests.conftest: a second copy would reset the environment)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, "-m", "tests.channels.fake_agent", str(port), SECRET], cwd=ROOT,
                             env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/webhooks/recobra/webhook"
