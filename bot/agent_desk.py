@@ -68,6 +68,13 @@ NONPAYMENT_LABELS = {
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 PROMISE_LABELS = {"open": "vigente", "kept": "cumplida", "broken": "incumplida", "replaced": "reemplazada"}
 LINK_LABELS = {"active": "activo", "paid": "pagado", "expired": "vencido"}
+INVOICE_LABELS = {"open": "abierta", "paid": "pagada", "disputed": "en disputa", "cancelled": "anulada"}
+MESSAGE_STATUS_LABELS = {"pending": "pendiente", "accepted": "aceptado", "queued": "en cola", "sending": "enviando",
+                         "sent": "enviado", "delivered": "entregado", "read": "leído", "failed": "falló",
+                         "undelivered": "no entregado", "received": "recibido", "processed": "recibido"}
+PAYMENT_LABELS = {"approved": "aprobado", "pending": "pendiente", "in_process": "en proceso", "rejected": "rechazado",
+                  "cancelled": "cancelado", "refunded": "devuelto", "charged_back": "contracargo",
+                  "in_mediation": "en mediación", "authorized": "autorizado"}
 DUE_DATE_REFUSALS = {
     "not_open": "la factura no está abierta",
     "too_overdue": "la factura tiene demasiados días de mora",
@@ -315,12 +322,23 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
         "channel": message.channel,
         "body": message.body or "",
         "status": message.status,
+        "status_label": MESSAGE_STATUS_LABELS.get(message.status, message.status),
         "error_code": message.error_code,
         "template": bool(message.content_sid),
         "media": [{"url": m["url"], "content_type": m.get("content_type") or "",
                    "image": str(m.get("content_type") or "").startswith("image/")} for m in media],
         "created_at": _iso(message.created_at),
     }
+
+
+def outbound_statuses(session: Session, conversation_id: int, limit: int = 50) -> dict[str, str]:
+    """The delivery status of the conversation's latest outbound messages (they move after sending)."""
+    rows = session.execute(
+        select(Message.id, Message.status).where(Message.conversation_id == conversation_id,
+                                                 Message.direction == "out")
+        .order_by(Message.id.desc()).limit(limit)
+    ).all()
+    return {str(i): MESSAGE_STATUS_LABELS.get(st, st) for i, st in rows}
 
 
 def agent_names(session: Session, messages: list[Message]) -> dict[int, str]:

@@ -45,6 +45,24 @@ def _signed_in():  # noqa: ANN202
     return auth.login_manager.unauthorized()
 
 
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    return {"fmt_money": _fmt_money, "invoice_labels": agent_desk.INVOICE_LABELS,
+            "promise_labels": agent_desk.PROMISE_LABELS, "link_labels": agent_desk.LINK_LABELS,
+            "payment_labels": agent_desk.PAYMENT_LABELS}
+
+
+def _fmt_money(amount: str, currency: str, country: str | None = None) -> str:
+    from decimal import Decimal, InvalidOperation
+
+    from bot.money import format_money
+
+    try:
+        return format_money(Decimal(amount), currency, country)
+    except (InvalidOperation, TypeError, ValueError):
+        return f"{amount} {currency}"
+
+
 def _handoff(handoff_id: int) -> Handoff:
     handoff = get_session().get(Handoff, handoff_id)
     if handoff is None:
@@ -162,6 +180,7 @@ def messages_json(handoff_id: int):  # noqa: ANN201
         "messages": [agent_desk.message_dict(m, names) for m in messages],
         "status": h.status,
         "mode": conv.mode if conv else None,
+        "statuses": agent_desk.outbound_statuses(db, conv.id) if conv else {},
         "claimed_by": h.claimed_by,
         "claimed_by_name": (claimer.name or claimer.username) if claimer else None,
     })

@@ -141,6 +141,8 @@ def test_agent_claims_replies_and_gives_back(live_console, session, tmp_path):
             rows = session.execute(select(Message).where(Message.direction == "out")).scalars().all()
             assert [(m.author, m.body[:9]) for m in rows] == [("agent", "Hola Ana,")]
             assert rows[0].agent_id is not None and rows[0].provider_sid == sent[0]["sid"]
+            # Delivery receipts move the status on the page too (the sandbox plays sent, delivered, read).
+            expect(agent_msg.locator(".status")).to_have_text("leído", timeout=10_000)
 
             page.screenshot(path=str(tmp_path / "console.png"), full_page=True)
             if os.environ.get("RECOBRA_SCREENSHOT"):

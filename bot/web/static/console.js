@@ -135,7 +135,7 @@
       var t = el("time", "", localTime(m.created_at));
       t.setAttribute("datetime", m.created_at);
       meta.appendChild(t);
-      if (m.direction === "out") meta.appendChild(el("span", "status s-" + m.status, m.status + (m.error_code ? " (" + m.error_code + ")" : "")));
+      if (m.direction === "out") meta.appendChild(el("span", "status s-" + m.status, (m.status_label || m.status) + (m.error_code ? " (" + m.error_code + ")" : "")));
       if (m.template) meta.appendChild(el("span", "tag", "plantilla"));
       li.appendChild(meta);
       if (m.body) li.appendChild(el("div", "body", m.body));
@@ -166,6 +166,10 @@
           });
           list.lastElementChild.scrollIntoView({ block: "end" });
         }
+        Object.keys(data.statuses || {}).forEach(function (id) {
+          var span = list.querySelector('[data-id="' + id + '"] .status');
+          if (span && span.textContent.indexOf(data.statuses[id]) !== 0) span.textContent = data.statuses[id];
+        });
         if (data.status !== status) {
           notice.hidden = false;
           notice.textContent = data.status === "closed" ? "Esta conversación ya se cerró o volvió al bot."
