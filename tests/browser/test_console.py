@@ -108,6 +108,7 @@ def test_agent_claims_replies_and_gives_back(live_console, session, tmp_path):
             expect(row).to_contain_text("WhatsApp")
             expect(row).to_contain_text("Sin asignar")
             assert page.evaluate("window.__sameDocument") is True  # no reload
+            page.screenshot(path=str(tmp_path / "queue.png"))
 
             row.get_by_role("button", name="Tomar").click()
             expect(page.locator("#handoff-state")).to_contain_text("Atiende: Laura Gómez")

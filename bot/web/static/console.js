@@ -60,6 +60,7 @@
     var countEl = document.getElementById("queue-count");
     var updatedEl = document.getElementById("queue-updated");
     var seen = null;
+    var lastShape = "";
     var handoffUrl = function (id) { return body.dataset.handoffUrl.replace(/\/0$/, "/" + id); };
     var claimUrl = function (id) { return body.dataset.claimUrl.replace(/\/0\/claim$/, "/" + id + "/claim"); };
 
@@ -95,6 +96,13 @@
 
     loop(function () {
       return getJSON(body.dataset.pollUrl).then(function (data) {
+        updatedEl.textContent = "actualizado " + new Date().toLocaleTimeString("es");
+        // Redraw only when something an agent sees changed (a click on "Tomar" is never lost to a redraw).
+        var shape = JSON.stringify(data.items.map(function (i) {
+          return [i.id, i.status, i.claimed_by, i.flagged, i.waiting, i.last_inbound_id, i.overdue, i.channel];
+        }));
+        if (shape === lastShape) return;
+        lastShape = shape;
         var ids = new Set();
         var frag = document.createDocumentFragment();
         data.items.forEach(function (item) {
@@ -112,7 +120,6 @@
         var waiting = data.items.filter(function (i) { return i.status === "open"; }).length;
         countEl.textContent = waiting + " sin asignar, " + (data.items.length - waiting) + " en atención";
         document.title = (waiting ? "(" + waiting + ") " : "") + "Cola de conversaciones · Recobra";
-        updatedEl.textContent = "actualizado " + new Date().toLocaleTimeString("es");
         seen = ids;
       });
     });
