@@ -8,7 +8,7 @@ echo "rasa data validate ..."
 if ls tests/stories/*.yml >/dev/null 2>&1; then
   echo "rasa test core (tests/stories) ..."
   out=$(mktemp -d)
-  .venv/bin/rasa test core --model models/recobra.tar.gz --stories tests/stories --domain domain \
+  .venv/bin/rasa test core --model models/recobra.tar.gz --stories tests/stories \
     --out "$out" --fail-on-prediction-errors --quiet
   echo "rasa test core: all test stories passed"
 fi
