@@ -27,6 +27,11 @@ from bot.payments import LinkRequest, ProviderLink
 
 log = logging.getLogger(__name__)
 
+# The SDK warns that a preference's ``notification_url`` is deprecated in favour of account-level webhooks;
+# a per-preference URL still works and keeps each installation self-contained. (A filter set once, not
+# ``catch_warnings``, which is not thread-safe in the worker's threads.)
+warnings.filterwarnings("ignore", message="notification_url is deprecated", category=DeprecationWarning)
+
 MP_API_BASE = "https://api.mercadopago.com"
 # Currencies without a minor unit: Mercado Pago takes them as whole numbers (whole amounts in any currency
 # also go as integers).
@@ -152,11 +157,7 @@ class MercadoPagoProvider:
         import requests
 
         try:
-            with warnings.catch_warnings():
-                # The SDK warns that ``notification_url`` is deprecated in favour of account-level webhooks;
-                # a per-preference URL still works and keeps each installation self-contained.
-                warnings.simplefilter("ignore", DeprecationWarning)
-                result = fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
         except requests.RequestException as exc:
             raise ProviderUnavailable(f"Mercado Pago {what}: {exc}") from exc
         except Exception as exc:  # the SDK raises its own errors for unparseable answers
