@@ -52,6 +52,14 @@ def _helpers() -> dict[str, Any]:
             "payment_labels": agent_desk.PAYMENT_LABELS}
 
 
+@bp.app_context_processor
+def _layout() -> dict[str, Any]:
+    """For base.html on every page that extends it (the manager dashboard's too)."""
+    from flask import current_app
+
+    return {"has_dashboard": any(rule.rule.startswith("/manager") for rule in current_app.url_map.iter_rules())}
+
+
 def _fmt_money(amount: str, currency: str, country: str | None = None) -> str:
     from decimal import Decimal, InvalidOperation
 

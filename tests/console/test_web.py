@@ -220,3 +220,101 @@ def test_second_agent_cannot_reply_on_a_claimed_handoff(client, agent, other_age
                        follow_redirects=True)
     assert "Otra persona atiende" in resp.get_data(as_text=True)
     assert session.execute(select(Message).where(Message.direction == "out")).first() is None
+
+
+def test_role_required_is_reusable_for_the_dashboard(db, redis_url, agent, manager):
+    from flask import Blueprint
+
+    from bot.web import create_app
+    from bot.web.auth import csrf_protect, role_required
+    from tests.console.helpers import login as sign_in
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True})
+    bp = Blueprint("fake_manager", __name__, url_prefix="/manager-test")
+    csrf_protect(bp)
+
+    @bp.route("/", methods=["GET", "POST"])
+    @role_required("manager", "admin")
+    def home():  # noqa: ANN202
+        return "panel"
+
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert client.get("/manager-test/").status_code == 302
+    sign_in(client, "agente")
+    assert client.get("/manager-test/").status_code == 403
+    client = app.test_client()
+    sign_in(client, "gerente")
+    assert client.get("/manager-test/").get_data(as_text=True) == "panel"
+    assert client.post("/manager-test/").status_code == 400  # no CSRF token
+    assert client.post("/manager-test/", data={"csrf_token": token(client)}).status_code == 200
+
+
+def test_debtor_text_is_escaped_and_receipts_are_shown(client, agent, make_handoff, session):
+    from bot.store.models import Message
+
+    h = make_handoff(texts=("<script>alert(1)</script>",))
+    session.add(Message(conversation_id=h.conversation_id, debtor_id=h.debtor_id, direction="in", author="debtor",
+                        channel="whatsapp", body="", status="processed",
+                        media=[{"url": "https://api.twilio.com/2010-04-01/Media/ME1", "content_type": "image/jpeg"},
+                               {"url": "https://api.twilio.com/2010-04-01/Media/ME2",
+                                "content_type": "application/pdf"}]))
+    session.commit()
+    login(client, "agente")
+    html = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<img src="https://api.twilio.com/2010-04-01/Media/ME1"' in html
+    assert 'href="https://api.twilio.com/2010-04-01/Media/ME2"' in html and "application/pdf" in html
+    data = client.get(f"/console/api/handoffs/{h.id}/messages").get_json()
+    assert data["messages"][-1]["media"][0] == {"url": "https://api.twilio.com/2010-04-01/Media/ME1",
+                                                "content_type": "image/jpeg", "image": True}
+
+
+def test_quick_actions_over_http(client, manager, make_handoff, session):
+    from datetime import date, timedelta
+
+    from bot.store.models import AgentNote, DueDateChange, Invoice, Message, PaymentLink, Promise
+
+    h = make_handoff()
+    invoice = session.execute(select(Invoice)).scalar_one()
+    login(client, "gerente")
+    tok = token(client)
+    client.post(f"/console/handoffs/{h.id}/claim", data={"csrf_token": tok})
+    resp = client.post(f"/console/handoffs/{h.id}/link", data={"csrf_token": tok, "invoice_id": invoice.id,
+                                                              "amount": ""})
+    assert resp.status_code == 302
+    link = session.execute(select(PaymentLink)).scalar_one()
+    assert link.amount == invoice.balance
+    assert f"/p/{link.short_code}" in session.execute(select(Message.body).where(Message.direction == "out")).scalar()
+    when = (date.today() + timedelta(days=4)).isoformat()
+    client.post(f"/console/handoffs/{h.id}/promise", data={"csrf_token": tok, "invoice_id": invoice.id,
+                                                          "promised_date": when, "amount": "1000"})
+    assert session.execute(select(Promise.source)).scalar_one() == "agent"
+    resp = client.post(f"/console/handoffs/{h.id}/due-date", data={"csrf_token": tok, "invoice_id": invoice.id,
+                                                                  "new_date": "2027-06-01"}, follow_redirects=True)
+    assert "La política no permite el cambio" in resp.get_data(as_text=True)
+    client.post(f"/console/handoffs/{h.id}/due-date", data={"csrf_token": tok, "invoice_id": invoice.id,
+                                                           "new_date": "2027-06-01",
+                                                           "override_reason": "Acuerdo con la empresa"})
+    assert session.execute(select(DueDateChange.changed_by)).scalar_one() == "manager"
+    client.post(f"/console/handoffs/{h.id}/note", data={"csrf_token": tok, "body": "Llamar el lunes"})
+    page = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
+    assert "Llamar el lunes" in page and "Acuerdo con la empresa" in page
+    assert {n.kind for n in session.execute(select(AgentNote)).scalars()} == {"note", "override"}
+
+
+def test_unknown_number_handoff(client, agent, session):
+    from bot import handoffs
+
+    h, _ = handoffs.open(session, "+573009998877", None, "fallback")
+    session.commit()
+    login(client, "agente")
+    item = client.get("/console/api/queue").get_json()["items"][0]
+    assert item["debtor_name"] == "Número desconocido" and item["overdue"] == []
+    assert client.get(f"/console/handoffs/{h.id}").status_code == 200
+
+
+def test_missing_handoff_is_404(client, agent):
+    login(client, "agente")
+    assert client.get("/console/handoffs/424242").status_code == 404
