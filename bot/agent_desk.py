@@ -720,3 +720,30 @@ def out_of_hours_notice(now: datetime | None = None, cfg: dict[str, Any] | None 
     zone = f" ({label})" if label else ""
     return (f"Gracias por escribirnos. En este momento nuestro equipo no está disponible; una persona te "
             f"responderá {when}{zone}. Tu conversación queda registrada.")
+
+
+def notify_out_of_hours(session: Session, handoff: Handoff, now: datetime | None = None,
+                        cfg: dict[str, Any] | None = None) -> list[Message]:
+    """Outside working hours, prepare (once per hand-off) the notice telling the debtor when a person
+    will answer, on the debtor's channel. The caller commits and queues the sending, as for any reply.
+    For whoever opens hand-offs: ``if created: agent_desk.notify_out_of_hours(session, handoff)``."""
+    from bot import messaging
+    from bot.store.models import AuditLog
+
+    notice = out_of_hours_notice(now, cfg)
+    conv = conversation(session, handoff)
+    if notice is None or conv is None or handoff.status == "closed":
+        return []
+    already = session.execute(
+        select(AuditLog.id).where(AuditLog.action == "out_of_hours_notice", AuditLog.target_type == "handoff",
+                                  AuditLog.target_id == str(handoff.id)).limit(1)
+    ).first()
+    if already:
+        return []
+    try:
+        rows = messaging.prepare_text(session, conv, notice, author="system", reply=True)
+    except messaging.NotSendable:
+        return []
+    audit.record(session, actor="system", action="out_of_hours_notice", target_type="handoff", target_id=handoff.id,
+                 details={"messages": [r.id for r in rows]})
+    return rows

@@ -354,3 +354,16 @@ def test_the_shipped_config_is_valid():
     cfg = agent_desk.config()
     assert agent_desk.poll_seconds(cfg) <= 3
     assert agent_desk.next_opening(_utc("2026-11-29T03:00:00"), cfg) is not None
+
+
+def test_notify_out_of_hours_once_per_handoff(session, make_handoff):
+    from bot.store.models import Message
+
+    h = make_handoff()
+    assert agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T15:00:00"), HOURS) == []  # staffed
+    rows = agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T23:30:00"), HOURS)
+    assert len(rows) == 1 and "mañana a partir de las 8:00" in rows[0].body and rows[0].author == "system"
+    assert agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T23:40:00"), HOURS) == []
+    session.commit()
+    out = session.execute(select(Message).where(Message.direction == "out")).scalars().all()
+    assert [m.channel for m in out] == ["whatsapp"]
