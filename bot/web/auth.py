@@ -190,6 +190,21 @@ def _clear_failures(username: str) -> None:
         log.warning("login rate limit unavailable (Redis)", exc_info=True)
 
 
+_DUMMY_HASH: list[str] = []
+
+
+def _equal_time(db, username: str, password: str) -> None:  # noqa: ANN001
+    """A failed login for an unknown or inactive user costs one KDF run too: no user enumeration by timing."""
+    from sqlalchemy import select
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none() if username else None
+    if user is None or not user.active:
+        if not _DUMMY_HASH:
+            _DUMMY_HASH.append(generate_password_hash("recobra-no-such-user"))
+        check_password_hash(_DUMMY_HASH[0], password or "x")
+
+
 def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
@@ -221,6 +236,7 @@ def login():  # noqa: ANN201
             return render_template("auth/login.html", username=username), 429
         user = users.authenticate(db, username, password) if username and password else None
         if user is None:
+            _equal_time(db, username, password)
             _count_failure(username)
             audit.record(db, actor=username or "?", action="login_failed", target_type="user",
                          details={"ip": _client_ip()})
