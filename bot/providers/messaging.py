@@ -246,7 +246,7 @@ class SandboxMessaging:
         r = self.redis
         now = time.time() if now is None else now
         due = r.zrangebyscore(PLAN_KEY, 0, now, start=0, num=200)
-        applied = 0
+        taken: list[tuple[str, str]] = []
         for raw in due:
             member = raw.decode() if isinstance(raw, bytes) else raw
             if not r.zrem(PLAN_KEY, member):
@@ -256,20 +256,23 @@ class SandboxMessaging:
             current = current.decode() if isinstance(current, bytes) else current
             if status_moves_forward(current, status):
                 r.hset(OUTBOX_ITEM + sid, "status", status)
+            taken.append((sid, status))
+        if taken:
             try:
-                _apply_status(sid, status)
-            except Exception:  # a status for a message the store no longer has: harmless
-                log.exception("sandbox status %s for %s not applied", status, sid)
-            applied += 1
-        return applied
+                _apply_statuses(taken)
+            except Exception:  # statuses for messages the store no longer has: harmless
+                log.exception("sandbox statuses not applied")
+        return len(taken)
 
 
-def _apply_status(sid: str, status: str) -> None:
+def _apply_statuses(statuses: list[tuple[str, str]]) -> None:
+    """The same service function the signed status webhook calls, in one transaction."""
     from bot import messaging
     from bot.store.db import session_scope
 
     with session_scope() as session:
-        messaging.apply_status(session, sid, status, None)
+        for sid, status in statuses:
+            messaging.apply_status(session, sid, status, None)
 
 
 _ticker_lock = threading.Lock()

@@ -88,18 +88,20 @@ def handle_inbound(job: Job) -> None:
                                      Message.status == "received", Message.id <= message_id)
             .order_by(Message.id)
         ).scalars())
-    for mid in todo:
-        process_message(mid)
-    with session_scope() as session:
+        for mid in todo:
+            process_message(mid, session)
         messaging.deliver_pending(session, conversation_id)
 
 
-def process_message(message_id: int) -> None:
-    """Decide and record the answer to one inbound message (not yet sent). Idempotent."""
-    with session_scope() as session:
-        message = session.get(Message, message_id)
-        if message is None or message.status != "received":
-            return
+def process_message(message_id: int, session: Session | None = None) -> None:
+    """Decide and record the answer to one inbound message (not yet sent). Idempotent; commits."""
+    if session is None:
+        with session_scope() as own:
+            return process_message(message_id, own)
+    message = session.get(Message, message_id)
+    if message is None or message.status != "received":
+        return
+    try:
         conversation = session.get(Conversation, message.conversation_id)
         debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
         answers, parse = decide(session, message, conversation, debtor)
@@ -114,6 +116,10 @@ def process_message(message_id: int) -> None:
                                        channel=message.channel, reply=True, force=force)
             except messaging.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
+        session.commit()  # processed + its answers, together
+    except BaseException:
+        session.rollback()
+        raise
 
 
 def decide(session: Session, message: Message, conversation: Conversation,
