@@ -141,15 +141,33 @@ def decide(session: Session, message: Message, conversation: Conversation,
         if kind == keywords.HELP:
             return [(reply_text("help", language), True)], None
     if debtor is None:
-        return [(reply_text("unknown_number"), True)], None
+        return _once_a_day(session, conversation, reply_text("unknown_number")), None
     if debtor.opted_out:
-        return [(reply_text("opted_out"), True)], None
+        return _once_a_day(session, conversation, reply_text("opted_out")), None
     if conversation.mode == "human":
         return [], None  # the agent console shows it; the bot stays out
     if message.media and not message.body.strip():
         return [(reply_text("media_received"), False)], None
     result = call_rasa(message, conversation, debtor)
     return [(text, False) for text in bot_texts(result.get("messages") or [])], result.get("parse") or None
+
+
+def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:
+    """A notice (unknown number, opted out) goes out at most once a day, however often they write."""
+    since = messaging.utcnow() - timedelta(hours=24)
+    already = session.execute(
+        select(Message.id).where(Message.conversation_id == conversation.id, Message.direction == "out",
+                                 Message.author == "system", Message.created_at >= since,
+                                 Message.body.in_(_bodies(text))).limit(1)
+    ).first()
+    return [] if already else [(text, True)]
+
+
+def _bodies(text: str) -> list[str]:
+    """The text as stored on any channel (SMS bodies are transliterated)."""
+    from channels import sms
+
+    return list({text, sms.format_for_sms(text, True), sms.format_for_sms(text, False)})
 
 
 def call_rasa(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:

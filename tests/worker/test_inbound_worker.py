@@ -126,6 +126,9 @@ def test_unknown_number_gets_a_polite_answer_that_discloses_nothing(client, sess
     [reply] = _out(session)
     assert reply.to_phone == "+573009998877"
     assert "Ana" not in reply.body and "185" not in reply.body and "COP" not in reply.body
+    _say(client, session, "¿hola?", phone="+573009998877", channel="sms")
+    _say(client, session, "¿¿hola??", phone="+573009998877")
+    assert len(_out(session)) == 1  # the notice goes out once a day, not to every message
 
 
 def test_media_is_kept_and_acknowledged(client, session, make_debtor, rasa_double, sandbox_provider):
