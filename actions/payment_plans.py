@@ -30,12 +30,13 @@ def offer_plan(ctx: Ctx) -> None:
         _propose(ctx, wanted)
         return
     lines = [
-        ctx.render("utter_plan_option_line", count=o.count, first=ctx.money(o.first_amount, o.currency),
+        ctx.render("utter_plan_option_line_equal" if len(set(o.amounts)) == 1 else "utter_plan_option_line",
+                   count=o.count, first=ctx.money(o.first_amount, o.currency),
                    other=ctx.money(o.other_amount, o.currency), others=o.count - 1)
         for o in options
     ]
     ctx.utter("utter_plan_options", total=ctx.money(invoice.balance, invoice.currency), lines="\n".join(lines),
-              interval=payment_plans.policy().get("interval_days", 30))
+              interval=payment_plans.policy().get("interval_days", 30), invoice=invoice.external_id)
     ctx.set(AWAITING, "plan_count")
     ctx.set(PENDING_CONFIRMATION, None)
 
