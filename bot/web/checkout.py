@@ -142,7 +142,7 @@ def verify_certificate():  # noqa: ANN201
                       f"fue emitido el {cert.issued_at:%d/%m/%Y} y luego anulado.</p>")
         else:
             result = (f"<p class='good'><strong>Certificado auténtico.</strong> El certificado {_esc(cert.code)} "
-                      f"fue emitido por {_business()} el {cert.issued_at:%d/%m/%Y}.</p>")
+                      f"fue emitido el {cert.issued_at:%d/%m/%Y}.</p>")
     body = (f"<h1>Verificar un certificado de paz y salvo</h1>{result}"
             "<form method='get'><label for='code'>Código de verificación</label><br>"
             f"<input id='code' name='code' value='{_esc(code[:40])}' maxlength='40' autocomplete='off' required> "
@@ -210,7 +210,32 @@ def sandbox_pay(reference: str):  # noqa: ANN201
     body = (f"<h1>Pago {labels[outcome]}</h1><p>Operación <code>{_esc(payment.provider_id)}</code> por "
             f"{_esc(money.format_money(amount, link.currency, debtor.country if debtor else None))}.</p>"
             f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>")
+    if outcome == "approved":
+        body += (f"<form method='post' action='{_esc(reference)}/refund'>"
+                 f"<input type='hidden' name='payment_id' value='{_esc(payment.provider_id)}'>"
+                 "<button class='bad' name='kind' value='refunded'>Simular reembolso</button> "
+                 "<button class='bad' name='kind' value='charged_back'>Simular contracargo</button></form>")
     return page("Resultado del pago", body)
+
+
+@sandbox_bp.post("/<reference>/refund")
+def sandbox_refund(reference: str):  # noqa: ANN201
+    """Refund (or charge back) an approved sandbox payment, as Mercado Pago would notify it."""
+    session = get_session()
+    payment = session.execute(
+        select(SandboxPayment).where(SandboxPayment.reference == reference[:64],
+                                     SandboxPayment.provider_id == request.form.get("payment_id", ""))
+    ).scalar_one_or_none()
+    if payment is None or payment.status != "approved":
+        return page("Pago no encontrado", "<h1>No hay un pago aprobado con ese número</h1>", 404)
+    charged_back = request.form.get("kind") == "charged_back"
+    payment.status = "charged_back" if charged_back else "refunded"
+    payment.status_detail = "settled" if charged_back else "refunded"
+    session.commit()
+    delivered = deliver_notification(payment.provider_id)
+    return page("Pago reversado", f"<h1>Pago {'con contracargo' if charged_back else 'reembolsado'}</h1>"
+                f"<p>Operación <code>{_esc(payment.provider_id)}</code>.</p>"
+                f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>")
 
 
 def record_sandbox_payment(link: PaymentLink, outcome: str, amount: Decimal | None = None,

@@ -197,3 +197,65 @@ def test_sandbox_rejection_and_pending(client, session, debtor_with_link, redis_
 def test_sandbox_checkout_only_in_sandbox_mode(mercadopago_mode, app):
     assert app.test_client().get("/sandbox/checkout/RCanything").status_code == 404
     assert app.test_client().get("/certificados/verificar").status_code == 200
+
+
+def test_sandbox_refund_through_the_webhook(client, session, debtor_with_link, redis_client):
+    from bot.store.models import Handoff
+
+    def run_queued() -> None:
+        for payload in queued(redis_client, "mp_notification"):
+            handle_notification(job("mp_notification", payload, key=payload["key"]))
+        redis_client.flushdb()
+
+    debtor, inv, link = debtor_with_link()
+    resp = client.post(f"/sandbox/checkout/{link.reference}", data={"outcome": "approved"})
+    assert "Simular reembolso" in resp.get_data(as_text=True)
+    run_queued()
+    assert fresh(session, Invoice, inv.id).balance == Decimal("0.00")
+    sp = session.execute(select(SandboxPayment)).scalar_one()
+    resp = client.post(f"/sandbox/checkout/{link.reference}/refund", data={"payment_id": sp.provider_id,
+                                                                          "kind": "charged_back"})
+    assert resp.status_code == 200
+    run_queued()
+    assert fresh(session, Invoice, inv.id).balance == Decimal("185000.00")
+    assert session.execute(select(Payment.status)).scalar_one() == "charged_back"
+    assert session.execute(select(Handoff.reason)).scalar_one() == "payment_reversed"
+
+
+def test_sandbox_checkout_posts_over_real_http(db, redis_client, session, debtor_with_link):
+    """Outside tests the checkout posts the signed notification over HTTP to PUBLIC_BASE_URL (a live server)."""
+    import os
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from bot.config import reset_settings
+    from bot.web import create_app
+
+    server = make_server("127.0.0.1", 0, None, threaded=True)  # a port first, then the app that knows it
+    port = server.server_port
+    server.server_close()
+    os.environ["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{port}"
+    reset_settings()
+    live = None
+    try:
+        app = create_app({"DATABASE_URL": db})
+        live = make_server("127.0.0.1", port, app, threaded=True)
+        thread = threading.Thread(target=live.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread.start()
+        debtor, inv, link = debtor_with_link()
+        assert link.url == f"http://127.0.0.1:{port}/sandbox/checkout/{link.reference}"
+        resp = requests.post(link.url, data={"outcome": "approved"}, timeout=20)
+        assert resp.status_code == 200 and "HTTP 200" in resp.text
+        (payload,) = queued(redis_client, "mp_notification")
+        handle_notification(job("mp_notification", payload, key=payload["key"]))
+        assert fresh(session, Invoice, inv.id).balance == Decimal("0.00")
+        short = requests.get(f"http://127.0.0.1:{port}/p/{link.short_code}", allow_redirects=False, timeout=10)
+        assert "ya fue pagado" in short.text
+    finally:
+        if live is not None:
+            live.shutdown()
+            live.server_close()
+        os.environ["PUBLIC_BASE_URL"] = "http://localhost:8000"
+        reset_settings()
