@@ -82,11 +82,10 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     links past their time. Returns counts (for logs and tests)."""
     now = now or datetime.now(timezone.utc)
     counts = {"links_checked": 0, "payments_checked": 0, "changed": 0, "expired": 0, "errors": 0}
+    window = (PaymentLink.status.in_(("active", "expired")), PaymentLink.expires_at > now - LATE_PAYMENT_WINDOW)
     with session_scope() as session:
         links = session.execute(
-            select(PaymentLink.reference, PaymentLink.provider)
-            .where(PaymentLink.status.in_(("active", "expired")), PaymentLink.expires_at > now - LATE_PAYMENT_WINDOW)
-            .order_by(PaymentLink.id)
+            select(PaymentLink.reference, PaymentLink.provider).where(*window).order_by(PaymentLink.id)
         ).all()
         open_payments = session.execute(
             select(Payment.provider_id, Payment.provider, Payment.status)
@@ -94,8 +93,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         ).all()
         known = {(p, pid): st for pid, p, st in session.execute(
             select(Payment.provider_id, Payment.provider, Payment.status)
-            .join(PaymentLink, PaymentLink.id == Payment.payment_link_id)
-            .where(PaymentLink.reference.in_([r for r, _ in links] or [""]))
+            .join(PaymentLink, PaymentLink.id == Payment.payment_link_id).where(*window)
         ).all()}
     seen: set[tuple[str, str]] = set()
     for reference, provider_name in links:
@@ -144,4 +142,9 @@ def _apply_safely(provider_name: str, info: dict[str, Any], now: datetime, count
 
 @periodic("payments_reconcile", 300)
 def reconcile_job() -> None:
+    """Every 5 minutes, in one worker process at a time (a Redis lock shared by all of them)."""
+    from bot.redis_client import get_redis
+
+    if not get_redis().set("recobra:lock:payments_reconcile", 1, nx=True, ex=240):
+        return
     reconcile()

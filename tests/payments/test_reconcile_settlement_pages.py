@@ -259,3 +259,17 @@ def test_sandbox_checkout_posts_over_real_http(db, redis_client, session, debtor
             live.server_close()
         os.environ["PUBLIC_BASE_URL"] = "http://localhost:8000"
         reset_settings()
+
+
+def test_worker_wiring_and_one_reconciliation_at_a_time(db, redis_client, monkeypatch):
+    from bot.worker import jobs, main
+    from bot.worker import payments as worker_payments
+
+    assert "mp_notification" in jobs.load_handlers()
+    seconds, fn = main.PERIODIC["payments_reconcile"]
+    assert seconds == 300 and fn is worker_payments.reconcile_job
+    runs = []
+    monkeypatch.setattr(worker_payments, "reconcile", lambda: runs.append(1))
+    worker_payments.reconcile_job()
+    worker_payments.reconcile_job()  # another worker process in the same 5 minutes: skipped
+    assert runs == [1]
