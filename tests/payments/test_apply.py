@@ -258,3 +258,24 @@ def test_payment_for_an_unknown_reference_is_ignored(mercadopago_mode, session, 
     mercadopago_mode.add_payment("3101", "someone-else", "1000.00")
     assert process_payment("3101").action == "ignored"
     assert session.execute(select(Payment)).first() is None
+
+
+def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(mercadopago_mode, session, debtor_with_link,
+                                                                    redis_client):
+    from bot import handoffs
+
+    debtor, inv, link = debtor_with_link()
+    handoffs.open(session, debtor.phone, debtor, "request_human")
+    session.commit()
+    mercadopago_mode.add_payment("3201", link.reference, "85000.00")
+    assert process_payment("3201").action == "applied"
+    assert fresh(session, Invoice, inv.id).balance == Decimal("100000.00")
+    assert bot_texts(session) == []  # the agent holding the conversation sees the payment in the account
+
+    other, inv2, link2 = debtor_with_link("D-2", phone="+573001119999")
+    other.opted_out = True
+    session.commit()
+    mercadopago_mode.add_payment("3202", link2.reference, "185000.00")
+    assert process_payment("3202").action == "applied"
+    assert fresh(session, Invoice, inv2.id).status == "paid"
+    assert bot_texts(session) == []
