@@ -130,6 +130,13 @@ def _money_text(amount: str, currency: str, country: str | None) -> str:
     return _latin1(money.format_money(Decimal(amount), currency, country) + f" {currency}")
 
 
+def _day(iso: str) -> str:
+    try:
+        return datetime.fromisoformat(iso).strftime("%d/%m/%Y")
+    except ValueError:
+        return iso
+
+
 def render_pdf(debtor: Debtor, details: dict[str, Any], code: str, issued_at: datetime) -> bytes:
     from fpdf import FPDF
 
@@ -155,7 +162,7 @@ def render_pdf(debtor: Debtor, details: dict[str, Any], code: str, issued_at: da
     pdf.set_font("Helvetica", "", 10)
     for inv in details["invoices"]:
         line = (f"Factura {inv['external_id']}  -  valor {_money_text(inv['amount'], inv['currency'], debtor.country)}"
-                f"  -  vencimiento original {inv['original_due_date']}")
+                f"  -  vencimiento original {_day(inv['original_due_date'])}")
         pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 12)
