@@ -1,0 +1,77 @@
+"""The ``recobra`` channel inside a real ``rasa run`` with a trained model (marked ``rasa``; skipped
+when no model is there: ``models/*.tar.gz``, or RECOBRA_TEST_MODEL naming one)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRET = "rasa-test-secret"
+
+
+def _model() -> str | None:
+    named = os.environ.get("RECOBRA_TEST_MODEL")
+    if named:
+        return named if Path(named).exists() else None
+    found = sorted(glob.glob(str(ROOT / "models" / "*.tar.gz")), key=os.path.getmtime)
+    return found[-1] if found else None
+
+
+pytestmark = [pytest.mark.rasa, pytest.mark.slow,
+              pytest.mark.skipif(_model() is None, reason="no trained Rasa model in models/ (make model)")]
+
+
+def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
+    """No action server here: an empty endpoints file (else the channel rightly answers 503 until one is up)."""
+    import requests
+
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text("")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, RASA_CHANNEL_SECRET=SECRET, TF_CPP_MIN_LOG_LEVEL="2")
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    proc = subprocess.Popen([rasa, "run", "--model", _model(), "--credentials", str(ROOT / "credentials.yml"),
+                             "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/webhooks/recobra"
+    try:
+        deadline = time.monotonic() + 280
+        payload = {"sender": "+573001112233", "message": "hola",
+                   "metadata": {"channel": "whatsapp", "message_id": "SMrasa1", "locale": "es-CO"}}
+        headers = {"X-Recobra-Secret": SECRET}
+        while True:
+            try:
+                r = requests.post(base + "/webhook", json=payload, headers=headers, timeout=60)
+                if r.status_code != 503:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "rasa did not come up"
+            assert proc.poll() is None, "rasa exited"
+            time.sleep(1)
+        assert r.status_code == 200, r.text
+        first = r.json()
+        assert first["replayed"] is False
+        assert first["parse"]["intent"] and 0 <= first["parse"]["confidence"] <= 1
+        assert isinstance(first["messages"], list)
+        again = requests.post(base + "/webhook", json=payload, headers=headers, timeout=60).json()
+        assert again["replayed"] is True
+        assert [m.get("text") for m in again["messages"]] == [m.get("text") for m in first["messages"]]
+        assert requests.post(base + "/webhook", json=payload, headers={"X-Recobra-Secret": "no"},
+                             timeout=10).status_code == 401
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
