@@ -8,6 +8,8 @@ import time
 from datetime import timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot import messaging
@@ -217,3 +219,42 @@ def test_agent_message_is_queued_and_sent_by_the_send_job(session, make_debtor, 
 
     wait_for(sent, timeout=10)
     assert sandbox_provider.outbox(PHONE)[0]["body"] == "Hola Ana, soy Laura, tu asesora."
+
+
+STATUSES = ["queued", "sending", "sent", "delivered", "read", "failed", "undelivered", "accepted"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(STATUSES), max_size=12))
+def test_any_order_of_callbacks_never_moves_a_status_backwards(callbacks):
+    status = "pending"
+    seen = []
+    for new in callbacks:
+        if messaging.status_moves_forward(status, new):
+            status = new
+        seen.append(status)
+    ranks = [messaging.STATUS_RANK.get(s, 0) for s in seen if s not in messaging.FAILED_STATUSES]
+    assert ranks == sorted(ranks)
+    first_failure = next((i for i, s in enumerate(seen) if s in messaging.FAILED_STATUSES), None)
+    if first_failure is not None:
+        assert seen[first_failure:] == [seen[first_failure]] * (len(seen) - first_failure)  # terminal
+
+
+def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client):
+    from bot.redis_client import get_queue
+    from bot.worker.inbound import sweep_unqueued
+    from bot.worker.outbound import sweep_pending
+
+    _, conv = _conversation(session, make_debtor)
+    old = messaging.utcnow() - timedelta(minutes=10)
+    session.add(Message(conversation_id=conv.id, direction="in", author="debtor", channel="whatsapp", body="hola",
+                        media=[], provider_sid="SMlost", status="received", created_at=old,
+                        from_phone=PHONE))
+    [row] = messaging.prepare_text(session, conv, "respuesta", reply=True)
+    row.created_at = old
+    session.commit()
+    assert sweep_unqueued() == 1 and sweep_pending() == 1
+    assert sweep_unqueued() == 0 and sweep_pending() == 0  # not again and again
+    q = get_queue()
+    kinds = [e[1][b"kind"] for p in range(q.partitions) for e in redis_client.xrange(q.stream(p))]
+    assert sorted(kinds) == [b"inbound_message", b"send_message"]
