@@ -178,10 +178,16 @@ class ActionHandleFallback(RecobraAction):
             ctx.set(FALLBACKS, count)
 
 
+def may_contact(ctx: Ctx) -> bool:
+    """An unprompted message goes only to a known, reachable debtor who has not opted out."""
+    return ctx.debtor is not None and not ctx.debtor.opted_out and ctx.debtor.contact_status == "ok"
+
+
 class ActionSendReminder(RecobraAction):
     """EXTERNAL_reminder from the scheduler: name the creditor, disclose nothing, ask for the digits."""
 
     introduces = False
+    needs_debtor = False  # an unprompted message to an unknown number says nothing at all
 
     def name(self) -> str:
         return "action_send_reminder"
@@ -189,7 +195,7 @@ class ActionSendReminder(RecobraAction):
     def handle(self, ctx: Ctx) -> None:
         from bot.config import get_settings
 
-        if ctx.debtor.opted_out:
+        if not may_contact(ctx):
             return
         ctx.set(INTRODUCED, True)
         if ctx.verified and not ctx.turn.entity("reminder_text"):
@@ -212,6 +218,7 @@ class ActionPromiseFollowup(RecobraAction):
     """EXTERNAL_promise_followup: the promised day has come."""
 
     introduces = False
+    needs_debtor = False
 
     def name(self) -> str:
         return "action_promise_followup"
@@ -219,7 +226,7 @@ class ActionPromiseFollowup(RecobraAction):
     def handle(self, ctx: Ctx) -> None:
         from bot.config import get_settings
 
-        if ctx.debtor.opted_out:
+        if not may_contact(ctx):
             return
         ctx.set(INTRODUCED, True)
         ctx.utter("utter_promise_followup", business_name=get_settings().business_name)
@@ -233,6 +240,7 @@ class ActionPaymentConfirmed(RecobraAction):
     """EXTERNAL_payment_confirmed: thank the debtor (no amounts: the message goes out unprompted)."""
 
     introduces = False
+    needs_debtor = False
 
     def name(self) -> str:
         return "action_payment_confirmed"
@@ -240,5 +248,7 @@ class ActionPaymentConfirmed(RecobraAction):
     def handle(self, ctx: Ctx) -> None:
         from bot.config import get_settings
 
+        if not may_contact(ctx):
+            return
         ctx.set(INTRODUCED, True)
         ctx.utter("utter_payment_confirmed", business_name=get_settings().business_name)

@@ -88,3 +88,16 @@ async def test_campaign_reminder_text_is_sent_as_is(convo, make_debtor):
                                     {"entity": "campaign_stage", "value": "D-3"}])
     assert replies == ["utter_reminder_text"] and c.texts() == [text]
     assert await c.say("hola", "greet", ActionGreet) == ["utter_ask_document_digits"]
+
+
+async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, make_debtor, session):
+    from actions.misc import ActionPromiseFollowup
+
+    for action, intent in ((ActionSendReminder, "EXTERNAL_reminder"), (ActionPromiseFollowup,
+                           "EXTERNAL_promise_followup"), (ActionPaymentConfirmed, "EXTERNAL_payment_confirmed")):
+        assert await convo("+573009999999").say(f"/{intent}", intent, action) == []
+    debtor = make_debtor()
+    debtor = session.get(Debtor, debtor.id)
+    debtor.contact_status = "wrong_number"
+    session.commit()
+    assert await convo(PHONE).say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder) == []
