@@ -67,6 +67,7 @@ def main() -> None:
     parser.add_argument("--debtors", type=int, default=50)
     parser.add_argument("--messages", type=int, default=4)
     parser.add_argument("--rasa-url", default="")
+    parser.add_argument("--worker-processes", type=int, default=2)
     args = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="recobra-edge-bench-"))
@@ -77,7 +78,8 @@ def main() -> None:
         "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "TWILIO_AUTH_TOKEN": TOKEN,
         "RASA_CHANNEL_SECRET": env.get("RASA_CHANNEL_SECRET", SECRET) if args.rasa_url else SECRET,
         "MESSAGING_PROVIDER": "sandbox", "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "RECOBRA_API_KEY": "bench", "SECRET_KEY": "bench", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT),
+        "RECOBRA_API_KEY": "bench", "SECRET_KEY": "bench", "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("BENCH_EXTRA_PATH"), str(ROOT)])),
     })
     os.environ.update(env)
     procs: list[subprocess.Popen] = []
@@ -115,12 +117,14 @@ def main() -> None:
                     "invoices": [{"external_id": "F1", "amount": "100000.00", "currency": "COP",
                                   "due_date": "2026-11-01"}]}))
         spawn([sys.executable, "-m", "bot", "web", "--port", str(web_port), "--workers", "2"])
-        spawn([sys.executable, "-m", "bot", "worker"])
+        for _ in range(args.worker_processes):
+            spawn([sys.executable, "-m", "bot", "worker"])
         wait_http(f"http://127.0.0.1:{web_port}/healthz")
         wait_http(f"{rasa_url}/webhooks/recobra/")
         time.sleep(2)  # the worker's consumers start
 
-        print(f"edge bench: {args.debtors} debtors x {args.messages} messages, Rasa at {rasa_url}")
+        print(f"edge bench: {args.debtors} debtors x {args.messages} messages, {args.worker_processes} worker "
+              f"process(es), web: gunicorn 2 x 8 threads, Rasa at {rasa_url}")
         direct(rasa_url, phones, args.messages)
         edge(web_port, phones, args.messages)
     finally:
@@ -185,6 +189,7 @@ def edge(web_port: int, phones: list[str], messages: int) -> None:
     url = f"http://127.0.0.1:{web_port}/webhooks/twilio/messages"
     validator = RequestValidator(TOKEN)
     failures: list[str] = []
+    acks: list[float] = []
 
     def one_debtor(phone: str) -> list[float]:
         s = requests.Session()
@@ -198,6 +203,7 @@ def edge(web_port: int, phones: list[str], messages: int) -> None:
             r = s.post(url, data=urlencode(params), timeout=30,
                        headers={"X-Twilio-Signature": validator.compute_signature(url, params),
                                 "Content-Type": "application/x-www-form-urlencoded"})
+            acks.append(time.perf_counter() - t0)
             if r.status_code != 200:
                 failures.append(f"HTTP {r.status_code}")
                 continue
@@ -209,6 +215,8 @@ def edge(web_port: int, phones: list[str], messages: int) -> None:
 
     latencies, wall = run_concurrently(phones, one_debtor)
     report("edge: webhook -> reply sent", latencies, wall)
+    print(f"{'  (Twilio answered with TwiML in)':<34} {'':>8}         p50 {statistics.median(acks) * 1000:7.1f} ms"
+          f"   p95 {pct(acks, 95) * 1000:7.1f} ms")
     if failures:
         print(f"!! {len(failures)} webhooks failed: {failures[:3]}")
 

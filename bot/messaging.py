@@ -343,8 +343,7 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
         cost = (message.segments or 1) if message.channel == "sms" else 1
         if not limiter().acquire(message.from_phone or "", message.channel, cost):
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
-    message.attempts = (message.attempts or 0) + 1
-    session.commit()  # the attempt is on record before the request leaves
+    message.attempts = (message.attempts or 0) + 1  # committed with the outcome, one write per send
     try:
         result = provider.send(
             message.to_phone, message.channel,
