@@ -48,6 +48,7 @@ RASA_TIMEOUT = (3.05, 60.0)  # connect, read: a turn with actions can take a whi
 SWEEP_AFTER = timedelta(minutes=2)
 
 PROCESSED = "processed"
+MAX_ATTEMPTS = 5
 
 
 @lru_cache(maxsize=1)
@@ -89,8 +90,28 @@ def handle_inbound(job: Job) -> None:
             .order_by(Message.id)
         ).scalars())
         for mid in todo:
-            process_message(mid, session)
+            try:
+                process_message(mid, session)
+            except Retry:
+                raise
+            except Exception:
+                _count_failure(session, mid)
+                raise
         messaging.deliver_pending(session, conversation_id)
+
+
+def _count_failure(session: Session, message_id: int) -> None:
+    """A message that keeps failing (not a transient outage) is set aside after a few tries, so it
+    does not hold up the rest of the conversation forever; it stays in the store for a person."""
+    session.rollback()
+    message = session.get(Message, message_id)
+    if message is None:
+        return
+    message.attempts = (message.attempts or 0) + 1
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = "error"
+        log.error("inbound message %s set aside after %d failures", message_id, message.attempts)
+    session.commit()
 
 
 def process_message(message_id: int, session: Session | None = None) -> None:

@@ -73,6 +73,7 @@ class FakeRasa:
         self.turns: dict[str, dict] = {}
         self.down = False
         self.refused = 0
+        self.reject: set[str] = set()  # messages answered 400 (a persistent, non-transient failure)
         self.delay = delay
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
@@ -89,6 +90,8 @@ class FakeRasa:
             self.refused += 1
             return 503, {"error": {"code": "action_server_unavailable"}}
         payload = json.loads(body)
+        if payload.get("message") in self.reject:
+            return 400, {"error": {"code": "bad_request", "message": "rejected"}}
         message_id = (payload.get("metadata") or {}).get("message_id")
         with self.lock:
             self.started.append(payload)

@@ -205,3 +205,26 @@ def test_opted_out_debtor_gets_no_automated_message(session, make_debtor, sandbo
     with pytest.raises(messaging.NotSendable):
         messaging.prepare_text(session, conv, "Recordatorio de pago", author="bot")
     assert session.execute(select(Debtor.opted_out)).scalar_one()
+
+
+def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_the_next(client, session, make_debtor,
+                                                                              rasa_double, sandbox_provider):
+    from bot.worker.inbound import MAX_ATTEMPTS, handle_inbound
+
+    make_debtor("CO-1", phone=PHONE)
+    rasa_double.reject.add("veneno")
+    bad = _post_only(client, session, "veneno")
+    job = Job(id="1-0", partition=0, key=PHONE, kind="inbound_message", payload={"message_id": bad})
+    for _ in range(MAX_ATTEMPTS):
+        with pytest.raises(ValueError):
+            handle_inbound(job)
+    session.expire_all()
+    assert session.get(Message, bad).status == "error"
+    _say(client, session, "hola")
+    assert [m.body for m in _out(session)] == ["eco: hola"]
+
+
+def _post_only(client, session, text):
+    post_inbound(client, inbound_params(PHONE, text))
+    session.expire_all()
+    return session.execute(select(Message.id).order_by(Message.id.desc())).scalars().first()
