@@ -334,11 +334,24 @@ def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = 30.0) -
 
 def deliver(session: Session, message: Message, provider=None) -> Message:  # noqa: ANN001
     """Send one pending message once. Commits. Raises ``ProviderError`` (retryable) to the caller."""
-    from bot.providers.messaging import ProviderError, current_provider
+    from bot.providers.messaging import AMBIGUOUS, ProviderError, current_provider
 
     if message.provider_sid or message.status != "pending":
         return message  # sent already (or given up): never twice
     provider = provider or current_provider()
+    if message.error_code == AMBIGUOUS and hasattr(provider, "find_sent"):
+        # The last attempt got no answer: Twilio may have the message already. Ask before resending.
+        candidates = provider.find_sent(message.to_phone, message.channel,
+                                        None if message.content_sid else message.body, message.content_sid,
+                                        message.updated_at or message.created_at)
+        known = set(session.execute(select(Message.provider_sid).where(
+            Message.provider_sid.in_([c.sid for c in candidates] or [""]))).scalars())
+        found = next((c for c in candidates if c.sid not in known), None)  # not another message of ours
+        message.error_code = None
+        if found is not None:
+            _record_result(session, message, found)
+            session.commit()
+            return message
     if getattr(provider, "rate_limited", False):
         cost = (message.segments or 1) if message.channel == "sms" else 1
         if not limiter().acquire(message.from_phone or "", message.channel, cost):
@@ -352,6 +365,8 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
         )
     except ProviderError as exc:
         if exc.retryable:
+            if exc.ambiguous:
+                message.error_code = AMBIGUOUS  # look it up before the next attempt
             session.commit()
             raise
         message.status = "failed"
@@ -362,6 +377,12 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
         log.warning("message %s to %s failed permanently: %s (%s)", message.id, _mask(message.to_phone), exc,
                     exc.code)
         return message
+    _record_result(session, message, result)
+    session.commit()
+    return message
+
+
+def _record_result(session: Session, message: Message, result) -> None:  # noqa: ANN001
     message.provider_sid = result.sid
     if result.error_code:
         message.status, message.error_code = "failed", result.error_code
@@ -370,8 +391,6 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
         message.status = result.status
     else:
         message.status = "queued"
-    session.commit()
-    return message
 
 
 def pending_messages(session: Session, conversation_id: int) -> list[Message]:

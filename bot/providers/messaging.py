@@ -19,7 +19,7 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from bot.config import Settings, get_settings
@@ -37,6 +37,9 @@ class ProviderResult:
     error_code: str | None = None
 
 
+AMBIGUOUS = "ambiguous"  # the request may have reached Twilio but no answer came back
+
+
 class ProviderError(Exception):
     def __init__(self, message: str, code: str | None = None, http_status: int | None = None,
                  retryable: bool = False) -> None:
@@ -44,6 +47,10 @@ class ProviderError(Exception):
         self.code = code
         self.http_status = http_status
         self.retryable = retryable
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.code == AMBIGUOUS
 
 
 class MessagingProvider(Protocol):
@@ -138,14 +145,50 @@ class TwilioMessaging:
             retryable = exc.status == 429 or code == "20429" or (exc.status or 0) >= 500
             raise ProviderError(exc.msg or str(exc), code=code or str(exc.status), http_status=exc.status,
                                 retryable=retryable) from exc
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            # Nothing came back. Retrying can duplicate only if Twilio accepted the request and the
-            # answer was lost on the way; a connect failure (by far the common case) sent nothing.
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
             raise ProviderError(f"Twilio unreachable: {exc}", code="network", retryable=True) from exc
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if _never_sent(exc):
+                raise ProviderError(f"Twilio unreachable: {exc}", code="network", retryable=True) from exc
+            # The request may have reached Twilio and the answer got lost: the caller looks the message
+            # up (find_sent) before sending it again, so a lost answer does not become a duplicate.
+            raise ProviderError(f"no answer from Twilio: {exc}", code=AMBIGUOUS, retryable=True) from exc
         except TwilioException as exc:
             raise ProviderError(str(exc), code="twilio", retryable=False) from exc
         error_code = str(message.error_code) if getattr(message, "error_code", None) else None
         return ProviderResult(sid=message.sid, status=message.status or "queued", error_code=error_code)
+
+    def find_sent(self, to_e164: str, channel: str, body: str | None, content_sid: str | None,
+                  since: datetime) -> list[ProviderResult]:
+        """Messages Twilio accepted for this recipient with this body since ``since``, newest first
+        (after an ambiguous failure). Raises ProviderError (retryable) when Twilio cannot be asked."""
+        from twilio.base.exceptions import TwilioException
+
+        try:
+            recent = self.client.messages.list(to=_address(to_e164, channel),
+                                               from_=_address(self.sender(channel), channel), limit=50)
+        except Exception as exc:  # noqa: BLE001 - TwilioException or a network error: ask again later
+            code = "network" if not isinstance(exc, TwilioException) else "lookup"
+            raise ProviderError(f"cannot look the message up: {exc}", code=code, retryable=True) from exc
+        since = since - timedelta(seconds=60)  # the request's own duration and clock skew
+        found = []
+        for m in recent:
+            created = m.date_created
+            if created is not None and created.tzinfo is None:
+                created = created.replace(tzinfo=timezone.utc)
+            if created is not None and created < since:
+                continue
+            if content_sid or (m.body or "") == (body or ""):
+                found.append(ProviderResult(sid=m.sid, status=m.status or "queued",
+                                            error_code=str(m.error_code) if m.error_code else None))
+        return found
+
+
+def _never_sent(exc: Exception) -> bool:
+    """A connection refused or a DNS failure: the request never left."""
+    text = repr(exc)
+    return any(s in text for s in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError",
+                                   "Failed to establish a new connection"))
 
 
 # --- Sandbox -------------------------------------------------------------------------------------

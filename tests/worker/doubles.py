@@ -113,33 +113,64 @@ class FakeRasa:
 
 
 class FakeTwilio:
-    """Twilio's Messages API: ``POST /2010-04-01/Accounts/{sid}/Messages.json``.
+    """Twilio's Messages API: ``POST`` (create) and ``GET`` (list) ``/2010-04-01/Accounts/{sid}/Messages.json``.
 
-    ``script`` holds the statuses to answer next (e.g. ``[429, 201]``); then 201 forever.
+    ``script`` holds what to do with the next creates: an HTTP status (``429``, ``(400, {"code": 21211})``),
+    ``"hang"`` (accept the message, then answer too late: the client times out) or ``"lost"`` (time out
+    without accepting it); then 201 forever.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, hang_seconds: float = 1.5) -> None:
         self.requests: list[dict[str, list[str]]] = []
-        self.script: list[tuple[int, dict] | int] = []
+        self.created: list[dict[str, Any]] = []
+        self.lists = 0
+        self.script: list[Any] = []
+        self.hang_seconds = hang_seconds
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
         self.url = self.http.url
 
     def _handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, Any]:
-        if method != "POST" or not path.endswith("/Messages.json"):
+        if not path.split("?")[0].endswith("/Messages.json"):
             return 404, {"code": 20404, "message": "not found", "status": 404}
+        if method == "GET":
+            return self._list(path)
         form = parse_qs(body.decode(), keep_blank_values=True)
         with self.lock:
             self.requests.append(form)
             step = self.script.pop(0) if self.script else 201
+        if step in ("hang", "lost"):
+            if step == "hang":
+                self._create(form)
+            time.sleep(self.hang_seconds)
+            return 500, {"code": 20500, "message": "too late", "status": 500}
         status, extra = step if isinstance(step, tuple) else (step, {})
         if status >= 400:
             code = extra.get("code", 20429 if status == 429 else 20500)
             return status, {"code": code, "message": extra.get("message", "error"), "status": status,
                             "more_info": f"https://www.twilio.com/docs/errors/{code}"}
-        return 201, {"sid": "SM" + secrets.token_hex(16), "status": "queued", "to": form.get("To", [""])[0],
-                     "from": form.get("From", [""])[0], "body": form.get("Body", [None])[0],
-                     "error_code": None, "error_message": None, "num_segments": "1", "direction": "outbound-api"}
+        return 201, self._create(form)
+
+    def _create(self, form: dict[str, list[str]]) -> dict[str, Any]:
+        from datetime import datetime, timezone
+        from email.utils import format_datetime
+
+        message = {"sid": "SM" + secrets.token_hex(16), "status": "queued", "to": form.get("To", [""])[0],
+                   "from": form.get("From", [""])[0], "body": form.get("Body", [None])[0],
+                   "error_code": None, "error_message": None, "num_segments": "1", "direction": "outbound-api",
+                   "date_created": format_datetime(datetime.now(timezone.utc))}
+        with self.lock:
+            self.created.append(message)
+        return message
+
+    def _list(self, path: str) -> tuple[int, Any]:
+        query = parse_qs(path.partition("?")[2])
+        with self.lock:
+            self.lists += 1
+            found = [m for m in reversed(self.created)
+                     if m["to"] == query.get("To", [m["to"]])[0] and m["from"] == query.get("From", [m["from"]])[0]]
+        return 200, {"messages": found, "first_page_uri": path, "next_page_uri": None, "previous_page_uri": None,
+                     "page": 0, "page_size": 50, "start": 0, "end": len(found), "uri": path}
 
     def close(self) -> None:
         self.http.close()

@@ -258,3 +258,42 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
     q = get_queue()
     kinds = [e[1][b"kind"] for p in range(q.partitions) for e in redis_client.xrange(q.stream(p))]
     assert sorted(kinds) == [b"inbound_message", b"send_message"]
+
+
+@pytest.fixture()
+def impatient_twilio(twilio):  # noqa: ANN001, ANN201
+    from bot.config import get_settings
+
+    provider = TwilioMessaging(get_settings(), timeout=0.5)
+    set_provider(provider)
+    return twilio
+
+
+def test_an_answer_lost_after_twilio_accepted_is_not_sent_twice(session, make_debtor, impatient_twilio):
+    twilio = impatient_twilio
+    _, conv = _conversation(session, make_debtor)
+    twilio.script = ["hang"]
+    [row] = messaging.prepare_text(session, conv, "Tu enlace de pago", reply=True)
+    session.commit()
+    with pytest.raises(Retry):
+        messaging.deliver_pending(session, conv.id, attempts=1)
+    session.refresh(row)
+    assert (row.provider_sid, row.error_code, row.status) == (None, "ambiguous", "pending")
+    messaging.deliver_pending(session, conv.id)  # the redelivered job asks Twilio first
+    session.refresh(row)
+    assert len(twilio.requests) == 1 and twilio.lists == 1
+    assert row.provider_sid == twilio.created[0]["sid"] and row.error_code is None
+
+
+def test_a_request_lost_before_twilio_is_sent_again(session, make_debtor, impatient_twilio):
+    twilio = impatient_twilio
+    _, conv = _conversation(session, make_debtor)
+    twilio.script = ["lost"]
+    [row] = messaging.prepare_text(session, conv, "Tu enlace de pago", reply=True)
+    session.commit()
+    with pytest.raises(Retry):
+        messaging.deliver_pending(session, conv.id, attempts=1)
+    messaging.deliver_pending(session, conv.id)
+    session.refresh(row)
+    assert len(twilio.requests) == 2 and twilio.lists == 1
+    assert row.provider_sid == twilio.created[0]["sid"]
