@@ -449,3 +449,24 @@ class Settlement(Base):
 
 
 __all__ += ["SandboxPayment", "PaymentAllocation", "Settlement"]
+
+
+class MessageFlag(Base):
+    """A manager's mark on a transcript: a bot reply that was wrong (and the debtor message it answered, with the
+    intent it should have been), exported as Rasa NLU examples for retraining."""
+
+    __tablename__ = "message_flags"
+
+    id = Column(Integer, primary_key=True)
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    debtor_message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"))
+    expected_intent = Column(String(80))
+    note = Column(Text, nullable=False, default="")
+    user_id = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("message_id", name="uq_message_flags_message"),)
+
+
+__all__ += ["MessageFlag"]
