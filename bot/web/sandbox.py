@@ -84,11 +84,12 @@ def phone_send():  # noqa: ANN201
     from bot.phones import PhoneError, normalise
 
     data = request.get_json(silent=True) or {}
-    body = data.get("body")
+    body = data.get("body", "")
     channel = data.get("channel", "whatsapp")
+    with_media = bool(data.get("media"))
     if channel not in ("whatsapp", "sms"):
         return error_response(400, "bad_request", "channel must be whatsapp or sms")
-    if not isinstance(body, str) or not body.strip() or len(body) > MAX_BODY:
+    if not isinstance(body, str) or len(body) > MAX_BODY or not (body.strip() or with_media):
         return error_response(400, "bad_request", f"body must be 1 to {MAX_BODY} characters")
     try:
         phone = normalise(str(data.get("phone", "")))
@@ -105,6 +106,9 @@ def phone_send():  # noqa: ANN201
     params.update({"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": settings.twilio_account_sid,
                    "Body": body, "NumMedia": "0", "NumSegments": str(max(1, sms_format.segment_count(body))),
                    "ApiVersion": "2010-04-01"})
+    if with_media:  # a photo of a payment receipt, as MMS/WhatsApp media
+        params.update({"NumMedia": "1", "MediaContentType0": "image/svg+xml",
+                       "MediaUrl0": settings.public_base_url + "/sandbox/phone/sample-receipt.svg"})
     path = "/webhooks/twilio/messages"
     signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path,
                                                                                 params)
@@ -115,6 +119,14 @@ def phone_send():  # noqa: ANN201
     if resp.status_code != 200:
         return error_response(502, "webhook_failed", f"the webhook answered {resp.status_code}")
     return jsonify({"sid": sid, "status": "sent"})
+
+
+@bp.get("/phone/sample-receipt.svg")
+def sample_receipt() -> Response:
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="240" height="320"><rect width="240" height="320" '
+           'fill="#fff" stroke="#999"/><text x="20" y="40" font-size="18">Comprobante de pago</text>'
+           '<text x="20" y="80" font-size="14">Referencia 000123</text></svg>')
+    return Response(svg, mimetype="image/svg+xml")
 
 
 @bp.get("/phone/messages")
@@ -135,6 +147,7 @@ def phone_messages():  # noqa: ANN201
     return jsonify({"mode": conversation.mode, "messages": [
         {"id": m.id, "direction": m.direction, "author": m.author, "channel": m.channel, "body": m.body,
          "status": m.status, "error_code": m.error_code, "encoding": m.encoding, "segments": m.segments,
-         "template": bool(m.content_sid), "created_at": m.created_at.isoformat().replace("+00:00", "Z")}
+         "template": bool(m.content_sid), "media": m.media or [],
+         "created_at": m.created_at.isoformat().replace("+00:00", "Z")}
         for m in rows
     ]})

@@ -124,3 +124,14 @@ def run_worker_here(redis_client):  # noqa: ANN001, ANN201
     worker.stop(5)
     set_env(RASA_URL=None)
     rasa.close()
+
+
+def test_phone_send_with_a_receipt_photo(client, session, make_debtor, redis_client):
+    make_debtor("CO-1", phone="+573001112233")
+    r = client.post("/sandbox/phone/send", json={"phone": "+573001112233", "channel": "whatsapp", "media": True})
+    assert r.status_code == 200
+    [m] = session.execute(select(Message)).scalars()
+    assert m.body == "" and m.media[0]["content_type"] == "image/svg+xml"
+    assert client.get("/sandbox/phone/sample-receipt.svg").mimetype == "image/svg+xml"
+    [shown] = client.get("/sandbox/phone/messages?phone=%2B573001112233").json["messages"]
+    assert shown["media"] == m.media
