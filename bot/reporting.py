@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, cast, distinct, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import search
@@ -146,7 +146,7 @@ class Filters:
             date_to=date_to,
             country=_choice((args.get("country") or "").upper(), COUNTRIES),
             channel=_choice(args.get("channel"), CHANNELS),
-            outcome=_choice(args.get("outcome"), OUTCOMES),
+            outcome=",".join(dict.fromkeys(o for o in (args.get("outcome") or "").split(",") if o in OUTCOMES)),
             reason=_choice(args.get("reason"), REASON_LABELS),
             agent=int(agent) if agent.isdigit() else None,
             intent=_choice(args.get("intent"), INTENTS),
@@ -173,6 +173,14 @@ class Filters:
             else:
                 values[key] = str(value)
         return values
+
+    @property
+    def outcomes(self) -> list[str]:
+        return [o for o in self.outcome.split(",") if o]
+
+    def plus_outcome(self, name: str) -> dict[str, str]:
+        """The query string of this segment narrowed to one more outcome (both must hold)."""
+        return self.to_args(outcome=",".join(dict.fromkeys([*self.outcomes, name])))
 
     def with_(self, **changes: Any) -> Filters:
         return replace(self, **changes)
@@ -253,8 +261,8 @@ def _conditions(session: Session, f: Filters) -> list:
         where.append(D.c.country == f.country)
     if f.channel:
         where.append(C.c.last_channel == f.channel)
-    if f.outcome:
-        where.append(outcome_clause(f.outcome, start, end))
+    for name in f.outcomes:
+        where.append(outcome_clause(name, start, end))
     if f.reason:
         where.append(C.c.debtor_id.in_(select(NonpaymentReason.debtor_id).where(
             NonpaymentReason.reason == f.reason, _in_period(NonpaymentReason.created_at, start, end))))
@@ -468,10 +476,13 @@ def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] |
 
 
 def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float | None, float | None]:
-    """Pooled two-proportion z-test: (z, two-sided p). None when it cannot be computed."""
+    """Pooled two-proportion z-test: (z, two-sided p). None when it cannot be computed, and no p-value when the
+    samples are too small for the normal approximation (fewer than 5 expected successes or failures a group)."""
     if n1 <= 0 or n2 <= 0:
         return None, None
     pooled = (x1 + x2) / (n1 + n2)
+    if min(n1, n2) * min(pooled, 1 - pooled) < 5:
+        return None, None
     se = math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
     if se == 0:
         return None, None
@@ -585,7 +596,7 @@ def table_csv(session: Session, name: str, batch: int = 2000) -> Iterator[str]:
             chunk = session.execute(select(*cols).where(table.c.id > last).order_by(table.c.id).limit(batch)).all()
             for r in chunk:
                 out = []
-                for c, v in zip(cols, r):
+                for c, v in zip(cols, r, strict=True):
                     if c.name in MASKED_PHONE:
                         v = mask_phone(v)
                     elif c.name in MASKED_TEXT and isinstance(v, str):
@@ -601,10 +612,93 @@ def table_csv(session: Session, name: str, batch: int = 2000) -> Iterator[str]:
     return csv_lines([c.name for c in cols], rows())
 
 
-def _period_literal() -> Any:  # pragma: no cover - kept for symmetry with the dialect helpers
-    return literal(1)
+# --- Tags, flags and the NLU export ---------------------------------------------------------------------
+TAG_RE = re.compile(r"[^\w\- ]+", re.UNICODE)
+
+
+def clean_tag(tag: str) -> str:
+    return TAG_RE.sub("", (tag or "").strip().lower())[:40].strip()
+
+
+def set_tag(conv: Conversation, tag: str, on: bool = True) -> list[str]:
+    """Add (or remove) one tag; returns the new list. The list is replaced, so the JSON change is saved."""
+    tag = clean_tag(tag)
+    tags = [t for t in (conv.tags or []) if t != tag]
+    if on and tag:
+        tags.append(tag)
+    conv.tags = sorted(tags)
+    return conv.tags
+
+
+def flag_message(session: Session, message: Message, user_id: int | None, expected_intent: str = "",
+                 note: str = "") -> Any:
+    """Mark a bot reply as wrong; remembers the debtor message it answered and the intent it should have read."""
+    from bot.store.models import MessageFlag
+
+    debtor_msg = session.execute(
+        select(Message.id).where(Message.conversation_id == message.conversation_id, Message.direction == "in",
+                                 Message.id < message.id).order_by(Message.id.desc()).limit(1)).scalar()
+    flag = session.execute(select(MessageFlag).where(MessageFlag.message_id == message.id)).scalar_one_or_none()
+    if flag is None:
+        flag = MessageFlag(message_id=message.id, conversation_id=message.conversation_id)
+        session.add(flag)
+    flag.debtor_message_id = debtor_msg
+    flag.expected_intent = expected_intent if expected_intent in INTENTS else None
+    flag.note = (note or "").strip()[:500]
+    flag.user_id = user_id
+    return flag
+
+
+def flags_for(session: Session, conversation_id: int) -> dict[int, Any]:
+    from bot.store.models import MessageFlag
+
+    return {fl.message_id: fl for fl in session.execute(
+        select(MessageFlag).where(MessageFlag.conversation_id == conversation_id)).scalars()}
+
+
+def nlu_export(session: Session, misunderstood_limit: int = 500) -> str:
+    """Rasa NLU training data (``version: "3.1"``): the debtor messages behind flagged bot replies, under the
+    intent the manager said they meant; then, as comments to label, the messages the bot fell back on."""
+    from bot.store.models import MessageFlag
+
+    by_intent: dict[str, list[str]] = defaultdict(list)
+    unlabelled: list[str] = []
+    for intent, body, read_as in session.execute(
+            select(MessageFlag.expected_intent, Message.body, Message.intent)
+            .join(Message, Message.id == MessageFlag.debtor_message_id).order_by(MessageFlag.id)):
+        line = _example(body)
+        if not line:
+            continue
+        if intent:
+            if line not in by_intent[intent]:
+                by_intent[intent].append(line)
+        else:
+            unlabelled.append(f"{line}  (leído como {read_as or '?'})")
+    for body, read_as in session.execute(
+            select(Message.body, Message.intent).where(Message.direction == "in",
+                                                       or_(Message.intent == "nlu_fallback", Message.confidence < 0.5))
+            .order_by(Message.id.desc()).limit(misunderstood_limit)):
+        line = _example(body)
+        if line:
+            unlabelled.append(f"{line}  (leído como {read_as or '?'})")
+    out = ['version: "3.1"', "nlu:"]
+    for intent in sorted(by_intent):
+        out.append(f"- intent: {intent}")
+        out.append("  examples: |")
+        out.extend(f"    - {line}" for line in by_intent[intent])
+    if not by_intent:
+        out[-1] = "nlu: []"
+    if unlabelled:
+        out.append("# Mensajes que el bot no entendió: asígneles una intención antes de entrenar.")
+        out.extend(f"#   - {line}" for line in dict.fromkeys(unlabelled))
+    return "\n".join(out) + "\n"
+
+
+def _example(body: str | None) -> str:
+    return " ".join(mask(body or "").split())[:300]
 
 
 __all__ = ["Filters", "OUTCOMES", "REASON_LABELS", "COUNTRIES", "CHANNELS", "INTENTS", "outcome_clause", "count",
            "conversations", "dashboard", "ab_results", "wilson", "two_proportion_z", "mask", "mask_phone",
-           "mask_entities", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone", "Dashboard", "Row"]
+           "mask_entities", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone", "Dashboard", "Row", "set_tag",
+           "flag_message", "flags_for", "nlu_export"]

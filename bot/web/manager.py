@@ -1,0 +1,277 @@
+"""The manager dashboard (``/manager``): outcomes and analytics, transcripts with filters and search, exports.
+
+Managers and admins only (agents get 403, anonymous users the login page). The list, the dashboard and the
+CSV export read one filter model (``bot.reporting.Filters``) from the query string, so every figure links to
+the conversations behind it. Every transcript view is written to the audit log; debtors' document and card
+numbers are masked in pages and exports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+
+from bot import audit, reporting
+from bot.money import format_money
+from bot.store.models import (
+    Conversation,
+    Debtor,
+    DueDateChange,
+    Handoff,
+    Invoice,
+    Message,
+    NonpaymentReason,
+    Payment,
+    PaymentLink,
+    PaymentPlan,
+    Promise,
+    User,
+)
+from bot.web import auth
+from bot.web.auth import role_required
+from bot.web.db import get_session
+
+bp = Blueprint("manager", __name__, url_prefix="/manager", template_folder="templates",
+               static_folder="static", static_url_path="/static")
+auth.csrf_protect(bp)
+auth.secure_headers(bp)
+
+ROLES = ("manager", "admin")
+TIMEZONES = ("America/Bogota", "America/Mexico_City", "America/Argentina/Buenos_Aires", "America/Santiago",
+             "America/Lima", "UTC")
+
+
+def register(app: Flask) -> None:
+    auth.init_app(app)
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _managers_only():  # noqa: ANN202
+    if request.endpoint == "manager.static":
+        return None
+    if not current_user.is_authenticated:
+        return auth.login_manager.unauthorized()
+    if current_user.role not in ROLES:
+        abort(403)
+    return None
+
+
+def manager_tz() -> str:
+    """The signed-in manager's zone (chosen on the page, kept in the session), else the configured one."""
+    return session.get("manager_tz") or current_app.config.get("MANAGER_TIMEZONE") or reporting.DEFAULT_TZ
+
+
+def _filters() -> reporting.Filters:
+    return reporting.Filters.from_args(request.args, tz=manager_tz())
+
+
+def _audit(action: str, target_type: str | None = None, target_id: Any = None, **details: Any) -> None:
+    audit.record(get_session(), actor=current_user.username, user_id=current_user.id, action=action,
+                 target_type=target_type, target_id=target_id, details=details)
+
+
+def _agents() -> list[tuple[int, str]]:
+    return [(u.id, u.name or u.username) for u in get_session().execute(
+        select(User).where(User.role.in_(("agent", "manager", "admin"))).order_by(User.name)).scalars()]
+
+
+@bp.context_processor
+def _helpers() -> dict[str, Any]:
+    tz = manager_tz()
+    return {
+        "outcome_labels": reporting.OUTCOMES, "reason_labels": reporting.REASON_LABELS,
+        "country_labels": reporting.COUNTRIES, "channel_labels": reporting.CHANNELS, "intents": reporting.INTENTS,
+        "local": lambda dt: reporting.local(dt, tz), "tz": tz, "timezones": TIMEZONES, "mask": reporting.mask,
+        "mask_phone": reporting.mask_phone, "money": lambda amount, cur: format_money(amount, cur),
+        "pct": _pct,
+    }
+
+
+def _pct(part: int, whole: int) -> str:
+    return "—" if not whole else f"{100.0 * part / whole:.1f} %"
+
+
+# --- Dashboard ----------------------------------------------------------------------------------------
+@bp.get("/")
+@role_required(*ROLES)
+def dashboard():  # noqa: ANN201
+    f = _filters()
+    data = reporting.dashboard(get_session(), f)
+    top = max((n for _r, n in data.reasons), default=0)
+    return render_template("manager/dashboard.html", f=f, d=data, agents=_agents(), reason_max=top,
+                           presets=_presets(f))
+
+
+def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:
+    from datetime import datetime, timedelta
+
+    today = datetime.now(reporting.zone(f.tz)).date()
+    month_start = today.replace(day=1)
+    last_month_end = month_start - timedelta(days=1)
+    return [
+        ("Este mes", f.to_args(**{"from": month_start.isoformat(), "to": today.isoformat()})),
+        ("Mes pasado", f.to_args(**{"from": last_month_end.replace(day=1).isoformat(),
+                                    "to": last_month_end.isoformat()})),
+        ("Últimos 7 días", f.to_args(**{"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()})),
+        ("Últimos 60 días", f.to_args(**{"from": (today - timedelta(days=59)).isoformat(), "to": today.isoformat()})),
+    ]
+
+
+@bp.post("/timezone")
+@role_required(*ROLES)
+def set_timezone():  # noqa: ANN201
+    tz = request.form.get("tz", "")
+    if tz in TIMEZONES:
+        session["manager_tz"] = tz
+    target = request.form.get("next") or url_for("manager.dashboard")
+    return redirect(target if target.startswith("/manager") else url_for("manager.dashboard"))
+
+
+# --- Transcripts --------------------------------------------------------------------------------------
+@bp.get("/conversations")
+@role_required(*ROLES)
+def conversations():  # noqa: ANN201
+    from bot import search
+
+    db = get_session()
+    f = _filters()
+    page = max(request.args.get("page", default=1, type=int) or 1, 1)
+    total = reporting.count(db, f)
+    rows = reporting.conversations(db, f, page=page)
+    snippets = search.snippets(db, [r.id for r in rows], f.q) if f.q else {}
+    pages = max((total + reporting.PAGE_SIZE - 1) // reporting.PAGE_SIZE, 1)
+    return render_template("manager/conversations.html", f=f, rows=rows, total=total, page=page, pages=pages,
+                           snippets={k: reporting.mask(v) for k, v in snippets.items()}, agents=_agents())
+
+
+@bp.get("/conversations.csv")
+@role_required(*ROLES)
+def conversations_csv():  # noqa: ANN201
+    db = get_session()
+    f = _filters()
+    _audit("conversations_exported", "conversation_list", None, filters=f.to_args())
+    db.commit()
+    return _csv_response(reporting.list_csv(db, f), "conversaciones.csv")
+
+
+@bp.get("/conversations/<int:conversation_id>")
+@role_required(*ROLES)
+def transcript(conversation_id: int):  # noqa: ANN201
+    db = get_session()
+    conv = db.get(Conversation, conversation_id)
+    if conv is None:
+        abort(404)
+    debtor = db.get(Debtor, conv.debtor_id) if conv.debtor_id else None
+    messages = list(db.execute(select(Message).where(Message.conversation_id == conv.id)
+                               .order_by(Message.created_at, Message.id)).scalars())
+    agent_names = {u.id: u.name or u.username for u in db.execute(
+        select(User).where(User.id.in_({m.agent_id for m in messages if m.agent_id}))).scalars()}
+    account = _account(db, debtor) if debtor else None
+    flags = reporting.flags_for(db, conv.id)
+    _audit("transcript_viewed", "conversation", conv.id, debtor_id=conv.debtor_id, messages=len(messages))
+    db.commit()
+    back = request.args.get("back", "")
+    return render_template("manager/transcript.html", conv=conv, debtor=debtor, messages=messages,
+                           agent_names=agent_names, account=account, flags=flags,
+                           back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
+                           entities=reporting.mask_entities)
+
+
+def _account(db, debtor: Debtor) -> dict[str, list]:  # noqa: ANN001
+    def rows(model, order):  # noqa: ANN001, ANN202
+        return list(db.execute(select(model).where(model.debtor_id == debtor.id).order_by(order)).scalars())
+
+    invoices = rows(Invoice, Invoice.due_date)
+    by_invoice = {i.id: i.external_id for i in invoices}
+    return {"invoices": invoices, "by_invoice": by_invoice, "promises": rows(Promise, Promise.created_at),
+            "payments": rows(Payment, Payment.created_at), "links": rows(PaymentLink, PaymentLink.created_at),
+            "plans": rows(PaymentPlan, PaymentPlan.created_at), "moves": rows(DueDateChange, DueDateChange.created_at),
+            "reasons": rows(NonpaymentReason, NonpaymentReason.created_at),
+            "handoffs": rows(Handoff, Handoff.created_at)}
+
+
+@bp.post("/conversations/<int:conversation_id>/tags")
+@role_required(*ROLES)
+def tag(conversation_id: int):  # noqa: ANN201
+    db = get_session()
+    conv = db.get(Conversation, conversation_id)
+    if conv is None:
+        abort(404)
+    value = request.form.get("tag", "")
+    on = request.form.get("action", "add") != "remove"
+    if not reporting.clean_tag(value):
+        flash("Escribe una etiqueta.", "error")
+    else:
+        reporting.set_tag(conv, value, on)
+        _audit("conversation_tagged" if on else "conversation_untagged", "conversation", conv.id,
+               tag=reporting.clean_tag(value))
+        db.commit()
+        flash("Etiqueta guardada." if on else "Etiqueta quitada.", "ok")
+    return redirect(url_for("manager.transcript", conversation_id=conv.id) + "#tags")
+
+
+@bp.post("/messages/<int:message_id>/flag")
+@role_required(*ROLES)
+def flag(message_id: int):  # noqa: ANN201
+    db = get_session()
+    message = db.get(Message, message_id)
+    if message is None or message.direction != "out":
+        abort(404)
+    reporting.flag_message(db, message, current_user.id, request.form.get("expected_intent", ""),
+                           request.form.get("note", ""))
+    _audit("bot_reply_flagged", "message", message.id, conversation_id=message.conversation_id,
+           expected_intent=request.form.get("expected_intent", ""))
+    db.commit()
+    flash("Respuesta marcada como errónea: irá a la exportación para reentrenar.", "ok")
+    return redirect(url_for("manager.transcript", conversation_id=message.conversation_id) + f"#m{message.id}")
+
+
+@bp.get("/flags/export.yml")
+@role_required(*ROLES)
+def flags_export():  # noqa: ANN201
+    db = get_session()
+    body = reporting.nlu_export(db)
+    _audit("nlu_flags_exported", "message_flags")
+    db.commit()
+    return Response(body, mimetype="application/x-yaml",
+                    headers={"Content-Disposition": 'attachment; filename="recobra_nlu_flags.yml"'})
+
+
+# --- Exports ------------------------------------------------------------------------------------------
+@bp.get("/export")
+@role_required(*ROLES)
+def exports():  # noqa: ANN201
+    return render_template("manager/exports.html", tables=reporting.EXPORT_TABLES, f=_filters())
+
+
+@bp.get("/export/<name>.csv")
+@role_required(*ROLES)
+def export_table(name: str):  # noqa: ANN201
+    if name not in reporting.EXPORT_TABLES:
+        abort(404)
+    db = get_session()
+    _audit("table_exported", "table", name)
+    db.commit()
+    return _csv_response(reporting.table_csv(db, name), f"{name}.csv")
+
+
+def _csv_response(lines, filename: str) -> Response:  # noqa: ANN001
+    return Response(stream_with_context(lines), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

@@ -1,0 +1,133 @@
+"""The manager pages over HTTP: access control, the list, the transcript (audited), tags, flags, exports."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from sqlalchemy import select
+
+from tests.console.helpers import csrf_from, login
+
+NOV = "from=2026-11-01&to=2026-11-30"
+PAGES = ["/manager/", f"/manager/conversations?{NOV}", "/manager/conversations.csv", "/manager/export",
+         "/manager/export/messages.csv", "/manager/flags/export.yml"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_anonymous_goes_to_login(client, path):
+    response = client.get(path)
+    assert response.status_code == 302 and "/console/login" in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_agents_are_forbidden(client, agent, path):
+    login(client, "agente")
+    assert client.get(path).status_code == 403
+
+
+def test_agent_cannot_open_a_transcript_or_tag(client, agent, history):
+    login(client, "agente")
+    conv = history["convs"]["MX-1"]
+    assert client.get(f"/manager/conversations/{conv.id}").status_code == 403
+    assert client.post(f"/manager/conversations/{conv.id}/tags", data={"tag": "x"}).status_code in (400, 403)
+
+
+@pytest.mark.parametrize("who", ["manager", "admin"])
+def test_managers_and_admins_see_every_page(client, manager, admin, history, who):
+    login(client, "gerente" if who == "manager" else "admin")
+    for path in PAGES:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_list_filters_and_links(client, manager, history):
+    login(client, "gerente")
+    html = client.get(f"/manager/conversations?{NOV}&country=MX&outcome=promise_broken").get_data(as_text=True)
+    assert "Deudor MX-1" in html and "Deudor MX-2" not in html
+    assert 'id="total">1 en el periodo' in html
+    html = client.get(f"/manager/conversations?{NOV}&q=cuanto").get_data(as_text=True)
+    assert "Deudor MX-1" in html and "<mark>Hola, ¿cuánto debo?</mark>" in html
+    assert "<script>" not in html  # no inline scripts (CSP)
+
+
+def test_dashboard_figures_link_to_the_list(client, manager, history):
+    login(client, "gerente")
+    html = client.get(f"/manager/?{NOV}&country=MX").get_data(as_text=True)
+    assert "Perdió el empleo" in html
+    m = re.search(r'id="fig-promise_kept" href="([^"]+)">\s*<span class="value">(\d+)</span>', html)
+    assert m and m.group(2) == "1"
+    listed = client.get(m.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert 'id="total">1 en el periodo' in listed and "Deudor MX-2" in listed
+    assert "$1,500" in html or "1,500" in html
+
+
+def test_transcript_shows_intents_masks_and_is_audited(client, manager, history, session):
+    from bot.store.models import AuditLog
+
+    login(client, "gerente")
+    conv = history["convs"]["MX-1"]
+    html = client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True)
+    assert "check_balance" in html and "91 %" in html and "reason=job_loss" in html
+    assert "4111-1111" not in html and "••••••••••••1234" in html
+    assert "2026-11-05 10:05" in html  # Bogotá time
+    assert "incumplida" in html
+    entry = session.execute(select(AuditLog).where(AuditLog.action == "transcript_viewed")).scalar_one()
+    assert entry.actor == "gerente" and entry.target_id == str(conv.id)
+    # The manager's own time zone.
+    token = csrf_from(html)
+    client.post("/manager/timezone", data={"tz": "America/Mexico_City", "csrf_token": token})
+    assert "2026-11-05 09:05" in client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True)
+
+
+def test_tags_and_tag_filter(client, manager, history, session):
+    from bot.store.models import Conversation
+
+    login(client, "gerente")
+    conv = history["convs"]["CO-1"]
+    token = csrf_from(client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True))
+    assert client.post(f"/manager/conversations/{conv.id}/tags", data={"tag": "buen ejemplo"}).status_code == 400
+    client.post(f"/manager/conversations/{conv.id}/tags", data={"tag": "Buen ejemplo", "csrf_token": token})
+    session.expire_all()
+    assert session.get(Conversation, conv.id).tags == ["buen ejemplo"]
+    html = client.get(f"/manager/conversations?{NOV}&tag=buen+ejemplo").get_data(as_text=True)
+    assert 'id="total">1 en el periodo' in html and "Deudor CO-1" in html
+    client.post(f"/manager/conversations/{conv.id}/tags",
+                data={"tag": "buen ejemplo", "action": "remove", "csrf_token": token})
+    session.expire_all()
+    assert session.get(Conversation, conv.id).tags == []
+
+
+def test_flag_a_bot_reply_and_export_nlu(client, manager, history, session):
+    from bot.store.models import Message, MessageFlag
+
+    login(client, "gerente")
+    conv = history["convs"]["MX-1"]
+    reply = session.execute(select(Message).where(Message.conversation_id == conv.id,
+                                                  Message.body.like("Lo siento%"))).scalar_one()
+    token = csrf_from(client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True))
+    client.post(f"/manager/messages/{reply.id}/flag",
+                data={"expected_intent": "report_nonpayment_reason", "note": "ok", "csrf_token": token})
+    flag = session.execute(select(MessageFlag)).scalar_one()
+    debtor_msg = session.get(Message, flag.debtor_message_id)
+    assert debtor_msg.body.startswith("me quedé sin trabajo")
+    response = client.get("/manager/flags/export.yml")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    data = yaml.safe_load(text)
+    assert data["version"] == "3.1"
+    [block] = data["nlu"]
+    assert block["intent"] == "report_nonpayment_reason"
+    assert block["examples"].strip() == "- me quedé sin trabajo, mi tarjeta es ••••••••••••1234"
+
+
+def test_csv_export_of_the_filtered_list(client, manager, history):
+    login(client, "gerente")
+    response = client.get(f"/manager/conversations.csv?{NOV}&country=MX")
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert len(lines) == 3 and "MX-1" in lines[1] + lines[2]
+    assert client.get("/manager/export/users.csv").status_code == 404
