@@ -24,10 +24,13 @@ import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import get_settings
@@ -36,6 +39,7 @@ from channels import sms as sms_format
 from channels import templates
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WHATSAPP_WINDOW = timedelta(hours=24)
 
@@ -68,6 +72,38 @@ def _env_float(name: str, default: float) -> float:
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# --- Database contention ---------------------------------------------------------------------------
+def _locked(exc: OperationalError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, take the write lock now (``BEGIN IMMEDIATE``, which waits its turn) so that a
+    transaction that reads and then writes never fails to upgrade; elsewhere, nothing."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection if hasattr(conn.connection, "dbapi_connection") else conn.connection
+    if not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def retry_on_lock(session: Session, fn: Callable[[], T], attempts: int = 12) -> T:
+    """Run ``fn`` (which commits); when SQLite says "database is locked" (another writer, or a read
+    transaction that cannot be upgraded), roll back, wait a little and run it again. ``fn`` must be
+    safe to repeat: everything here is (sid dedupe, replayed Rasa turns, idempotent services)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            session.rollback()
+            if attempt + 1 >= attempts or not _locked(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
 
 
 # --- Status ----------------------------------------------------------------------------------
@@ -347,16 +383,17 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
         known = set(session.execute(select(Message.provider_sid).where(
             Message.provider_sid.in_([c.sid for c in candidates] or [""]))).scalars())
         found = next((c for c in candidates if c.sid not in known), None)  # not another message of ours
-        message.error_code = None
         if found is not None:
-            _record_result(session, message, found)
-            session.commit()
+            _save(session, message, lambda m: (setattr(m, "error_code", None), _record_result(session, m, found)))
             return message
+        _save(session, message, lambda m: setattr(m, "error_code", None))
     if getattr(provider, "rate_limited", False):
         cost = (message.segments or 1) if message.channel == "sms" else 1
         if not limiter().acquire(message.from_phone or "", message.channel, cost):
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
-    message.attempts = (message.attempts or 0) + 1  # committed with the outcome, one write per send
+    attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
+    # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
+    session.commit()
     try:
         result = provider.send(
             message.to_phone, message.channel,
@@ -364,22 +401,41 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
             content_sid=message.content_sid, content_variables=message.content_variables,
         )
     except ProviderError as exc:
-        if exc.retryable:
-            if exc.ambiguous:
-                message.error_code = AMBIGUOUS  # look it up before the next attempt
-            session.commit()
+        error = exc
+        if error.retryable:
+            def transient(m: Message) -> None:
+                m.attempts = attempts
+                if error.ambiguous:
+                    m.error_code = AMBIGUOUS  # look it up before the next attempt
+
+            _save(session, message, transient)
             raise
-        message.status = "failed"
-        message.error_code = exc.code
-        if exc.code:
-            _reflect_error(session, message, exc.code)
-        session.commit()
+
+        def permanent(m: Message) -> None:
+            m.attempts, m.status, m.error_code = attempts, "failed", error.code
+            if error.code:
+                _reflect_error(session, m, error.code)
+
+        _save(session, message, permanent)
         log.warning("message %s to %s failed permanently: %s (%s)", message.id, _mask(message.to_phone), exc,
                     exc.code)
         return message
-    _record_result(session, message, result)
-    session.commit()
+
+    def sent(m: Message) -> None:
+        m.attempts = attempts
+        _record_result(session, m, result)
+
+    _save(session, message, sent)  # the sid must be recorded: retried through any lock contention
     return message
+
+
+def _save(session: Session, message: Message, change: Callable[[Message], None]) -> None:
+    def run() -> None:
+        begin_write(session)
+        change(message)
+        session.commit()
+
+    retry_on_lock(session, run)
 
 
 def _record_result(session: Session, message: Message, result) -> None:  # noqa: ANN001

@@ -314,6 +314,7 @@ def _apply_statuses(statuses: list[tuple[str, str]]) -> None:
     from bot.store.db import session_scope
 
     with session_scope() as session:
+        messaging.begin_write(session)
         for sid, status in statuses:
             messaging.apply_status(session, sid, status, None)
 

@@ -68,7 +68,7 @@ def inbound():  # noqa: ANN201
         log.warning("unusable inbound webhook: %s", exc)
         return _twiml()  # acknowledged: Twilio retrying it would not make it usable
     session = get_session()
-    stored = record_inbound(session, message)
+    stored = messaging.retry_on_lock(session, lambda: record_inbound(session, message))
     if stored is None:
         return _twiml()  # a repeat of a message we have: dropped
     try:
@@ -87,6 +87,7 @@ def enqueue_inbound(message: Message) -> str:
 
 def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
     """Store the inbound message and update its conversation; None when the sid is already stored."""
+    messaging.begin_write(session)  # SQLite: one writer at a time, waiting its turn, never failing half-way
     if session.execute(select(Message.id).where(Message.provider_sid == inbound.sid)).first():
         return None
     debtor = debtors.get_by_phone(session, inbound.from_phone)
@@ -127,6 +128,11 @@ def status():  # noqa: ANN201
     error_code = request.form.get("ErrorCode") or None
     if sid and new_status:
         session = get_session()
-        if messaging.apply_status(session, sid, new_status, error_code):
-            session.commit()
+
+        def apply() -> None:
+            messaging.begin_write(session)
+            if messaging.apply_status(session, sid, new_status, error_code):
+                session.commit()
+
+        messaging.retry_on_lock(session, apply)
     return Response("", status=204)

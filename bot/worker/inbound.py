@@ -28,6 +28,7 @@ from typing import Any
 import requests
 import yaml
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot import messaging
@@ -91,9 +92,9 @@ def handle_inbound(job: Job) -> None:
         ).scalars())
         for mid in todo:
             try:
-                process_message(mid, session)
-            except Retry:
-                raise
+                messaging.retry_on_lock(session, lambda mid=mid: process_message(mid, session))
+            except (Retry, OperationalError):
+                raise  # transient: the queue tries again later
             except Exception:
                 _count_failure(session, mid)
                 raise
@@ -104,14 +105,18 @@ def _count_failure(session: Session, message_id: int) -> None:
     """A message that keeps failing (not a transient outage) is set aside after a few tries, so it
     does not hold up the rest of the conversation forever; it stays in the store for a person."""
     session.rollback()
-    message = session.get(Message, message_id)
-    if message is None:
-        return
-    message.attempts = (message.attempts or 0) + 1
-    if message.attempts >= MAX_ATTEMPTS:
-        message.status = "error"
-        log.error("inbound message %s set aside after %d failures", message_id, message.attempts)
-    session.commit()
+
+    def count() -> None:
+        message = session.get(Message, message_id)
+        if message is None:
+            return
+        message.attempts = (message.attempts or 0) + 1
+        if message.attempts >= MAX_ATTEMPTS:
+            message.status = "error"
+            log.error("inbound message %s set aside after %d failures", message_id, message.attempts)
+        session.commit()
+
+    messaging.retry_on_lock(session, count)
 
 
 def process_message(message_id: int, session: Session | None = None) -> None:
