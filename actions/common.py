@@ -200,7 +200,13 @@ class Ctx:
 
         summary = " | ".join(filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " +
                                            " / ".join(self.turn.user_texts[-4:])]))
-        handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
+        _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
+        if created:
+            from bot import agent_desk
+
+            notice = agent_desk.out_of_hours_notice()
+            if notice:  # outside the team's hours the debtor is told when a person will answer
+                self.utter("utter_handoff_out_of_hours", notice=notice)
 
 
 class RecobraAction(Action, ABC):

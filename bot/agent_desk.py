@@ -718,8 +718,8 @@ def out_of_hours_notice(now: datetime | None = None, cfg: dict[str, Any] | None 
     else:
         when = f"el {DAY_NAMES[opening.weekday()]} a partir de las {_clock(opening)}"
     zone = f" ({label})" if label else ""
-    return (f"Gracias por escribirnos. En este momento nuestro equipo no está disponible; una persona te "
-            f"responderá {when}{zone}. Tu conversación queda registrada.")
+    return (f"En este momento nuestro equipo no está disponible; una persona le responderá {when}{zone}. "
+            f"Su conversación queda registrada.")
 
 
 def notify_out_of_hours(session: Session, handoff: Handoff, now: datetime | None = None,

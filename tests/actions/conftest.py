@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -88,3 +89,13 @@ def convo(db, session):  # noqa: ANN001, ANN201
         return Conversation(phone, slots, session)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def team_at_work(monkeypatch):
+    """Hand-offs open during the team's working hours unless a test says otherwise."""
+    from bot import agent_desk
+
+    working = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Bogotá
+    monkeypatch.setattr(agent_desk, "utcnow", lambda: working)
+    return monkeypatch

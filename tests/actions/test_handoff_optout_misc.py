@@ -101,3 +101,20 @@ async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, m
     debtor.contact_status = "wrong_number"
     session.commit()
     assert await convo(PHONE).say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder) == []
+
+
+async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debtor, session, team_at_work):
+    from datetime import datetime, timezone
+
+    from bot import agent_desk
+
+    sunday_night = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # Sunday 22:00 in Bogotá
+    team_at_work.setattr(agent_desk, "utcnow", lambda: sunday_night)
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [
+        "utter_handoff_out_of_hours", "utter_handoff_opened"]
+    assert "mañana a partir de las" in c.texts()[0]
+    assert "le responderá" in c.texts()[0]
+    # A second request in the same hand-off does not repeat the notice.
+    assert await c.say("hola? alguien?", "request_human", ActionOpenHandoff) == ["utter_handoff_opened"]
