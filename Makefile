@@ -45,6 +45,7 @@ lint: setup
 
 test: setup model
 	@scripts/system_deps.sh
+	$(PY) -m pip check
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
 	@scripts/rasa_checks.sh
