@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import String, and_, case, cast, distinct, func, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from bot import search
@@ -208,50 +208,68 @@ def _in_period(column, start: datetime, end: datetime):  # noqa: ANN001, ANN202
     return and_(column >= start, column < end)
 
 
-def outcome_clause(name: str, start: datetime, end: datetime):  # noqa: ANN201, C901
-    """The SQL condition "this conversation had outcome ``name`` in the period" (over ``conversations``)."""
-    debtor = C.c.debtor_id
+def events(name: str, start: datetime, end: datetime) -> list[tuple[str, Any]]:
+    """Where outcome ``name`` is recorded: ``[(key, select of keys)]``, key ``debtor`` (a debtor id) or
+    ``conversation``; the outcome holds when the conversation's key is in any of them."""
     if name == "paid":
-        return debtor.in_(select(Payment.debtor_id).where(Payment.status.in_(PAID_STATUSES),
-                                                          _in_period(Payment.paid_at, start, end)))
+        return [("debtor", select(Payment.debtor_id.label("k")).where(
+            Payment.status.in_(PAID_STATUSES), _in_period(Payment.paid_at, start, end)))]
     if name in ("promise", "promise_kept", "promise_broken", "promise_open"):
-        q = select(Promise.debtor_id).where(_in_period(Promise.created_at, start, end))
+        q = select(Promise.debtor_id.label("k")).where(_in_period(Promise.created_at, start, end))
         if name != "promise":
             q = q.where(Promise.status == name.removeprefix("promise_"))
-        return debtor.in_(q)
+        return [("debtor", q)]
     if name == "plan":
-        return debtor.in_(select(PaymentPlan.debtor_id).where(_in_period(PaymentPlan.created_at, start, end)))
+        return [("debtor", select(PaymentPlan.debtor_id.label("k")).where(
+            _in_period(PaymentPlan.created_at, start, end)))]
     if name == "date_moved":
-        return debtor.in_(select(DueDateChange.debtor_id).where(_in_period(DueDateChange.created_at, start, end)))
+        return [("debtor", select(DueDateChange.debtor_id.label("k")).where(
+            _in_period(DueDateChange.created_at, start, end)))]
     if name == "dispute":
-        return or_(
-            C.c.id.in_(select(Handoff.conversation_id).where(Handoff.reason == "dispute",
-                                                             _in_period(Handoff.created_at, start, end))),
-            C.c.id.in_(select(Message.conversation_id).where(Message.intent == "dispute_debt",
-                                                             _in_period(Message.created_at, start, end))),
-        )
+        return [("conversation", select(Handoff.conversation_id.label("k")).where(
+                    Handoff.reason == "dispute", _in_period(Handoff.created_at, start, end))),
+                ("conversation", select(Message.conversation_id.label("k")).where(
+                    Message.intent == "dispute_debt", _in_period(Message.created_at, start, end)))]
     if name == "handoff":
-        return C.c.id.in_(select(Handoff.conversation_id).where(_in_period(Handoff.created_at, start, end)))
-    if name == "replied":
-        return C.c.id.in_(select(Message.conversation_id).where(_in_period(Message.created_at, start, end),
-                                                                Message.direction == "in"))
-    if name == "no_reply":
-        return ~outcome_clause("replied", start, end)
-    if name == "contained":
-        return and_(outcome_clause("replied", start, end), ~outcome_clause("handoff", start, end))
+        return [("conversation", select(Handoff.conversation_id.label("k")).where(
+            _in_period(Handoff.created_at, start, end)))]
     if name == "opted_out":
-        return debtor.in_(select(Debtor.id).where(Debtor.opted_out.is_(True),
-                                                  _in_period(Debtor.opted_out_at, start, end)))
+        return [("debtor", select(Debtor.id.label("k")).where(Debtor.opted_out.is_(True),
+                                                              _in_period(Debtor.opted_out_at, start, end)))]
     if name == "verified":
-        return cast(debtor, String).in_(select(AuditLog.target_id).where(
+        return [("debtor", select(cast(AuditLog.target_id, Integer).label("k")).where(
             AuditLog.action == "identity_verified", AuditLog.target_type == "debtor",
-            _in_period(AuditLog.created_at, start, end)))
+            _in_period(AuditLog.created_at, start, end)))]
     if name == "link_sent":
-        return debtor.in_(select(PaymentLink.debtor_id).where(_in_period(PaymentLink.created_at, start, end)))
+        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
+            _in_period(PaymentLink.created_at, start, end)))]
     if name == "link_paid":
-        return debtor.in_(select(PaymentLink.debtor_id).where(PaymentLink.status == "paid",
-                                                              _in_period(PaymentLink.created_at, start, end)))
+        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
+            PaymentLink.status == "paid", _in_period(PaymentLink.created_at, start, end)))]
     raise ValueError(f"unknown outcome {name!r}")
+
+
+def _key_column(kind: str):  # noqa: ANN202
+    return {"debtor": C.c.debtor_id, "conversation": C.c.id}[kind]
+
+
+def replied_clause(start: datetime, end: datetime):  # noqa: ANN201
+    """The debtor wrote in the period. ``last_inbound_at`` (kept by the edge with every inbound message) answers
+    it from the row itself; only a period that ended before the debtor's latest message needs the messages."""
+    wrote = C.c.id.in_(select(Message.conversation_id).where(_in_period(Message.created_at, start, end),
+                                                             Message.direction == "in"))
+    return and_(C.c.last_inbound_at >= start, or_(C.c.last_inbound_at < end, wrote))
+
+
+def outcome_clause(name: str, start: datetime, end: datetime):  # noqa: ANN201
+    """The SQL condition "this conversation had outcome ``name`` in the period" (over ``conversations``)."""
+    if name == "replied":
+        return replied_clause(start, end)
+    if name == "no_reply":
+        return ~func.coalesce(replied_clause(start, end), False)
+    if name == "contained":
+        return and_(replied_clause(start, end), ~outcome_clause("handoff", start, end))
+    return or_(*[_key_column(kind).in_(q) for kind, q in events(name, start, end)])
 
 
 def _conditions(session: Session, f: Filters) -> list:
@@ -299,8 +317,13 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace('"', "")
 
 
-def _from():  # noqa: ANN202
-    return C.outerjoin(D, D.c.id == C.c.debtor_id)
+def _from(f: Filters | None = None):  # noqa: ANN202
+    """Conversations, with their debtors when something needs them (the list's columns, a country filter)."""
+    return _dj(f, C)
+
+
+def _dj(f: Filters | None, frm):  # noqa: ANN001, ANN202
+    return frm.outerjoin(D, D.c.id == C.c.debtor_id) if f is None or f.country else frm
 
 
 # --- The list ---------------------------------------------------------------------------------------
@@ -325,7 +348,7 @@ LIST_OUTCOMES = ("paid", "promise_kept", "promise_broken", "promise_open", "plan
 
 
 def count(session: Session, f: Filters) -> int:
-    return session.execute(select(func.count()).select_from(_from()).where(*_conditions(session, f))).scalar_one()
+    return session.execute(select(func.count()).select_from(_from(f)).where(*_conditions(session, f))).scalar_one()
 
 
 def conversations(session: Session, f: Filters, page: int = 1, per_page: int = PAGE_SIZE,
@@ -381,38 +404,55 @@ class Dashboard:
         return None if not w else 100.0 * self.counts.get(part, 0) / w
 
 
+def _event_count(session: Session, f: Filters, name: str, where: list, extra: list | None = None) -> int:
+    """Conversations of the segment with outcome ``name``: driven by the (few) events of the period, each joined
+    to its conversation — the same conversations as ``outcome_clause`` selects from the list's side."""
+    start, end = f.bounds
+    parts = []
+    for kind, q in events(name, start, end):
+        e = q.subquery()
+        parts.append(select(C.c.id).select_from(_dj(f, e.join(C, _key_column(kind) == e.c.k)))
+                     .where(*where, *(extra or [])))
+    ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
+    return session.execute(select(func.count(distinct(ids.subquery().c.id)))).scalar_one()
+
+
 def dashboard(session: Session, f: Filters) -> Dashboard:
     start, end = f.bounds
     where = _conditions(session, f)
-    cols = [func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors")]
-    cols += [func.coalesce(func.sum(case((outcome_clause(name, start, end), 1), else_=0)), 0).label(name)
-             for name in METRICS]
-    totals = session.execute(select(*cols).select_from(_from()).where(*where)).one()
-    base_debtors = select(C.c.debtor_id).select_from(_from()).where(*where)
-    base_ids = select(C.c.id).select_from(_from()).where(*where)
-
+    replied = replied_clause(start, end)
+    totals = session.execute(
+        select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
+               func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
+        .select_from(_from(f)).where(*where)).one()
+    counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
+    for name in METRICS:
+        if name not in counts and name != "contained":
+            counts[name] = _event_count(session, f, name, where)
+    counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
+    p = Payment.__table__
+    paid = (select(p.c.id, p.c.currency, p.c.amount).distinct()
+            .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
+            .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
     recovered = [(cur, amount) for cur, amount in session.execute(
-        select(Payment.currency, func.sum(Payment.amount))
-        .where(Payment.status.in_(PAID_STATUSES), _in_period(Payment.paid_at, start, end),
-               Payment.debtor_id.in_(base_debtors))
-        .group_by(Payment.currency).order_by(Payment.currency))]
+        select(paid.c.currency, func.sum(paid.c.amount)).group_by(paid.c.currency).order_by(paid.c.currency))]
 
     nr = NonpaymentReason.__table__
     reasons = [(r, n) for r, n in session.execute(
         select(nr.c.reason, func.count(distinct(C.c.id)))
-        .select_from(_from().join(nr, and_(nr.c.debtor_id == C.c.debtor_id,
-                                           _in_period(nr.c.created_at, start, end))))
-        .where(*where).group_by(nr.c.reason).order_by(func.count(distinct(C.c.id)).desc(), nr.c.reason))]
+        .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
+        .where(_in_period(nr.c.created_at, start, end), *where)
+        .group_by(nr.c.reason).order_by(func.count(distinct(C.c.id)).desc(), nr.c.reason))]
 
+    m = Message.__table__
     failures = [(code or "none", convs, msgs) for code, convs, msgs in session.execute(
-        select(Message.error_code, func.count(distinct(Message.conversation_id)), func.count())
-        .where(Message.status.in_(FAILED_STATUSES), _in_period(Message.created_at, start, end),
-               Message.conversation_id.in_(base_ids))
-        .group_by(Message.error_code).order_by(func.count().desc()))]
+        select(m.c.error_code, func.count(distinct(m.c.conversation_id)), func.count())
+        .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
+        .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
+        .group_by(m.c.error_code).order_by(func.count().desc(), m.c.error_code))]
 
-    return Dashboard(filters=f, conversations=totals.conversations, debtors=totals.debtors,
-                     counts={name: int(getattr(totals, name)) for name in METRICS}, recovered=recovered,
-                     reasons=reasons, failures=failures, ab=ab_results(session, f, where))
+    return Dashboard(filters=f, conversations=totals.conversations, debtors=totals.debtors, counts=counts,
+                     recovered=recovered, reasons=reasons, failures=failures, ab=ab_results(session, f, where))
 
 
 # --- A/B results ------------------------------------------------------------------------------------
@@ -424,29 +464,44 @@ def ab_results(session: Session, f: Filters, where: list | None = None) -> list[
     start, end = f.bounds
     where = where if where is not None else _conditions(session, f)
     ca = ContactAttempt.__table__
-    sent = and_(ca.c.debtor_id == C.c.debtor_id, ca.c.status == "sent", _in_period(ca.c.sent_at, start, end),
-                ca.c.variant.isnot(None), ca.c.variant != "-")
-    cols = [ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached")]
-    cols += [func.count(distinct(case((outcome_clause(name, start, end), C.c.id)))).label(name)
-             for name in AB_METRICS]
-    rows = session.execute(select(*cols).select_from(_from().join(ca, sent)).where(*where)
-                           .group_by(ca.c.campaign, ca.c.variant).order_by(ca.c.campaign, ca.c.variant)).all()
+    sent = and_(ca.c.status == "sent", _in_period(ca.c.sent_at, start, end), ca.c.variant.isnot(None),
+                ca.c.variant != "-")
+    replied = replied_clause(start, end)
+    rows = session.execute(
+        select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
+               func.count(distinct(case((replied, C.c.id)))).label("replied"))
+        .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
+        .where(sent, *where).group_by(ca.c.campaign, ca.c.variant).order_by(ca.c.campaign, ca.c.variant)).all()
     if not rows:
         return []
-    variant_debtors = (select(ca.c.campaign, ca.c.variant, ca.c.debtor_id).select_from(_from().join(ca, sent))
-                       .where(*where).distinct().subquery())
+    found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for name in ("promise", "paid"):
+        for kind, q in events(name, start, end):
+            e = q.subquery()
+            for camp, var, n in session.execute(
+                    select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)))
+                    .select_from(_dj(f, e.join(C, _key_column(kind) == e.c.k)
+                                     .join(ca, ca.c.debtor_id == C.c.debtor_id)))
+                    .where(sent, *where).group_by(ca.c.campaign, ca.c.variant)):
+                found[(camp, var)][name] = n
+    # Money per variant and currency: each payment once per variant, however many conversations or attempts.
+    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    p = Payment.__table__
+    for _pid, camp, var, cur, amount in session.execute(
+            select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, p.c.amount).distinct()
+            .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)
+                             .join(ca, ca.c.debtor_id == p.c.debtor_id)))
+            .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)):
+        totals[(camp, var, cur)] += amount
     amounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
-    for camp, var, cur, total in session.execute(
-            select(variant_debtors.c.campaign, variant_debtors.c.variant, Payment.currency, func.sum(Payment.amount))
-            .join(Payment, Payment.debtor_id == variant_debtors.c.debtor_id)
-            .where(Payment.status.in_(PAID_STATUSES), _in_period(Payment.paid_at, start, end))
-            .group_by(variant_debtors.c.campaign, variant_debtors.c.variant, Payment.currency)):
-        amounts[(camp, var)].append((cur, Decimal(total)))
+    for (camp, var, cur), total in totals.items():
+        amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        v = {"variant": r.variant, "reached": r.reached, "amounts": sorted(amounts.get((r.campaign, r.variant), []))}
+        v = {"variant": r.variant, "reached": r.reached, "replied": r.replied,
+             "amounts": sorted(amounts.get((r.campaign, r.variant), []))}
+        v.update({name: found[(r.campaign, r.variant)].get(name, 0) for name in ("promise", "paid")})
         for name in AB_METRICS:
-            v[name] = getattr(r, name)
             v[f"{name}_ci"] = wilson(v[name], r.reached)
         campaigns[r.campaign].append(v)
     out = []

@@ -65,6 +65,8 @@ def history(session):  # noqa: ANN001, ANN201
                     error_code=error, created_at=at)
         session.add(m)
         conv.last_message_at = max(conv.last_message_at, at)
+        if author == "debtor":  # as the edge does with every inbound message
+            conv.last_inbound_at = max(conv.last_inbound_at or at, at)
         return m
 
     def sent(d, inv, variant: str, at: datetime) -> None:  # noqa: ANN001

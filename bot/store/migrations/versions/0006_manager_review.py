@@ -35,6 +35,9 @@ INDEXES = [
     ("ix_audit_log_action_created", "audit_log", ["action", "created_at"]),
     ("ix_contact_attempts_campaign_variant", "contact_attempts", ["campaign", "variant", "sent_at"]),
     ("ix_conversations_channel_last", "conversations", ["last_channel", "last_message_at"]),
+    # Covers the period scan of the dashboard (no table lookups for the base figures).
+    ("ix_conversations_period", "conversations",
+     ["last_message_at", "created_at", "debtor_id", "last_inbound_at", "last_channel"]),
 ]
 
 FTS_SQLITE = [

@@ -1,0 +1,149 @@
+"""Manager pages on N conversations (default 100,000): list, search, dashboard and a transcript, each timed as a
+whole HTTP page (Flask test client, signed-in manager) and as its queries alone; prints the query plans.
+
+Goal (issue): every page under 300 ms on 100,000 conversations. The history comes from
+``bot.demo_history.generate`` (bulk Core inserts: ~7 messages, reasons, promises, payments, hand-offs, A/B
+contact attempts per conversation over 60 days). Run: .venv/bin/python bench/manager_bench.py [conversations]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+REPEAT = 5
+BUDGET_MS = 300
+tmp = Path(tempfile.mkdtemp(prefix="recobra-manager-bench-"))
+os.environ["RECOBRA_VAR_DIR"] = str(tmp)
+os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
+os.environ.setdefault("SECRET_KEY", "bench-secret")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import text  # noqa: E402
+
+from bot import demo_history, reporting, users  # noqa: E402
+from bot.store import session_scope  # noqa: E402
+from bot.store.db import get_engine  # noqa: E402
+from bot.store.migrate import upgrade  # noqa: E402
+
+
+def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:  # noqa: ANN001
+    """(median, worst) milliseconds of ``repeat`` runs after one warm-up."""
+    fn()
+    runs = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t) * 1000)
+    return statistics.median(runs), max(runs)
+
+
+def plan(conn, stmt) -> str:  # noqa: ANN001
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
+    return "\n".join(f"    {'  ' * (r[1] and 1)}{r[3]}" for r in rows)
+
+
+def main() -> None:
+    import logging
+
+    logging.getLogger("bot.web.auth").setLevel(logging.CRITICAL)  # no Redis here: the login limit is skipped
+    url = os.environ["DATABASE_URL"]
+    upgrade(url)
+    t = time.perf_counter()
+    with session_scope(url) as s:
+        users.create_or_update(s, "gerente", "manager", "clave-del-gerente-1", name="Gerente")
+        users.create_or_update(s, "agente", "agent", "clave-del-agente-1", name="Agente")
+    with session_scope(url) as s:
+        written = demo_history.generate(s, n=N, batch=5000)
+    with get_engine(url).begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    print(f"populated {N:,} conversations in {time.perf_counter() - t:.1f} s: "
+          + ", ".join(f"{k} {v:,}" for k, v in written.items()))
+
+    from bot.web import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "WTF_CSRF_ENABLED": True})
+    client = app.test_client()
+    import re
+
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
+    login = client.post("/console/login", data={"username": "gerente", "password": "clave-del-gerente-1",
+                                                "csrf_token": token.group(1)})
+    assert login.status_code == 302, login.get_data(as_text=True)[:2000]
+    with session_scope(url) as s:
+        conv_id = s.execute(text("SELECT id FROM conversations ORDER BY last_message_at DESC LIMIT 1")).scalar()
+
+    pages = {
+        "dashboard, last 30 days": "/manager/",
+        "dashboard, Mexico, 60 days": "/manager/?country=MX&from={d60}",
+        "list, page 1": "/manager/conversations",
+        "list, page 40": "/manager/conversations?page=40",
+        "list, broken promises in MX": "/manager/conversations?country=MX&outcome=promise_broken",
+        "list, reason job_loss + whatsapp": "/manager/conversations?reason=job_loss&channel=whatsapp",
+        "search 'cuanto debo'": "/manager/conversations?q=cuanto+debo",
+        "search 'trabajo', 60 days": "/manager/conversations?q=trabajo&from={d60}",
+        "transcript": f"/manager/conversations/{conv_id}",
+    }
+    from datetime import date, timedelta
+
+    d60 = (date.today() - timedelta(days=59)).isoformat()
+    print(f"\npages (HTTP through the test client, median / worst of {REPEAT}, budget {BUDGET_MS} ms):")
+    slow = []
+    for label, path in pages.items():
+        path = path.format(d60=d60)
+
+        def get(path: str = path) -> None:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+        med, worst = timed(get)
+        flag = "" if worst < BUDGET_MS else "  <-- over budget"
+        if worst >= BUDGET_MS:
+            slow.append(label)
+        print(f"  {label:38s} {med:7.1f} ms  {worst:7.1f} ms{flag}")
+
+    f = reporting.Filters.from_args({})
+    mx = reporting.Filters.from_args({"country": "MX", "from": d60})
+    with session_scope(url) as s:
+        print("\nqueries alone (median ms):")
+        print(f"  count (30 days)           {timed(lambda: reporting.count(s, f))[0]:7.1f}")
+        print(f"  list page (30 days)       {timed(lambda: reporting.conversations(s, f))[0]:7.1f}")
+        print(f"  dashboard (30 days)       {timed(lambda: reporting.dashboard(s, f))[0]:7.1f}")
+        print(f"  dashboard (MX, 60 days)   {timed(lambda: reporting.dashboard(s, mx))[0]:7.1f}")
+        d = reporting.dashboard(s, mx)
+        print(f"\nMexico, last 60 days: {d.conversations:,} conversations; promises {d.counts['promise']:,}, kept "
+              f"{d.counts['promise_kept']:,} ({d.pct('promise_kept', 'promise') or 0:.1f} %); reasons: "
+              + ", ".join(f"{r} {n:,}" for r, n in d.reasons[:4]))
+
+        from sqlalchemy import func, select
+
+        from bot.reporting import C, _conditions, _from
+
+        conn = s.connection()
+        where = _conditions(s, f)
+        list_q = (select(C.c.id).select_from(_from()).where(*where)
+                  .order_by(C.c.last_message_at.desc(), C.c.id.desc()).limit(50))
+        print("\nEXPLAIN QUERY PLAN — list page:\n" + plan(conn, list_q))
+        print("\nEXPLAIN QUERY PLAN — list count:\n" + plan(conn, select(func.count()).select_from(_from())
+                                                              .where(*where)))
+        start, end = f.bounds
+        from sqlalchemy import case
+
+        cols = [func.count()] + [func.sum(case((reporting.outcome_clause(n, start, end), 1), else_=0))
+                                 for n in ("replied", "promise_kept", "paid", "contained")]
+        print("\nEXPLAIN QUERY PLAN — dashboard figures (4 of 15 outcome columns shown):\n"
+              + plan(conn, select(*cols).select_from(_from()).where(*where)))
+        search_where = _conditions(s, reporting.Filters.from_args({"q": "cuanto debo"}))
+        print("\nEXPLAIN QUERY PLAN — search:\n" + plan(conn, select(C.c.id).select_from(_from())
+                                                         .where(*search_where).limit(50)))
+    print("\nall pages within budget" if not slow else f"\nover budget: {', '.join(slow)}")
+
+
+if __name__ == "__main__":
+    main()
