@@ -184,6 +184,17 @@ class Ctx:
         self.utter("utter_ask_document_digits")
         return False
 
+    def open_invoice_for(self, request: str):  # noqa: ANN201
+        """How every account request starts: verified first, a volunteered reason recorded, then the
+        invoice it is about (None, after saying there is no debt, when nothing is open)."""
+        if not self.require_verified(request):
+            return None
+        self.record_volunteered_reason()
+        invoice = first_open_invoice(self)
+        if invoice is None:
+            self.utter("utter_no_debt")
+        return invoice
+
     def record_volunteered_reason(self) -> None:
         """A reason given along with another request is understood and recorded too."""
         from bot import accounts, reasons

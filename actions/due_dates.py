@@ -24,12 +24,8 @@ def _refuse(ctx: Ctx, reason: str, latest: date | None) -> None:
 def request_change(ctx: Ctx) -> None:
     from bot import due_dates
 
-    if not ctx.require_verified("request_due_date_change"):
-        return
-    ctx.record_volunteered_reason()
-    invoice = first_open_invoice(ctx)
+    invoice = ctx.open_invoice_for("request_due_date_change")
     if invoice is None:
-        ctx.utter("utter_no_debt")
         return
     today = ctx.today
     from actions.promises import _resolve

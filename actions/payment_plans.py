@@ -10,12 +10,8 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 def offer_plan(ctx: Ctx) -> None:
     from bot import payment_plans
 
-    if not ctx.require_verified("request_payment_plan"):
-        return
-    ctx.record_volunteered_reason()
-    invoice = first_open_invoice(ctx)
+    invoice = ctx.open_invoice_for("request_payment_plan")
     if invoice is None:
-        ctx.utter("utter_no_debt")
         return
     options = payment_plans.options(invoice.balance, invoice.currency, ctx.today)
     if not options:

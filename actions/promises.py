@@ -13,12 +13,8 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 def propose_promise(ctx: Ctx) -> None:
     from bot import promises
 
-    if not ctx.require_verified("promise_to_pay"):
-        return
-    ctx.record_volunteered_reason()
-    invoice = first_open_invoice(ctx)
+    invoice = ctx.open_invoice_for("promise_to_pay")
     if invoice is None:
-        ctx.utter("utter_no_debt")
         return
     today = ctx.today
     limit = promises.latest_date(today)
