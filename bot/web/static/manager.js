@@ -5,11 +5,19 @@
   document.querySelectorAll("select[data-autosubmit]").forEach(function (el) {
     el.addEventListener("change", function () { el.form.submit(); });
   });
-  // Filter selects on the list apply at once; date and text fields wait for "Aplicar".
   var filters = document.getElementById("filters");
-  if (filters) {
-    filters.querySelectorAll("select").forEach(function (el) {
-      el.addEventListener("change", function () { filters.submit(); });
+  if (!filters) { return; }
+  // Empty filters stay out of the URL, so links and bookmarks read like the filters chosen.
+  filters.addEventListener("submit", function () {
+    filters.querySelectorAll("input, select").forEach(function (el) {
+      if (el.name && !el.value) { el.disabled = true; }
     });
-  }
+  });
+  window.addEventListener("pageshow", function () {
+    filters.querySelectorAll("[disabled]").forEach(function (el) { el.disabled = false; });
+  });
+  // Filter selects apply at once; date and text fields wait for "Aplicar".
+  filters.querySelectorAll("select").forEach(function (el) {
+    el.addEventListener("change", function () { filters.requestSubmit(); });
+  });
 })();
