@@ -27,6 +27,11 @@ log = logging.getLogger(__name__)
 RASA_TIMEOUT = 30
 
 
+def now() -> datetime:
+    """The clock of a send (tests move it)."""
+    return datetime.now(timezone.utc)
+
+
 def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
     """Inject EXTERNAL_reminder into the debtor's Rasa conversation; returns the bot's texts."""
     s = get_settings()
@@ -81,7 +86,7 @@ def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None: 
 
 @handles("campaign_send")
 def campaign_send(job: Job) -> None:
-    now = datetime.now(timezone.utc)
+    at = now()
     with session_scope() as session:
         attempt = session.get(ContactAttempt, job.payload["attempt_id"])
         if attempt is None:
@@ -97,11 +102,11 @@ def campaign_send(job: Job) -> None:
         if reason:
             attempt.status, attempt.reason = "suppressed", reason
             return
-        decision = contact_policy.decide(debtor.country, debtor.timezone, now,
-                                         campaigns.history_for(session, debtor.id, now), attempt.channel or "sms")
+        decision = contact_policy.decide(debtor.country, debtor.timezone, at,
+                                         campaigns.history_for(session, debtor.id, at), attempt.channel or "sms")
         if not decision.allowed:
             attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
-            attempt.scheduled_for = decision.next_allowed_at or now
+            attempt.scheduled_for = decision.next_allowed_at or at
             return
         variant = _variant(attempt)
         if variant is None:
@@ -109,21 +114,21 @@ def campaign_send(job: Job) -> None:
             return
         text = variant.text.format(business=get_settings().business_name)
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
-        if attempt.channel == "whatsapp" and not messaging.in_whatsapp_window(conv, now):
+        if attempt.channel == "whatsapp" and not messaging.in_whatsapp_window(conv, at):
             values = {"name": debtor.name.split()[0], "business": get_settings().business_name}
             rows = [messaging.prepare_template(session, conv, variant.whatsapp_template, values)]
         else:
             rows = []
             for t in texts:
-                rows += messaging.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=now)
-        attempt.status, attempt.sent_at = "sent", now
+                rows += messaging.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=at)
+        attempt.status, attempt.sent_at = "sent", at
         attempt.rules_version = decision.rules_version
         attempt.message_id = rows[0].id if rows else None
         if attempt.stage == "promise_broken":
             promise = session.execute(select(Promise).where(Promise.invoice_id == attempt.invoice_id,
                                                             Promise.status == "open")).scalar_one_or_none()
             if promise is not None:
-                promise.status, promise.resolved_at = "broken", now
+                promise.status, promise.resolved_at = "broken", at
         session.commit()
         messaging.deliver_pending(session, conv.id)
 

@@ -1,0 +1,158 @@
+"""A planned campaign contact, sent by the worker: through Rasa (EXTERNAL_reminder) and the provider."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from bot import campaigns
+from bot.queue import Job, Retry
+from bot.store.models import ContactAttempt, Message, Promise
+from bot.worker import campaigns as campaign_jobs
+from tests.worker.doubles import HttpDouble, set_env
+
+BOGOTA = ZoneInfo("America/Bogota")
+AT = datetime(2026, 11, 24, 10, 0, tzinfo=BOGOTA)  # a Tuesday, inside Colombia's hours
+PHONE = "+573001112233"
+
+
+class FakeRasaApi:
+    """Rasa's HTTP API as the campaign sender uses it: trigger_intent returns the bot's messages."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.down = False
+        self.http = HttpDouble(self._handle)
+
+    def _handle(self, method, path, headers, body):  # noqa: ANN001, ANN202
+        if self.down:
+            return 503, {"error": "down"}
+        if "/trigger_intent" not in path:
+            return 404, {}
+        payload = json.loads(body)
+        sender = path.split("/conversations/")[1].split("/")[0]
+        self.calls.append((sender, payload))
+        return 200, {"messages": [{"recipient_id": sender, "text": payload["entities"]["reminder_text"]}]}
+
+
+@pytest.fixture()
+def rasa_api():
+    api = FakeRasaApi()
+    set_env(RASA_URL=api.http.url)
+    yield api
+    set_env(RASA_URL=None)
+    api.http.close()
+
+
+@pytest.fixture()
+def clock(monkeypatch):
+    moment = {"now": AT}
+    monkeypatch.setattr(campaign_jobs, "now", lambda: moment["now"])
+    return moment
+
+
+def plan_one(session, at=AT):
+    ids = []
+    campaigns.execute(session, campaigns.plan(session, at=at), enqueue=lambda phone, attempt: ids.append(attempt))
+    assert len(ids) == 1
+    return ids[0]
+
+
+def send(attempt_id):
+    campaign_jobs.campaign_send(Job(id="1-0", partition=0, key=PHONE, kind="campaign_send",
+                                    payload={"attempt_id": attempt_id}))
+
+
+def invoice(dpd):
+    return [{"external_id": "F1", "amount": "185000.00", "currency": "COP",
+             "due_date": (AT.date() - timedelta(days=dpd)).isoformat()}]
+
+
+def test_sms_reminder_goes_out_once_with_the_campaign_text(session, make_debtor, rasa_api, sandbox_provider,
+                                                            clock):
+    make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    send(attempt_id)
+    send(attempt_id)  # a redelivered job sends nothing more
+    [(sender, payload)] = rasa_api.calls
+    assert sender == PHONE and payload["name"] == "EXTERNAL_reminder"
+    assert payload["entities"]["campaign_stage"] == "D+7"
+    outbox = sandbox_provider.outbox(PHONE)
+    assert len(outbox) == 1
+    body = outbox[0]["body"]
+    assert body.startswith("Financiera Aurora") and "BAJA" in body
+    assert "185" not in body, "a reminder discloses no amount before identity is verified"
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert attempt.status == "sent" and attempt.channel == "sms" and attempt.rules_version
+    assert session.get(Message, attempt.message_id).author == "bot"
+
+
+def test_whatsapp_outside_the_window_uses_the_approved_template(session, make_debtor, rasa_api,
+                                                                 sandbox_provider, clock):
+    make_debtor("A", whatsapp=True, invoices=invoice(3))
+    attempt_id = plan_one(session)
+    send(attempt_id)
+    session.expire_all()
+    message = session.get(Message, session.get(ContactAttempt, attempt_id).message_id)
+    assert message.channel == "whatsapp" and message.content_sid and message.content_sid.startswith("HX")
+    [sent] = sandbox_provider.outbox(PHONE)
+    assert sent["channel"] == "whatsapp"
+
+
+def test_what_changed_since_planning_is_respected(session, make_debtor, rasa_api, sandbox_provider, clock):
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    debtor.opted_out = True
+    session.commit()
+    send(attempt_id)
+    assert rasa_api.calls == [] and sandbox_provider.outbox(PHONE) == []
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert (attempt.status, attempt.reason) == ("suppressed", "opted_out")
+
+
+def test_a_send_that_the_clock_no_longer_allows_is_deferred(session, make_debtor, rasa_api, sandbox_provider,
+                                                             clock):
+    make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    clock["now"] = AT.replace(hour=19, minute=30)  # the worker got to it after hours
+    send(attempt_id)
+    assert sandbox_provider.outbox(PHONE) == []
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert attempt.status == "deferred"
+    assert attempt.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 25, 7, 0, tzinfo=BOGOTA)
+
+
+def test_rasa_down_keeps_the_job_for_later(session, make_debtor, rasa_api, sandbox_provider, clock):
+    make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    rasa_api.down = True
+    with pytest.raises(Retry):
+        send(attempt_id)
+    session.expire_all()
+    assert session.get(ContactAttempt, attempt_id).status == "planned"
+    rasa_api.down = False
+    send(attempt_id)
+    assert len(sandbox_provider.outbox(PHONE)) == 1
+
+
+def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor, rasa_api, sandbox_provider,
+                                                            clock):
+    from decimal import Decimal
+
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
+    session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
+                        promised_date=AT.date() - timedelta(days=1), amount=Decimal("185000.00"), currency="COP"))
+    session.commit()
+    attempt_id = plan_one(session)
+    send(attempt_id)
+    session.expire_all()
+    assert session.get(ContactAttempt, attempt_id).stage == "promise_broken"
+    assert session.execute(select(Promise)).scalar_one().status == "broken"
+    assert "no vimos el pago" in sandbox_provider.outbox(PHONE)[0]["body"]
