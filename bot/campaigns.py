@@ -33,6 +33,7 @@ from bot.store.models import (
     Debtor,
     Instalment,
     Invoice,
+    Message,
     NonpaymentReason,
     PaymentPlan,
     Promise,
@@ -132,6 +133,7 @@ class Planned:
     rules_version: str = ""
     promise_id: int | None = None
     attempt_id: int | None = None
+    failed_attempt_id: int | None = None  # the WhatsApp attempt this SMS replaces
 
 
 @dataclass
@@ -228,6 +230,16 @@ class _Loaded:
             self.keys[a.key] = a
             if a.status == "sent" and a.sent_at is not None:
                 self.history[a.debtor_id].append(contact_policy.Contact(a.sent_at, a.channel or "sms"))
+        # WhatsApp campaign messages that failed or were undelivered: the same stage goes again by SMS.
+        self.failed_whatsapp = [
+            (a, d)
+            for a, d in self._all(session, select(ContactAttempt, Debtor)
+                                  .join(Message, ContactAttempt.message_id == Message.id)
+                                  .join(Debtor, ContactAttempt.debtor_id == Debtor.id)
+                                  .where(ContactAttempt.channel == "whatsapp", ContactAttempt.status == "sent",
+                                         ContactAttempt.sent_at >= since,
+                                         Message.status.in_(("failed", "undelivered"))))
+        ]
         self.due_promises = [
             (p, inv, d)
             for p, inv, d in self._all(session, select(Promise, Invoice, Debtor)
@@ -362,6 +374,23 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             _decide(item, debtor, at, data.history[debtor.id])
         result.items.append(item)
 
+    # A WhatsApp message that did not arrive: the same stage by SMS, where the debtor and the rules allow.
+    for attempt, debtor in data.failed_whatsapp:
+        key = f"{attempt.key}:sms"
+        if key in data.keys:
+            continue
+        item = Planned(kind="campaign" if attempt.campaign != "followup" else attempt.stage, key=key,
+                       debtor_id=attempt.debtor_id, invoice_id=attempt.invoice_id, campaign=attempt.campaign,
+                       stage=attempt.stage, variant=attempt.variant, channel="sms", outcome="send", reason=None,
+                       scheduled_for=at, failed_attempt_id=attempt.id)
+        if debtor.opted_out or debtor.contact_status in BAD_CONTACT:
+            item.outcome, item.reason = "suppressed", "opted_out" if debtor.opted_out else "invalid_contact"
+        else:
+            # the failed message never reached the debtor: it does not count as a contact
+            history = [c for c in data.history[debtor.id] if c.at != attempt.sent_at]
+            _decide(item, debtor, at, history)
+        result.items.append(item)
+
     # Deferred attempts whose moment has come are planned again (policy re-checked).
     for attempt in data.keys.values():
         if attempt.status == "deferred" and attempt.scheduled_for <= at:
@@ -394,6 +423,10 @@ def record(session: Session, item: Planned) -> ContactAttempt | None:
             session.add(attempt)
     except IntegrityError:
         return None
+    if item.failed_attempt_id is not None:
+        failed = session.get(ContactAttempt, item.failed_attempt_id)
+        if failed is not None:
+            failed.status, failed.reason = "failed", "whatsapp_not_delivered"
     return attempt
 
 

@@ -156,3 +156,27 @@ def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor,
     assert session.get(ContactAttempt, attempt_id).stage == "promise_broken"
     assert session.execute(select(Promise)).scalar_one().status == "broken"
     assert "no vimos el pago" in sandbox_provider.outbox(PHONE)[0]["body"]
+
+
+def test_undelivered_whatsapp_goes_again_by_sms(session, make_debtor, rasa_api, sandbox_provider, clock):
+    from bot import messaging
+
+    make_debtor("A", whatsapp=True, invoices=invoice(3))
+    attempt_id = plan_one(session)
+    send(attempt_id)
+    session.expire_all()
+    first = session.get(ContactAttempt, attempt_id)
+    message = session.get(Message, first.message_id)
+    messaging.apply_status(session, message.provider_sid, "undelivered", "63016")
+    session.commit()
+    later = AT + timedelta(minutes=10)
+    sms_id = plan_one(session, at=later)
+    clock["now"] = later
+    send(sms_id)
+    session.expire_all()
+    sms = session.get(ContactAttempt, sms_id)
+    assert (sms.channel, sms.stage, sms.status) == ("sms", "D+3", "sent")
+    assert session.get(ContactAttempt, attempt_id).status == "failed"
+    assert [m["channel"] for m in sandbox_provider.outbox(PHONE)] == ["whatsapp", "sms"]
+    # And only once.
+    assert campaigns.plan(session, at=later + timedelta(minutes=10)).items == []
