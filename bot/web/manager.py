@@ -28,6 +28,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot import audit, reporting
+from bot.agent_desk import MESSAGE_STATUS_LABELS
 from bot.money import format_money
 from bot.store.models import (
     Conversation,
@@ -99,9 +100,18 @@ def _helpers() -> dict[str, Any]:
         "outcome_labels": reporting.OUTCOMES, "reason_labels": reporting.REASON_LABELS,
         "country_labels": reporting.COUNTRIES, "channel_labels": reporting.CHANNELS, "intents": reporting.INTENTS,
         "local": lambda dt: reporting.local(dt, tz), "tz": tz, "timezones": TIMEZONES, "mask": reporting.mask,
-        "mask_phone": reporting.mask_phone, "money": lambda amount, cur: format_money(amount, cur),
+        "mask_phone": reporting.mask_phone, "money": _money,
+        "status_label": lambda st: MESSAGE_STATUS_LABELS.get(st, st),
         "pct": _pct,
     }
+
+
+CURRENCY_COUNTRY = {"COP": "CO", "MXN": "MX", "ARS": "AR", "CLP": "CL", "PEN": "PE", "UYU": "UY", "BRL": "BR"}
+
+
+def _money(amount, currency: str) -> str:  # noqa: ANN001
+    """Written the way the currency's own country writes it ($ 200.000 in Colombia, $1,500 in Mexico)."""
+    return format_money(amount, currency, CURRENCY_COUNTRY.get(currency))
 
 
 def _pct(part: int, whole: int) -> str:
@@ -158,7 +168,8 @@ def conversations():  # noqa: ANN201
     snippets = search.snippets(db, [r.id for r in rows], f.q) if f.q else {}
     pages = max((total + reporting.PAGE_SIZE - 1) // reporting.PAGE_SIZE, 1)
     return render_template("manager/conversations.html", f=f, rows=rows, total=total, page=page, pages=pages,
-                           snippets={k: reporting.mask(v) for k, v in snippets.items()}, agents=_agents())
+                           snippets={k: reporting.mask(v) for k, v in snippets.items()}, agents=_agents(),
+                           presets=_presets(f))
 
 
 @bp.get("/conversations.csv")
