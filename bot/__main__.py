@@ -166,6 +166,47 @@ def campaign_run(dry_run: bool, at: str | None, quiet: bool) -> None:
         click.echo(f"  {label:<{width}}  {value:>7}")
 
 
+@campaign.command("report")
+@click.option("--days", default=30, show_default=True, help="The period: the last N days.")
+def campaign_report(days: int) -> None:
+    """A/B results per campaign and variant: reached, replied, promised, paid, amount, and whether a
+    difference is evidence (two-proportion z-test, 95 % Wilson intervals) or noise."""
+    from datetime import date, timedelta
+
+    from bot import reporting
+    from bot.store import session_scope
+
+    today = date.today()
+    f = reporting.Filters.from_args({"from": (today - timedelta(days=days - 1)).isoformat(),
+                                     "to": today.isoformat()})
+    with session_scope() as session:
+        results = reporting.ab_results(session, f)
+    if not results:
+        click.echo(f"no A/B variants reached anyone in the last {days} days")
+        return
+
+    def rate(v: dict, name: str) -> str:
+        ci = v.get(f"{name}_ci")
+        share = v[name] / v["reached"] if v["reached"] else 0
+        return f"{v[name]:>5} {share:6.1%}" + (f" [{ci[0]:.0%}-{ci[1]:.0%}]" if ci else "")
+
+    for result in results:
+        click.echo(f"campaign {result['campaign']}")
+        click.echo(f"  {'variant':8} {'reached':>7}  {'replied':>22}  {'promised':>22}  {'paid':>22}  amount")
+        for v in result["variants"]:
+            money = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in v["amounts"]) or "-"
+            click.echo(f"  {v['variant']:8} {v['reached']:>7}  {rate(v, 'replied'):>22}  "
+                       f"{rate(v, 'promise'):>22}  {rate(v, 'paid'):>22}  {money}")
+        for name, test in result["tests"].items():
+            if test["p"] is None:
+                verdict = "too few contacts to tell"
+            elif test["winner"]:
+                verdict = f"variant {test['winner']} wins (z={test['z']:.2f}, p={test['p']:.3f})"
+            else:
+                verdict = f"no significant difference (p={test['p']:.3f})"
+            click.echo(f"  {name}: {verdict}")
+
+
 @cli.command()
 def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""

@@ -170,3 +170,34 @@ def test_variant_split_is_stable_and_roughly_even():
     assert picks == [campaigns.pick_variant(stage, f"{i}:c:s").name for i in range(2000)]
     assert 850 < picks.count("A") < 1150
 
+
+
+def test_cli_report_declares_a_winner_only_on_evidence(session):
+    from datetime import timezone
+
+    from bot.store.models import Debtor
+
+    now = datetime.now(timezone.utc) - timedelta(hours=1)
+
+    def group(variant, n, replied, offset):
+        for i in range(n):
+            d = Debtor(external_id=f"{variant}{i}", name="Ana", phone=f"+5730011{offset + i:05d}", country="CO",
+                       timezone="America/Bogota")
+            session.add(d)
+            session.flush()
+            session.add(ContactAttempt(key=f"k{variant}{i}", debtor_id=d.id, campaign="preventiva", stage="D+3",
+                                       variant=variant, channel="sms", status="sent", scheduled_for=now,
+                                       sent_at=now))
+            session.add(Conversation(phone=d.phone, debtor_id=d.id, last_message_at=now + timedelta(minutes=5),
+                                     last_inbound_at=now + timedelta(minutes=5) if i < replied else None))
+        session.commit()
+
+    group("A", 60, 36, 0)
+    group("B", 60, 12, 100)
+    result = CliRunner().invoke(cli, ["campaign", "report", "--days", "7"])
+    assert result.exit_code == 0, result.output
+    assert "campaign preventiva" in result.output
+    assert "replied: variant A wins" in result.output
+    lines = [line for line in result.output.splitlines() if line.strip().startswith(("A ", "B "))]
+    assert "60" in lines[0] and "36" in lines[0] and "60.0%" in lines[0]
+    assert "promise: " in result.output  # no promises at all: said, not hidden
