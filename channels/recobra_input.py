@@ -75,6 +75,9 @@ class RecobraInput(InputChannel):
             return 400, _error("bad_request", "metadata must be an object")
         if agent is None or not _is_ready(agent):
             return 503, _error("not_ready", "no model loaded yet")
+        if text.startswith("/"):
+            # Rasa reads "/intent{...}" as a chosen intent: a debtor must not steer the bot that way.
+            text = " " + text
         message_id = str(metadata["message_id"]) if metadata.get("message_id") not in (None, "") else None
 
         if message_id:
