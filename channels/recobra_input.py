@@ -76,8 +76,9 @@ class RecobraInput(InputChannel):
         if agent is None or not _is_ready(agent):
             return 503, _error("not_ready", "no model loaded yet")
         if text.startswith("/"):
-            # Rasa reads "/intent{...}" as a chosen intent: a debtor must not steer the bot that way.
-            text = " " + text
+            # Rasa reads "/intent{...}" as a chosen intent: a debtor must not steer the bot that way. A
+            # zero-width space (which Rasa's strip() keeps) defuses it and changes nothing visible.
+            text = "\u200b" + text
         message_id = str(metadata["message_id"]) if metadata.get("message_id") not in (None, "") else None
 
         if message_id:
