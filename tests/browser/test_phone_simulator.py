@@ -87,7 +87,7 @@ def test_a_person_chats_on_whatsapp_and_sms(live_edge, tmp_path):
             expect(sms_reply).to_have_attribute("data-status", "delivered", timeout=10_000)
             page.locator("#attach").click()  # a photo of a receipt: kept, and acknowledged without the bot
             expect(page.locator(".msg.in .media")).to_have_count(1)
-            expect(page.locator(".msg.out").nth(2)).to_contain_text("Recibimos tu archivo", timeout=10_000)
+            expect(page.locator(".msg.out").nth(2)).to_contain_text("Recibimos su archivo", timeout=10_000)
             assert len(rasa.calls) == 2
             page.screenshot(path=str(tmp_path / "phone.png"))
             if os.environ.get("RECOBRA_SCREENSHOT"):
