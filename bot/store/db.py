@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from bot.config import get_settings
 
@@ -31,6 +32,10 @@ def get_engine(url: str | None = None) -> Engine:
     kwargs: dict = {"future": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        if ":memory:" not in url:
+            # SQLAlchemy 1.4 opens a new file connection per session (NullPool); a pool saves the
+            # connect and PRAGMA round trip on every request and job.
+            kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=20, pool_pre_ping=False)
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_engine(url, **kwargs)
