@@ -368,14 +368,33 @@ def conversations(session: Session, f: Filters, page: int = 1, per_page: int = P
 
 
 def _annotate(session: Session, f: Filters, rows: list[Row]) -> None:
+    """Each row's outcomes in the period: the same event sources as the filters, asked only about this page."""
     if not rows:
         return
     start, end = f.bounds
     ids = [r.id for r in rows]
-    cols = [case((outcome_clause(name, start, end), 1), else_=0).label(name) for name in LIST_OUTCOMES]
     by_id = {r.id: r for r in rows}
-    for rec in session.execute(select(C.c.id, *cols).where(C.c.id.in_(ids))):
-        by_id[rec.id].outcomes = [name for name in LIST_OUTCOMES if getattr(rec, name)]
+    by_debtor: dict[int, list[int]] = defaultdict(list)
+    for r in rows:
+        if r.debtor_id:
+            by_debtor[r.debtor_id].append(r.id)
+    found: dict[int, set[str]] = {r.id: set() for r in rows}
+    for name in LIST_OUTCOMES:
+        if name == "no_reply":
+            continue
+        for kind, q in events(name, start, end):
+            e = q.subquery()
+            keys = list(by_debtor) if kind == "debtor" else ids
+            if not keys:
+                continue
+            for (key,) in session.execute(select(e.c.k).where(e.c.k.in_(keys)).distinct()):
+                for conv_id in (by_debtor.get(key, []) if kind == "debtor" else [key]):
+                    found[conv_id].add(name)
+    replied = set(session.execute(select(C.c.id).where(C.c.id.in_(ids), replied_clause(start, end))).scalars())
+    for r in rows:
+        if r.id not in replied:
+            found[r.id].add("no_reply")
+        r.outcomes = [name for name in LIST_OUTCOMES if name in found[r.id]]
     last_ids = select(func.max(Message.id)).where(Message.conversation_id.in_(ids),
                                                   Message.direction == "in").group_by(Message.conversation_id)
     for conv_id, body in session.execute(select(Message.conversation_id, Message.body)
@@ -469,21 +488,13 @@ def ab_results(session: Session, f: Filters, where: list | None = None) -> list[
     replied = replied_clause(start, end)
     rows = session.execute(
         select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
-               func.count(distinct(case((replied, C.c.id)))).label("replied"))
+               func.count(distinct(case((replied, C.c.id)))).label("replied"),
+               func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
+               func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
         .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
         .where(sent, *where).group_by(ca.c.campaign, ca.c.variant).order_by(ca.c.campaign, ca.c.variant)).all()
     if not rows:
         return []
-    found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for name in ("promise", "paid"):
-        for kind, q in events(name, start, end):
-            e = q.subquery()
-            for camp, var, n in session.execute(
-                    select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)))
-                    .select_from(_dj(f, e.join(C, _key_column(kind) == e.c.k)
-                                     .join(ca, ca.c.debtor_id == C.c.debtor_id)))
-                    .where(sent, *where).group_by(ca.c.campaign, ca.c.variant)):
-                found[(camp, var)][name] = n
     # Money per variant and currency: each payment once per variant, however many conversations or attempts.
     totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     p = Payment.__table__
@@ -498,9 +509,8 @@ def ab_results(session: Session, f: Filters, where: list | None = None) -> list[
         amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
-        v = {"variant": r.variant, "reached": r.reached, "replied": r.replied,
+        v = {"variant": r.variant, "reached": r.reached, "replied": r.replied, "promise": r.promise, "paid": r.paid,
              "amounts": sorted(amounts.get((r.campaign, r.variant), []))}
-        v.update({name: found[(r.campaign, r.variant)].get(name, 0) for name in ("promise", "paid")})
         for name in AB_METRICS:
             v[f"{name}_ci"] = wilson(v[name], r.reached)
         campaigns[r.campaign].append(v)
