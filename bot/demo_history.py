@@ -102,8 +102,13 @@ MODELS = [Debtor, Invoice, Conversation, Message, NonpaymentReason, Promise, Pay
 
 
 def generate(session: Session, n: int = 3000, days: int = 60, seed: int = 7, now: datetime | None = None,
-             batch: int = 2000) -> dict[str, int]:
-    """Write ``n`` past conversations (bulk inserts, committed in batches); returns rows written per table."""
+             batch: int = 2000, again: bool = False) -> dict[str, int]:
+    """Write ``n`` past conversations (bulk inserts, committed in batches); returns rows written per table.
+
+    Seeding twice writes nothing the second time (``again=True`` adds another ``n``)."""
+    if not again and session.execute(
+            select(Debtor.id).where(Debtor.external_id.like("HIST-%")).limit(1)).first() is not None:
+        return {}
     rng = random.Random(seed)
     now = now or datetime.now(timezone.utc)
     ids = _Ids(session, MODELS)
