@@ -75,6 +75,8 @@ def confirm_pending(ctx: Ctx) -> None:
         ctx.set("handoff_reason", None)
     elif ctx.slot(AWAITING) == "document_digits" and not ctx.verified:
         ctx.utter("utter_identity_need_digits")
+    elif ctx.verified and ctx.slot(AWAITING) in ("plan_count", "promise_date", "due_date"):
+        process_inform(ctx)  # "sí" to an open question ("¿en cuántas cuotas?"): ask it again, concretely
     else:
         ctx.utter("utter_how_can_i_help")
 

@@ -55,6 +55,15 @@ async def test_plan_picked_confirmed_stored_and_first_link_sent(convo, make_debt
     assert link.amount == amounts[0] and link.instalment_id is not None
 
 
+async def test_yes_to_how_many_instalments_asks_for_a_number(convo, make_debtor):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say("puedo pagar en cuotas?", "request_payment_plan", ActionOfferPaymentPlan)
+    assert await c.say("si", "affirm", ActionConfirmPending) == ["utter_plan_count_invalid"]
+    assert "cuotas" in c.texts()[-1] and "¿Cuál prefiere?" in c.texts()[-1]
+    assert await c.say("4", "inform", ActionProcessInform) == ["utter_confirm_plan"]
+
+
 async def test_plan_with_count_in_the_request(convo, make_debtor):
     mx_debtor(make_debtor)
     c = convo(PHONE, introduced=True, verified=True)
