@@ -5,6 +5,8 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# A pip configuration may name index folders that do not exist on a machine: pip warns once per package.
+PIP_NOISE := is ignored: it is neither a file nor a directory
 
 .PHONY: help setup run test test-fast lint bench model migrate seed lock clean
 
@@ -19,9 +21,11 @@ $(STAMP): requirements.lock .python-version
 	@PYBIN=$$(scripts/find_python.sh) || exit 1; \
 	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
 	  echo "Creating $(VENV) with $$PYBIN"; rm -rf $(VENV); "$$PYBIN" -m venv $(VENV); fi
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" wheel
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" wheel 2>&1 \
+	  | { grep -v "$(PIP_NOISE)" || true; }
 	@# One install of every pin together, so rasa's own pins hold (see requirements.in).
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 \
+	  | { grep -v "$(PIP_NOISE)" || true; }
 	$(PY) -m pip check
 	@touch $(STAMP)
 
