@@ -33,9 +33,11 @@ def migrate() -> None:
 
 
 @cli.command("seed-demo")
-def seed_demo() -> None:
-    """Seed the demo portfolio and demo users (only what is missing)."""
-    from bot import demo, users
+@click.option("--history", default=3000, show_default=True,
+              help="Past conversations to generate for the manager dashboard (0: none).")
+def seed_demo(history: int) -> None:
+    """Seed the demo portfolio, demo users and a past history (only what is missing)."""
+    from bot import demo, demo_history, users
     from bot.store import session_scope
 
     password = _demo_password()
@@ -45,6 +47,11 @@ def seed_demo() -> None:
                                      ("admin", "admin", "Admin Demo")):
             users.create_or_update(session, username, role, password, name=name)
     click.echo(f"demo portfolio: {created} debtors added")
+    if history:
+        with session_scope() as session:
+            written = demo_history.generate(session, n=history)
+        if written:
+            click.echo(f"demo history: {written.get('conversations', 0)} past conversations added")
 
 
 def _demo_password() -> str:

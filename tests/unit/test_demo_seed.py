@@ -1,0 +1,33 @@
+"""`python -m bot seed-demo`: about 30 debtors in five countries, demo users, a history; twice adds nothing."""
+
+from datetime import date
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from bot.__main__ import cli
+from bot.store.models import Conversation, Debtor, Invoice, User
+
+
+def test_seed_demo_is_realistic_and_idempotent(session):
+    runner = CliRunner()
+    first = runner.invoke(cli, ["seed-demo", "--history", "200"])
+    assert first.exit_code == 0, first.output
+    assert "30 debtors added" in first.output and "200 past conversations" in first.output
+    demo = list(session.execute(select(Debtor).where(~Debtor.external_id.like("HIST-%"))).scalars())
+    assert len(demo) == 30
+    assert {d.country for d in demo} == {"CO", "MX", "AR", "CL", "PE"}
+    currencies = {d.country: {i.currency for i in d.invoices} for d in demo}
+    assert currencies == {"CO": {"COP"}, "MX": {"MXN"}, "AR": {"ARS"}, "CL": {"CLP"}, "PE": {"PEN"}}
+    days = [(date.today() - i.due_date).days for d in demo for i in d.invoices]
+    assert min(days) >= -5 and max(days) <= 60
+    assert {u.role for u in session.execute(select(User)).scalars()} == {"agent", "manager", "admin"}
+    counts = (session.execute(select(func.count(Debtor.id))).scalar_one(),
+              session.execute(select(func.count(Invoice.id))).scalar_one(),
+              session.execute(select(func.count(Conversation.id))).scalar_one())
+    again = runner.invoke(cli, ["seed-demo", "--history", "200"])
+    assert again.exit_code == 0 and "0 debtors added" in again.output
+    session.expire_all()
+    assert counts == (session.execute(select(func.count(Debtor.id))).scalar_one(),
+                      session.execute(select(func.count(Invoice.id))).scalar_one(),
+                      session.execute(select(func.count(Conversation.id))).scalar_one())
