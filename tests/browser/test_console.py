@@ -8,32 +8,19 @@ conversation back to the bot.
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run"]
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, free_port
+
 PASSWORD = "clave-del-agente-1"
 PHONE = "+573001118899"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"),
-]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()

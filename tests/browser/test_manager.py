@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import threading
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, free_port
 from tests.manager.conftest import history  # noqa: F401  (fixture)
 
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run"]
 PASSWORD = "clave-del-gerente-1"
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"),
-]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture()

@@ -4,21 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS
 from tests.worker.doubles import FakeRasa, set_env
-
-CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run"]
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                       reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"),
-]
 
 
 @pytest.fixture()
