@@ -92,6 +92,21 @@ def payloads(today: date) -> list[tuple[str, dict]]:
     return out
 
 
+# Two conversations already waiting for a person, so the agent console has something to show.
+DEMO_HANDOFFS = [
+    ("CO-1003", "dispute", [
+        ("in", "debtor", "Buenas, me está llegando un cobro que no reconozco"),
+        ("out", "bot", "Entiendo, Luz Dary. Registré su reclamo y pausamos los recordatorios de esa factura."),
+        ("in", "debtor", "esa factura de 140 mil ya la había cancelado en la oficina"),
+        ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
+    ]),
+    ("MX-2003", "request_human", [
+        ("in", "debtor", "quiero hablar con una persona porfa"),
+        ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
+    ]),
+]
+
+
 def seed(session: Session, today: date | None = None) -> int:
     """Insert the demo debtors that are missing; leaves existing ones (and their history) alone."""
     today = today or date.today()
@@ -102,4 +117,33 @@ def seed(session: Session, today: date | None = None) -> int:
         debtors.upsert(session, debtors.parse_debtor(ext, payload))
         created += 1
     session.flush()
+    if created:
+        _seed_handoffs(session)
     return created
+
+
+def _seed_handoffs(session: Session) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from bot import handoffs
+    from bot.store.models import Message
+
+    start = datetime.now(timezone.utc) - timedelta(minutes=25)
+    for ext, reason, lines in DEMO_HANDOFFS:
+        debtor = debtors.get_by_external_id(session, ext)
+        channel = "whatsapp" if debtor.whatsapp else "sms"
+        conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+        session.flush()
+        for i, (direction, author, body) in enumerate(lines):
+            at = start + timedelta(minutes=2 * i)
+            session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction=direction, author=author,
+                                channel=channel, body=body, status="received" if direction == "in" else "read",
+                                created_at=at))
+            if direction == "in":
+                conv.last_inbound_at = at
+                if channel == "whatsapp":
+                    conv.last_whatsapp_inbound_at = at
+        conv.last_channel, conv.last_message_at = channel, start + timedelta(minutes=2 * len(lines))
+        handoffs.open(session, debtor.phone, debtor, reason,
+                      "Motivo: " + reason + " | Últimos mensajes: " + " / ".join(b for d, _, b in lines if d == "in"))
+    session.flush()

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.__main__ import cli
-from bot.store.models import Conversation, Debtor, Invoice, User
+from bot.store.models import Conversation, Debtor, Handoff, Invoice, User
 
 
 def test_seed_demo_is_realistic_and_idempotent(session):
@@ -22,6 +22,8 @@ def test_seed_demo_is_realistic_and_idempotent(session):
     days = [(date.today() - i.due_date).days for d in demo for i in d.invoices]
     assert min(days) >= -5 and max(days) <= 60
     assert {u.role for u in session.execute(select(User)).scalars()} == {"agent", "manager", "admin"}
+    waiting = session.execute(select(Handoff).where(Handoff.status == "open")).scalars().all()
+    assert sorted(h.reason for h in waiting) == ["dispute", "request_human"]
     counts = (session.execute(select(func.count(Debtor.id))).scalar_one(),
               session.execute(select(func.count(Invoice.id))).scalar_one(),
               session.execute(select(func.count(Conversation.id))).scalar_one())
