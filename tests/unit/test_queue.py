@@ -28,6 +28,18 @@ def wait_for(predicate, timeout=20.0):
     return False
 
 
+def run_until(queue, handler, done, timeout):
+    """Three jobs of one conversation, one worker, until ``done()`` holds."""
+    for n in range(3):
+        queue.enqueue("+573001112233", "test", {"n": n})
+    w = QueueWorker(queue, handler, consumer="w", lease_ms=5000, block_ms=100)
+    w.start()
+    try:
+        assert wait_for(done, timeout=timeout)
+    finally:
+        w.stop()
+
+
 @pytest.fixture()
 def queue(redis_client):
     return PartitionedQueue(redis_client, name="t", partitions=4)
@@ -84,14 +96,7 @@ def test_transient_failure_keeps_the_message_and_order(queue):
             raise Retry("rasa is down")
         calls.append(job.payload["n"])
 
-    for n in range(3):
-        queue.enqueue("+573001112233", "test", {"n": n})
-    w = QueueWorker(queue, handler, consumer="w", lease_ms=5000, block_ms=100)
-    w.start()
-    try:
-        assert wait_for(lambda: len(calls) == 3, timeout=30)
-    finally:
-        w.stop()
+    run_until(queue, handler, lambda: len(calls) == 3, timeout=30)
     assert calls == [0, 1, 2]
     assert fail["left"] == 0
 
@@ -104,14 +109,7 @@ def test_a_poison_message_is_dead_lettered_and_the_rest_go_on(queue, redis_clien
             raise ValueError("cannot parse")
         calls.append(job.payload["n"])
 
-    for n in range(3):
-        queue.enqueue("+573001112233", "test", {"n": n})
-    w = QueueWorker(queue, handler, consumer="w", lease_ms=5000, block_ms=100)
-    w.start()
-    try:
-        assert wait_for(lambda: len(calls) == 2, timeout=40)
-    finally:
-        w.stop()
+    run_until(queue, handler, lambda: len(calls) == 2, timeout=40)
     assert calls == [0, 2]
     assert redis_client.xlen("recobra:q:dead") == 1
 
