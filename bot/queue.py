@@ -19,6 +19,7 @@ import random
 import socket
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class Job:
 
 Handler = Callable[[Job], None]
 
+# Streams whose consumer group is known to exist, per Redis client: creating the groups is 16 round
+# trips, and the web process makes a new queue object for every webhook it enqueues.
+_READY: weakref.WeakKeyDictionary[redis.Redis, set[str]] = weakref.WeakKeyDictionary()
+_READY_LOCK = threading.Lock()
+
 
 class PartitionedQueue:
     def __init__(self, client: redis.Redis, name: str = "inbound", partitions: int = 16,
@@ -57,7 +63,6 @@ class PartitionedQueue:
         self.partitions = partitions
         self.group = group
         self.maxlen = maxlen
-        self._groups_ready = False
 
     def stream(self, partition: int) -> str:
         return f"{PREFIX}:{self.name}:{partition}"
@@ -68,16 +73,23 @@ class PartitionedQueue:
     def partition_of(self, key: str) -> int:
         return zlib.crc32(key.encode()) % self.partitions
 
-    def ensure_groups(self) -> None:
-        if self._groups_ready:
-            return
+    def _ready_key(self) -> str:
+        return f"{self.name}/{self.partitions}/{self.group}"
+
+    def ensure_groups(self, force: bool = False) -> None:
+        """Create the consumer groups once per client (again with ``force``: Redis lost them)."""
+        with _READY_LOCK:
+            ready = _READY.setdefault(self.redis, set())
+            if self._ready_key() in ready and not force:
+                return
         for p in range(self.partitions):
             try:
                 self.redis.xgroup_create(self.stream(p), self.group, id="0", mkstream=True)
             except redis.ResponseError as exc:
                 if "BUSYGROUP" not in str(exc):
                     raise
-        self._groups_ready = True
+        with _READY_LOCK:
+            ready.add(self._ready_key())
 
     def enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> str:
         """Append a job for conversation ``key``; returns the stream entry id."""
@@ -261,6 +273,15 @@ class QueueWorker:
             except redis.ConnectionError as exc:
                 log.warning("redis unavailable for partition %d: %s", partition, exc)
                 self.stop_event.wait(1.0)
+            except redis.ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    log.exception("partition %d loop error", partition)
+                    self.stop_event.wait(1.0)
+                    continue
+                # Redis restarted without its data: make the groups again (from the stream's start).
+                log.warning("partition %d: the consumer group is gone; creating it again", partition)
+                self.queue.ensure_groups(force=True)
+                pc._claimed = False
             except Exception:  # never let a thread die: log and go on
                 log.exception("partition %d loop error", partition)
                 self.stop_event.wait(1.0)

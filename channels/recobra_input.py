@@ -17,6 +17,7 @@ the tracker replays that turn's bot messages instead of running the dialogue aga
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 import time
@@ -50,11 +51,15 @@ class RecobraInput(InputChannel):
             cls.raise_missing_credentials_exception()
         return cls(str(secret))
 
-    def __init__(self, secret: str, action_health_ttl: float = 5.0, health_timeout: float = 2.0) -> None:
+    def __init__(self, secret: str, action_health_ttl: float = 5.0, health_timeout: float = 5.0) -> None:
         self.secret = secret
         self.action_health_ttl = action_health_ttl
+        # Generous: under load the event loop itself is busy with other turns' NLU, and a slow answer
+        # from a live action server must not turn every waiting message into a 503 and a retry.
         self.health_timeout = health_timeout
+        self.health_checks = 0
         self._action_ok_until = 0.0
+        self._health_check: asyncio.Future[bool] | None = None
 
     # --- the turn, independent of Sanic (unit-tested directly) -------------------------------
     async def handle(self, secret: str | None, payload: Any, agent: Any,
@@ -111,11 +116,18 @@ class RecobraInput(InputChannel):
         url = getattr(endpoint, "url", None)
         if not url:
             return True
-        now = time.monotonic()
-        if now < self._action_ok_until:
+        if time.monotonic() < self._action_ok_until:
             return True
+        # One check at a time: the turns that arrive meanwhile wait for its answer instead of each
+        # opening a connection of its own (50 debtors at once would be 50 checks).
+        if self._health_check is None or self._health_check.done():
+            self._health_check = asyncio.ensure_future(self._check_action_server(url))
+        return await asyncio.shield(self._health_check)
+
+    async def _check_action_server(self, url: str) -> bool:
         import aiohttp
 
+        self.health_checks += 1
         health = url.rstrip("/")
         if health.endswith("/webhook"):
             health = health[: -len("/webhook")]
@@ -128,7 +140,7 @@ class RecobraInput(InputChannel):
             log.warning("action server health check failed: %s", exc)
             ok = False
         if ok:
-            self._action_ok_until = now + self.action_health_ttl
+            self._action_ok_until = time.monotonic() + self.action_health_ttl
         return ok
 
     # --- Sanic ----------------------------------------------------------------------------

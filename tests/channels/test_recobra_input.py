@@ -93,6 +93,42 @@ async def test_action_server_down_is_503_before_the_turn(channel):
     assert status == 503 and body["error"]["code"] == "action_server_unavailable" and agent.turns == 0
 
 
+@pytest.fixture()
+def slow_action_server():
+    """A live action server whose /health answers after 0.3 s, counting the checks it gets."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    hits = []
+
+    class Health(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            time.sleep(0.3)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'{"status": "ok"}')
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/webhook", hits
+    server.shutdown()
+
+
+async def test_many_debtors_at_once_share_one_action_server_check(channel, slow_action_server):
+    import asyncio
+
+    url, hits = slow_action_server
+    agent = FakeAgent(action_url=url)
+    payloads = [{**_payload(f"hola {i}", f"SM{i}"), "sender": f"+5730011122{i:02d}"} for i in range(20)]
+    results = await asyncio.gather(*(channel.handle(SECRET, p, agent, agent.handle_message) for p in payloads))
+    assert [status for status, _ in results] == [200] * 20 and agent.turns == 20
+    assert hits == ["/health"] and channel.health_checks == 1
+
+
 async def test_not_ready_is_503(channel):
     status, _ = await channel.handle(SECRET, _payload(), None, None)
     assert status == 503

@@ -152,3 +152,30 @@ def test_a_killed_workers_message_is_redelivered_once(queue, redis_client, redis
         w.stop()
     assert handled == [7], "redelivered exactly once"
     assert queue.pending_count() == 0
+
+
+def test_the_consumer_groups_are_made_once_not_on_every_enqueue(redis_client):
+    def xgroup_calls() -> int:
+        return int(redis_client.info("commandstats").get("cmdstat_xgroup|create", {}).get("calls", 0)
+                   or redis_client.info("commandstats").get("cmdstat_xgroup", {}).get("calls", 0))
+
+    before = xgroup_calls()
+    for n in range(50):  # as the web does: a new queue object for every webhook
+        PartitionedQueue(redis_client, name="t", partitions=4).enqueue(f"+57300111{n:04d}", "test", {"n": n})
+    assert xgroup_calls() - before == 4
+    q = PartitionedQueue(redis_client, name="t", partitions=4)
+    assert sum(redis_client.xlen(q.stream(p)) for p in range(4)) == 50
+
+
+def test_a_redis_that_lost_its_data_gets_its_groups_back_and_work_goes_on(queue, redis_client):
+    seen: list[int] = []
+    queue.enqueue("+573001112233", "test", {"n": 1})
+    w = QueueWorker(queue, lambda job: seen.append(job.payload["n"]), consumer="w", lease_ms=5000, block_ms=100)
+    w.start()
+    try:
+        assert wait_for(lambda: seen == [1])
+        redis_client.flushdb()  # a restart without persistence: streams, groups and leases are gone
+        queue.enqueue("+573001112233", "test", {"n": 2})
+        assert wait_for(lambda: seen == [1, 2], timeout=15)
+    finally:
+        w.stop()
