@@ -93,6 +93,7 @@ def main() -> None:
         "MESSAGING_PROVIDER": "sandbox", "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "RECOBRA_API_KEY": "bench", "SECRET_KEY": "bench", "TF_CPP_MIN_LOG_LEVEL": "2",
+        "RECOBRA_CAMPAIGNS_SCHEDULED": "false",  # no reminders to the bench's overdue debtors mid-run
         "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("BENCH_EXTRA_PATH"), str(ROOT)])),
     })
     os.environ.update(env)

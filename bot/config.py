@@ -105,6 +105,11 @@ class Settings:
     max_request_bytes: int = field(default_factory=lambda: int(_env("RECOBRA_MAX_REQUEST_BYTES", "1048576")))
     sms_transliterate: bool = field(default_factory=lambda: _bool(_env("RECOBRA_SMS_TRANSLITERATE", "true")))
     web_port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+    # The worker plans and sends due campaign messages every 5 minutes; off, campaigns run only from
+    # `python -m bot campaign run` (cron) — and benchmarks are not disturbed by reminders.
+    campaigns_scheduled: bool = field(
+        default_factory=lambda: _bool(_env("RECOBRA_CAMPAIGNS_SCHEDULED", "true"))
+    )
 
     @property
     def var_dir(self) -> Path:

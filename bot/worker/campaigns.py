@@ -136,6 +136,8 @@ def campaign_send(job: Job) -> None:
 @periodic("campaigns", 300)
 def run_campaigns() -> None:
     """Plan and hand out what is due now; safe with several workers (idempotent attempt keys)."""
+    if not get_settings().campaigns_scheduled:
+        return
     with session_scope() as session:
         the_plan = campaigns.plan(session)
         report = campaigns.execute(session, the_plan, enqueue=campaigns.enqueue_send)

@@ -131,6 +131,9 @@ def process_message(message_id: int, session: Session | None = None) -> None:
         conversation = session.get(Conversation, message.conversation_id)
         debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
         answers, parse = decide(session, message, conversation, debtor)
+        if message.status != "received":  # read again after Rasa: done meanwhile by another worker
+            session.rollback()
+            return
         if parse:
             message.intent = parse.get("intent")
             message.confidence = parse.get("confidence")
@@ -174,7 +177,13 @@ def decide(session: Session, message: Message, conversation: Conversation,
         return [], None  # the agent console shows it; the bot stays out
     if message.media and not message.body.strip():
         return [(reply_text("media_received"), False)], None
-    result = call_rasa(message, conversation, debtor)
+    payload = rasa_payload(message, conversation, debtor)
+    # No transaction is held while Rasa thinks (hundreds of ms): on SQLite a read snapshot kept open
+    # across the call could not be upgraded to a write once other workers had committed, and the
+    # whole turn would be run again. Then the write lock is taken before anything is written.
+    session.rollback()
+    result = post_to_rasa(payload)
+    messaging.begin_write(session)
     return [(text, False) for text in bot_texts(result.get("messages") or [])], result.get("parse") or None
 
 
@@ -196,9 +205,8 @@ def _bodies(text: str) -> list[str]:
     return list({text, sms.format_for_sms(text, True), sms.format_for_sms(text, False)})
 
 
-def call_rasa(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
-    settings = get_settings()
-    payload = {
+def rasa_payload(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
+    return {
         "sender": conversation.phone,
         "message": message.body,
         "metadata": {
@@ -209,6 +217,10 @@ def call_rasa(message: Message, conversation: Conversation, debtor: Debtor) -> d
             "media": message.media or [],
         },
     }
+
+
+def post_to_rasa(payload: dict[str, Any]) -> dict[str, Any]:
+    settings = get_settings()
     url = settings.rasa_url.rstrip("/") + RASA_CHANNEL_PATH
     try:
         resp = _session().post(url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret},

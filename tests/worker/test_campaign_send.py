@@ -180,3 +180,18 @@ def test_undelivered_whatsapp_goes_again_by_sms(session, make_debtor, rasa_api, 
     assert [m["channel"] for m in sandbox_provider.outbox(PHONE)] == ["whatsapp", "sms"]
     # And only once.
     assert campaigns.plan(session, at=later + timedelta(minutes=10)).items == []
+
+
+@pytest.mark.parametrize("scheduled", ["true", "false"])
+def test_the_scheduled_campaign_run_can_be_switched_off(session, make_debtor, monkeypatch, redis_client, scheduled):
+    make_debtor("CO-1", phone=PHONE, invoices=invoice(7))
+    real_plan = campaigns.plan
+    monkeypatch.setattr(campaigns, "plan", lambda s, **kw: real_plan(s, at=AT))
+    set_env(RECOBRA_CAMPAIGNS_SCHEDULED=scheduled)
+    try:
+        campaign_jobs.run_campaigns()
+    finally:
+        set_env(RECOBRA_CAMPAIGNS_SCHEDULED=None)
+    session.expire_all()
+    attempts = session.execute(select(ContactAttempt)).scalars().all()
+    assert len(attempts) == (1 if scheduled == "true" else 0)

@@ -228,3 +228,25 @@ def _post_only(client, session, text):
     post_inbound(client, inbound_params(PHONE, text))
     session.expire_all()
     return session.execute(select(Message.id).order_by(Message.id.desc())).scalars().first()
+
+
+def test_other_workers_writing_while_rasa_thinks_do_not_make_the_turn_run_twice(client, session, make_debtor,
+                                                                                  rasa_double, sandbox_provider):
+    from bot.store import session_scope
+
+    make_debtor("CO-1", phone=PHONE)
+    other = make_debtor("CO-2", phone="+573001112244")
+    reply = rasa_double.reply
+
+    def busy_turn(payload):
+        # Meanwhile another worker stores something (on SQLite: a commit after our snapshot began).
+        with session_scope() as s:
+            s.get(Debtor, other.id).name = "Otra Persona"
+            s.commit()
+        return reply(payload)
+
+    rasa_double.reply = busy_turn
+    mid = _say(client, session, "hola")
+    assert len(rasa_double.calls) == 1, "the turn was sent to Rasa again"
+    assert session.get(Message, mid).status == "processed"
+    assert [m.body for m in _out(session)] == ["eco: hola"]
