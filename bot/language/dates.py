@@ -241,6 +241,13 @@ def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
         r"|\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?",
         text,
     )
+    iso = re.search(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b", text)  # "2026-12-05", as apps write it
+    if iso:
+        try:
+            result = dt.date(*(int(part) for part in iso.groups()))
+        except ValueError:
+            return None
+        return result if result >= today else None
     candidate = match.group(0) if match else text
     parsed = dateparser.parse(candidate, languages=["es"], settings=settings)
     if parsed is None:

@@ -78,6 +78,11 @@ DATES = [
     ("ayer", MONDAY, None),
     ("", MONDAY, None),
     ("cuando pueda", MONDAY, None),
+    # ISO dates, as date pickers and apps write them: never read day-first
+    ("2026-12-05", MONDAY, dt.date(2026, 12, 5)),
+    ("el 2027/01/15 le pago", MONDAY, dt.date(2027, 1, 15)),
+    ("2020-01-01", MONDAY, None),
+    ("2026-02-30", MONDAY, None),
 ]
 
 
