@@ -195,6 +195,17 @@ class Ctx:
             self.utter("utter_no_debt")
         return invoice
 
+    def name_the_invoice(self, invoice) -> None:  # noqa: ANN001
+        """With more than one open invoice, say which one a promise, plan or date change is about
+        (the oldest), so that the debtor does not believe the whole debt is covered."""
+        from bot import accounts
+
+        others = [i for i in accounts.open_invoices(self.session, self.debtor) if i.id != invoice.id]
+        if not others:
+            return
+        self.utter("utter_invoice_in_question", invoice=invoice.external_id,
+                   balance=self.money(invoice.balance, invoice.currency), due_date=invoice.due_date)
+
     def record_volunteered_reason(self) -> None:
         """A reason given along with another request is understood and recorded too."""
         from bot import accounts, reasons

@@ -40,6 +40,7 @@ def request_change(ctx: Ctx) -> None:
         ctx.set("new_due_date", new_date.isoformat())
         ctx.set(AWAITING, None)
         ctx.set(PENDING_CONFIRMATION, "due_date")
+        ctx.name_the_invoice(invoice)
         ctx.utter("utter_confirm_due_date", old_date=decision.old_date, new_date=new_date)
     elif decision.reason == "date_missing":
         ctx.utter("utter_due_date_unclear" if date_text else "utter_ask_new_due_date",

@@ -49,6 +49,7 @@ def _propose(ctx: Ctx, count: int) -> None:
     ctx.set("plan_count", count)
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "payment_plan")
+    ctx.name_the_invoice(invoice)
     ctx.utter("utter_confirm_plan", count=count, first=ctx.money(option.first_amount, option.currency),
               first_date=option.dates[0], other=ctx.money(option.other_amount, option.currency),
               last_date=option.dates[-1])

@@ -54,6 +54,7 @@ def propose_promise(ctx: Ctx) -> None:
     ctx.set("promise_amount", str(terms.amount))
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "promise")
+    ctx.name_the_invoice(invoice)
     ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
 
 

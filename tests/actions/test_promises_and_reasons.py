@@ -7,7 +7,7 @@ from actions.misc import ActionConfirmPending, ActionDeclinePending, ActionProce
 from actions.promises import ActionProposePromise
 from actions.reasons import ActionRecordReason
 from bot import accounts
-from bot.store.models import NonpaymentReason, Promise
+from bot.store.models import Invoice, NonpaymentReason, Promise
 from tests.actions.conftest import ent
 
 PHONE = "+573001112233"
@@ -105,3 +105,20 @@ async def test_asking_the_reason_depends_on_the_country(convo, make_debtor):
                 invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}])
     m = convo("+525512340000", introduced=True, verified=True, pending_confirmation="payment_link")
     assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
+
+
+async def test_with_two_invoices_the_promise_says_which_invoice_it_is_about(convo, make_debtor, session):
+    make_debtor(invoices=[
+        {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
+        {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2026-11-10"},
+    ])
+    c = verified(convo)
+    replies = await c.say("pago el viernes", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("date", "el viernes", "el viernes", 5)])
+    assert replies == ["utter_invoice_in_question", "utter_confirm_promise"]
+    assert "factura F1 ($420.000, fecha de pago 1 de octubre" in c.texts()[0]
+    assert "$420.000" in c.texts()[1]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    promise = session.execute(select(Promise)).scalar_one()
+    assert promise.amount == Decimal("420000.00")
+    assert session.get(Invoice, promise.invoice_id).external_id == "F1"
