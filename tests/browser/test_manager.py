@@ -62,6 +62,7 @@ def test_manager_filters_broken_promises_and_reads_a_transcript(live_manager, se
             page.get_by_role("link", name="Conversaciones", exact=True).click()
             expect(page.locator("#total")).to_contain_text("5 en el periodo")
             # Choosing an outcome applies the filter at once (manager.js); no inline script is needed.
+            page.wait_for_load_state("load")  # manager.js is attached (a loaded machine can be slow)
             page.locator("#f-outcome").select_option(label="Promesa incumplida")
             expect(page.locator("#total")).to_contain_text("1 en el periodo")
             expect(page).to_have_url(re.compile(r"[?&]outcome=promise_broken(&|$)"))
