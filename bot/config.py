@@ -105,6 +105,9 @@ class Settings:
     max_request_bytes: int = field(default_factory=lambda: int(_env("RECOBRA_MAX_REQUEST_BYTES", "1048576")))
     sms_transliterate: bool = field(default_factory=lambda: _bool(_env("RECOBRA_SMS_TRANSLITERATE", "true")))
     web_port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+    # Reverse proxies in front of the web process (each adds X-Forwarded-For/-Proto): 0 trusts no
+    # header. Behind one proxy set 1, so the login rate limit sees the client, not the proxy.
+    proxy_hops: int = field(default_factory=lambda: int(_env("RECOBRA_PROXY_HOPS", "0")))
     # The worker plans and sends due campaign messages every 5 minutes; off, campaigns run only from
     # `python -m bot campaign run` (cron) — and benchmarks are not disturbed by reminders.
     campaigns_scheduled: bool = field(

@@ -26,6 +26,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    hops = int(app.config.get("PROXY_HOPS", settings.proxy_hops))
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=0)  # type: ignore[method-assign]
     app.json.sort_keys = False
     app.json.ensure_ascii = False
 

@@ -105,6 +105,21 @@ def test_login_rate_limit(client, agent, redis_client):
     assert login(client, "agente").status_code == 302
 
 
+@pytest.mark.parametrize("hops", [0, 1])
+def test_behind_a_proxy_the_limit_counts_each_client_not_the_proxy(db, agent, redis_client, hops):
+    from bot.web import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True, "PROXY_HOPS": hops})
+    attacker, colleague = app.test_client(), app.test_client()  # both arrive from the proxy's address
+    for c, ip in ((attacker, "203.0.113.7"), (colleague, "198.51.100.20")):
+        c.environ_base["HTTP_X_FORWARDED_FOR"] = ip
+    for _ in range(5):
+        assert login(attacker, "agente", "wrong-password").status_code == 401
+    assert login(attacker, "agente").status_code == 429
+    # With RECOBRA_PROXY_HOPS=1 the colleague is another client; with 0 the header is not trusted.
+    assert login(colleague, "agente").status_code == (302 if hops else 429)
+
+
 def test_agent_gets_403_on_user_admin(client, agent):
     login(client, "agente")
     assert client.get("/console/admin/users").status_code == 403
