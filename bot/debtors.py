@@ -382,7 +382,16 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
         ],
         "opted_out": debtor.opted_out,
         "settlements": _settlements(session, debtor),
+        "credit": _credit(session, debtor),
     }
+
+
+def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:
+    """Over-payments kept for the debtor (not reversed), per currency: ``[{"currency", "amount"}]``."""
+    from bot.payment_events import credit_balance
+
+    return [{"currency": currency, "amount": money.to_str(amount)}
+            for currency, amount in sorted(credit_balance(session, debtor.id).items())]
 
 
 def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:

@@ -100,6 +100,9 @@ def test_over_payment_is_kept_as_credit(mercadopago_mode, session, debtor_with_l
 
     assert credit_balance(session, debtor.id) == {"COP": Decimal("15000.00")}
     assert has(bot_texts(session), "saldo a favor de $ 15.000")
+    from bot import debtors
+
+    assert debtors.serialize(session, debtor)["credit"] == [{"currency": "COP", "amount": "15000.00"}]
 
 
 def test_instalments_are_paid_and_the_plan_completes(mercadopago_mode, session, make_debtor, redis_client):
