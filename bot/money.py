@@ -43,11 +43,11 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise MoneyError(f"amount {value!r} is not a number")
     if amount < 0:
         raise MoneyError("amount must not be negative")
+    if amount >= Decimal("1e15"):  # checked first: quantizing "1e400" overflows the decimal context
+        raise MoneyError("amount is too large")
     digits = min(minor_digits(currency), 2)
     if amount != amount.quantize(Decimal(1).scaleb(-digits)):
         raise MoneyError(f"{currency} amounts have at most {digits} decimals")
-    if amount >= Decimal("1e15"):
-        raise MoneyError("amount is too large")
     return amount.quantize(Decimal("0.01"))
 
 

@@ -96,6 +96,8 @@ def test_full_document_number_is_never_returned(client, api_headers):
         (lambda b: b["invoices"][0].update(amount=12.5), "invoices[0].amount"),
         (lambda b: b["invoices"][0].update(amount="NaN"), "invoices[0].amount"),
         (lambda b: b["invoices"][0].update(amount="10.001"), "invoices[0].amount"),
+        (lambda b: b["invoices"][0].update(amount="1e400"), "invoices[0].amount"),
+        (lambda b: b["invoices"][0].update(amount="Infinity"), "invoices[0].amount"),
         (lambda b: b["invoices"][0].update(due_date="15/11/2026"), "invoices[0].due_date"),
         (lambda b: b["invoices"][0].update(due_date="2026-02-30"), "invoices[0].due_date"),
         (lambda b: b["invoices"][0].pop("due_date"), "invoices[0].due_date"),
