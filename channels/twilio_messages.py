@@ -72,7 +72,7 @@ def parse_inbound(form: Mapping[str, str]) -> InboundMessage:
         sid=sid,
         from_phone=from_phone,
         channel=channel,
-        body=_get(form, "Body"),
+        body=_get(form, "Body").replace("\x00", ""),  # PostgreSQL text cannot hold NUL; nobody types one
         to=to,
         account_sid=_get(form, "AccountSid"),
         media=media,

@@ -35,6 +35,11 @@ def test_unusable_webhooks(form):
         parse_inbound(form)
 
 
+def test_a_nul_character_is_dropped_and_the_rest_kept_as_typed():
+    message = parse_inbound({"MessageSid": "SM1", "From": "+573001112233", "Body": "hola\x00 ¿cuánto debo? 😊"})
+    assert message.body == "hola ¿cuánto debo? 😊"
+
+
 def test_whatsapp_wire_number_for_mexico():
     assert whatsapp_wire_number("+525512342201") == "+5215512342201"
     assert whatsapp_wire_number("+573001112233") == "+573001112233"
