@@ -85,6 +85,8 @@ def _str(payload: dict, name: str, required: bool = True, max_len: int = 200) ->
         raise ValidationError(name, "must be a non-empty string")
     if len(value) > max_len:
         raise ValidationError(name, f"must be at most {max_len} characters")
+    if any(ord(ch) < 32 for ch in value):
+        raise ValidationError(name, "must not contain control characters")
     return value.strip()
 
 

@@ -105,6 +105,8 @@ def test_full_document_number_is_never_returned(client, api_headers):
         (lambda b: b.update(whatsapp="yes"), "whatsapp"),
         (lambda b: b.update(document_last4="12a4"), "document_last4"),
         (lambda b: b.pop("name"), "name"),
+        (lambda b: b.update(name="Ana\x00María"), "name"),
+        (lambda b: b["invoices"][0].update(external_id="F-1\n"), "invoices[0].external_id"),
         (lambda b: b.update(invoices="INV-1"), "invoices"),
     ],
 )
