@@ -113,9 +113,14 @@ class PartitionedQueue:
         total = 0
         for p in range(self.partitions):
             for group in self.redis.xinfo_groups(self.stream(p)):
-                name = group["name"].decode() if isinstance(group["name"], bytes) else group["name"]
-                if name == self.group:
-                    total += int(group.get("pending", 0)) + int(group.get("lag") or 0)
+                if _decode(group["name"]) != self.group:
+                    continue
+                total += int(group.get("pending", 0))
+                if group.get("lag") is not None:
+                    total += int(group["lag"])
+                else:  # Redis < 7 reports no lag: count what lies after the last delivered entry
+                    last = _decode(group.get("last-delivered-id") or "0-0")
+                    total += len(self.redis.xrange(self.stream(p), min=f"({last}", max="+"))
         return total
 
 

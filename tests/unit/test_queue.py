@@ -165,6 +165,7 @@ def test_the_consumer_groups_are_made_once_not_on_every_enqueue(redis_client):
     assert xgroup_calls() - before == 4
     q = PartitionedQueue(redis_client, name="t", partitions=4)
     assert sum(redis_client.xlen(q.stream(p)) for p in range(4)) == 50
+    assert q.backlog() == 50  # none read yet (counted without XINFO's lag on Redis 6)
 
 
 def test_a_redis_that_lost_its_data_gets_its_groups_back_and_work_goes_on(queue, redis_client):
@@ -179,3 +180,12 @@ def test_a_redis_that_lost_its_data_gets_its_groups_back_and_work_goes_on(queue,
         assert wait_for(lambda: seen == [1, 2], timeout=15)
     finally:
         w.stop()
+
+
+def test_backlog_counts_what_is_unread_and_what_is_read_but_not_done(redis_client):
+    q = PartitionedQueue(redis_client, name="b", partitions=1)
+    for n in range(5):
+        q.enqueue("+573001112233", "test", {"n": n})
+    read = redis_client.xreadgroup(q.group, "w", {q.stream(0): ">"}, count=2)[0][1]
+    redis_client.xack(q.stream(0), q.group, read[0][0])
+    assert q.backlog() == 4  # one read and not acknowledged, three never read
