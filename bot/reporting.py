@@ -208,45 +208,43 @@ def _in_period(column, start: datetime, end: datetime):  # noqa: ANN001, ANN202
     return and_(column >= start, column < end)
 
 
-def events(name: str, start: datetime, end: datetime) -> list[tuple[str, Any]]:
-    """Where outcome ``name`` is recorded: ``[(key, select of keys)]``, key ``debtor`` (a debtor id) or
-    ``conversation``; the outcome holds when the conversation's key is in any of them."""
+def _event_specs(name: str) -> list[tuple[str, Any, Any, list]]:
+    """Where outcome ``name`` is recorded: ``[(key kind, key column, time column, conditions)]``."""
     if name == "paid":
-        return [("debtor", select(Payment.debtor_id.label("k")).where(
-            Payment.status.in_(PAID_STATUSES), _in_period(Payment.paid_at, start, end)))]
+        return [("debtor", Payment.debtor_id, Payment.paid_at, [Payment.status.in_(PAID_STATUSES)])]
     if name in ("promise", "promise_kept", "promise_broken", "promise_open"):
-        q = select(Promise.debtor_id.label("k")).where(_in_period(Promise.created_at, start, end))
-        if name != "promise":
-            q = q.where(Promise.status == name.removeprefix("promise_"))
-        return [("debtor", q)]
+        conds = [] if name == "promise" else [Promise.status == name.removeprefix("promise_")]
+        return [("debtor", Promise.debtor_id, Promise.created_at, conds)]
     if name == "plan":
-        return [("debtor", select(PaymentPlan.debtor_id.label("k")).where(
-            _in_period(PaymentPlan.created_at, start, end)))]
+        return [("debtor", PaymentPlan.debtor_id, PaymentPlan.created_at, [])]
     if name == "date_moved":
-        return [("debtor", select(DueDateChange.debtor_id.label("k")).where(
-            _in_period(DueDateChange.created_at, start, end)))]
+        return [("debtor", DueDateChange.debtor_id, DueDateChange.created_at, [])]
     if name == "dispute":
-        return [("conversation", select(Handoff.conversation_id.label("k")).where(
-                    Handoff.reason == "dispute", _in_period(Handoff.created_at, start, end))),
-                ("conversation", select(Message.conversation_id.label("k")).where(
-                    Message.intent == "dispute_debt", _in_period(Message.created_at, start, end)))]
+        return [("conversation", Handoff.conversation_id, Handoff.created_at, [Handoff.reason == "dispute"]),
+                ("conversation", Message.conversation_id, Message.created_at, [Message.intent == "dispute_debt"])]
     if name == "handoff":
-        return [("conversation", select(Handoff.conversation_id.label("k")).where(
-            _in_period(Handoff.created_at, start, end)))]
+        return [("conversation", Handoff.conversation_id, Handoff.created_at, [])]
     if name == "opted_out":
-        return [("debtor", select(Debtor.id.label("k")).where(Debtor.opted_out.is_(True),
-                                                              _in_period(Debtor.opted_out_at, start, end)))]
+        return [("debtor", Debtor.id, Debtor.opted_out_at, [Debtor.opted_out.is_(True)])]
     if name == "verified":
-        return [("debtor", select(cast(AuditLog.target_id, Integer).label("k")).where(
-            AuditLog.action == "identity_verified", AuditLog.target_type == "debtor",
-            _in_period(AuditLog.created_at, start, end)))]
+        return [("debtor", cast(AuditLog.target_id, Integer), AuditLog.created_at,
+                 [AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"])]
     if name == "link_sent":
-        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
-            _in_period(PaymentLink.created_at, start, end)))]
+        return [("debtor", PaymentLink.debtor_id, PaymentLink.created_at, [])]
     if name == "link_paid":
-        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
-            PaymentLink.status == "paid", _in_period(PaymentLink.created_at, start, end)))]
+        return [("debtor", PaymentLink.debtor_id, PaymentLink.created_at, [PaymentLink.status == "paid"])]
     raise ValueError(f"unknown outcome {name!r}")
+
+
+def events(name: str, start: datetime, end: datetime, with_time: bool = False) -> list[tuple[str, Any]]:
+    """Where outcome ``name`` is recorded: ``[(key, select of keys)]``, key ``debtor`` (a debtor id) or
+    ``conversation``; the outcome holds when the conversation's key is in any of them. ``with_time`` adds each
+    event's time as a second column ``at`` (the rollups read it)."""
+    out = []
+    for kind, key, at, conds in _event_specs(name):
+        cols = [key.label("k"), at.label("at")] if with_time else [key.label("k")]
+        out.append((kind, select(*cols).where(*conds, _in_period(at, start, end))))
+    return out
 
 
 def _key_column(kind: str):  # noqa: ANN202
@@ -417,6 +415,8 @@ class Dashboard:
     reasons: list[tuple[str, int]]
     failures: list[tuple[str, int, int]]
     ab: list[dict[str, Any]]
+    source: str = "live"  # or "rollup" (pre-computed, plus the conversations changed since computed live)
+    live_conversations: int = 0
 
     def pct(self, part: str, whole: str) -> float | None:
         w = self.conversations if whole == "conversations" else self.counts.get(whole, 0)
@@ -436,7 +436,13 @@ def _event_count(session: Session, f: Filters, name: str, where: list, extra: li
     return session.execute(select(func.count(distinct(ids.subquery().c.id)))).scalar_one()
 
 
-def dashboard(session: Session, f: Filters) -> Dashboard:
+def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
+    """The dashboard's figures. The conversation totals (conversations, debtors, replied) and the figures that
+    combine two outcomes (contained, A/B) are read live; the outcome counts, money, reasons and delivery failures
+    come from the rollup (``bot.rollups``) when it can answer the filter — with the conversations changed since
+    its last refresh computed live and added — else live. Both ways give the same figures."""
+    from bot import rollups
+
     start, end = f.bounds
     where = _conditions(session, f)
     replied = replied_clause(start, end)
@@ -445,33 +451,67 @@ def dashboard(session: Session, f: Filters) -> Dashboard:
                func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
         .select_from(_from(f)).where(*where)).one()
     counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
-    for name in METRICS:
-        if name not in counts and name != "contained":
-            counts[name] = _event_count(session, f, name, where)
+    figures, source, live_count = None, "live", 0
+    state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
+    if state is not None:
+        live_ids = rollups.live_conversations(session, state)
+        if len(live_ids) <= rollups.LIVE_LIMIT:
+            figures, source, live_count = rollups.read(session, f, live_ids), "rollup", len(live_ids)
+            if live_ids:
+                _add(figures, _live_figures(session, f, [*where, C.c.id.in_(sorted(live_ids))]))
+    if figures is None:
+        figures = _live_figures(session, f, where)
+    counts.update(figures.counts)
     counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
+    return Dashboard(
+        filters=f, conversations=totals.conversations, debtors=totals.debtors, counts=counts,
+        recovered=sorted((cur, amount) for cur, amount in figures.recovered.items()),
+        reasons=sorted(figures.reasons.items(), key=lambda rn: (-rn[1], rn[0])),
+        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items()), key=lambda x: (-x[2], x[0])),
+        ab=ab_results(session, f, where), source=source, live_conversations=live_count)
+
+
+def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
+    """The figures ``bot.rollups`` pre-computes, computed from the events (over the conversations of ``where``)."""
+    from bot.rollups import EVENT_METRICS, Figures
+
+    start, end = f.bounds
+    out = Figures(counts={name: _event_count(session, f, name, where) for name in EVENT_METRICS},
+                  recovered={}, reasons={}, failures={})
     p = Payment.__table__
     paid = (select(p.c.id, p.c.currency, p.c.amount).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
-    recovered = [(cur, amount) for cur, amount in session.execute(
-        select(paid.c.currency, func.sum(paid.c.amount)).group_by(paid.c.currency).order_by(paid.c.currency))]
-
+    for cur, amount in session.execute(select(paid.c.currency, func.sum(paid.c.amount)).group_by(paid.c.currency)):
+        out.recovered[cur] = amount
     nr = NonpaymentReason.__table__
-    reasons = [(r, n) for r, n in session.execute(
-        select(nr.c.reason, func.count(distinct(C.c.id)))
-        .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
-        .where(_in_period(nr.c.created_at, start, end), *where)
-        .group_by(nr.c.reason).order_by(func.count(distinct(C.c.id)).desc(), nr.c.reason))]
-
+    for reason, n in session.execute(
+            select(nr.c.reason, func.count(distinct(C.c.id)))
+            .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
+            .where(_in_period(nr.c.created_at, start, end), *where).group_by(nr.c.reason)):
+        out.reasons[reason] = n
     m = Message.__table__
-    failures = [(code or "none", convs, msgs) for code, convs, msgs in session.execute(
-        select(m.c.error_code, func.count(distinct(m.c.conversation_id)), func.count())
-        .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
-        .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
-        .group_by(m.c.error_code).order_by(func.count().desc(), m.c.error_code))]
+    code = func.coalesce(m.c.error_code, "none")
+    for code_, convs, msgs in session.execute(
+            select(code, func.count(distinct(m.c.conversation_id)), func.count())
+            .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
+            .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
+            .group_by(code)):
+        out.failures[code_] = [convs, msgs]
+    return out
 
-    return Dashboard(filters=f, conversations=totals.conversations, debtors=totals.debtors, counts=counts,
-                     recovered=recovered, reasons=reasons, failures=failures, ab=ab_results(session, f, where))
+
+def _add(total, part) -> None:  # noqa: ANN001
+    """Add the figures of a disjoint set of conversations."""
+    for name, n in part.counts.items():
+        total.counts[name] = total.counts.get(name, 0) + n
+    for cur, amount in part.recovered.items():
+        total.recovered[cur] = total.recovered.get(cur, Decimal(0)) + amount
+    for reason, n in part.reasons.items():
+        total.reasons[reason] = total.reasons.get(reason, 0) + n
+    for code, (convs, msgs) in part.failures.items():
+        c0, m0 = total.failures.get(code, [0, 0])
+        total.failures[code] = [c0 + convs, m0 + msgs]
 
 
 # --- A/B results ------------------------------------------------------------------------------------
