@@ -440,35 +440,56 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
     """The dashboard's figures. The conversation totals (conversations, debtors, replied) and the figures that
     combine two outcomes (contained, A/B) are read live; the outcome counts, money, reasons and delivery failures
     come from the rollup (``bot.rollups``) when it can answer the filter — with the conversations changed since
-    its last refresh computed live and added — else live. Both ways give the same figures."""
+    its last refresh computed now and added — else live. Both ways give the same figures."""
     from bot import rollups
 
     start, end = f.bounds
     where = _conditions(session, f)
     replied = replied_clause(start, end)
-    totals = session.execute(
-        select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
-               func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
-        .select_from(_from(f)).where(*where)).one()
-    counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
-    figures, source, live_count = None, "live", 0
+    figures, source, live_ids = None, "live", set()
     state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
     if state is not None:
         live_ids = rollups.live_conversations(session, state)
         if len(live_ids) <= rollups.LIVE_LIMIT:
-            figures, source, live_count = rollups.read(session, f, live_ids), "rollup", len(live_ids)
-            if live_ids:
-                _add(figures, _live_figures(session, f, [*where, C.c.id.in_(sorted(live_ids))]))
+            figures, source = rollups.read(session, f, state, live_ids), "rollup"
+            # The conversations changed since the refresh: their rows computed now, read the same way; those of
+            # debtors with several conversations by the live queries.
+            fresh, multi = rollups.evaluate(rollups.compute(session, sorted(live_ids)), f)
+            _add(figures, fresh)
+            if multi:
+                _add(figures, _live_figures(session, f, [*where, C.c.id.in_(sorted(multi))]))
+        else:
+            live_ids = set()
+    if source == "rollup":
+        # Outside the live conversations every debtor has one conversation (the live set holds all conversations
+        # of any debtor with several): distinct debtors = debtors outside + distinct debtors inside.
+        totals = session.execute(
+            select(func.count().label("conversations"), func.count(C.c.debtor_id).label("debtors"),
+                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
+            .select_from(_from(f)).where(*where)).one()
+        debtors = totals.debtors
+        if live_ids:
+            inside = session.execute(
+                select(func.count(C.c.debtor_id), func.count(distinct(C.c.debtor_id))).select_from(_from(f))
+                .where(*where, C.c.id.in_(sorted(live_ids)))).one()
+            debtors += inside[1] - inside[0]
+    else:
+        totals = session.execute(
+            select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
+                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
+            .select_from(_from(f)).where(*where)).one()
+        debtors = totals.debtors
+    counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
     if figures is None:
         figures = _live_figures(session, f, where)
     counts.update(figures.counts)
     counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
     return Dashboard(
-        filters=f, conversations=totals.conversations, debtors=totals.debtors, counts=counts,
+        filters=f, conversations=totals.conversations, debtors=debtors, counts=counts,
         recovered=sorted((cur, amount) for cur, amount in figures.recovered.items()),
         reasons=sorted(figures.reasons.items(), key=lambda rn: (-rn[1], rn[0])),
         failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items()), key=lambda x: (-x[2], x[0])),
-        ab=ab_results(session, f, where), source=source, live_conversations=live_count)
+        ab=ab_results(session, f, where), source=source, live_conversations=len(live_ids))
 
 
 def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202

@@ -281,9 +281,11 @@ def refresh(session: Session, full: bool = False, since: datetime | None = None,
     for part in range(0, len(rows), 5000):
         session.execute(insert(R), rows[part:part + 5000])
     if state is None:
-        state = RollupState(name=STATE, watermark=now - margin, max_ids=max_ids, refreshed_at=now, rows=0)
+        state = RollupState(name=STATE, watermark=now - margin, max_ids=max_ids, metrics=[], refreshed_at=now,
+                            rows=0)
         session.add(state)
     total = session.execute(select(func.count()).select_from(R)).scalar_one()
+    state.metrics = sorted(m for m in session.execute(select(R.c.metric).distinct()).scalars() if m != LIVE)
     state.watermark = now - margin
     state.max_ids = max_ids
     state.refreshed_at = now
@@ -305,34 +307,70 @@ class Figures:
     failures: dict[str, list[int]]  # code -> [conversations, messages]
 
 
-def read(session: Session, f: reporting.Filters, exclude: set[int]) -> Figures:
+def read(session: Session, f: reporting.Filters, state: RollupState, exclude: set[int]) -> Figures:
     """The figures of the segment and period from the rollup, leaving out the conversations in ``exclude``."""
     start, end = f.bounds
-    conds = [R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start, R.c.conv_created_at < end]
+    out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
+    if not state.metrics:
+        return out
+    conds = [R.c.metric.in_(state.metrics), R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start,
+             R.c.conv_created_at < end]
     if f.country:
         conds.append(R.c.country == f.country)
     if f.channel:
         conds.append(R.c.channel == f.channel)
     if exclude:
         conds.append(R.c.conversation_id.notin_(sorted(exclude)))
-    first = func.sum(case((or_(R.c.prev_at.is_(None), R.c.prev_at < start), 1), else_=0))
-    out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
-    for metric, convs, events, amount in session.execute(query(conds, first)):
-        if metric in out.counts:
-            out.counts[metric] = int(convs)
-        elif metric.startswith("reason:"):
-            out.reasons[metric.removeprefix("reason:")] = int(convs)
-        elif metric.startswith("failure:"):
-            out.failures[metric.removeprefix("failure:")] = [int(convs), int(events)]
-        elif metric.startswith("recovered:"):
-            out.recovered[metric.removeprefix("recovered:")] = amount
+    for metric, convs, events, amount in session.execute(query(conds, start)):
+        _put(out, metric, int(convs), int(events), amount)
     return out
 
 
-def query(conds: list, first: Any):  # noqa: ANN201
+def query(conds: list, start: datetime):  # noqa: ANN201
+    """Per metric: conversations (rows whose previous event is before the period), events, amount."""
+    first = func.sum(case((or_(R.c.prev_at.is_(None), R.c.prev_at < start), 1), else_=0))
     return (select(R.c.metric, first.label("conversations"), func.sum(R.c.events).label("events"),
                    func.sum(R.c.amount).label("amount")).where(*conds).group_by(R.c.metric))
 
 
-__all__ = ["can_serve", "compute", "refresh", "read", "dirty_conversations", "live_conversations", "get_state",
-           "Figures", "RefreshReport", "EVENT_METRICS"]
+def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | None) -> None:
+    if metric in out.counts:
+        out.counts[metric] += convs
+    elif metric.startswith("reason:"):
+        key = metric.removeprefix("reason:")
+        out.reasons[key] = out.reasons.get(key, 0) + convs
+    elif metric.startswith("failure:"):
+        c0, m0 = out.failures.get(metric.removeprefix("failure:"), [0, 0])
+        out.failures[metric.removeprefix("failure:")] = [c0 + convs, m0 + events]
+    elif metric.startswith("recovered:") and amount is not None:
+        key = metric.removeprefix("recovered:")
+        out.recovered[key] = out.recovered.get(key, Decimal(0)) + amount
+
+
+def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures, set[int]]:
+    """The figures of rows just computed (``compute``) for the segment and period — the rollup's query, in
+    Python — and the conversations among them that must be answered by the live queries (``_live``)."""
+    start, end = f.bounds
+    out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
+    sums: dict[str, list] = {}
+    live: set[int] = set()
+    for r in rows:
+        if r["metric"] == LIVE:
+            live.add(r["conversation_id"])
+            continue
+        if not (start <= r["at"] < end and r["conv_last_message_at"] >= start and r["conv_created_at"] < end):
+            continue
+        if (f.country and r["country"] != f.country) or (f.channel and r["channel"] != f.channel):
+            continue
+        s = sums.setdefault(r["metric"], [0, 0, None])
+        s[0] += int(r["prev_at"] is None or r["prev_at"] < start)
+        s[1] += r["events"]
+        if r["amount"] is not None:
+            s[2] = (s[2] or Decimal(0)) + r["amount"]
+    for metric, (convs, events, amount) in sums.items():
+        _put(out, metric, convs, events, amount)
+    return out, live
+
+
+__all__ = ["can_serve", "compute", "refresh", "read", "evaluate", "dirty_conversations", "live_conversations",
+           "get_state", "Figures", "RefreshReport", "EVENT_METRICS"]

@@ -45,13 +45,14 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_dashboard_rollups_conversation_id', 'dashboard_rollups', ['conversation_id'], unique=False)
-    op.create_index('ix_dashboard_rollups_period', 'dashboard_rollups',
-                    ['at', 'metric', 'conv_last_message_at', 'conv_created_at', 'prev_at', 'country', 'channel',
+    op.create_index('ix_dashboard_rollups_metric_at', 'dashboard_rollups',
+                    ['metric', 'at', 'conv_last_message_at', 'conv_created_at', 'prev_at', 'country', 'channel',
                      'conversation_id', 'events', 'amount'], unique=False)
     op.create_table('rollup_state',
     sa.Column('name', sa.String(length=40), nullable=False),
     sa.Column('watermark', bot.store.types.UTCDateTime(), nullable=False),
     sa.Column('max_ids', sa.JSON(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
     sa.Column('refreshed_at', bot.store.types.UTCDateTime(), nullable=False),
     sa.Column('full_at', bot.store.types.UTCDateTime(), nullable=True),
     sa.Column('rows', sa.Integer(), nullable=False),
@@ -69,6 +70,6 @@ def downgrade() -> None:
         op.drop_index(name, table_name=table)
     op.drop_column('users', 'timezone')
     op.drop_table('rollup_state')
-    op.drop_index('ix_dashboard_rollups_period', table_name='dashboard_rollups')
+    op.drop_index('ix_dashboard_rollups_metric_at', table_name='dashboard_rollups')
     op.drop_index('ix_dashboard_rollups_conversation_id', table_name='dashboard_rollups')
     op.drop_table('dashboard_rollups')
