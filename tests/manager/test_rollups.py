@@ -272,3 +272,35 @@ def test_rollup_equals_live_on_random_histories(db, spec, later, qs):
     finally:
         session.rollback()
         session.close()
+
+
+def test_cli_refreshes_the_rollups(db, history, november):
+    from click.testing import CliRunner
+
+    from bot.__main__ import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["rollups", "refresh"])
+    assert result.exit_code == 0, result.output
+    assert "(full)" in result.output
+    result = runner.invoke(cli, ["rollups", "refresh", "--since", "2026-11-01T00:00:00"])
+    assert result.exit_code == 0 and "(changed)" in result.output, result.output
+    result = runner.invoke(cli, ["rollups", "refresh", "--since", "yesterday"])
+    assert result.exit_code != 0
+
+
+def test_the_worker_refreshes_the_rollups_every_minute(db, history, redis_url, november):
+    from bot.store.db import get_sessionmaker
+    from bot.worker import jobs, main
+
+    jobs.load_handlers()
+    seconds, fn = main.PERIODIC["dashboard_rollups"]
+    assert seconds == 60
+    fn()
+    session = get_sessionmaker(db)()
+    try:
+        state = rollups.get_state(session)
+        assert state is not None and state.full_at is not None and state.rows > 0
+        assert_same(session, november())
+    finally:
+        session.close()
