@@ -446,7 +446,7 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
     start, end = f.bounds
     where = _conditions(session, f)
     replied = replied_clause(start, end)
-    figures, source, live_ids = None, "live", set()
+    figures, source, live_ids, ab = None, "live", set(), None
     state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
     if state is not None:
         live_ids = rollups.live_conversations(session, state)
@@ -454,10 +454,16 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
             figures, source = rollups.read(session, f, state, live_ids), "rollup"
             # The conversations changed since the refresh: their rows computed now, read the same way; those of
             # debtors with several conversations by the live queries.
-            fresh, multi = rollups.evaluate(rollups.compute(session, sorted(live_ids)), f)
+            fresh_rows = rollups.compute(session, sorted(live_ids))
+            fresh, multi = rollups.evaluate(fresh_rows, f)
             _add(figures, fresh)
+            multi_where = [*where, C.c.id.in_(sorted(multi))]
             if multi:
-                _add(figures, _live_figures(session, f, [*where, C.c.id.in_(sorted(multi))]))
+                _add(figures, _live_figures(session, f, multi_where))
+            replied_ids = set(session.execute(select(C.c.id).select_from(_from(f)).where(*where, replied)).scalars())
+            ab = rollups.ab_counts(session, f, state, live_ids, fresh_rows, replied_ids)
+            if multi:
+                _add_ab(ab, ab_counts(session, f, multi_where))
         else:
             live_ids = set()
     if source == "rollup":
@@ -489,7 +495,7 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
         recovered=sorted((cur, amount) for cur, amount in figures.recovered.items()),
         reasons=sorted(figures.reasons.items(), key=lambda rn: (-rn[1], rn[0])),
         failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items()), key=lambda x: (-x[2], x[0])),
-        ab=ab_results(session, f, where), source=source, live_conversations=len(live_ids))
+        ab=ab_results(session, f, where, counted=ab), source=source, live_conversations=len(live_ids))
 
 
 def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
@@ -522,6 +528,15 @@ def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
     return out
 
 
+def _add_ab(total: tuple[ABRows, ABAmounts], part: tuple[ABRows, ABAmounts]) -> None:
+    for key, counts in part[0].items():
+        mine = total[0].setdefault(key, [0, 0, 0, 0])
+        for i, n in enumerate(counts):
+            mine[i] += n
+    for key, amount in part[1].items():
+        total[1][key] = total[1].get(key, Decimal(0)) + amount
+
+
 def _add(total, part) -> None:  # noqa: ANN001
     """Add the figures of a disjoint set of conversations."""
     for name, n in part.counts.items():
@@ -539,42 +554,61 @@ def _add(total, part) -> None:  # noqa: ANN001
 AB_METRICS = ("replied", "promise", "paid")
 
 
-def ab_results(session: Session, f: Filters, where: list | None = None) -> list[dict[str, Any]]:
-    """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate."""
+ABRows = dict[tuple[str, str], list[int]]  # (campaign, variant) -> [reached, replied, promise, paid]
+ABAmounts = dict[tuple[str, str, str], Decimal]  # (campaign, variant, currency) -> amount
+
+
+def ab_results(session: Session, f: Filters, where: list | None = None,
+               counted: tuple[ABRows, ABAmounts] | None = None) -> list[dict[str, Any]]:
+    """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate.
+    ``counted``: the counts already made (by the rollup), else they are counted here."""
+    rows, amounts = counted if counted is not None else ab_counts(session, f, where)
+    return _ab_format(rows, amounts)
+
+
+def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[ABRows, ABAmounts]:
     start, end = f.bounds
     where = where if where is not None else _conditions(session, f)
     ca = ContactAttempt.__table__
     sent = and_(ca.c.status == "sent", _in_period(ca.c.sent_at, start, end), ca.c.variant.isnot(None),
                 ca.c.variant != "-")
     replied = replied_clause(start, end)
-    rows = session.execute(
-        select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
-               func.count(distinct(case((replied, C.c.id)))).label("replied"),
-               func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
-               func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
-        .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
-        .where(sent, *where).group_by(ca.c.campaign, ca.c.variant).order_by(ca.c.campaign, ca.c.variant)).all()
+    rows: ABRows = {}
+    for r in session.execute(
+            select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
+                   func.count(distinct(case((replied, C.c.id)))).label("replied"),
+                   func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
+                   func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
+            .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
+            .where(sent, *where).group_by(ca.c.campaign, ca.c.variant)):
+        rows[(r.campaign, r.variant)] = [r.reached, r.replied, r.promise, r.paid]
+    amounts: ABAmounts = defaultdict(Decimal)
     if not rows:
-        return []
+        return rows, amounts
     # Money per variant and currency: each payment once per variant, however many conversations or attempts.
-    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     p = Payment.__table__
     for _pid, camp, var, cur, amount in session.execute(
             select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, p.c.amount).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)
                              .join(ca, ca.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)):
-        totals[(camp, var, cur)] += amount
+        amounts[(camp, var, cur)] += amount
+    return rows, amounts
+
+
+def _ab_format(rows: ABRows, totals: ABAmounts) -> list[dict[str, Any]]:
+    if not rows:
+        return []
     amounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
     for (camp, var, cur), total in totals.items():
         amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        v = {"variant": r.variant, "reached": r.reached, "replied": r.replied, "promise": r.promise, "paid": r.paid,
-             "amounts": sorted(amounts.get((r.campaign, r.variant), []))}
+    for (campaign, variant), (reached, replied, promise, paid) in sorted(rows.items()):
+        v = {"variant": variant, "reached": reached, "replied": replied, "promise": promise, "paid": paid,
+             "amounts": sorted(amounts.get((campaign, variant), []))}
         for name in AB_METRICS:
-            v[f"{name}_ci"] = wilson(v[name], r.reached)
-        campaigns[r.campaign].append(v)
+            v[f"{name}_ci"] = wilson(v[name], reached)
+        campaigns[campaign].append(v)
     out = []
     for camp, variants in campaigns.items():
         tests = {}

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 from bot import reporting
 from bot.store.models import (
     AuditLog,
+    ContactAttempt,
     Conversation,
     DashboardRollup,
     Debtor,
@@ -60,6 +61,7 @@ STATE = "dashboard"
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 FAR = datetime(9000, 1, 1, tzinfo=timezone.utc)
 LIVE = "_live"
+SEP = "|"  # between a campaign and a variant in ``sent:<campaign>|<variant>``
 # A transaction can commit a little after the time it wrote in updated_at / created_at: the next refresh and the
 # dashboard look back this far before the last refresh.
 MARGIN = timedelta(minutes=5)
@@ -74,6 +76,7 @@ TRACKED = {
     "conversations": Conversation, "messages": Message, "handoffs": Handoff, "debtors": Debtor,
     "payments": Payment, "payment_links": PaymentLink, "promises": Promise, "payment_plans": PaymentPlan,
     "due_date_changes": DueDateChange, "nonpayment_reasons": NonpaymentReason, "audit_log": AuditLog,
+    "contact_attempts": ContactAttempt,
 }
 R = DashboardRollup.__table__
 C = Conversation.__table__
@@ -140,6 +143,11 @@ def _sources() -> Iterator[tuple[str, str, Any]]:
         m.c.conversation_id.label("k"), m.c.created_at.label("at"),
         func.coalesce(m.c.error_code, "none").label("suffix")).where(
         m.c.status.in_(reporting.FAILED_STATUSES), m.c.created_at >= EPOCH)
+    ca = ContactAttempt.__table__
+    yield "sent:", "debtor", select(ca.c.debtor_id.label("k"), ca.c.sent_at.label("at"),
+                                    (ca.c.campaign + SEP + ca.c.variant).label("suffix")).where(
+        ca.c.status == "sent", ca.c.variant.isnot(None), ca.c.variant != "-", ca.c.sent_at >= EPOCH,
+        ca.c.sent_at < FAR)
     p = Payment.__table__
     yield "recovered:", "debtor", select(p.c.debtor_id.label("k"), p.c.paid_at.label("at"),
                                          p.c.currency.label("suffix"), p.c.amount.label("amount")).where(
@@ -220,6 +228,7 @@ def dirty_conversations(session: Session, since: datetime, max_ids: dict[str, in
                    keys(PaymentPlan, PaymentPlan.debtor_id, PaymentPlan.created_at),
                    keys(DueDateChange, DueDateChange.debtor_id, DueDateChange.created_at),
                    keys(NonpaymentReason, NonpaymentReason.debtor_id, NonpaymentReason.created_at),
+                   keys(ContactAttempt, ContactAttempt.debtor_id, ContactAttempt.updated_at),
                    keys(AuditLog, cast(AuditLog.target_id, Integer), AuditLog.created_at,
                         extra=(AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"))]
     conv_ids: set[int] = set()
@@ -313,7 +322,10 @@ def read(session: Session, f: reporting.Filters, state: RollupState, exclude: se
     out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
     if not state.metrics:
         return out
-    conds = [R.c.metric.in_(state.metrics), R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start,
+    metrics = [m for m in state.metrics if not m.startswith("sent:")]
+    if not metrics:
+        return out
+    conds = [R.c.metric.in_(metrics), R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start,
              R.c.conv_created_at < end]
     if f.country:
         conds.append(R.c.country == f.country)
@@ -347,6 +359,69 @@ def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | N
         out.recovered[key] = out.recovered.get(key, Decimal(0)) + amount
 
 
+def _counts(r: dict[str, Any], f: reporting.Filters, start: datetime, end: datetime) -> bool:
+    """The rollup query's conditions on one computed row (in the period, the conversation open in it, segment)."""
+    return (start <= r["at"] < end and r["conv_last_message_at"] >= start and r["conv_created_at"] < end
+            and (not f.country or r["country"] == f.country) and (not f.channel or r["channel"] == f.channel))
+
+
+def _first(r: dict[str, Any], start: datetime) -> bool:
+    return r["prev_at"] is None or r["prev_at"] < start
+
+
+def ab_counts(session: Session, f: reporting.Filters, state: RollupState, exclude: set[int],
+              fresh_rows: list[dict[str, Any]], replied: set[int]) -> tuple[dict, dict]:
+    """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
+    reached in the period (the ``sent:`` rows), intersected with those that replied (``replied``: ids, read
+    live), promised and paid; the money of the reached conversations' payments per currency. ``fresh_rows``:
+    the rows of the conversations in ``exclude``, computed now."""
+    start, end = f.bounds
+    conds = [R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start, R.c.conv_created_at < end]
+    if f.country:
+        conds.append(R.c.country == f.country)
+    if f.channel:
+        conds.append(R.c.channel == f.channel)
+    if exclude:
+        conds.append(R.c.conversation_id.notin_(sorted(exclude)))
+    first = or_(R.c.prev_at.is_(None), R.c.prev_at < start)
+    reached: dict[str, set[int]] = defaultdict(set)
+    outcome: dict[str, set[int]] = {"promise": set(), "paid": set()}
+    money: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    sent = [m for m in state.metrics if m.startswith("sent:")]
+    if sent:
+        for metric, conv in session.execute(select(R.c.metric, R.c.conversation_id)
+                                            .where(R.c.metric.in_(sent), first, *conds)):
+            reached[metric].add(conv)
+    for r in fresh_rows:
+        if r["metric"].startswith("sent:") and _first(r, start) and _counts(r, f, start, end):
+            reached[r["metric"]].add(r["conversation_id"])
+    if not reached:
+        return {}, {}
+    for metric, conv in session.execute(select(R.c.metric, R.c.conversation_id)
+                                        .where(R.c.metric.in_(list(outcome)), first, *conds)):
+        outcome[metric].add(conv)
+    recovered = [m for m in state.metrics if m.startswith("recovered:")]
+    if recovered:
+        for metric, conv, amount in session.execute(select(R.c.metric, R.c.conversation_id, R.c.amount)
+                                                    .where(R.c.metric.in_(recovered), *conds)):
+            money[conv].append((metric.removeprefix("recovered:"), amount))
+    for r in fresh_rows:
+        if r["metric"] in outcome and _counts(r, f, start, end):
+            outcome[r["metric"]].add(r["conversation_id"])
+        elif r["metric"].startswith("recovered:") and _counts(r, f, start, end):
+            money[r["conversation_id"]].append((r["metric"].removeprefix("recovered:"), r["amount"]))
+    rows: dict[tuple[str, str], list[int]] = {}
+    amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for metric, convs in reached.items():
+        campaign, variant = metric.removeprefix("sent:").rsplit(SEP, 1)
+        rows[(campaign, variant)] = [len(convs), len(convs & replied), len(convs & outcome["promise"]),
+                                     len(convs & outcome["paid"])]
+        for conv in convs:
+            for currency, amount in money.get(conv, ()):
+                amounts[(campaign, variant, currency)] += amount
+    return rows, amounts
+
+
 def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures, set[int]]:
     """The figures of rows just computed (``compute``) for the segment and period — the rollup's query, in
     Python — and the conversations among them that must be answered by the live queries (``_live``)."""
@@ -358,9 +433,7 @@ def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures,
         if r["metric"] == LIVE:
             live.add(r["conversation_id"])
             continue
-        if not (start <= r["at"] < end and r["conv_last_message_at"] >= start and r["conv_created_at"] < end):
-            continue
-        if (f.country and r["country"] != f.country) or (f.channel and r["channel"] != f.channel):
+        if r["metric"].startswith("sent:") or not _counts(r, f, start, end):
             continue
         s = sums.setdefault(r["metric"], [0, 0, None])
         s[0] += int(r["prev_at"] is None or r["prev_at"] < start)
@@ -372,5 +445,5 @@ def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures,
     return out, live
 
 
-__all__ = ["can_serve", "compute", "refresh", "read", "evaluate", "dirty_conversations", "live_conversations",
-           "get_state", "Figures", "RefreshReport", "EVENT_METRICS"]
+__all__ = ["can_serve", "compute", "refresh", "read", "evaluate", "ab_counts", "dirty_conversations",
+           "live_conversations", "get_state", "Figures", "RefreshReport", "EVENT_METRICS"]

@@ -475,7 +475,8 @@ __all__ += ["MessageFlag"]
 
 class DashboardRollup(Base):
     """The dashboard's figures, pre-computed per conversation (``bot.rollups``): one row per conversation, metric
-    (``promise``, ``reason:job_loss``, ``failure:30003``, ``recovered:MXN`` ...) and event time, with the time of
+    (``promise``, ``reason:job_loss``, ``failure:30003``, ``recovered:MXN``, ``sent:<campaign>|<variant>`` ...)
+    and event time, with the time of
     the conversation's previous event of the same metric (so "conversations with the metric in a period" is a
     plain sum: the rows in the period whose previous event is before it), the conversation's own period columns
     and segment (country, channel). Rows of ``_live`` mark conversations always computed live."""
@@ -484,7 +485,7 @@ class DashboardRollup(Base):
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
-    metric = Column(String(40), nullable=False)
+    metric = Column(String(120), nullable=False)
     at = Column(UTCDateTime, nullable=False)
     prev_at = Column(UTCDateTime)
     conv_created_at = Column(UTCDateTime, nullable=False)

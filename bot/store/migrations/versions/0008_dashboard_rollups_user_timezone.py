@@ -25,6 +25,7 @@ CHANGE_INDEXES = [
     ("ix_payments_updated_at", "payments", ["updated_at"]),
     ("ix_payment_links_updated_at", "payment_links", ["updated_at"]),
     ("ix_promises_resolved_at", "promises", ["resolved_at"]),
+    ("ix_contact_attempts_updated_at", "contact_attempts", ["updated_at"]),
 ]
 
 
@@ -32,7 +33,7 @@ def upgrade() -> None:
     op.create_table('dashboard_rollups',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('conversation_id', sa.Integer(), nullable=False),
-    sa.Column('metric', sa.String(length=40), nullable=False),
+    sa.Column('metric', sa.String(length=120), nullable=False),
     sa.Column('at', bot.store.types.UTCDateTime(), nullable=False),
     sa.Column('prev_at', bot.store.types.UTCDateTime(), nullable=True),
     sa.Column('conv_created_at', bot.store.types.UTCDateTime(), nullable=False),
