@@ -460,8 +460,7 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
             multi_where = [*where, C.c.id.in_(sorted(multi))]
             if multi:
                 _add(figures, _live_figures(session, f, multi_where))
-            replied_ids = set(session.execute(select(C.c.id).select_from(_from(f)).where(*where, replied)).scalars())
-            ab = rollups.ab_counts(session, f, state, live_ids, fresh_rows, replied_ids)
+            ab = rollups.ab_counts(session, f, state, figures, live_ids, fresh_rows, where)
             if multi:
                 _add_ab(ab, ab_counts(session, f, multi_where))
         else:
@@ -492,9 +491,11 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
     counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
     return Dashboard(
         filters=f, conversations=totals.conversations, debtors=debtors, counts=counts,
-        recovered=sorted((cur, amount) for cur, amount in figures.recovered.items()),
-        reasons=sorted(figures.reasons.items(), key=lambda rn: (-rn[1], rn[0])),
-        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items()), key=lambda x: (-x[2], x[0])),
+        # (Entries a subtraction left at zero are not figures: the live queries would not list them.)
+        recovered=sorted((cur, amount) for cur, amount in figures.recovered.items() if figures.payments.get(cur)),
+        reasons=sorted(((r, n) for r, n in figures.reasons.items() if n), key=lambda rn: (-rn[1], rn[0])),
+        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m),
+                        key=lambda x: (-x[2], x[0])),
         ab=ab_results(session, f, where, counted=ab), source=source, live_conversations=len(live_ids))
 
 
@@ -509,8 +510,10 @@ def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
     paid = (select(p.c.id, p.c.currency, p.c.amount).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
-    for cur, amount in session.execute(select(paid.c.currency, func.sum(paid.c.amount)).group_by(paid.c.currency)):
+    for cur, amount, n in session.execute(select(paid.c.currency, func.sum(paid.c.amount), func.count())
+                                          .group_by(paid.c.currency)):
         out.recovered[cur] = amount
+        out.payments[cur] = n
     nr = NonpaymentReason.__table__
     for reason, n in session.execute(
             select(nr.c.reason, func.count(distinct(C.c.id)))
@@ -543,11 +546,15 @@ def _add(total, part) -> None:  # noqa: ANN001
         total.counts[name] = total.counts.get(name, 0) + n
     for cur, amount in part.recovered.items():
         total.recovered[cur] = total.recovered.get(cur, Decimal(0)) + amount
+    for cur, n in part.payments.items():
+        total.payments[cur] = total.payments.get(cur, 0) + n
     for reason, n in part.reasons.items():
         total.reasons[reason] = total.reasons.get(reason, 0) + n
     for code, (convs, msgs) in part.failures.items():
         c0, m0 = total.failures.get(code, [0, 0])
         total.failures[code] = [c0 + convs, m0 + msgs]
+    for metric, n in part.reached.items():
+        total.reached[metric] = total.reached.get(metric, 0) + n
 
 
 # --- A/B results ------------------------------------------------------------------------------------

@@ -130,28 +130,28 @@ def _multi_debtors(session: Session, debtor_ids: list[int] | None) -> set[int]:
     return found
 
 
-def _sources() -> Iterator[tuple[str, str, Any]]:
-    """``(metric or metric prefix, key kind, select of k, at[, suffix, amount])`` for every rolled-up figure."""
+def _sources() -> Iterator[tuple[str, str, Any, Any]]:
+    """``(metric or metric prefix, key kind, key column, select of k, at[, suffix, amount])`` for every rolled-up
+    figure; the key column is what a computation for some conversations filters on (an index each)."""
     for name in EVENT_METRICS:
-        for kind, q in reporting.events(name, EPOCH, FAR, with_time=True):
-            yield name, kind, q
+        for kind, key, at, conds in reporting._event_specs(name):
+            column = AuditLog.target_id if name == "verified" else key
+            yield name, kind, column, select(key.label("k"), at.label("at")).where(*conds, at.isnot(None))
     nr = NonpaymentReason.__table__
-    yield "reason:", "debtor", select(nr.c.debtor_id.label("k"), nr.c.created_at.label("at"),
-                                      nr.c.reason.label("suffix")).where(nr.c.created_at >= EPOCH)
+    yield "reason:", "debtor", nr.c.debtor_id, select(nr.c.debtor_id.label("k"), nr.c.created_at.label("at"),
+                                                      nr.c.reason.label("suffix"))
     m = Message.__table__
-    yield "failure:", "conversation", select(
+    yield "failure:", "conversation", m.c.conversation_id, select(
         m.c.conversation_id.label("k"), m.c.created_at.label("at"),
-        func.coalesce(m.c.error_code, "none").label("suffix")).where(
-        m.c.status.in_(reporting.FAILED_STATUSES), m.c.created_at >= EPOCH)
+        func.coalesce(m.c.error_code, "none").label("suffix")).where(m.c.status.in_(reporting.FAILED_STATUSES))
     ca = ContactAttempt.__table__
-    yield "sent:", "debtor", select(ca.c.debtor_id.label("k"), ca.c.sent_at.label("at"),
-                                    (ca.c.campaign + SEP + ca.c.variant).label("suffix")).where(
-        ca.c.status == "sent", ca.c.variant.isnot(None), ca.c.variant != "-", ca.c.sent_at >= EPOCH,
-        ca.c.sent_at < FAR)
+    yield "sent:", "debtor", ca.c.debtor_id, select(
+        ca.c.debtor_id.label("k"), ca.c.sent_at.label("at"), (ca.c.campaign + SEP + ca.c.variant).label("suffix")
+    ).where(ca.c.status == "sent", ca.c.variant.isnot(None), ca.c.variant != "-", ca.c.sent_at.isnot(None))
     p = Payment.__table__
-    yield "recovered:", "debtor", select(p.c.debtor_id.label("k"), p.c.paid_at.label("at"),
-                                         p.c.currency.label("suffix"), p.c.amount.label("amount")).where(
-        p.c.status.in_(reporting.PAID_STATUSES), p.c.paid_at >= EPOCH, p.c.paid_at < FAR)
+    yield "recovered:", "debtor", p.c.debtor_id, select(
+        p.c.debtor_id.label("k"), p.c.paid_at.label("at"), p.c.currency.label("suffix"),
+        p.c.amount.label("amount")).where(p.c.status.in_(reporting.PAID_STATUSES), p.c.paid_at.isnot(None))
 
 
 def compute(session: Session, ids: list[int] | None = None) -> list[dict[str, Any]]:
@@ -163,14 +163,18 @@ def compute(session: Session, ids: list[int] | None = None) -> list[dict[str, An
     live = {c.id for c in convs.values() if c.debtor_id in multi}
     # (conversation, metric) -> {at: [events, amount]}
     found: dict[tuple[int, str], dict[datetime, list]] = defaultdict(dict)
-    for metric, kind, q in _sources():
-        sub = q.subquery()
+    for metric, kind, column, q in _sources():
         keys = debtor_ids if kind == "debtor" else sorted(convs)
         parts: Iterable[list[int] | None] = [None] if ids is None else _chunks(keys)
         for part in parts:
             if part is not None and not part:
                 continue
-            stmt = select(sub) if part is None else select(sub).where(sub.c.k.in_(part))
+            if part is None:
+                stmt = q
+            elif column is AuditLog.target_id:
+                stmt = q.where(column.in_([str(k) for k in part]))
+            else:
+                stmt = q.where(column.in_(part))
             for r in session.execute(stmt):
                 conv_id = by_debtor.get(r.k) if kind == "debtor" else (r.k if r.k not in live else None)
                 if conv_id is None or conv_id not in convs or r.at is None:
@@ -314,27 +318,36 @@ class Figures:
     recovered: dict[str, Decimal]
     reasons: dict[str, int]
     failures: dict[str, list[int]]  # code -> [conversations, messages]
+    reached: dict[str, int] = field(default_factory=dict)  # sent:<campaign>|<variant> -> conversations
+    payments: dict[str, int] = field(default_factory=dict)  # currency -> payments (a currency shows when > 0)
+
+
+def _segment(f: reporting.Filters, table=R) -> list:  # noqa: ANN001
+    """The rollup query's conditions: the row in the period, its conversation open in it, the segment."""
+    start, end = f.bounds
+    conds = [table.c.at >= start, table.c.at < end, table.c.conv_last_message_at >= start,
+             table.c.conv_created_at < end]
+    if f.country:
+        conds.append(table.c.country == f.country)
+    if f.channel:
+        conds.append(table.c.channel == f.channel)
+    return conds
 
 
 def read(session: Session, f: reporting.Filters, state: RollupState, exclude: set[int]) -> Figures:
-    """The figures of the segment and period from the rollup, leaving out the conversations in ``exclude``."""
-    start, end = f.bounds
+    """The figures of the segment and period from the rollup, without the conversations in ``exclude`` (their
+    rows are read by conversation and subtracted: cheaper than leaving them out of the scan). ``sent:`` metrics
+    land in ``reached``."""
+    start, _end = f.bounds
     out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
     if not state.metrics:
         return out
-    metrics = [m for m in state.metrics if not m.startswith("sent:")]
-    if not metrics:
-        return out
-    conds = [R.c.metric.in_(metrics), R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start,
-             R.c.conv_created_at < end]
-    if f.country:
-        conds.append(R.c.country == f.country)
-    if f.channel:
-        conds.append(R.c.channel == f.channel)
-    if exclude:
-        conds.append(R.c.conversation_id.notin_(sorted(exclude)))
+    conds = [R.c.metric.in_(state.metrics), *_segment(f)]
     for metric, convs, events, amount in session.execute(query(conds, start)):
         _put(out, metric, int(convs), int(events), amount)
+    for part in _chunks(sorted(exclude)):
+        for metric, convs, events, amount in session.execute(query([R.c.conversation_id.in_(part), *conds], start)):
+            _put(out, metric, -int(convs), -int(events), -amount if amount is not None else None)
     return out
 
 
@@ -357,6 +370,9 @@ def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | N
     elif metric.startswith("recovered:") and amount is not None:
         key = metric.removeprefix("recovered:")
         out.recovered[key] = out.recovered.get(key, Decimal(0)) + amount
+        out.payments[key] = out.payments.get(key, 0) + events
+    elif metric.startswith("sent:"):
+        out.reached[metric] = out.reached.get(metric, 0) + convs
 
 
 def _counts(r: dict[str, Any], f: reporting.Filters, start: datetime, end: datetime) -> bool:
@@ -369,56 +385,81 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
-def ab_counts(session: Session, f: reporting.Filters, state: RollupState, exclude: set[int],
-              fresh_rows: list[dict[str, Any]], replied: set[int]) -> tuple[dict, dict]:
-    """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
-    reached in the period (the ``sent:`` rows), intersected with those that replied (``replied``: ids, read
-    live), promised and paid; the money of the reached conversations' payments per currency. ``fresh_rows``:
-    the rows of the conversations in ``exclude``, computed now."""
+def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures, exclude: set[int],
+              fresh_rows: list[dict[str, Any]], where: list) -> tuple[dict, dict]:
+    """A/B counts (``reporting.ab_counts``' shape) from the rollup. Reached: the ``sent:`` figures already read
+    (``figures.reached``, the changed conversations included). Promised, paid, money: the period's promise,
+    payment and money rows joined to the same conversation's ``sent:`` rows. Replied: reached minus the reached
+    conversations that did not reply (the conversations of ``where``, the live filter). The conversations in
+    ``exclude`` are left out of those joins and counted from ``fresh_rows`` (their rows, computed now)."""
     start, end = f.bounds
-    conds = [R.c.at >= start, R.c.at < end, R.c.conv_last_message_at >= start, R.c.conv_created_at < end]
-    if f.country:
-        conds.append(R.c.country == f.country)
-    if f.channel:
-        conds.append(R.c.channel == f.channel)
-    if exclude:
-        conds.append(R.c.conversation_id.notin_(sorted(exclude)))
-    first = or_(R.c.prev_at.is_(None), R.c.prev_at < start)
-    reached: dict[str, set[int]] = defaultdict(set)
-    outcome: dict[str, set[int]] = {"promise": set(), "paid": set()}
-    money: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
     sent = [m for m in state.metrics if m.startswith("sent:")]
-    if sent:
-        for metric, conv in session.execute(select(R.c.metric, R.c.conversation_id)
-                                            .where(R.c.metric.in_(sent), first, *conds)):
-            reached[metric].add(conv)
-    for r in fresh_rows:
-        if r["metric"].startswith("sent:") and _first(r, start) and _counts(r, f, start, end):
-            reached[r["metric"]].add(r["conversation_id"])
-    if not reached:
-        return {}, {}
-    for metric, conv in session.execute(select(R.c.metric, R.c.conversation_id)
-                                        .where(R.c.metric.in_(list(outcome)), first, *conds)):
-        outcome[metric].add(conv)
-    recovered = [m for m in state.metrics if m.startswith("recovered:")]
-    if recovered:
-        for metric, conv, amount in session.execute(select(R.c.metric, R.c.conversation_id, R.c.amount)
-                                                    .where(R.c.metric.in_(recovered), *conds)):
-            money[conv].append((metric.removeprefix("recovered:"), amount))
-    for r in fresh_rows:
-        if r["metric"] in outcome and _counts(r, f, start, end):
-            outcome[r["metric"]].add(r["conversation_id"])
-        elif r["metric"].startswith("recovered:") and _counts(r, f, start, end):
-            money[r["conversation_id"]].append((r["metric"].removeprefix("recovered:"), r["amount"]))
     rows: dict[tuple[str, str], list[int]] = {}
     amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    for metric, convs in reached.items():
-        campaign, variant = metric.removeprefix("sent:").rsplit(SEP, 1)
-        rows[(campaign, variant)] = [len(convs), len(convs & replied), len(convs & outcome["promise"]),
-                                     len(convs & outcome["paid"])]
-        for conv in convs:
-            for currency, amount in money.get(conv, ()):
-                amounts[(campaign, variant, currency)] += amount
+    if not any(n > 0 for n in figures.reached.values()):
+        return rows, amounts
+    index = {}
+    for metric, n in figures.reached.items():
+        if n > 0:
+            campaign, variant = metric.removeprefix("sent:").rsplit(SEP, 1)
+            index[metric] = (campaign, variant)
+            rows[(campaign, variant)] = [n, n, 0, 0]  # replied: reached minus the silent ones below
+    S = R.alias("s")
+    first_s = or_(S.c.prev_at.is_(None), S.c.prev_at < start)
+    sent_s = [S.c.metric.in_(sent), S.c.at >= start, S.c.at < end, first_s] if sent else None
+    keep = [R.c.conversation_id.notin_(sorted(exclude))] if exclude else []
+    if sent_s:
+        first = or_(R.c.prev_at.is_(None), R.c.prev_at < start)
+        for outcome, col in (("promise", 2), ("paid", 3)):
+            for metric, n in session.execute(
+                    select(S.c.metric, func.count()).select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
+                    .where(R.c.metric == outcome, first, *_segment(f), *keep, *sent_s).group_by(S.c.metric)):
+                if metric in index:
+                    rows[index[metric]][col] += n
+        recovered = [m for m in state.metrics if m.startswith("recovered:")]
+        if recovered:
+            for metric, money, total in session.execute(
+                    select(S.c.metric, R.c.metric, func.sum(R.c.amount))
+                    .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
+                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, *sent_s).group_by(S.c.metric, R.c.metric)):
+                if metric in index and total is not None:
+                    amounts[(*index[metric], money.removeprefix("recovered:"))] += total
+        silent = ~func.coalesce(reporting.replied_clause(start, end), False)
+        keep_c = [reporting.C.c.id.notin_(sorted(exclude))] if exclude else []
+        for metric, n in session.execute(
+                select(S.c.metric, func.count())
+                .select_from(reporting._from(f).join(S, S.c.conversation_id == reporting.C.c.id))
+                .where(*where, silent, *keep_c, *sent_s).group_by(S.c.metric)):
+            if metric in index:
+                rows[index[metric]][1] -= n
+    # The changed conversations, from their rows computed now.
+    reached: dict[str, set[int]] = defaultdict(set)
+    flags: dict[str, set[int]] = {"promise": set(), "paid": set()}
+    money: dict[int, list[tuple[str, Decimal]]] = defaultdict(list)
+    for r in fresh_rows:
+        if r["metric"] == LIVE or not _counts(r, f, start, end):
+            continue
+        if r["metric"].startswith("sent:") and _first(r, start):
+            reached[r["metric"]].add(r["conversation_id"])
+        elif r["metric"] in flags:
+            flags[r["metric"]].add(r["conversation_id"])
+        elif r["metric"].startswith("recovered:"):
+            money[r["conversation_id"]].append((r["metric"].removeprefix("recovered:"), r["amount"]))
+    if reached:
+        mine = set().union(*reached.values())
+        silent_ids = set(session.execute(
+            select(reporting.C.c.id).select_from(reporting._from(f))
+            .where(*where, ~func.coalesce(reporting.replied_clause(start, end), False),
+                   reporting.C.c.id.in_(sorted(mine)))).scalars())
+        for metric, convs in reached.items():
+            key = index.get(metric) or tuple(metric.removeprefix("sent:").rsplit(SEP, 1))
+            row = rows.setdefault(key, [len(convs), len(convs), 0, 0])
+            row[1] -= len(convs & silent_ids)
+            row[2] += len(convs & flags["promise"])
+            row[3] += len(convs & flags["paid"])
+            for conv in convs:
+                for currency, amount in money.get(conv, ()):
+                    amounts[(*key, currency)] += amount
     return rows, amounts
 
 
@@ -433,7 +474,7 @@ def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures,
         if r["metric"] == LIVE:
             live.add(r["conversation_id"])
             continue
-        if r["metric"].startswith("sent:") or not _counts(r, f, start, end):
+        if not _counts(r, f, start, end):
             continue
         s = sums.setdefault(r["metric"], [0, 0, None])
         s[0] += int(r["prev_at"] is None or r["prev_at"] < start)

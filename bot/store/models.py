@@ -484,7 +484,7 @@ class DashboardRollup(Base):
     __tablename__ = "dashboard_rollups"
 
     id = Column(Integer, primary_key=True)
-    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
     metric = Column(String(120), nullable=False)
     at = Column(UTCDateTime, nullable=False)
     prev_at = Column(UTCDateTime)
@@ -499,6 +499,9 @@ class DashboardRollup(Base):
         # Covers the dashboard's one query (``metric IN (...)``, the period): rows come grouped by metric, no sort.
         Index("ix_dashboard_rollups_metric_at", "metric", "at", "conv_last_message_at", "conv_created_at", "prev_at",
               "country", "channel", "conversation_id", "events", "amount"),
+        # The same by conversation: the rows of a few conversations (the changed ones), and the A/B intersections.
+        Index("ix_dashboard_rollups_conversation", "conversation_id", "metric", "at", "prev_at",
+              "conv_last_message_at", "conv_created_at", "country", "channel", "events", "amount"),
     )
 
 

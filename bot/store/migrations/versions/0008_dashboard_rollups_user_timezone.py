@@ -26,6 +26,8 @@ CHANGE_INDEXES = [
     ("ix_payment_links_updated_at", "payment_links", ["updated_at"]),
     ("ix_promises_resolved_at", "promises", ["resolved_at"]),
     ("ix_contact_attempts_updated_at", "contact_attempts", ["updated_at"]),
+    # A debtor's identity checks (the rollup of a few conversations looks them up by debtor).
+    ("ix_audit_log_target", "audit_log", ["target_id", "target_type", "action", "created_at"]),
 ]
 
 
@@ -45,7 +47,9 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     )
-    op.create_index('ix_dashboard_rollups_conversation_id', 'dashboard_rollups', ['conversation_id'], unique=False)
+    op.create_index('ix_dashboard_rollups_conversation', 'dashboard_rollups',
+                    ['conversation_id', 'metric', 'at', 'prev_at', 'conv_last_message_at', 'conv_created_at', 'country',
+                     'channel', 'events', 'amount'], unique=False)
     op.create_index('ix_dashboard_rollups_metric_at', 'dashboard_rollups',
                     ['metric', 'at', 'conv_last_message_at', 'conv_created_at', 'prev_at', 'country', 'channel',
                      'conversation_id', 'events', 'amount'], unique=False)
@@ -72,5 +76,5 @@ def downgrade() -> None:
     op.drop_column('users', 'timezone')
     op.drop_table('rollup_state')
     op.drop_index('ix_dashboard_rollups_metric_at', table_name='dashboard_rollups')
-    op.drop_index('ix_dashboard_rollups_conversation_id', table_name='dashboard_rollups')
+    op.drop_index('ix_dashboard_rollups_conversation', table_name='dashboard_rollups')
     op.drop_table('dashboard_rollups')
