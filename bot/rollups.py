@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, case, cast, delete, func, insert, or_, select, union
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, or_, select, union
 from sqlalchemy.orm import Session
 
 from bot import reporting
@@ -340,9 +340,10 @@ def read(session: Session, f: reporting.Filters, state: RollupState, exclude: se
     land in ``reached``."""
     start, _end = f.bounds
     out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
-    if not state.metrics:
+    metrics = [m for m in state.metrics if not m.startswith("sent:")]  # (A/B reads those: ``ab_counts``)
+    if not metrics:
         return out
-    conds = [R.c.metric.in_(state.metrics), *_segment(f)]
+    conds = [R.c.metric.in_(metrics), *_segment(f)]
     for metric, convs, events, amount in session.execute(query(conds, start)):
         _put(out, metric, int(convs), int(events), amount)
     for part in _chunks(sorted(exclude)):
@@ -381,57 +382,74 @@ def _counts(r: dict[str, Any], f: reporting.Filters, start: datetime, end: datet
             and (not f.country or r["country"] == f.country) and (not f.channel or r["channel"] == f.channel))
 
 
+def _silent(start: datetime, end: datetime):  # noqa: ANN202
+    """``not replied_clause``, written so that a conversation that never wrote (``last_inbound_at`` null) is
+    decided by its own row (``NOT (NULL AND ...)`` would make the database build the list of the period's
+    messages to tell null from false)."""
+    wrote = reporting.C.c.id.in_(select(Message.conversation_id).where(
+        Message.created_at >= start, Message.created_at < end, Message.direction == "in"))
+    last = reporting.C.c.last_inbound_at
+    return or_(last.is_(None), last < start, and_(last >= end, ~wrote))
+
+
 def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
 def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures, exclude: set[int],
               fresh_rows: list[dict[str, Any]], where: list) -> tuple[dict, dict]:
-    """A/B counts (``reporting.ab_counts``' shape) from the rollup. Reached: the ``sent:`` figures already read
-    (``figures.reached``, the changed conversations included). Promised, paid, money: the period's promise,
-    payment and money rows joined to the same conversation's ``sent:`` rows. Replied: reached minus the reached
-    conversations that did not reply (the conversations of ``where``, the live filter). The conversations in
-    ``exclude`` are left out of those joins and counted from ``fresh_rows`` (their rows, computed now)."""
+    """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
+    reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
+    the same conversation in the period) and those that replied (reached minus the silent conversations of
+    ``where``, the live filter); the money of their payments per currency. The conversations in ``exclude`` are
+    left out and counted from ``fresh_rows`` (their rows, computed now)."""
     start, end = f.bounds
     sent = [m for m in state.metrics if m.startswith("sent:")]
     rows: dict[tuple[str, str], list[int]] = {}
     amounts: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    if not any(n > 0 for n in figures.reached.values()):
-        return rows, amounts
-    index = {}
-    for metric, n in figures.reached.items():
-        if n > 0:
+    index: dict[str, tuple[str, str]] = {}
+
+    def row(metric: str) -> list[int]:
+        if metric not in index:
             campaign, variant = metric.removeprefix("sent:").rsplit(SEP, 1)
             index[metric] = (campaign, variant)
-            rows[(campaign, variant)] = [n, n, 0, 0]  # replied: reached minus the silent ones below
+        return rows.setdefault(index[metric], [0, 0, 0, 0])
+
     S = R.alias("s")
-    first_s = or_(S.c.prev_at.is_(None), S.c.prev_at < start)
-    sent_s = [S.c.metric.in_(sent), S.c.at >= start, S.c.at < end, first_s] if sent else None
-    keep = [R.c.conversation_id.notin_(sorted(exclude))] if exclude else []
-    if sent_s:
-        first = or_(R.c.prev_at.is_(None), R.c.prev_at < start)
-        for outcome, col in (("promise", 2), ("paid", 3)):
-            for metric, n in session.execute(
-                    select(S.c.metric, func.count()).select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
-                    .where(R.c.metric == outcome, first, *_segment(f), *keep, *sent_s).group_by(S.c.metric)):
-                if metric in index:
-                    rows[index[metric]][col] += n
+    C = reporting.C
+    silent = _silent(start, end)
+    if sent:
+        # Each reached conversation once per variant (its first sent row in the period), checked against the lists
+        # of the conversations that promised, paid, or did not reply (each list built once by the database).
+        sent_s = [S.c.metric.in_(sent), or_(S.c.prev_at.is_(None), S.c.prev_at < start), *_segment(f, S)]
+        if exclude:
+            sent_s.append(S.c.conversation_id.notin_(sorted(exclude)))
+
+        def having(metric: str):  # noqa: ANN202
+            return select(R.c.conversation_id).where(R.c.metric == metric, R.c.at >= start, R.c.at < end)
+
+        silent_ids = select(C.c.id).select_from(reporting._from(f)).where(*where, silent)
+        for metric, reached, n_silent, n_promise, n_paid in session.execute(
+                select(S.c.metric, func.count(), *[func.sum(case((S.c.conversation_id.in_(q), 1), else_=0))
+                                                   for q in (silent_ids, having("promise"), having("paid"))])
+                .where(*sent_s).group_by(S.c.metric)):
+            r = row(metric)
+            r[0] += reached
+            r[1] += reached - int(n_silent or 0)
+            r[2] += int(n_promise or 0)
+            r[3] += int(n_paid or 0)
         recovered = [m for m in state.metrics if m.startswith("recovered:")]
-        if recovered:
-            for metric, money, total in session.execute(
-                    select(S.c.metric, R.c.metric, func.sum(R.c.amount))
-                    .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
-                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, *sent_s).group_by(S.c.metric, R.c.metric)):
-                if metric in index and total is not None:
+        keep = [R.c.conversation_id.notin_(sorted(exclude))] if exclude else []
+        for metric in (m for m in sent if m in index):
+            reached_ids = select(S.c.conversation_id).where(S.c.metric == metric, *sent_s[1:])
+            if not recovered:
+                break
+            for money, total in session.execute(
+                    select(R.c.metric, func.sum(R.c.amount))
+                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, R.c.conversation_id.in_(reached_ids))
+                    .group_by(R.c.metric)):
+                if total is not None:
                     amounts[(*index[metric], money.removeprefix("recovered:"))] += total
-        silent = ~func.coalesce(reporting.replied_clause(start, end), False)
-        keep_c = [reporting.C.c.id.notin_(sorted(exclude))] if exclude else []
-        for metric, n in session.execute(
-                select(S.c.metric, func.count())
-                .select_from(reporting._from(f).join(S, S.c.conversation_id == reporting.C.c.id))
-                .where(*where, silent, *keep_c, *sent_s).group_by(S.c.metric)):
-            if metric in index:
-                rows[index[metric]][1] -= n
     # The changed conversations, from their rows computed now.
     reached: dict[str, set[int]] = defaultdict(set)
     flags: dict[str, set[int]] = {"promise": set(), "paid": set()}
@@ -447,20 +465,18 @@ def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figure
             money[r["conversation_id"]].append((r["metric"].removeprefix("recovered:"), r["amount"]))
     if reached:
         mine = set().union(*reached.values())
-        silent_ids = set(session.execute(
-            select(reporting.C.c.id).select_from(reporting._from(f))
-            .where(*where, ~func.coalesce(reporting.replied_clause(start, end), False),
-                   reporting.C.c.id.in_(sorted(mine)))).scalars())
+        silent_ids = set(session.execute(select(C.c.id).select_from(reporting._from(f))
+                                         .where(*where, silent, C.c.id.in_(sorted(mine)))).scalars())
         for metric, convs in reached.items():
-            key = index.get(metric) or tuple(metric.removeprefix("sent:").rsplit(SEP, 1))
-            row = rows.setdefault(key, [len(convs), len(convs), 0, 0])
-            row[1] -= len(convs & silent_ids)
-            row[2] += len(convs & flags["promise"])
-            row[3] += len(convs & flags["paid"])
+            r = row(metric)
+            r[0] += len(convs)
+            r[1] += len(convs - silent_ids)
+            r[2] += len(convs & flags["promise"])
+            r[3] += len(convs & flags["paid"])
             for conv in convs:
                 for currency, amount in money.get(conv, ()):
-                    amounts[(*key, currency)] += amount
-    return rows, amounts
+                    amounts[(*index[metric], currency)] += amount
+    return {key: counts for key, counts in rows.items() if counts[0] > 0}, amounts
 
 
 def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures, set[int]]:
