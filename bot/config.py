@@ -105,6 +105,8 @@ class Settings:
     max_request_bytes: int = field(default_factory=lambda: int(_env("RECOBRA_MAX_REQUEST_BYTES", "1048576")))
     sms_transliterate: bool = field(default_factory=lambda: _bool(_env("RECOBRA_SMS_TRANSLITERATE", "true")))
     web_port: int = field(default_factory=lambda: int(_env("PORT", "8000")))
+    # The zone of the times and periods on the manager pages until a user picks theirs (IANA name).
+    manager_timezone: str = field(default_factory=lambda: _env("RECOBRA_MANAGER_TIMEZONE", "America/Bogota"))
 
     @property
     def var_dir(self) -> Path:
