@@ -34,7 +34,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, delete, func, insert, or_, select, union
+from sqlalchemy import Integer, and_, case, cast, delete, func, insert, or_, select, text, union
 from sqlalchemy.orm import Session
 
 from bot import reporting
@@ -305,6 +305,8 @@ def refresh(session: Session, full: bool = False, since: datetime | None = None,
     state.rows = total
     if full:
         state.full_at = now
+        if session.get_bind().dialect.name == "sqlite":  # the planner's statistics of the new rows
+            session.execute(text("ANALYZE dashboard_rollups"))
     seconds = time.perf_counter() - t0
     state.seconds = seconds
     session.flush()

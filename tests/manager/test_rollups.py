@@ -4,6 +4,7 @@ events arriving between refreshes, and random small histories (hypothesis)."""
 from __future__ import annotations
 
 import itertools
+import os
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -160,6 +161,7 @@ def test_refresh_since_recomputes_what_changed(session, history, november):
 
 # --- Random small histories ----------------------------------------------------------------------------------
 UNIQUE = itertools.count()
+EXAMPLES = 10 if os.environ.get("DATABASE_URL", "").startswith("postgresql") else 40  # PostgreSQL: slower set-up
 BASE = datetime(2026, 9, 1, 0, 0, tzinfo=timezone.utc)  # in the past: nothing after the refresh's watermark
 minutes = st.integers(min_value=0, max_value=20 * 24 * 60)
 event = st.tuples(st.sampled_from(["promise", "payment", "link", "plan", "reason", "verified", "handoff",
@@ -283,7 +285,7 @@ def _check(session, qs, all_rolled_up: bool = False) -> None:  # noqa: ANN001
 
 
 # No shrinking: on a database it takes minutes; a failure prints the whole (small) history.
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(spec=history_st, later=st.lists(conversation, max_size=3), qs=queries)
 def test_rollup_equals_live_on_random_histories(db, spec, later, qs):
