@@ -282,10 +282,9 @@ def refresh(session: Session, full: bool = False, since: datetime | None = None,
         conversations = len({r["conversation_id"] for r in rows})
         full = True
     else:
-        if since is not None:
-            changed = dirty_conversations(session, since)
-        else:
-            changed = dirty_conversations(session, state.watermark, state.max_ids or {})
+        changed = dirty_conversations(session, state.watermark, state.max_ids or {})
+        if since is not None:  # and everything changed since then, even if an earlier refresh saw it
+            changed |= dirty_conversations(session, since)
         ids = sorted(changed)
         for part in _chunks(ids):
             session.execute(delete(R).where(R.c.conversation_id.in_(part)))
