@@ -276,20 +276,21 @@ def refresh(session: Session, full: bool = False, since: datetime | None = None,
     now = now or datetime.now(timezone.utc)
     state = get_state(session)
     max_ids = _max_ids(session)
+    # Read everything first, then write: on SQLite the write lock is held only while the rows are replaced.
     if full or state is None:
-        session.execute(delete(R))
         rows = compute(session, None)
         conversations = len({r["conversation_id"] for r in rows})
         full = True
+        session.execute(delete(R))
     else:
         changed = dirty_conversations(session, state.watermark, state.max_ids or {})
         if since is not None:  # and everything changed since then, even if an earlier refresh saw it
             changed |= dirty_conversations(session, since)
         ids = sorted(changed)
-        for part in _chunks(ids):
-            session.execute(delete(R).where(R.c.conversation_id.in_(part)))
         rows = compute(session, ids) if ids else []
         conversations = len(ids)
+        for part in _chunks(ids):
+            session.execute(delete(R).where(R.c.conversation_id.in_(part)))
     for part in range(0, len(rows), 5000):
         session.execute(insert(R), rows[part:part + 5000])
     if state is None:
