@@ -214,6 +214,37 @@ def campaign_report(days: int) -> None:
             click.echo(f"  {name}: {verdict}")
 
 
+@cli.group()
+def rollups() -> None:
+    """The dashboard's pre-computed figures (the worker refreshes them every minute)."""
+
+
+@rollups.command("refresh")
+@click.option("--full", is_flag=True, help="Recompute every conversation (after rows were changed by hand).")
+@click.option("--since", default=None,
+              help="Recompute the conversations changed since this time (ISO 8601; UTC unless an offset).")
+def rollups_refresh(full: bool, since: str | None) -> None:
+    """Bring the dashboard rollups up to date (the first run, or --full, computes every conversation)."""
+    from datetime import datetime, timezone
+
+    from bot import rollups as service
+    from bot.store import session_scope
+
+    when = None
+    if since:
+        try:
+            when = datetime.fromisoformat(since)
+        except ValueError as exc:
+            raise click.BadParameter(f"{since!r} is not an ISO 8601 date-time", param_hint="--since") from exc
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=timezone.utc)
+    with session_scope() as session:
+        report = service.refresh(session, full=full, since=when)
+    kind = "full" if report.full else "changed"
+    click.echo(f"dashboard rollups ({kind}): {report.conversations} conversations, {report.rows} rows written "
+               f"in {report.seconds:.1f} s; {report.total_rows} rows in all")
+
+
 @cli.command()
 def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""

@@ -113,6 +113,8 @@ class Settings:
     campaigns_scheduled: bool = field(
         default_factory=lambda: _bool(_env("RECOBRA_CAMPAIGNS_SCHEDULED", "true"))
     )
+    # The zone of the times and periods on the manager pages until a user picks theirs (IANA name).
+    manager_timezone: str = field(default_factory=lambda: _env("RECOBRA_MANAGER_TIMEZONE", "America/Bogota"))
 
     @property
     def var_dir(self) -> Path:

@@ -208,45 +208,43 @@ def _in_period(column, start: datetime, end: datetime):  # noqa: ANN001, ANN202
     return and_(column >= start, column < end)
 
 
-def events(name: str, start: datetime, end: datetime) -> list[tuple[str, Any]]:
-    """Where outcome ``name`` is recorded: ``[(key, select of keys)]``, key ``debtor`` (a debtor id) or
-    ``conversation``; the outcome holds when the conversation's key is in any of them."""
+def _event_specs(name: str) -> list[tuple[str, Any, Any, list]]:
+    """Where outcome ``name`` is recorded: ``[(key kind, key column, time column, conditions)]``."""
     if name == "paid":
-        return [("debtor", select(Payment.debtor_id.label("k")).where(
-            Payment.status.in_(PAID_STATUSES), _in_period(Payment.paid_at, start, end)))]
+        return [("debtor", Payment.debtor_id, Payment.paid_at, [Payment.status.in_(PAID_STATUSES)])]
     if name in ("promise", "promise_kept", "promise_broken", "promise_open"):
-        q = select(Promise.debtor_id.label("k")).where(_in_period(Promise.created_at, start, end))
-        if name != "promise":
-            q = q.where(Promise.status == name.removeprefix("promise_"))
-        return [("debtor", q)]
+        conds = [] if name == "promise" else [Promise.status == name.removeprefix("promise_")]
+        return [("debtor", Promise.debtor_id, Promise.created_at, conds)]
     if name == "plan":
-        return [("debtor", select(PaymentPlan.debtor_id.label("k")).where(
-            _in_period(PaymentPlan.created_at, start, end)))]
+        return [("debtor", PaymentPlan.debtor_id, PaymentPlan.created_at, [])]
     if name == "date_moved":
-        return [("debtor", select(DueDateChange.debtor_id.label("k")).where(
-            _in_period(DueDateChange.created_at, start, end)))]
+        return [("debtor", DueDateChange.debtor_id, DueDateChange.created_at, [])]
     if name == "dispute":
-        return [("conversation", select(Handoff.conversation_id.label("k")).where(
-                    Handoff.reason == "dispute", _in_period(Handoff.created_at, start, end))),
-                ("conversation", select(Message.conversation_id.label("k")).where(
-                    Message.intent == "dispute_debt", _in_period(Message.created_at, start, end)))]
+        return [("conversation", Handoff.conversation_id, Handoff.created_at, [Handoff.reason == "dispute"]),
+                ("conversation", Message.conversation_id, Message.created_at, [Message.intent == "dispute_debt"])]
     if name == "handoff":
-        return [("conversation", select(Handoff.conversation_id.label("k")).where(
-            _in_period(Handoff.created_at, start, end)))]
+        return [("conversation", Handoff.conversation_id, Handoff.created_at, [])]
     if name == "opted_out":
-        return [("debtor", select(Debtor.id.label("k")).where(Debtor.opted_out.is_(True),
-                                                              _in_period(Debtor.opted_out_at, start, end)))]
+        return [("debtor", Debtor.id, Debtor.opted_out_at, [Debtor.opted_out.is_(True)])]
     if name == "verified":
-        return [("debtor", select(cast(AuditLog.target_id, Integer).label("k")).where(
-            AuditLog.action == "identity_verified", AuditLog.target_type == "debtor",
-            _in_period(AuditLog.created_at, start, end)))]
+        return [("debtor", cast(AuditLog.target_id, Integer), AuditLog.created_at,
+                 [AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"])]
     if name == "link_sent":
-        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
-            _in_period(PaymentLink.created_at, start, end)))]
+        return [("debtor", PaymentLink.debtor_id, PaymentLink.created_at, [])]
     if name == "link_paid":
-        return [("debtor", select(PaymentLink.debtor_id.label("k")).where(
-            PaymentLink.status == "paid", _in_period(PaymentLink.created_at, start, end)))]
+        return [("debtor", PaymentLink.debtor_id, PaymentLink.created_at, [PaymentLink.status == "paid"])]
     raise ValueError(f"unknown outcome {name!r}")
+
+
+def events(name: str, start: datetime, end: datetime, with_time: bool = False) -> list[tuple[str, Any]]:
+    """Where outcome ``name`` is recorded: ``[(key, select of keys)]``, key ``debtor`` (a debtor id) or
+    ``conversation``; the outcome holds when the conversation's key is in any of them. ``with_time`` adds each
+    event's time as a second column ``at`` (the rollups read it)."""
+    out = []
+    for kind, key, at, conds in _event_specs(name):
+        cols = [key.label("k"), at.label("at")] if with_time else [key.label("k")]
+        out.append((kind, select(*cols).where(*conds, _in_period(at, start, end))))
+    return out
 
 
 def _key_column(kind: str):  # noqa: ANN202
@@ -417,6 +415,8 @@ class Dashboard:
     reasons: list[tuple[str, int]]
     failures: list[tuple[str, int, int]]
     ab: list[dict[str, Any]]
+    source: str = "live"  # or "rollup" (pre-computed, plus the conversations changed since computed live)
+    live_conversations: int = 0
 
     def pct(self, part: str, whole: str) -> float | None:
         w = self.conversations if whole == "conversations" else self.counts.get(whole, 0)
@@ -436,84 +436,186 @@ def _event_count(session: Session, f: Filters, name: str, where: list, extra: li
     return session.execute(select(func.count(distinct(ids.subquery().c.id)))).scalar_one()
 
 
-def dashboard(session: Session, f: Filters) -> Dashboard:
+def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
+    """The dashboard's figures. The conversation totals (conversations, debtors, replied) and the figures that
+    combine two outcomes (contained, A/B) are read live; the outcome counts, money, reasons and delivery failures
+    come from the rollup (``bot.rollups``) when it can answer the filter — with the conversations changed since
+    its last refresh computed now and added — else live. Both ways give the same figures."""
+    from bot import rollups
+
     start, end = f.bounds
     where = _conditions(session, f)
     replied = replied_clause(start, end)
-    totals = session.execute(
-        select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
-               func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
-        .select_from(_from(f)).where(*where)).one()
+    figures, source, live_ids, ab = None, "live", set(), None
+    state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
+    if state is not None:
+        live_ids = rollups.live_conversations(session, state)
+        if len(live_ids) <= rollups.LIVE_LIMIT:
+            figures, source = rollups.read(session, f, state, live_ids), "rollup"
+            # The conversations changed since the refresh: their rows computed now, read the same way; those of
+            # debtors with several conversations by the live queries.
+            fresh_rows = rollups.compute(session, sorted(live_ids))
+            fresh, multi = rollups.evaluate(fresh_rows, f)
+            _add(figures, fresh)
+            multi_where = [*where, C.c.id.in_(sorted(multi))]
+            if multi:
+                _add(figures, _live_figures(session, f, multi_where))
+            ab = rollups.ab_counts(session, f, state, figures, live_ids, fresh_rows, where)
+            if multi:
+                _add_ab(ab, ab_counts(session, f, multi_where))
+        else:
+            live_ids = set()
+    if source == "rollup":
+        # Outside the live conversations every debtor has one conversation (the live set holds all conversations
+        # of any debtor with several): distinct debtors = debtors outside + distinct debtors inside.
+        totals = session.execute(
+            select(func.count().label("conversations"), func.count(C.c.debtor_id).label("debtors"),
+                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
+            .select_from(_from(f)).where(*where)).one()
+        debtors = totals.debtors
+        if live_ids:
+            inside = session.execute(
+                select(func.count(C.c.debtor_id), func.count(distinct(C.c.debtor_id))).select_from(_from(f))
+                .where(*where, C.c.id.in_(sorted(live_ids)))).one()
+            debtors += inside[1] - inside[0]
+    else:
+        totals = session.execute(
+            select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
+                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
+            .select_from(_from(f)).where(*where)).one()
+        debtors = totals.debtors
     counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
-    for name in METRICS:
-        if name not in counts and name != "contained":
-            counts[name] = _event_count(session, f, name, where)
+    if figures is None:
+        figures = _live_figures(session, f, where)
+    counts.update(figures.counts)
     counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
+    return Dashboard(
+        filters=f, conversations=totals.conversations, debtors=debtors, counts=counts,
+        # (Entries a subtraction left at zero are not figures: the live queries would not list them.)
+        recovered=sorted((cur, amount) for cur, amount in figures.recovered.items() if figures.payments.get(cur)),
+        reasons=sorted(((r, n) for r, n in figures.reasons.items() if n), key=lambda rn: (-rn[1], rn[0])),
+        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m),
+                        key=lambda x: (-x[2], x[0])),
+        ab=ab_results(session, f, where, counted=ab), source=source, live_conversations=len(live_ids))
+
+
+def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
+    """The figures ``bot.rollups`` pre-computes, computed from the events (over the conversations of ``where``)."""
+    from bot.rollups import EVENT_METRICS, Figures
+
+    start, end = f.bounds
+    out = Figures(counts={name: _event_count(session, f, name, where) for name in EVENT_METRICS},
+                  recovered={}, reasons={}, failures={})
     p = Payment.__table__
     paid = (select(p.c.id, p.c.currency, p.c.amount).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
-    recovered = [(cur, amount) for cur, amount in session.execute(
-        select(paid.c.currency, func.sum(paid.c.amount)).group_by(paid.c.currency).order_by(paid.c.currency))]
-
+    for cur, amount, n in session.execute(select(paid.c.currency, func.sum(paid.c.amount), func.count())
+                                          .group_by(paid.c.currency)):
+        out.recovered[cur] = amount
+        out.payments[cur] = n
     nr = NonpaymentReason.__table__
-    reasons = [(r, n) for r, n in session.execute(
-        select(nr.c.reason, func.count(distinct(C.c.id)))
-        .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
-        .where(_in_period(nr.c.created_at, start, end), *where)
-        .group_by(nr.c.reason).order_by(func.count(distinct(C.c.id)).desc(), nr.c.reason))]
-
+    for reason, n in session.execute(
+            select(nr.c.reason, func.count(distinct(C.c.id)))
+            .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
+            .where(_in_period(nr.c.created_at, start, end), *where).group_by(nr.c.reason)):
+        out.reasons[reason] = n
     m = Message.__table__
-    failures = [(code or "none", convs, msgs) for code, convs, msgs in session.execute(
-        select(m.c.error_code, func.count(distinct(m.c.conversation_id)), func.count())
-        .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
-        .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
-        .group_by(m.c.error_code).order_by(func.count().desc(), m.c.error_code))]
+    code = func.coalesce(m.c.error_code, "none")
+    for code_, convs, msgs in session.execute(
+            select(code, func.count(distinct(m.c.conversation_id)), func.count())
+            .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
+            .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
+            .group_by(code)):
+        out.failures[code_] = [convs, msgs]
+    return out
 
-    return Dashboard(filters=f, conversations=totals.conversations, debtors=totals.debtors, counts=counts,
-                     recovered=recovered, reasons=reasons, failures=failures, ab=ab_results(session, f, where))
+
+def _add_ab(total: tuple[ABRows, ABAmounts], part: tuple[ABRows, ABAmounts]) -> None:
+    for key, counts in part[0].items():
+        mine = total[0].setdefault(key, [0, 0, 0, 0])
+        for i, n in enumerate(counts):
+            mine[i] += n
+    for key, amount in part[1].items():
+        total[1][key] = total[1].get(key, Decimal(0)) + amount
+
+
+def _add(total, part) -> None:  # noqa: ANN001
+    """Add the figures of a disjoint set of conversations."""
+    for name, n in part.counts.items():
+        total.counts[name] = total.counts.get(name, 0) + n
+    for cur, amount in part.recovered.items():
+        total.recovered[cur] = total.recovered.get(cur, Decimal(0)) + amount
+    for cur, n in part.payments.items():
+        total.payments[cur] = total.payments.get(cur, 0) + n
+    for reason, n in part.reasons.items():
+        total.reasons[reason] = total.reasons.get(reason, 0) + n
+    for code, (convs, msgs) in part.failures.items():
+        c0, m0 = total.failures.get(code, [0, 0])
+        total.failures[code] = [c0 + convs, m0 + msgs]
+    for metric, n in part.reached.items():
+        total.reached[metric] = total.reached.get(metric, 0) + n
 
 
 # --- A/B results ------------------------------------------------------------------------------------
 AB_METRICS = ("replied", "promise", "paid")
 
 
-def ab_results(session: Session, f: Filters, where: list | None = None) -> list[dict[str, Any]]:
-    """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate."""
+ABRows = dict[tuple[str, str], list[int]]  # (campaign, variant) -> [reached, replied, promise, paid]
+ABAmounts = dict[tuple[str, str, str], Decimal]  # (campaign, variant, currency) -> amount
+
+
+def ab_results(session: Session, f: Filters, where: list | None = None,
+               counted: tuple[ABRows, ABAmounts] | None = None) -> list[dict[str, Any]]:
+    """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate.
+    ``counted``: the counts already made (by the rollup), else they are counted here."""
+    rows, amounts = counted if counted is not None else ab_counts(session, f, where)
+    return _ab_format(rows, amounts)
+
+
+def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[ABRows, ABAmounts]:
     start, end = f.bounds
     where = where if where is not None else _conditions(session, f)
     ca = ContactAttempt.__table__
     sent = and_(ca.c.status == "sent", _in_period(ca.c.sent_at, start, end), ca.c.variant.isnot(None),
                 ca.c.variant != "-")
     replied = replied_clause(start, end)
-    rows = session.execute(
-        select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
-               func.count(distinct(case((replied, C.c.id)))).label("replied"),
-               func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
-               func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
-        .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
-        .where(sent, *where).group_by(ca.c.campaign, ca.c.variant).order_by(ca.c.campaign, ca.c.variant)).all()
+    rows: ABRows = {}
+    for r in session.execute(
+            select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
+                   func.count(distinct(case((replied, C.c.id)))).label("replied"),
+                   func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
+                   func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
+            .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
+            .where(sent, *where).group_by(ca.c.campaign, ca.c.variant)):
+        rows[(r.campaign, r.variant)] = [r.reached, r.replied, r.promise, r.paid]
+    amounts: ABAmounts = defaultdict(Decimal)
     if not rows:
-        return []
+        return rows, amounts
     # Money per variant and currency: each payment once per variant, however many conversations or attempts.
-    totals: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     p = Payment.__table__
     for _pid, camp, var, cur, amount in session.execute(
             select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, p.c.amount).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)
                              .join(ca, ca.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)):
-        totals[(camp, var, cur)] += amount
+        amounts[(camp, var, cur)] += amount
+    return rows, amounts
+
+
+def _ab_format(rows: ABRows, totals: ABAmounts) -> list[dict[str, Any]]:
+    if not rows:
+        return []
     amounts: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
     for (camp, var, cur), total in totals.items():
         amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in rows:
-        v = {"variant": r.variant, "reached": r.reached, "replied": r.replied, "promise": r.promise, "paid": r.paid,
-             "amounts": sorted(amounts.get((r.campaign, r.variant), []))}
+    for (campaign, variant), (reached, replied, promise, paid) in sorted(rows.items()):
+        v = {"variant": variant, "reached": reached, "replied": replied, "promise": promise, "paid": paid,
+             "amounts": sorted(amounts.get((campaign, variant), []))}
         for name in AB_METRICS:
-            v[f"{name}_ci"] = wilson(v[name], r.reached)
-        campaigns[r.campaign].append(v)
+            v[f"{name}_ci"] = wilson(v[name], reached)
+        campaigns[campaign].append(v)
     out = []
     for camp, variants in campaigns.items():
         tests = {}

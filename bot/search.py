@@ -4,8 +4,9 @@
   by the triggers of migration 0006. Every word must match; each word also matches as a prefix
   ("pag" finds "pagué", "pagar").
 - PostgreSQL: ``unaccent(lower(body)) LIKE unaccent(lower(...))`` per word when the ``unaccent`` extension is
-  installed; otherwise the ``spanish`` text-search configuration (``to_tsvector('spanish', body)``, indexed by
-  0006), which matches case-insensitively and by stem.
+  installed (migration 0006 creates it where the server allows); otherwise ``translate(lower(body), <accented>,
+  <plain>) LIKE ...`` per word — the same accent- and case-insensitive match with no extension (a scan, not an
+  index: managed servers without ``unaccent`` are the exception). ``_has_unaccent`` decides once per database.
 - Anything else: a plain case-insensitive LIKE.
 """
 
@@ -20,6 +21,9 @@ from sqlalchemy.orm import Session
 from bot.store.models import Message
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Lower-case letters with marks and their plain letter: PostgreSQL's translate() without the unaccent extension.
+ACCENTED = "áàâäãåéèêëíìîïóòôöõúùûüñçý"
+PLAIN = "aaaaaaeeeeiiiiooooouuuuncy"
 _UNACCENT: dict[str, bool] = {}
 
 
@@ -57,8 +61,8 @@ def matching_messages(session: Session, query: str):  # noqa: ANN201
         if _has_unaccent(session):
             conds = [func.unaccent(func.lower(Message.body)).like(func.unaccent(f"%{fold(w)}%")) for w in terms]
         else:
-            conds = [func.to_tsvector("spanish", Message.body).op("@@")(
-                func.plainto_tsquery("spanish", " ".join(terms)))]
+            folded = func.translate(func.lower(Message.body), ACCENTED, PLAIN)
+            conds = [folded.like(f"%{fold(w)}%") for w in terms]
         return select(Message.id).where(and_(*conds))
     return select(Message.id).where(and_(*[func.lower(Message.body).like(f"%{w.lower()}%") for w in terms]))
 

@@ -301,6 +301,7 @@ class User(Base):
     role = Column(String(10), nullable=False)
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
+    timezone = Column(String(64))  # IANA zone for the times and periods shown to this user (None: configured)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (CheckConstraint("role in ('agent', 'manager', 'admin')", name="ck_users_role"),)
@@ -470,3 +471,54 @@ class MessageFlag(Base):
 
 
 __all__ += ["MessageFlag"]
+
+
+class DashboardRollup(Base):
+    """The dashboard's figures, pre-computed per conversation (``bot.rollups``): one row per conversation, metric
+    (``promise``, ``reason:job_loss``, ``failure:30003``, ``recovered:MXN``, ``sent:<campaign>|<variant>`` ...)
+    and event time, with the time of
+    the conversation's previous event of the same metric (so "conversations with the metric in a period" is a
+    plain sum: the rows in the period whose previous event is before it), the conversation's own period columns
+    and segment (country, channel). Rows of ``_live`` mark conversations always computed live."""
+
+    __tablename__ = "dashboard_rollups"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    metric = Column(String(120), nullable=False)
+    at = Column(UTCDateTime, nullable=False)
+    prev_at = Column(UTCDateTime)
+    conv_created_at = Column(UTCDateTime, nullable=False)
+    conv_last_message_at = Column(UTCDateTime, nullable=False)
+    country = Column(String(2))
+    channel = Column(String(10))
+    events = Column(Integer, nullable=False, default=1)
+    amount = Column(Money)
+
+    __table_args__ = (
+        # Covers the dashboard's one query (``metric IN (...)``, the period): rows come grouped by metric, no sort.
+        Index("ix_dashboard_rollups_metric_at", "metric", "at", "conv_last_message_at", "conv_created_at", "prev_at",
+              "country", "channel", "conversation_id", "events", "amount"),
+        # The same by conversation: the rows of a few conversations (the changed ones), and the A/B intersections.
+        Index("ix_dashboard_rollups_conversation", "conversation_id", "metric", "at", "prev_at",
+              "conv_last_message_at", "conv_created_at", "country", "channel", "events", "amount"),
+    )
+
+
+class RollupState(Base):
+    """When the rollups were last refreshed: rows created (id above ``max_ids``) or changed (after ``watermark``)
+    since then belong to conversations the dashboard computes live until the next refresh."""
+
+    __tablename__ = "rollup_state"
+
+    name = Column(String(40), primary_key=True)
+    watermark = Column(UTCDateTime, nullable=False)
+    max_ids = Column(JSON, nullable=False, default=dict)
+    metrics = Column(JSON, nullable=False, default=list)  # the metrics the rollup holds
+    refreshed_at = Column(UTCDateTime, nullable=False)
+    full_at = Column(UTCDateTime)
+    rows = Column(Integer, nullable=False, default=0)
+    seconds = Column(Float)
+
+
+__all__ += ["DashboardRollup", "RollupState"]

@@ -22,6 +22,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_SECURE=settings.public_base_url.startswith("https://"),
         REMEMBER_COOKIE_HTTPONLY=True,
         JSON_SORT_KEYS=False,
+        MANAGER_TIMEZONE=settings.manager_timezone,
         SETTINGS=settings,
     )
     if test_config:

@@ -55,6 +55,7 @@ class LoginUser(UserMixin):
         self.username = user.username
         self.name = user.name or user.username
         self.role = user.role
+        self.timezone = user.timezone  # the zone the user chose for times and periods (None: the configured one)
 
     def get_id(self) -> str:
         return str(self.id)

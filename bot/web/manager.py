@@ -20,7 +20,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     stream_with_context,
     url_for,
 )
@@ -75,8 +74,23 @@ def _managers_only():  # noqa: ANN202
 
 
 def manager_tz() -> str:
-    """The signed-in manager's zone (chosen on the page, kept in the session), else the configured one."""
-    return session.get("manager_tz") or current_app.config.get("MANAGER_TIMEZONE") or reporting.DEFAULT_TZ
+    """The signed-in user's zone (chosen on the page, saved with the user: the same on every device and session),
+    else the configured one (``RECOBRA_MANAGER_TIMEZONE``). Times shown and period bounds both use it."""
+    chosen = getattr(current_user, "timezone", None)
+    if chosen and valid_zone(chosen):
+        return chosen
+    configured = current_app.config.get("MANAGER_TIMEZONE") or ""
+    return configured if valid_zone(configured) else reporting.DEFAULT_TZ
+
+
+def valid_zone(name: str) -> bool:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def _filters() -> reporting.Filters:
@@ -86,6 +100,11 @@ def _filters() -> reporting.Filters:
 def _audit(action: str, target_type: str | None = None, target_id: Any = None, **details: Any) -> None:
     audit.record(get_session(), actor=current_user.username, user_id=current_user.id, action=action,
                  target_type=target_type, target_id=target_id, details=details)
+
+
+def _offered(tz: str) -> tuple[str, ...]:
+    """The zones of the picker: the usual ones, plus the current one if it came from the configuration."""
+    return TIMEZONES if tz in TIMEZONES else (tz, *TIMEZONES)
 
 
 def _agents() -> list[tuple[int, str]]:
@@ -99,7 +118,7 @@ def _helpers() -> dict[str, Any]:
     return {
         "outcome_labels": reporting.OUTCOMES, "reason_labels": reporting.REASON_LABELS,
         "country_labels": reporting.COUNTRIES, "channel_labels": reporting.CHANNELS, "intents": reporting.INTENTS,
-        "local": lambda dt: reporting.local(dt, tz), "tz": tz, "timezones": TIMEZONES, "mask": reporting.mask,
+        "local": lambda dt: reporting.local(dt, tz), "tz": tz, "timezones": _offered(tz), "mask": reporting.mask,
         "mask_phone": reporting.mask_phone, "money": _money,
         "status_label": lambda st: MESSAGE_STATUS_LABELS.get(st, st),
         "pct": _pct,
@@ -168,9 +187,14 @@ def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:
 @bp.post("/timezone")
 @role_required(*ROLES)
 def set_timezone():  # noqa: ANN201
+    """Save the zone the user picked (one of the offered ones) on the user: every page, session and device."""
     tz = request.form.get("tz", "")
     if tz in TIMEZONES:
-        session["manager_tz"] = tz
+        db = get_session()
+        user = db.get(User, current_user.id)
+        user.timezone = tz
+        _audit("timezone_changed", "user", user.id, timezone=tz)
+        db.commit()
     target = request.form.get("next") or url_for("manager.dashboard")
     return redirect(target if target.startswith("/manager") else url_for("manager.dashboard"))
 
