@@ -118,10 +118,20 @@ class LinearIntentModel:
         return sparse.hstack(blocks).tocsr()
 
     def fit(
-        self, texts: list[str], labels: list[str], c: float = 10.0, masked: list[str] | None = None
+        self,
+        texts: list[str],
+        labels: list[str],
+        c: float = 10.0,
+        masked: list[str] | None = None,
+        compose: bool = True,
     ) -> LinearIntentModel:
         features = self._features(texts, masked, fit=True)
         self.intents = sorted(set(labels))
+        if not compose:  # one multinomial regression over the intents as they are (no parts)
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(features, labels)
+            self.intents = [str(name) for name in clf.classes_]
+            self.parts, self.coef, self.intercept = [], clf.coef_, clf.intercept_
+            return self
         self.parts = sorted({part for label in self.intents for part in label.split(INTENT_SPLIT_SYMBOL)})
         coefs, intercepts = [], []
         for part in self.parts:
@@ -138,6 +148,9 @@ class LinearIntentModel:
         """Rows of probabilities over ``classes`` (the trained intents)."""
         assert self.coef is not None
         logits = np.asarray(self._features(texts, masked) @ self.coef.T) + self.intercept
+        if not self.parts:  # trained with compose=False: a softmax over the intents
+            logits -= logits.max(axis=1, keepdims=True)
+            return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
         log_p = -np.logaddexp(0.0, -logits)  # log sigmoid
         log_not_p = -np.logaddexp(0.0, logits)  # log (1 - sigmoid)
         membership = np.array(
@@ -227,6 +240,9 @@ class IntentEnsemble(GraphComponent):
             # also learn from the text with its date/amount/document_digits/installments values masked
             # (annotated spans in training, the extracted ones — DIET's — at parse time)
             "mask_entities": False,
+            # compose multi-intents from one-vs-rest models of their parts (False: one flat multinomial
+            # regression over the intents, the first version, candidate d)
+            "compose": True,
         }
 
     @staticmethod
@@ -261,7 +277,11 @@ class IntentEnsemble(GraphComponent):
             logger.warning("IntentEnsemble: fewer than two intents to learn; it will do nothing.")
             return self._resource
         self._model = LinearIntentModel().fit(
-            texts, labels, c=float(self._config["C"]), masked=masked if self._config["mask_entities"] else None
+            texts,
+            labels,
+            c=float(self._config["C"]),
+            masked=masked if self._config["mask_entities"] else None,
+            compose=bool(self._config["compose"]),
         )
         with self._model_storage.write_to(self._resource) as directory:
             self._model.save(Path(directory))

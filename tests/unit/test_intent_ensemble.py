@@ -96,3 +96,14 @@ def test_untrained_component_leaves_the_message_alone(tmp_path):
     message = _message("hola", "greet")
     component.process([message])
     assert message.get("intent") == {"name": "greet", "confidence": 1.0}
+
+
+def test_flat_model_without_composition(tmp_path):
+    texts = ["hola", "buenas", "chao", "adiós", "sí", "dale"]
+    labels = ["greet", "greet", "goodbye", "goodbye", "affirm", "affirm"]
+    model = LinearIntentModel().fit(texts, labels, compose=False)
+    model.save(tmp_path)
+    loaded = LinearIntentModel.load(tmp_path)
+    probabilities = loaded.predict_proba(["hola hola", "chao chao"])
+    assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == ["greet", "goodbye"]
+    assert probabilities.sum(axis=1) == pytest.approx([1.0, 1.0])
