@@ -144,7 +144,12 @@ def test_replaces_an_unnormalised_extracted_span(component):
 
 
 def test_leaves_other_messages_alone(component):
-    for text, intent in [("hola buenas tardes", "greet"), ("cuánto debo?", "check_balance"), ("sí", "affirm")]:
+    messages = [
+        ("hola buenas tardes", "greet"), ("cuánto debo?", "check_balance"), ("sí", "affirm"),
+        # a question after a reminder, not a reason ("se me pasó" is one)
+        ("qué pasó?", "check_balance"), ("que paso", "out_of_scope"), ("qué pasó con mi cuenta", "check_balance"),
+    ]  # fmt: skip
+    for text, intent in messages:
         message = _message(text, intent)
         component.process([message])
         assert _reasons(message) == [], text

@@ -1,0 +1,332 @@
+"""Blends DIET's intent ranking with a linear TF-IDF model of its own that composes multi-intents.
+
+DIET learns from the sparse word and character n-gram counts; on a few dozen examples per intent
+its ranking is confident but brittle on wordings it has not seen, and a multi-intent ("a+b") learns
+mostly from its own few dozen examples. ``LinearIntentModel`` instead trains one logistic regression
+per intent *part* on TF-IDF word 1–2-grams and char_wb 2–5-grams of the accent-stripped text (the
+features of ``components.reason_classifier``), with every example whose intent contains that part
+as a positive, and composes the intents from the parts. This component, placed after
+DIETClassifier (``ranking_length: 0`` there, so that every intent is ranked), replaces ``intent``
+and ``intent_ranking`` with ``weight · P_DIET + (1 − weight) · P_linear``; the FallbackClassifier
+after it sees the blended confidences.
+
+It persists its vocabularies and weights as JSON + ``.npz`` in the model storage (no pickle) and
+trains in a few seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, List  # noqa: UP035  (Rasa's graph validation compares typing.List)
+
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_TYPE,
+    INTENT,
+    INTENT_NAME_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from components.reason_classifier import normalise_text
+
+logger = logging.getLogger(__name__)
+
+INTENT_RANKING = "intent_ranking"
+INTENT_SPLIT_SYMBOL = "+"
+# entities whose words say nothing about the intent: "el viernes" alone answers a question (inform),
+# "pago el viernes" is a promise; masked, the model sees "__date__" vs "pago __date__"
+MASKED_ENTITIES = ("date", "amount", "document_digits", "installments")
+
+
+def mask_entities(text: str, entities: list[dict[str, Any]] | None) -> str:
+    """The text with each date/amount/document_digits/installments span replaced by ``__<entity>__``."""
+    spans = sorted(
+        (e for e in entities or [] if e.get(ENTITY_ATTRIBUTE_TYPE) in MASKED_ENTITIES and "start" in e and "end" in e),
+        key=lambda e: e["start"],
+    )
+    out, position = [], 0
+    for entity in spans:
+        if entity["start"] < position:
+            continue  # overlapping spans: keep the first
+        out.append(text[position : entity["start"]])
+        out.append(f" __{entity[ENTITY_ATTRIBUTE_TYPE]}__ ")
+        position = entity["end"]
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
+    words = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True)
+    return words, chars
+
+
+def _masked_vectorizer() -> TfidfVectorizer:
+    return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+
+
+class LinearIntentModel:
+    """One-vs-rest logistic regressions over the *parts* of the intents, composed into intent scores.
+
+    Every part ("promise_to_pay", "report_nonpayment_reason", ...) gets a binary classifier trained
+    on every example whose intent contains it, alone or in a multi-intent; an intent ``a+b`` then
+    scores ``P(a)·P(b)·Π(1 − P(other parts))`` and a single intent ``a`` scores
+    ``P(a)·Π(1 − P(other parts))``, normalised over the trained intents. A multi-intent thus learns
+    from all the examples of its parts, not only from its own few dozen. Optionally (``masked``
+    texts given to ``fit``) a third block of word n-grams on the text with its entity values masked
+    (``mask_entities``). Fit, predict, save/load without pickle.
+    """
+
+    def __init__(
+        self, words=None, chars=None, parts=None, intents=None, coef=None, intercept=None, masked=None
+    ) -> None:
+        self.words, self.chars = (words, chars) if words is not None and chars is not None else _vectorizers()
+        self.masked: TfidfVectorizer | None = masked
+        self.parts: list[str] = list(parts or [])
+        self.intents: list[str] = list(intents or [])
+        self.coef = coef
+        self.intercept = intercept
+
+    @property
+    def classes(self) -> list[str]:
+        return self.intents
+
+    def _features(self, texts: list[str], masked: list[str] | None, fit: bool = False) -> sparse.csr_matrix:
+        norm = [normalise_text(t) for t in texts]
+        if fit:
+            blocks = [self.words.fit_transform(norm), self.chars.fit_transform(norm)]
+            if masked is not None:
+                self.masked = _masked_vectorizer()
+                blocks.append(self.masked.fit_transform([normalise_text(t) for t in masked]))
+        else:
+            blocks = [self.words.transform(norm), self.chars.transform(norm)]
+            if self.masked is not None:
+                blocks.append(self.masked.transform([normalise_text(t) for t in (masked or texts)]))
+        return sparse.hstack(blocks).tocsr()
+
+    def fit(
+        self,
+        texts: list[str],
+        labels: list[str],
+        c: float = 10.0,
+        masked: list[str] | None = None,
+        compose: bool = True,
+    ) -> LinearIntentModel:
+        features = self._features(texts, masked, fit=True)
+        self.intents = sorted(set(labels))
+        if not compose:  # one multinomial regression over the intents as they are (no parts)
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(features, labels)
+            self.intents = [str(name) for name in clf.classes_]
+            self.parts, self.coef, self.intercept = [], clf.coef_, clf.intercept_
+            return self
+        self.parts = sorted({part for label in self.intents for part in label.split(INTENT_SPLIT_SYMBOL)})
+        coefs, intercepts = [], []
+        for part in self.parts:
+            target = np.array([part in label.split(INTENT_SPLIT_SYMBOL) for label in labels])
+            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+            clf.fit(features, target)
+            coefs.append(clf.coef_[0])
+            intercepts.append(clf.intercept_[0])
+        self.coef = np.vstack(coefs)
+        self.intercept = np.array(intercepts)
+        return self
+
+    def predict_proba(self, texts: list[str], masked: list[str] | None = None) -> np.ndarray:
+        """Rows of probabilities over ``classes`` (the trained intents)."""
+        assert self.coef is not None
+        logits = np.asarray(self._features(texts, masked) @ self.coef.T) + self.intercept
+        if not self.parts:  # trained with compose=False: a softmax over the intents
+            logits -= logits.max(axis=1, keepdims=True)
+            return np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        log_p = -np.logaddexp(0.0, -logits)  # log sigmoid
+        log_not_p = -np.logaddexp(0.0, logits)  # log (1 - sigmoid)
+        membership = np.array(
+            [[part in intent.split(INTENT_SPLIT_SYMBOL) for part in self.parts] for intent in self.intents],
+            dtype=float,
+        )  # intents x parts
+        scores = log_p @ membership.T + log_not_p @ (1.0 - membership).T  # texts x intents
+        scores -= scores.max(axis=1, keepdims=True)
+        probs = np.exp(scores)
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def save(self, directory: Path) -> None:
+        assert self.coef is not None
+        meta = {
+            "parts": self.parts,
+            "intents": self.intents,
+            "words_vocabulary": {k: int(v) for k, v in self.words.vocabulary_.items()},
+            "chars_vocabulary": {k: int(v) for k, v in self.chars.vocabulary_.items()},
+        }
+        arrays = {}
+        if self.masked is not None:
+            meta["masked_vocabulary"] = {k: int(v) for k, v in self.masked.vocabulary_.items()}
+            arrays["masked_idf"] = self.masked.idf_
+        (directory / "intent_model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        np.savez(
+            directory / "intent_model.npz",
+            words_idf=self.words.idf_,
+            chars_idf=self.chars.idf_,
+            coef=self.coef,
+            intercept=self.intercept,
+            **arrays,
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> LinearIntentModel:
+        meta = json.loads((directory / "intent_model.json").read_text(encoding="utf-8"))
+        arrays = np.load(directory / "intent_model.npz", allow_pickle=False)
+        words, chars = _vectorizers()
+        words.vocabulary_ = meta["words_vocabulary"]
+        words.idf_ = arrays["words_idf"]
+        chars.vocabulary_ = meta["chars_vocabulary"]
+        chars.idf_ = arrays["chars_idf"]
+        masked = None
+        if "masked_vocabulary" in meta:
+            masked = _masked_vectorizer()
+            masked.vocabulary_ = meta["masked_vocabulary"]
+            masked.idf_ = arrays["masked_idf"]
+        return cls(words, chars, meta["parts"], meta["intents"], arrays["coef"], arrays["intercept"], masked)
+
+
+def training_texts(training_data: TrainingData) -> tuple[list[str], list[str], list[str]]:
+    """(texts, intents, texts with their annotated entity values masked)."""
+    texts: list[str] = []
+    labels: list[str] = []
+    masked: list[str] = []
+    for example in training_data.intent_examples:
+        if example.get(TEXT) and example.get(INTENT):
+            texts.append(example.get(TEXT))
+            labels.append(example.get(INTENT))
+            masked.append(mask_entities(example.get(TEXT), example.get(ENTITIES)))
+    return texts, labels, masked
+
+
+def blend(diet_ranking: list[dict[str, Any]], linear: dict[str, float], weight: float) -> list[dict[str, Any]]:
+    """``weight · P_DIET + (1 − weight) · P_linear`` over the union of intents, best first."""
+    diet = {r[INTENT_NAME_KEY]: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in diet_ranking}
+    names = set(diet) | set(linear)
+    scores = {n: weight * diet.get(n, 0.0) + (1.0 - weight) * linear.get(n, 0.0) for n in names}
+    total = sum(scores.values()) or 1.0
+    ranking = [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: s / total} for n, s in scores.items()]
+    return sorted(ranking, key=lambda r: -r[PREDICTED_CONFIDENCE_KEY])
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class IntentEnsemble(GraphComponent):
+    """Replaces DIET's intent and ranking with a blend of DIET and a linear TF-IDF model."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # share of DIET in the blend (the rest is the linear model's)
+            "weight": 0.5,
+            # inverse regularisation strength of the logistic regression
+            "C": 10.0,
+            # how many intents the output ranking keeps (0 = all)
+            "ranking_length": 10,
+            # also learn from the text with its date/amount/document_digits/installments values masked
+            # (annotated spans in training, the extracted ones — DIET's — at parse time)
+            "mask_entities": False,
+            # compose multi-intents from one-vs-rest models of their parts (False: one flat multinomial
+            # regression over the intents, the first version, candidate d)
+            "compose": True,
+        }
+
+    @staticmethod
+    def required_packages() -> list[str]:
+        return ["sklearn"]
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: LinearIntentModel | None = None,
+    ) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self._model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> IntentEnsemble:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts, labels, masked = training_texts(training_data)
+        if len(set(labels)) < 2:
+            logger.warning("IntentEnsemble: fewer than two intents to learn; it will do nothing.")
+            return self._resource
+        self._model = LinearIntentModel().fit(
+            texts,
+            labels,
+            c=float(self._config["C"]),
+            masked=masked if self._config["mask_entities"] else None,
+            compose=bool(self._config["compose"]),
+        )
+        with self._model_storage.write_to(self._resource) as directory:
+            self._model.save(Path(directory))
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> IntentEnsemble:
+        model = None
+        try:
+            with model_storage.read_from(resource) as directory:
+                if (Path(directory) / "intent_model.json").exists():
+                    model = LinearIntentModel.load(Path(directory))
+        except ValueError:
+            logger.warning("IntentEnsemble: nothing persisted; it will do nothing.")
+        return cls(config, model_storage, resource, model)
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:  # noqa: UP006
+        if self._model is None:
+            return messages
+        todo = [m for m in messages if m.get(TEXT)]
+        if not todo:
+            return messages
+        probabilities = self._model.predict_proba(
+            [m.get(TEXT) for m in todo], [mask_entities(m.get(TEXT), m.get(ENTITIES)) for m in todo]
+        )
+        classes = self._model.classes
+        weight = float(self._config["weight"])
+        length = int(self._config["ranking_length"])
+        for message, row in zip(todo, probabilities, strict=True):
+            diet_ranking = message.get(INTENT_RANKING) or []
+            if not diet_ranking and message.get(INTENT):
+                diet_ranking = [message.get(INTENT)]
+            ranking = blend(diet_ranking, dict(zip(classes, map(float, row), strict=True)), weight)
+            if length > 0:
+                ranking = ranking[:length]
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            message.set(INTENT_RANKING, ranking, add_to_output=True)
+        return messages
