@@ -13,6 +13,19 @@ def cli() -> None:
     """Recobra: a WhatsApp/SMS collections assistant."""
 
 
+def _utc_datetime(value: str | None, option: str):  # noqa: ANN202
+    """An ISO 8601 option as an aware datetime (UTC when it names no zone), or None when not given."""
+    from datetime import datetime, timezone
+
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 date-time", param_hint=option) from exc
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
+
+
 @cli.command("init-secrets")
 def init_secrets() -> None:
     """Create var/secrets.env with the generated secrets that the environment does not set."""
@@ -146,21 +159,13 @@ def campaign() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def campaign_run(dry_run: bool, at: str | None, quiet: bool) -> None:
     """Find what is due, check suppression and the contact policy, and send (or defer)."""
-    from datetime import datetime, timezone
 
     from tqdm import tqdm
 
     from bot import campaigns
     from bot.store import session_scope
 
-    when = None
-    if at:
-        try:
-            when = datetime.fromisoformat(at)
-        except ValueError as exc:
-            raise click.BadParameter(f"{at!r} is not an ISO 8601 date-time", param_hint="--at") from exc
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+    when = _utc_datetime(at, "--at")
     enqueue = None if dry_run else campaigns.enqueue_send
     with session_scope() as session:
         the_plan = campaigns.plan(session, at=when)
@@ -225,19 +230,11 @@ def rollups() -> None:
               help="Recompute the conversations changed since this time (ISO 8601; UTC unless an offset).")
 def rollups_refresh(full: bool, since: str | None) -> None:
     """Bring the dashboard rollups up to date (the first run, or --full, computes every conversation)."""
-    from datetime import datetime, timezone
 
     from bot import rollups as service
     from bot.store import session_scope
 
-    when = None
-    if since:
-        try:
-            when = datetime.fromisoformat(since)
-        except ValueError as exc:
-            raise click.BadParameter(f"{since!r} is not an ISO 8601 date-time", param_hint="--since") from exc
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+    when = _utc_datetime(since, "--since")
     with session_scope() as session:
         report = service.refresh(session, full=full, since=when)
     kind = "full" if report.full else "changed"

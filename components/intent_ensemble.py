@@ -22,10 +22,8 @@ from pathlib import Path
 from typing import Any, List  # noqa: UP035  (Rasa's graph validation compares typing.List)
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import (
     ENTITIES,
     ENTITY_ATTRIBUTE_TYPE,
@@ -40,6 +38,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from components.persisted import PersistedModelComponent, restore, vocabulary
 from components.reason_classifier import normalise_text
 
 logger = logging.getLogger(__name__)
@@ -167,12 +166,12 @@ class LinearIntentModel:
         meta = {
             "parts": self.parts,
             "intents": self.intents,
-            "words_vocabulary": {k: int(v) for k, v in self.words.vocabulary_.items()},
-            "chars_vocabulary": {k: int(v) for k, v in self.chars.vocabulary_.items()},
+            "words_vocabulary": vocabulary(self.words),
+            "chars_vocabulary": vocabulary(self.chars),
         }
         arrays = {}
         if self.masked is not None:
-            meta["masked_vocabulary"] = {k: int(v) for k, v in self.masked.vocabulary_.items()}
+            meta["masked_vocabulary"] = vocabulary(self.masked)
             arrays["masked_idf"] = self.masked.idf_
         (directory / "intent_model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.savez(
@@ -189,15 +188,11 @@ class LinearIntentModel:
         meta = json.loads((directory / "intent_model.json").read_text(encoding="utf-8"))
         arrays = np.load(directory / "intent_model.npz", allow_pickle=False)
         words, chars = _vectorizers()
-        words.vocabulary_ = meta["words_vocabulary"]
-        words.idf_ = arrays["words_idf"]
-        chars.vocabulary_ = meta["chars_vocabulary"]
-        chars.idf_ = arrays["chars_idf"]
+        restore(words, meta["words_vocabulary"], arrays["words_idf"])
+        restore(chars, meta["chars_vocabulary"], arrays["chars_idf"])
         masked = None
         if "masked_vocabulary" in meta:
-            masked = _masked_vectorizer()
-            masked.vocabulary_ = meta["masked_vocabulary"]
-            masked.idf_ = arrays["masked_idf"]
+            masked = restore(_masked_vectorizer(), meta["masked_vocabulary"], arrays["masked_idf"])
         return cls(words, chars, meta["parts"], meta["intents"], arrays["coef"], arrays["intercept"], masked)
 
 
@@ -225,8 +220,11 @@ def blend(diet_ranking: list[dict[str, Any]], linear: dict[str, float], weight: 
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class IntentEnsemble(GraphComponent):
+class IntentEnsemble(PersistedModelComponent):
     """Replaces DIET's intent and ranking with a blend of DIET and a linear TF-IDF model."""
+
+    model_file = "intent_model.json"
+    model_class = LinearIntentModel
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -249,64 +247,18 @@ class IntentEnsemble(GraphComponent):
     def required_packages() -> list[str]:
         return ["sklearn"]
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: LinearIntentModel | None = None,
-    ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> IntentEnsemble:
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels, masked = training_texts(training_data)
         if len(set(labels)) < 2:
             logger.warning("IntentEnsemble: fewer than two intents to learn; it will do nothing.")
             return self._resource
-        self._model = LinearIntentModel().fit(
+        return self.persist(LinearIntentModel().fit(
             texts,
             labels,
             c=float(self._config["C"]),
             masked=masked if self._config["mask_entities"] else None,
             compose=bool(self._config["compose"]),
-        )
-        with self._model_storage.write_to(self._resource) as directory:
-            self._model.save(Path(directory))
-        return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> IntentEnsemble:
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                if (Path(directory) / "intent_model.json").exists():
-                    model = LinearIntentModel.load(Path(directory))
-        except ValueError:
-            logger.warning("IntentEnsemble: nothing persisted; it will do nothing.")
-        return cls(config, model_storage, resource, model)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        ))
 
     def process(self, messages: List[Message]) -> List[Message]:  # noqa: UP006
         if self._model is None:

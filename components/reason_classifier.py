@@ -22,16 +22,16 @@ from pathlib import Path
 from typing import Any, List  # noqa: UP035  (Rasa's graph validation compares typing.List)
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+
+from components.persisted import PersistedModelComponent, restore, vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ class ReasonModel:
         assert self.clf is not None
         meta = {
             "classes": self.classes,
-            "words_vocabulary": {k: int(v) for k, v in self.words.vocabulary_.items()},
-            "chars_vocabulary": {k: int(v) for k, v in self.chars.vocabulary_.items()},
+            "words_vocabulary": vocabulary(self.words),
+            "chars_vocabulary": vocabulary(self.chars),
         }
         (directory / "reason_model.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         np.savez(
@@ -116,10 +116,8 @@ class ReasonModel:
         meta = json.loads((directory / "reason_model.json").read_text(encoding="utf-8"))
         arrays = np.load(directory / "reason_model.npz", allow_pickle=False)
         words, chars = _vectorizers()
-        words.vocabulary_ = meta["words_vocabulary"]
-        words.idf_ = arrays["words_idf"]
-        chars.vocabulary_ = meta["chars_vocabulary"]
-        chars.idf_ = arrays["chars_idf"]
+        restore(words, meta["words_vocabulary"], arrays["words_idf"])
+        restore(chars, meta["chars_vocabulary"], arrays["chars_idf"])
         clf = LogisticRegression()
         clf.classes_ = np.array(meta["classes"])
         clf.coef_ = arrays["coef"]
@@ -160,8 +158,11 @@ def _intent_ranking_mentions_reason(message: Message, min_confidence: float) -> 
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=True)
-class ReasonClassifier(GraphComponent):
+class ReasonClassifier(PersistedModelComponent):
     """Fills the ``reason`` entity with a normalised value predicted from the whole message."""
+
+    model_file = "reason_model.json"
+    model_class = ReasonModel
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -182,59 +183,13 @@ class ReasonClassifier(GraphComponent):
     def required_packages() -> list[str]:
         return ["sklearn"]
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: ReasonModel | None = None,
-    ) -> None:
-        self._config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self._model = model
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ReasonClassifier:
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels = training_pairs(training_data)
         reasons = {label for label in labels if label != NO_REASON}
         if not reasons or len(set(labels)) < 2:
             logger.warning("ReasonClassifier: no training examples with a reason entity; it will do nothing.")
             return self._resource
-        self._model = ReasonModel().fit(texts, labels, c=float(self._config["C"]))
-        with self._model_storage.write_to(self._resource) as directory:
-            self._model.save(Path(directory))
-        return self._resource
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> ReasonClassifier:
-        model = None
-        try:
-            with model_storage.read_from(resource) as directory:
-                if (Path(directory) / "reason_model.json").exists():
-                    model = ReasonModel.load(Path(directory))
-        except ValueError:
-            logger.warning("ReasonClassifier: nothing persisted; it will do nothing.")
-        return cls(config, model_storage, resource, model)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+        return self.persist(ReasonModel().fit(texts, labels, c=float(self._config["C"])))
 
     def process(self, messages: List[Message]) -> List[Message]:  # noqa: UP006
         if self._model is None:

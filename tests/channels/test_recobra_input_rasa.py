@@ -3,7 +3,6 @@ when no model is there: ``models/*.tar.gz``, or RECOBRA_TEST_MODEL naming one)."
 
 from __future__ import annotations
 
-import glob
 import os
 import socket
 import subprocess
@@ -13,20 +12,17 @@ from pathlib import Path
 
 import pytest
 
+from tests.rasa_model import trained_model
+
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "rasa-test-secret"
 
 
-def _model() -> str | None:
-    named = os.environ.get("RECOBRA_TEST_MODEL")
-    if named:
-        return named if Path(named).exists() else None
-    found = sorted(glob.glob(str(ROOT / "models" / "*.tar.gz")), key=os.path.getmtime)
-    return found[-1] if found else None
+
 
 
 pytestmark = [pytest.mark.rasa, pytest.mark.slow,
-              pytest.mark.skipif(_model() is None, reason="no trained Rasa model in models/ (make model)")]
+              pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)")]
 
 
 def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
@@ -40,7 +36,7 @@ def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
         port = s.getsockname()[1]
     env = dict(os.environ, RASA_CHANNEL_SECRET=SECRET, TF_CPP_MIN_LOG_LEVEL="2")
     rasa = str(Path(sys.executable).with_name("rasa"))
-    proc = subprocess.Popen([rasa, "run", "--model", _model(), "--credentials", str(ROOT / "credentials.yml"),
+    proc = subprocess.Popen([rasa, "run", "--model", trained_model(), "--credentials", str(ROOT / "credentials.yml"),
                              "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/webhooks/recobra"

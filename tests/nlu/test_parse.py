@@ -5,27 +5,22 @@ is a training example."""
 from __future__ import annotations
 
 import asyncio
-import glob
-import os
 from pathlib import Path
 
 import pytest
 
+from tests.rasa_model import trained_model
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _model() -> str | None:
-    named = os.environ.get("RECOBRA_TEST_MODEL")
-    if named:
-        return named if Path(named).exists() else None
-    found = sorted(glob.glob(str(ROOT / "models" / "*.tar.gz")), key=os.path.getmtime)
-    return found[-1] if found else None
+
 
 
 pytestmark = [
     pytest.mark.rasa,
     pytest.mark.slow,
-    pytest.mark.skipif(_model() is None, reason="no trained Rasa model in models/ (make model)"),
+    pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)"),
 ]
 
 
@@ -34,7 +29,7 @@ def parse():
     pytest.importorskip("rasa")
     from rasa.core.agent import Agent
 
-    agent = Agent.load(_model())
+    agent = Agent.load(trained_model())
     return lambda text: asyncio.run(agent.parse_message(text))
 
 
