@@ -398,7 +398,7 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
-def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures, exclude: set[int],
+def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures | None, exclude: set[int],
               fresh_rows: list[dict[str, Any]], where: list) -> tuple[dict, dict]:
     """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
     reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
