@@ -1,5 +1,8 @@
-"""Manager pages on N conversations (default 100,000): list, search, dashboard and a transcript, each timed as a
-whole HTTP page (Flask test client, signed-in manager) and as its queries alone; prints the query plans.
+"""Manager pages on N conversations (default 100,000): list, search, dashboard, A/B results and a transcript, each
+timed as a whole HTTP page (Flask test client, signed-in manager) and as its queries alone; prints the query plans.
+
+The A/B results are not on the dashboard's critical path: the dashboard page loads them afterwards from
+``/manager/ab/fragment`` (and links to their own page, ``/manager/ab``); each is timed as a page of its own.
 
 The dashboard reads the rollups (``bot.rollups``): they are refreshed first (a full refresh, then an incremental
 one, both timed), and the dashboard is also timed computed live for comparison.
@@ -53,6 +56,46 @@ def plan(conn, stmt) -> str:  # noqa: ANN001
     return "\n".join(f"    {'  ' * (r[1] and 1)}{r[3]}" for r in rows)
 
 
+def traced(conn, fn) -> list[tuple[float, str, object]]:  # noqa: ANN001
+    """Every statement ``fn`` runs on ``conn``'s engine: (ms, SQL, parameters), slowest first."""
+    from sqlalchemy import event
+
+    seen: list[tuple[float, str, object]] = []
+    started: list[float] = []
+
+    def before(*_a) -> None:  # noqa: ANN002
+        started.append(time.perf_counter())
+
+    def after(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+        seen.append(((time.perf_counter() - started.pop()) * 1000, statement, parameters))
+
+    engine = conn.engine
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+    return sorted(seen, key=lambda x: -x[0])
+
+
+def plans_of(conn, fn, top: int = 3) -> str:  # noqa: ANN001
+    """The query plans of the ``top`` slowest statements ``fn`` runs, each with its time. (SQLite computes much of
+    a query while its rows are fetched, after ``execute`` returns: each statement is run again, every row read.)"""
+    out = []
+    timings = []
+    for _ms, statement, parameters in traced(conn, fn):
+        t = time.perf_counter()
+        conn.exec_driver_sql(statement, parameters).all()
+        timings.append(((time.perf_counter() - t) * 1000, statement, parameters))
+    for ms, statement, parameters in sorted(timings, key=lambda x: -x[0])[:top]:
+        rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters).all()
+        first = " ".join(statement.split())[:100]
+        out.append(f"  {ms:6.1f} ms  {first} ...\n" + "\n".join(f"    {'  ' * (r[1] and 1)}{r[3]}" for r in rows))
+    return "\n".join(out)
+
+
 def main() -> None:
     import logging
 
@@ -100,6 +143,10 @@ def main() -> None:
     pages = {
         "dashboard, last 30 days": "/manager/",
         "dashboard, Mexico, 60 days": "/manager/?country=MX&from={d60}",
+        "A/B fragment (dashboard), 30 days": "/manager/ab/fragment",
+        "A/B fragment, Mexico, 60 days": "/manager/ab/fragment?country=MX&from={d60}",
+        "A/B page, last 30 days": "/manager/ab",
+        "A/B page, Mexico, 60 days": "/manager/ab?country=MX&from={d60}",
         "list, page 1": "/manager/conversations",
         "list, page 40": "/manager/conversations?page=40",
         "list, broken promises in MX": "/manager/conversations?country=MX&outcome=promise_broken",
@@ -140,15 +187,19 @@ def main() -> None:
         print("\nqueries alone (median ms):")
         print(f"  count (30 days)           {timed(lambda: reporting.count(s, f))[0]:7.1f}")
         print(f"  list page (30 days)       {timed(lambda: reporting.conversations(s, f))[0]:7.1f}")
-        print(f"  dashboard (30 days)       {timed(lambda: reporting.dashboard(s, f))[0]:7.1f}   "
-              f"live: {timed(lambda: reporting.dashboard(s, f, rollup=False), 3)[0]:7.1f}")
-        print(f"  dashboard (MX, 60 days)   {timed(lambda: reporting.dashboard(s, mx))[0]:7.1f}   "
-              f"live: {timed(lambda: reporting.dashboard(s, mx, rollup=False), 3)[0]:7.1f}")
+        for label, flt in (("30 days", f), ("MX, 60 days", mx)):
+            page = timed(lambda flt=flt: reporting.dashboard(s, flt, ab=False))[0]
+            live = timed(lambda flt=flt: reporting.dashboard(s, flt, rollup=False, ab=False), 3)[0]
+            print(f"  dashboard ({label:12s})  {page:7.1f}   live: {live:7.1f}")
+            page = timed(lambda flt=flt: reporting.ab_table(s, flt))[0]
+            live = timed(lambda flt=flt: reporting.ab_table(s, flt, rollup=False), 3)[0]
+            print(f"  A/B table ({label:12s})  {page:7.1f}   live: {live:7.1f}")
         d = reporting.dashboard(s, mx)
         live = reporting.dashboard(s, mx, rollup=False)
         same = all(getattr(d, k) == getattr(live, k) for k in ("conversations", "debtors", "counts", "recovered",
                                                                "reasons", "failures", "ab"))
-        print(f"  rollup figures == live figures (MX, 60 days): {same}; source {d.source}, "
+        same = same and reporting.ab_table(s, mx) == live.ab
+        print(f"  rollup figures == live figures (MX, 60 days, A/B page included): {same}; source {d.source}, "
               f"{d.live_conversations} conversations computed live")
         print(f"\nMexico, last 60 days: {d.conversations:,} conversations; promises {d.counts['promise']:,}, kept "
               f"{d.counts['promise_kept']:,} ({d.pct('promise_kept', 'promise') or 0:.1f} %); reasons: "
@@ -182,6 +233,10 @@ def main() -> None:
         print("\nEXPLAIN QUERY PLAN — dashboard, one outcome live (the fallback: promises kept):\n"
               + plan(conn, select(func.count(C.c.id)).select_from(_from(f)).where(
                   *where, reporting.outcome_clause("promise_kept", start, end))))
+        print("\nEXPLAIN QUERY PLAN — A/B table (its own page), the 3 slowest of its queries:\n"
+              + plans_of(conn, lambda: reporting.ab_table(s, f)))
+        print("\nEXPLAIN QUERY PLAN — dashboard page's figures (A/B left out), the 3 slowest of its queries:\n"
+              + plans_of(conn, lambda: reporting.dashboard(s, f, ab=False)))
         search_where = _conditions(s, reporting.Filters.from_args({"q": "cuanto debo"}))
         print("\nEXPLAIN QUERY PLAN — search:\n" + plan(conn, select(C.c.id).select_from(_from())
                                                          .where(*search_where).limit(50)))

@@ -127,7 +127,9 @@ def generate(session: Session, n: int = 3000, days: int = 60, seed: int = 7, now
         session.commit()
 
     for k in range(n):
+        marks = {model: len(rows[model]) for model in MODELS}
         _one(rng, ids, rows, agents, now, days, start_no + k, cweights)
+        _not_after(rows, marks, now)
         if len(rows[Message]) >= batch * 4:
             flush()
     flush()
@@ -306,6 +308,26 @@ def _one(rng: random.Random, ids: _Ids, rows: dict, agents: list[int], now: date
     if rng.random() < 0.4:
         say("debtor", rng.choice(["gracias", "ok gracias", "dale"]), "thank", [])
     _finish(rows, debtor, invoice, conv_id, phone, channel, msgs, t0)
+
+
+# Deadlines, not events: a payment link may expire after ``now``.
+DEADLINES = frozenset({"expires_at"})
+
+
+def _not_after(rows: dict, marks: dict[Any, int], now: datetime) -> None:
+    """Nothing has happened after ``now``: if one conversation's last event (message, payment, promise resolved,
+    hand-off closed ...) would fall after it, every time of that conversation's rows moves back by the excess, so
+    its story stays the same and ends a minute before ``now`` (dates such as promised or due dates stay)."""
+    new = [r for model, start in marks.items() for r in rows[model][start:]]
+    latest = max((v for r in new for k, v in r.items() if isinstance(v, datetime) and k not in DEADLINES),
+                 default=None)
+    if latest is None or latest < now:
+        return
+    shift = latest - now + timedelta(minutes=1)
+    for r in new:
+        for k, v in r.items():
+            if isinstance(v, datetime):
+                r[k] = v - shift
 
 
 def _pay(rows: dict, ids: _Ids, debtor_id: int, invoice_id: int, link_id: int | None, amount: Decimal,

@@ -436,11 +436,15 @@ def _event_count(session: Session, f: Filters, name: str, where: list, extra: li
     return session.execute(select(func.count(distinct(ids.subquery().c.id)))).scalar_one()
 
 
-def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
+def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True) -> Dashboard:
     """The dashboard's figures. The conversation totals (conversations, debtors, replied) and the figures that
     combine two outcomes (contained, A/B) are read live; the outcome counts, money, reasons and delivery failures
     come from the rollup (``bot.rollups``) when it can answer the filter — with the conversations changed since
-    its last refresh computed now and added — else live. Both ways give the same figures."""
+    its last refresh computed now and added — else live. Both ways give the same figures.
+
+    ``ab=False`` leaves the A/B results out (``ab`` is then empty): the dashboard page shows them apart
+    (``ab_table``, their own page), so the page's figures do not wait for them."""
+    with_ab = ab
     from bot import rollups
 
     start, end = f.bounds
@@ -460,9 +464,8 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
             multi_where = [*where, C.c.id.in_(sorted(multi))]
             if multi:
                 _add(figures, _live_figures(session, f, multi_where))
-            ab = rollups.ab_counts(session, f, state, figures, live_ids, fresh_rows, where)
-            if multi:
-                _add_ab(ab, ab_counts(session, f, multi_where))
+            if with_ab:
+                ab = _rollup_ab(session, f, state, live_ids, fresh_rows, multi, where)
         else:
             live_ids = set()
     if source == "rollup":
@@ -496,7 +499,35 @@ def dashboard(session: Session, f: Filters, rollup: bool = True) -> Dashboard:
         reasons=sorted(((r, n) for r, n in figures.reasons.items() if n), key=lambda rn: (-rn[1], rn[0])),
         failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m),
                         key=lambda x: (-x[2], x[0])),
-        ab=ab_results(session, f, where, counted=ab), source=source, live_conversations=len(live_ids))
+        ab=ab_results(session, f, where, counted=ab) if with_ab else [], source=source,
+        live_conversations=len(live_ids))
+
+
+def ab_table(session: Session, f: Filters, rollup: bool = True) -> list[dict[str, Any]]:
+    """The A/B results alone (``ab_results``' shape), from the rollup when it can answer the filter (with the
+    conversations changed since its refresh computed now), else live: the dashboard's ``ab``, without the rest."""
+    from bot import rollups
+
+    where = _conditions(session, f)
+    state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
+    if state is not None:
+        live_ids = rollups.live_conversations(session, state)
+        if len(live_ids) <= rollups.LIVE_LIMIT:
+            fresh_rows = rollups.compute(session, sorted(live_ids))
+            _fresh, multi = rollups.evaluate(fresh_rows, f)
+            counted = _rollup_ab(session, f, state, live_ids, fresh_rows, multi, where)
+            return ab_results(session, f, where, counted=counted)
+    return ab_results(session, f, where)
+
+
+def _rollup_ab(session: Session, f: Filters, state: Any, live_ids: set[int], fresh_rows: list[dict[str, Any]],
+               multi: set[int], where: list) -> tuple[ABRows, ABAmounts]:
+    from bot import rollups
+
+    counted = rollups.ab_counts(session, f, state, None, live_ids, fresh_rows, where)
+    if multi:
+        _add_ab(counted, ab_counts(session, f, [*where, C.c.id.in_(sorted(multi))]))
+    return counted
 
 
 def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
@@ -720,6 +751,30 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
         yield buf.getvalue()
 
 
+AB_HEADER = ["campaign", "variant", "reached", "replied", "replied_pct", "promised", "promised_pct", "paid",
+             "paid_pct", "amounts", "replied_p", "promised_p", "paid_p", "winner_replied", "winner_promised",
+             "winner_paid"]
+
+
+def ab_csv(results: list[dict[str, Any]]) -> Iterator[str]:
+    """The A/B table (``ab_results``) as CSV: a row per campaign and variant; the amounts one per currency
+    (``1500.00 MXN``, never summed across currencies); the z-test's p-values and winner per rate, per campaign."""
+    def pct(part: int, whole: int) -> str:
+        return f"{100.0 * part / whole:.1f}" if whole else ""
+
+    def rows() -> Iterator[list[Any]]:
+        for camp in results:
+            tests = camp["tests"]
+            test_cols = [*(None if tests.get(m, {}).get("p") is None else f"{tests[m]['p']:.4f}" for m in AB_METRICS),
+                         *(tests.get(m, {}).get("winner") for m in AB_METRICS)]
+            for v in camp["variants"]:
+                yield [camp["campaign"], v["variant"], v["reached"], v["replied"], pct(v["replied"], v["reached"]),
+                       v["promise"], pct(v["promise"], v["reached"]), v["paid"], pct(v["paid"], v["reached"]),
+                       " ".join(f"{amount} {cur}" for cur, amount in v["amounts"]), *test_cols]
+
+    return csv_lines(AB_HEADER, rows())
+
+
 LIST_HEADER = ["conversation_id", "debtor_external_id", "name", "phone", "country", "channel", "mode",
                "last_message_at", "tags", "outcomes", "last_debtor_message"]
 
@@ -866,6 +921,6 @@ def _example(body: str | None) -> str:
 
 
 __all__ = ["Filters", "OUTCOMES", "REASON_LABELS", "COUNTRIES", "CHANNELS", "INTENTS", "outcome_clause", "count",
-           "conversations", "dashboard", "ab_results", "wilson", "two_proportion_z", "mask", "mask_phone",
-           "mask_entities", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone", "Dashboard", "Row", "set_tag",
-           "flag_message", "flags_for", "nlu_export"]
+           "conversations", "dashboard", "ab_table", "ab_results", "ab_csv", "wilson", "two_proportion_z", "mask",
+           "mask_phone", "mask_entities", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone", "Dashboard", "Row",
+           "set_tag", "flag_message", "flags_for", "nlu_export"]

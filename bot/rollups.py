@@ -398,7 +398,7 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
-def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures, exclude: set[int],
+def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures | None, exclude: set[int],
               fresh_rows: list[dict[str, Any]], where: list) -> tuple[dict, dict]:
     """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
     reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
@@ -442,14 +442,18 @@ def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figure
             r[3] += int(n_paid or 0)
         recovered = [m for m in state.metrics if m.startswith("recovered:")]
         keep = [R.c.conversation_id.notin_(sorted(exclude))] if exclude else []
-        for metric in (m for m in sent if m in index):
-            reached_ids = select(S.c.conversation_id).where(S.c.metric == metric, *sent_s[1:])
-            if not recovered:
-                break
-            for money, total in session.execute(
-                    select(R.c.metric, func.sum(R.c.amount))
-                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, R.c.conversation_id.in_(reached_ids))
-                    .group_by(R.c.metric)):
+        found = [m for m in sent if m in index]
+        if recovered and found:
+            # The money of the period's payments (few rows), each joined to the variants its conversation was
+            # reached in (its first sent row in the period: at most one a variant) — one query for every variant.
+            # ``metric || ''`` keeps the database from driving the join from the (many) sent rows: it reads the
+            # payments by metric and period, then each one's sent rows by conversation.
+            for metric, money, total in session.execute(
+                    select(S.c.metric, R.c.metric, func.sum(R.c.amount))
+                    .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
+                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, S.c.metric.concat("").in_(found),
+                           *sent_s[1:])
+                    .group_by(S.c.metric, R.c.metric)):
                 if total is not None:
                     amounts[(*index[metric], money.removeprefix("recovered:"))] += total
     # The changed conversations, from their rows computed now.

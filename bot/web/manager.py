@@ -138,20 +138,20 @@ def _pct(part: int, whole: int) -> str:
 
 
 # --- Dashboard ----------------------------------------------------------------------------------------
-def _cached_dashboard(f: reporting.Filters) -> tuple[reporting.Dashboard, float]:
-    """The dashboard's figures, kept for ``MANAGER_CACHE_SECONDS`` (default 60) per segment and zone in this
-    process: on 100,000 conversations a cold computation takes several hundred milliseconds on a small machine,
-    and managers reload and go back and forth. ``?fresh=1`` recomputes."""
+def _cached(kind: str, f: reporting.Filters, compute):  # noqa: ANN001, ANN202
+    """Figures kept for ``MANAGER_CACHE_SECONDS`` (default 60) per kind (dashboard, A/B), segment and zone in this
+    process: on 100,000 conversations a cold computation takes a few hundred milliseconds on a small machine,
+    and managers reload and go back and forth. ``?fresh=1`` recomputes. Returns (figures, age in seconds)."""
     import time
 
     ttl = float(current_app.config.get("MANAGER_CACHE_SECONDS", 60))
     cache = current_app.extensions.setdefault("manager_dashboard_cache", {})
-    key = (tuple(sorted(f.to_args().items())), f.tz)
+    key = (kind, tuple(sorted(f.to_args().items())), f.tz)
     now = time.monotonic()
     hit = cache.get(key)
     if ttl > 0 and hit and now - hit[1] < ttl and not request.args.get("fresh"):
         return hit[0], now - hit[1]
-    data = reporting.dashboard(get_session(), f)
+    data = compute()
     if ttl > 0:
         if len(cache) > 200:
             cache.clear()
@@ -162,11 +162,47 @@ def _cached_dashboard(f: reporting.Filters) -> tuple[reporting.Dashboard, float]
 @bp.get("/")
 @role_required(*ROLES)
 def dashboard():  # noqa: ANN201
+    """Every figure but the A/B results: those come from ``/manager/ab/fragment`` once the page is shown
+    (manager.js; without JavaScript, a link to ``/manager/ab``), so the page does not wait for them."""
     f = _filters()
-    data, age = _cached_dashboard(f)
+    data, age = _cached("dashboard", f, lambda: reporting.dashboard(get_session(), f, ab=False))
     top = max((n for _r, n in data.reasons), default=0)
     return render_template("manager/dashboard.html", f=f, d=data, agents=_agents(), reason_max=top,
                            presets=_presets(f), age=int(age))
+
+
+def _ab(f: reporting.Filters) -> tuple[list[dict[str, Any]], float]:
+    return _cached("ab", f, lambda: reporting.ab_table(get_session(), f))
+
+
+@bp.get("/ab")
+@role_required(*ROLES)
+def ab():  # noqa: ANN201
+    """The campaigns' A/B results under the dashboard's filters: their own page (and CSV)."""
+    f = _filters()
+    results, age = _ab(f)
+    return render_template("manager/ab.html", f=f, ab=results, agents=_agents(), presets=_presets(f),
+                           age=int(age))
+
+
+@bp.get("/ab/fragment")
+@role_required(*ROLES)
+def ab_fragment():  # noqa: ANN201
+    """The A/B tables alone, for the dashboard to load after it is shown."""
+    f = _filters()
+    results, _age = _ab(f)
+    return render_template("manager/_ab.html", f=f, ab=results)
+
+
+@bp.get("/ab.csv")
+@role_required(*ROLES)
+def ab_csv():  # noqa: ANN201
+    db = get_session()
+    f = _filters()
+    results, _age = _ab(f)
+    _audit("ab_results_exported", "ab_results", None, filters=f.to_args())
+    db.commit()
+    return _csv_response(reporting.ab_csv(results), "pruebas_ab.csv")
 
 
 def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:

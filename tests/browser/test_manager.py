@@ -1,7 +1,8 @@
 """A manager reviews outcomes in real chromium against a live server.
 
-The manager signs in, sees the dashboard for November, filters the transcripts to broken promises
-("Promesa incumplida"), opens one and reads the debtor's messages with the intents the bot read.
+The manager signs in, sees the dashboard for November (its A/B results loaded after it), filters the
+transcripts to broken promises ("Promesa incumplida"), opens one and reads the debtor's messages with the
+intents the bot read.
 """
 
 from __future__ import annotations
@@ -57,6 +58,10 @@ def test_manager_filters_broken_promises_and_reads_a_transcript(live_manager, se
             expect(page.locator("h1")).to_contain_text("Resultados")
             expect(page.locator("#fig-promise_broken .value")).to_have_text("1")
             expect(page.locator("#reasons")).to_contain_text("Perdió el empleo")
+            # The A/B results load into the dashboard once it is shown (manager.js), with their CSV link.
+            ab = page.locator("#ab[data-loaded]")
+            expect(ab.locator("tr[data-variant='B']")).to_contain_text("100.0 %")
+            expect(ab.locator("#ab-csv")).to_have_attribute("href", re.compile(r"^/manager/ab\.csv\?"))
             page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
             page.get_by_role("link", name="Conversaciones", exact=True).click()

@@ -136,6 +136,9 @@ def test_ab_results(session, history, november):
     assert (b["variant"], b["reached"], b["replied"], b["promise"], b["paid"]) == ("B", 2, 2, 1, 2)
     assert b["amounts"] == [("COP", Decimal("200000.00")), ("MXN", Decimal("1500.00"))]
     assert camp["tests"]["paid"]["winner"] is None  # 0/2 vs 2/2 is not evidence
+    # On their own (the A/B page), the same results; the dashboard page leaves them out.
+    assert reporting.ab_table(session, november()) == [camp]
+    assert reporting.dashboard(session, november(), ab=False).ab == []
 
 
 def test_statistics():

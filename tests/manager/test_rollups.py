@@ -50,6 +50,7 @@ def assert_same(session, f: reporting.Filters, source: str = "rollup") -> report
     assert fast.source == source
     assert live.source == "live"
     assert figures(fast) == figures(live), f.to_args()
+    assert reporting.ab_table(session, f) == fast.ab  # the A/B page's table, from the rollup too
     return fast
 
 

@@ -12,7 +12,8 @@ from tests.console.helpers import csrf_from, login
 
 NOV = "from=2026-11-01&to=2026-11-30"
 PAGES = ["/manager/", f"/manager/conversations?{NOV}", "/manager/conversations.csv", "/manager/export",
-         "/manager/export/messages.csv", "/manager/flags/export.yml"]
+         "/manager/export/messages.csv", "/manager/flags/export.yml", f"/manager/ab?{NOV}",
+         f"/manager/ab/fragment?{NOV}", f"/manager/ab.csv?{NOV}"]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -63,6 +64,34 @@ def test_dashboard_figures_link_to_the_list(client, manager, history):
     listed = client.get(m.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert 'id="total">1 en el periodo' in listed and "Deudor MX-2" in listed
     assert "$1,500" in html or "1,500" in html
+
+
+def test_ab_results_have_their_own_page_fragment_and_csv(client, manager, history):
+    login(client, "gerente")
+    dashboard = client.get(f"/manager/?{NOV}&country=MX").get_data(as_text=True)
+    # The dashboard does not wait for the A/B table: it loads it (manager.js), with a plain link without JS.
+    assert 'data-variant="A"' not in dashboard
+    m = re.search(r'id="ab" data-fragment="([^"]+)"', dashboard)
+    assert m and "country=MX" in m.group(1)
+    link = re.search(r'id="ab-link" href="([^"]+)"', dashboard).group(1).replace("&amp;", "&")
+    assert link.startswith("/manager/ab?") and "country=MX" in link
+    for path in (f"/manager/ab?{NOV}", f"/manager/ab/fragment?{NOV}"):
+        html = client.get(path).get_data(as_text=True)
+        assert 'data-variant="A"' in html and 'data-variant="B"' in html and "preventiva" in html
+        # "The conversations behind this number": the list with the same filters plus the variant.
+        behind = re.search(r'<tr data-variant="B">.*?href="([^"]+)"', html, re.S).group(1).replace("&amp;", "&")
+        assert "campaign=preventiva" in behind and "variant=B" in behind
+        listed = client.get(behind).get_data(as_text=True)
+        assert 'id="total">2 en el periodo' in listed
+        csv_link = re.search(r'id="ab-csv" href="([^"]+)"', html).group(1).replace("&amp;", "&")
+        assert csv_link.startswith("/manager/ab.csv?") and "from=2026-11-01" in csv_link
+    assert "<html" not in client.get(f"/manager/ab/fragment?{NOV}").get_data(as_text=True)
+    response = client.get(f"/manager/ab.csv?{NOV}")
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith("campaign,variant,reached,replied")
+    assert lines[1].startswith("preventiva,A,2,1,50.0,1,50.0,0,0.0,")
+    assert lines[2].startswith("preventiva,B,2,2,100.0,1,50.0,2,100.0,200000.00 COP 1500.00 MXN,")
 
 
 def test_transcript_shows_intents_masks_and_is_audited(client, manager, history, session):
