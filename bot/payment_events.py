@@ -14,7 +14,9 @@ What a status does, the first time the payment reaches it:
 - rejected / cancelled: the debtor gets the reason in plain words and a fresh link;
 - pending / in_process: acknowledged, with where and until when to pay a cash ticket;
 - refunded / charged_back (after it was applied): the balance comes back, the certificate is revoked,
-  and an agent is alerted with a hand-off ``payment_reversed``.
+  and an agent is alerted with a hand-off ``payment_reversed``;
+- approved but partly refunded (``transaction_amount_refunded`` grew): the refunded part comes out of the
+  debtor's credit first, the rest goes back onto the invoice (certificate revoked, hand-off as above).
 Messages are prepared in the same transaction (``bot.messaging``); the caller queues their sending
 after committing (``Outcome.conversations``).
 """
@@ -143,8 +145,14 @@ def apply(session: Session, provider: str, info: dict[str, Any], now: datetime |
         payment.paid_at = payment.paid_at or info.get("date_approved") or now
     session.flush()
 
+    refunded = min(Decimal(info.get("transaction_amount_refunded") or 0).quantize(CENT), payment.amount)
     if status == APPROVED and not payment.applied:
         _apply_approved(session, payment, link, invoice, debtor, now, out)
+        if refunded > payment.refunded_amount:  # already partly refunded when we first saw it
+            _partial_refund(session, payment, debtor, refunded, now)
+    elif status == APPROVED and payment.applied and refunded > payment.refunded_amount:
+        _partial_refund(session, payment, debtor, refunded, now)
+        out.action = "partially_refunded"
     elif status in REVERSED and payment.applied:
         _reverse(session, payment, debtor, now, out)
     elif status == previous:
@@ -155,7 +163,7 @@ def apply(session: Session, provider: str, info: dict[str, Any], now: datetime |
         _waiting(session, payment, debtor, info, now, out)
     else:
         out.action = "recorded"
-    if out.action in ("applied", "reversed", "rejected", "pending", "recorded"):
+    if out.action in ("applied", "reversed", "partially_refunded", "rejected", "pending", "recorded"):
         audit.record(session, actor="worker", action=f"payment_{out.action}", target_type="payment",
                      target_id=payment.id, details={"provider": provider, "provider_id": payment_id,
                                                     "status": status, "previous": previous,
@@ -307,6 +315,37 @@ def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, 
     handoffs.open(session, debtor.phone, debtor, "payment_reversed",
                   summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
                           f"tuvo un {kind} ({payment.status}); el saldo se restableció.")
+
+
+def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded: Decimal, now: datetime) -> None:
+    """Part of an applied payment was given back: it comes out of the debtor's credit first, then goes
+    back onto the invoice's balance (and a person is told, as for a whole refund)."""
+    delta = (refunded - payment.refunded_amount).quantize(CENT)
+    payment.refunded_amount = refunded
+    alloc = session.execute(
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id,
+                                        PaymentAllocation.reversed_at.is_(None))
+    ).scalar_one_or_none()
+    if alloc is None or delta <= 0:
+        return
+    from_credit = min(delta, alloc.credit_amount)
+    alloc.credit_amount = (alloc.credit_amount - from_credit).quantize(CENT)
+    back = min(delta - from_credit, alloc.applied_amount)
+    if back <= 0:
+        return  # only credit was refunded: what the debtor owed is still paid
+    alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
+    invoice = session.get(Invoice, alloc.invoice_id) if alloc.invoice_id else None
+    if invoice is not None:
+        invoice.balance = (invoice.balance + back).quantize(CENT)
+        if invoice.status == "paid":
+            invoice.status = "open"
+        if alloc.invoice_was_paid:
+            invoice.reminders_paused = False
+    settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
+    handoffs.open(session, debtor.phone, debtor, "payment_reversed",
+                  summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
+                          f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
+                          "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.")
 
 
 def _unpay_instalments(session: Session, invoice: Invoice, alloc: PaymentAllocation) -> None:

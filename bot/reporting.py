@@ -29,7 +29,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Integer, String, and_, case, cast, distinct, func, or_, select
+from sqlalchemy import Integer, String, and_, case, cast, distinct, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
 from bot import search
@@ -47,12 +47,18 @@ from bot.store.models import (
     PaymentPlan,
     Promise,
 )
+from bot.store.types import Money
 
 DEFAULT_TZ = "America/Bogota"
 PAGE_SIZE = 50
 COUNTRIES = {"CO": "Colombia", "MX": "México", "AR": "Argentina", "CL": "Chile", "PE": "Perú"}
 CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 PAID_STATUSES = ("approved",)
+
+
+def net_paid(payments):  # noqa: ANN001, ANN201
+    """What a payment brought in: its amount less any part refunded since (exact hundredths)."""
+    return type_coerce(payments.c.amount - payments.c.refunded_amount, Money)
 FAILED_STATUSES = ("failed", "undelivered")
 
 # Outcomes a list can be filtered to, in the order the filter offers them.
@@ -538,7 +544,7 @@ def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
     out = Figures(counts={name: _event_count(session, f, name, where) for name in EVENT_METRICS},
                   recovered={}, reasons={}, failures={})
     p = Payment.__table__
-    paid = (select(p.c.id, p.c.currency, p.c.amount).distinct()
+    paid = (select(p.c.id, p.c.currency, net_paid(p).label("amount")).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
     for cur, amount, n in session.execute(select(paid.c.currency, func.sum(paid.c.amount), func.count())
@@ -626,7 +632,7 @@ def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[
     # Money per variant and currency: each payment once per variant, however many conversations or attempts.
     p = Payment.__table__
     for _pid, camp, var, cur, amount in session.execute(
-            select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, p.c.amount).distinct()
+            select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, net_paid(p)).distinct()
             .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)
                              .join(ca, ca.c.debtor_id == p.c.debtor_id)))
             .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)):

@@ -151,7 +151,8 @@ def _sources() -> Iterator[tuple[str, str, Any, Any]]:
     p = Payment.__table__
     yield "recovered:", "debtor", p.c.debtor_id, select(
         p.c.debtor_id.label("k"), p.c.paid_at.label("at"), p.c.currency.label("suffix"),
-        p.c.amount.label("amount")).where(p.c.status.in_(reporting.PAID_STATUSES), p.c.paid_at.isnot(None))
+        reporting.net_paid(p).label("amount")).where(p.c.status.in_(reporting.PAID_STATUSES),
+                                                     p.c.paid_at.isnot(None))
 
 
 def compute(session: Session, ids: list[int] | None = None) -> list[dict[str, Any]]:

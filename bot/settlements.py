@@ -195,7 +195,8 @@ def is_revoked(cert: Settlement) -> bool:
     return bool((cert.details or {}).get("revoked_at"))
 
 
-def revoke_for_payment(session: Session, debtor: Debtor, payment: Payment, now: datetime | None = None) -> int:
+def revoke_for_payment(session: Session, debtor: Debtor, payment: Payment, now: datetime | None = None,
+                       reason: str | None = None) -> int:
     """Revoke the debtor's certificates that listed ``payment`` (it was refunded or charged back)."""
     now = now or datetime.now(timezone.utc)
     revoked = 0
@@ -205,7 +206,7 @@ def revoke_for_payment(session: Session, debtor: Debtor, payment: Payment, now: 
             continue
         if any(p.get("provider_id") == payment.provider_id for p in details.get("payments") or []):
             details["revoked_at"] = now.isoformat()
-            details["revoked_reason"] = payment.status
+            details["revoked_reason"] = reason or payment.status
             cert.details = details
             revoked += 1
             audit.record(session, actor="worker", action="settlement_revoked", target_type="settlement",

@@ -94,6 +94,7 @@ def normalise_payment(raw: dict[str, Any]) -> dict[str, Any]:
         "status": str(raw.get("status") or ""),
         "status_detail": raw.get("status_detail") or None,
         "transaction_amount": Decimal(str(amount)) if amount is not None else Decimal("0"),
+        "transaction_amount_refunded": Decimal(str(raw.get("transaction_amount_refunded") or 0)),
         "currency_id": str(raw.get("currency_id") or "").upper(),
         "external_reference": raw.get("external_reference") or None,
         "date_approved": parse_datetime(raw.get("date_approved")),

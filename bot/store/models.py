@@ -6,6 +6,8 @@ Every lookup the product makes has an index (phone, external ids, provider ids, 
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -106,6 +108,7 @@ class Payment(Base):
     method = Column(String(40))
     paid_at = Column(UTCDateTime)
     applied = Column(Boolean, nullable=False, default=False)
+    refunded_amount = Column(Money, nullable=False, default=Decimal("0.00"), server_default="0")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 

@@ -135,6 +135,14 @@ def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, his
     for f in filters_for(channel="sms"):
         assert_same(session, f)
 
+    # A partial refund of CO-1's payment after the refresh: recovered is what stayed, live and rolled up.
+    session.query(Payment).filter_by(provider_id="p-co1").one().refunded_amount = Decimal("50000.00")
+    session.commit()
+    assert assert_same(session, november()).recovered == [("COP", Decimal("150010.00"))]
+    rollups.refresh(session, margin=NO_MARGIN)
+    session.commit()
+    assert assert_same(session, november()).recovered == [("COP", Decimal("150010.00"))]
+
 
 def test_a_debtor_with_two_conversations_is_always_live_and_paid_once(session, history, november):
     mx2 = session.get(Conversation, history["convs"]["MX-2"].id)

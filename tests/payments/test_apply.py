@@ -282,3 +282,44 @@ def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(mercadopago_
     assert process_payment("3202").action == "applied"
     assert fresh(session, Invoice, inv2.id).status == "paid"
     assert bot_texts(session) == []
+
+
+def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(mercadopago_mode, session,
+                                                                               debtor_with_link, redis_client):
+    from bot.payment_events import credit_balance
+    from bot.store.models import Handoff, Payment
+
+    debtor, inv, link = debtor_with_link()
+    mercadopago_mode.add_payment("2301", link.reference, "200000.00")  # 15,000 over the balance
+    process_payment("2301")
+    assert fresh(session, Invoice, inv.id).status == "paid"
+
+    # 10,000 given back: out of the credit, the invoice stays paid and nobody is bothered
+    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status_detail="partially_refunded",
+                                 transaction_amount_refunded=10000)
+    process_payment("2301")
+    session.expire_all()
+    assert credit_balance(session, debtor.id) == {"COP": Decimal("5000.00")}
+    assert fresh(session, Invoice, inv.id).status == "paid"
+    assert session.execute(select(Handoff)).first() is None
+
+    # 30,000 in all: the last 5,000 of credit, then 15,000 back onto the invoice, and a person is told
+    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status_detail="partially_refunded",
+                                 transaction_amount_refunded=30000)
+    process_payment("2301")
+    process_payment("2301")  # the same notification again changes nothing
+    session.expire_all()
+    inv = fresh(session, Invoice, inv.id)
+    assert (inv.balance, inv.status) == (Decimal("15000.00"), "open")
+    assert credit_balance(session, debtor.id) == {}
+    assert session.execute(select(Payment)).scalar_one().refunded_amount == Decimal("30000.00")
+    [handoff] = session.execute(select(Handoff)).scalars().all()
+    assert handoff.reason == "payment_reversed" and "reembolso parcial de 20000.00" in handoff.summary
+    cert = session.execute(select(Settlement)).scalar_one()  # the paz y salvo no longer holds
+    assert cert.details["revoked_reason"] == "partially_refunded"
+
+    # then refunded in full: the whole invoice is owed again, not more
+    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status="refunded", status_detail="refunded",
+                                 transaction_amount_refunded=200000)
+    process_payment("2301")
+    assert fresh(session, Invoice, inv.id).balance == Decimal("185000.00")
