@@ -313,6 +313,10 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(m
     assert (inv.balance, inv.status) == (Decimal("15000.00"), "open")
     assert credit_balance(session, debtor.id) == {}
     assert session.execute(select(Payment)).scalar_one().refunded_amount == Decimal("30000.00")
+    from bot import debtors
+
+    [shown] = debtors.serialize(session, debtor)["payments"]
+    assert (shown["amount"], shown["refunded_amount"]) == ("200000.00", "30000.00")
     [handoff] = session.execute(select(Handoff)).scalars().all()
     assert handoff.reason == "payment_reversed" and "reembolso parcial de 20000.00" in handoff.summary
     cert = session.execute(select(Settlement)).scalar_one()  # the paz y salvo no longer holds
