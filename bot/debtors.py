@@ -374,7 +374,7 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
                 "currency": p.currency,
                 "status": p.status,
                 "status_detail": p.status_detail,
-                "refunded_amount": money.to_str(p.refunded_amount or 0),
+                "refunded_amount": money.to_str(p.refunded_amount or Decimal("0")),
                 "paid_at": _iso(p.paid_at),
             }
             for p in rows(Payment, Payment.id)
