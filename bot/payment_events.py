@@ -295,21 +295,14 @@ def _pay_instalments(session: Session, invoice: Invoice, link: PaymentLink, amou
 # --- reversed ----------------------------------------------------------------------------------------------
 def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, out: Outcome) -> None:
     out.action = "reversed"
-    alloc = session.execute(
-        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id,
-                                        PaymentAllocation.reversed_at.is_(None))
-    ).scalar_one_or_none()
+    alloc = _active_allocation(session, payment)
     payment.applied = False
     if alloc is not None:
         alloc.reversed_at = now
-        invoice = session.get(Invoice, alloc.invoice_id) if alloc.invoice_id else None
-        if invoice is not None and alloc.applied_amount > 0:
-            invoice.balance = (invoice.balance + alloc.applied_amount).quantize(CENT)
-            if invoice.balance > 0 and invoice.status == "paid":
-                invoice.status = "open"
-            if alloc.invoice_was_paid:
-                invoice.reminders_paused = False
-            _unpay_instalments(session, invoice, alloc)
+        if alloc.applied_amount > 0:
+            invoice = _back_onto_invoice(session, alloc, alloc.applied_amount)
+            if invoice is not None:
+                _unpay_instalments(session, invoice, alloc)
     settlements.revoke_for_payment(session, debtor, payment, now)
     kind = "contracargo" if payment.status == "charged_back" else "reembolso"
     handoffs.open(session, debtor.phone, debtor, "payment_reversed",
@@ -322,10 +315,7 @@ def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded
     back onto the invoice's balance (and a person is told, as for a whole refund)."""
     delta = (refunded - payment.refunded_amount).quantize(CENT)
     payment.refunded_amount = refunded
-    alloc = session.execute(
-        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id,
-                                        PaymentAllocation.reversed_at.is_(None))
-    ).scalar_one_or_none()
+    alloc = _active_allocation(session, payment)
     if alloc is None or delta <= 0:
         return
     from_credit = min(delta, alloc.credit_amount)
@@ -334,18 +324,33 @@ def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded
     if back <= 0:
         return  # only credit was refunded: what the debtor owed is still paid
     alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
-    invoice = session.get(Invoice, alloc.invoice_id) if alloc.invoice_id else None
-    if invoice is not None:
-        invoice.balance = (invoice.balance + back).quantize(CENT)
-        if invoice.status == "paid":
-            invoice.status = "open"
-        if alloc.invoice_was_paid:
-            invoice.reminders_paused = False
+    _back_onto_invoice(session, alloc, back)
     settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
     handoffs.open(session, debtor.phone, debtor, "payment_reversed",
                   summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
                           f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
                           "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.")
+
+
+def _active_allocation(session: Session, payment: Payment) -> PaymentAllocation | None:
+    """Where the payment went (invoice and credit), unless it was already reversed."""
+    return session.execute(
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id,
+                                        PaymentAllocation.reversed_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def _back_onto_invoice(session: Session, alloc: PaymentAllocation, amount: Decimal) -> Invoice | None:
+    """Money given back to the payer is owed again: the invoice reopens and its reminders resume."""
+    invoice = session.get(Invoice, alloc.invoice_id) if alloc.invoice_id else None
+    if invoice is None:
+        return None
+    invoice.balance = (invoice.balance + amount).quantize(CENT)
+    if invoice.balance > 0 and invoice.status == "paid":
+        invoice.status = "open"
+    if alloc.invoice_was_paid:
+        invoice.reminders_paused = False
+    return invoice
 
 
 def _unpay_instalments(session: Session, invoice: Invoice, alloc: PaymentAllocation) -> None:
