@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, List  # noqa: UP035  (Rasa's graph validation compares typing.List)
 
@@ -48,6 +49,14 @@ INTENT_SPLIT_SYMBOL = "+"
 # entities whose words say nothing about the intent: "el viernes" alone answers a question (inform),
 # "pago el viernes" is a promise; masked, the model sees "__date__" vs "pago __date__"
 MASKED_ENTITIES = ("date", "amount", "document_digits", "installments")
+REASON_INTENT = "report_nonpayment_reason"
+DIGIT = re.compile(r"\d")
+
+
+def digit_shapes(text: str) -> str:
+    """Every digit as "0": "6", "12" and "24" cuotas, "el 15" and "el 28" share features (which number
+    it is says nothing about the intent; that it is a number, and how long, does)."""
+    return DIGIT.sub("0", text)
 
 
 def mask_entities(text: str, entities: list[dict[str, Any]] | None) -> str:
@@ -90,10 +99,19 @@ class LinearIntentModel:
     """
 
     def __init__(
-        self, words=None, chars=None, parts=None, intents=None, coef=None, intercept=None, masked=None
+        self,
+        words=None,
+        chars=None,
+        parts=None,
+        intents=None,
+        coef=None,
+        intercept=None,
+        masked=None,
+        shapes: bool = False,
     ) -> None:
         self.words, self.chars = (words, chars) if words is not None and chars is not None else _vectorizers()
         self.masked: TfidfVectorizer | None = masked
+        self.shapes = shapes
         self.parts: list[str] = list(parts or [])
         self.intents: list[str] = list(intents or [])
         self.coef = coef
@@ -103,17 +121,21 @@ class LinearIntentModel:
     def classes(self) -> list[str]:
         return self.intents
 
+    def _normalise(self, text: str) -> str:
+        text = normalise_text(text)
+        return digit_shapes(text) if self.shapes else text
+
     def _features(self, texts: list[str], masked: list[str] | None, fit: bool = False) -> sparse.csr_matrix:
-        norm = [normalise_text(t) for t in texts]
+        norm = [self._normalise(t) for t in texts]
         if fit:
             blocks = [self.words.fit_transform(norm), self.chars.fit_transform(norm)]
             if masked is not None:
                 self.masked = _masked_vectorizer()
-                blocks.append(self.masked.fit_transform([normalise_text(t) for t in masked]))
+                blocks.append(self.masked.fit_transform([self._normalise(t) for t in masked]))
         else:
             blocks = [self.words.transform(norm), self.chars.transform(norm)]
             if self.masked is not None:
-                blocks.append(self.masked.transform([normalise_text(t) for t in (masked or texts)]))
+                blocks.append(self.masked.transform([self._normalise(t) for t in (masked or texts)]))
         return sparse.hstack(blocks).tocsr()
 
     def fit(
@@ -168,6 +190,7 @@ class LinearIntentModel:
             "intents": self.intents,
             "words_vocabulary": vocabulary(self.words),
             "chars_vocabulary": vocabulary(self.chars),
+            "digit_shapes": self.shapes,
         }
         arrays = {}
         if self.masked is not None:
@@ -193,19 +216,67 @@ class LinearIntentModel:
         masked = None
         if "masked_vocabulary" in meta:
             masked = restore(_masked_vectorizer(), meta["masked_vocabulary"], arrays["masked_idf"])
-        return cls(words, chars, meta["parts"], meta["intents"], arrays["coef"], arrays["intercept"], masked)
+        return cls(
+            words,
+            chars,
+            meta["parts"],
+            meta["intents"],
+            arrays["coef"],
+            arrays["intercept"],
+            masked,
+            shapes=bool(meta.get("digit_shapes", False)),
+        )
 
 
-def training_texts(training_data: TrainingData) -> tuple[list[str], list[str], list[str]]:
-    """(texts, intents, texts with their annotated entity values masked)."""
+def without_reason(text: str, intent: str, entities: list[dict[str, Any]] | None) -> tuple[str, str, str] | None:
+    """The other half of a reason multi-intent, as an example of its own: (text, intent, masked text).
+
+    "[me quedé sin chamba], me pueden correr la fecha?" (reason + due-date change) without its
+    annotated reason span is "me pueden correr la fecha?", a plain due-date change. Learning from it
+    too teaches the reason part that "correr la fecha" is not a reason, which otherwise it learns
+    from every reason + date-change example, and plain date changes read as the multi-intent.
+    """
+    parts = intent.split(INTENT_SPLIT_SYMBOL)
+    if len(parts) != 2 or REASON_INTENT not in parts:
+        return None
+    reasons = [e for e in entities or [] if e.get(ENTITY_ATTRIBUTE_TYPE) == "reason" and "start" in e and "end" in e]
+    if len(reasons) != 1:
+        return None
+    start, end = reasons[0]["start"], reasons[0]["end"]
+    rest = (text[:start] + " " + text[end:]).strip(" ,.;:-")
+    if len(rest) < 4:
+        return None
+    shift = end - start - 1  # the span became one space
+    others = [
+        e if e["end"] <= start else {**e, "start": e["start"] - shift, "end": e["end"] - shift}
+        for e in entities or []
+        if e is not reasons[0] and "start" in e and "end" in e and (e["end"] <= start or e["start"] >= end)
+    ]
+    rest_masked = mask_entities(text[:start] + " " + text[end:], others).strip(" ,.;:-")
+    other_part = parts[1] if parts[0] == REASON_INTENT else parts[0]
+    return rest, other_part, rest_masked
+
+
+def training_texts(
+    training_data: TrainingData, decompose_reasons: bool = False
+) -> tuple[list[str], list[str], list[str]]:
+    """(texts, intents, texts with their annotated entity values masked), plus, with
+    ``decompose_reasons``, the non-reason half of every annotated reason multi-intent."""
     texts: list[str] = []
     labels: list[str] = []
     masked: list[str] = []
     for example in training_data.intent_examples:
-        if example.get(TEXT) and example.get(INTENT):
-            texts.append(example.get(TEXT))
-            labels.append(example.get(INTENT))
-            masked.append(mask_entities(example.get(TEXT), example.get(ENTITIES)))
+        text, intent, entities = example.get(TEXT), example.get(INTENT), example.get(ENTITIES)
+        if not (text and intent):
+            continue
+        texts.append(text)
+        labels.append(intent)
+        masked.append(mask_entities(text, entities))
+        half = without_reason(text, intent, entities) if decompose_reasons else None
+        if half is not None:
+            texts.append(half[0])
+            labels.append(half[1])
+            masked.append(half[2])
     return texts, labels, masked
 
 
@@ -241,6 +312,11 @@ class IntentEnsemble(PersistedModelComponent):
             # compose multi-intents from one-vs-rest models of their parts (False: one flat multinomial
             # regression over the intents, the first version, candidate d)
             "compose": True,
+            # also learn from the non-reason half of each reason multi-intent (its annotated reason span
+            # removed) as an example of the other intent
+            "decompose_reasons": False,
+            # read every digit as "0" (the number's length, not its value)
+            "digit_shapes": False,
         }
 
     @staticmethod
@@ -248,11 +324,11 @@ class IntentEnsemble(PersistedModelComponent):
         return ["sklearn"]
 
     def train(self, training_data: TrainingData) -> Resource:
-        texts, labels, masked = training_texts(training_data)
+        texts, labels, masked = training_texts(training_data, bool(self._config["decompose_reasons"]))
         if len(set(labels)) < 2:
             logger.warning("IntentEnsemble: fewer than two intents to learn; it will do nothing.")
             return self._resource
-        return self.persist(LinearIntentModel().fit(
+        return self.persist(LinearIntentModel(shapes=bool(self._config["digit_shapes"])).fit(
             texts,
             labels,
             c=float(self._config["C"]),
