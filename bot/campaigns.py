@@ -25,7 +25,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import contact_policy
+from bot import contact_policy, promises
 from bot.config import ROOT
 from bot.store.models import (
     ContactAttempt,
@@ -141,6 +141,10 @@ class Plan:
     at: datetime
     items: list[Planned] = field(default_factory=list)
     queries: int = 0
+    # open promises whose date has passed in the debtor's zone: ``execute`` marks them broken, whether or
+    # not a follow-up may go out (opted out, paused, disputed, in human hands) — a promise's status is
+    # bookkeeping, the follow-up only a message
+    broken_promises: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -249,6 +253,11 @@ class _Loaded:
                                               Promise.promised_date >= today - timedelta(days=3),
                                               Promise.promised_date <= today + timedelta(days=2)))
         ]
+        # every open promise whose date may have passed somewhere (the exact day is the debtor's zone's)
+        self.open_promises_due = self._all(session, select(Promise.id, Promise.promised_date, Debtor.timezone)
+                                           .join(Debtor, Promise.debtor_id == Debtor.id)
+                                           .where(Promise.status == "open",
+                                                  Promise.promised_date <= today + timedelta(days=1)))
 
     def _all(self, session: Session, stmt) -> list:  # noqa: ANN001
         self.queries += 1
@@ -349,6 +358,10 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             result.items.append(item)
             break  # one campaign message per debtor per run
 
+    for promise_id, promised_date, tz in data.open_promises_due:
+        if promised_date < at.astimezone(ZoneInfo(tz)).date():
+            result.broken_promises.append(promise_id)
+
     # Promise follow-ups: the day before the promised date, and the day after a missed one.
     for promise, inv, debtor in data.due_promises:
         today = at.astimezone(ZoneInfo(debtor.timezone)).date()
@@ -368,6 +381,8 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             item.outcome, item.reason = "suppressed", "opted_out"
         elif debtor.contact_status in BAD_CONTACT:
             item.outcome, item.reason = "suppressed", "invalid_contact"
+        elif inv.reminders_paused:  # "ya pagué" being checked, or a dispute
+            item.outcome, item.reason = "suppressed", "reminders_paused"
         elif (conv := data.conversations.get(debtor.id)) is not None and conv.mode == "human":
             item.outcome, item.reason = "suppressed", "in_human_hands"
         else:
@@ -499,6 +514,9 @@ def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=Non
         if progress:
             progress(1)
     if not dry_run:
+        for promise in session.scalars(select(Promise).where(Promise.id.in_(the_plan.broken_promises),
+                                                             Promise.status == "open")):
+            promises.mark_broken(session, promise, at=the_plan.at)
         session.commit()
     return report
 

@@ -164,9 +164,11 @@ def _one(rng: random.Random, ids: _Ids, rows: dict, agents: list[int], now: date
               "document_last4": f"{rng.randint(0, 9999):04d}", "contact_status": "ok", "opted_out": False,
               "opted_out_at": None, "created_at": t0 - timedelta(days=40),
               "updated_at": t0}
+    # reminders paused: this is history for the manager's pages, not a live portfolio; without it make run's
+    # campaign pass would start writing to thousands of made-up debtors
     invoice = {"id": invoice_id, "debtor_id": debtor_id, "external_id": f"HIST-{no:06d}-F1", "amount": amount,
                "balance": amount, "currency": currency, "original_due_date": due, "due_date": due, "status": "open",
-               "reminders_paused": False, "created_at": t0 - timedelta(days=40), "updated_at": t0}
+               "reminders_paused": True, "created_at": t0 - timedelta(days=40), "updated_at": t0}
     msgs: list[dict[str, Any]] = []
     clock = [t0]
 

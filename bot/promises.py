@@ -112,12 +112,12 @@ def create(
     return promise
 
 
-def resolve(session: Session, promise: Promise, status: str) -> Promise:
+def resolve(session: Session, promise: Promise, status: str, at: datetime | None = None) -> Promise:
     """Close an open promise as ``kept``, ``broken`` or ``replaced`` (a resolved one stays as it is)."""
     if promise.status != "open":
         return promise
     promise.status = status
-    promise.resolved_at = datetime.now(timezone.utc)
+    promise.resolved_at = at or datetime.now(timezone.utc)
     audit.record(session, actor="bot", action=f"promise_{status}", target_type="promise", target_id=promise.id)
     return promise
 
@@ -126,5 +126,5 @@ def mark_kept(session: Session, promise: Promise) -> Promise:
     return resolve(session, promise, "kept")
 
 
-def mark_broken(session: Session, promise: Promise) -> Promise:
-    return resolve(session, promise, "broken")
+def mark_broken(session: Session, promise: Promise, at: datetime | None = None) -> Promise:
+    return resolve(session, promise, "broken", at)

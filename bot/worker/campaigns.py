@@ -13,7 +13,6 @@ import logging
 from datetime import datetime, timezone
 
 import requests
-from sqlalchemy import select
 
 from bot import campaigns, contact_policy, handoffs, messaging
 from bot.config import get_settings
@@ -67,6 +66,22 @@ def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:
     return None
 
 
+def _promise_settled(session, attempt: ContactAttempt) -> bool:  # noqa: ANN001
+    """The promise a follow-up is about was kept or replaced since it was planned.
+
+    Its id is the key's fourth field: ``debtor:invoice:stage:promise``, ``…:sms`` when sent again by SMS.
+    """
+    fields = attempt.key.split(":")
+    if len(fields) < 4 or not fields[3].isdigit():
+        return False
+    promise = session.get(Promise, int(fields[3]))
+    if promise is None:
+        return True
+    if attempt.stage == "promise_reminder":
+        return promise.status != "open"
+    return promise.status not in ("open", "broken")  # promise_broken: unless kept or replaced meanwhile
+
+
 def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:  # noqa: ANN001
     """Why this contact should no longer go out (things change between plan and send)."""
     if debtor.opted_out:
@@ -76,8 +91,10 @@ def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None: 
     invoice = session.get(Invoice, attempt.invoice_id) if attempt.invoice_id else None
     if invoice is not None and (invoice.balance <= 0 or invoice.status in ("paid", "cancelled")):
         return "paid"
-    if invoice is not None and attempt.campaign != "followup" and invoice.reminders_paused:
+    if invoice is not None and invoice.reminders_paused:
         return "reminders_paused"
+    if attempt.campaign == "followup" and _promise_settled(session, attempt):
+        return "promise_settled"
     conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
     if conv.mode == "human":
         return "in_human_hands"
@@ -124,11 +141,6 @@ def campaign_send(job: Job) -> None:
         attempt.status, attempt.sent_at = "sent", at
         attempt.rules_version = decision.rules_version
         attempt.message_id = rows[0].id if rows else None
-        if attempt.stage == "promise_broken":
-            promise = session.execute(select(Promise).where(Promise.invoice_id == attempt.invoice_id,
-                                                            Promise.status == "open")).scalar_one_or_none()
-            if promise is not None:
-                promise.status, promise.resolved_at = "broken", at
         session.commit()
         messaging.deliver_pending(session, conv.id)
 

@@ -60,3 +60,16 @@ def test_nothing_happens_after_the_generation_time(session):
     demo_history.generate(session, n=400, seed=11, now=now)
     latest = latest_event(session)
     assert latest <= now and (now - latest).total_seconds() < 6 * 3600  # and recent conversations still end lately
+
+
+def test_the_campaigns_leave_the_made_up_history_alone(session):
+    # make run seeds the history and then runs the campaigns: no reminder or promise follow-up goes out
+    # to the thousands of made-up debtors (whose promises are still recorded as broken when missed)
+    from bot import campaigns
+
+    now = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
+    demo_history.generate(session, n=400, seed=5, now=now)
+    the_plan = campaigns.plan(session, at=now)
+    assert the_plan.items  # the history has overdue invoices and promises falling due
+    assert [i for i in the_plan.items if i.outcome != "suppressed"] == []
+    assert {i.reason for i in the_plan.items} <= {"reminders_paused", "opted_out", "invalid_contact", "paid"}

@@ -137,6 +137,45 @@ def test_promise_followups(session, make_debtor):
     assert kinds == {(d.id, "promise_reminder"), (e.id, "promise_broken")}
 
 
+def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks(session, make_debtor):
+    # a debtor who said "ya pagué" (reminders paused while a person checks) or who disputes gets no
+    # "tomorrow is your promise" / "we did not see your payment" message; an opted-out one neither —
+    # but a missed promise is recorded as broken all the same, even one missed long ago
+    paused = make_debtor("A", invoices=[invoice("A1", 10)])
+    paused.invoices[0].reminders_paused = True
+    opted = make_debtor("B", phone="+573001112299", invoices=[invoice("B1", 10)])
+    opted.opted_out = True
+    old = make_debtor("C", phone="+573001112298", invoices=[invoice("C1", 20)])
+    reminder = make_debtor("D", phone="+573001112297", invoices=[invoice("D1", 10)])
+    reminder.invoices[0].reminders_paused = True
+    for debtor, days in ((paused, -1), (opted, -2), (old, -9), (reminder, 1)):
+        session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
+                            promised_date=TODAY + timedelta(days=days), amount=Decimal("185000.00"),
+                            currency="COP"))
+    session.commit()
+    the_plan = campaigns.plan(session, at=AT)
+    followups = {i.debtor_id: i for i in the_plan.items if i.campaign == "followup"}
+    assert (followups[paused.id].outcome, followups[paused.id].reason) == ("suppressed", "reminders_paused")
+    assert (followups[opted.id].outcome, followups[opted.id].reason) == ("suppressed", "opted_out")
+    assert (followups[reminder.id].kind, followups[reminder.id].outcome) == ("promise_reminder", "suppressed")
+    assert old.id not in followups  # too late for a follow-up message
+    sent = []
+    campaigns.execute(session, the_plan, enqueue=lambda p, a: sent.append(a))
+    assert sent == []
+    status = {p.debtor_id: p.status for p in session.query(Promise)}
+    assert status == {paused.id: "broken", opted.id: "broken", old.id: "broken", reminder.id: "open"}
+    assert all(p.resolved_at is not None for p in session.query(Promise) if p.status == "broken")
+
+
+def test_a_dry_run_breaks_no_promise(session, make_debtor):
+    d = make_debtor("A", invoices=[invoice("A1", 10)])
+    session.add(Promise(debtor_id=d.id, invoice_id=d.invoices[0].id, promised_date=TODAY - timedelta(days=1),
+                        amount=Decimal("185000.00"), currency="COP"))
+    session.commit()
+    campaigns.execute(session, campaigns.plan(session, at=AT), dry_run=True)
+    assert session.query(Promise).one().status == "open"
+
+
 def test_queries_do_not_grow_with_debtors(session, make_debtor):
     make_debtor("A", invoices=[invoice("A1", 3)])
     few = campaigns.plan(session, at=AT).queries

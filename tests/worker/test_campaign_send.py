@@ -195,3 +195,40 @@ def test_the_scheduled_campaign_run_can_be_switched_off(session, make_debtor, mo
     session.expire_all()
     attempts = session.execute(select(ContactAttempt)).scalars().all()
     assert len(attempts) == (1 if scheduled == "true" else 0)
+
+
+def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(session, make_debtor, rasa_api, sandbox_provider,
+                                                                  clock):
+    from decimal import Decimal
+
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
+    promise = Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
+                      promised_date=AT.date() + timedelta(days=1), amount=Decimal("185000.00"), currency="COP")
+    session.add(promise)
+    session.commit()
+    attempt_id = plan_one(session)
+    promise.status = "kept"  # paid between the plan and the send
+    session.commit()
+    send(attempt_id)
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert (attempt.stage, attempt.status, attempt.reason) == ("promise_reminder", "suppressed", "promise_settled")
+    assert sandbox_provider.outbox(PHONE) == []
+
+
+def test_a_dispute_after_planning_stops_the_promise_follow_up(session, make_debtor, rasa_api, sandbox_provider,
+                                                              clock):
+    from decimal import Decimal
+
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
+    session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
+                        promised_date=AT.date() - timedelta(days=1), amount=Decimal("185000.00"), currency="COP"))
+    session.commit()
+    attempt_id = plan_one(session)
+    debtor.invoices[0].reminders_paused = True  # the debtor disputed the debt before the worker sent it
+    session.commit()
+    send(attempt_id)
+    session.expire_all()
+    assert session.get(ContactAttempt, attempt_id).reason == "reminders_paused"
+    assert session.execute(select(Promise)).scalar_one().status == "broken"
+    assert sandbox_provider.outbox(PHONE) == []
