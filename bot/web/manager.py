@@ -267,9 +267,7 @@ def conversations_csv():  # noqa: ANN201
 @role_required(*ROLES)
 def transcript(conversation_id: int):  # noqa: ANN201
     db = get_session()
-    conv = db.get(Conversation, conversation_id)
-    if conv is None:
-        abort(404)
+    conv = _get_or_404(db, Conversation, conversation_id)
     debtor = db.get(Debtor, conv.debtor_id) if conv.debtor_id else None
     messages = list(db.execute(select(Message).where(Message.conversation_id == conv.id)
                                .order_by(Message.created_at, Message.id)).scalars())
@@ -284,6 +282,13 @@ def transcript(conversation_id: int):  # noqa: ANN201
                            agent_names=agent_names, account=account, flags=flags,
                            back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
                            entities=reporting.mask_entities)
+
+
+def _get_or_404(db, model, key: int):  # noqa: ANN001, ANN202
+    row = db.get(model, key)
+    if row is None:
+        abort(404)
+    return row
 
 
 def _account(db, debtor: Debtor) -> dict[str, list]:  # noqa: ANN001
@@ -303,9 +308,7 @@ def _account(db, debtor: Debtor) -> dict[str, list]:  # noqa: ANN001
 @role_required(*ROLES)
 def tag(conversation_id: int):  # noqa: ANN201
     db = get_session()
-    conv = db.get(Conversation, conversation_id)
-    if conv is None:
-        abort(404)
+    conv = _get_or_404(db, Conversation, conversation_id)
     value = request.form.get("tag", "")
     on = request.form.get("action", "add") != "remove"
     if not reporting.clean_tag(value):
