@@ -14,7 +14,14 @@ from rasa.engine.storage.resource import Resource  # noqa: E402
 from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
 from rasa.shared.nlu.training_data.message import Message  # noqa: E402
 
-from components.intent_ensemble import IntentEnsemble, LinearIntentModel, blend, mask_entities  # noqa: E402
+from components.intent_ensemble import (  # noqa: E402
+    IntentEnsemble,
+    LinearIntentModel,
+    blend,
+    digit_shapes,
+    mask_entities,
+    without_reason,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -107,3 +114,40 @@ def test_flat_model_without_composition(tmp_path):
     probabilities = loaded.predict_proba(["hola hola", "chao chao"])
     assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == ["greet", "goodbye"]
     assert probabilities.sum(axis=1) == pytest.approx([1.0, 1.0])
+
+
+def test_the_other_half_of_a_reason_multi_intent():
+    text = "me quedé sin chamba, me corren la fecha al 30?"
+    entities = [
+        {"entity": "reason", "start": 0, "end": 19, "value": "job_loss"},
+        {"entity": "date", "start": 40, "end": 45, "value": "al 30"},
+    ]
+    assert text[40:45] == "al 30"
+    rest, intent, masked = without_reason(text, "report_nonpayment_reason+request_due_date_change", entities)
+    assert (rest, intent) == ("me corren la fecha al 30?", "request_due_date_change")
+    assert masked.split() == ["me", "corren", "la", "fecha", "__date__", "?"]
+    # the reason part last, and the promise's date before it
+    text = "el viernes le pago, es que estuve enferma"
+    start = text.index("es que")
+    entities = [{"entity": "date", "start": 0, "end": 10}, {"entity": "reason", "start": start, "end": len(text)}]
+    rest, intent, masked = without_reason(text, "report_nonpayment_reason+promise_to_pay", entities)
+    assert (rest, intent, masked.split()) == ("el viernes le pago", "promise_to_pay", ["__date__", "le", "pago"])
+    # nothing to split: a single intent, another multi-intent, no annotated reason, nothing left
+    assert without_reason("se me olvidó", "report_nonpayment_reason", entities) is None
+    assert without_reason("ya pagué, un agente", "claim_already_paid+request_human", []) is None
+    assert without_reason("sin chamba, cuotas?", "report_nonpayment_reason+request_payment_plan", []) is None
+    span = [{"entity": "reason", "start": 0, "end": 10, "value": "job_loss"}]
+    assert without_reason("sin chamba", "report_nonpayment_reason+request_payment_plan", span) is None
+
+
+def test_digit_shapes_persist(tmp_path):
+    assert digit_shapes("en 12 cuotas, el 15") == "en 00 cuotas, el 00"
+    texts = ["3", "6", "12", "18", "hola", "buenas", "hola qué tal", "buen día"]
+    labels = ["inform"] * 4 + ["greet"] * 4
+    model = LinearIntentModel(shapes=True).fit(texts, labels)
+    model.save(tmp_path)
+    loaded = LinearIntentModel.load(tmp_path)
+    assert loaded.shapes
+    # numbers never seen in training read like the ones that were
+    probabilities = loaded.predict_proba(["7", "24"])
+    assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == ["inform", "inform"]
