@@ -1,0 +1,146 @@
+"""How much of the intent blend should be DIET's: a cross-validated sweep of IntentEnsemble's ``weight``.
+
+    .venv/bin/python scripts/nlu_blend_sweep.py                       # config.yml, 3 folds
+    .venv/bin/python scripts/nlu_blend_sweep.py --config bench/nlu_candidates/h_diet50_mindf_blend40.yml --folds 5
+
+``rasa test nlu --cross-validation`` scores one weight per run (18–25 minutes here). This trains the pipeline
+once per fold with the ensemble set to pass DIET's whole ranking through (weight 1, every intent ranked),
+parses the test fold with the trained model (so the entities that mask dates and amounts are DIET's, as at
+run time), fits the ensemble's linear model on the same training fold, and then scores every blend weight
+from the two sets of probabilities at no extra cost. It prints the macro-F1 per weight (0 = the linear model
+alone, 1 = DIET alone) and, for the best weight, the FallbackClassifier threshold table. Outputs go under
+$BENCH_OUT/blend-sweep (default /tmp/recobra-bench); a fold already parsed there is reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
+from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+from sklearn.model_selection import StratifiedKFold  # noqa: E402
+
+from components.intent_ensemble import LinearIntentModel, mask_entities, training_texts  # noqa: E402
+
+WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
+THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
+ENSEMBLE = "components.intent_ensemble.IntentEnsemble"
+
+
+def diet_only(config: Path, out: Path) -> tuple[Path, dict]:
+    """The candidate with its ensemble passing DIET's full ranking through; and the ensemble's options."""
+    data = yaml.safe_load(config.read_text())
+    options: dict = {}
+    for step in data["pipeline"]:
+        if step["name"] == ENSEMBLE:
+            options = dict(step)
+            step.update(weight=1.0, ranking_length=0)
+    data["pipeline"] = [s for s in data["pipeline"] if s["name"] != "FallbackClassifier"]
+    if not options:
+        raise SystemExit(f"{config} has no {ENSEMBLE}")
+    path = out / "diet_only.yml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False))
+    return path, options
+
+
+def parse_fold(model: Path, texts: list[str]) -> list[dict]:
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(model))
+
+    async def parse_all() -> list[dict]:
+        return [await agent.parse_message(text) for text in texts]
+
+    return [{"ranking": p["intent_ranking"], "entities": p["entities"]} for p in asyncio.run(parse_all())]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", default=str(ROOT / "config.yml"))
+    parser.add_argument("--folds", type=int, default=3)
+    args = parser.parse_args()
+
+    out = Path(os.environ.get("BENCH_OUT", "/tmp/recobra-bench")) / "blend-sweep"
+    out.mkdir(parents=True, exist_ok=True)
+    config, options = diet_only(Path(args.config), out)
+    data = load_data(str(ROOT / "data" / "nlu"))
+    examples = [e for e in data.intent_examples if e.get("text") and e.get("intent")]
+    labels = np.array([e.get("intent") for e in examples])
+    env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
+    rasa = str(Path(sys.executable).parent / "rasa")
+
+    gold: list[str] = []
+    diet_rows, linear_rows = [], []
+    classes: list[str] = []
+    folds = StratifiedKFold(args.folds, shuffle=True, random_state=0).split(examples, labels)
+    for k, (train_idx, test_idx) in enumerate(folds):
+        fold = out / f"fold{k}"
+        fold.mkdir(exist_ok=True)
+        train = TrainingData(
+            training_examples=[examples[i] for i in train_idx],
+            entity_synonyms=data.entity_synonyms,
+            regex_features=data.regex_features,
+            lookup_tables=data.lookup_tables,
+        )
+        texts = [examples[i].get("text") for i in test_idx]
+        parsed_file = fold / "parsed.json"
+        saved = json.loads(parsed_file.read_text()) if parsed_file.exists() else None
+        if saved is None or saved["texts"] != texts:
+            (fold / "train.yml").write_text(train.nlu_as_yaml())
+            env["RASA_CACHE_DIRECTORY"] = str(fold / "cache")
+            with (fold / "train.log").open("w") as log:
+                subprocess.run(
+                    [rasa, "train", "nlu", "--nlu", str(fold / "train.yml"), "--config", str(config),
+                     "--out", str(fold), "--fixed-model-name", "model"],
+                    cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True,
+                )  # fmt: skip
+            saved = {"texts": texts, "parsed": parse_fold(fold / "model.tar.gz", texts)}
+            parsed_file.write_text(json.dumps(saved, ensure_ascii=False))
+        print(f"fold {k + 1}/{args.folds} parsed", flush=True)
+
+        x, y, masked = training_texts(train, bool(options.get("decompose_reasons", False)))
+        model = LinearIntentModel(shapes=bool(options.get("digit_shapes", False))).fit(
+            x, y, c=float(options.get("C", 10.0)), masked=masked if options.get("mask_entities") else None
+        )
+        classes = model.classes
+        parsed = saved["parsed"]
+        masked = [mask_entities(t, p["entities"]) for t, p in zip(texts, parsed, strict=True)]
+        linear_rows.append(model.predict_proba(texts, masked))
+        rankings = [{r["name"]: r["confidence"] for r in p["ranking"]} for p in parsed]
+        diet_rows.append(np.array([[ranking.get(c, 0.0) for c in classes] for ranking in rankings]))
+        gold += [labels[i] for i in test_idx]
+
+    diet, linear, names = np.vstack(diet_rows), np.vstack(linear_rows), np.array(classes)
+    print(f"\n{args.folds}-fold cross-validation of {args.config} ({len(gold)} examples), intent macro-F1 by weight:")
+    scores = {}
+    for weight in WEIGHTS:
+        blended = weight * diet + (1 - weight) * linear
+        scores[weight] = f1_score(gold, names[blended.argmax(axis=1)], average="macro")
+        note = {0.0: "  (linear model alone)", 1.0: "  (DIET alone)"}.get(weight, "")
+        print(f"  weight {weight:.1f}: {scores[weight]:.4f}{note}")
+    best = max(scores, key=scores.get)
+    blended = best * diet + (1 - best) * linear
+    blended /= blended.sum(axis=1, keepdims=True)
+    confidence, correct = blended.max(axis=1), names[blended.argmax(axis=1)] == np.array(gold)
+    print(f"\nFallbackClassifier threshold at weight {best:.1f}: kept, accuracy of the kept, errors caught")
+    for threshold in THRESHOLDS:
+        kept = confidence >= threshold
+        caught = (~kept & ~correct).sum() / max((~correct).sum(), 1)
+        print(f"  {threshold:.1f}: {kept.mean():.3f}  {correct[kept].mean():.3f}  {caught:.3f}")
+
+
+if __name__ == "__main__":
+    main()
