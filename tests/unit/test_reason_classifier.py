@@ -208,3 +208,16 @@ def test_the_domain_declares_every_trained_intent(training_data):
 
     declared = set(yaml.safe_load((ROOT / "domain" / "intents.yml").read_text())["intents"])
     assert {e.get("intent") for e in training_data.intent_examples} <= declared
+
+
+def _key(text: str) -> str:
+    """The words of a message, without accents, case or punctuation."""
+    return " ".join("".join(ch if ch.isalnum() else " " for ch in normalise_text(text)).split())
+
+
+def test_no_held_out_message_is_trained_on(training_data):
+    # tests/nlu/holdout.yml measures the model on messages it never saw: none may slip into data/nlu
+    holdout = load_data(str(ROOT / "tests" / "nlu" / "holdout.yml")).intent_examples
+    trained = {_key(e.get("text")) for e in training_data.intent_examples}
+    leaked = [e.get("text") for e in holdout if _key(e.get("text")) in trained]
+    assert leaked == []
