@@ -168,7 +168,7 @@ def dashboard():  # noqa: ANN201
     data, age = _cached("dashboard", f, lambda: reporting.dashboard(get_session(), f, ab=False))
     top = max((n for _r, n in data.reasons), default=0)
     return render_template("manager/dashboard.html", f=f, d=data, agents=_agents(), reason_max=top,
-                           presets=_presets(f), age=int(age))
+                           presets=_presets(f), age=int(age), fresh=1 if request.args.get("fresh") else None)
 
 
 def _ab(f: reporting.Filters) -> tuple[list[dict[str, Any]], float]:

@@ -72,7 +72,10 @@ def test_ab_results_have_their_own_page_fragment_and_csv(client, manager, histor
     # The dashboard does not wait for the A/B table: it loads it (manager.js), with a plain link without JS.
     assert 'data-variant="A"' not in dashboard
     m = re.search(r'id="ab" data-fragment="([^"]+)"', dashboard)
-    assert m and "country=MX" in m.group(1)
+    assert m and "country=MX" in m.group(1) and "fresh" not in m.group(1)
+    # "recalcular" recomputes the A/B tables too, not only the figures around them
+    fresh = client.get(f"/manager/?{NOV}&country=MX&fresh=1").get_data(as_text=True)
+    assert "fresh=1" in re.search(r'id="ab" data-fragment="([^"]+)"', fresh).group(1)
     link = re.search(r'id="ab-link" href="([^"]+)"', dashboard).group(1).replace("&amp;", "&")
     assert link.startswith("/manager/ab?") and "country=MX" in link
     for path in (f"/manager/ab?{NOV}", f"/manager/ab/fragment?{NOV}"):
