@@ -260,7 +260,7 @@ def conversations_csv():  # noqa: ANN201
     f = _filters()
     _audit("conversations_exported", "conversation_list", None, filters=f.to_args())
     db.commit()
-    return _csv_response(reporting.list_csv(db, f), "conversaciones.csv")
+    return _csv_response(reporting.list_csv(db, f), "conversaciones.csv", db)
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -364,9 +364,18 @@ def export_table(name: str):  # noqa: ANN201
     db = get_session()
     _audit("table_exported", "table", name)
     db.commit()
-    return _csv_response(reporting.table_csv(db, name), f"{name}.csv")
+    return _csv_response(reporting.table_csv(db, name), f"{name}.csv", db)
 
 
-def _csv_response(lines, filename: str) -> Response:  # noqa: ANN001
-    return Response(stream_with_context(lines), mimetype="text/csv",
+def _csv_response(lines, filename: str, db=None) -> Response:  # noqa: ANN001
+    """A streamed CSV. The stream reads the store after the view returned: it ends its own transaction, or
+    on PostgreSQL the connection stays idle in a transaction that blocks migrations and truncations."""
+    def stream():  # noqa: ANN202
+        try:
+            yield from lines
+        finally:
+            if db is not None:
+                db.close()
+
+    return Response(stream_with_context(stream()), mimetype="text/csv",
                     headers={"Content-Disposition": f'attachment; filename="{filename}"'})
