@@ -1,7 +1,7 @@
 """NLU benchmark: cross-validates candidate pipelines and evaluates them on the held-out file.
 
-    .venv/bin/python bench/nlu_crossval.py                      # every candidate, 3 folds + holdout
-    .venv/bin/python bench/nlu_crossval.py --folds 5 --candidates b_diet_lexical_char25
+    .venv/bin/python bench/nlu_crossval.py                      # every candidate, 5 folds + holdout
+    .venv/bin/python bench/nlu_crossval.py --folds 3 --candidates h_diet50_mindf_blend40
     .venv/bin/python bench/nlu_crossval.py --no-holdout
 
 For each candidate in bench/nlu_candidates/*.yml it runs
@@ -206,7 +206,7 @@ def print_summary(results: list[dict], folds: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--folds", type=int, default=5)  # rasa test nlu --cross-validation's own default
     parser.add_argument("--candidates", default="", help="comma-separated names (file stems); default all")
     parser.add_argument("--no-holdout", action="store_true", help="skip full training + holdout evaluation")
     parser.add_argument("--report-only", action="store_true", help="re-print the results already under BENCH_OUT")
