@@ -193,6 +193,17 @@ def attempt_key(debtor_id: int, invoice_id: int | None, stage: str, day: date) -
     return f"{debtor_id}:{invoice_id or '-'}:{stage}:{day.isoformat()}"
 
 
+def followup_key(debtor_id: int, invoice_id: int, stage: str, promise_id: int) -> str:
+    """A promise follow-up's attempt key: once per promise and stage (``…:sms`` when sent again by SMS)."""
+    return f"{debtor_id}:{invoice_id}:{stage}:{promise_id}"
+
+
+def followup_promise_id(key: str) -> int | None:
+    """The promise a follow-up's attempt key (``followup_key``, maybe with ``:sms``) is about."""
+    fields = key.split(":")
+    return int(fields[3]) if len(fields) >= 4 and fields[3].isdigit() else None
+
+
 class _Loaded:
     """What the planner needs, loaded in a fixed number of queries."""
 
@@ -371,7 +382,7 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             kind = "promise_broken"
         else:
             continue
-        key = f"{debtor.id}:{inv.id}:{kind}:{promise.id}"
+        key = followup_key(debtor.id, inv.id, kind, promise.id)
         if key in data.keys:
             continue
         item = Planned(kind=kind, key=key, debtor_id=debtor.id, invoice_id=inv.id, campaign="followup",

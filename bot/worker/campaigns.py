@@ -67,14 +67,11 @@ def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:
 
 
 def _promise_settled(session, attempt: ContactAttempt) -> bool:  # noqa: ANN001
-    """The promise a follow-up is about was kept or replaced since it was planned.
-
-    Its id is the key's fourth field: ``debtor:invoice:stage:promise``, ``…:sms`` when sent again by SMS.
-    """
-    fields = attempt.key.split(":")
-    if len(fields) < 4 or not fields[3].isdigit():
+    """The promise a follow-up is about was kept or replaced since it was planned."""
+    promise_id = campaigns.followup_promise_id(attempt.key)
+    if promise_id is None:
         return False
-    promise = session.get(Promise, int(fields[3]))
+    promise = session.get(Promise, promise_id)
     if promise is None:
         return True
     if attempt.stage == "promise_reminder":

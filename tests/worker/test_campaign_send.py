@@ -142,14 +142,21 @@ def test_rasa_down_keeps_the_job_for_later(session, make_debtor, rasa_api, sandb
     assert len(sandbox_provider.outbox(PHONE)) == 1
 
 
-def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor, rasa_api, sandbox_provider,
-                                                            clock):
+def promise_in(session, debtor, days: int) -> Promise:  # noqa: ANN001
+    """An open promise of the debtor's invoice due ``days`` from today (negative: already missed)."""
     from decimal import Decimal
 
-    debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
-    session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
-                        promised_date=AT.date() - timedelta(days=1), amount=Decimal("185000.00"), currency="COP"))
+    promise = Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
+                      promised_date=AT.date() + timedelta(days=days), amount=Decimal("185000.00"), currency="COP")
+    session.add(promise)
     session.commit()
+    return promise
+
+
+def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor, rasa_api, sandbox_provider,
+                                                            clock):
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
+    promise_in(session, debtor, -1)
     attempt_id = plan_one(session)
     send(attempt_id)
     session.expire_all()
@@ -199,13 +206,8 @@ def test_the_scheduled_campaign_run_can_be_switched_off(session, make_debtor, mo
 
 def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(session, make_debtor, rasa_api, sandbox_provider,
                                                                   clock):
-    from decimal import Decimal
-
     debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
-    promise = Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
-                      promised_date=AT.date() + timedelta(days=1), amount=Decimal("185000.00"), currency="COP")
-    session.add(promise)
-    session.commit()
+    promise = promise_in(session, debtor, 1)
     attempt_id = plan_one(session)
     promise.status = "kept"  # paid between the plan and the send
     session.commit()
@@ -218,12 +220,8 @@ def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(session, make_
 
 def test_a_dispute_after_planning_stops_the_promise_follow_up(session, make_debtor, rasa_api, sandbox_provider,
                                                               clock):
-    from decimal import Decimal
-
     debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
-    session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
-                        promised_date=AT.date() - timedelta(days=1), amount=Decimal("185000.00"), currency="COP"))
-    session.commit()
+    promise_in(session, debtor, -1)
     attempt_id = plan_one(session)
     debtor.invoices[0].reminders_paused = True  # the debtor disputed the debt before the worker sent it
     session.commit()
