@@ -243,7 +243,8 @@ def without_reason(text: str, intent: str, entities: list[dict[str, Any]] | None
     if len(reasons) != 1:
         return None
     start, end = reasons[0]["start"], reasons[0]["end"]
-    rest = (text[:start] + " " + text[end:]).strip(" ,.;:-")
+    joined = text[:start] + " " + text[end:]
+    rest = joined.strip(" ,.;:-")
     if len(rest) < 4:
         return None
     shift = end - start - 1  # the span became one space
@@ -252,7 +253,7 @@ def without_reason(text: str, intent: str, entities: list[dict[str, Any]] | None
         for e in entities or []
         if e is not reasons[0] and "start" in e and "end" in e and (e["end"] <= start or e["start"] >= end)
     ]
-    rest_masked = mask_entities(text[:start] + " " + text[end:], others).strip(" ,.;:-")
+    rest_masked = mask_entities(joined, others).strip(" ,.;:-")
     other_part = parts[1] if parts[0] == REASON_INTENT else parts[0]
     return rest, other_part, rest_masked
 
