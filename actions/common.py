@@ -52,11 +52,12 @@ class Turn:
         latest = tracker.latest_message or {}
         user_events = [e for e in tracker.events if e.get("event") == "user"]
         texts = [e.get("text") or "" for e in user_events][-6:]
+        text = latest.get("text") or ""
         return cls(
             sender_id=tracker.sender_id,
-            text=latest.get("text") or "",
+            text=text,
             intent=(latest.get("intent") or {}).get("name") or "",
-            entities=list(latest.get("entities") or []),
+            entities=_without_past_dates(text, list(latest.get("entities") or [])),
             metadata=dict(latest.get("metadata") or {}),
             slots=dict(tracker.current_slot_values()),
             user_texts=[t for t in texts if t and not t.startswith("/")],
@@ -86,6 +87,22 @@ class Turn:
     @property
     def intents(self) -> list[str]:
         return [part for part in self.intent.split("+") if part]
+
+
+def _without_past_dates(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entities minus any ``date`` lying in a mention of the past ("pasado" in "el mes pasado"):
+    a debtor telling when things went wrong is not giving the new date."""
+    from bot.language.dates import past_references
+
+    spans = past_references(text) if text else []
+
+    def in_the_past(entity: dict[str, Any]) -> bool:
+        start, end = entity.get("start"), entity.get("end")
+        if entity.get("entity") != "date" or not isinstance(start, int) or not isinstance(end, int):
+            return False
+        return any(start < span_end and span_start < end for span_start, span_end in spans)
+
+    return [e for e in entities if not in_the_past(e)]
 
 
 @dataclass

@@ -71,6 +71,16 @@ _REWRITES = [
     (r"\bhoy mismo\b|\bahorita\b|\bahora\b", "hoy"),
     (r"\bsemana entrante\b", "semana que viene"),
 ]
+# "el lunes pasado", "la semana pasada", "el mes pasado", "hace 3 días", "el pasado 15": the past, never
+# the date a debtor promises or asks for ("pasado mañana" is the future); accents optional
+_PAST_REFERENCE = re.compile(
+    r"\b(?:(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo|semana|mes|a[nñ]o|quincena|finde"
+    r"|fin de semana)\s+pasad[oa]s?\b(?!\s+ma[nñ]ana)"
+    r"|(?:el|la)\s+pasad[oa]\s+(?:\d{1,2}|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo|semana|mes)\b"
+    r"|hace\s+(?:\d+|un|una|unos|unas|dos|tres|cuatro|cinco|varios|varias|pocos|pocas)\s+"
+    r"(?:d[ií]as?|semanas?|mes(?:es)?|a[nñ]os?)\b)",
+    re.IGNORECASE,
+)
 _MONTHS_PATTERN = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 
 
@@ -263,6 +273,15 @@ def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
     return result if result >= today else None
 
 
+def past_references(text: str) -> list[tuple[int, int]]:
+    """The (start, end) spans of ``text`` that speak of the past ("el mes pasado", "hace dos días").
+
+    The NLU may tag only a piece of one as a ``date`` ("pasado" in "me quedé sin trabajo el mes
+    pasado"); the actions drop a date entity inside such a span rather than read it as the new date.
+    """
+    return [match.span() for match in _PAST_REFERENCE.finditer(text)]
+
+
 def resolve_date(text: str, today: dt.date | dt.datetime, tz: str = DEFAULT_TZ) -> dt.date | None:
     """The future (or today's) date a debtor means by ``text``, or ``None``.
 
@@ -272,7 +291,7 @@ def resolve_date(text: str, today: dt.date | dt.datetime, tz: str = DEFAULT_TZ) 
     if not text or not text.strip():
         return None
     local = _as_local_date(today, tz)
-    cleaned = _clean(text)
+    cleaned = " ".join(_PAST_REFERENCE.sub(" ", _clean(text)).split())
     result = _rules(cleaned, local)
     if result is None and not re.search(r"\bayer\b|\bantier\b|\banteayer\b", cleaned):
         result = _with_dateparser(cleaned, local)

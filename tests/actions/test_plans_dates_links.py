@@ -88,6 +88,19 @@ async def test_due_date_moved_within_policy(convo, make_debtor, session):
     assert change.old_date == today + timedelta(days=2) == invoice.original_due_date
 
 
+async def test_a_reason_told_in_the_past_is_not_read_as_the_new_date(convo, make_debtor):
+    # DIET may tag "pasado" of "el mes pasado" as a date: that is when things went wrong, not the new date
+    mx_debtor(make_debtor, days_overdue=-2)
+    c = convo(PHONE, introduced=True, verified=True)
+    text = "me quedé sin trabajo el mes pasado, me pueden dar más plazo?"
+    replies = await c.say(text, "report_nonpayment_reason+request_due_date_change", ActionRequestDueDateChange,
+                          entities=[ent("date", "pasado", "pasado", text.index("pasado"))])
+    assert replies == ["utter_ask_new_due_date"]
+    assert await c.say("el lunes pasado no, mejor en 5 días", "inform", ActionProcessInform,
+                       entities=[ent("date", "el lunes pasado", "el lunes pasado", 0),
+                                 ent("date", "en 5 días", "en 5 días", 26)]) == ["utter_confirm_due_date"]
+
+
 async def test_due_date_beyond_policy_offers_alternative(convo, make_debtor, session):
     mx_debtor(make_debtor, days_overdue=-2)
     c = convo(PHONE, introduced=True, verified=True)

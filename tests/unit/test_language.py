@@ -76,6 +76,12 @@ DATES = [
     ("el mes que viene", MONDAY, dt.date(2026, 12, 1)),
     ("mañana", LAST_DAY, dt.date(2027, 1, 1)),
     ("ayer", MONDAY, None),
+    # the past is never the date meant, however it is said
+    ("el lunes pasado", MONDAY, None),
+    ("la semana pasada", MONDAY, None),
+    ("el mes pasado", MONDAY, None),
+    ("hace 3 días", MONDAY, None),
+    ("el pasado 15", MONDAY, None),
     ("", MONDAY, None),
     ("cuando pueda", MONDAY, None),
     # ISO dates, as date pickers and apps write them: never read day-first
