@@ -2,13 +2,16 @@
 
     .venv/bin/python scripts/nlu_blend_sweep.py                       # config.yml, 3 folds
     .venv/bin/python scripts/nlu_blend_sweep.py --config bench/nlu_candidates/h_diet50_mindf_blend40.yml --folds 5
+    .venv/bin/python scripts/nlu_blend_sweep.py --folds 5 --c-values 10,40,100,250   # also the linear model's C
 
 ``rasa test nlu --cross-validation`` scores one weight per run (18–25 minutes here). This trains the pipeline
 once per fold with the ensemble set to pass DIET's whole ranking through (weight 1, every intent ranked),
 parses the test fold with the trained model (so the entities that mask dates and amounts are DIET's, as at
 run time), fits the ensemble's linear model on the same training fold, and then scores every blend weight
 from the two sets of probabilities at no extra cost. It prints the macro-F1 per weight (0 = the linear model
-alone, 1 = DIET alone) and, for the best weight, the FallbackClassifier threshold table. Outputs go under
+alone, 1 = DIET alone) and, for the best weight, the FallbackClassifier threshold table. ``--c-values`` refits
+the linear model with each inverse regularisation C on the same folds (seconds each) and prints a row of
+weights per C. Outputs go under
 $BENCH_OUT/blend-sweep (default /tmp/recobra-bench); a fold already parsed there is reused.
 """
 
@@ -71,6 +74,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config", default=str(ROOT / "config.yml"))
     parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--c-values", default="", help="linear model C values, e.g. 10,100")
     args = parser.parse_args()
 
     out = Path(os.environ.get("BENCH_OUT", "/tmp/recobra-bench")) / "blend-sweep"
@@ -82,8 +86,10 @@ def main() -> None:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="2")
     rasa = str(Path(sys.executable).parent / "rasa")
 
+    c_values = [float(c) for c in args.c_values.split(",") if c] or [float(options.get("C", 10.0))]
     gold: list[str] = []
-    diet_rows, linear_rows = [], []
+    diet_rows: list[np.ndarray] = []
+    linear_rows: dict[float, list[np.ndarray]] = {c: [] for c in c_values}
     classes: list[str] = []
     folds = StratifiedKFold(args.folds, shuffle=True, random_state=0).split(examples, labels)
     for k, (train_idx, test_idx) in enumerate(folds):
@@ -112,30 +118,34 @@ def main() -> None:
         print(f"fold {k + 1}/{args.folds} parsed", flush=True)
 
         x, y, masked = training_texts(train, bool(options.get("decompose_reasons", False)))
-        model = LinearIntentModel(shapes=bool(options.get("digit_shapes", False))).fit(
-            x, y, c=float(options.get("C", 10.0)), masked=masked if options.get("mask_entities") else None
-        )
-        classes = model.classes
         parsed = saved["parsed"]
-        masked = [mask_entities(t, p["entities"]) for t, p in zip(texts, parsed, strict=True)]
-        linear_rows.append(model.predict_proba(texts, masked))
+        test_masked = [mask_entities(t, p["entities"]) for t, p in zip(texts, parsed, strict=True)]
+        for c in c_values:
+            model = LinearIntentModel(shapes=bool(options.get("digit_shapes", False))).fit(
+                x, y, c=c, masked=masked if options.get("mask_entities") else None
+            )
+            classes = model.classes
+            linear_rows[c].append(model.predict_proba(texts, test_masked))
         rankings = [{r["name"]: r["confidence"] for r in p["ranking"]} for p in parsed]
-        diet_rows.append(np.array([[ranking.get(c, 0.0) for c in classes] for ranking in rankings]))
+        diet_rows.append(np.array([[ranking.get(name, 0.0) for name in classes] for ranking in rankings]))
         gold += [labels[i] for i in test_idx]
 
-    diet, linear, names = np.vstack(diet_rows), np.vstack(linear_rows), np.array(classes)
-    print(f"\n{args.folds}-fold cross-validation of {args.config} ({len(gold)} examples), intent macro-F1 by weight:")
-    scores = {}
-    for weight in WEIGHTS:
-        blended = weight * diet + (1 - weight) * linear
-        scores[weight] = f1_score(gold, names[blended.argmax(axis=1)], average="macro")
-        note = {0.0: "  (linear model alone)", 1.0: "  (DIET alone)"}.get(weight, "")
-        print(f"  weight {weight:.1f}: {scores[weight]:.4f}{note}")
-    best = max(scores, key=scores.get)
-    blended = best * diet + (1 - best) * linear
+    diet, names = np.vstack(diet_rows), np.array(classes)
+    scores: dict[tuple[float, float], float] = {}
+    for c in c_values:
+        linear = np.vstack(linear_rows[c])
+        print(f"\n{args.folds}-fold cross-validation of {args.config} ({len(gold)} examples), linear model C={c:g}, "
+              "intent macro-F1 by weight:")
+        for weight in WEIGHTS:
+            blended = weight * diet + (1 - weight) * linear
+            scores[c, weight] = f1_score(gold, names[blended.argmax(axis=1)], average="macro")
+            note = {0.0: "  (linear model alone)", 1.0: "  (DIET alone)"}.get(weight, "")
+            print(f"  weight {weight:.1f}: {scores[c, weight]:.4f}{note}")
+    best_c, best = max(scores, key=scores.get)
+    blended = best * diet + (1 - best) * np.vstack(linear_rows[best_c])
     blended /= blended.sum(axis=1, keepdims=True)
     confidence, correct = blended.max(axis=1), names[blended.argmax(axis=1)] == np.array(gold)
-    print(f"\nFallbackClassifier threshold at weight {best:.1f}: kept, accuracy of the kept, errors caught")
+    print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:.1f}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold
         caught = (~kept & ~correct).sum() / max((~correct).sum(), 1)
