@@ -94,7 +94,7 @@ def _without_past_dates(text: str, entities: list[dict[str, Any]]) -> list[dict[
     a debtor telling when things went wrong is not giving the new date."""
     from bot.language.dates import past_references
 
-    spans = past_references(text) if text else []
+    spans = past_references(text)
 
     def in_the_past(entity: dict[str, Any]) -> bool:
         start, end = entity.get("start"), entity.get("end")

@@ -73,10 +73,10 @@ _REWRITES = [
 ]
 # "el lunes pasado", "la semana pasada", "el mes pasado", "hace 3 días", "el pasado 15": the past, never
 # the date a debtor promises or asks for ("pasado mañana" is the future); accents optional
+_DAY_NAMES = r"lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
 _PAST_REFERENCE = re.compile(
-    r"\b(?:(?:lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo|semana|mes|a[nñ]o|quincena|finde"
-    r"|fin de semana)\s+pasad[oa]s?\b(?!\s+ma[nñ]ana)"
-    r"|(?:el|la)\s+pasad[oa]\s+(?:\d{1,2}|lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo|semana|mes)\b"
+    rf"\b(?:(?:{_DAY_NAMES}|semana|mes|a[nñ]o|quincena|finde|fin de semana)\s+pasad[oa]s?\b(?!\s+ma[nñ]ana)"
+    rf"|(?:el|la)\s+pasad[oa]\s+(?:\d{{1,2}}|{_DAY_NAMES}|semana|mes)\b"
     r"|hace\s+(?:\d+|un|una|unos|unas|dos|tres|cuatro|cinco|varios|varias|pocos|pocas)\s+"
     r"(?:d[ií]as?|semanas?|mes(?:es)?|a[nñ]os?)\b)",
     re.IGNORECASE,
@@ -118,6 +118,7 @@ def _clean(text: str) -> str:
     text = _fix_typos(text)
     for pattern, replacement in _REWRITES:
         text = re.sub(pattern, replacement, text)
+    text = _PAST_REFERENCE.sub(" ", text)  # "el lunes pasado" is not next Monday
     return " ".join(text.split())
 
 
@@ -291,7 +292,7 @@ def resolve_date(text: str, today: dt.date | dt.datetime, tz: str = DEFAULT_TZ) 
     if not text or not text.strip():
         return None
     local = _as_local_date(today, tz)
-    cleaned = " ".join(_PAST_REFERENCE.sub(" ", _clean(text)).split())
+    cleaned = _clean(text)
     result = _rules(cleaned, local)
     if result is None and not re.search(r"\bayer\b|\bantier\b|\banteayer\b", cleaned):
         result = _with_dateparser(cleaned, local)
