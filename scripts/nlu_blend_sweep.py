@@ -75,6 +75,7 @@ def main() -> None:
     parser.add_argument("--config", default=str(ROOT / "config.yml"))
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--c-values", default="", help="linear model C values, e.g. 10,100")
+    parser.add_argument("--dump", action="store_true", help="save the best C's probabilities and texts to probs.npz")
     args = parser.parse_args()
 
     out = Path(os.environ.get("BENCH_OUT", "/tmp/recobra-bench")) / "blend-sweep"
@@ -88,6 +89,7 @@ def main() -> None:
 
     c_values = [float(c) for c in args.c_values.split(",") if c] or [float(options.get("C", 10.0))]
     gold: list[str] = []
+    gold_texts: list[str] = []
     diet_rows: list[np.ndarray] = []
     linear_rows: dict[float, list[np.ndarray]] = {c: [] for c in c_values}
     classes: list[str] = []
@@ -129,6 +131,7 @@ def main() -> None:
         rankings = [{r["name"]: r["confidence"] for r in p["ranking"]} for p in parsed]
         diet_rows.append(np.array([[ranking.get(name, 0.0) for name in classes] for ranking in rankings]))
         gold += [labels[i] for i in test_idx]
+        gold_texts += texts
 
     diet, names = np.vstack(diet_rows), np.array(classes)
     scores: dict[tuple[float, float], float] = {}
@@ -145,6 +148,9 @@ def main() -> None:
     blended = best * diet + (1 - best) * np.vstack(linear_rows[best_c])
     blended /= blended.sum(axis=1, keepdims=True)
     confidence, correct = blended.max(axis=1), names[blended.argmax(axis=1)] == np.array(gold)
+    if args.dump:  # for reading the errors: which examples, mistaken for what, how confidently
+        linear = np.vstack(linear_rows[best_c])
+        np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold), texts=np.array(gold_texts))
     print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:.1f}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold
