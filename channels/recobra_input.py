@@ -57,7 +57,6 @@ class RecobraInput(InputChannel):
         # Generous: under load the event loop itself is busy with other turns' NLU, and a slow answer
         # from a live action server must not turn every waiting message into a 503 and a retry.
         self.health_timeout = health_timeout
-        self.health_checks = 0
         self._action_ok_until = 0.0
         self._health_check: asyncio.Future[bool] | None = None
 
@@ -127,7 +126,6 @@ class RecobraInput(InputChannel):
     async def _check_action_server(self, url: str) -> bool:
         import aiohttp
 
-        self.health_checks += 1
         health = url.rstrip("/")
         if health.endswith("/webhook"):
             health = health[: -len("/webhook")]

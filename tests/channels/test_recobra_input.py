@@ -126,7 +126,7 @@ async def test_many_debtors_at_once_share_one_action_server_check(channel, slow_
     payloads = [{**_payload(f"hola {i}", f"SM{i}"), "sender": f"+5730011122{i:02d}"} for i in range(20)]
     results = await asyncio.gather(*(channel.handle(SECRET, p, agent, agent.handle_message) for p in payloads))
     assert [status for status, _ in results] == [200] * 20 and agent.turns == 20
-    assert hits == ["/health"] and channel.health_checks == 1
+    assert hits == ["/health"]  # one check on the action server, not twenty
 
 
 async def test_not_ready_is_503(channel):
