@@ -17,8 +17,18 @@ def request_human(ctx: Ctx, reason: str = "request_human") -> None:
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))
 
 
+# what to ask after "ya pagué", by what the message already says: (when known, how known) -> response
+CLAIM_PAID_REPLIES = {
+    (False, False): "utter_claim_paid",
+    (True, False): "utter_claim_paid_ask_how",
+    (False, True): "utter_claim_paid_ask_when",
+    (True, True): "utter_claim_paid_noted",
+}
+
+
 def claim_paid(ctx: Ctx) -> None:
     from bot import accounts
+    from bot.language.claims import read_claim
 
     if not ctx.require_verified("claim_already_paid"):
         return
@@ -26,7 +36,8 @@ def claim_paid(ctx: Ctx) -> None:
     accounts.pause_reminders(ctx.session, invoices, "claims_paid")
     ctx.open_handoff("claims_paid", "El deudor dice que ya pagó: " + (ctx.turn.text or ""))
     ctx.set(PENDING_CONFIRMATION, None)
-    ctx.utter("utter_claim_paid")
+    claim = read_claim(ctx.turn.text, (e.get("entity") for e in ctx.turn.entities or []))
+    ctx.utter(CLAIM_PAID_REPLIES[claim.when, claim.how])
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))
 
 

@@ -118,3 +118,37 @@ async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debt
     assert "le responderá" in c.texts()[0]
     # A second request in the same hand-off does not repeat the notice.
     assert await c.say("hola? alguien?", "request_human", ActionOpenHandoff) == ["utter_handoff_opened"]
+
+
+async def test_a_claim_that_says_when_and_how_is_not_asked_again(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("ya pagué ayer por transferencia", "claim_already_paid", ActionRecordClaimedPaid)
+    assert replies == ["utter_claim_paid_noted", "utter_handoff_opened"]
+    assert "Cuándo" not in c.texts()[0] and "medio" not in c.texts()[0] and "foto" in c.texts()[0]
+    assert "ayer por transferencia" in session.execute(select(Handoff)).scalar_one().summary
+
+
+async def test_a_claim_is_asked_only_what_it_lacks(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    assert (await c.say("ya pagué en el oxxo", "claim_already_paid", ActionRecordClaimedPaid))[0] == (
+        "utter_claim_paid_ask_when")
+    assert "¿Qué día" in c.texts()[0]
+    c = convo("+573001112244", introduced=True, verified=True)
+    make_debtor("D-2", phone="+573001112244")
+    assert (await c.say("pagué el lunes pasado", "claim_already_paid", ActionRecordClaimedPaid))[0] == (
+        "utter_claim_paid_ask_how")
+    assert "¿Por qué medio" in c.texts()[0]
+
+
+async def test_a_claim_told_before_the_digits_is_remembered_after_them(convo, make_debtor):
+    from actions.misc import ActionProcessInform
+    from tests.actions.conftest import ent
+
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    assert await c.say("ya pagué ayer en efectivo en Efecty", "claim_already_paid", ActionRecordClaimedPaid) == [
+        "utter_ask_document_digits"]
+    replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
+    assert replies[:2] == ["utter_identity_verified", "utter_claim_paid_noted"]

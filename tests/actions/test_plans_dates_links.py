@@ -1,4 +1,4 @@
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -8,6 +8,7 @@ from actions.misc import ActionConfirmPending, ActionProcessInform
 from actions.payment_links import ActionExplainPaymentMethods, ActionSendPaymentLink
 from actions.payment_plans import ActionOfferPaymentPlan
 from bot import accounts
+from bot.language import local_today
 from bot.store.models import DueDateChange, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan
 from tests.actions.conftest import ent
 
@@ -15,7 +16,7 @@ PHONE = "+525512340000"
 
 
 def mx_debtor(make_debtor, days_overdue=0, amount="1000.00"):
-    today = date.today()
+    today = local_today(tz="America/Mexico_City")  # the debtor's day, not the machine's (UTC midnight differs)
     return make_debtor("MX-1", phone=PHONE, country="MX", timezone="America/Mexico_City", document_last4="2045",
                        invoices=[{"external_id": "MX-F1", "amount": amount, "currency": "MXN",
                                   "due_date": (today - timedelta(days=days_overdue)).isoformat()}])
