@@ -150,7 +150,8 @@ def main() -> None:
     confidence, correct = blended.max(axis=1), names[blended.argmax(axis=1)] == np.array(gold)
     if args.dump:  # for reading the errors: which examples, mistaken for what, how confidently
         linear = np.vstack(linear_rows[best_c])
-        np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold), texts=np.array(gold_texts))
+        np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold),
+                 texts=np.array(gold_texts))
     print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:.1f}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold
