@@ -36,7 +36,7 @@ def claim_paid(ctx: Ctx) -> None:
     accounts.pause_reminders(ctx.session, invoices, "claims_paid")
     ctx.open_handoff("claims_paid", "El deudor dice que ya pagó: " + (ctx.turn.text or ""))
     ctx.set(PENDING_CONFIRMATION, None)
-    claim = read_claim(ctx.turn.text, (e.get("entity") for e in ctx.turn.entities or []))
+    claim = read_claim(ctx.turn.text, said_date=ctx.turn.entity_text("date") is not None)
     ctx.utter(CLAIM_PAID_REPLIES[claim.when, claim.how])
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))
 

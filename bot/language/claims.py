@@ -9,18 +9,16 @@ in the hand-off.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.language.dates import past_references
+from bot.language.dates import DAY_NAMES, MONTH_NAMES, past_references
 from bot.language.text import normalise
 
-# when: a day or a moment, past or today ("ayer", "el lunes", "el 15", "hace dos días", "esta mañana")
+# when: a day or a moment, today or before ("ayer", "el lunes", "el 15", "esta mañana"); the past spoken of as
+# such ("hace dos días", "la semana pasada") is dates.past_references
 _WHEN = re.compile(
     r"\b(?:ayer|antier|anteayer|antes de ayer|hoy|esta manana|esta tarde|anoche|hace (?:un )?rato|hace ratito"
-    r"|recien|el (?:lunes|martes|miercoles|jueves|viernes|sabado|domingo)|el (?:dia )?\d{1,2}"
-    r"|\d{1,2} de (?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre"
-    r"|noviembre|diciembre)|la semana pasada|el mes pasado|la quincena pasada|el finde)\b"
+    rf"|recien|el (?:{DAY_NAMES})|el (?:dia )?\d{{1,2}}|\d{{1,2}} de (?:{MONTH_NAMES})|el finde)\b"
 )
 # how: a channel, a place or an instrument of payment, as debtors across the region name them
 _HOW = re.compile(
@@ -41,10 +39,10 @@ class PaymentClaim:
     how: bool
 
 
-def read_claim(text: str | None, entity_types: Iterable[str] = ()) -> PaymentClaim:
-    """What ``text`` tells about the payment; ``entity_types`` are the NLU's entity names for the
-    message (a ``date`` among them also says when)."""
+def read_claim(text: str | None, said_date: bool = False) -> PaymentClaim:
+    """What ``text`` tells about the payment; ``said_date``: the NLU found a ``date`` in it (which also
+    says when)."""
     raw = text or ""
     clean = normalise(raw)
-    when = "date" in set(entity_types) or bool(past_references(raw)) or bool(_WHEN.search(clean))
+    when = said_date or bool(past_references(raw)) or bool(_WHEN.search(clean))
     return PaymentClaim(when=when, how=bool(_HOW.search(clean)))

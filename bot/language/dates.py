@@ -73,15 +73,15 @@ _REWRITES = [
 ]
 # "el lunes pasado", "la semana pasada", "el mes pasado", "hace 3 días", "el pasado 15": the past, never
 # the date a debtor promises or asks for ("pasado mañana" is the future); accents optional
-_DAY_NAMES = r"lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
+DAY_NAMES = r"lunes|martes|mi[eé]rcoles|jueves|viernes|s[aá]bado|domingo"
 _PAST_REFERENCE = re.compile(
-    rf"\b(?:(?:{_DAY_NAMES}|semana|mes|a[nñ]o|quincena|finde|fin de semana)\s+pasad[oa]s?\b(?!\s+ma[nñ]ana)"
-    rf"|(?:el|la)\s+pasad[oa]\s+(?:\d{{1,2}}|{_DAY_NAMES}|semana|mes)\b"
+    rf"\b(?:(?:{DAY_NAMES}|semana|mes|a[nñ]o|quincena|finde|fin de semana)\s+pasad[oa]s?\b(?!\s+ma[nñ]ana)"
+    rf"|(?:el|la)\s+pasad[oa]\s+(?:\d{{1,2}}|{DAY_NAMES}|semana|mes)\b"
     r"|hace\s+(?:\d+|un|una|unos|unas|dos|tres|cuatro|cinco|varios|varias|pocos|pocas)\s+"
     r"(?:d[ií]as?|semanas?|mes(?:es)?|a[nñ]os?)\b)",
     re.IGNORECASE,
 )
-_MONTHS_PATTERN = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+MONTH_NAMES = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 
 
 def local_today(now: dt.datetime | None = None, tz: str = DEFAULT_TZ) -> dt.date:
@@ -247,8 +247,8 @@ def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
     }
     # keep only the date-looking part: "15 de diciembre", "15/12", "diciembre 15", "3 de enero 2027"
     match = re.search(
-        rf"\d{{1,2}}\s*(?:de\s+)?(?:{_MONTHS_PATTERN})(?:\s+(?:de\s+)?\d{{4}})?"
-        rf"|(?:{_MONTHS_PATTERN})\s+\d{{1,2}}"
+        rf"\d{{1,2}}\s*(?:de\s+)?(?:{MONTH_NAMES})(?:\s+(?:de\s+)?\d{{4}})?"
+        rf"|(?:{MONTH_NAMES})\s+\d{{1,2}}"
         r"|\d{1,2}[/-]\d{1,2}(?:[/-]\d{2,4})?",
         text,
     )
@@ -264,7 +264,7 @@ def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
     if parsed is None:
         return None
     result = parsed.date()
-    if not match and re.fullmatch(rf"(?:el\s+|en\s+|para\s+)?(?:mes de\s+)?(?:{_MONTHS_PATTERN})", text):
+    if not match and re.fullmatch(rf"(?:el\s+|en\s+|para\s+)?(?:mes de\s+)?(?:{MONTH_NAMES})", text):
         # a bare month ("en diciembre"): its first day, or today if it is this month
         result = dt.date(result.year, result.month, 1)
         if result < today and (result.year, result.month) == (today.year, today.month):

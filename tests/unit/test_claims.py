@@ -36,5 +36,5 @@ def test_when_and_how_are_read_from_the_claim(text, when, how):
 
 
 def test_a_date_the_nlu_found_says_when():
-    assert read_claim("ya pagué eso", ["date"]).when
-    assert not read_claim("ya pagué eso", ["amount"]).when
+    assert read_claim("ya pagué eso", said_date=True).when
+    assert not read_claim("ya pagué eso", said_date=False).when
