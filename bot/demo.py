@@ -136,9 +136,13 @@ def _seed_handoffs(session: Session) -> None:
         session.flush()
         for i, (direction, author, body) in enumerate(lines):
             at = start + timedelta(minutes=2 * i)
+            # already handled by the bot (the hand-off is what came of it): "received" would have the worker's
+            # sweeper queue these old lines again as if Redis had lost them
+            inbound = direction == "in"
             session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction=direction, author=author,
-                                channel=channel, body=body, status="received" if direction == "in" else "read",
-                                created_at=at))
+                                channel=channel, body=body, status="processed" if inbound else "read",
+                                from_phone=debtor.phone if inbound else None,
+                                to_phone=None if inbound else debtor.phone, created_at=at))
             if direction == "in":
                 conv.last_inbound_at = at
                 if channel == "whatsapp":

@@ -275,6 +275,9 @@ def sweep_unqueued() -> int:
         redis = get_redis()
         queued = 0
         for message in stale:
+            if not message.from_phone:  # nobody to answer (a row not written by the webhook): set it aside
+                message.status, message.error_code = "failed", "no_sender"
+                continue
             # At most once per 10 minutes each, so a long backlog is not queued over and over.
             if redis.set(f"recobra:swept:{message.id}", 1, nx=True, ex=600):
                 enqueue_inbound(message)

@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.__main__ import cli
-from bot.store.models import Conversation, Debtor, Handoff, Invoice, User
+from bot.store.models import Conversation, Debtor, Handoff, Invoice, Message, User
 
 
 def test_seed_demo_is_realistic_and_idempotent(session):
@@ -24,6 +24,9 @@ def test_seed_demo_is_realistic_and_idempotent(session):
     assert {u.role for u in session.execute(select(User)).scalars()} == {"agent", "manager", "admin"}
     waiting = session.execute(select(Handoff).where(Handoff.status == "open")).scalars().all()
     assert sorted(h.reason for h in waiting) == ["dispute", "request_human"]
+    # the waiting conversations' lines are history: the worker's sweeper must find nothing to queue again
+    inbound = session.execute(select(Message).where(Message.direction == "in")).scalars().all()
+    assert inbound and all(m.from_phone and m.status == "processed" for m in inbound)
     counts = (session.execute(select(func.count(Debtor.id))).scalar_one(),
               session.execute(select(func.count(Invoice.id))).scalar_one(),
               session.execute(select(func.count(Conversation.id))).scalar_one())

@@ -253,8 +253,16 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
     [row] = messaging.prepare_text(session, conv, "respuesta", reply=True)
     row.created_at = old
     session.commit()
+    # a row without a sender (not written by the webhook) is set aside, and does not stop the ones after it
+    session.add(Message(conversation_id=conv.id, direction="in", author="debtor", channel="whatsapp", body="?",
+                        media=[], status="received", created_at=old - timedelta(minutes=1)))
+    session.commit()
     assert sweep_unqueued() == 1 and sweep_pending() == 1
     assert sweep_unqueued() == 0 and sweep_pending() == 0  # not again and again
+    session.expire_all()
+    orphan = session.execute(
+        select(Message).where(Message.from_phone.is_(None), Message.direction == "in")).scalar_one()
+    assert (orphan.status, orphan.error_code) == ("failed", "no_sender")
     q = get_queue()
     kinds = [e[1][b"kind"] for p in range(q.partitions) for e in redis_client.xrange(q.stream(p))]
     assert sorted(kinds) == [b"inbound_message", b"send_message"]
