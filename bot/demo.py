@@ -143,7 +143,7 @@ def _seed_handoffs(session: Session) -> None:
                                 channel=channel, body=body, status="processed" if inbound else "read",
                                 from_phone=debtor.phone if inbound else None,
                                 to_phone=None if inbound else debtor.phone, created_at=at))
-            if direction == "in":
+            if inbound:
                 conv.last_inbound_at = at
                 if channel == "whatsapp":
                     conv.last_whatsapp_inbound_at = at
