@@ -131,9 +131,11 @@ def _drop_all_postgres(url: str) -> None:
 
 
 def _empty_tables(url: str) -> None:
+    from bot.providers.messaging import stop_ticker
     from bot.store.db import get_engine
     from bot.store.models import Base
 
+    stop_ticker()  # its status callbacks would write (and lock rows) while the tables are emptied
     engine = get_engine(url)
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":

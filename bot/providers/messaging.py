@@ -320,26 +320,38 @@ def _apply_statuses(statuses: list[tuple[str, str]]) -> None:
 
 
 _ticker_lock = threading.Lock()
-_ticker_thread: threading.Thread | None = None
+_ticker: tuple[threading.Thread, threading.Event] | None = None
 
 
 def _ensure_ticker(provider: SandboxMessaging, every: float = 0.25) -> None:
     """One daemon thread per process that plays due sandbox status callbacks."""
-    global _ticker_thread
+    global _ticker
     with _ticker_lock:
-        if _ticker_thread is not None and _ticker_thread.is_alive():
+        if _ticker is not None and _ticker[0].is_alive():
             return
+        stop = threading.Event()
 
         def run() -> None:
-            while True:
+            while not stop.is_set():
                 try:
                     SandboxMessaging(ticker=False).advance()
                 except Exception as exc:  # noqa: BLE001 - Redis restarting: try again shortly
                     log.debug("sandbox ticker: %s", exc)
-                time.sleep(every)
+                stop.wait(every)
 
-        _ticker_thread = threading.Thread(target=run, name="sandbox-status", daemon=True)
-        _ticker_thread.start()
+        _ticker = (threading.Thread(target=run, name="sandbox-status", daemon=True), stop)
+        _ticker[0].start()
+
+
+def stop_ticker(timeout: float = 5.0) -> None:
+    """Stop this process's status ticker after the batch it is applying, so nothing writes behind a shutdown
+    (or behind a test emptying the store); the next sandbox send starts a new one."""
+    global _ticker
+    with _ticker_lock:
+        ticker, _ticker = _ticker, None
+    if ticker is not None:
+        ticker[1].set()
+        ticker[0].join(timeout)
 
 
 _provider_lock = threading.Lock()
