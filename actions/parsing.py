@@ -61,6 +61,26 @@ EXPLICIT_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s
                            re.IGNORECASE)
 
 
+def scan_date(text: str | None, today: date, tz: str) -> date | None:
+    """A date read from the whole message, for when the NLU tagged none ("mañana cancelo la cuota"): only what
+    the resolver itself reads as today or later, with the debtor's mentions of the past blanked out first, so
+    "me quedé sin trabajo el mes pasado" or "siempre pago el 15" do not become a date."""
+    if not text:
+        return None
+    try:
+        from bot.language.dates import past_references
+        from bot.language.dates import resolve_date as nlu_resolve_date
+    except ImportError:
+        return None
+    for start, end in past_references(text):
+        text = text[:start] + " " * (end - start) + text[end:]
+    try:
+        found = nlu_resolve_date(text, today, tz)
+    except Exception:  # a resolver bug must not stop the conversation
+        return None
+    return found if isinstance(found, date) else None
+
+
 def _day_in_month(year: int, month: int, day: int) -> date | None:
     if not 1 <= month <= 12 or not 1 <= day <= monthrange(year, month)[1]:
         return None

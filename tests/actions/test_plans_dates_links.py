@@ -89,6 +89,17 @@ async def test_due_date_moved_within_policy(convo, make_debtor, session):
     assert change.old_date == today + timedelta(days=2) == invoice.original_due_date
 
 
+async def test_a_new_due_date_the_nlu_did_not_tag_is_read_from_the_message(convo, make_debtor, session):
+    debtor = mx_debtor(make_debtor, days_overdue=-2)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("ando corto, me corren la fecha en 5 días porfa?", "request_due_date_change",
+                          ActionRequestDueDateChange)
+    assert replies == ["utter_confirm_due_date"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_due_date_changed"]
+    session.expire_all()
+    assert session.execute(select(Invoice)).scalar_one().due_date == accounts.local_today(debtor) + timedelta(days=5)
+
+
 async def test_a_reason_told_in_the_past_is_not_read_as_the_new_date(convo, make_debtor):
     # DIET may tag "pasado" of "el mes pasado" as a date: that is when things went wrong, not the new date
     mx_debtor(make_debtor, days_overdue=-2)

@@ -42,6 +42,25 @@ async def test_promise_asks_date_then_amount_given(convo, make_debtor, session):
     assert session.execute(select(Promise)).scalar_one().amount == Decimal("50000.00")
 
 
+async def test_a_date_the_nlu_did_not_tag_is_read_from_the_message(convo, make_debtor, session):
+    debtor = make_debtor()
+    c = verified(convo)
+    replies = await c.say("okis, mañana cancelo la cuota en el banco", "promise_to_pay", ActionProposePromise)
+    assert replies == ["utter_confirm_promise"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    promise = session.execute(select(Promise)).scalar_one()
+    assert promise.promised_date == accounts.local_today(debtor) + timedelta(days=1)
+
+
+async def test_a_past_mention_is_not_read_as_the_promise_date(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("me quedé sin trabajo el mes pasado pero le voy a pagar", "promise_to_pay",
+                          ActionProposePromise)
+    assert replies == ["utter_ask_promise_date"]
+    assert session.execute(select(Promise)).first() is None
+
+
 async def test_past_and_far_dates_are_refused_with_an_alternative(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
