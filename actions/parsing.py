@@ -81,6 +81,27 @@ def scan_date(text: str | None, today: date, tz: str) -> date | None:
     return found if isinstance(found, date) else None
 
 
+_NUMBER_WORD = (r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
+                r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
+                r"cuatrocientos|quinientos|medio)")
+_MULTIPLIER = r"(?:mil|k|lucas?|lukas|millon|millones|palos?|melones)"
+# Money written so that it cannot be a day, a count or a time: "la mitad", "$120.000", "50 mil",
+# "cincuenta mil", "un millón", "20 lucas".
+MONEY = re.compile(
+    rf"\b(?:la\s+)?mitad\b|\$\s?\d[\d.,]*(?:\s*{_MULTIPLIER}\b)?|\b\d[\d.,]*\s*{_MULTIPLIER}\b(?:\s+y\s+medio\b)?"
+    rf"|\b{_NUMBER_WORD}(?:\s+y\s+{_NUMBER_WORD})?\s+{_MULTIPLIER}\b(?:\s+y\s+medio\b)?"
+)
+
+
+def scan_amount(text: str | None, balance: Decimal, currency: str) -> Decimal | None:
+    """An amount read from the whole message, for when the NLU tagged none ("voy a abonar la mitad mañana"):
+    only money written unmistakably as money, never a bare number ("el 15", "ocho días")."""
+    if not text:
+        return None
+    match = MONEY.search(_plain(text))
+    return resolve_amount(match.group(0), balance, currency) if match else None
+
+
 def _day_in_month(year: int, month: int, day: int) -> date | None:
     if not 1 <= month <= 12 or not 1 <= day <= monthrange(year, month)[1]:
         return None

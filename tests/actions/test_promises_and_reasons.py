@@ -52,6 +52,18 @@ async def test_a_date_the_nlu_did_not_tag_is_read_from_the_message(convo, make_d
     assert promise.promised_date == accounts.local_today(debtor) + timedelta(days=1)
 
 
+async def test_an_amount_the_nlu_did_not_tag_is_read_only_when_written_as_money(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    await c.say("voy a abonar la mitad mañana", "promise_to_pay", ActionProposePromise)
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().amount == Decimal("92500.00")  # half of 185.000
+    await c.say("en ocho días le pago", "promise_to_pay", ActionProposePromise)  # a count of days, not money
+    await c.say("sí", "affirm", ActionConfirmPending)
+    promise = session.execute(select(Promise).where(Promise.status == "open")).scalar_one()
+    assert promise.amount == Decimal("185000.00")
+
+
 async def test_a_past_mention_is_not_read_as_the_promise_date(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
