@@ -61,10 +61,12 @@ EXPLICIT_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s
                            re.IGNORECASE)
 
 
-def scan_date(text: str | None, today: date, tz: str) -> date | None:
+def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) -> date | None:
     """A date read from the whole message, for when the NLU tagged none ("mañana cancelo la cuota"): only what
     the resolver itself reads as today or later, with the debtor's mentions of the past blanked out first, so
-    "me quedé sin trabajo el mes pasado" or "siempre pago el 15" do not become a date."""
+    "me quedé sin trabajo el mes pasado" or "siempre pago el 15" do not become a date. ``allow_today=False``
+    when the message also tells a reason: in "hoy me despidieron, le pago cuando pueda" today is the bad news,
+    not the payment date."""
     if not text:
         return None
     try:
@@ -78,7 +80,9 @@ def scan_date(text: str | None, today: date, tz: str) -> date | None:
         found = nlu_resolve_date(text, today, tz)
     except Exception:  # a resolver bug must not stop the conversation
         return None
-    return found if isinstance(found, date) else None
+    if not isinstance(found, date) or (not allow_today and found <= today):
+        return None
+    return found
 
 
 _NUMBER_WORD = (r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"

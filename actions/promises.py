@@ -23,7 +23,8 @@ def propose_promise(ctx: Ctx) -> None:
     if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
         when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
     if when is None and not date_text:
-        when = parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone)
+        when = parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone,
+                                  allow_today="report_nonpayment_reason" not in ctx.turn.intents)
     if when is None and not date_text and ctx.slot("promise_date"):
         when = date.fromisoformat(ctx.slot("promise_date"))
     amount_text = ctx.turn.entity_text("amount") or ctx.turn.entity("amount")

@@ -73,6 +73,16 @@ async def test_a_past_mention_is_not_read_as_the_promise_date(convo, make_debtor
     assert session.execute(select(Promise)).first() is None
 
 
+async def test_today_in_a_reason_is_not_read_as_the_promise_date(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    # "hoy" in a reason is the bad news, not the day of the payment
+    replies = await c.say("hoy me despidieron, le pago cuando pueda", "report_nonpayment_reason+promise_to_pay",
+                          ActionProposePromise)
+    assert replies == ["utter_ask_promise_date"]
+    assert session.execute(select(Promise)).first() is None
+
+
 async def test_past_and_far_dates_are_refused_with_an_alternative(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
