@@ -103,6 +103,8 @@ def resolve_amount(text: str, balance: Decimal | None = None, currency: str | No
     except Exception:  # noqa: BLE001 - text2num is best effort
         pass
     cleaned = re.sub(r"\bx(mil|millon|millones)\b", r"\1", cleaned)
+    # text2num turns "dos millones" into "2000000" and leaves "y medio" behind
+    cleaned = re.sub(r"\b(\d+)000000 y medio\b", lambda m: f"{int(m[1]) * 1_000_000 + 500_000}", cleaned)
     cleaned = re.sub(r"(\d)\s*k\b", r"\1 k", cleaned)
 
     if re.search(rf"{_NUMBER}\s*(?:{_INSTALMENT_UNITS})\b", cleaned) and not re.search(r"\$", cleaned):

@@ -143,6 +143,7 @@ AMOUNTS = [
     ("50 mil 500", None, None, Decimal("50500")),
     ("2 millones 500 mil", None, None, Decimal("2500000")),
     ("un millón y medio", None, None, Decimal("1500000")),
+    ("dos millones y medio", None, None, Decimal("2500000")),
     ("$1.200.000", None, "COP", Decimal("1200000.00")),
     ("la mitad", BALANCE, "COP", Decimal("150000.00")),
     ("la mitad", Decimal("99999"), "CLP", Decimal("50000")),
