@@ -1,6 +1,7 @@
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from actions.misc import ActionConfirmPending, ActionDeclinePending, ActionProcessInform
@@ -64,22 +65,14 @@ async def test_an_amount_the_nlu_did_not_tag_is_read_only_when_written_as_money(
     assert promise.amount == Decimal("185000.00")
 
 
-async def test_a_past_mention_is_not_read_as_the_promise_date(convo, make_debtor, session):
+@pytest.mark.parametrize(("text", "intent"), [
+    ("me quedé sin trabajo el mes pasado pero le voy a pagar", "promise_to_pay"),  # the past is not the date
+    ("hoy me despidieron, le pago cuando pueda", "report_nonpayment_reason+promise_to_pay"),  # today is bad news
+])
+async def test_a_date_told_about_the_reason_is_not_read_as_the_promise_date(convo, make_debtor, session, text, intent):
     make_debtor()
     c = verified(convo)
-    replies = await c.say("me quedé sin trabajo el mes pasado pero le voy a pagar", "promise_to_pay",
-                          ActionProposePromise)
-    assert replies == ["utter_ask_promise_date"]
-    assert session.execute(select(Promise)).first() is None
-
-
-async def test_today_in_a_reason_is_not_read_as_the_promise_date(convo, make_debtor, session):
-    make_debtor()
-    c = verified(convo)
-    # "hoy" in a reason is the bad news, not the day of the payment
-    replies = await c.say("hoy me despidieron, le pago cuando pueda", "report_nonpayment_reason+promise_to_pay",
-                          ActionProposePromise)
-    assert replies == ["utter_ask_promise_date"]
+    assert await c.say(text, intent, ActionProposePromise) == ["utter_ask_promise_date"]
     assert session.execute(select(Promise)).first() is None
 
 
