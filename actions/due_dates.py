@@ -28,7 +28,7 @@ def request_change(ctx: Ctx) -> None:
     if invoice is None:
         return
     today = ctx.today
-    from actions.promises import _resolve
+    from actions.promises import _resolve, _scan
 
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
     new_date = _resolve(ctx, "date", today)
@@ -36,8 +36,7 @@ def request_change(ctx: Ctx) -> None:
         date_text = ctx.turn.text
         new_date = parsing.resolve_date(date_text, today, ctx.debtor.timezone)
     if new_date is None and not date_text:
-        new_date = parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone,
-                                  allow_today="report_nonpayment_reason" not in ctx.turn.intents)
+        new_date = _scan(ctx, today)
     decision = due_dates.check(ctx.session, invoice, new_date, today)
     if decision.approved:
         ctx.set("new_due_date", new_date.isoformat())

@@ -23,8 +23,7 @@ def propose_promise(ctx: Ctx) -> None:
     if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
         when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
     if when is None and not date_text:
-        when = parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone,
-                                  allow_today="report_nonpayment_reason" not in ctx.turn.intents)
+        when = _scan(ctx, today)
     if when is None and not date_text and ctx.slot("promise_date"):
         when = date.fromisoformat(ctx.slot("promise_date"))
     amount_text = ctx.turn.entity_text("amount") or ctx.turn.entity("amount")
@@ -71,6 +70,13 @@ def _resolve(ctx: Ctx, entity: str, today: date) -> date | None:
             if found is not None:
                 return found
     return None
+
+
+def _scan(ctx: Ctx, today: date) -> date | None:
+    """A date from the whole message when the NLU tagged none; in a message that also tells a reason, today is
+    the bad news ("hoy me despidieron"), not the date asked for."""
+    return parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone,
+                             allow_today="report_nonpayment_reason" not in ctx.turn.intents)
 
 
 def confirm_promise(ctx: Ctx) -> None:
