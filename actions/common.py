@@ -31,6 +31,9 @@ PENDING_CONFIRMATION = "pending_confirmation"
 AWAITING = "awaiting"
 FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
+AWAITING_TURN = "awaiting_turn"
+# questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
+ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count")
 
 
 @dataclass
@@ -172,10 +175,17 @@ class Ctx:
     def slot(self, name: str) -> Any:
         if name in self.out.slots:
             return self.out.slots[name]
-        return self.turn.slot(name)
+        value = self.turn.slot(name)
+        if name == AWAITING and value in ONE_REPLY_QUESTIONS:
+            asked = self.turn.slot(AWAITING_TURN)
+            if asked is not None and self.turn.number > int(asked) + 1:
+                return None  # asked before the debtor's last message, which did not answer it
+        return value
 
     def set(self, slot: str, value: Any) -> None:
         self.out.set(slot, value)
+        if slot == AWAITING:
+            self.out.set(AWAITING_TURN, self.turn.number if value else None)
 
     # --- identity gate --------------------------------------------------------------------------
     @property

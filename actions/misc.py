@@ -51,6 +51,32 @@ def process_inform(ctx: Ctx) -> None:
         ctx.utter("utter_inform_unclear")
 
 
+# a reply longer than this is a remark of its own, not the bare answer to the bot's question
+OPEN_ANSWER_MAX_WORDS = 6
+
+
+def answers_open_question(ctx: Ctx) -> bool:
+    """A short reply the classifier did not place ("hoy", "HOY x la noche", "doce") may still answer
+    the question the bot just asked: the day of a promise or of a due-date change, an instalment count.
+    If it reads as that answer, carry it out as one (the debtor still confirms before anything is saved)."""
+    from actions import parsing
+
+    awaiting = ctx.slot(AWAITING)
+    text = (ctx.turn.text or "").strip()
+    if ctx.debtor is None or not ctx.verified or not text or len(text.split()) > OPEN_ANSWER_MAX_WORDS:
+        return False
+    if awaiting in ("promise_date", "due_date"):
+        found = parsing.resolve_date(text, ctx.today, ctx.debtor.timezone)
+    elif awaiting == "plan_count":
+        found = parsing.resolve_count(text)
+    else:
+        return False
+    if found is None:
+        return False
+    process_inform(ctx)
+    return True
+
+
 def confirm_pending(ctx: Ctx) -> None:
     """"Sí" to what the bot proposed last."""
     from actions import due_dates, handoff, payment_links, payment_plans, promises
@@ -149,9 +175,23 @@ class ActionAnswerBotChallenge(RecobraAction):
         ctx.utter("utter_bot_challenge", business_name=get_settings().business_name)
 
 
+class ActionOutOfScope(RecobraAction):
+    """Out of scope: say what the bot can help with, unless the message answers its open question."""
+
+    needs_debtor = False  # says nothing about any account
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    def handle(self, ctx: Ctx) -> None:
+        if not answers_open_question(ctx):
+            ctx.utter("utter_out_of_scope")
+
+
 class ActionHandleFallback(RecobraAction):
     """Not understood: say so; after two in a row, offer a person. A bare 4-digit answer to the
-    identity question is taken as that answer whatever the classifier thought."""
+    identity question, or a short answer to the bot's open question, is taken as that answer whatever
+    the classifier thought."""
 
     resets_fallbacks = False
     needs_debtor = False
@@ -167,6 +207,9 @@ class ActionHandleFallback(RecobraAction):
             from actions.identity import verify
 
             verify(ctx)
+            ctx.set(FALLBACKS, 0)
+            return
+        if answers_open_question(ctx):
             ctx.set(FALLBACKS, 0)
             return
         count = int(ctx.slot(FALLBACKS) or 0) + 1

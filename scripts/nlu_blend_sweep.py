@@ -51,7 +51,7 @@ def diet_only(config: Path, out: Path) -> tuple[Path, dict]:
         if step["name"] == ENSEMBLE:
             options = dict(step)
             step.update(weight=1.0, ranking_length=0)
-    data["pipeline"] = [s for s in data["pipeline"] if s["name"] != "FallbackClassifier"]
+    data["pipeline"] = [s for s in data["pipeline"] if not s["name"].endswith("FallbackClassifier")]
     if not options:
         raise SystemExit(f"{config} has no {ENSEMBLE}")
     path = out / "diet_only.yml"

@@ -1,9 +1,22 @@
 from sqlalchemy import select
 
+from actions.balance import ActionShowBalance
 from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid, ActionRecordDispute
-from actions.misc import ActionAnswerBotChallenge, ActionGreet, ActionPaymentConfirmed, ActionSendReminder
+from actions.misc import (
+    ActionAnswerBotChallenge,
+    ActionConfirmPending,
+    ActionGreet,
+    ActionHandleFallback,
+    ActionOutOfScope,
+    ActionPaymentConfirmed,
+    ActionProcessInform,
+    ActionSendReminder,
+)
 from actions.optout import ActionMarkWrongNumber, ActionOptOut
-from bot.store.models import Conversation, Debtor, Handoff, Invoice
+from actions.payment_plans import ActionOfferPaymentPlan
+from actions.promises import ActionProposePromise
+from bot import accounts
+from bot.store.models import Conversation, Debtor, Handoff, Invoice, PaymentPlan, Promise
 
 PHONE = "+573001112233"
 
@@ -152,3 +165,46 @@ async def test_a_claim_told_before_the_digits_is_remembered_after_them(convo, ma
         "utter_ask_document_digits"]
     replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
     assert replies[:2] == ["utter_identity_verified", "utter_claim_paid_noted"]
+
+
+async def test_a_short_answer_misread_as_out_of_scope_still_answers_the_open_question(convo, make_debtor, session):
+    """Asked "¿qué día puede hacer el pago?", the debtor says "hoy": the classifier may read that as out of
+    scope or not understood; it is the date asked for."""
+
+    debtor = make_debtor()
+    c = convo("+573001112233", introduced=True, verified=True)
+    assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
+    assert await c.say("HOY x la noche", "out_of_scope", ActionOutOfScope) == ["utter_confirm_promise"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().promised_date == accounts.local_today(debtor)
+
+    await c.say("puedo pagar en cuotas?", "request_payment_plan", ActionOfferPaymentPlan)
+    assert await c.say("tres", "nlu_fallback", ActionHandleFallback) == ["utter_confirm_plan"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(PaymentPlan)).scalar_one().instalment_count == 3
+
+
+async def test_out_of_scope_chatter_gets_the_out_of_scope_answer(convo, make_debtor, session):
+
+    make_debtor()
+    c = convo("+573001112233", introduced=True, verified=True)
+    assert await c.say("cuál es el clima hoy", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    long_remark = "hoy en la chamba trajeron pastel por el cumple del jefe y nos quedamos platicando"
+    assert await c.say(long_remark, "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+    assert session.execute(select(Promise)).first() is None
+    stranger = convo("+573009999999", introduced=True)
+    assert await stranger.say("hoy", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+
+
+async def test_an_open_question_is_answered_by_the_next_message_only(convo, make_debtor, session):
+    """"¿Qué día puede pagar?", then the debtor asks for the balance instead: a "3" after that is not the day."""
+
+    make_debtor()
+    c = convo("+573001112233", introduced=True, verified=True)
+    assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
+    await c.say("cuánto debo?", "check_balance", ActionShowBalance)
+    assert await c.say("3", "inform", ActionProcessInform) == ["utter_inform_unclear"]
+    assert session.execute(select(Promise)).first() is None
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    assert await c.say("el 28", "inform", ActionProcessInform) == ["utter_confirm_promise"]
