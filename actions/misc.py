@@ -175,17 +175,43 @@ class ActionAnswerBotChallenge(RecobraAction):
         ctx.utter("utter_bot_challenge", business_name=get_settings().business_name)
 
 
-class ActionOutOfScope(RecobraAction):
-    """Out of scope: say what the bot can help with, unless the message answers its open question."""
+class ActionReplyUnlessAnswer(RecobraAction):
+    """A social or out-of-scope reply, unless the message answers the bot's open question (then that)."""
 
-    needs_debtor = False  # says nothing about any account
+    needs_debtor = False  # the replies say nothing about any account
+    response = "utter_out_of_scope"
+    action_name = "action_out_of_scope"
+    # only when the NLU tagged the answer: "gracias, hasta el lunes" without a tagged date is a goodbye
+    needs_tagged_answer = False
 
     def name(self) -> str:
-        return "action_out_of_scope"
+        return self.action_name
 
     def handle(self, ctx: Ctx) -> None:
-        if not answers_open_question(ctx):
-            ctx.utter("utter_out_of_scope")
+        tagged = ctx.turn.entity("date") or ctx.turn.entity("installments")
+        if (tagged or not self.needs_tagged_answer) and answers_open_question(ctx):
+            return
+        ctx.utter(self.response)
+
+
+class ActionOutOfScope(ActionReplyUnlessAnswer):
+    """Out of scope ("cuál es el clima hoy"), or a bare answer misread as such ("hoy")."""
+
+
+class ActionGoodbye(ActionReplyUnlessAnswer):
+    """Goodbye, or "bueno, entonces el 5" read as one."""
+
+    response = "utter_goodbye"
+    action_name = "action_goodbye"
+    needs_tagged_answer = True
+
+
+class ActionThank(ActionReplyUnlessAnswer):
+    """Thanks, or "gracias, el viernes entonces" read as such."""
+
+    response = "utter_thanks"
+    action_name = "action_thank"
+    needs_tagged_answer = True
 
 
 class ActionHandleFallback(RecobraAction):

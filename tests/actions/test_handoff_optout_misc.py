@@ -5,18 +5,21 @@ from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid, ActionRe
 from actions.misc import (
     ActionAnswerBotChallenge,
     ActionConfirmPending,
+    ActionGoodbye,
     ActionGreet,
     ActionHandleFallback,
     ActionOutOfScope,
     ActionPaymentConfirmed,
     ActionProcessInform,
     ActionSendReminder,
+    ActionThank,
 )
 from actions.optout import ActionMarkWrongNumber, ActionOptOut
 from actions.payment_plans import ActionOfferPaymentPlan
 from actions.promises import ActionProposePromise
 from bot import accounts
 from bot.store.models import Conversation, Debtor, Handoff, Invoice, PaymentPlan, Promise
+from tests.actions.conftest import ent
 
 PHONE = "+573001112233"
 
@@ -208,3 +211,14 @@ async def test_an_open_question_is_answered_by_the_next_message_only(convo, make
     assert session.execute(select(Promise)).first() is None
     await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
     assert await c.say("el 28", "inform", ActionProcessInform) == ["utter_confirm_promise"]
+
+
+async def test_a_date_answer_read_as_goodbye_or_thanks_is_still_the_answer(convo, make_debtor):
+    make_debtor()
+    c = convo("+573001112233", introduced=True, verified=True)
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    assert await c.say("bueno, entonces el 5", "goodbye", ActionGoodbye,
+                       entities=[ent("date", "el 5", "el 5", 16)]) == ["utter_confirm_promise"]
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    assert await c.say("gracias, hasta mañana", "goodbye", ActionGoodbye) == ["utter_goodbye"]
+    assert await c.say("mil gracias", "thank", ActionThank) == ["utter_thanks"]

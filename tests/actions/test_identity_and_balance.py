@@ -60,8 +60,7 @@ async def test_multi_intent_asks_for_digits_once(convo, make_debtor):
                           ActionShowBalance, ActionSendPaymentLink)
     assert replies == ["utter_ask_document_digits"]
     replies = await c.say("4821", "inform", ActionProcessInform)
-    assert replies == ["utter_identity_verified", "utter_balance_single", "utter_offer_payment_link",
-                       "utter_payment_link_balance"]
+    assert replies == ["utter_identity_verified", "utter_balance_single", "utter_payment_link_balance"]
 
 
 async def test_paid_and_human_unverified_goes_to_a_person(convo, make_debtor, session):

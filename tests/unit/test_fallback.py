@@ -25,10 +25,15 @@ def test_an_intent_and_a_multi_intent_made_of_it_are_not_ambiguous():
     assert classify((f"{REASON}+{PROMISE}", 0.52), (PROMISE, 0.47)) == f"{REASON}+{PROMISE}"
 
 
+def test_two_readings_that_nest_count_together_against_the_threshold():
+    assert classify((REASON, 0.38), (f"{REASON}+{PROMISE}", 0.34), ("deny", 0.2)) == REASON
+    assert classify((REASON, 0.3), (f"{REASON}+{PROMISE}", 0.15), ("deny", 0.1)) == "nlu_fallback"
+
+
 def test_intents_that_do_not_nest_are_still_ambiguous_and_low_confidence_still_falls_back():
     assert classify((REASON, 0.52), ("deny", 0.45)) == "nlu_fallback"
     assert classify((f"{REASON}+{PROMISE}", 0.52), (f"{REASON}+request_due_date_change", 0.47)) == "nlu_fallback"
-    assert classify((REASON, 0.45), (f"{REASON}+{PROMISE}", 0.30)) == "nlu_fallback"
+    assert classify((REASON, 0.45), ("deny", 0.30)) == "nlu_fallback"
     assert classify((REASON, 0.9), ("deny", 0.05)) == REASON
 
 
