@@ -77,10 +77,19 @@ def answers_open_question(ctx: Ctx) -> bool:
     return True
 
 
+def answers_with_a_tagged_value(ctx: Ctx) -> bool:
+    """``answers_open_question`` for a message whose date or count the NLU tagged: "no, el 10 de diciembre"
+    read as a "no", "bueno, entonces el 5" read as a goodbye."""
+    tagged = ctx.turn.entity("date") or ctx.turn.entity("installments")
+    return bool(tagged) and answers_open_question(ctx)
+
+
 def confirm_pending(ctx: Ctx) -> None:
     """"Sí" to what the bot proposed last."""
     from actions import due_dates, handoff, payment_links, payment_plans, promises
 
+    if answers_with_a_tagged_value(ctx):
+        return
     pending = ctx.slot(PENDING_CONFIRMATION)
     if pending in ("promise", "due_date", "payment_plan", "payment_link", "plan_offer") and not ctx.verified:
         ctx.require_verified("confirm_pending")
@@ -108,9 +117,11 @@ def confirm_pending(ctx: Ctx) -> None:
 
 
 def decline_pending(ctx: Ctx) -> None:
-    """"No" to what the bot proposed last."""
+    """"No" to what the bot proposed last, unless it comes with the answer to the open question."""
     from bot import countries
 
+    if answers_with_a_tagged_value(ctx):
+        return
     pending = ctx.slot(PENDING_CONFIRMATION)
     ctx.set(PENDING_CONFIRMATION, None)
     if pending in ("promise", "due_date", "payment_plan"):
@@ -188,8 +199,7 @@ class ActionReplyUnlessAnswer(RecobraAction):
         return self.action_name
 
     def handle(self, ctx: Ctx) -> None:
-        tagged = ctx.turn.entity("date") or ctx.turn.entity("installments")
-        if (tagged or not self.needs_tagged_answer) and answers_open_question(ctx):
+        if answers_with_a_tagged_value(ctx) if self.needs_tagged_answer else answers_open_question(ctx):
             return
         ctx.utter(self.response)
 

@@ -51,8 +51,28 @@ def resolve_date(text: str | None, today: date, tz: str) -> date | None:
         if isinstance(found, datetime):
             found = found.date()
         if isinstance(found, date):
-            return found
+            return _recent_past(found, text, today)
     return fallback_date(text, today)
+
+
+# "el 1 de noviembre", "3 nov": a day of a named month, without a year
+DAY_OF_NAMED_MONTH = re.compile(
+    r"\b\d{1,2}\s+(?:de\s+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*\b")
+# how far back a named day still means this year's: further back, the debtor means the next one
+RECENT_PAST_DAYS = 183
+
+
+def _recent_past(found: date, text: str, today: date) -> date:
+    """The resolver reads every date forward: on 3 December, "el 1 de noviembre" is next November, which
+    a promise would refuse as too far off. The debtor means the one a month ago, and should hear that it
+    has passed."""
+    if found <= today or not DAY_OF_NAMED_MONTH.search(_plain(text)):
+        return found
+    try:
+        last = found.replace(year=found.year - 1)
+    except ValueError:  # 29 February
+        return found
+    return last if last < today and (today - last).days <= RECENT_PAST_DAYS else found
 
 
 # A date written in full (2026-12-05, 5/12/2026, 5 de diciembre de 2026), or "ayer": resolved here

@@ -156,3 +156,32 @@ async def test_with_two_invoices_the_promise_says_which_invoice_it_is_about(conv
     promise = session.execute(select(Promise)).scalar_one()
     assert promise.amount == Decimal("420000.00")
     assert session.get(Invoice, promise.invoice_id).external_id == "F1"
+
+
+def _named(day) -> str:
+    from actions.parsing import MONTHS
+
+    return f"el {day.day} de {MONTHS[day.month - 1]}"
+
+
+async def test_a_named_day_that_passed_weeks_ago_is_past_not_next_year(convo, make_debtor):
+    """On 3 December "el 1 de noviembre" is the one that passed, not next November's ("too far")."""
+    debtor = make_debtor()
+    c = verified(convo)
+    text = _named(accounts.local_today(debtor) - timedelta(days=25))
+    replies = await c.say(f"le pago {text}", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("date", text, text, 8)])
+    assert replies == ["utter_promise_date_past"]
+
+
+async def test_no_with_a_new_date_after_a_refused_date_is_the_new_date(convo, make_debtor, session):
+    debtor = make_debtor()
+    c = verified(convo)
+    today = accounts.local_today(debtor)
+    far, near = _named(today + timedelta(days=90)), _named(today + timedelta(days=5))
+    replies = await c.say(f"le pago {far}", "promise_to_pay", ActionProposePromise, entities=[ent("date", far, far, 8)])
+    assert replies == ["utter_promise_date_too_far"]
+    replies = await c.say(f"ah no, {near}", "deny", ActionDeclinePending, entities=[ent("date", near, near, 7)])
+    assert replies == ["utter_confirm_promise"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().promised_date == today + timedelta(days=5)
