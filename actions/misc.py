@@ -205,7 +205,16 @@ class ActionReplyUnlessAnswer(RecobraAction):
 
 
 class ActionOutOfScope(ActionReplyUnlessAnswer):
-    """Out of scope ("cuál es el clima hoy"), or a bare answer misread as such ("hoy")."""
+    """Out of scope ("cuál es el clima hoy"), or a bare answer misread as such ("hoy"). It counts as not
+    understood: gibberish often lands here rather than in the fallback."""
+
+    resets_fallbacks = False
+
+    def handle(self, ctx: Ctx) -> None:
+        if answers_open_question(ctx):
+            ctx.set(FALLBACKS, 0)
+            return
+        not_understood(ctx, self.response)
 
 
 class ActionGoodbye(ActionReplyUnlessAnswer):
@@ -248,15 +257,20 @@ class ActionHandleFallback(RecobraAction):
         if answers_open_question(ctx):
             ctx.set(FALLBACKS, 0)
             return
-        count = int(ctx.slot(FALLBACKS) or 0) + 1
-        if count >= 2:
-            ctx.utter("utter_offer_human_after_fallback")
-            ctx.set(PENDING_CONFIRMATION, "handoff")
-            ctx.set("handoff_reason", "fallback")
-            ctx.set(FALLBACKS, 0)
-        else:
-            ctx.utter("utter_default")
-            ctx.set(FALLBACKS, count)
+        not_understood(ctx, "utter_default")
+
+
+def not_understood(ctx: Ctx, response: str) -> None:
+    """Say so; the second time in a row (not understood or out of scope, "asdfgh" then "qwerty"), offer a person."""
+    count = int(ctx.slot(FALLBACKS) or 0) + 1
+    if count >= 2:
+        ctx.utter("utter_offer_human_after_fallback")
+        ctx.set(PENDING_CONFIRMATION, "handoff")
+        ctx.set("handoff_reason", "fallback")
+        ctx.set(FALLBACKS, 0)
+    else:
+        ctx.utter(response)
+        ctx.set(FALLBACKS, count)
 
 
 def may_contact(ctx: Ctx) -> bool:

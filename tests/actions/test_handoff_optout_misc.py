@@ -222,3 +222,12 @@ async def test_a_date_answer_read_as_goodbye_or_thanks_is_still_the_answer(convo
     await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
     assert await c.say("gracias, hasta mañana", "goodbye", ActionGoodbye) == ["utter_goodbye"]
     assert await c.say("mil gracias", "thank", ActionThank) == ["utter_thanks"]
+
+
+async def test_two_out_of_scope_or_not_understood_turns_in_a_row_offer_a_person(convo, make_debtor):
+    make_debtor()
+    c = convo("+573001112233", introduced=True, verified=True)
+    assert await c.say("asdfgh", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+    assert await c.say("qwerty zxcv", "nlu_fallback", ActionHandleFallback) == ["utter_offer_human_after_fallback"]
+    assert await c.say("cuál es el clima hoy", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+    assert await c.say("y el de mañana?", "out_of_scope", ActionOutOfScope) == ["utter_offer_human_after_fallback"]
