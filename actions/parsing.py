@@ -171,7 +171,8 @@ def fallback_date(text: str, today: date) -> date | None:
             found = _day_in_month(year + 1, int(m[2]), int(m[1]))
         return found
     for i, name in enumerate(MONTHS):
-        if m := re.search(rf"\b(\d{{1,2}}) de {name}(?: de (\d{{4}}))?\b", t):
+        # "5 de diciembre", "el 2 de dic", "2 dic." (the first three letters name the month)
+        if m := re.search(rf"\b(\d{{1,2}}) (?:de )?{name[:3]}[a-z]*\.?(?: de (\d{{4}}))?(?!\w)", t):
             if m[2]:
                 return _day_in_month(int(m[2]), i + 1, int(m[1]))
             found = _day_in_month(today.year, i + 1, int(m[1]))

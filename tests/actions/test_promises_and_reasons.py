@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -185,3 +185,17 @@ async def test_no_with_a_new_date_after_a_refused_date_is_the_new_date(convo, ma
     assert replies == ["utter_confirm_promise"]
     await c.say("sí", "affirm", ActionConfirmPending)
     assert session.execute(select(Promise)).scalar_one().promised_date == today + timedelta(days=5)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("el 2 de dic", date(2026, 12, 2)),  # yesterday: the debtor hears it has passed
+    ("el 20 de dic", date(2026, 12, 20)),
+    ("2 dic.", date(2026, 12, 2)),
+    ("el 1 de noviembre", date(2026, 11, 1)),  # last month's, not next year's
+    ("15 de enero", date(2027, 1, 15)),
+    ("el 5 de enero de 2027", date(2027, 1, 5)),
+])
+def test_named_month_days_resolve_against_a_fixed_clock(text, expected):
+    from actions.parsing import resolve_date
+
+    assert resolve_date(text, date(2026, 12, 3), "America/Bogota") == expected
