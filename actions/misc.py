@@ -187,34 +187,33 @@ class ActionAnswerBotChallenge(RecobraAction):
 
 
 class ActionReplyUnlessAnswer(RecobraAction):
-    """A social or out-of-scope reply, unless the message answers the bot's open question (then that)."""
+    """A social reply, unless the message carries the answer to the bot's open question (then that)."""
 
     needs_debtor = False  # the replies say nothing about any account
-    response = "utter_out_of_scope"
-    action_name = "action_out_of_scope"
-    # only when the NLU tagged the answer: "gracias, hasta el lunes" without a tagged date is a goodbye
-    needs_tagged_answer = False
+    response = ""
+    action_name = ""
 
     def name(self) -> str:
         return self.action_name
 
     def handle(self, ctx: Ctx) -> None:
-        if answers_with_a_tagged_value(ctx) if self.needs_tagged_answer else answers_open_question(ctx):
-            return
-        ctx.utter(self.response)
+        # only when the NLU tagged the answer: "gracias, hasta el lunes" without a tagged date is a goodbye
+        if not answers_with_a_tagged_value(ctx):
+            ctx.utter(self.response)
 
 
-class ActionOutOfScope(ActionReplyUnlessAnswer):
+class ActionOutOfScope(RecobraAction):
     """Out of scope ("cuál es el clima hoy"), or a bare answer misread as such ("hoy"). It counts as not
     understood: gibberish often lands here rather than in the fallback."""
 
+    needs_debtor = False  # the reply says nothing about any account
     resets_fallbacks = False
 
+    def name(self) -> str:
+        return "action_out_of_scope"
+
     def handle(self, ctx: Ctx) -> None:
-        if answers_open_question(ctx):
-            ctx.set(FALLBACKS, 0)
-            return
-        not_understood(ctx, self.response)
+        not_understood(ctx, "utter_out_of_scope")
 
 
 class ActionGoodbye(ActionReplyUnlessAnswer):
@@ -222,7 +221,6 @@ class ActionGoodbye(ActionReplyUnlessAnswer):
 
     response = "utter_goodbye"
     action_name = "action_goodbye"
-    needs_tagged_answer = True
 
 
 class ActionThank(ActionReplyUnlessAnswer):
@@ -230,7 +228,6 @@ class ActionThank(ActionReplyUnlessAnswer):
 
     response = "utter_thanks"
     action_name = "action_thank"
-    needs_tagged_answer = True
 
 
 class ActionHandleFallback(RecobraAction):
@@ -254,14 +251,15 @@ class ActionHandleFallback(RecobraAction):
             verify(ctx)
             ctx.set(FALLBACKS, 0)
             return
-        if answers_open_question(ctx):
-            ctx.set(FALLBACKS, 0)
-            return
         not_understood(ctx, "utter_default")
 
 
 def not_understood(ctx: Ctx, response: str) -> None:
-    """Say so; the second time in a row (not understood or out of scope, "asdfgh" then "qwerty"), offer a person."""
+    """Unless the message answers the bot's open question: say so; the second time in a row (not understood
+    or out of scope, "asdfgh" then "qwerty"), offer a person."""
+    if answers_open_question(ctx):
+        ctx.set(FALLBACKS, 0)
+        return
     count = int(ctx.slot(FALLBACKS) or 0) + 1
     if count >= 2:
         ctx.utter("utter_offer_human_after_fallback")
