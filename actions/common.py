@@ -33,7 +33,7 @@ FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
 AWAITING_TURN = "awaiting_turn"
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
-ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count")
+ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details")
 
 
 @dataclass
@@ -298,6 +298,14 @@ class RecobraAction(Action, ABC):
                 from actions.identity import verify
 
                 verify(ctx)  # "4821" read as some other intent is still the answer to the identity question
+            elif self.repeats_verified_digits(ctx):
+                ctx.utter("utter_identity_already_verified")
+                if ctx.slot(AWAITING) in ONE_REPLY_QUESTIONS:
+                    ctx.set(AWAITING, ctx.slot(AWAITING))  # the open question waits for the next reply
+            elif _answers_claim_question(ctx):
+                from actions.handoff import note_claim_details
+
+                note_claim_details(ctx)
             else:
                 self.handle(ctx)
         if self.resets_fallbacks and turn.slot(FALLBACKS):
@@ -318,6 +326,29 @@ class RecobraAction(Action, ABC):
             and re.fullmatch(r"[\s\d.\-]+", ctx.turn.text or "") is not None
             and identity.extract_digits(ctx.turn.text) is not None
         )
+
+
+    @staticmethod
+    def repeats_verified_digits(ctx: Ctx) -> bool:
+        """The document digits again, after the check: a reply to an older question, or to a date question
+        mistaken for the identity one ("4821" is no day, and must not be read as the year 4821)."""
+        import hmac
+
+        from bot import identity
+
+        expected = ctx.debtor.document_last4 if ctx.debtor is not None else None
+        digits = identity.extract_digits(ctx.turn.text) if ctx.verified and expected else None
+        return (
+            digits is not None
+            and re.fullmatch(r"[\s\d.\-]+", ctx.turn.text or "") is not None
+            and hmac.compare_digest(digits, expected)
+        )
+
+
+def _answers_claim_question(ctx: Ctx) -> bool:
+    from actions.handoff import answers_claim_question
+
+    return answers_claim_question(ctx)
 
 
 def first_open_invoice(ctx: Ctx):  # noqa: ANN201

@@ -9,8 +9,13 @@ from actions import parsing
 from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
 
 
-def _refuse(ctx: Ctx, reason: str, latest: date | None) -> None:
+def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:  # noqa: ANN001
     ctx.set(AWAITING, None)
+    if reason in PROMISE_INSTEAD and invoice is not None and new_date is not None and _offer_promise(ctx, invoice,
+                                                                                                     new_date):
+        ctx.utter(f"utter_due_date_refused_{reason}")
+        ctx.utter("utter_offer_promise_instead", amount=ctx.money(invoice.balance, invoice.currency), date=new_date)
+        return
     ctx.set(PENDING_CONFIRMATION, "handoff")  # "sí" now means: a person, please
     ctx.set("handoff_reason", "due_date_refused")
     if reason in ("date_too_soon", "not_later", "too_far") and latest is not None:
@@ -19,6 +24,25 @@ def _refuse(ctx: Ctx, reason: str, latest: date | None) -> None:
         return
     ctx.utter(f"utter_due_date_refused_{reason}")
     ctx.utter("utter_offer_human")
+
+
+# refusals about the invoice, not the day asked for: paying on that day can still be a promise
+PROMISE_INSTEAD = ("too_overdue", "too_many_changes")
+
+
+def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:  # noqa: ANN001
+    """Ready a promise to pay the balance on ``when`` if the promise policy allows that day; the debtor's
+    "sí" then records it (as the promise flow's own confirmation does)."""
+    from bot import promises
+
+    try:
+        terms = promises.validate(invoice, when, None, ctx.today)
+    except promises.PromiseError:
+        return False
+    ctx.set("promise_date", terms.promised_date.isoformat())
+    ctx.set("promise_amount", str(terms.amount))
+    ctx.set(PENDING_CONFIRMATION, "promise")
+    return True
 
 
 def request_change(ctx: Ctx) -> None:
@@ -49,7 +73,7 @@ def request_change(ctx: Ctx) -> None:
                   due_date=invoice.due_date, latest_date=decision.latest_date)
         ctx.set(AWAITING, "due_date")
     else:
-        _refuse(ctx, decision.reason or "not_open", decision.latest_date)
+        _refuse(ctx, decision.reason or "not_open", decision.latest_date, invoice, new_date)
 
 
 def confirm_change(ctx: Ctx) -> None:

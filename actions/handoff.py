@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
 
 
 def _wait(ctx: Ctx) -> str:
@@ -39,6 +39,36 @@ def claim_paid(ctx: Ctx) -> None:
     claim = read_claim(ctx.turn.text, said_date=ctx.turn.entity_text("date") is not None)
     ctx.utter(CLAIM_PAID_REPLIES[claim.when, claim.how])
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+    if not (claim.when and claim.how):
+        ctx.set(AWAITING, "claim_details")
+
+
+# what the answer to "¿cuándo y por qué medio pagó?" is read as: "el lunes por nequi" is a promise to the
+# classifier, "por transferencia" a question about payment methods, "ayer en el oxxo" another claim
+CLAIM_DETAIL_INTENTS = frozenset({"inform", "promise_to_pay", "claim_already_paid", "ask_payment_methods",
+                                  "affirm", "out_of_scope", "nlu_fallback"})
+
+
+def answers_claim_question(ctx: Ctx) -> bool:
+    """The debtor's next message after the bot asked when and how they paid, if it tells either: it is
+    the claim's detail for the person who verifies it, not a new promise or request."""
+    from bot.language.claims import read_claim
+
+    if ctx.debtor is None or not ctx.verified or ctx.slot(AWAITING) != "claim_details":
+        return False
+    if not set(ctx.turn.intents) <= CLAIM_DETAIL_INTENTS:
+        return False  # "cuánto debo?", "quiero hablar con alguien": a new request, answered as such
+    claim = read_claim(ctx.turn.text, said_date=ctx.turn.entity_text("date") is not None)
+    return claim.when or claim.how or ctx.turn.intent in ("inform", "claim_already_paid")
+
+
+def note_claim_details(ctx: Ctx) -> None:
+    from bot import handoffs
+
+    handoffs.add_note(ctx.session, ctx.turn.sender_id, "Cuándo y cómo pagó: " + (ctx.turn.text or ""))
+    ctx.set(AWAITING, None)
+    ctx.set(PENDING_CONFIRMATION, None)
+    ctx.utter("utter_claim_details_noted")
 
 
 def dispute(ctx: Ctx) -> None:

@@ -96,7 +96,12 @@ def confirm_promise(ctx: Ctx) -> None:
         return
     ctx.set("promise_date", None)
     ctx.set("promise_amount", None)
-    ctx.utter("utter_promise_saved", amount=ctx.money(promise.amount, promise.currency), date=promise.promised_date)
+    amount = ctx.money(promise.amount, promise.currency)
+    if promise.promised_date == ctx.today:  # no reminder comes before today ends: the link, now
+        ctx.set(PENDING_CONFIRMATION, "payment_link")
+        ctx.utter("utter_promise_saved_today", amount=amount)
+        return
+    ctx.utter("utter_promise_saved", amount=amount, date=promise.promised_date)
 
 
 class ActionProposePromise(RecobraAction):

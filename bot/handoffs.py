@@ -62,6 +62,18 @@ def open(  # noqa: A001  (the verb the dialogue speaks)
     return existing, created
 
 
+def add_note(session: Session, phone: str, note: str) -> Handoff | None:
+    """Append what the debtor added after the hand-off opened ("el lunes por nequi" to "¿cuándo y cómo
+    pagó?") to the live hand-off's summary, where the person who picks it up reads it first."""
+    conv = session.execute(select(Conversation).where(Conversation.phone == phone)).scalar_one_or_none()
+    handoff = live(session, conv.id) if conv is not None else None
+    if handoff is None or not note.strip():
+        return handoff
+    handoff.summary = f"{handoff.summary} | {note.strip()}"[:2000]
+    session.flush()
+    return handoff
+
+
 def close(session: Session, handoff: Handoff, actor: str = "bot", user_id: int | None = None) -> Handoff:
     """Close the hand-off and give the conversation back to the bot."""
     if handoff.status != "closed":

@@ -55,7 +55,8 @@ def unit(currency: str) -> Decimal:
 
 
 def split(total: Decimal, count: int, currency: str, min_first_pct: Decimal | int = 0) -> list[Decimal]:
-    """``count`` amounts adding up exactly to ``total``."""
+    """``count`` amounts adding up exactly to ``total``: the rounding remainder goes on the first, so
+    that the rest are all equal and "la primera de X, luego N de Y" is the whole truth."""
     if count < 1:
         raise PlanError("count_invalid")
     q = unit(currency)
@@ -67,9 +68,8 @@ def split(total: Decimal, count: int, currency: str, min_first_pct: Decimal | in
     first = max(equal, floor_first)
     rest_total = total - first
     each = (rest_total / (count - 1)).quantize(q, rounding=ROUND_FLOOR)
-    amounts = [first] + [each] * (count - 2)
-    amounts.append(total - sum(amounts))
-    return [a.quantize(cents) for a in amounts]
+    first = total - each * (count - 1)
+    return [a.quantize(cents) for a in [first] + [each] * (count - 1)]
 
 
 def _min_amount(currency: str, pol: dict) -> Decimal:

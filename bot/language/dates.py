@@ -259,6 +259,8 @@ def _with_dateparser(text: str, today: dt.date) -> dt.date | None:
         except ValueError:
             return None
         return result if result >= today else None
+    if not match and re.search(r"\d{3,}", text):
+        return None  # "4821", "1500": dateparser reads a long bare number as a year, no debtor means one
     candidate = match.group(0) if match else text
     parsed = dateparser.parse(candidate, languages=["es"], settings=settings)
     if parsed is None:

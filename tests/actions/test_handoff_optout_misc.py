@@ -231,3 +231,42 @@ async def test_two_out_of_scope_or_not_understood_turns_in_a_row_offer_a_person(
     assert await c.say("qwerty zxcv", "nlu_fallback", ActionHandleFallback) == ["utter_offer_human_after_fallback"]
     assert await c.say("cuál es el clima hoy", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
     assert await c.say("y el de mañana?", "out_of_scope", ActionOutOfScope) == ["utter_offer_human_after_fallback"]
+
+
+async def test_the_answer_to_when_and_how_goes_to_the_handoff_not_to_a_promise(convo, make_debtor, session):
+    """"¿Cuándo y por qué medio pagó?" → "el lunes por nequi": the classifier reads a promise (a weekday, a
+    payment word); it is the claim's detail, for the person who verifies it."""
+
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say("ya pagué", "claim_already_paid", ActionRecordClaimedPaid)
+    replies = await c.say("el lunes por nequi", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("date", "el lunes", "el lunes", 0)])
+    assert replies == ["utter_claim_details_noted"]
+    assert "comprobante" in c.texts()[0]
+    assert session.execute(select(Promise)).first() is None
+    assert "el lunes por nequi" in session.execute(select(Handoff)).scalar_one().summary
+    # the question was answered: a later date is a promise again
+    assert await c.say("le pago el 28", "promise_to_pay", ActionProposePromise,
+                       entities=[ent("date", "el 28", "el 28", 8)]) == ["utter_confirm_promise"]
+
+
+async def test_a_new_request_after_the_claim_question_is_answered_as_such(convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say("ya pagué en el oxxo", "claim_already_paid", ActionRecordClaimedPaid)
+    assert (await c.say("cuánto debo?", "check_balance", ActionShowBalance))[0] == "utter_balance_single"
+    assert "Cuándo y cómo pagó" not in session.execute(select(Handoff)).scalar_one().summary
+
+
+async def test_the_digits_again_after_the_check_are_not_a_date(convo, make_debtor, session):
+    """Asked for the day, the debtor sends the 4 document digits again (answering an older question): that
+    is no year 4821 to refuse; the bot says they are verified and the day question stays open."""
+
+    make_debtor()
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
+    assert await c.say("4821", "inform", ActionProcessInform,
+                       entities=[ent("document_digits", "4821")]) == ["utter_identity_already_verified"]
+    assert await c.say("el 28", "inform", ActionProcessInform) == ["utter_confirm_promise"]
+    assert session.execute(select(Promise)).first() is None

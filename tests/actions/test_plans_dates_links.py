@@ -132,3 +132,22 @@ async def test_due_date_ineligible_offers_a_person(convo, make_debtor, session):
     assert replies == ["utter_due_date_refused_too_overdue", "utter_offer_human"]
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_handoff_opened"]
     assert session.execute(select(Handoff)).scalar_one().reason == "due_date_refused"
+
+
+async def test_a_refused_date_change_offers_a_promise_for_that_day(convo, make_debtor, session):
+    """Too overdue to move the due date by chat: paying on the day the debtor asked for can still be recorded
+    as a promise, which serves them better than only a person."""
+    from bot.store.models import Promise
+
+    mx_debtor(make_debtor, days_overdue=45)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say("me das chance de pagar en 5 días?", "request_due_date_change", ActionRequestDueDateChange,
+                          entities=[ent("date", "en 5 días", "en 5 días", 26)])
+    assert replies == ["utter_due_date_refused_too_overdue", "utter_offer_promise_instead"]
+    assert "$1,000" in c.texts()[1] and "asesor" in c.texts()[1]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_promise_saved"]
+    promise = session.execute(select(Promise)).scalar_one()
+    today = local_today(tz="America/Mexico_City")
+    assert promise.promised_date == today + timedelta(days=5) and promise.amount == Decimal("1000.00")
+    assert session.execute(select(Invoice)).scalar_one().due_date < local_today(tz="America/Mexico_City")
+    assert session.execute(select(DueDateChange)).first() is None

@@ -199,3 +199,16 @@ def test_named_month_days_resolve_against_a_fixed_clock(text, expected):
     from actions.parsing import resolve_date
 
     assert resolve_date(text, date(2026, 12, 3), "America/Bogota") == expected
+
+
+async def test_a_promise_for_today_offers_the_link_now(convo, make_debtor, session):
+    """No reminder comes before a same-day promise falls due: "Ese día le recordaremos" would be untrue, so the
+    bot offers the link at once."""
+
+    make_debtor()
+    c = verified(convo)
+    await c.say("hoy le pago", "promise_to_pay", ActionProposePromise, entities=[ent("date", "hoy", "hoy", 0)])
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_promise_saved_today"]
+    assert "hoy" in c.texts()[0] and "recordaremos" not in c.texts()[0]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_payment_link_promise"]
+    assert session.execute(select(Promise)).scalar_one().status == "open"

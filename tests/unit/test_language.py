@@ -84,6 +84,9 @@ DATES = [
     ("el pasado 15", MONDAY, None),
     ("", MONDAY, None),
     ("cuando pueda", MONDAY, None),
+    # a long bare number is document digits or money, not the year dateparser reads in it
+    ("4821", MONDAY, None),
+    ("1500", MONDAY, None),
     # ISO dates, as date pickers and apps write them: never read day-first
     ("2026-12-05", MONDAY, dt.date(2026, 12, 5)),
     ("el 2027/01/15 le pago", MONDAY, dt.date(2027, 1, 15)),

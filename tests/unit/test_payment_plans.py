@@ -14,11 +14,11 @@ POLICY = {"min_first_payment_pct": 20, "min_instalments": 2, "max_instalments": 
 TODAY = date(2026, 11, 11)
 
 
-def test_split_exact_with_remainder_on_last():
-    assert payment_plans.split(Decimal("100.00"), 3, "MXN", 20) == [Decimal("33.33"), Decimal("33.33"),
-                                                                     Decimal("33.34")]
+def test_split_exact_with_remainder_on_first():
+    assert payment_plans.split(Decimal("100.00"), 3, "MXN", 20) == [Decimal("33.34"), Decimal("33.33"),
+                                                                     Decimal("33.33")]
     clp = payment_plans.split(Decimal("45990"), 4, "CLP", 20)
-    assert sum(clp) == Decimal("45990") and all(a == a.to_integral_value() for a in clp[:-1])
+    assert clp == [Decimal("11499"), Decimal("11497"), Decimal("11497"), Decimal("11497")]
 
 
 def test_first_payment_minimum_share():
@@ -35,6 +35,8 @@ def test_split_always_adds_up(total, count, currency, pct):
             return
     amounts = payment_plans.split(total, count, currency, pct)
     assert len(amounts) == count and sum(amounts) == total
+    assert len(set(amounts[1:])) <= 1  # the offer names one amount for every instalment after the first
+    assert all(a > 0 for a in amounts) or total < count
 
 
 def test_options_respect_minimum_instalment():
@@ -53,7 +55,7 @@ def test_create_plan_with_schedule(session, make_debtor):
     session.commit()
     assert promise.status == "replaced"
     rows = session.query(Instalment).filter_by(plan_id=plan.id).order_by(Instalment.number).all()
-    assert [r.amount for r in rows] == [Decimal("333.33"), Decimal("333.33"), Decimal("333.34")]
+    assert [r.amount for r in rows] == [Decimal("333.34"), Decimal("333.33"), Decimal("333.33")]
     assert [r.due_date.isoformat() for r in rows] == ["2026-11-14", "2026-12-14", "2027-01-13"]
     assert payment_plans.next_instalment(session, inv.id).number == 1
     again = payment_plans.create(session, debtor, inv, 2, TODAY, POLICY)
