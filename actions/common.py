@@ -33,7 +33,7 @@ FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
 AWAITING_TURN = "awaiting_turn"
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
-ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details")
+ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
 
 
 @dataclass

@@ -43,7 +43,7 @@ def process_inform(ctx: Ctx) -> None:
         payment_plans.choose_plan(ctx)
     elif awaiting == "promise_date" or ctx.turn.entity("date") or ctx.turn.entity("amount"):
         promises.propose_promise(ctx)
-    elif ctx.turn.entity("reason"):
+    elif ctx.turn.entity("reason") or awaiting == "reason":
         from actions.reasons import record_reason
 
         record_reason(ctx)
@@ -53,17 +53,26 @@ def process_inform(ctx: Ctx) -> None:
 
 # a reply longer than this is a remark of its own, not the bare answer to the bot's question
 OPEN_ANSWER_MAX_WORDS = 6
+# a one-word reply to "¿qué le ha impedido pagar?" ("jaja", "asdf") tells no reason
+MIN_REASON_WORDS = 2
 
 
 def answers_open_question(ctx: Ctx) -> bool:
     """A short reply the classifier did not place ("hoy", "HOY x la noche", "doce") may still answer
     the question the bot just asked: the day of a promise or of a due-date change, an instalment count.
-    If it reads as that answer, carry it out as one (the debtor still confirms before anything is saved)."""
+    If it reads as that answer, carry it out as one (the debtor still confirms before anything is saved).
+    Asked what kept them from paying, any reply of a few words is the reason, however long."""
     from actions import parsing
 
     awaiting = ctx.slot(AWAITING)
     text = (ctx.turn.text or "").strip()
-    if ctx.debtor is None or not ctx.verified or not text or len(text.split()) > OPEN_ANSWER_MAX_WORDS:
+    if ctx.debtor is None or not ctx.verified or not text:
+        return False
+    if awaiting == "reason" and len(text.split()) >= MIN_REASON_WORDS:
+        # "un tema familiar", "la cosa está fea": recorded in their words (as "other" when it named no category)
+        process_inform(ctx)
+        return True
+    if len(text.split()) > OPEN_ANSWER_MAX_WORDS:
         return False
     if awaiting in ("promise_date", "due_date"):
         found = parsing.resolve_date(text, ctx.today, ctx.debtor.timezone)
@@ -132,6 +141,7 @@ def decline_pending(ctx: Ctx) -> None:
     elif pending in ("payment_link", "plan_offer") and ctx.verified:
         if countries.may_ask_reason(ctx.debtor.country) and not ctx.slot("last_reason"):
             ctx.utter("utter_ask_reason")
+            ctx.set(AWAITING, "reason")
         else:
             ctx.utter("utter_offer_plan_or_promise")
     elif ctx.slot(AWAITING) == "document_digits" and not ctx.verified:

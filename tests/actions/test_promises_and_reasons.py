@@ -212,3 +212,25 @@ async def test_a_promise_for_today_offers_the_link_now(convo, make_debtor, sessi
     assert "hoy" in c.texts()[0] and "recordaremos" not in c.texts()[0]
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_payment_link_promise"]
     assert session.execute(select(Promise)).scalar_one().status == "open"
+
+
+async def test_the_answer_to_the_reason_question_is_the_reason_whatever_the_classifier_said(
+        convo, make_debtor, session):
+    """Asked what kept them from paying, "un tema familiar" is the reason even when read as out of scope: it is
+    recorded in the debtor's words, with empathy, not answered with "con eso no le puedo ayudar"."""
+    from actions.misc import ActionHandleFallback, ActionOutOfScope
+
+    make_debtor("MX-1", phone="+525512340000", country="MX", timezone="America/Mexico_City",
+                invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}])
+    m = convo("+525512340000", introduced=True, verified=True, pending_confirmation="payment_link")
+    assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
+    assert await m.say("es un tema familiar, la verdad", "out_of_scope", ActionOutOfScope) == [
+        "utter_reason_empathy_other", "utter_offer_plan_or_promise"]
+    row = session.execute(select(NonpaymentReason)).scalar_one()
+    assert (row.reason, row.text) == ("other", "es un tema familiar, la verdad")
+    # the question lasts one reply: later chatter is chatter
+    assert await m.say("qué calor hace hoy", "out_of_scope", ActionOutOfScope) == ["utter_out_of_scope"]
+    m.slots["pending_confirmation"] = "payment_link"
+    m.slots["last_reason"] = None
+    await m.say("no", "deny", ActionDeclinePending)
+    assert await m.say("jaja", "nlu_fallback", ActionHandleFallback) == ["utter_default"]
