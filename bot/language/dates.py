@@ -68,7 +68,8 @@ _REWRITES = [
     (r"\bfin de mes\b|\bfinales de mes\b|\bfinal de mes\b|\bfin del mes\b|\bultimo del mes\b", "findemes"),
     (r"\bultimo dia del mes\b", "findemes"),
     (r"\bdia de pago\b|\bdia de paga\b|\bcuando me paguen\b|\bcuando cobre\b", "quincena"),
-    (r"\bhoy mismo\b|\bahorita\b|\bahora\b", "hoy"),
+    (r"\bhoy mismo\b|\bahorita\b|\bahora\b|\bya mismo\b|\bmas tarde\b|\besta (?:tarde|noche)\b"
+     r"|\b(?:en|al) un? rat(?:o|ito)\b|\bal rat(?:o|ito)\b", "hoy"),
     (r"\bsemana entrante\b", "semana que viene"),
 ]
 # "el lunes pasado", "la semana pasada", "el mes pasado", "hace 3 días", "el pasado 15": the past, never
@@ -82,6 +83,7 @@ _PAST_REFERENCE = re.compile(
     re.IGNORECASE,
 )
 MONTH_NAMES = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
+_MONTHS = MONTH_NAMES.replace("|setiembre", "").split("|")
 
 
 def local_today(now: dt.datetime | None = None, tz: str = DEFAULT_TZ) -> dt.date:
@@ -227,9 +229,21 @@ def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat 
     if re.search(rf"\b{next_month}\b", text):
         return _add_months(dt.date(today.year, today.month, 1), 1)
 
-    # "el 15", "15", "el dia 15", "para el 30" (but not "15 de diciembre", "15/12")
+    # "a fines de enero", "a principios de marzo", "a mediados de febrero": that part of the named month
+    match = re.search(rf"\b(fin|fines|final|finales|principios?|inicios?|comienzos?|mediados)\s+de\s+({MONTH_NAMES})\b",
+                      text)
+    if match:
+        month = _MONTHS.index(match.group(2).replace("setiembre", "septiembre")) + 1
+        year = today.year if month >= today.month else today.year + 1
+        part = match.group(1)
+        day = _last_day(year, month) if part.startswith("fin") else 15 if part == "mediados" else 1
+        found = dt.date(year, month, day)
+        return found if found >= today else None
+
+    # "el 15", "15", "el dia 15", "para el 30", "al 22", "pal 30" (but not "15 de diciembre", "15/12")
     match = re.fullmatch(
-        r"(?:(?:para|hasta|a partir de)\s+)?(?:el\s+)?(?:dia\s+)?(\d{1,2})(?:\s+(?:sin falta|seguro))?", text
+        r"(?:(?:para|hasta|a partir de)\s+)?(?:el\s+|al\s+|pal\s+)?(?:dia\s+)?(\d{1,2})(?:\s+(?:sin falta|seguro))?",
+        text,
     )
     if match:
         return _day_of_month(today, int(match.group(1)))
