@@ -25,6 +25,8 @@ DATES = [
     ("al 22", MONDAY, dt.date(2026, 12, 22)),
     ("pal 30", MONDAY, dt.date(2026, 11, 30)),
     ("a fines de enero", MONDAY, dt.date(2027, 1, 31)),
+    ("el 2 de dic", MONDAY, dt.date(2026, 12, 2)),
+    ("15 sept.", MONDAY, dt.date(2027, 9, 15)),
     ("a finales de noviembre", MONDAY, dt.date(2026, 11, 30)),
     ("a mediados de febrero", MONDAY, dt.date(2027, 2, 15)),
     ("a principios de marzo", MONDAY, dt.date(2027, 3, 1)),
