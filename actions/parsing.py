@@ -13,6 +13,8 @@ from calendar import monthrange
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
+from bot.language.amounts import MULTIPLIER_WORDS
+
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre"]
 WEEKDAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
@@ -108,7 +110,7 @@ def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) 
 _NUMBER_WORD = (r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
                 r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
                 r"cuatrocientos|quinientos|medio)")
-_MULTIPLIER = r"(?:mil|k|lucas?|lukas|millon|millones|palos?|melones)"
+_MULTIPLIER = MULTIPLIER_WORDS
 # Money written so that it cannot be a day, a count or a time: "la mitad", "$120.000", "50 mil",
 # "cincuenta mil", "un millón", "20 lucas".
 MONEY = re.compile(

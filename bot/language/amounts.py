@@ -33,6 +33,8 @@ _MULTIPLIERS = {
     "melon": Decimal(1_000_000),
     "melones": Decimal(1_000_000),
 }
+# the multiplier words as one regex alternative, longest first ("millones" before "millon")
+MULTIPLIER_WORDS = "(?:" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + ")"
 _NUMBER = r"\$?\s?\d[\d.,]*"
 _INSTALMENT_UNITS = r"cuotas?|pagos?|meses|mensualidades|partes|quincenas|semanas|abonos"
 _HALF = re.compile(r"\b(?:la\s+)?mitad\b")
@@ -96,6 +98,8 @@ def resolve_amount(text: str, balance: Decimal | None = None, currency: str | No
     cleaned = re.sub(r"\bmedio (palo|melon)\b", "500000", cleaned)
     cleaned = re.sub(r"\bmedia (luca|luka)\b", "500", cleaned)
     cleaned = re.sub(r"\b(?:un|una)\s+(luca|luka|lucas|palo|melon|millon)\b", r"1 \1", cleaned)
+    # text2num leaves a lone small number word alone ("dos palos"): before a multiplier it is a number
+    cleaned = re.sub(rf"\b(dos)\s+{MULTIPLIER_WORDS}\b", lambda m: "2 " + m[0].split(None, 1)[1], cleaned)
     # keep "50 mil" / "2 millones" (digits + a multiplier word) away from alpha2digit ("50 1000")
     cleaned = re.sub(r"(\d)\s*(mil|millon|millones)\b", r"\1 x\2", cleaned)
     try:

@@ -63,6 +63,10 @@ async def test_an_amount_the_nlu_did_not_tag_is_read_only_when_written_as_money(
     await c.say("sí", "affirm", ActionConfirmPending)
     promise = session.execute(select(Promise).where(Promise.status == "open")).scalar_one()
     assert promise.amount == Decimal("185000.00")
+    await c.say("el viernes le abono cien lucas", "promise_to_pay", ActionProposePromise)  # slang money
+    await c.say("sí", "affirm", ActionConfirmPending)
+    promise = session.execute(select(Promise).where(Promise.status == "open")).scalar_one()
+    assert promise.amount == Decimal("100000.00")
 
 
 @pytest.mark.parametrize(("text", "intent"), [

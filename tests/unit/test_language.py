@@ -174,6 +174,8 @@ AMOUNTS = [
     ("2 palos", None, "COP", Decimal("2000000.00")),
     ("un palo", None, None, Decimal("1000000")),
     ("medio palo", None, None, Decimal("500000")),
+    ("dos palos y medio", None, None, Decimal("2500000")),
+    ("un melón", None, None, Decimal("1000000")),
     ("50k", None, None, Decimal("50000")),
     ("en 3 cuotas", BALANCE, None, None),
     ("", BALANCE, None, None),
