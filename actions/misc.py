@@ -121,6 +121,8 @@ def confirm_pending(ctx: Ctx) -> None:
         ctx.utter("utter_identity_need_digits")
     elif ctx.verified and ctx.slot(AWAITING) in ("plan_count", "promise_date", "due_date"):
         process_inform(ctx)  # "sí" to an open question ("¿en cuántas cuotas?"): ask it again, concretely
+    elif ctx.debtor is not None and not ctx.verified:
+        greet(ctx)  # the offer of help names the debtor: only after the identity check
     else:
         ctx.utter("utter_how_can_i_help")
 

@@ -6,8 +6,7 @@ from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
 
 
 class ActionOptOut(RecobraAction):
-    needs_debtor = False
-    introduces = False
+    needs_debtor = False  # a number we do not know may opt out too: it is recorded, nothing disclosed
 
     def name(self) -> str:
         return "action_opt_out"

@@ -58,8 +58,19 @@ async def test_human_please(convo, make_debtor, session):
 async def test_opt_out(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE)
-    assert await c.say("BAJA", "opt_out", ActionOptOut) == ["utter_opted_out"]
+    # the first message of a conversation names the creditor, even this one: who will stop writing?
+    assert await c.say("BAJA", "opt_out", ActionOptOut) == ["utter_intro", "utter_opted_out"]
     assert session.execute(select(Debtor)).scalar_one().opted_out
+
+
+async def test_a_yes_with_nothing_pending_asks_for_the_digits_before_naming_anyone(convo, make_debtor):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    assert await c.say("si", "affirm", ActionConfirmPending) == ["utter_ask_document_digits"]
+    assert "Ana" not in " ".join(c.texts())
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("si", "affirm", ActionConfirmPending) == ["utter_how_can_i_help"]
+    assert c.texts()[0].startswith("Ana,")
 
 
 async def test_wrong_number_discloses_nothing(convo, make_debtor, session):
