@@ -57,16 +57,28 @@ def to_str(amount: Decimal) -> str:
 
 
 def format_money(amount: Decimal, currency: str, country: str | None = None) -> str:
-    """How a debtor reads the amount: ``$ 120.000`` in Colombia, ``$1,500.50`` in Mexico."""
+    """How a debtor reads the amount: ``$120.000`` in Colombia, ``$1,500.50`` in Mexico, ``S/ 720`` in Peru.
+    Whole amounts drop the decimals but keep the locale's spacing, so "S/ 720" and "S/ 89.90" read alike."""
     locale = COUNTRY_LOCALES.get((country or "").upper(), "es_419")
     digits = minor_digits(currency)
     if amount == amount.to_integral_value():
         digits = 0
     fmt = None
     if digits == 0:
-        fmt = "¤#,##0"
+        fmt = _whole_pattern(locale)
     try:
         text = format_currency(amount, currency, locale=locale, format=fmt, currency_digits=digits != 0)
     except Exception:  # an unknown locale must never stop a reply
         text = f"{currency} {amount:,.{digits}f}"
     return text.replace("\xa0", " ")
+
+
+def _whole_pattern(locale: str) -> str:
+    """The locale's currency pattern without decimals ("¤\xa0#,##0.00" -> "¤\xa0#,##0")."""
+    from babel import Locale
+
+    try:
+        pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
+    except Exception:  # noqa: BLE001 - an unknown locale falls back to the plain pattern
+        return "¤#,##0"
+    return pattern.replace("#,##0.00", "#,##0") if "#,##0.00" in pattern else "¤#,##0"
