@@ -7,6 +7,7 @@ from actions.common import (
     AWAITING,
     FALLBACKS,
     INTRODUCED,
+    LOCKED,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
     Ctx,
@@ -278,6 +279,13 @@ def not_understood(ctx: Ctx, response: str) -> None:
         ctx.set(PENDING_CONFIRMATION, "handoff")
         ctx.set("handoff_reason", "fallback")
         ctx.set(FALLBACKS, 0)
+    elif ctx.debtor is not None and not ctx.verified and not ctx.slot(LOCKED) \
+            and ctx.slot(AWAITING) == "document_digits":
+        # "no me acuerdo", "cuáles dígitos?": where to find them, and a person if they cannot
+        ctx.utter("utter_identity_help")
+        ctx.set(PENDING_CONFIRMATION, "handoff")
+        ctx.set("handoff_reason", "request_human")
+        ctx.set(FALLBACKS, count)
     else:
         ctx.utter(response)
         ctx.set(FALLBACKS, count)

@@ -281,3 +281,14 @@ async def test_the_digits_again_after_the_check_are_not_a_date(convo, make_debto
                        entities=[ent("document_digits", "4821")]) == ["utter_identity_already_verified"]
     assert await c.say("el 28", "inform", ActionProcessInform) == ["utter_confirm_promise"]
     assert session.execute(select(Promise)).first() is None
+
+
+async def test_a_debtor_who_cannot_give_the_digits_is_told_where_to_find_them_and_offered_a_person(
+        convo, make_debtor, session):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    await c.say("hola", "greet", ActionGreet)
+    assert await c.say("no me acuerdo", "nlu_fallback", ActionHandleFallback) == ["utter_identity_help"]
+    assert "documento" in c.texts()[0] and "asesor" in c.texts()[0]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_handoff_opened"]
+    assert session.execute(select(Handoff)).scalar_one().reason == "request_human"
