@@ -32,6 +32,8 @@ def propose_promise(ctx: Ctx) -> None:
         amount = parsing.scan_amount(ctx.turn.text, invoice.balance, invoice.currency)
     if amount is None and ctx.slot("promise_amount") and ctx.slot(PENDING_CONFIRMATION) == "promise":
         amount = Decimal(ctx.slot("promise_amount"))
+    if amount is None:
+        amount = _instalment_due(ctx, invoice)
     if when is None:
         ctx.utter("utter_promise_date_unclear" if date_text else "utter_ask_promise_date", max_date=limit)
         ctx.set(AWAITING, "promise_date")
@@ -60,6 +62,14 @@ def propose_promise(ctx: Ctx) -> None:
     ctx.set(PENDING_CONFIRMATION, "promise")
     ctx.name_the_invoice(invoice)
     ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
+
+
+def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:  # noqa: ANN001
+    """With a payment plan running, "le pago el 20" is about the next instalment, not the whole balance."""
+    from bot import payment_plans
+
+    instalment = payment_plans.next_instalment(ctx.session, invoice.id)
+    return instalment.amount if instalment is not None else None
 
 
 def _resolve(ctx: Ctx, entity: str, today: date) -> date | None:

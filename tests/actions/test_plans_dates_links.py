@@ -151,3 +151,20 @@ async def test_a_refused_date_change_offers_a_promise_for_that_day(convo, make_d
     assert promise.promised_date == today + timedelta(days=5) and promise.amount == Decimal("1000.00")
     assert session.execute(select(Invoice)).scalar_one().due_date < local_today(tz="America/Mexico_City")
     assert session.execute(select(DueDateChange)).first() is None
+
+
+async def test_with_a_plan_running_a_promise_is_for_the_next_instalment(convo, make_debtor, session):
+    from actions.promises import ActionProposePromise
+    from bot.store.models import Promise
+
+    mx_debtor(make_debtor, amount="900.00")
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say("en 3 cuotas", "request_payment_plan", ActionOfferPaymentPlan,
+                entities=[ent("installments", "3 cuotas", "3 cuotas", 3)])
+    await c.say("sí", "affirm", ActionConfirmPending)
+    first = session.execute(select(Instalment).order_by(Instalment.number)).scalars().first()
+    assert await c.say("le pago en 5 días", "promise_to_pay", ActionProposePromise,
+                       entities=[ent("date", "en 5 días", "en 5 días", 8)]) == ["utter_confirm_promise"]
+    assert "$300" in c.texts()[0] and "$900" not in c.texts()[0]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().amount == first.amount == Decimal("300.00")
