@@ -3,11 +3,13 @@ checked against the policy, confirmed by the debtor, then stored (one open per i
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
 from actions import parsing
 from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from bot.language.text import normalise
 
 
 def propose_promise(ctx: Ctx) -> None:
@@ -61,7 +63,13 @@ def propose_promise(ctx: Ctx) -> None:
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "promise")
     ctx.name_the_invoice(invoice)
+    if terms.amount < invoice.balance and REST_LATER.search(normalise(ctx.turn.text or "")):
+        ctx.utter("utter_promise_rest_later")  # "la mitad el viernes y la otra mitad el 20": one promise at a time
     ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
+
+
+# the second part of a split payment, named in the same message as the first
+REST_LATER = re.compile(r"\b(?:la otra mitad|el resto|lo demas|lo que falta|lo que queda|la otra parte)\b")
 
 
 def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:  # noqa: ANN001

@@ -238,3 +238,16 @@ async def test_the_answer_to_the_reason_question_is_the_reason_whatever_the_clas
     m.slots["last_reason"] = None
     await m.say("no", "deny", ActionDeclinePending)
     assert await m.say("jaja", "nlu_fallback", ActionHandleFallback) == ["utter_default"]
+
+
+async def test_a_split_payment_records_the_first_part_and_says_the_rest_is_still_due(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("la mitad en 5 días y la otra mitad a fin de mes", "promise_to_pay", ActionProposePromise,
+                          entities=[ent("amount", "la mitad", "la mitad", 0), ent("date", "en 5 días", "en 5 días", 9)])
+    assert replies == ["utter_promise_rest_later", "utter_confirm_promise"]
+    assert "$92.500" in c.texts()[1]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().amount == Decimal("92500.00")
+    assert await c.say("le pago todo en 5 días", "promise_to_pay", ActionProposePromise,
+                       entities=[ent("date", "en 5 días", "en 5 días", 13)]) == ["utter_confirm_promise"]
