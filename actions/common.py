@@ -327,7 +327,6 @@ class RecobraAction(Action, ABC):
             and identity.extract_digits(ctx.turn.text) is not None
         )
 
-
     @staticmethod
     def repeats_verified_digits(ctx: Ctx) -> bool:
         """The document digits again, after the check: a reply to an older question, or to a date question

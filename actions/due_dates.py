@@ -11,8 +11,8 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:  # noqa: ANN001
     ctx.set(AWAITING, None)
-    if reason in PROMISE_INSTEAD and invoice is not None and new_date is not None and _offer_promise(ctx, invoice,
-                                                                                                     new_date):
+    offers_promise = reason in PROMISE_INSTEAD and invoice is not None and new_date is not None
+    if offers_promise and _offer_promise(ctx, invoice, new_date):
         ctx.utter(f"utter_due_date_refused_{reason}")
         ctx.utter("utter_offer_promise_instead", amount=ctx.money(invoice.balance, invoice.currency), date=new_date)
         return
