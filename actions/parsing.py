@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from bot.language.amounts import MULTIPLIER_WORDS
+from bot.language.dates import MONTH_BY_PREFIX
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre"]
@@ -58,8 +59,7 @@ def resolve_date(text: str | None, today: date, tz: str) -> date | None:
 
 
 # "el 1 de noviembre", "3 nov": a day of a named month, without a year
-DAY_OF_NAMED_MONTH = re.compile(
-    r"\b\d{1,2}\s+(?:de\s+)?(?:ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)[a-z]*\b")
+DAY_OF_NAMED_MONTH = re.compile(rf"\b\d{{1,2}}\s+(?:de\s+)?(?:{'|'.join(MONTH_BY_PREFIX)})[a-z]*\b")
 # how far back a named day still means this year's: further back, the debtor means the next one
 RECENT_PAST_DAYS = 183
 
@@ -172,14 +172,15 @@ def fallback_date(text: str, today: date) -> date | None:
         if found and not m[3] and found < today:
             found = _day_in_month(year + 1, int(m[2]), int(m[1]))
         return found
-    for i, name in enumerate(MONTHS):
-        # "5 de diciembre", "el 2 de dic", "2 dic." (the first three letters name the month)
-        if m := re.search(rf"\b(\d{{1,2}}) (?:de )?{name[:3]}[a-z]*\.?(?: de (\d{{4}}))?(?!\w)", t):
+    for prefix, name in MONTH_BY_PREFIX.items():
+        # "5 de diciembre", "el 2 de dic", "2 dic.", "15 set" (how the month's name starts)
+        if m := re.search(rf"\b(\d{{1,2}}) (?:de )?{prefix}[a-z]*\.?(?: de (\d{{4}}))?(?!\w)", t):
+            month = MONTHS.index(name) + 1
             if m[2]:
-                return _day_in_month(int(m[2]), i + 1, int(m[1]))
-            found = _day_in_month(today.year, i + 1, int(m[1]))
+                return _day_in_month(int(m[2]), month, int(m[1]))
+            found = _day_in_month(today.year, month, int(m[1]))
             if found and found < today - timedelta(days=31):
-                found = _day_in_month(today.year + 1, i + 1, int(m[1]))
+                found = _day_in_month(today.year + 1, month, int(m[1]))
             return found
     if m := re.search(r"\b(?:el|para el|dia)\s+(\d{1,2})\b", t) or re.fullmatch(r"(\d{1,2})", t):
         day = int(m[1])

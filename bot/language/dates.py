@@ -84,10 +84,10 @@ _PAST_REFERENCE = re.compile(
 )
 MONTH_NAMES = r"enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|setiembre|octubre|noviembre|diciembre"
 _MONTHS = MONTH_NAMES.replace("|setiembre", "").split("|")
-_MONTH_BY_PREFIX = {name[:3]: name for name in _MONTHS} | {"set": "septiembre"}
+# how a month's name starts, as debtors abbreviate it ("dic", "sept", "set" for setiembre) -> its full name
+MONTH_BY_PREFIX = {name[:3]: name for name in _MONTHS} | {"set": "septiembre"}
 # a day and a month's abbreviation ("el 2 de dic", "15 sept."), as debtors type on a phone
-_ABBREVIATED_MONTH = re.compile(r"\b(\d{1,2})\s+(?:de\s+)?(ene|feb|mar|abr|may|jun|jul|ago|sep|set|oct|nov|dic)"
-                                r"(?:t|tiembre)?\b\.?")
+_ABBREVIATED_MONTH = re.compile(rf"\b(\d{{1,2}})\s+(?:de\s+)?({'|'.join(MONTH_BY_PREFIX)})(?:t|tiembre)?\b\.?")
 
 
 def local_today(now: dt.datetime | None = None, tz: str = DEFAULT_TZ) -> dt.date:
@@ -122,7 +122,7 @@ def _clean(text: str) -> str:
     except Exception:  # noqa: BLE001 - text2num is best effort here
         pass
     text = _fix_typos(text)
-    text = _ABBREVIATED_MONTH.sub(lambda m: f"{m[1]} de {_MONTH_BY_PREFIX[m[2]]}", text)  # "2 dic" -> "2 de diciembre"
+    text = _ABBREVIATED_MONTH.sub(lambda m: f"{m[1]} de {MONTH_BY_PREFIX[m[2]]}", text)  # "2 dic" -> "2 de diciembre"
     for pattern, replacement in _REWRITES:
         text = re.sub(pattern, replacement, text)
     text = _PAST_REFERENCE.sub(" ", text)  # "el lunes pasado" is not next Monday

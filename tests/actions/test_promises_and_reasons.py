@@ -197,6 +197,7 @@ async def test_no_with_a_new_date_after_a_refused_date_is_the_new_date(convo, ma
     ("2 dic.", date(2026, 12, 2)),
     ("el 1 de noviembre", date(2026, 11, 1)),  # last month's, not next year's
     ("15 de enero", date(2027, 1, 15)),
+    ("el 15 de setiembre", date(2026, 9, 15)),  # Peru's spelling; months ago: past, not next year
     ("el 5 de enero de 2027", date(2027, 1, 5)),
 ])
 def test_named_month_days_resolve_against_a_fixed_clock(text, expected):
