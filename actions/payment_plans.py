@@ -27,8 +27,7 @@ def offer_plan(ctx: Ctx) -> None:
         return
     lines = [
         ctx.render("utter_plan_option_line_equal" if len(set(o.amounts)) == 1 else "utter_plan_option_line",
-                   count=o.count, first=ctx.money(o.first_amount, o.currency),
-                   other=ctx.money(o.other_amount, o.currency), others=o.count - 1)
+                   count=o.count, other=ctx.money(o.other_amount, o.currency), amounts=_amounts(ctx, o))
         for o in options
     ]
     ctx.utter("utter_plan_options", total=ctx.money(invoice.balance, invoice.currency), lines="\n".join(lines),
@@ -50,9 +49,15 @@ def _propose(ctx: Ctx, count: int) -> None:
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "payment_plan")
     ctx.name_the_invoice(invoice)
-    ctx.utter("utter_confirm_plan", count=count, first=ctx.money(option.first_amount, option.currency),
-              first_date=option.dates[0], other=ctx.money(option.other_amount, option.currency),
+    ctx.utter("utter_confirm_plan", count=count, amounts=_amounts(ctx, option), first_date=option.dates[0],
               last_date=option.dates[-1])
+
+
+def _amounts(ctx: Ctx, option) -> str:  # noqa: ANN001
+    """"de $500 cada una", "la primera de $500.01 y la otra de $500", "la primera de $300 y las demás de $140"."""
+    first, other = ctx.money(option.first_amount, option.currency), ctx.money(option.other_amount, option.currency)
+    split = "equal" if first == other else "two" if option.count == 2 else "more"
+    return ctx.render(f"utter_plan_amounts_{split}", first=first, other=other)
 
 
 def _counts(ctx: Ctx) -> str:

@@ -65,9 +65,8 @@ def split(total: Decimal, count: int, currency: str, min_first_pct: Decimal | in
         return [total.quantize(cents)]
     equal = (total / count).quantize(q, rounding=ROUND_FLOOR)
     floor_first = (total * Decimal(min_first_pct) / 100).quantize(q, rounding=ROUND_CEILING)
-    first = max(equal, floor_first)
-    rest_total = total - first
-    each = (rest_total / (count - 1)).quantize(q, rounding=ROUND_FLOOR)
+    # the others: an equal share at most (so the first is never the smallest), less if the first must be bigger
+    each = min(equal, ((total - floor_first) / (count - 1)).quantize(q, rounding=ROUND_FLOOR))
     first = total - each * (count - 1)
     return [a.quantize(cents) for a in [first] + [each] * (count - 1)]
 

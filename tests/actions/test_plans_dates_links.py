@@ -71,6 +71,20 @@ async def test_plan_with_count_in_the_request(convo, make_debtor):
     replies = await c.say("quiero pagar en 2 cuotas", "request_payment_plan", ActionOfferPaymentPlan,
                           entities=[ent("installments", "2", "2 cuotas", 15)])
     assert replies == ["utter_confirm_plan"]
+    assert "2 cuotas, de $500 cada una." in c.texts()[0]  # equal amounts named once
+
+
+async def test_the_plan_confirmation_names_each_amount_once_in_plain_spanish(convo, make_debtor):
+    mx_debtor(make_debtor, amount="1000.01")
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say("en 2 cuotas", "request_payment_plan", ActionOfferPaymentPlan,
+                entities=[ent("installments", "2", "2 cuotas", 3)])
+    assert "la primera de $500.01 y la otra de $500" in c.texts()[0]
+    await c.say("mejor en 4", "request_payment_plan", ActionOfferPaymentPlan,
+                entities=[ent("installments", "4", "4", 9)])
+    assert "la primera de $250.01 y las demás de $250." in c.texts()[0]
+    await c.say("qué opciones hay?", "request_payment_plan", ActionOfferPaymentPlan)
+    assert "• 2 cuotas: la primera de $500.01 y la otra de $500" in c.texts()[0]
 
 
 async def test_due_date_moved_within_policy(convo, make_debtor, session):

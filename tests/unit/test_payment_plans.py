@@ -36,6 +36,8 @@ def test_split_always_adds_up(total, count, currency, pct):
     amounts = payment_plans.split(total, count, currency, pct)
     assert len(amounts) == count and sum(amounts) == total
     assert len(set(amounts[1:])) <= 1  # the offer names one amount for every instalment after the first
+    assert amounts[0] >= amounts[-1]  # the rounding remainder is on the first, never a cent short of the rest
+    assert amounts[0] >= (total * pct / 100).quantize(Decimal("0.01")) - 1  # the minimum first payment holds
     assert all(a >= 0 for a in amounts)  # (a plan with a zero instalment is never offered: options())
 
 
