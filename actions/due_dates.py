@@ -45,6 +45,13 @@ def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:  # noqa: ANN001
     return True
 
 
+def _more_time(ctx: Ctx, invoice, today: date) -> date | None:  # noqa: ANN001
+    """"me da 5 días más?": five days after the current due date (after today, if it has passed)."""
+    from bot.language.dates import more_time
+
+    return more_time(ctx.turn.text or "", max(invoice.due_date, today))
+
+
 def request_change(ctx: Ctx) -> None:
     from bot import due_dates
 
@@ -55,7 +62,7 @@ def request_change(ctx: Ctx) -> None:
     from actions.promises import _resolve, _scan
 
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    new_date = _resolve(ctx, "date", today)
+    new_date = _more_time(ctx, invoice, today) or _resolve(ctx, "date", today)
     if new_date is None and not date_text and ctx.slot(AWAITING) == "due_date" and ctx.turn.text:
         date_text = ctx.turn.text
         new_date = parsing.resolve_date(date_text, today, ctx.debtor.timezone)

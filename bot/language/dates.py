@@ -171,6 +171,29 @@ def _day_of_month(today: dt.date, day: int, months_ahead: int = 0) -> dt.date | 
     return _add_months(dt.date(today.year, today.month, 1), 1, day)
 
 
+# "5 días más", "una semana más" ("semanita" is repaired to "semana"), "dos meses más": more time
+_MORE_TIME = re.compile(r"\b(\d+|un|una|dos)\s+(dia|dias|semana|semanas|mes|meses)\s+mas\b")
+
+
+def _more_time(text: str, start: dt.date) -> dt.date | None:
+    match = _MORE_TIME.search(text)
+    if not match:
+        return None
+    number = {"un": 1, "una": 1, "dos": 2}.get(match.group(1)) or int(match.group(1))
+    unit = match.group(2)
+    if unit.startswith("dia"):
+        return start + dt.timedelta(days=number)
+    if unit.startswith("semana"):
+        return start + dt.timedelta(weeks=number)
+    return _add_months(start, number)
+
+
+def more_time(text: str, start: dt.date) -> dt.date | None:
+    """The day "5 días más" or "una semanita más" names, counted from ``start``: from today for a promise
+    (``resolve_date``), from the current due date when the debtor asks to move it (actions/due_dates.py)."""
+    return _more_time(_clean(text), start) if text else None
+
+
 def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat list of rules
     if re.search(r"\bayer\b|\bantier\b|\banteayer\b", text):
         return None
@@ -193,6 +216,10 @@ def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat 
         if unit.startswith("semana"):
             return today + dt.timedelta(weeks=number)
         return _add_months(today, number)
+
+    found = _more_time(text, today)
+    if found is not None:
+        return found
 
     if "quincena" in text:
         upcoming = _quincenas_from(today)

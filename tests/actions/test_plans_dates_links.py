@@ -182,3 +182,14 @@ async def test_with_a_plan_running_a_promise_is_for_the_next_instalment(convo, m
     assert "$300" in c.texts()[0] and "$900" not in c.texts()[0]
     await c.say("sí", "affirm", ActionConfirmPending)
     assert session.execute(select(Promise)).scalar_one().amount == first.amount == Decimal("300.00")
+
+
+async def test_more_days_on_a_due_date_count_from_the_due_date(convo, make_debtor, session):
+    """"¿Me da 5 días más?" before the due date means five days after it, not five days from today."""
+    mx_debtor(make_debtor, days_overdue=-2)
+    due = session.execute(select(Invoice)).scalar_one().due_date
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("me da 5 días más para pagar?", "request_due_date_change", ActionRequestDueDateChange,
+                       entities=[ent("date", "5 días", "5 días", 6)]) == ["utter_confirm_due_date"]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Invoice)).scalar_one().due_date == due + timedelta(days=5)
