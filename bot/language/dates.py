@@ -175,17 +175,19 @@ def _day_of_month(today: dt.date, day: int, months_ahead: int = 0) -> dt.date | 
 _MORE_TIME = re.compile(r"\b(\d+|un|una|dos)\s+(dia|dias|semana|semanas|mes|meses)\s+mas\b")
 
 
-def _more_time(text: str, start: dt.date) -> dt.date | None:
-    match = _MORE_TIME.search(text)
-    if not match:
-        return None
-    number = {"un": 1, "una": 1, "dos": 2}.get(match.group(1)) or int(match.group(1))
-    unit = match.group(2)
+def _after(start: dt.date, count: str, unit: str) -> dt.date:
+    """``start`` plus a matched count ("5", "una", "dos") of days, weeks or months."""
+    number = {"un": 1, "una": 1, "dos": 2}.get(count) or int(count)
     if unit.startswith("dia"):
         return start + dt.timedelta(days=number)
     if unit.startswith("semana"):
         return start + dt.timedelta(weeks=number)
     return _add_months(start, number)
+
+
+def _more_time(text: str, start: dt.date) -> dt.date | None:
+    match = _MORE_TIME.search(text)
+    return _after(start, match.group(1), match.group(2)) if match else None
 
 
 def more_time(text: str, start: dt.date) -> dt.date | None:
@@ -209,13 +211,7 @@ def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat 
         r"\b(?:en|dentro de|de aqui a|a)\s+(?:unos\s+)?(\d+|un|una)\s+(dia|dias|semana|semanas|mes|meses)\b", text
     )
     if match:
-        number = 1 if match.group(1) in ("un", "una") else int(match.group(1))
-        unit = match.group(2)
-        if unit.startswith("dia"):
-            return today + dt.timedelta(days=number)
-        if unit.startswith("semana"):
-            return today + dt.timedelta(weeks=number)
-        return _add_months(today, number)
+        return _after(today, match.group(1), match.group(2))
 
     found = _more_time(text, today)
     if found is not None:
