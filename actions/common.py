@@ -32,6 +32,8 @@ AWAITING = "awaiting"
 FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
 AWAITING_TURN = "awaiting_turn"
+# a message of digits only ("4821", "48 21", "4.821"): the document digits, whatever the classifier read
+DIGITS_ONLY = re.compile(r"[\s\d.\-]+")
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
 ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
 
@@ -278,6 +280,7 @@ class RecobraAction(Action, ABC):
         return out.all_events()
 
     def work(self, turn: Turn) -> Out:
+        from actions.handoff import answers_claim_question, note_claim_details  # (imports this module)
         from bot import debtors
         from bot.config import get_settings
 
@@ -302,9 +305,7 @@ class RecobraAction(Action, ABC):
                 ctx.utter("utter_identity_already_verified")
                 if ctx.slot(AWAITING) in ONE_REPLY_QUESTIONS:
                     ctx.set(AWAITING, ctx.slot(AWAITING))  # the open question waits for the next reply
-            elif _answers_claim_question(ctx):
-                from actions.handoff import note_claim_details
-
+            elif answers_claim_question(ctx):
                 note_claim_details(ctx)
             else:
                 self.handle(ctx)
@@ -323,7 +324,7 @@ class RecobraAction(Action, ABC):
             and not ctx.verified
             and not ctx.slot(LOCKED)
             and ctx.slot(AWAITING) == "document_digits"
-            and re.fullmatch(r"[\s\d.\-]+", ctx.turn.text or "") is not None
+            and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
             and identity.extract_digits(ctx.turn.text) is not None
         )
 
@@ -339,15 +340,9 @@ class RecobraAction(Action, ABC):
         digits = identity.extract_digits(ctx.turn.text) if ctx.verified and expected else None
         return (
             digits is not None
-            and re.fullmatch(r"[\s\d.\-]+", ctx.turn.text or "") is not None
+            and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
             and hmac.compare_digest(digits, expected)
         )
-
-
-def _answers_claim_question(ctx: Ctx) -> bool:
-    from actions.handoff import answers_claim_question
-
-    return answers_claim_question(ctx)
 
 
 def first_open_invoice(ctx: Ctx):  # noqa: ANN201

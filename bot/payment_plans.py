@@ -56,7 +56,7 @@ def unit(currency: str) -> Decimal:
 
 def split(total: Decimal, count: int, currency: str, min_first_pct: Decimal | int = 0) -> list[Decimal]:
     """``count`` amounts adding up exactly to ``total``: the rounding remainder goes on the first, so
-    that the rest are all equal and "la primera de X, luego N de Y" is the whole truth."""
+    that the rest are all equal and "la primera de X y las demás de Y" is the whole truth."""
     if count < 1:
         raise PlanError("count_invalid")
     q = unit(currency)
