@@ -8,13 +8,13 @@ The small fallbacks here cover the common phrasings until then (and if they retu
 from __future__ import annotations
 
 import re
-import unicodedata
 from calendar import monthrange
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from bot.language.amounts import MULTIPLIER_WORDS
 from bot.language.dates import MONTH_BY_PREFIX
+from bot.language.text import strip_accents
 
 MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
           "noviembre", "diciembre"]
@@ -24,8 +24,7 @@ NUMBER_WORDS = {"un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "
 
 
 def _plain(text: str) -> str:
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch)).strip()
+    return strip_accents(text.lower()).strip()
 
 
 def spanish_date(d: date) -> str:
