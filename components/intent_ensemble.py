@@ -7,7 +7,9 @@ per intent *part* on TF-IDF word 1–2-grams and char_wb 2–5-grams of the acce
 features of ``components.reason_classifier``), with every example whose intent contains that part
 as a positive, and composes the intents from the parts. This component, placed after
 DIETClassifier (``ranking_length: 0`` there, so that every intent is ranked), replaces ``intent``
-and ``intent_ranking`` with ``weight · P_DIET + (1 − weight) · P_linear``; the FallbackClassifier
+and ``intent_ranking`` with ``weight · P_DIET + (1 − weight) · P_linear``, or, with ``embeddings``
+set, ``weight · P_DIET + embedding_weight · P_embedded + (the rest) · P_linear``, where the third
+model reads token embeddings learnt elsewhere (``components.embeddings``); the FallbackClassifier
 after it sees the blended confidences.
 
 It persists its vocabularies and weights as JSON + ``.npz`` in the model storage (no pickle) and
@@ -39,6 +41,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from components.embeddings import EmbeddingIntentModel, TokenEmbeddings
 from components.persisted import PersistedModelComponent, restore, vocabulary
 from components.reason_classifier import normalise_text
 
@@ -281,14 +284,46 @@ def training_texts(
     return texts, labels, masked
 
 
-def blend(diet_ranking: list[dict[str, Any]], linear: dict[str, float], weight: float) -> list[dict[str, Any]]:
-    """``weight · P_DIET + (1 − weight) · P_linear`` over the union of intents, best first."""
+def blend(
+    diet_ranking: list[dict[str, Any]],
+    linear: dict[str, float],
+    weight: float,
+    embedded: dict[str, float] | None = None,
+    embedding_weight: float = 0.0,
+) -> list[dict[str, Any]]:
+    """``weight · P_DIET + embedding_weight · P_embedded + (1 − both) · P_linear`` over the union of
+    intents, best first (without ``embedded``, ``weight · P_DIET + (1 − weight) · P_linear``)."""
     diet = {r[INTENT_NAME_KEY]: float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in diet_ranking}
-    names = set(diet) | set(linear)
-    scores = {n: weight * diet.get(n, 0.0) + (1.0 - weight) * linear.get(n, 0.0) for n in names}
+    embedded = embedded or {}
+    share = embedding_weight if embedded else 0.0
+    names = set(diet) | set(linear) | set(embedded)
+    scores = {
+        n: weight * diet.get(n, 0.0) + share * embedded.get(n, 0.0) + (1.0 - weight - share) * linear.get(n, 0.0)
+        for n in names
+    }
     total = sum(scores.values()) or 1.0
     ranking = [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: s / total} for n, s in scores.items()]
     return sorted(ranking, key=lambda r: -r[PREDICTED_CONFIDENCE_KEY])
+
+
+class EnsembleModels:
+    """What the component trains: the linear model, and the embedding model when configured."""
+
+    def __init__(self, linear: LinearIntentModel, embedded: EmbeddingIntentModel | None = None) -> None:
+        self.linear = linear
+        self.embedded = embedded
+
+    def save(self, directory: Path) -> None:
+        self.linear.save(directory)
+        if self.embedded is not None:
+            self.embedded.save(directory)
+
+    @classmethod
+    def load(cls, directory: Path) -> EnsembleModels:
+        embedded = None
+        if (directory / EmbeddingIntentModel.meta_file).exists():
+            embedded = EmbeddingIntentModel.load(directory)
+        return cls(LinearIntentModel.load(directory), embedded)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -296,7 +331,7 @@ class IntentEnsemble(PersistedModelComponent):
     """Replaces DIET's intent and ranking with a blend of DIET and a linear TF-IDF model."""
 
     model_file = "intent_model.json"
-    model_class = LinearIntentModel
+    model_class = EnsembleModels
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -318,24 +353,37 @@ class IntentEnsemble(PersistedModelComponent):
             "decompose_reasons": False,
             # read every digit as "0" (the number's length, not its value)
             "digit_shapes": False,
+            # a folder with token embeddings (scripts/fetch_embeddings.sh) for a third model in the
+            # blend, relative to where rasa runs; None: DIET and the linear model only
+            "embeddings": None,
+            # the embedding model's share of the blend (taken from the linear model's)
+            "embedding_weight": 0.3,
+            # the embedding model's inverse regularisation
+            "embedding_C": 10.0,
         }
 
     @staticmethod
     def required_packages() -> list[str]:
-        return ["sklearn"]
+        return ["sklearn", "tokenizers", "safetensors"]
 
     def train(self, training_data: TrainingData) -> Resource:
         texts, labels, masked = training_texts(training_data, bool(self._config["decompose_reasons"]))
         if len(set(labels)) < 2:
             logger.warning("IntentEnsemble: fewer than two intents to learn; it will do nothing.")
             return self._resource
-        return self.persist(LinearIntentModel(shapes=bool(self._config["digit_shapes"])).fit(
+        linear = LinearIntentModel(shapes=bool(self._config["digit_shapes"])).fit(
             texts,
             labels,
             c=float(self._config["C"]),
             masked=masked if self._config["mask_entities"] else None,
             compose=bool(self._config["compose"]),
-        ))
+        )
+        embedded = None
+        if self._config["embeddings"]:
+            embedded = EmbeddingIntentModel(TokenEmbeddings(Path(self._config["embeddings"]))).fit(
+                texts, labels, c=float(self._config["embedding_C"]), masked=masked
+            )
+        return self.persist(EnsembleModels(linear, embedded))
 
     def process(self, messages: List[Message]) -> List[Message]:  # noqa: UP006
         if self._model is None:
@@ -343,17 +391,26 @@ class IntentEnsemble(PersistedModelComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if not todo:
             return messages
-        probabilities = self._model.predict_proba(
-            [m.get(TEXT) for m in todo], [mask_entities(m.get(TEXT), m.get(ENTITIES)) for m in todo]
-        )
-        classes = self._model.classes
+        texts = [m.get(TEXT) for m in todo]
+        linear = self._model.linear
+        masked = [mask_entities(m.get(TEXT), m.get(ENTITIES)) for m in todo]
+        probabilities = linear.predict_proba(texts, masked)
+        embedded = self._model.embedded
+        embedded_rows = embedded.predict_proba(texts, masked) if embedded is not None else [None] * len(todo)
         weight = float(self._config["weight"])
+        embedding_weight = float(self._config["embedding_weight"])
         length = int(self._config["ranking_length"])
-        for message, row in zip(todo, probabilities, strict=True):
+        for message, row, embedded_row in zip(todo, probabilities, embedded_rows, strict=True):
             diet_ranking = message.get(INTENT_RANKING) or []
             if not diet_ranking and message.get(INTENT):
                 diet_ranking = [message.get(INTENT)]
-            ranking = blend(diet_ranking, dict(zip(classes, map(float, row), strict=True)), weight)
+            ranking = blend(
+                diet_ranking,
+                dict(zip(linear.classes, map(float, row), strict=True)),
+                weight,
+                None if embedded_row is None else dict(zip(embedded.classes, map(float, embedded_row), strict=True)),
+                embedding_weight,
+            )
             if length > 0:
                 ranking = ranking[:length]
             message.set(INTENT, dict(ranking[0]), add_to_output=True)

@@ -11,7 +11,8 @@ run time), fits the ensemble's linear model on the same training fold, and then 
 from the two sets of probabilities at no extra cost. It prints the macro-F1 per weight (0 = the linear model
 alone, 1 = DIET alone) and, for the best weight, the FallbackClassifier threshold table. ``--c-values`` refits
 the linear model with each inverse regularisation C on the same folds (seconds each) and prints a row of
-weights per C. Outputs go under
+weights per C. With ``embeddings`` set on the ensemble, it also fits the embedding model on each
+training fold and prints the macro-F1 for every pair of DIET's and the embedding model's shares. Outputs go under
 $BENCH_OUT/blend-sweep (default /tmp/recobra-bench); a fold already parsed there is reused.
 """
 
@@ -36,9 +37,11 @@ from rasa.shared.nlu.training_data.training_data import TrainingData  # noqa: E4
 from sklearn.metrics import f1_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold  # noqa: E402
 
+from components.embeddings import EmbeddingIntentModel, TokenEmbeddings  # noqa: E402
 from components.intent_ensemble import LinearIntentModel, mask_entities, training_texts  # noqa: E402
 
 WEIGHTS = (0.0, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0)
+EMBEDDING_WEIGHTS = (0.0, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4)
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7)
 ENSEMBLE = "components.intent_ensemble.IntentEnsemble"
 
@@ -50,7 +53,7 @@ def diet_only(config: Path, out: Path) -> tuple[Path, dict]:
     for step in data["pipeline"]:
         if step["name"] == ENSEMBLE:
             options = dict(step)
-            step.update(weight=1.0, ranking_length=0)
+            step.update(weight=1.0, ranking_length=0, embeddings=None)
     data["pipeline"] = [s for s in data["pipeline"] if not s["name"].endswith("FallbackClassifier")]
     if not options:
         raise SystemExit(f"{config} has no {ENSEMBLE}")
@@ -93,6 +96,8 @@ def main() -> None:
     diet_rows: list[np.ndarray] = []
     linear_rows: dict[float, list[np.ndarray]] = {c: [] for c in c_values}
     classes: list[str] = []
+    embeddings = TokenEmbeddings(ROOT / options["embeddings"]) if options.get("embeddings") else None
+    embedded_rows: list[np.ndarray] = []
     folds = StratifiedKFold(args.folds, shuffle=True, random_state=0).split(examples, labels)
     for k, (train_idx, test_idx) in enumerate(folds):
         fold = out / f"fold{k}"
@@ -128,6 +133,11 @@ def main() -> None:
             )
             classes = model.classes
             linear_rows[c].append(model.predict_proba(texts, test_masked))
+        if embeddings is not None:
+            embedded = EmbeddingIntentModel(embeddings).fit(x, y, c=float(options.get("embedding_C", 10.0)),
+                                                            masked=masked)
+            order = [embedded.classes.index(name) for name in classes]
+            embedded_rows.append(embedded.predict_proba(texts, test_masked)[:, order])
         rankings = [{r["name"]: r["confidence"] for r in p["ranking"]} for p in parsed]
         diet_rows.append(np.array([[ranking.get(name, 0.0) for name in classes] for ranking in rankings]))
         gold += [labels[i] for i in test_idx]
@@ -146,12 +156,29 @@ def main() -> None:
             print(f"  weight {weight:.1f}: {scores[c, weight]:.4f}{note}")
     best_c, best = max(scores, key=scores.get)
     blended = best * diet + (1 - best) * np.vstack(linear_rows[best_c])
+    if embeddings is not None:
+        linear, third = np.vstack(linear_rows[best_c]), np.vstack(embedded_rows)
+        print(f"\nWith the embedding model (C={options.get('embedding_C', 10.0):g}; rows: DIET's share, columns: "
+              "the embedding model's, the rest the linear model's), intent macro-F1:")
+        print("        " + " ".join(f"{e:>6.2f}" for e in EMBEDDING_WEIGHTS))
+        grid = {}
+        for weight in (0.25, 0.3, 0.35, 0.4, 0.45):
+            for share in EMBEDDING_WEIGHTS:
+                mixed = weight * diet + share * third + (1 - weight - share) * linear
+                grid[weight, share] = f1_score(gold, names[mixed.argmax(axis=1)], average="macro")
+            print(f"  {weight:.2f}  " + " ".join(f"{grid[weight, e]:.4f}" for e in EMBEDDING_WEIGHTS))
+        weight, share = float(options.get("weight", 0.4)), float(options.get("embedding_weight", 0.3))
+        blended = weight * diet + share * third + (1 - weight - share) * linear
+        configured = f1_score(gold, names[blended.argmax(axis=1)], average="macro")
+        print(f"  configured (DIET {weight:g}, embedding model {share:g}): {configured:.4f}")
+        best = weight
     blended /= blended.sum(axis=1, keepdims=True)
     confidence, correct = blended.max(axis=1), names[blended.argmax(axis=1)] == np.array(gold)
     if args.dump:  # for reading the errors: which examples, mistaken for what, how confidently
         linear = np.vstack(linear_rows[best_c])
+        extra = {"embedded": np.vstack(embedded_rows)} if embedded_rows else {}
         np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold),
-                 texts=np.array(gold_texts))
+                 texts=np.array(gold_texts), **extra)
     print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:.1f}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold
