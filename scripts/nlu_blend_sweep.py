@@ -179,7 +179,7 @@ def main() -> None:
         extra = {"embedded": np.vstack(embedded_rows)} if embedded_rows else {}
         np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold),
                  texts=np.array(gold_texts), **extra)
-    print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:.1f}: kept, acc. of the kept, errors caught")
+    print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:g}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold
         caught = (~kept & ~correct).sum() / max((~correct).sum(), 1)
