@@ -5,15 +5,16 @@ from n-grams of our own 5,000 examples, so a personal remark that shares words w
 ("fui al hospital a conocer al bebé de mi prima") reads as a reason. WordLlama's token embeddings
 (Llama 2's 32,000-token vocabulary, trained for sentence similarity on millions of pairs) bring
 meaning learnt elsewhere, which is what those confusions lack: a logistic regression on them alone
-is weak (macro-F1 0.84), but as a third voice in the blend it lifts cross-validation by about 0.005
-(docs/nlu.md). No spaCy or transformer model for Spanish installs beside rasa 3.6; this one is two
-files (16 MB of float16 and the tokenizer), read with ``tokenizers`` and ``safetensors``, fetched at
-setup by ``scripts/fetch_embeddings.sh`` and copied into every trained model, so a model archive is
+is weak (macro-F1 0.86), but it errs on other messages than they do, and as a third voice in the
+blend it lifted cross-validation from 0.944 to 0.950–0.952 (docs/nlu.md, ninth round). No spaCy or
+transformer model for Spanish installs beside rasa 3.6; this one is two files (16 MB of float16 and
+the tokenizer), read with ``tokenizers`` and ``safetensors``, fetched at setup by
+``scripts/fetch_embeddings.sh`` and copied into every trained model, so a model archive is
 self-contained and nothing is downloaded at run time.
 
 A text's vector is the mean and the max of its lower-cased tokens' embeddings, each scaled to unit
-length (512 numbers): the mean says what the message is about, the max keeps a strong word that the
-mean of a long message would dilute.
+length (512 numbers a view of the message): the mean says what the message is about, the max keeps
+a strong word that the mean of a long message would dilute.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ class TokenEmbeddings:
             raise FileNotFoundError(f"no {found} in {self.directory}: run scripts/fetch_embeddings.sh (make setup)")
         self.table = load_file(str(self.directory / WEIGHTS_FILE))["embedding.weight"].astype(np.float32)
         self.tokenizer = Tokenizer.from_file(str(self.directory / TOKENIZER_FILE))
-        self._word_cache: dict[str, np.ndarray] = {}
 
     @property
     def size(self) -> int:
@@ -61,19 +61,6 @@ class TokenEmbeddings:
             vectors = self.table[ids]
             for j, pooled in enumerate((vectors.mean(axis=0), vectors.max(axis=0))):
                 rows[i, j * width : (j + 1) * width] = pooled / (np.linalg.norm(pooled) or 1.0)
-        return rows
-
-    def word_vectors(self, words: list[str]) -> np.ndarray:
-        """One row per word: the mean of its lower-cased tokens' embeddings (zeros for none)."""
-        rows = np.zeros((len(words), self.table.shape[1]), dtype=np.float32)
-        missing = [w for w in dict.fromkeys(words) if w not in self._word_cache]
-        if missing:
-            for word, encoding in zip(missing, self.tokenizer.encode_batch([w.lower() for w in missing],
-                                                                           add_special_tokens=False), strict=True):
-                ids = [t for t in encoding.ids if t != BOS and 0 <= t < len(self.table)]
-                self._word_cache[word] = self.table[ids].mean(axis=0) if ids else rows[0] * 0
-        for i, word in enumerate(words):
-            rows[i] = self._word_cache[word]
         return rows
 
     def copy_to(self, directory: Path) -> None:
