@@ -28,6 +28,7 @@ from safetensors.numpy import load_file
 from sklearn.linear_model import LogisticRegression
 from tokenizers import Tokenizer
 
+from components.persisted import restore_classifier
 from components.reason_classifier import normalise_text
 
 WEIGHTS_FILE = "l2_supercat_256.safetensors"
@@ -81,17 +82,15 @@ class EmbeddingIntentModel:
     meta_file = "embedding_model.json"
     VIEWS = ("text", "plain", "masked")
 
-    def __init__(self, embeddings: TokenEmbeddings, intents=None, coef=None, intercept=None,
+    def __init__(self, embeddings: TokenEmbeddings, clf: LogisticRegression | None = None,
                  views: tuple[str, ...] = VIEWS) -> None:
         self.embeddings = embeddings
-        self.intents: list[str] = list(intents or [])
-        self.coef = coef
-        self.intercept = intercept
+        self.clf = clf
         self.views = tuple(views)
 
     @property
     def classes(self) -> list[str]:
-        return self.intents
+        return [] if self.clf is None else [str(c) for c in self.clf.classes_]
 
     def features(self, texts: list[str], masked: list[str] | None = None) -> np.ndarray:
         """The views' sentence vectors side by side; without ``masked``, the text stands in for it."""
@@ -100,33 +99,27 @@ class EmbeddingIntentModel:
 
     def fit(self, texts: list[str], labels: list[str], c: float = 10.0,
             masked: list[str] | None = None) -> EmbeddingIntentModel:
-        clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-        clf.fit(self.features(texts, masked), labels)
-        self.intents = [str(name) for name in clf.classes_]
-        self.coef, self.intercept = clf.coef_, clf.intercept_
+        self.clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
+        self.clf.fit(self.features(texts, masked), labels)
         return self
 
     def predict_proba(self, texts: list[str], masked: list[str] | None = None) -> np.ndarray:
         """Rows of probabilities over ``classes``."""
-        assert self.coef is not None
-        logits = self.features(texts, masked) @ self.coef.T + self.intercept
-        if logits.shape[1] == 1:  # two intents: scikit-learn keeps one row, the second class's log-odds
-            logits = np.hstack([np.zeros_like(logits), logits])
-        logits -= logits.max(axis=1, keepdims=True)
-        probs = np.exp(logits)
-        return probs / probs.sum(axis=1, keepdims=True)
+        assert self.clf is not None
+        return self.clf.predict_proba(self.features(texts, masked))
 
     def save(self, directory: Path) -> None:
+        assert self.clf is not None
         directory = Path(directory)
         self.embeddings.copy_to(directory)
-        meta = {"intents": self.intents, "views": list(self.views)}
+        meta = {"intents": self.classes, "views": list(self.views)}
         (directory / self.meta_file).write_text(json.dumps(meta), encoding="utf-8")
-        np.savez(directory / "embedding_model.npz", coef=self.coef, intercept=self.intercept)
+        np.savez(directory / "embedding_model.npz", coef=self.clf.coef_, intercept=self.clf.intercept_)
 
     @classmethod
     def load(cls, directory: Path) -> EmbeddingIntentModel:
         directory = Path(directory)
         meta = json.loads((directory / cls.meta_file).read_text(encoding="utf-8"))
         arrays = np.load(directory / "embedding_model.npz", allow_pickle=False)
-        views = tuple(meta.get("views", ("text",)))
-        return cls(TokenEmbeddings(directory), meta["intents"], arrays["coef"], arrays["intercept"], views)
+        clf = restore_classifier(meta["intents"], arrays["coef"], arrays["intercept"])
+        return cls(TokenEmbeddings(directory), clf, tuple(meta.get("views", ("text",))))

@@ -8,11 +8,13 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +29,16 @@ def restore(vectorizer: TfidfVectorizer, vocab: dict[str, int], idf: Any) -> Tfi
     vectorizer.vocabulary_ = vocab
     vectorizer.idf_ = idf
     return vectorizer
+
+
+def restore_classifier(classes: Any, coef: Any, intercept: Any) -> LogisticRegression:
+    """A logistic regression that predicts as the fitted one whose ``classes_``, ``coef_`` and
+    ``intercept_`` were saved (scikit-learn's own ``predict_proba``, two classes included)."""
+    clf = LogisticRegression()
+    clf.classes_ = np.asarray(classes)
+    clf.coef_ = coef
+    clf.intercept_ = intercept
+    return clf
 
 
 class PersistedModelComponent(GraphComponent):

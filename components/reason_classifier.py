@@ -31,7 +31,7 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
-from components.persisted import PersistedModelComponent, restore, vocabulary
+from components.persisted import PersistedModelComponent, restore, restore_classifier, vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +118,7 @@ class ReasonModel:
         words, chars = _vectorizers()
         restore(words, meta["words_vocabulary"], arrays["words_idf"])
         restore(chars, meta["chars_vocabulary"], arrays["chars_idf"])
-        clf = LogisticRegression()
-        clf.classes_ = np.array(meta["classes"])
-        clf.coef_ = arrays["coef"]
-        clf.intercept_ = arrays["intercept"]
-        return cls(words, chars, clf)
+        return cls(words, chars, restore_classifier(meta["classes"], arrays["coef"], arrays["intercept"]))
 
 
 def training_pairs(training_data: TrainingData) -> tuple[list[str], list[str]]:
