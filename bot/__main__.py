@@ -26,6 +26,29 @@ def _utc_datetime(value: str | None, option: str):  # noqa: ANN202
     return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)
 
 
+def _refuse_unsafe() -> None:
+    """Stop with one line per offending setting (bot/preflight.py) before anything starts."""
+    from bot import preflight
+    from bot.config import get_settings
+
+    found = preflight.problems(get_settings())
+    if found:
+        for line in found:
+            click.echo(f"refused: {line}", err=True)
+        click.echo(f"Recobra did not start ({len(found)} unsafe setting{'s' if len(found) > 1 else ''}).",
+                   err=True)
+        sys.exit(2)
+
+
+@cli.command()
+def preflight() -> None:
+    """Check the settings for an unsafe set-up (exit 2 and one line per problem), as `run` does first."""
+    from bot.config import get_settings
+
+    _refuse_unsafe()
+    click.echo(f"settings are safe to start ({get_settings().env} mode)")
+
+
 @cli.command("init-secrets")
 def init_secrets() -> None:
     """Create var/secrets.env with the generated secrets that the environment does not set."""
@@ -49,16 +72,23 @@ def migrate() -> None:
 @click.option("--history", default=3000, show_default=True,
               help="Past conversations to generate for the manager dashboard (0: none).")
 def seed_demo(history: int) -> None:
-    """Seed the demo portfolio, demo users and a past history (only what is missing)."""
-    from bot import demo, demo_history, users
+    """Seed the demo portfolio, demo users and a past history (only what is missing).
+
+    Only in demo mode with both providers sandbox: demo people must never meet a real provider. Demo users
+    are created when missing and never reset or re-activated (an admin's changes stay)."""
+    from bot import demo, demo_history
+    from bot.config import get_settings
     from bot.store import session_scope
 
+    settings = get_settings()
+    if not settings.demo:
+        click.echo(f"no demo data seeded ({settings.env} mode, messaging {settings.messaging_provider}, "
+                   f"payments {settings.payments_provider}: demo data needs demo mode with both providers sandbox)")
+        return
     password = _demo_password()
     with session_scope() as session:
         created = demo.seed(session)
-        for username, role, name in (("agente", "agent", "Agente Demo"), ("gerente", "manager", "Gerente Demo"),
-                                     ("admin", "admin", "Admin Demo")):
-            users.create_or_update(session, username, role, password, name=name)
+        demo.seed_users(session, password)
     click.echo(f"demo portfolio: {created} debtors added")
     if history:
         with session_scope() as session:
@@ -128,24 +158,32 @@ def worker() -> None:
     """Run the worker: queue consumers and the scheduler."""
     from bot.worker.main import run
 
+    _refuse_unsafe()
     run()
 
 
 @cli.command()
 @click.option("--port", type=int, default=None)
+@click.option("--host", default=None, help="Address to bind (default RECOBRA_WEB_HOST, 127.0.0.1).")
 @click.option("--workers", type=int, default=2)
-def web(port: int | None, workers: int) -> None:
-    """Run the web edge with gunicorn."""
+def web(port: int | None, host: str | None, workers: int) -> None:
+    """Run the web edge with gunicorn (on loopback unless told otherwise: a proxy is the public face)."""
     import os
 
     from bot.config import get_settings
 
+    _refuse_unsafe()
     port = port or get_settings().web_port
+    host = host or get_settings().web_host
     os.execvp(
         sys.executable,
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "8", "--bind",
-         f"0.0.0.0:{port}", "--access-logfile", "-", "--graceful-timeout", "5", "bot.web.wsgi:app"],
+         f"{_bind_address(host)}:{port}", "--access-logfile", "-", "--graceful-timeout", "5", "bot.web.wsgi:app"],
     )
+
+
+def _bind_address(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
 @cli.group()
@@ -247,6 +285,7 @@ def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""
     from bot.launcher import run as launch
 
+    _refuse_unsafe()
     sys.exit(launch())
 
 
@@ -267,14 +306,21 @@ def info() -> None:
     from bot.config import ensure_secrets, get_settings
 
     s = get_settings()
-    secrets = ensure_secrets()
     base = s.public_base_url
     click.echo("")
-    click.echo("Recobra is running")
+    click.echo(f"Recobra is running ({s.env} mode)")
+    if not s.demo:
+        # Outside the demo no secret is printed: they are in the environment or var/secrets.env (0600).
+        click.echo(f"  web / API           {base}   (API key: RECOBRA_API_KEY)")
+        click.echo(f"  agent console       {base}/console")
+        click.echo(f"  manager dashboard   {base}/manager   (users: python -m bot create-user)")
+        click.echo(f"  rasa (private)      {s.rasa_url}")
+        click.echo("")
+        return
+    secrets = ensure_secrets()
     click.echo(f"  web / API           {base}   (API key: {s.api_key})")
-    if s.messaging_provider == "sandbox":
-        click.echo(f"  phone simulator     {base}/sandbox/phone")
-        click.echo(f"  sandbox outbox      {base}/api/v1/sandbox/outbox?to=+57...")
+    click.echo(f"  phone simulator     {base}/sandbox/phone")
+    click.echo(f"  sandbox outbox      {base}/api/v1/sandbox/outbox?to=+57...")
     click.echo(f"  agent console       {base}/console   (agente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  manager dashboard   {base}/manager   (gerente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  rasa (private)      {s.rasa_url}")

@@ -3,6 +3,10 @@
 Due dates are spread from 5 days ahead to 60 days overdue relative to today, so every stage of a
 collections conversation has someone to try it on. Document last-4 digits are listed by
 ``python -m bot info`` so a person can verify identity in the phone simulator.
+
+Every demo phone is in Recobra's fictitious range (bot/phones.py, ``DEMO_RANGES``): numbers the
+countries' numbering plans do not assign, accepted only in demo mode and refused by the real Twilio
+provider, so demo data can never message a real person.
 """
 
 from __future__ import annotations
@@ -16,50 +20,52 @@ from bot import debtors
 
 # (external_id, name, phone, whatsapp, country, timezone, last4, [(amount, days_past_due), ...])
 DEMO_DEBTORS: list[tuple[str, str, str, bool, str, str, str, list[tuple[str, int]]]] = [
-    ("CO-1001", "Ana María Restrepo", "+573001112201", True, "CO", "America/Bogota", "4821", [("185000", 12)]),
-    ("CO-1002", "Carlos Andrés Gómez", "+573101112202", True, "CO", "America/Bogota", "7710", [("92500", 3)]),
-    ("CO-1003", "Luz Dary Cárdenas", "+573151112203", False, "CO", "America/Bogota", "3390",
+    ("CO-1001", "Ana María Restrepo", "+573990011201", True, "CO", "America/Bogota", "4821", [("185000", 12)]),
+    ("CO-1002", "Carlos Andrés Gómez", "+573990011202", True, "CO", "America/Bogota", "7710", [("92500", 3)]),
+    ("CO-1003", "Luz Dary Cárdenas", "+573990011203", False, "CO", "America/Bogota", "3390",
      [("420000", 45), ("140000", 15)]),
-    ("CO-1004", "Jhon Fredy Ospina", "+573201112204", True, "CO", "America/Bogota", "5528", [("67000", -5)]),
-    ("CO-1005", "Paola Andrea Rincón", "+573011112205", True, "CO", "America/Bogota", "9902", [("1250000", 60)]),
-    ("CO-1006", "Yeison Stiven Mejía", "+573121112206", False, "CO", "America/Bogota", "1184", [("38900", 0)]),
-    ("MX-2001", "Guadalupe Hernández", "+525512342201", True, "MX", "America/Mexico_City", "2045",
+    ("CO-1004", "Jhon Fredy Ospina", "+573990011204", True, "CO", "America/Bogota", "5528", [("67000", -5)]),
+    ("CO-1005", "Paola Andrea Rincón", "+573990011205", True, "CO", "America/Bogota", "9902", [("1250000", 60)]),
+    ("CO-1006", "Yeison Stiven Mejía", "+573990011206", False, "CO", "America/Bogota", "1184", [("38900", 0)]),
+    ("MX-2001", "Guadalupe Hernández", "+524000123401", True, "MX", "America/Mexico_City", "2045",
      [("3450.00", 8)]),
-    ("MX-2002", "José Luis Ramírez", "+525512342202", True, "MX", "America/Mexico_City", "6631", [("899.50", 1)]),
-    ("MX-2003", "María Fernanda Torres", "+528112342203", True, "MX", "America/Monterrey", "7002",
+    ("MX-2002", "José Luis Ramírez", "+524000123402", True, "MX", "America/Mexico_City", "6631", [("899.50", 1)]),
+    ("MX-2003", "María Fernanda Torres", "+524000123403", True, "MX", "America/Monterrey", "7002",
      [("12800.00", 30), ("2400.00", 2)]),
-    ("MX-2004", "Juan Carlos Pérez", "+523312342204", False, "MX", "America/Mexico_City", "4417",
+    ("MX-2004", "Juan Carlos Pérez", "+524000123404", False, "MX", "America/Mexico_City", "4417",
      [("1599.00", -3)]),
-    ("MX-2005", "Alejandra Sánchez", "+526642342205", True, "MX", "America/Tijuana", "8856", [("5200.00", 21)]),
-    ("MX-2006", "Ricardo Flores", "+529982342206", True, "MX", "America/Cancun", "3021", [("740.00", 55)]),
-    ("AR-3001", "Martina González", "+5491123452301", True, "AR", "America/Argentina/Buenos_Aires", "1357",
+    ("MX-2005", "Alejandra Sánchez", "+524000123405", True, "MX", "America/Tijuana", "8856", [("5200.00", 21)]),
+    ("MX-2006", "Ricardo Flores", "+524000123406", True, "MX", "America/Cancun", "3021", [("740.00", 55)]),
+    ("AR-3001", "Martina González", "+5491190045231", True, "AR", "America/Argentina/Buenos_Aires", "1357",
      [("48500.00", 10)]),
-    ("AR-3002", "Santiago Fernández", "+5491123452302", True, "AR", "America/Argentina/Buenos_Aires", "2468",
+    ("AR-3002", "Santiago Fernández", "+5491190045232", True, "AR", "America/Argentina/Buenos_Aires", "2468",
      [("125000.00", 35)]),
-    ("AR-3003", "Lucía Romero", "+5493512452303", False, "AR", "America/Argentina/Cordoba", "9753",
+    ("AR-3003", "Lucía Romero", "+5491190045233", False, "AR", "America/Argentina/Cordoba", "9753",
      [("23990.00", -1)]),
-    ("AR-3004", "Facundo Díaz", "+5492614452304", True, "AR", "America/Argentina/Mendoza", "8642",
+    ("AR-3004", "Facundo Díaz", "+5491190045234", True, "AR", "America/Argentina/Mendoza", "8642",
      [("310000.00", 58), ("62000.00", 28)]),
-    ("AR-3005", "Valentina Álvarez", "+5493414452305", True, "AR", "America/Argentina/Cordoba", "1122",
+    ("AR-3005", "Valentina Álvarez", "+5491190045235", True, "AR", "America/Argentina/Cordoba", "1122",
      [("15750.50", 4)]),
-    ("AR-3006", "Nicolás Sosa", "+5491123452306", True, "AR", "America/Argentina/Buenos_Aires", "3344",
+    ("AR-3006", "Nicolás Sosa", "+5491190045236", True, "AR", "America/Argentina/Buenos_Aires", "3344",
      [("87000.00", 18)]),
-    ("CL-4001", "Camila Muñoz", "+56961234501", True, "CL", "America/Santiago", "5566", [("45990", 6)]),
-    ("CL-4002", "Matías Rojas", "+56961234502", True, "CL", "America/Santiago", "7788", [("189000", 40)]),
-    ("CL-4003", "Francisca Soto", "+56961234503", False, "CL", "America/Santiago", "9900", [("32500", -4)]),
-    ("CL-4004", "Benjamín Contreras", "+56961234504", True, "CL", "America/Santiago", "1212",
+    ("CL-4001", "Camila Muñoz", "+56900034501", True, "CL", "America/Santiago", "5566", [("45990", 6)]),
+    ("CL-4002", "Matías Rojas", "+56900034502", True, "CL", "America/Santiago", "7788", [("189000", 40)]),
+    ("CL-4003", "Francisca Soto", "+56900034503", False, "CL", "America/Santiago", "9900", [("32500", -4)]),
+    ("CL-4004", "Benjamín Contreras", "+56900034504", True, "CL", "America/Santiago", "1212",
      [("560000", 25), ("78000", 1)]),
-    ("CL-4005", "Javiera Silva", "+56961234505", True, "CL", "America/Santiago", "3434", [("12990", 14)]),
-    ("CL-4006", "Diego Morales", "+56961234506", True, "CL", "America/Santiago", "5656", [("245000", 52)]),
-    ("PE-5001", "Rosa Quispe", "+51912345501", True, "PE", "America/Lima", "7878", [("350.00", 9)]),
-    ("PE-5002", "Luis Mamani", "+51912345502", True, "PE", "America/Lima", "9090", [("1280.00", 33)]),
-    ("PE-5003", "Carmen Flores", "+51912345503", False, "PE", "America/Lima", "2323", [("89.90", -2)]),
-    ("PE-5004", "Jorge Huamán", "+51912345504", True, "PE", "America/Lima", "4545", [("4500.00", 48)]),
-    ("PE-5005", "Milagros Chávez", "+51912345505", True, "PE", "America/Lima", "6767",
+    ("CL-4005", "Javiera Silva", "+56900034505", True, "CL", "America/Santiago", "3434", [("12990", 14)]),
+    ("CL-4006", "Diego Morales", "+56900034506", True, "CL", "America/Santiago", "5656", [("245000", 52)]),
+    ("PE-5001", "Rosa Quispe", "+51800045501", True, "PE", "America/Lima", "7878", [("350.00", 9)]),
+    ("PE-5002", "Luis Mamani", "+51800045502", True, "PE", "America/Lima", "9090", [("1280.00", 33)]),
+    ("PE-5003", "Carmen Flores", "+51800045503", False, "PE", "America/Lima", "2323", [("89.90", -2)]),
+    ("PE-5004", "Jorge Huamán", "+51800045504", True, "PE", "America/Lima", "4545", [("4500.00", 48)]),
+    ("PE-5005", "Milagros Chávez", "+51800045505", True, "PE", "America/Lima", "6767",
      [("720.00", 20), ("240.00", 5)]),
-    ("PE-5006", "Kevin Rojas", "+51912345506", True, "PE", "America/Lima", "8989", [("199.00", 0)]),
+    ("PE-5006", "Kevin Rojas", "+51800045506", True, "PE", "America/Lima", "8989", [("199.00", 0)]),
 ]
 
+DEMO_USERS = (("agente", "agent", "Agente Demo"), ("gerente", "manager", "Gerente Demo"),
+              ("admin", "admin", "Admin Demo"))
 CURRENCY = {"CO": "COP", "MX": "MXN", "AR": "ARS", "CL": "CLP", "PE": "PEN"}
 
 
@@ -119,6 +125,21 @@ def seed(session: Session, today: date | None = None) -> int:
     session.flush()
     if created:
         _seed_handoffs(session)
+    return created
+
+
+def seed_users(session: Session, password: str) -> list[str]:
+    """Create the demo users that are missing; an existing user keeps its password, role and state."""
+    from sqlalchemy import select
+
+    from bot import users
+    from bot.store.models import User
+
+    created = []
+    for username, role, name in DEMO_USERS:
+        if session.execute(select(User.id).where(User.username == username)).first() is None:
+            users.create_or_update(session, username, role, password, name=name)
+            created.append(username)
     return created
 
 

@@ -37,12 +37,12 @@ from bot.store.models import (
 )
 
 COUNTRIES = {
-    # country: (weight, time zone, currency, phone prefix, amount range)
-    "CO": (30, "America/Bogota", "COP", "+5732", (40_000, 1_500_000)),
-    "MX": (30, "America/Mexico_City", "MXN", "+5255", (400, 15_000)),
-    "AR": (15, "America/Argentina/Buenos_Aires", "ARS", "+54911", (15_000, 400_000)),
-    "CL": (12, "America/Santiago", "CLP", "+5696", (10_000, 600_000)),
-    "PE": (13, "America/Lima", "PEN", "+5197", (80, 5_000)),
+    # country: (weight, time zone, currency, phone prefix in the fictitious range of bot/phones.py, amount range)
+    "CO": (30, "America/Bogota", "COP", "+57399", (40_000, 1_500_000)),
+    "MX": (30, "America/Mexico_City", "MXN", "+5240", (400, 15_000)),
+    "AR": (15, "America/Argentina/Buenos_Aires", "ARS", "+549119", (15_000, 400_000)),
+    "CL": (12, "America/Santiago", "CLP", "+5690", (10_000, 600_000)),
+    "PE": (13, "America/Lima", "PEN", "+5180", (80, 5_000)),
 }
 DIGITS = {"CO": 12, "MX": 12, "AR": 13, "CL": 11, "PE": 11}  # E.164 digits, country code included
 FIRST = ["Ana", "Carlos", "Luz", "Jhon", "Paola", "Guadalupe", "José", "María", "Juan", "Alejandra", "Martina",

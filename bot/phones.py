@@ -9,6 +9,17 @@ from __future__ import annotations
 
 import phonenumbers
 
+# Recobra's fictitious range, for demo data only: per country an E.164 prefix the national numbering plan
+# does not assign (phonenumbers calls every number in it invalid), with the number's length in digits.
+# Accepted only in demo mode; the real Twilio provider refuses to send to it (bot/providers/messaging.py).
+DEMO_RANGES: dict[str, int] = {
+    "+57399": 12,  # Colombia: mobile numbers are 30x-35x; 399 is unassigned
+    "+5240": 12,  # Mexico: no area code starts 40
+    "+549119": 13,  # Argentina: Buenos Aires mobiles 11 do not continue with 9
+    "+5690": 11,  # Chile: mobiles 9 do not continue with 0
+    "+5180": 11,  # Peru: nine-digit numbers are mobiles starting 9
+}
+
 
 class PhoneError(ValueError):
     """A phone number that cannot be a debtor's number."""
@@ -23,6 +34,8 @@ def normalise(raw: str, default_region: str | None = None) -> str:
         text = text.split(":", 1)[1]
     if text.startswith("+521") and len(_digits(text)) == 13:
         text = "+52" + text[4:]
+    if is_demo_number(text) and _demo_numbers_allowed():
+        return text
     try:
         number = phonenumbers.parse(text, default_region)
     except phonenumbers.NumberParseException as exc:
@@ -30,6 +43,24 @@ def normalise(raw: str, default_region: str | None = None) -> str:
     if not phonenumbers.is_valid_number(number):
         raise PhoneError(f"phone {raw!r} is not a valid number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def is_demo_number(e164: str) -> bool:
+    """A number of the fictitious demo range: it belongs to nobody and is never sent to a real provider."""
+    text = e164.strip()
+    if text.lower().startswith("whatsapp:"):
+        text = text.split(":", 1)[1]
+    if not text.startswith("+") or not text[1:].isdigit():
+        return False
+    if text.startswith("+521") and len(text) == 14:  # a Mexican WhatsApp wire number
+        text = "+52" + text[4:]
+    return any(text.startswith(prefix) and len(text) - 1 == digits for prefix, digits in DEMO_RANGES.items())
+
+
+def _demo_numbers_allowed() -> bool:
+    from bot.config import get_settings
+
+    return get_settings().env == "demo"
 
 
 def channel_of(address: str) -> str:

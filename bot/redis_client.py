@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import quote
 
 import redis
 
 from bot.config import get_settings
 
 LOCAL_REDIS_PORT = 6390
-LOCAL_REDIS_URL = f"redis://127.0.0.1:{LOCAL_REDIS_PORT}/0"
 
 
 def redis_url() -> str:
-    return get_settings().redis_url or LOCAL_REDIS_URL
+    """REDIS_URL, or the bundled local Redis with its generated password (it refuses anyone without it)."""
+    settings = get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    return f"redis://:{quote(settings.redis_password, safe='')}@127.0.0.1:{LOCAL_REDIS_PORT}/0"
 
 
 @lru_cache(maxsize=4)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from bot.config import Settings, get_settings
+from bot.phones import is_demo_number
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,10 @@ class TwilioMessaging:
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         _check(channel, body, content_sid)
+        if is_demo_number(to_e164):
+            # Demo data must never reach a real phone, whatever else went wrong (bot/phones.py).
+            raise ProviderError(f"{to_e164[:6]}… is a fictitious demo number: not sent through Twilio",
+                                code="21211", retryable=False)
         kwargs: dict[str, Any] = {
             "to": _address(to_e164, channel),
             "from_": _address(self.sender(channel), channel),

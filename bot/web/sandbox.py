@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from bot.config import get_settings
 from bot.store.models import Conversation, Debtor, Message
@@ -34,7 +34,7 @@ PHONE_HTML = Path(__file__).with_name("sandbox_phone.html")
 
 
 def register(app: Flask) -> None:
-    if get_settings().messaging_provider != "sandbox":
+    if get_settings().messaging_provider != "sandbox" or get_settings().production:
         return
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
@@ -68,12 +68,18 @@ def phone_page() -> Response:
 
 @bp.get("/phone/debtors")
 def phone_debtors():  # noqa: ANN201
+    """The fictitious demo people only (bot/phones.py's demo range): the page is open to anyone who reaches
+    the demo, so it never lists a real debtor's name, phone or document digits."""
+    from bot.phones import DEMO_RANGES, is_demo_number
+
     session = get_session()
-    rows = session.execute(select(Debtor).order_by(Debtor.country, Debtor.external_id).limit(500)).scalars()
+    in_range = or_(*(Debtor.phone.startswith(prefix) for prefix in DEMO_RANGES))
+    rows = session.execute(select(Debtor).where(in_range).order_by(Debtor.country, Debtor.external_id)
+                           .limit(500)).scalars()
     return jsonify({"debtors": [
         {"external_id": d.external_id, "name": d.name, "phone": d.phone, "whatsapp": d.whatsapp,
          "country": d.country, "document_last4": d.document_last4, "opted_out": d.opted_out}
-        for d in rows
+        for d in rows if is_demo_number(d.phone)
     ]})
 
 

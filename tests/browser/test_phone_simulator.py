@@ -21,8 +21,9 @@ def live_edge(app, make_debtor, redis_client):  # noqa: ANN001, ANN201
     from bot.redis_client import get_queue
     from bot.worker import jobs
 
-    make_debtor("CO-1001", phone="+573001112201", name="Ana María Restrepo", document_last4="4821")
-    make_debtor("MX-2001", phone="+525512342201", name="Guadalupe Hernández", country="MX",
+    # the simulator lists only the fictitious demo range (bot/phones.py)
+    make_debtor("CO-1001", phone="+573990011201", name="Ana María Restrepo", document_last4="4821")
+    make_debtor("MX-2001", phone="+524000123401", name="Guadalupe Hernández", country="MX",
                 timezone="America/Mexico_City", document_last4="2045")
     rasa = FakeRasa()
     set_env(RASA_URL=rasa.url)
@@ -51,7 +52,7 @@ def test_a_person_chats_on_whatsapp_and_sms(live_edge, tmp_path):
             page = browser.new_page(viewport={"width": 420, "height": 820}, locale="es-CO")
             page.goto(f"{base}/sandbox/phone")
             expect(page.locator("h1")).to_have_text("Simulador de teléfono")
-            page.locator("#debtor").select_option("+525512342201")
+            page.locator("#debtor").select_option("+524000123401")
             expect(page.locator("#hint")).to_contain_text("2045")
 
             page.locator("#text").fill("¡Hola! ¿Cuánto debo? 😀")
@@ -63,7 +64,7 @@ def test_a_person_chats_on_whatsapp_and_sms(live_edge, tmp_path):
             expect(reply).to_have_attribute("data-status", "read", timeout=10_000)
             expect(reply.locator(".tick.read")).to_have_count(1)
             # The Mexican WhatsApp number (+521…) reached the bot as the debtor's +52… conversation.
-            assert rasa.calls[0]["sender"] == "+525512342201"
+            assert rasa.calls[0]["sender"] == "+524000123401"
 
             page.locator("#tab-sms").click()
             long_text = "Quisiera saber cuándo vence mi factura y si puedo pagar en dos partes " * 2

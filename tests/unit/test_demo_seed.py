@@ -17,6 +17,11 @@ def test_seed_demo_is_realistic_and_idempotent(session):
     demo = list(session.execute(select(Debtor).where(~Debtor.external_id.like("HIST-%"))).scalars())
     assert len(demo) == 30
     assert {d.country for d in demo} == {"CO", "MX", "AR", "CL", "PE"}
+    # every demo phone, history included, is in the fictitious range: no real person can be messaged
+    from bot.phones import is_demo_number
+
+    every = [d.phone for d in session.execute(select(Debtor)).scalars()]
+    assert len(every) > 200 and all(is_demo_number(p) for p in every)
     currencies = {d.country: {i.currency for i in d.invoices} for d in demo}
     assert currencies == {"CO": {"COP"}, "MX": {"MXN"}, "AR": {"ARS"}, "CL": {"CLP"}, "PE": {"PEN"}}
     days = [(date.today() - i.due_date).days for d in demo for i in d.invoices]

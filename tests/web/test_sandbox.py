@@ -68,11 +68,17 @@ def test_not_registered_when_messaging_is_twilio(db, redis_url):
 
 
 def test_phone_page_and_debtor_list(client, make_debtor, redis_client):
-    make_debtor("MX-1", phone="+525512342201", country="MX", timezone="America/Mexico_City", document_last4="2045")
+    make_debtor("MX-1", phone="+524000123401", country="MX", timezone="America/Mexico_City", document_last4="2045")
+    make_debtor("MX-2", phone="+525512342201", country="MX", timezone="America/Mexico_City", document_last4="7777",
+                name="Persona Real")
     r = client.get("/sandbox/phone")
     assert r.status_code == 200 and "Simulador de teléfono" in r.get_data(as_text=True)
-    [d] = client.get("/sandbox/phone/debtors").json["debtors"]
-    assert (d["external_id"], d["phone"], d["document_last4"]) == ("MX-1", "+525512342201", "2045")
+    # anyone who reaches the demo sees the fictitious demo people only, never a real debtor's data
+    body = client.get("/sandbox/phone/debtors")
+    [d] = body.json["debtors"]
+    assert (d["external_id"], d["phone"], d["document_last4"]) == ("MX-1", "+524000123401", "2045")
+    text = body.get_data(as_text=True)
+    assert "Persona Real" not in text and "7777" not in text and "5512342201" not in text
 
 
 def test_phone_send_posts_a_signed_webhook_through_the_real_edge(client, session, make_debtor, redis_client):
