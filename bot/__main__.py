@@ -135,7 +135,7 @@ def worker() -> None:
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=2)
 def web(port: int | None, workers: int) -> None:
-    """Run the web edge with gunicorn."""
+    """Run the web edge with gunicorn; its access log leaves bearer codes out (bot/web/access_log.py)."""
     import os
 
     from bot.config import get_settings
@@ -144,7 +144,8 @@ def web(port: int | None, workers: int) -> None:
     os.execvp(
         sys.executable,
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "8", "--bind",
-         f"0.0.0.0:{port}", "--access-logfile", "-", "--graceful-timeout", "5", "bot.web.wsgi:app"],
+         f"0.0.0.0:{port}", "--access-logfile", "-", "--logger-class", "bot.web.access_log.RedactingLogger",
+         "--graceful-timeout", "5", "bot.web.wsgi:app"],
     )
 
 
