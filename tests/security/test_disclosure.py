@@ -219,13 +219,13 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(app, clien
 
     login(client, "gerente")
     page = client.get(f"/manager/conversations/{stored.conversation_id}").get_data(as_text=True)
-    assert "es ••••" in page and "4821" not in page and "48 21" not in page
+    assert "es ••••" in page and not re.search(r"(?<!\d)48 ?21(?!\d)", page)
     for table in ("messages", "debtors", "settlements", "audit_log"):
         csv = client.get(f"/manager/export/{table}.csv").get_data(as_text=True)
-        assert "4821" not in csv and "48 21" not in csv, table
+        assert not re.search(r"(?<!\d)48 ?21(?!\d)", csv), table  # (a timestamp's microseconds may hold 4821)
         assert "document_last4" not in csv.splitlines()[0], table
     listed = client.get("/manager/conversations.csv").get_data(as_text=True)
-    assert "4821" not in listed and "3001112233" not in listed
+    assert not re.search(r"(?<!\d)48 ?21(?!\d)", listed) and "3001112233" not in listed
 
 
 def test_the_agent_console_hides_identity_answers_of_a_failed_check(client, session, make_handoff, agent):  # noqa: F811
@@ -239,7 +239,7 @@ def test_the_agent_console_hides_identity_answers_of_a_failed_check(client, sess
     page = client.get(f"/console/handoffs/{handoff.id}").get_data(as_text=True)
     assert "es ••••" in page
     for digits in ("1234", "5678", "4821", "3001112233"):
-        assert digits not in page
+        assert not re.search(rf"(?<!\d){digits}(?!\d)", page), digits
 
 
 def _csrf(client) -> str:  # noqa: ANN001
