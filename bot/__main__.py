@@ -167,7 +167,8 @@ def worker() -> None:
 @click.option("--host", default=None, help="Address to bind (default RECOBRA_WEB_HOST, 127.0.0.1).")
 @click.option("--workers", type=int, default=2)
 def web(port: int | None, host: str | None, workers: int) -> None:
-    """Run the web edge with gunicorn (on loopback unless told otherwise: a proxy is the public face)."""
+    """Run the web edge with gunicorn: on loopback unless told otherwise (a proxy is the public face); its
+    access log leaves bearer codes out (bot/web/access_log.py)."""
     import os
 
     from bot.config import get_settings
@@ -178,7 +179,8 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     os.execvp(
         sys.executable,
         [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "8", "--bind",
-         f"{_bind_address(host)}:{port}", "--access-logfile", "-", "--graceful-timeout", "5", "bot.web.wsgi:app"],
+         f"{_bind_address(host)}:{port}", "--access-logfile", "-", "--logger-class",
+         "bot.web.access_log.RedactingLogger", "--graceful-timeout", "5", "bot.web.wsgi:app"],
     )
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import audit, handoffs, policies
+from bot import audit, handoffs, masking, policies
 from bot.accounts import local_today
 from bot.money import format_money
 from bot.store.models import (
@@ -120,9 +120,16 @@ def reason_label(reason: str | None) -> str:
     return HANDOFF_REASON_LABELS.get(reason or "", (reason or "otro").replace("_", " ").capitalize())
 
 
-def mask_phone(phone: str | None) -> str:
-    phone = phone or ""
-    return phone[:-4] + "••••" if len(phone) > 6 else phone
+mask_phone = masking.mask_phone  # the one phone mask: the console and the manager show the same digits
+
+
+def shown_body(message: Message) -> str:
+    """A message as agents see it: a debtor's card number or identity answer stays hidden (stored ones are
+    masked on arrival; this also covers messages stored before that)."""
+    body = message.body or ""
+    if message.direction != "in":
+        return body
+    return masking.mask_identity(masking.mask_cards(body), message.entities)
 
 
 def waiting_text(seconds: float) -> str:
@@ -241,7 +248,7 @@ def _iso(dt: datetime | None) -> str | None:
 def _preview(message: Message | None, length: int = 120) -> str:
     if message is None:
         return ""
-    text = (message.body or "").strip()
+    text = shown_body(message).strip()
     if not text and message.media:
         text = "[adjunto]"
     return text if len(text) <= length else text[: length - 1] + "…"
@@ -320,7 +327,7 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
             message.author, message.author),
         "agent_name": (agents or {}).get(message.agent_id) if message.agent_id else None,
         "channel": message.channel,
-        "body": message.body or "",
+        "body": shown_body(message),
         "status": message.status,
         "status_label": MESSAGE_STATUS_LABELS.get(message.status, message.status),
         "error_code": message.error_code,
@@ -409,7 +416,9 @@ def summary(session: Session, handoff: Handoff, now: datetime | None = None) -> 
         for link in links or []
     ]
     s = Summary(
-        reason=handoff.reason, reason_label=reason_label(handoff.reason), bot_summary=handoff.summary or "",
+        reason=handoff.reason, reason_label=reason_label(handoff.reason),
+        bot_summary=masking.mask_identity(masking.mask_cards(handoff.summary or ""),
+                                          answer=handoff.reason == "failed_verification"),
         last_debtor_message=_preview(last, 280), last_debtor_message_at=_iso(last.created_at) if last else None,
         nonpayment_reason=reason_row.reason if reason_row else None,
         nonpayment_reason_text=(reason_row.text or "") if reason_row else "",

@@ -11,6 +11,7 @@ is sent, so several workers or a restart mid-run never send twice.
 from __future__ import annotations
 
 import hashlib
+import string
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -84,9 +85,32 @@ class Config:
     followups: dict[str, Variant]
 
 
+# The only placeholder a campaign text may use: the sender. A text goes out before anyone proved who they
+# are, so a name, an amount or a date in it would tell a debt to whoever holds the phone now.
+TEXT_PLACEHOLDERS = frozenset({"business"})
+
+
+class CampaignConfigError(ValueError):
+    pass
+
+
+def check_text(name: str, text: str) -> str:
+    """``text`` if it uses no placeholder but ``{business}``; else CampaignConfigError."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(text) if f is not None}
+    except ValueError as exc:
+        raise CampaignConfigError(f"campaign text {name!r}: {exc}") from exc
+    extra = sorted(fields - TEXT_PLACEHOLDERS)
+    if extra:
+        raise CampaignConfigError(f"campaign text {name!r} uses {', '.join(extra)}: only {{business}} may be used "
+                                  "before the person is verified")
+    return text
+
+
 def _variant(name: str, raw: dict, weight: int = 100) -> Variant:
     return Variant(name=name, weight=int(raw.get("weight", weight)),
-                   whatsapp_template=raw.get("whatsapp_template", "reengage"), text=raw.get("sms", ""))
+                   whatsapp_template=raw.get("whatsapp_template", "reengage"),
+                   text=check_text(name, raw.get("sms", "")))
 
 
 @lru_cache(maxsize=4)

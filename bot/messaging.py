@@ -34,6 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from bot.config import get_settings
+from bot.masking import mask_phone
 from bot.store.models import Conversation, Debtor, Message
 from channels import sms as sms_format
 from channels import templates
@@ -255,8 +256,7 @@ def prepare_template(session: Session, conversation: Conversation, name: str, va
 
 def _template_row(session: Session, conversation: Conversation, debtor: Debtor | None, name: str, author: str,
                   agent_id: int | None) -> Message | None:
-    values = {"name": (debtor.name.split()[0] if debtor is not None and debtor.name else "hola"),
-              "business": get_settings().business_name}
+    values = {"business": get_settings().business_name}  # no name: the phone may not be the debtor's
     try:
         template = templates.get_template(name)
         variables = template.content_variables(values)
@@ -417,7 +417,7 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
                 _reflect_error(session, m, error.code)
 
         _save(session, message, permanent)
-        log.warning("message %s to %s failed permanently: %s (%s)", message.id, _mask(message.to_phone), exc,
+        log.warning("message %s to %s failed permanently: %s (%s)", message.id, mask_phone(message.to_phone), exc,
                     exc.code)
         return message
 
@@ -477,7 +477,3 @@ def deliver_pending(session: Session, conversation_id: int, provider=None,  # no
                 time.sleep(backoff_delay(attempt))
         sent += 1
     return sent
-
-
-def _mask(phone: str | None) -> str:
-    return (phone or "")[:-4] + "****"

@@ -7,6 +7,10 @@ run one after the other and the second finds the first's work done; the unique `
 provider_id)`` on ``payments`` and ``payment_id`` on ``payment_allocations`` back that up.
 
 What a status does, the first time the payment reaches it:
+Each message says what happened in detail only to a debtor verified in the conversation still open on their
+phone (``bot.disclosure``); anyone else is told that a payment was received, rejected or is waiting, and how
+to see the details (answer the identity question). The certificate's link goes to a verified debtor only.
+
 - approved: the invoice's balance goes down (never below zero: the rest is the debtor's credit), the
   invoice is paid at zero and its reminders stop, the link is paid, the open promise is kept when what
   was paid covers it, instalments are paid in order (the plan completes when all are), the debtor gets
@@ -32,8 +36,20 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import audit, handoffs, messaging, money, payment_plans, payments, policies, promises, settlements
+from bot import (
+    audit,
+    disclosure,
+    handoffs,
+    messaging,
+    money,
+    payment_plans,
+    payments,
+    policies,
+    promises,
+    settlements,
+)
 from bot.accounts import local_today
+from bot.config import get_settings
 from bot.providers import mercadopago as _providers  # noqa: F401  (registers the providers' payment look-ups)
 from bot.store.models import (
     Debtor,
@@ -205,20 +221,23 @@ def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoi
     alloc.promise_id = _keep_promise(session, invoice, link, paid)
     alloc.instalment_id = _pay_instalments(session, invoice, link, amount, paid, now)
 
-    values = {"name": first_name(debtor), "amount": _fmt(amount, payment.currency, debtor),
-              "invoice": invoice.external_id, "balance": _fmt(invoice.balance, invoice.currency, debtor)}
-    body = message("approved_paid" if paid else "approved_partial", **values)
-    if credit > 0:
-        body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    verified = disclosure.verified_conversation(session, debtor, now)
+    if verified:
+        values = {"name": first_name(debtor), "amount": _fmt(amount, payment.currency, debtor),
+                  "invoice": invoice.external_id, "balance": _fmt(invoice.balance, invoice.currency, debtor)}
+        body = message("approved_paid" if paid else "approved_partial", **values)
+        if credit > 0:
+            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    else:
+        body = message("unverified_approved", business=_business())
     notify(session, debtor, body, out)
 
     cert = settlements.maybe_issue(session, debtor, now)
     if cert is not None:
         out.settlement_code = cert.code
-        from bot.config import get_settings
-
-        notify(session, debtor, message("settlement", name=first_name(debtor), business=get_settings().business_name,
-                                        url=settlements.certificate_url(cert.code)), out)
+        if verified:  # the certificate names the debtor and the invoices: only to whoever proved who they are
+            notify(session, debtor, message("settlement", name=first_name(debtor), business=_business(),
+                                            url=settlements.certificate_url(cert.code)), out)
 
 
 def _allocation(session: Session, payment: Payment, debtor: Debtor, invoice: Invoice | None, applied: Decimal,
@@ -387,7 +406,9 @@ def _rejected(session: Session, payment: Payment, link: PaymentLink, invoice: In
         new_link, _ = payments.create_link(session, debtor, invoice, amount, promise=promise, instalment=instalment,
                                            provider=provider, now=now)
         out.new_link_id = new_link.id
-    if new_link is not None:
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
+    elif new_link is not None:
         from bot.debtors import link_url
 
         body = message("rejected", url=link_url(new_link), **values)
@@ -401,7 +422,9 @@ def _waiting(session: Session, payment: Payment, debtor: Debtor, info: dict[str,
     out.action = "pending"
     values: dict[str, object] = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
     place = cash_place(info.get("payment_method_id"))
-    if place or info.get("payment_type_id") in ("ticket", "atm"):
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_pending", business=_business())
+    elif place or info.get("payment_type_id") in ("ticket", "atm"):
         deadline = ""
         expires = info.get("date_of_expiration")
         if expires:
@@ -416,6 +439,10 @@ def _waiting(session: Session, payment: Payment, debtor: Debtor, info: dict[str,
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
+def _business() -> str:
+    return get_settings().business_name
+
+
 def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
     return money.format_money(amount, currency, debtor.country)
 

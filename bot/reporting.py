@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Integer, String, and_, case, cast, distinct, func, or_, select, type_coerce
 from sqlalchemy.orm import Session
 
-from bot import search
+from bot import masking, search
 from bot.store.models import (
     AuditLog,
     ContactAttempt,
@@ -401,9 +401,10 @@ def _annotate(session: Session, f: Filters, rows: list[Row]) -> None:
         r.outcomes = [name for name in LIST_OUTCOMES if name in found[r.id]]
     last_ids = select(func.max(Message.id)).where(Message.conversation_id.in_(ids),
                                                   Message.direction == "in").group_by(Message.conversation_id)
-    for conv_id, body in session.execute(select(Message.conversation_id, Message.body)
-                                         .where(Message.id.in_(last_ids))):
-        by_id[conv_id].last_text = mask(body or "")[:140]
+    for conv_id, body, entities, last4 in session.execute(
+            select(Message.conversation_id, Message.body, Message.entities, Debtor.document_last4)
+            .outerjoin(Debtor, Debtor.id == Message.debtor_id).where(Message.id.in_(last_ids))):
+        by_id[conv_id].last_text = staff_text(body, entities, last4)[:140]
 
 
 # --- The dashboard ----------------------------------------------------------------------------------
@@ -713,14 +714,19 @@ def mask(text: str | None) -> str:
     return _DIGIT_RUN.sub(_mask_run, text or "")
 
 
-def mask_phone(phone: str | None) -> str:
-    phone = phone or ""
-    return phone[:3] + "•" * max(len(phone) - 7, 0) + phone[-4:] if len(phone) > 7 else phone
+mask_phone = masking.mask_phone  # the one phone mask (console, manager, exports, logs)
+
+
+def staff_text(body: str | None, entities: Any = None, document_last4: str | None = None,
+               answer: bool = False) -> str:
+    """A debtor's message as managers and exports see it: no card number, no identity answer (the document
+    digits typed to verify, or the debtor's last four anywhere), document-like runs masked."""
+    return mask(masking.mask_identity(masking.mask_cards(body or ""), entities, document_last4, answer=answer))
 
 
 def mask_entities(entities: Any) -> list[dict[str, Any]]:
     out = []
-    for e in entities or []:
+    for e in masking.mask_identity_entities(entities or []):
         if isinstance(e, dict):
             out.append({"entity": e.get("entity"), "value": mask(str(e.get("value", ""))),
                         "confidence": e.get("confidence_entity") or e.get("confidence")})
@@ -805,7 +811,7 @@ def list_csv(session: Session, f: Filters, batch: int = 1000) -> Iterator[str]:
 EXPORT_TABLES = ("debtors", "invoices", "promises", "payments", "payment_links", "nonpayment_reasons",
                  "due_date_changes", "payment_plans", "instalments", "conversations", "messages", "handoffs",
                  "contact_attempts", "agent_notes", "message_flags", "settlements", "audit_log")
-EXCLUDED_COLUMNS = {"document_hash", "password_hash", "pdf"}
+EXCLUDED_COLUMNS = {"document_hash", "document_last4", "password_hash", "pdf"}
 MASKED_PHONE = {"phone", "to_phone", "from_phone"}
 MASKED_TEXT = {"body", "text", "note", "summary"}
 
@@ -817,19 +823,27 @@ def table_csv(session: Session, name: str, batch: int = 2000) -> Iterator[str]:
         raise KeyError(name)
     table = Base.metadata.tables[name]
     cols = [c for c in table.columns if c.name not in EXCLUDED_COLUMNS]
+    names = [c.name for c in cols]
 
     def rows() -> Iterator[list[Any]]:
         last = 0
         while True:
             chunk = session.execute(select(*cols).where(table.c.id > last).order_by(table.c.id).limit(batch)).all()
+            last4 = _document_last4(session, chunk, names)
             for r in chunk:
+                row = dict(zip(names, r, strict=True))
                 out = []
                 for c, v in zip(cols, r, strict=True):
                     if c.name in MASKED_PHONE:
                         v = mask_phone(v)
                     elif c.name in MASKED_TEXT and isinstance(v, str):
-                        v = mask(v)
-                    elif c.name in ("entities", "details", "content_variables") and v:
+                        v = staff_text(v, row.get("entities"), last4.get(row.get("debtor_id")),
+                                       answer=row.get("reason") in IDENTITY_HANDOFFS)
+                    elif c.name == "entities" and v:
+                        v = mask(_cell(masking.mask_identity_entities(v)))
+                    elif c.name == "details" and isinstance(v, dict):
+                        v = mask(_cell({k: x for k, x in v.items() if k not in EXCLUDED_DETAILS}))
+                    elif c.name in ("details", "content_variables") and v:
                         v = mask(_cell(v))
                     out.append(v)
                 yield out
@@ -837,7 +851,24 @@ def table_csv(session: Session, name: str, batch: int = 2000) -> Iterator[str]:
                 return
             last = chunk[-1].id
 
-    return csv_lines([c.name for c in cols], rows())
+    return csv_lines(names, rows())
+
+
+# Hand-offs whose summary quotes the debtor's answers to the identity question.
+IDENTITY_HANDOFFS = {"failed_verification", "identity_locked"}
+# Keys of JSON details left out of exports: a certificate's copy of the document's last four digits.
+EXCLUDED_DETAILS = {"document", "document_last4"}
+
+
+def _document_last4(session: Session, chunk: list[Any], names: list[str]) -> dict[int, str]:
+    """The document's last four of the debtors in ``chunk`` (to mask them wherever they were typed)."""
+    if "debtor_id" not in names:
+        return {}
+    ids = {r[names.index("debtor_id")] for r in chunk} - {None}
+    if not ids:
+        return {}
+    return {i: d for i, d in session.execute(select(Debtor.id, Debtor.document_last4).where(Debtor.id.in_(ids)))
+            if d}
 
 
 # --- Tags, flags and the NLU export ---------------------------------------------------------------------
@@ -928,5 +959,5 @@ def _example(body: str | None) -> str:
 
 __all__ = ["Filters", "OUTCOMES", "REASON_LABELS", "COUNTRIES", "CHANNELS", "INTENTS", "outcome_clause", "count",
            "conversations", "dashboard", "ab_table", "ab_results", "ab_csv", "wilson", "two_proportion_z", "mask",
-           "mask_phone", "mask_entities", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone", "Dashboard", "Row",
-           "set_tag", "flag_message", "flags_for", "nlu_export"]
+           "mask_phone", "mask_entities", "staff_text", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone",
+           "Dashboard", "Row", "set_tag", "flag_message", "flags_for", "nlu_export"]

@@ -13,6 +13,8 @@ import yaml
 
 TEMPLATES_FILE = Path(__file__).resolve().parent.parent / "config" / "whatsapp_templates.yml"
 _SID = re.compile(r"^HX[0-9a-fA-F]{32}$")
+# A template goes out before anyone proved who they are: its only variable may be the sender's name.
+ALLOWED_VARIABLES = frozenset({"business"})
 
 
 class TemplateError(ValueError):
@@ -46,7 +48,12 @@ def load_templates(path: str = str(TEMPLATES_FILE)) -> dict[str, Template]:
         sid = os.environ.get(f"RECOBRA_TEMPLATE_{name.upper()}_SID") or spec.get("content_sid", "")
         if not _SID.match(sid):
             raise TemplateError(f"template {name}: content_sid {sid!r} is not HX + 32 hex digits")
-        out[name] = Template(name=name, content_sid=sid, variables=tuple(spec.get("variables") or ()),
+        variables = tuple(spec.get("variables") or ())
+        extra = sorted(set(variables) - ALLOWED_VARIABLES)
+        if extra:
+            raise TemplateError(f"template {name}: variables {', '.join(extra)} would disclose a debt before "
+                                "verification (only business is allowed)")
+        out[name] = Template(name=name, content_sid=sid, variables=variables,
                              preview=spec.get("preview", ""), language=spec.get("language", "es"))
     return out
 

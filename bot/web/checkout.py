@@ -4,8 +4,8 @@ and, with ``PAYMENTS_PROVIDER=sandbox``, the sandbox checkout.
 - ``GET /p/<short_code>``: 302 to the link's checkout; a friendly page when it expired, was paid, or is
   unknown (404).
 - ``GET /pago/<exito|error|pendiente>``: where Mercado Pago's checkout returns the debtor.
-- ``GET /certificados/<code>.pdf``: the settlement certificate; ``GET /certificados/verificar?code=``:
-  only whether a code is genuine, and its issue date.
+- ``GET /certificados/<code>.pdf``: the settlement certificate (410, no PDF, once revoked);
+  ``GET /certificados/verificar?code=``: only whether a code is genuine, and its issue date.
 - ``GET/POST /sandbox/checkout/<reference>`` (sandbox only): approve, reject (with a reason) or leave a
   payment pending. It records a sandbox payment and posts a signed notification to the real
   ``/webhooks/mercadopago`` (over HTTP to ``PUBLIC_BASE_URL``; through the app itself in tests or when
@@ -123,6 +123,12 @@ def certificate_pdf(code: str):  # noqa: ANN201
     if cert is None:
         return page("Certificado no encontrado", "<h1>No encontramos este certificado</h1><p>Revise el enlace "
                     "que recibió en el mensaje.</p>", 404)
+    if settlements.is_revoked(cert):  # a payment behind it was reversed: the PDF would still read as valid
+        resp = page("Certificado anulado", "<h1>Este certificado fue anulado</h1><p>Un pago que respaldaba este "
+                    "certificado de paz y salvo fue reversado, por lo que ya no es válido. Si tiene dudas, "
+                    "responda a nuestro mensaje.</p>", 410)
+        resp.headers.update({"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"})
+        return resp
     return Response(bytes(cert.pdf), mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="paz-y-salvo-{cert.code}.pdf"',
         "Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"})

@@ -249,8 +249,18 @@ def conversations():  # noqa: ANN201
     snippets = search.snippets(db, [r.id for r in rows], f.q) if f.q else {}
     pages = max((total + reporting.PAGE_SIZE - 1) // reporting.PAGE_SIZE, 1)
     return render_template("manager/conversations.html", f=f, rows=rows, total=total, page=page, pages=pages,
-                           snippets={k: reporting.mask(v) for k, v in snippets.items()}, agents=_agents(),
+                           snippets=_snippets(db, rows, snippets), agents=_agents(),
                            presets=_presets(f))
+
+
+def _snippets(db, rows, snippets: dict[int, str]) -> dict[int, str]:  # noqa: ANN001
+    """Search hits as a manager may read them: no card number, no document digits of the debtor."""
+    if not snippets:
+        return {}
+    debtor_ids = {r.id: r.debtor_id for r in rows if r.id in snippets}
+    last4 = dict(db.execute(select(Debtor.id, Debtor.document_last4)
+                            .where(Debtor.id.in_({d for d in debtor_ids.values() if d}))).all())
+    return {k: reporting.staff_text(v, None, last4.get(debtor_ids.get(k))) for k, v in snippets.items()}
 
 
 @bp.get("/conversations.csv")
@@ -281,7 +291,9 @@ def transcript(conversation_id: int):  # noqa: ANN201
     return render_template("manager/transcript.html", conv=conv, debtor=debtor, messages=messages,
                            agent_names=agent_names, account=account, flags=flags,
                            back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
-                           entities=reporting.mask_entities)
+                           entities=reporting.mask_entities,
+                           shown=lambda m: reporting.staff_text(m.body, m.entities,
+                                                                debtor.document_last4 if debtor else None))
 
 
 def _get_or_404(db, model, key: int):  # noqa: ANN001, ANN202

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import debtors, handoffs, messaging
+from bot import debtors, handoffs, masking, messaging
 from bot.config import get_settings
 from bot.store.models import Conversation, Message
 from bot.web.db import get_session
@@ -86,7 +86,9 @@ def enqueue_inbound(message: Message) -> str:
 
 
 def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
-    """Store the inbound message and update its conversation; None when the sid is already stored."""
+    """Store the inbound message and update its conversation; None when the sid is already stored.
+
+    A card number typed by the debtor is masked before anything is stored (``bot.masking``)."""
     messaging.begin_write(session)  # SQLite: one writer at a time, waiting its turn, never failing half-way
     if session.execute(select(Message.id).where(Message.provider_sid == inbound.sid)).first():
         return None
@@ -97,7 +99,7 @@ def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
         with session.begin_nested():
             row = Message(conversation_id=conversation.id, debtor_id=conversation.debtor_id, direction="in",
                           author="debtor", channel=inbound.channel, from_phone=inbound.from_phone,
-                          to_phone=inbound.to, body=inbound.body, media=inbound.media,
+                          to_phone=inbound.to, body=masking.mask_cards(inbound.body), media=inbound.media,
                           provider_sid=inbound.sid, status="received", created_at=now)
             session.add(row)
     except IntegrityError:  # the same sid arrived on another connection a moment ago

@@ -31,11 +31,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot import messaging
+from bot import masking, messaging
 from bot.config import ROOT, get_settings
 from bot.queue import Job, Retry
 from bot.store.db import session_scope
-from bot.store.models import Conversation, Debtor, Message
+from bot.store.models import AuditLog, Conversation, Debtor, Message
 from bot.worker.jobs import handles
 from bot.worker.main import periodic
 from channels import keywords
@@ -138,6 +138,11 @@ def process_message(message_id: int, session: Session | None = None) -> None:
             message.intent = parse.get("intent")
             message.confidence = parse.get("confidence")
             message.entities = parse.get("entities") or []
+            if debtor is not None and (masking.is_identity_answer(message.entities)
+                                       or identity_checked(session, debtor, message)):
+                # Rasa has checked the digits: what is kept for people to read never shows them.
+                message.body = masking.mask_identity(message.body, answer=True)
+                message.entities = masking.mask_identity_entities(message.entities)
         message.status = PROCESSED
         for text, force in answers:
             try:
@@ -149,6 +154,19 @@ def process_message(message_id: int, session: Session | None = None) -> None:
     except BaseException:
         session.rollback()
         raise
+
+
+IDENTITY_ACTIONS = ("identity_verified", "identity_failed", "identity_locked")
+
+
+def identity_checked(session: Session, debtor: Debtor, message: Message) -> bool:
+    """Rasa checked document digits for this debtor while answering ``message`` (the conversation's turns
+    run one at a time, so an identity check recorded since the message arrived is this message's)."""
+    return session.execute(
+        select(AuditLog.id).where(AuditLog.action.in_(IDENTITY_ACTIONS), AuditLog.target_type == "debtor",
+                                  AuditLog.target_id == str(debtor.id), AuditLog.created_at >= message.created_at)
+        .limit(1)
+    ).first() is not None
 
 
 def decide(session: Session, message: Message, conversation: Conversation,
@@ -208,7 +226,7 @@ def _bodies(text: str) -> list[str]:
 def rasa_payload(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
     return {
         "sender": conversation.phone,
-        "message": message.body,
+        "message": masking.mask_cards(message.body),  # a card number never reaches the tracker
         "metadata": {
             "channel": message.channel,
             "debtor_external_id": debtor.external_id,

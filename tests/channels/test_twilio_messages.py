@@ -66,8 +66,8 @@ def test_templates_file_is_valid_and_renders():
     assert {"reengage", "payment_reminder"} <= set(loaded)
     t = loaded["payment_reminder"]
     numbered = t.content_variables({"name": "Ana", "business": "Aurora", "due_date": "10/12"})
-    assert numbered == {"1": "Ana", "2": "Aurora", "3": "10/12"}
-    assert "Ana" in t.render(numbered) and "{{" not in t.render(numbered)
+    assert numbered == {"1": "Aurora"}  # the sender only: nothing about the debtor before verification
+    assert "Aurora" in t.render(numbered) and "{{" not in t.render(numbered)
     with pytest.raises(templates.TemplateError):
         t.content_variables({"name": "Ana"})
-    assert templates.preview(t.content_sid, '{"1": "Ana", "2": "Aurora", "3": "10/12"}') == t.render(numbered)
+    assert templates.preview(t.content_sid, '{"1": "Aurora"}') == t.render(numbered)

@@ -52,12 +52,39 @@ def signed():  # noqa: ANN201
 
 
 @pytest.fixture()
-def debtor_with_link(session, make_debtor, redis_client):  # noqa: ANN001, ANN201
-    """A debtor (COP 185.000 invoice) and a payment link for the whole balance, committed."""
+def verify_debtor(session):  # noqa: ANN001, ANN201
+    """The debtor wrote from their phone and passed the identity check just now (``bot.disclosure``)."""
+    from bot import audit, handoffs
+    from bot.store.models import Message
+
+    def verify(debtor, at=None):  # noqa: ANN001, ANN202
+        from datetime import datetime, timezone
+
+        at = at or datetime.now(timezone.utc)
+        conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+        session.flush()
+        session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor",
+                            channel="whatsapp", from_phone=debtor.phone, body="••••", status="processed",
+                            created_at=at))
+        entry = audit.record(session, actor="bot", action="identity_verified", target_type="debtor",
+                             target_id=debtor.id)
+        entry.created_at = at
+        session.commit()
+
+    return verify
+
+
+@pytest.fixture()
+def debtor_with_link(session, make_debtor, redis_client, verify_debtor):  # noqa: ANN001, ANN201
+    """A debtor (COP 185.000 invoice) and a payment link for the whole balance, committed; verified in an
+    open conversation unless ``verified=False`` (payment results tell details only then)."""
     from bot import accounts, payments
 
-    def make(external_id: str = "D-1", amount: Any = None, provider=None, **overrides: Any):  # noqa: ANN001
+    def make(external_id: str = "D-1", amount: Any = None, provider=None, verified: bool = True,  # noqa: ANN001
+             **overrides: Any):
         debtor = make_debtor(external_id, **overrides)
+        if verified:
+            verify_debtor(debtor)
         inv = accounts.primary_invoice(session, debtor)
         from decimal import Decimal
 

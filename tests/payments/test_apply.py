@@ -67,8 +67,9 @@ def test_full_payment_settles_the_invoice(mercadopago_mode, session, debtor_with
 
 
 def test_partial_payment_keeps_the_rest_and_the_promise_when_covered(mercadopago_mode, session, make_debtor,
-                                                                     redis_client):
+                                                                     redis_client, verify_debtor):
     debtor = make_debtor()
+    verify_debtor(debtor)
     inv = accounts.primary_invoice(session, debtor)
     promise = promises.create(session, debtor, inv, date.today() + timedelta(days=3), Decimal("50000"),
                               today=date.today())
@@ -156,13 +157,14 @@ def test_other_rejection_reasons_in_plain_spanish(mercadopago_mode, session, deb
         assert has([text], words)
 
 
-def test_pending_cash_payment_gets_instructions(mercadopago_mode, session, make_debtor, redis_client):
+def test_pending_cash_payment_gets_instructions(mercadopago_mode, session, make_debtor, redis_client, verify_debtor):
     from bot import debtors
 
     debtor, _ = debtors.upsert(session, debtors.parse_debtor("MX-1", {
         "name": "José Pérez", "phone": "+5215512345678", "whatsapp": True, "country": "MX",
         "invoices": [{"external_id": "MX-F1", "amount": "1500.50", "currency": "MXN", "due_date": "2026-11-10"}]}))
     session.commit()
+    verify_debtor(debtor)
     inv = accounts.primary_invoice(session, debtor)
     link, _ = payments.create_link(session, debtor, inv)
     session.commit()

@@ -162,7 +162,12 @@ def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor,
     session.expire_all()
     assert session.get(ContactAttempt, attempt_id).stage == "promise_broken"
     assert session.execute(select(Promise)).scalar_one().status == "broken"
-    assert "no vimos el pago" in sandbox_provider.outbox(PHONE)[0]["body"]
+    from bot import campaigns
+    from channels.sms import transliterate
+
+    body = sandbox_provider.outbox(PHONE)[0]["body"]  # the follow-up's own text, which tells nothing agreed
+    expected = campaigns.load().followups["promise_broken"].text.format(business="Financiera Aurora")
+    assert body == transliterate(expected)  # by SMS, GSM-7
 
 
 def test_undelivered_whatsapp_goes_again_by_sms(session, make_debtor, rasa_api, sandbox_provider, clock):

@@ -17,6 +17,7 @@ from bot.handoffs import get_or_create_conversation
 from bot.providers.messaging import ProviderError, SandboxMessaging, TwilioMessaging, set_provider
 from bot.queue import Retry
 from bot.store.models import Message
+from channels import templates
 from tests.worker.doubles import set_env, wait_for
 
 PHONE = "+573001112233"
@@ -127,7 +128,7 @@ def test_outside_the_window_without_sms_sends_an_approved_template(session, make
     [req] = twilio.requests
     assert "Body" not in req
     assert req["ContentSid"] == ["HX00000000000000000000000000000001"]
-    assert json.loads(req["ContentVariables"][0]) == {"1": "Ana", "2": "Financiera Aurora"}
+    assert json.loads(req["ContentVariables"][0]) == {"1": "Financiera Aurora"}  # no name before verification
 
 
 def test_template_send_has_content_sid_and_variables_only(session, make_debtor, twilio):
@@ -138,7 +139,8 @@ def test_template_send_has_content_sid_and_variables_only(session, make_debtor, 
     messaging.deliver_pending(session, conv.id)
     [req] = twilio.requests
     assert "Body" not in req and req["ContentSid"] == ["HX00000000000000000000000000000002"]
-    assert "10/12/2026" in row.body  # the transcript shows the approved text
+    assert row.body == templates.get_template("payment_reminder").preview.replace("{{1}}", "Financiera Aurora")
+    assert "10/12/2026" not in row.body and "Ana" not in row.body  # the transcript shows the approved text
 
 
 def test_long_sms_is_split_at_sentences(session, make_debtor, twilio):
