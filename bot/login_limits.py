@@ -51,7 +51,7 @@ class LimiterUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class LoginLimiter:
-    """The three login counters in ``redis`` (any client with ``eval``)."""
+    """The three login counters in ``redis`` (a redis-py client; the scripts run by EVALSHA)."""
 
     redis: Any
     pair_limit: int = PAIR_LIMIT
@@ -68,8 +68,8 @@ class LoginLimiter:
         """Count one attempt, unless a limit is reached (False: refuse without comparing the password)."""
         limits = (self.pair_limit, self.username_limit, self.ip_limit)
         try:
-            allowed = self.redis.eval(_RESERVE, 3, *self.keys(username, ip), *limits,
-                                      int(self.window.total_seconds()))
+            allowed = self.redis.register_script(_RESERVE)(keys=self.keys(username, ip),
+                                                           args=[*limits, int(self.window.total_seconds())])
         except Exception as exc:  # any Redis failure closes the door
             log.warning("login limiter unavailable (Redis): %s", exc)
             raise LimiterUnavailable(str(exc)) from exc
@@ -78,7 +78,7 @@ class LoginLimiter:
     def succeeded(self, username: str, ip: str) -> None:
         """The attempt was right: clear the pair, give the username and IP their attempt back."""
         try:
-            self.redis.eval(_SUCCEEDED, 3, *self.keys(username, ip))
+            self.redis.register_script(_SUCCEEDED)(keys=self.keys(username, ip))
         except Exception as exc:  # the user is already in; at worst a count stays
             log.warning("login limiter unavailable (Redis): %s", exc)
 

@@ -153,7 +153,10 @@ def _client_ip() -> str:
 def _limiter() -> LoginLimiter:
     from bot.redis_client import get_redis
 
-    return LoginLimiter(get_redis())
+    try:
+        return LoginLimiter(get_redis())
+    except Exception as exc:  # e.g. an unusable REDIS_URL: no count, no login
+        raise LimiterUnavailable(str(exc)) from exc
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -179,8 +182,8 @@ def login():  # noqa: ANN201
         username = (request.form.get("username") or "").strip().lower()[:80]
         password = request.form.get("password") or ""
         db = get_session()
-        limiter = _limiter()
         try:
+            limiter = _limiter()
             allowed = limiter.reserve(username, _client_ip())
         except LimiterUnavailable:
             audit.record(db, actor=username or "?", action="login_unavailable", target_type="user",

@@ -114,13 +114,19 @@ def test_a_successful_login_gives_its_attempt_back(app, known_user, redis_client
     assert int(redis_client.get(by_username)) == 1 and int(redis_client.get(by_ip)) == 1  # the failure stays
 
 
-def test_without_redis_nobody_signs_in(app, known_user, monkeypatch):
+def _unusable_redis_url(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    raise ValueError("Redis URL must specify one of the following schemes")
+
+
+@pytest.mark.parametrize("broken", ["unreachable", "misconfigured"])
+def test_without_redis_nobody_signs_in(app, known_user, monkeypatch, broken):
     import redis
 
     from bot import redis_client as redis_module
 
     unreachable = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
-    monkeypatch.setattr(redis_module, "get_redis", lambda *a, **k: unreachable)
+    monkeypatch.setattr(redis_module, "get_redis",
+                        (lambda *a, **k: unreachable) if broken == "unreachable" else _unusable_redis_url)
     client = app.test_client()
     resp = login(client, "agente")  # even with the right password
     assert resp.status_code == 503
