@@ -220,10 +220,14 @@ class Ctx:
         from bot import identity
 
         until = identity.locked_until(self.session, self.debtor) if self.debtor is not None else None
-        note = f"{identity.MAX_ATTEMPTS} respuestas incorrectas de los dígitos del documento"
-        if until is not None:
-            note = f"Identidad bloqueada hasta {until:%Y-%m-%d %H:%M} UTC: {note}"
-        self.open_handoff("failed_verification", note[:1].upper() + note[1:])
+        if self.debtor is not None and not self.debtor.document_last4:
+            note = "Sin dígitos del documento en el registro: no se puede verificar la identidad"
+        elif until is not None:
+            note = (f"Identidad bloqueada hasta {until:%Y-%m-%d %H:%M} UTC: {identity.MAX_ATTEMPTS} respuestas "
+                    "incorrectas de los dígitos del documento")
+        else:
+            note = "Respuestas incorrectas de los dígitos del documento"
+        self.open_handoff("failed_verification", note)
 
     def open_invoice_for(self, request: str):  # noqa: ANN201
         """How every account request starts: verified first, a volunteered reason recorded, then the
@@ -332,12 +336,15 @@ class RecobraAction(Action, ABC):
     @staticmethod
     def refresh_identity_lock(ctx: Ctx) -> None:
         """The ``identity_locked`` slot mirrors the store's lock, which outlives the conversation session
-        (a new session starts unlocked in Rasa) and ends when its time is up."""
+        (a new session starts unlocked in Rasa) and ends when its time is up. A debtor with no document
+        digits on file stays locked for the session: there is nothing to check an answer against."""
         from bot import identity
 
-        locked = identity.locked_until(ctx.session, ctx.debtor) is not None
-        if bool(ctx.turn.slot(LOCKED)) != locked:
-            ctx.set(LOCKED, locked)
+        if identity.locked_until(ctx.session, ctx.debtor) is not None:
+            if not ctx.turn.slot(LOCKED):
+                ctx.set(LOCKED, True)
+        elif ctx.turn.slot(LOCKED) and ctx.debtor.document_last4:
+            ctx.set(LOCKED, False)
 
     @staticmethod
     def is_digits_answer(ctx: Ctx) -> bool:

@@ -136,3 +136,27 @@ async def test_the_identity_lock_outlives_the_conversation_session(convo, make_d
     assert timedelta(hours=23) < until - datetime.now(timezone.utc) <= identity.LOCK_DURATION
     view = client.get("/api/v1/debtors/D-1", headers=api_headers).get_json()  # what the billing system sees
     assert view["identity_locked_until"] == until.isoformat().replace("+00:00", "Z")
+
+
+async def test_when_the_lock_is_over_the_debtor_verifies_again(convo, make_debtor, session):
+    from bot.store.models import IdentityCheck
+
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    for digits in ("1111", "2222", "3333"):
+        await c.say(digits, "inform", ActionProcessInform)
+    check = session.execute(select(IdentityCheck)).scalar_one()
+    check.locked_until = datetime.now(timezone.utc) - timedelta(minutes=1)  # the 24 hours are over
+    session.commit()
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_ask_document_digits"]
+    assert c.slots["identity_locked"] is False
+    assert (await c.say("4821", "inform", ActionProcessInform))[0] == "utter_identity_verified"
+
+
+async def test_no_document_on_file_hands_off_and_says_why(convo, make_debtor, session):
+    make_debtor(document_last4=None)
+    c = convo(PHONE, introduced=True)
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_ask_document_digits"]
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked_handoff"]
+    assert "Sin dígitos del documento" in session.execute(select(Handoff)).scalar_one().summary
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked"]  # still, next turn
