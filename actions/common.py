@@ -204,6 +204,7 @@ class Ctx:
         self.set(GATED_TURN, self.turn.number)
         if self.slot(LOCKED):
             self.utter("utter_identity_locked")
+            self.hand_off_locked()
             return False
         if request in self.turn.intents and len(self.turn.intents) > 1:
             request = self.turn.intent
@@ -212,6 +213,21 @@ class Ctx:
         self.set(AWAITING, "document_digits")
         self.utter("utter_ask_document_digits")
         return False
+
+    def hand_off_locked(self) -> None:
+        """A person takes over a debtor locked out of the identity check, and reads why and until when
+        (the hand-off already open, if any, is kept)."""
+        from bot import identity
+
+        until = identity.locked_until(self.session, self.debtor) if self.debtor is not None else None
+        if self.debtor is not None and not self.debtor.document_last4:
+            note = "Sin dígitos del documento en el registro: no se puede verificar la identidad"
+        elif until is not None:
+            note = (f"Identidad bloqueada hasta {until:%Y-%m-%d %H:%M} UTC: {identity.MAX_ATTEMPTS} respuestas "
+                    "incorrectas de los dígitos del documento")
+        else:
+            note = "Respuestas incorrectas de los dígitos del documento"
+        self.open_handoff("failed_verification", note)
 
     def open_invoice_for(self, request: str):  # noqa: ANN201
         """How every account request starts: verified first, a volunteered reason recorded, then the
@@ -290,6 +306,8 @@ class RecobraAction(Action, ABC):
             if debtor is None and turn.metadata.get("debtor_external_id"):
                 debtor = debtors.get_by_external_id(session, str(turn.metadata["debtor_external_id"]))
             ctx = Ctx(session, debtor, turn, out)
+            if debtor is not None:
+                self.refresh_identity_lock(ctx)
             if not turn.slot(INTRODUCED) and self.introduces:
                 ctx.utter("utter_intro", business_name=get_settings().business_name)
                 ctx.set(INTRODUCED, True)
@@ -314,6 +332,19 @@ class RecobraAction(Action, ABC):
         return out
 
     introduces = True
+
+    @staticmethod
+    def refresh_identity_lock(ctx: Ctx) -> None:
+        """The ``identity_locked`` slot mirrors the store's lock, which outlives the conversation session
+        (a new session starts unlocked in Rasa) and ends when its time is up. A debtor with no document
+        digits on file stays locked for the session: there is nothing to check an answer against."""
+        from bot import identity
+
+        if identity.locked_until(ctx.session, ctx.debtor) is not None:
+            if not ctx.turn.slot(LOCKED):
+                ctx.set(LOCKED, True)
+        elif ctx.turn.slot(LOCKED) and ctx.debtor.document_last4:
+            ctx.set(LOCKED, False)
 
     @staticmethod
     def is_digits_answer(ctx: Ctx) -> bool:

@@ -1,4 +1,9 @@
-"""Identity: the last 4 digits of the document before anything about a debt is disclosed."""
+"""Identity: the last 4 digits of the document before anything about a debt is disclosed.
+
+Wrong answers and the lock live in the store (``bot.identity``); the ``identity_locked`` slot only
+mirrors them for the turn (``RecobraAction.work`` refreshes it), so waiting for the conversation
+session to expire does not buy new guesses.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +18,14 @@ def verify(ctx: Ctx) -> None:
         return
     if ctx.slot(LOCKED):
         ctx.utter("utter_identity_locked")
+        ctx.hand_off_locked()
         return
     answer = ctx.turn.entity("document_digits") or ctx.turn.text
     if identity.extract_digits(str(answer)) is None:
         ctx.utter("utter_identity_need_digits")
         ctx.set(AWAITING, "document_digits")
         return
-    result = identity.verify(ctx.session, ctx.debtor, str(answer), int(ctx.slot(ATTEMPTS) or 0))
+    result = identity.verify(ctx.session, ctx.debtor, str(answer))
     if result.ok:
         from actions.routing import carry_out_pending
 
@@ -32,7 +38,7 @@ def verify(ctx: Ctx) -> None:
         ctx.set(LOCKED, True)
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, None)
-        ctx.open_handoff("failed_verification", "Tres respuestas incorrectas de los dígitos del documento")
+        ctx.hand_off_locked()
         ctx.utter("utter_identity_locked_handoff")
     else:
         ctx.set(ATTEMPTS, result.attempts)

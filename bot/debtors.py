@@ -19,7 +19,7 @@ import pytz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import money, phones
+from bot import identity, money, phones
 from bot.config import get_settings
 from bot.store.models import (
     Debtor,
@@ -384,6 +384,9 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
             for h in rows(Handoff, Handoff.id)
         ],
         "opted_out": debtor.opted_out,
+        # set while the debtor is locked out of the identity check (wrong document digits): why no
+        # disclosure happens and until when
+        "identity_locked_until": _iso(identity.locked_until(session, debtor)),
         "settlements": _settlements(session, debtor),
         "credit": _credit(session, debtor),
     }

@@ -1,7 +1,11 @@
 """Identity check before anything about a debt is disclosed: the last 4 digits of the document.
 
-Stateless about the conversation: the caller keeps how many wrong answers were given in this
-conversation session and passes it in; after ``MAX_ATTEMPTS`` wrong answers disclosure is locked.
+Wrong answers are counted per debtor in the store (``identity_checks``), not in the conversation:
+Rasa's slots reset after an hour of silence, and a count kept there could be waited out, three
+guesses at a time, until the 4 digits fall. After ``MAX_ATTEMPTS`` wrong answers in a row the
+debtor is locked for ``LOCK_DURATION``: no answer, not even the right one, opens the account
+before then, on any channel or conversation. A right answer clears the count; so does the end of a
+lock (the debtor gets ``MAX_ATTEMPTS`` fresh tries).
 """
 
 from __future__ import annotations
@@ -9,22 +13,28 @@ from __future__ import annotations
 import hmac
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.store.models import Debtor
+from bot.store.models import Debtor, IdentityCheck
+from bot.store.types import utcnow
 
 MAX_ATTEMPTS = 3
+LOCK_DURATION = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class VerificationResult:
     ok: bool
-    attempts: int  # wrong answers so far, this one included
+    attempts: int  # wrong answers in a row so far, this one included
     locked: bool
     remaining: int
     unavailable: bool = False  # the store has no document digits for this debtor
+    locked_until: datetime | None = None  # while locked: when the lock ends
 
 
 def extract_digits(text: str | None) -> str | None:
@@ -40,21 +50,62 @@ def extract_digits(text: str | None) -> str | None:
     return digits if len(digits) == 4 else None
 
 
-def verify(session: Session, debtor: Debtor, answer: str | None, attempts: int = 0) -> VerificationResult:
-    """Check ``answer`` against the debtor's document; ``attempts`` = wrong answers before this one."""
-    if attempts >= MAX_ATTEMPTS:
-        return VerificationResult(ok=False, attempts=attempts, locked=True, remaining=0)
+def locked_until(session: Session, debtor: Debtor, now: datetime | None = None) -> datetime | None:
+    """When the debtor's identity lock ends, or None when they are not locked."""
+    check = session.get(IdentityCheck, debtor.id)
+    now = now or utcnow()
+    if check is None or check.locked_until is None or check.locked_until <= now:
+        return None
+    return check.locked_until
+
+
+def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime | None = None) -> VerificationResult:
+    """Check ``answer`` against the debtor's document, counting a wrong one in the store."""
+    now = now or utcnow()
+    check = _check_for_update(session, debtor)
+    if check.locked_until is not None and check.locked_until > now:
+        return VerificationResult(ok=False, attempts=check.failures, locked=True, remaining=0,
+                                  locked_until=check.locked_until)
+    if check.locked_until is not None:  # the lock is over: fresh tries
+        check.failures, check.locked_until = 0, None
     expected = debtor.document_last4
     if not expected:
         audit.record(session, actor="bot", action="identity_unavailable", target_type="debtor", target_id=debtor.id)
-        return VerificationResult(ok=False, attempts=attempts, locked=True, remaining=0, unavailable=True)
+        return VerificationResult(ok=False, attempts=check.failures, locked=True, remaining=0, unavailable=True)
     digits = extract_digits(answer) or ""
     if len(digits) == 4 and hmac.compare_digest(digits, expected):
         audit.record(session, actor="bot", action="identity_verified", target_type="debtor", target_id=debtor.id,
-                     details={"attempts": attempts + 1})
-        return VerificationResult(ok=True, attempts=attempts, locked=False, remaining=MAX_ATTEMPTS - attempts)
-    attempts += 1
-    locked = attempts >= MAX_ATTEMPTS
+                     details={"attempts": check.failures + 1})
+        check.failures = 0
+        return VerificationResult(ok=True, attempts=0, locked=False, remaining=MAX_ATTEMPTS)
+    check.failures += 1
+    check.last_failure_at = now
+    locked = check.failures >= MAX_ATTEMPTS
+    if locked:
+        check.locked_until = now + LOCK_DURATION
     audit.record(session, actor="bot", action="identity_locked" if locked else "identity_failed",
-                 target_type="debtor", target_id=debtor.id, details={"attempts": attempts})
-    return VerificationResult(ok=False, attempts=attempts, locked=locked, remaining=max(MAX_ATTEMPTS - attempts, 0))
+                 target_type="debtor", target_id=debtor.id,
+                 details={"attempts": check.failures,
+                          **({"locked_until": check.locked_until.isoformat()} if locked else {})})
+    session.flush()
+    return VerificationResult(ok=False, attempts=check.failures, locked=locked,
+                              remaining=max(MAX_ATTEMPTS - check.failures, 0),
+                              locked_until=check.locked_until if locked else None)
+
+
+def _check_for_update(session: Session, debtor: Debtor) -> IdentityCheck:
+    """The debtor's row, locked until the caller's transaction ends (two answers at once count twice)."""
+    query = select(IdentityCheck).where(IdentityCheck.debtor_id == debtor.id).with_for_update()
+    query = query.execution_options(populate_existing=True)
+    check = session.execute(query).scalar_one_or_none()
+    if check is not None:
+        return check
+    try:
+        with session.begin_nested():
+            session.add(IdentityCheck(debtor_id=debtor.id, failures=0))
+    except IntegrityError:  # another answer created it first
+        pass
+    return session.execute(query).scalar_one()
+
+
+__all__ = ["MAX_ATTEMPTS", "LOCK_DURATION", "VerificationResult", "extract_digits", "locked_until", "verify"]

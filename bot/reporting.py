@@ -953,8 +953,18 @@ def nlu_export(session: Session, misunderstood_limit: int = 500) -> str:
     return "\n".join(out) + "\n"
 
 
+# Rasa's NLU examples have no escape for their annotation syntax ("[texto](entidad)", "[texto]{...}",
+# "[texto][{...}]"): a debtor could write an entity annotation into the training data. Square brackets in
+# the debtor's words become parentheses, so every word stays and no annotation can form.
+_NO_ANNOTATION = str.maketrans({"[": "(", "]": ")"})
+# What YAML cannot carry (control characters, a byte-order mark) would break the whole file.
+_NOT_YAML_TEXT = re.compile("[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
 def _example(body: str | None) -> str:
-    return " ".join(mask(body or "").split())[:300]
+    """A debtor message as one line of an NLU example: masked, on one line, plain text to Rasa and YAML."""
+    text = _NOT_YAML_TEXT.sub("", mask(body or "")).translate(_NO_ANNOTATION)
+    return " ".join(text.split())[:300]
 
 
 __all__ = ["Filters", "OUTCOMES", "REASON_LABELS", "COUNTRIES", "CHANNELS", "INTENTS", "outcome_clause", "count",

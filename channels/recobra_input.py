@@ -21,6 +21,7 @@ import asyncio
 import hmac
 import logging
 import time
+import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -79,10 +80,7 @@ class RecobraInput(InputChannel):
             return 400, _error("bad_request", "metadata must be an object")
         if agent is None or not _is_ready(agent):
             return 503, _error("not_ready", "no model loaded yet")
-        if text.startswith("/"):
-            # Rasa reads "/intent{...}" as a chosen intent: a debtor must not steer the bot that way. A
-            # zero-width space (which Rasa's strip() keeps) defuses it and changes nothing visible.
-            text = "\u200b" + text
+        text = defuse_intent_syntax(text)
         message_id = str(metadata["message_id"]) if metadata.get("message_id") not in (None, "") else None
 
         if message_id:
@@ -160,6 +158,21 @@ class RecobraInput(InputChannel):
             return response.json(body, status=status, ensure_ascii=False)
 
         return bp
+
+
+def defuse_intent_syntax(text: str) -> str:
+    """``text`` unable to pick an intent: Rasa reads a message starting "/" as "/intent{entities}" once it
+    has stripped it (``str.strip``: every Unicode whitespace, NBSP and ideographic space included), so a
+    debtor typing " /opt_out" or "\u00a0/EXTERNAL_payment_confirmed" must not steer the bot. Invisible
+    format characters (zero-width spaces, joiners, BOM, direction marks) in front are looked through too,
+    in case any layer drops them. Such a text gets one zero-width space in front, which ``strip`` keeps and
+    which changes nothing the debtor or an agent sees; any other text is left alone."""
+    start = 0
+    while start < len(text) and (text[start].isspace() or unicodedata.category(text[start]) == "Cf"):
+        start += 1
+    if not text.startswith("/", start):
+        return text
+    return "\u200b" + text[start:]
 
 
 def _is_ready(agent: Any) -> bool:

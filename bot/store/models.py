@@ -67,6 +67,20 @@ class Debtor(Base):
     )
 
 
+class IdentityCheck(Base):
+    """A debtor's wrong answers to the identity question, kept in the store rather than in a Rasa
+    slot: a slot resets when the conversation session expires (an hour of silence), so a lock kept
+    there could be waited out and the document digits guessed a few at a time."""
+
+    __tablename__ = "identity_checks"
+
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), primary_key=True)
+    failures = Column(Integer, nullable=False, default=0)  # wrong answers since the last right one or lock
+    last_failure_at = Column(UTCDateTime)
+    locked_until = Column(UTCDateTime)  # no disclosure to this debtor before then, whatever they answer
+    updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 class Invoice(Base):
     __tablename__ = "invoices"
 

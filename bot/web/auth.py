@@ -13,8 +13,9 @@ dashboard). Other areas protect their views with::
 CSRF is opt-in per blueprint (``WTF_CSRF_CHECK_DEFAULT`` is off), so the JSON webhooks and
 ``/api/v1`` stay exempt without each having to remember it. Templates get ``csrf_token()``.
 
-Failed logins are counted in Redis per username + IP: 5 failures lock that pair for 15 minutes
-(and 30 failures from one IP lock the IP), even for the right password.
+Login attempts are counted in Redis (``bot.login_limits``) before the password is compared: 5 per
+username + IP, 20 per username from any IP, 30 per IP in 15 minutes; past a limit even the right
+password is refused (429). Without Redis nobody signs in (503): the limit never fails open.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from flask_login import LoginManager, UserMixin, current_user, login_required, l
 from flask_wtf.csrf import CSRFProtect
 
 from bot import audit, users
+from bot.login_limits import LimiterUnavailable, LoginLimiter
 from bot.store.models import User
 from bot.web.db import get_session
 
@@ -40,9 +42,6 @@ bp = Blueprint("auth", __name__, url_prefix="/console", template_folder="templat
 login_manager = LoginManager()
 csrf = CSRFProtect()
 
-MAX_FAILURES = 5
-MAX_IP_FAILURES = 30
-LOCKOUT = timedelta(minutes=15)
 ROLE_LABELS = {"agent": "Agente", "manager": "Gerente", "admin": "Administrador"}
 
 
@@ -146,64 +145,18 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
-# --- Rate limit --------------------------------------------------------------------------------
+# --- Rate limit (bot.login_limits) -------------------------------------------------------------
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
-def _keys(username: str) -> tuple[str, str]:
-    ip = _client_ip()
-    return f"recobra:login:fail:{username}:{ip}", f"recobra:login:fail-ip:{ip}"
-
-
-def _redis():  # noqa: ANN202
+def _limiter() -> LoginLimiter:
     from bot.redis_client import get_redis
 
-    return get_redis()
-
-
-def locked_out(username: str) -> bool:
-    pair, ip = _keys(username)
     try:
-        counts = _redis().mget(pair, ip)
-    except Exception:  # Redis down: log in without the limit rather than lock everyone out
-        log.warning("login rate limit unavailable (Redis)", exc_info=True)
-        return False
-    return int(counts[0] or 0) >= MAX_FAILURES or int(counts[1] or 0) >= MAX_IP_FAILURES
-
-
-def _count_failure(username: str) -> None:
-    """One more failure; the 15 minutes run from the first failure of the window."""
-    try:
-        pipe = _redis().pipeline()
-        for key in _keys(username):
-            pipe.set(key, 0, ex=int(LOCKOUT.total_seconds()), nx=True)
-            pipe.incr(key)
-        pipe.execute()
-    except Exception:
-        log.warning("login rate limit unavailable (Redis)", exc_info=True)
-
-
-def _clear_failures(username: str) -> None:
-    try:
-        _redis().delete(_keys(username)[0])
-    except Exception:
-        log.warning("login rate limit unavailable (Redis)", exc_info=True)
-
-
-_DUMMY_HASH: list[str] = []
-
-
-def _equal_time(db, username: str, password: str) -> None:  # noqa: ANN001
-    """A failed login for an unknown or inactive user costs one KDF run too: no user enumeration by timing."""
-    from sqlalchemy import select
-    from werkzeug.security import check_password_hash, generate_password_hash
-
-    user = db.execute(select(User).where(User.username == username)).scalar_one_or_none() if username else None
-    if user is None or not user.active:
-        if not _DUMMY_HASH:
-            _DUMMY_HASH.append(generate_password_hash("recobra-no-such-user"))
-        check_password_hash(_DUMMY_HASH[0], password or "x")
+        return LoginLimiter(get_redis())
+    except Exception as exc:  # e.g. an unusable REDIS_URL: no count, no login
+        raise LimiterUnavailable(str(exc)) from exc
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -229,23 +182,31 @@ def login():  # noqa: ANN201
         username = (request.form.get("username") or "").strip().lower()[:80]
         password = request.form.get("password") or ""
         db = get_session()
-        if locked_out(username):
+        try:
+            limiter = _limiter()
+            allowed = limiter.reserve(username, _client_ip())
+        except LimiterUnavailable:
+            audit.record(db, actor=username or "?", action="login_unavailable", target_type="user",
+                         details={"ip": _client_ip()})
+            db.commit()
+            flash("El inicio de sesión no está disponible en este momento. Inténtalo de nuevo en unos minutos.",
+                  "error")
+            return render_template("auth/login.html", username=username), 503
+        if not allowed:
             audit.record(db, actor=username or "?", action="login_locked", target_type="user",
                          details={"ip": _client_ip()})
             db.commit()
             flash("Demasiados intentos fallidos. Espera 15 minutos e inténtalo de nuevo.", "error")
             return render_template("auth/login.html", username=username), 429
-        user = users.authenticate(db, username, password) if username and password else None
+        user = users.authenticate(db, username, password)  # one KDF run whatever the case
         if user is None:
-            _equal_time(db, username, password)
-            _count_failure(username)
             audit.record(db, actor=username or "?", action="login_failed", target_type="user",
                          details={"ip": _client_ip()})
             db.commit()
             flash("Usuario o contraseña incorrectos.", "error")
             status = 401
         else:
-            _clear_failures(username)
+            limiter.succeeded(username, _client_ip())
             session.clear()  # a fresh session: no fixation
             login_user(LoginUser(user))
             session.permanent = True

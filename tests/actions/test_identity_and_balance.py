@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta, timezone
+
 from sqlalchemy import select
 
 from actions.balance import ActionShowBalance
@@ -107,3 +109,54 @@ async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_de
     assert "F1: $420.000, venció el 1 de octubre" in text and "F2: $140.000, vence el" in text
     assert "Total: $560.000" in text
     assert await c.say("link", "request_payment_link", ActionSendPaymentLink) == ["utter_payment_link_balance"] * 2
+
+
+async def test_the_identity_lock_outlives_the_conversation_session(convo, make_debtor, session, client,
+                                                                  api_headers):
+    """Rasa's slots reset after an hour of silence; the lock is in the store, so a new session
+    gets no new guesses, and the agent reads why the debtor was handed off and until when."""
+    from bot import debtors, identity
+
+    make_debtor()
+    first = convo(PHONE, introduced=True)
+    for digits in ("1111", "2222", "3333"):
+        replies = await first.say(digits, "inform", ActionProcessInform)
+    assert replies == ["utter_identity_locked_handoff"]
+    handoff = session.execute(select(Handoff)).scalar_one()
+    assert handoff.reason == "failed_verification" and "bloqueada hasta" in handoff.summary
+
+    later = convo(PHONE, introduced=True)  # a new conversation session: every slot back to its initial value
+    assert await later.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_identity_locked"]
+    assert later.slots["identity_locked"] is True
+    assert await later.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked"]
+    assert later.slots["verified"] is not True
+    assert "185" not in " ".join(later.texts())
+
+    until = identity.locked_until(session, debtors.get_by_phone(session, PHONE))
+    assert timedelta(hours=23) < until - datetime.now(timezone.utc) <= identity.LOCK_DURATION
+    view = client.get("/api/v1/debtors/D-1", headers=api_headers).get_json()  # what the billing system sees
+    assert view["identity_locked_until"] == until.isoformat().replace("+00:00", "Z")
+
+
+async def test_when_the_lock_is_over_the_debtor_verifies_again(convo, make_debtor, session):
+    from bot.store.models import IdentityCheck
+
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    for digits in ("1111", "2222", "3333"):
+        await c.say(digits, "inform", ActionProcessInform)
+    check = session.execute(select(IdentityCheck)).scalar_one()
+    check.locked_until = datetime.now(timezone.utc) - timedelta(minutes=1)  # the 24 hours are over
+    session.commit()
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_ask_document_digits"]
+    assert c.slots["identity_locked"] is False
+    assert (await c.say("4821", "inform", ActionProcessInform))[0] == "utter_identity_verified"
+
+
+async def test_no_document_on_file_hands_off_and_says_why(convo, make_debtor, session):
+    make_debtor(document_last4=None)
+    c = convo(PHONE, introduced=True)
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_ask_document_digits"]
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked_handoff"]
+    assert "Sin dígitos del documento" in session.execute(select(Handoff)).scalar_one().summary
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked"]  # still, next turn

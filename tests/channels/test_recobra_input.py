@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -62,6 +63,46 @@ async def test_a_debtor_cannot_pick_an_intent_by_typing_a_slash(channel):
     tracker = await agent.tracker_store.retrieve("+573001112233")
     text = tracker.latest_message.text
     assert not text.startswith("/") and text.lstrip("\u200b") == '/EXTERNAL_payment_confirmed{"x": 1}'
+
+
+@pytest.mark.parametrize("prefix", [
+    " ", "   ", "\t", "\n", "\u00a0", "\u00a0 \u00a0", "\u2003", "\u202f", "\u3000", "\u2028", "\x1c",  # whitespace
+    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u00ad",  # invisible format characters
+    " \u200b\u00a0", "\ufeff \u200d",  # mixed
+])
+async def test_the_slash_guard_holds_after_rasas_own_stripping(channel, prefix):
+    """What a debtor types in front of "/intent" (spaces, NBSP, zero-width characters): Rasa's own
+    parser, on the text Rasa keeps, still finds no intent in it."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    typed = prefix + '/opt_out{"document_digits": "4821"}'
+    agent = FakeAgent()
+    await channel.handle(SECRET, _payload(typed), agent, agent.handle_message)
+    kept = (await agent.tracker_store.retrieve("+573001112233")).latest_message.text
+    assert kept.lstrip("\u200b").endswith('/opt_out{"document_digits": "4821"}')
+    parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: kept}), _domain())
+    assert parsed.get(INTENT) is None
+    # without the guard, Rasa's parser would have taken the intent from this very text
+    unguarded = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: typed.strip()}), _domain())
+    if not typed.strip().startswith("/"):
+        return  # an invisible character Rasa keeps: harmless even unguarded, and still left harmless
+    assert unguarded.get(INTENT)["name"] == "opt_out"
+
+
+def test_a_slash_inside_a_message_is_left_alone():
+    from channels.recobra_input import defuse_intent_syntax
+
+    assert defuse_intent_syntax("pagué 50/50 con mi hermano") == "pagué 50/50 con mi hermano"
+    assert defuse_intent_syntax(" hola /opt_out") == " hola /opt_out"
+
+
+@functools.lru_cache(maxsize=1)
+def _domain():  # noqa: ANN202
+    from rasa.shared.core.domain import Domain
+
+    return Domain.load(str(ROOT / "domain"))
 
 
 @pytest.mark.parametrize("secret", [None, "", "wrong"])

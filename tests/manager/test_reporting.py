@@ -196,3 +196,44 @@ def test_list_csv_and_table_csv(session, history, november):
 
 def test_csv_cells_are_never_formulas():
     assert list(reporting.csv_lines(["a"], [["=HYPERLINK(1)"], ["-5"]]))[1:] == ["'=HYPERLINK(1)\r\n", "'-5\r\n"]
+
+
+def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debtor):
+    """A debtor's message cannot write entity annotations into the training data, nor break the file:
+    Rasa reads the export back with the debtor's words as plain text and no entity."""
+    import yaml
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    from bot import handoffs
+    from bot.store.models import Message
+
+    debtor = make_debtor()
+    conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+    session.flush()
+    body = ('soy [Ana](name) y debo [50000]{"entity": "amount", "value": "1"} ver [x][{"entity": "reason"}] '
+            '[perdí](reason:job_loss) el trabajo\x00\x1b\ufeff\u2028: - key: "v" #no')
+    plain = ('soy (Ana)(name) y debo (50000){"entity": "amount", "value": "1"} ver (x)({"entity": "reason"}) '
+             '(perdí)(reason:job_loss) el trabajo : - key: "v" #no')  # the line separator is a space
+
+    def message(direction: str, text: str, intent: str | None = None) -> Message:
+        m = Message(conversation_id=conv.id, debtor_id=debtor.id, direction=direction,
+                    author="debtor" if direction == "in" else "bot", channel="whatsapp", body=text,
+                    intent=intent, confidence=0.3 if intent else None, status="processed")
+        session.add(m)
+        session.flush()
+        return m
+
+    message("in", body, "greet")
+    reporting.flag_message(session, message("out", "Hola, ¿en qué le ayudo?"), None, "report_nonpayment_reason")
+    message("in", "[otra](document_digits) cosa", "nlu_fallback")
+    session.flush()
+
+    exported = reporting.nlu_export(session)
+    data = yaml.safe_load(exported)
+    assert data["nlu"][0]["examples"] == f"- {plain}\n"
+    examples = RasaYAMLReader().reads(exported).training_examples
+    assert [(e.get("intent"), e.get("text"), e.get("entities")) for e in examples] == [
+        ("report_nonpayment_reason", plain, None)]
+    # the messages left to label, once the manager uncomments them, are just as plain
+    commented = [line[len("#   "):] for line in exported.splitlines() if line.startswith("#   - ")]
+    assert "- (otra)(document_digits) cosa  (leído como nlu_fallback)" in commented

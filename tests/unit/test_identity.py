@@ -1,5 +1,8 @@
+from datetime import timedelta
+
 from bot import identity
-from bot.store.models import AuditLog
+from bot.store.models import AuditLog, IdentityCheck
+from bot.store.types import utcnow
 
 
 def test_extract_digits():
@@ -12,26 +15,76 @@ def test_extract_digits():
 
 def test_right_digits_verify(session, make_debtor):
     debtor = make_debtor()
-    result = identity.verify(session, debtor, "son 4821", attempts=1)
+    assert identity.verify(session, debtor, "1111").remaining == 2
+    result = identity.verify(session, debtor, "son 4821")
     assert result.ok and not result.locked
+    assert session.get(IdentityCheck, debtor.id).failures == 0  # a right answer clears the count
 
 
 def test_three_wrong_answers_lock(session, make_debtor):
     debtor = make_debtor()
-    r1 = identity.verify(session, debtor, "1111", 0)
-    r2 = identity.verify(session, debtor, "2222", r1.attempts)
+    r1 = identity.verify(session, debtor, "1111")
+    r2 = identity.verify(session, debtor, "2222")
+    assert (r1.attempts, r2.attempts) == (1, 2)
     assert not r2.locked and r2.remaining == 1
-    r3 = identity.verify(session, debtor, "3333", r2.attempts)
+    r3 = identity.verify(session, debtor, "3333")
     assert r3.locked and not r3.ok
     # locked: even the right answer is refused now
-    assert not identity.verify(session, debtor, "4821", r3.attempts).ok
+    assert not identity.verify(session, debtor, "4821").ok
     session.flush()
     actions = [a.action for a in session.query(AuditLog).all()]
     assert actions.count("identity_failed") == 2 and "identity_locked" in actions
 
 
+def test_the_count_and_the_lock_are_kept_in_the_store(session, make_debtor):
+    """Not in the conversation: a new session (another hour, another channel, another process) sees them."""
+    from bot.store.db import get_sessionmaker
+
+    debtor = make_debtor()
+    identity.verify(session, debtor, "1111")
+    identity.verify(session, debtor, "2222")
+    session.commit()
+    later = get_sessionmaker()()
+    try:
+        again = later.get(type(debtor), debtor.id)
+        result = identity.verify(later, again, "3333", now=utcnow() + timedelta(hours=2))
+        assert result.locked and result.attempts == 3
+        later.commit()
+    finally:
+        later.close()
+    session.expire_all()
+    assert identity.locked_until(session, debtor) is not None
+
+
+def test_a_lock_lasts_the_configured_time_then_gives_fresh_tries(session, make_debtor):
+    debtor = make_debtor()
+    start = utcnow()
+    for digits in ("1111", "2222", "3333"):
+        result = identity.verify(session, debtor, digits, now=start)
+    assert result.locked_until == start + identity.LOCK_DURATION == start + timedelta(hours=24)
+    just_before = start + identity.LOCK_DURATION - timedelta(minutes=1)
+    assert identity.locked_until(session, debtor, now=just_before) == result.locked_until
+    refused = identity.verify(session, debtor, "4821", now=just_before)
+    assert refused.locked and not refused.ok
+    after = start + identity.LOCK_DURATION + timedelta(minutes=1)
+    assert identity.locked_until(session, debtor, now=after) is None
+    retry = identity.verify(session, debtor, "1111", now=after)
+    assert not retry.locked and retry.remaining == identity.MAX_ATTEMPTS - 1
+    assert identity.verify(session, debtor, "4821", now=after).ok
+
+
 def test_no_document_on_file_is_unavailable(session, make_debtor):
     debtor = make_debtor()
     debtor.document_last4 = None
-    result = identity.verify(session, debtor, "4821", 0)
+    result = identity.verify(session, debtor, "4821")
     assert not result.ok and result.unavailable
+
+
+def test_migration_0010_creates_the_table_the_model_declares(database_url):
+    from sqlalchemy import inspect
+
+    from bot.store.db import get_engine
+
+    columns = {c["name"]: c for c in inspect(get_engine(database_url)).get_columns("identity_checks")}
+    assert set(columns) == {c.name for c in IdentityCheck.__table__.columns}
+    assert not columns["failures"]["nullable"] and columns["locked_until"]["nullable"]
