@@ -22,6 +22,8 @@ GENERATED_SECRETS = (
     "RECOBRA_API_KEY",
     "SECRET_KEY",
     "RASA_AUTH_TOKEN",
+    # Signs the worker's short-lived JWTs for Rasa's HTTP API (bot/rasa_api.py): no token in a URL.
+    "RASA_JWT_SECRET",
     "RASA_CHANNEL_SECRET",
     "TWILIO_AUTH_TOKEN",
     "DEMO_PASSWORD",
@@ -123,6 +125,7 @@ class Settings:
     )
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN"))
+    rasa_jwt_secret: str = field(default_factory=lambda: _env("RASA_JWT_SECRET"))
     rasa_channel_secret: str = field(default_factory=lambda: _env("RASA_CHANNEL_SECRET"))
     action_server_url: str = field(
         default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")

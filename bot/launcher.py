@@ -82,7 +82,7 @@ def rasa_environment() -> dict[str, str]:
     """The secrets Rasa's files refer to by name, to be in its environment (never in its arguments)."""
     s = get_settings()
     env = {"ACTION_SERVER_TOKEN": s.action_server_token, "RASA_AUTH_TOKEN": s.rasa_auth_token,
-           "RASA_CHANNEL_SECRET": s.rasa_channel_secret}
+           "RASA_JWT_SECRET": s.rasa_jwt_secret, "RASA_CHANNEL_SECRET": s.rasa_channel_secret}
     database_password = urlparse(s.database_url).password if not s.database_url.startswith("sqlite") else None
     if database_password:
         env[TRACKER_PASSWORD_ENV] = database_password

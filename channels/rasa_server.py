@@ -1,10 +1,11 @@
-"""``python -m channels.rasa_server run ...``: ``rasa run`` with its HTTP API token taken from the environment.
+"""``python -m channels.rasa_server run ...``: ``rasa run`` with its HTTP API secrets taken from the environment.
 
 Why: ``rasa run --auth-token TOKEN`` puts the token in the process's arguments, which every local user
 can read (``ps``, /proc/PID/cmdline), and Rasa has no option to read it from elsewhere. Here the token
 comes from ``RASA_AUTH_TOKEN`` and is appended to the arguments inside this process only: the command
-line the system shows never carries it. Without the variable, nothing starts (an API without a token
-could rewrite any conversation). Imports only Rasa: this runs in the Rasa runtime.
+line the system shows never carries it. Likewise ``RASA_JWT_SECRET``, which verifies the JWTs the worker
+sends in a header (bot/rasa_api.py), so no token travels in a URL. Without them, nothing starts (an API
+without a token could rewrite any conversation). Imports only Rasa: this runs in the Rasa runtime.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import sys
 
 def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[str]:  # type: ignore[type-arg]
     """The arguments for Rasa's own command line, the API token added when the API is enabled."""
-    if any(a == "--auth-token" or a.startswith("--auth-token=") for a in argv):
-        raise SystemExit("pass the token in RASA_AUTH_TOKEN, never on the command line")
+    for option, variable in (("--auth-token", "RASA_AUTH_TOKEN"), ("--jwt-secret", "RASA_JWT_SECRET")):
+        if any(a == option or a.startswith(option + "=") for a in argv):
+            raise SystemExit(f"pass {option} in {variable}, never on the command line")
     if "--enable-api" not in argv:
         return ["rasa", *argv]
     token = environ.get("RASA_AUTH_TOKEN", "").strip()
-    if not token:
-        raise SystemExit("RASA_AUTH_TOKEN is not set: Rasa's HTTP API does not start without a token")
-    return ["rasa", *argv, "--auth-token", token]
+    jwt_secret = environ.get("RASA_JWT_SECRET", "").strip()
+    if not token or not jwt_secret:
+        raise SystemExit("RASA_AUTH_TOKEN and RASA_JWT_SECRET must be set: Rasa's HTTP API does not start "
+                         "without them")
+    return ["rasa", *argv, "--auth-token", token, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
 
 
 def main() -> None:

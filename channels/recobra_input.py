@@ -185,7 +185,9 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def _mask(sender: str) -> str:
-    return sender[:-4] + "****" if len(sender) > 4 else "****"
+    """The last four digits only: never more than bot.masking.mask_phone shows (combined, masks must not
+    add up to the whole number); no import of bot/ here, this runs in the Rasa runtime."""
+    return "••••" + sender[-4:] if len(sender) > 4 else "••••"
 
 
 def _find_user_event(tracker: Any, message_id: str | None) -> UserUttered | None:

@@ -14,8 +14,9 @@ from datetime import datetime, timezone
 
 import requests
 
-from bot import campaigns, contact_policy, handoffs, messaging
+from bot import campaigns, contact_policy, handoffs, messaging, rasa_api
 from bot.config import get_settings
+from bot.masking import mask_phone
 from bot.queue import Job, Retry
 from bot.store import session_scope
 from bot.store.models import ContactAttempt, Debtor, Invoice, Promise
@@ -37,7 +38,7 @@ def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
     try:
         response = requests.post(
             f"{s.rasa_url}/conversations/{phone}/trigger_intent",
-            params={"token": s.rasa_auth_token},
+            headers=rasa_api.auth_headers(s),
             json={"name": "EXTERNAL_reminder", "entities": {"reminder_text": text, "campaign_stage": stage}},
             timeout=RASA_TIMEOUT,
         )
@@ -46,7 +47,7 @@ def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
     if response.status_code >= 500:
         raise Retry(f"rasa answered {response.status_code}")
     if response.status_code >= 400:
-        log.error("rasa refused EXTERNAL_reminder for %s****: %s", phone[:-4], response.text[:200])
+        log.error("rasa refused EXTERNAL_reminder for %s: %s", mask_phone(phone), response.text[:200])
         return []
     return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
 
@@ -129,7 +130,7 @@ def campaign_send(job: Job) -> None:
         text = variant.text.format(business=get_settings().business_name)
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
         if attempt.channel == "whatsapp" and not messaging.in_whatsapp_window(conv, at):
-            values = {"name": debtor.name.split()[0], "business": get_settings().business_name}
+            values = {"business": get_settings().business_name}
             rows = [messaging.prepare_template(session, conv, variant.whatsapp_template, values)]
         else:
             rows = []

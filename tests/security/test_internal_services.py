@@ -3,6 +3,7 @@ refuse, and nothing runs. Each is started as the real process `make run` starts.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -179,8 +180,8 @@ def test_no_secret_in_any_process_arguments(tmp_path, monkeypatch):
     try:
         text = procfile(tmp_path)
         s = get_settings()
-        for secret in (s.rasa_auth_token, s.action_server_token, s.rasa_channel_secret, s.redis_password,
-                       s.api_key, s.secret_key, s.twilio_auth_token):
+        for secret in (s.rasa_auth_token, s.rasa_jwt_secret, s.action_server_token, s.rasa_channel_secret,
+                       s.redis_password, s.api_key, s.secret_key, s.twilio_auth_token):
             assert secret and secret not in text
         assert "--auth-token" not in text and "$RASA_AUTH_TOKEN" not in text and "requirepass" not in text
         assert "-m actions.server" in text and "run actions" not in text
@@ -191,12 +192,16 @@ def test_no_secret_in_any_process_arguments(tmp_path, monkeypatch):
 def test_rasa_wrapper_takes_the_api_token_from_the_environment():
     from channels.rasa_server import rasa_argv
 
-    argv = rasa_argv(["run", "--enable-api", "-i", "127.0.0.1"], {"RASA_AUTH_TOKEN": "t0k"})
-    assert argv == ["rasa", "run", "--enable-api", "-i", "127.0.0.1", "--auth-token", "t0k"]
+    env = {"RASA_AUTH_TOKEN": "t0k", "RASA_JWT_SECRET": "s3cret"}
+    argv = rasa_argv(["run", "--enable-api", "-i", "127.0.0.1"], env)
+    assert argv == ["rasa", "run", "--enable-api", "-i", "127.0.0.1", "--auth-token", "t0k", "--jwt-secret", "s3cret",
+                    "--jwt-method", "HS256"]
     with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
         rasa_argv(["run", "--enable-api"], {})
     with pytest.raises(SystemExit, match="never on the command line"):
-        rasa_argv(["run", "--enable-api", "--auth-token", "x"], {"RASA_AUTH_TOKEN": "t0k"})
+        rasa_argv(["run", "--enable-api", "--auth-token", "x"], env)
+    with pytest.raises(SystemExit, match="never on the command line"):
+        rasa_argv(["run", "--enable-api", "--jwt-secret=x"], env)
 
 
 def test_rest_channel_only_in_the_demo(tmp_path, monkeypatch):
@@ -270,7 +275,8 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text("")
     token = "rasa-api-token-for-this-test"
-    env = dict(os.environ, RASA_AUTH_TOKEN=token, RASA_CHANNEL_SECRET="x", TF_CPP_MIN_LOG_LEVEL="2")
+    env = dict(os.environ, RASA_AUTH_TOKEN=token, RASA_JWT_SECRET="rasa-jwt-secret-for-this-test",
+               RASA_CHANNEL_SECRET="x", TF_CPP_MIN_LOG_LEVEL="2")
     proc = subprocess.Popen([sys.executable, "-m", "channels.rasa_server", "run", "--enable-api", "-i", "127.0.0.1",
                              "-p", str(port), "--model", trained_model(), "--endpoints", str(endpoints),
                              "--credentials", str(ROOT / "credentials.yml")], cwd=ROOT, env=env,
@@ -287,6 +293,16 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
                              timeout=30).status_code == 401
         ok = requests.get(tracker, params={"token": token}, timeout=60)
         assert ok.status_code == 200 and ok.json()["slots"].get("verified") in (None, False)
+        # the worker's way: a short-lived JWT in a header, no token in the URL
+        from bot.config import get_settings
+        from bot.rasa_api import auth_headers
+
+        settings = dataclasses.replace(get_settings(), rasa_jwt_secret="rasa-jwt-secret-for-this-test")
+        assert requests.get(tracker, headers=auth_headers(settings), timeout=60).status_code == 200
+        forged = dataclasses.replace(settings, rasa_jwt_secret="another-secret")
+        assert requests.get(tracker, headers=auth_headers(forged), timeout=60).status_code == 401
+        expired = auth_headers(settings, now=time.time() - 3600)
+        assert requests.get(tracker, headers=expired, timeout=60).status_code == 401
         assert listening_addresses(port) <= LOOPBACK
     finally:
         stop(proc)
