@@ -211,7 +211,7 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
     session.flush()
     body = ('soy [Ana](name) y debo [50000]{"entity": "amount", "value": "1"} ver [x][{"entity": "reason"}] '
-            '[perdí](reason:job_loss) el trabajo\x00\x1b\ufeff\u2028: - key: "v" #no')
+            '[perdí](reason:job_loss) el trabajo\x1b\ufeff\u2028: - key: "v" #no')  # no NUL: ingest drops it
     plain = ('soy (Ana)(name) y debo (50000){"entity": "amount", "value": "1"} ver (x)({"entity": "reason"}) '
              '(perdí)(reason:job_loss) el trabajo : - key: "v" #no')  # the line separator is a space
 
