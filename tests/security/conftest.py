@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -131,3 +132,44 @@ def is_login_redirect(resp) -> bool:  # noqa: ANN001
     """A 302 to the login page carrying ``next=``: Flask-Login sending an anonymous visitor to sign in."""
     location = resp.headers.get("Location", "")
     return resp.status_code == 302 and bool(re.match(r"^(https?://[^/]+)?/console/login\?next=", location))
+
+
+UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
+
+
+def app_routes() -> list[tuple[str, str, str]]:
+    """(path, method, endpoint) of every route of the app as ``make run`` builds it (sandbox providers, as in the
+    test environment), HEAD and OPTIONS aside. Read at collection time, so each becomes a test case."""
+    from bot.web import create_app
+
+    rules = sorted(create_app({"TESTING": True}).url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
+    return [(rule.rule, method, rule.endpoint) for rule in rules
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+
+
+def _static_file(app, endpoint: str) -> str:  # noqa: ANN001
+    folder = app.static_folder if endpoint == "static" else app.blueprints[endpoint.split(".")[0]].static_folder
+    return sorted(p.name for p in Path(folder).iterdir() if p.is_file())[0]
+
+
+def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:  # noqa: ANN001
+    """A real value for each path parameter; a new parameter name fails here until the world seeds one."""
+    from bot import reporting
+
+    known = {
+        "handoff_id": world.handoff_id, "conversation_id": world.conversation_id,
+        "message_id": world.outbound_message_id, "user_id": world.target_user_id, "verb": "deactivate",
+        "external_id": world.external_id, "code": world.certificate_code, "short_code": world.short_code,
+        "reference": world.reference, "result": "exito", "name": reporting.EXPORT_TABLES[0],
+    }
+    if "filename" in arguments:
+        known["filename"] = _static_file(app, endpoint)
+    missing = arguments - known.keys()
+    assert not missing, f"{endpoint}: no seeded value for path parameter(s) {sorted(missing)}; add one to the world"
+    return {name: known[name] for name in arguments}
+
+
+def route_url(app, world: World, path: str, method: str, endpoint: str) -> str:  # noqa: ANN001
+    url_rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == path)
+    return app.url_map.bind("localhost").build(endpoint, path_values(app, world, endpoint, set(url_rule.arguments)),
+                                               method=method)

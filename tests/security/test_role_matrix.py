@@ -19,16 +19,14 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.security.conftest import ROLES, World, is_login_redirect, store_fingerprint
+from tests.security.conftest import ROLES, UNSAFE, app_routes, is_login_redirect, route_url, store_fingerprint
 
 LOGIN, OK = "login", "ok"
 REFUSALS = {LOGIN, 401, 403}
-UNSAFE = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def every(expected: Any) -> dict[str, Any]:
@@ -106,45 +104,11 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def _app():  # noqa: ANN202
-    """The app as ``make run`` builds it (sandbox providers, as in the test environment)."""
-    from bot.web import create_app
-
-    return create_app({"TESTING": True})
-
-
-def _cases() -> list[tuple[str, str, str]]:
-    rules = sorted(_app().url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
-    return [(rule.rule, method, rule.endpoint) for rule in rules
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
-
-
-CASES = _cases()
+CASES = app_routes()
 
 
 def rule_for(method: str, endpoint: str) -> Rule | None:
     return next((r for r in RULES if method in r.methods and fnmatch.fnmatchcase(endpoint, r.endpoint)), None)
-
-
-def _static_file(app, endpoint: str) -> str:  # noqa: ANN001
-    folder = app.static_folder if endpoint == "static" else app.blueprints[endpoint.split(".")[0]].static_folder
-    return sorted(p.name for p in Path(folder).iterdir() if p.is_file())[0]
-
-
-def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:  # noqa: ANN001
-    from bot import reporting
-
-    known = {
-        "handoff_id": world.handoff_id, "conversation_id": world.conversation_id,
-        "message_id": world.outbound_message_id, "user_id": world.target_user_id, "verb": "deactivate",
-        "external_id": world.external_id, "code": world.certificate_code, "short_code": world.short_code,
-        "reference": world.reference, "result": "exito", "name": reporting.EXPORT_TABLES[0],
-    }
-    if "filename" in arguments:
-        known["filename"] = _static_file(app, endpoint)
-    missing = arguments - known.keys()
-    assert not missing, f"{endpoint}: no seeded value for path parameter(s) {sorted(missing)}; add one to the world"
-    return {name: known[name] for name in arguments}
 
 
 def check(resp, expected: Any) -> bool:  # noqa: ANN001
@@ -168,9 +132,7 @@ def test_the_rule_table_covers_every_route_and_nothing_else():
 def test_route_answers_each_role_as_the_table_says(path, method, endpoint, app, world, clients, db):  # noqa: ANN001
     rule = rule_for(method, endpoint)
     assert rule is not None, f"{method} {path} ({endpoint}) has no rule in RULES: decide who may call it"
-    url_rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == path)
-    url = app.url_map.bind("localhost").build(endpoint, path_values(app, world, endpoint, set(url_rule.arguments)),
-                                              method=method)
+    url = route_url(app, world, path, method, endpoint)
     wrong = []
     for role in ROLES:
         client, expected = clients[role], rule.expect[role]
