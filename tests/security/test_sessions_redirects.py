@@ -117,6 +117,26 @@ def test_a_cookie_from_before_login_does_not_carry_the_identity(app, world):  # 
         assert s.get("_user_id") == str(world.users["agent"])
 
 
+def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(app, world, monkeypatch):  # noqa: ANN001
+    from bot.config import reset_settings
+    from bot.web import create_app
+
+    client = app.test_client()
+    page = client.get("/console/login").get_data(as_text=True)
+    resp = client.post("/console/login", data={"username": "agente", "password": PASSWORD,
+                                               "csrf_token": csrf_from(page)})
+    cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("session="))
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://cobros.example.com")
+    reset_settings()
+    try:
+        live = create_app({"TESTING": True})
+    finally:
+        monkeypatch.undo()
+        reset_settings()
+    assert live.config["SESSION_COOKIE_SECURE"] is True and live.config["REMEMBER_COOKIE_SECURE"] is True
+
+
 @pytest.mark.xfail(strict=True, reason=(
     "Flask-Login's 'strong' session protection only clears non-permanent sessions; login() sets "
     "session.permanent = True, so a mismatch merely marks the session non-fresh and a stolen cookie works from "
