@@ -11,6 +11,9 @@ Expected answers:
 - ``LOGIN``: 302 to the login page with ``next=`` (Flask-Login's answer to an anonymous visitor);
 - ``OK``: let through: 2xx, or a 3xx that is not the login page (a form that redirects back).
 
+Every page of the console and the dashboard that answers 200 must also be uncacheable and unframeable, with
+a Content-Security-Policy that allows no inline script.
+
 State-changing requests carry a valid CSRF token of the caller's own session, so a refusal is the role's
 doing, not CSRF's (``test_csrf.py`` covers the token itself).
 """
@@ -111,6 +114,24 @@ def rule_for(method: str, endpoint: str) -> Rule | None:
     return next((r for r in RULES if method in r.methods and fnmatch.fnmatchcase(endpoint, r.endpoint)), None)
 
 
+SESSION_PAGES = ("/console", "/manager")
+
+
+def header_problems(resp) -> list[str]:  # noqa: ANN001
+    """What a page with debtor data must say to the browser: not cached, not framed, no inline script."""
+    csp = resp.headers.get("Content-Security-Policy", "")
+    problems = []
+    if "no-store" not in resp.headers.get("Cache-Control", ""):
+        problems.append("Cache-Control without no-store")
+    if resp.headers.get("X-Frame-Options") != "DENY" or "frame-ancestors 'none'" not in csp:
+        problems.append("may be framed")
+    if "script-src 'self'" not in csp or "unsafe-inline" in csp:
+        problems.append(f"weak Content-Security-Policy: {csp!r}")
+    if resp.headers.get("X-Content-Type-Options") != "nosniff":
+        problems.append("X-Content-Type-Options is not nosniff")
+    return problems
+
+
 def check(resp, expected: Any) -> bool:  # noqa: ANN001
     if expected == LOGIN:
         return is_login_redirect(resp)
@@ -149,6 +170,8 @@ def test_route_answers_each_role_as_the_table_says(path, method, endpoint, app, 
         resp = client.open(url, method=method, **kwargs)
         if not check(resp, expected):
             wrong.append(f"{role}: expected {expected}, got {resp.status_code} {resp.headers.get('Location', '')}")
+        elif resp.status_code == 200 and path.startswith(SESSION_PAGES) and not endpoint.endswith(".static"):
+            wrong += [f"{role}: {problem}" for problem in header_problems(resp)]
         elif refused and store_fingerprint(db) != before:
             wrong.append(f"{role}: refused with {resp.status_code} but the store changed")
     assert not wrong, f"{method} {url} ({rule.why}):\n  " + "\n  ".join(wrong)
