@@ -37,8 +37,8 @@ def _password_hash() -> str:
 
 
 @pytest.fixture()
-def make_user(session):  # noqa: ANN001, ANN201
-    """A committed, active user whose password is ``PASSWORD`` (as tests/console's, with a cached hash)."""
+def make_staff(session):  # noqa: ANN001, ANN201
+    """A committed, active user whose password is ``PASSWORD``: tests/console's make_user with a cached hash."""
     from bot.store.models import User
 
     def make(username: str, role: str = "agent") -> User:
@@ -66,12 +66,12 @@ class World:
 
 
 @pytest.fixture()
-def world(session, make_handoff, make_user, redis_client) -> World:  # noqa: ANN001, F811
+def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: ANN001, F811
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
     from bot.store.models import Conversation, Handoff, Message, PaymentLink, Settlement
 
-    staff = {role: make_user(username, role).id for role, username in STAFF.items()}
-    target = make_user("objetivo", "agent")
+    staff = {role: make_staff(username, role).id for role, username in STAFF.items()}
+    target = make_staff("objetivo", "agent")
     handoff: Handoff = make_handoff("D-1", phone=DEBTOR_PHONE)
     conv = session.get(Conversation, handoff.conversation_id)
     now = datetime.now(timezone.utc)
@@ -123,9 +123,6 @@ def store_fingerprint(db_url: str) -> list[Any]:
 
     with get_engine(db_url).connect() as conn:
         return [(t.name, sorted(map(repr, conn.execute(select(t)).all()))) for t in Base.metadata.sorted_tables]
-
-
-LOGIN_PATH = "/console/login"
 
 
 def is_login_redirect(resp) -> bool:  # noqa: ANN001

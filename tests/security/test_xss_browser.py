@@ -64,7 +64,7 @@ def _signed_inbound(client, phone: str, body: str, sid: str, media: tuple[str, .
 
 
 @pytest.fixture()
-def hostile(app, session, make_debtor, make_user, redis_client):  # noqa: ANN001, ANN201
+def hostile(app, session, make_debtor, make_staff, redis_client):  # noqa: ANN001, ANN201
     """The live server, and debtors whose messages carry the payloads: D-0 wrote them all (and was handed
     off), D-1... wrote one each."""
     from werkzeug.serving import make_server
@@ -72,8 +72,8 @@ def hostile(app, session, make_debtor, make_user, redis_client):  # noqa: ANN001
     from bot import handoffs
     from bot.store.models import Conversation
 
-    make_user("agente", "agent")
-    make_user("gerente", "manager")
+    make_staff("agente", "agent")
+    make_staff("gerente", "manager")
     first = make_debtor("XSS-0", phone=PHONE, name=HOSTILE_NAME)
     client = app.test_client()
     for i, body in enumerate(PAYLOADS):
@@ -202,12 +202,13 @@ HOSTILE_MEDIA = ("javascript:window.__xss='media'", "data:text/html,<script>wind
     "Media URLs of inbound messages are stored and rendered as links and <img src> whatever their scheme "
     "(channels/twilio_messages.parse_inbound, bot/agent_desk.message_dict, console/_message.html, console.js). "
     "Twilio's are always https: accept only https:// media URLs at ingest (and drop others when rendering)."))
-def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_user, redis_client, session):  # noqa: ANN001
+def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_staff, redis_client,  # noqa: ANN001
+                                                             session):
     """Whatever the inbound webhook says a media URL is, the console links only to https."""
     from bot import handoffs
     from tests.security.conftest import login_client
 
-    make_user("agente", "agent")
+    make_staff("agente", "agent")
     debtor = make_debtor("XSS-M", phone=PHONE)
     _signed_inbound(app.test_client(), PHONE, "mire el comprobante", "SM" + "7" * 32, media=HOSTILE_MEDIA)
     handoff, _ = handoffs.open(session, PHONE, debtor, "request_human", "")
