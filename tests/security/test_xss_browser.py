@@ -2,7 +2,8 @@
 
 Debtors write through the real inbound path (a signed Twilio webhook: signature check, store, queue) messages
 carrying ``<script>``, ``<img onerror>``, ``<svg onload>``, ``javascript:`` links, and right-to-left override
-and zero-width tricks; one debtor's name (as a billing system could send it) carries markup too. An agent
+and zero-width tricks; one debtor's name (as a billing system could send it), an entity the bot read and a
+non-payment reason it recorded carry markup too. An agent
 opens the queue and the conversation (one more message arrives while the page is open, drawn by console.js);
 a manager opens the transcript and searches for the messages. Everywhere: no payload runs (each would set
 ``window.__xss`` or open a dialog), no markup from them reaches the DOM, each is shown literally, and text
@@ -42,6 +43,8 @@ PAYLOADS = [
 RTL = PAYLOADS[8]
 LATE = f"{MARK} <img src=x onerror=\"window.__xss='late'\"> llegó con la página abierta"
 HOSTILE_NAME = "Ana <img src=x onerror=window.__xss='name'> Restrepo"
+ENTITY = "<img src=x onerror=\"window.__xss='entity'\">"
+REASON = "me quedé sin trabajo <script>window.__xss='reason'</script>"
 PHONE = "+573001119900"
 
 
@@ -67,10 +70,11 @@ def _signed_inbound(client, phone: str, body: str, sid: str, media: tuple[str, .
 def hostile(app, session, make_debtor, make_staff, redis_client):  # noqa: ANN001, ANN201
     """The live server, and debtors whose messages carry the payloads: D-0 wrote them all (and was handed
     off), D-1... wrote one each."""
+    from sqlalchemy import select
     from werkzeug.serving import make_server
 
     from bot import handoffs
-    from bot.store.models import Conversation
+    from bot.store.models import Conversation, Message, NonpaymentReason
 
     make_staff("agente", "agent")
     make_staff("gerente", "manager")
@@ -81,6 +85,11 @@ def hostile(app, session, make_debtor, make_staff, redis_client):  # noqa: ANN00
         make_debtor(f"XSS-{i + 1}", phone=f"+57300112{i:04d}", name=f"Deudor {i + 1}")
         _signed_inbound(client, f"+57300112{i:04d}", body, f"SM{i + 100:032d}")
     session.expire_all()
+    # What the bot read from the debtor's words, shown beside them: an entity value and a non-payment reason.
+    read = session.execute(select(Message).where(Message.debtor_id == first.id).order_by(Message.id)).scalars().first()
+    read.intent, read.confidence = "report_nonpayment_reason", 0.9
+    read.entities = [{"entity": "reason", "value": ENTITY}]
+    session.add(NonpaymentReason(debtor_id=first.id, reason="other", text=REASON))
     handoff, _ = handoffs.open(session, PHONE, first, "request_human", f"Pidió un agente: {PAYLOADS[1]}")
     session.commit()
     conv = session.get(Conversation, handoff.conversation_id)
@@ -172,7 +181,7 @@ def test_hostile_debtor_text_stays_text_in_console_and_dashboard(hostile):  # no
             # The conversation, rendered by the server; one more message arrives while it is open.
             page.goto(f"{base}/console/handoffs/{hostile['handoff']}")
             _expect_inert(page, "#transcript", PAYLOADS, dialogs)
-            _expect_inert(page, "main", [HOSTILE_NAME], dialogs)
+            _expect_inert(page, "main", [HOSTILE_NAME, REASON], dialogs)
             _signed_inbound(hostile["client"], PHONE, LATE, "SM" + "9" * 32)
             _expect_inert(page, "#transcript", [LATE], dialogs)
             assert page.evaluate(BIDI_REPORT, ["#transcript", RTL]) == [RTL.strip(), PAYLOADS[9].strip()]
@@ -181,7 +190,7 @@ def test_hostile_debtor_text_stays_text_in_console_and_dashboard(hostile):  # no
             page = _login(browser, base, "gerente", dialogs)
             page.goto(f"{base}/manager/conversations/{hostile['conversation']}")
             _expect_inert(page, "#transcript", [*PAYLOADS, LATE], dialogs)
-            _expect_inert(page, "main", [HOSTILE_NAME], dialogs)
+            _expect_inert(page, "main", [HOSTILE_NAME, REASON, f"reason={ENTITY}"], dialogs)
             assert page.evaluate(BIDI_REPORT, ["#transcript", RTL]) == [RTL.strip(), PAYLOADS[9].strip()]
 
             # Search results: one row per debtor, each showing its matching message.
