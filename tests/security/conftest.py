@@ -66,7 +66,7 @@ class World:
 
 
 @pytest.fixture()
-def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: ANN001, F811
+def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: ANN001, F811 (fixture)
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
     from bot.store.models import Conversation, Handoff, Message, PaymentLink, Settlement
 
