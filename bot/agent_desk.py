@@ -40,6 +40,7 @@ from bot.store.models import (
     Promise,
     User,
 )
+from channels.twilio_messages import safe_media_url
 
 CONFIG = "console"
 SUPERVISORS = ("manager", "admin")
@@ -318,7 +319,8 @@ def transcript(session: Session, conversation_id: int, after_id: int = 0) -> lis
 
 
 def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict[str, Any]:
-    media = [m for m in (message.media or []) if isinstance(m, dict) and m.get("url")]
+    # https only, whatever was stored before ingest checked it: a javascript: or data: URL never becomes a link
+    media = [m for m in (message.media or []) if isinstance(m, dict) and safe_media_url(str(m.get("url") or ""))]
     return {
         "id": message.id,
         "direction": message.direction,

@@ -36,6 +36,8 @@ def create_or_update(session: Session, username: str, role: str, password: str, 
         session.add(user)
     user.role = role
     user.name = name or user.name or username
+    if user.password_hash and not check_password_hash(user.password_hash, password):
+        user.session_version = (user.session_version or 0) + 1  # a new password ends every open session
     user.password_hash = generate_password_hash(password)
     user.active = True
     session.flush()

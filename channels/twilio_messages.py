@@ -39,6 +39,16 @@ def _get(form: Mapping[str, str], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def safe_media_url(url: str) -> bool:
+    """A media URL an agent's page may link to: https (Twilio's media always are), or our own base URL (the
+    sandbox's sample receipt). Anything else (javascript:, data:, plain http elsewhere) could be a trap."""
+    from bot.config import get_settings
+
+    url = (url or "").strip()
+    own = get_settings().public_base_url.rstrip("/") + "/"
+    return url.lower().startswith("https://") or url.startswith(own)
+
+
 def parse_inbound(form: Mapping[str, str]) -> InboundMessage:
     """Read Twilio's inbound parameters; raise InboundError when the essentials are missing."""
     sid = _get(form, "MessageSid") or _get(form, "SmsMessageSid") or _get(form, "SmsSid")
@@ -65,8 +75,8 @@ def parse_inbound(form: Mapping[str, str]) -> InboundMessage:
         num_media = 0
     media = []
     for i in range(num_media):
-        url = _get(form, f"MediaUrl{i}")
-        if url:
+        url = _get(form, f"MediaUrl{i}").strip()
+        if safe_media_url(url):
             media.append({"url": url, "content_type": _get(form, f"MediaContentType{i}") or "application/octet-stream"})
     return InboundMessage(
         sid=sid,

@@ -319,6 +319,9 @@ class User(Base):
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     timezone = Column(String(64))  # IANA zone for the times and periods shown to this user (None: configured)
+    # Part of every session's id: raised at logout, password change and deactivation, so that a copied
+    # session cookie dies with them (Flask's sessions are signed cookies, not server-side records).
+    session_version = Column(Integer, nullable=False, default=0, server_default="0")
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (CheckConstraint("role in ('agent', 'manager', 'admin')", name="ck_users_role"),)

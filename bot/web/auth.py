@@ -55,9 +55,11 @@ class LoginUser(UserMixin):
         self.name = user.name or user.username
         self.role = user.role
         self.timezone = user.timezone  # the zone the user chose for times and periods (None: the configured one)
+        self.session_version = user.session_version or 0
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The id kept in the session: the user's id and session version (a raised version ends the session)."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def role_label(self) -> str:
@@ -68,14 +70,20 @@ class LoginUser(UserMixin):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> LoginUser | None:
+def _load_user(session_id: str) -> LoginUser | None:
     try:
-        user = get_session().get(User, int(user_id))
+        user_id, version = (int(part) for part in str(session_id).split(":"))
     except (TypeError, ValueError):
-        return None
-    if user is None or not user.active:
+        return None  # not ours, or from before session versions: sign in again
+    user = get_session().get(User, user_id)
+    if user is None or not user.active or (user.session_version or 0) != version:
         return None
     return LoginUser(user)
+
+
+def end_sessions(user: User) -> None:
+    """Every session of ``user`` stops working (logout, password change, deactivation)."""
+    user.session_version = (user.session_version or 0) + 1
 
 
 def init_app(app: Flask) -> None:
@@ -208,8 +216,9 @@ def login():  # noqa: ANN201
         else:
             limiter.succeeded(username, _client_ip())
             session.clear()  # a fresh session: no fixation
+            # Not a permanent session: Flask-Login's strong protection then drops a cookie replayed from
+            # another browser; Flask still refuses one older than PERMANENT_SESSION_LIFETIME.
             login_user(LoginUser(user))
-            session.permanent = True
             audit.record(db, actor=user.username, user_id=user.id, action="login", target_type="user",
                          target_id=user.id, details={"ip": _client_ip()})
             db.commit()
@@ -224,6 +233,9 @@ def logout():  # noqa: ANN201
     db = get_session()
     audit.record(db, actor=current_user.username, user_id=current_user.id, action="logout", target_type="user",
                  target_id=current_user.id)
+    user = db.get(User, current_user.id)
+    if user is not None:
+        end_sessions(user)  # a copy of this cookie taken before logout is dead too
     db.commit()
     logout_user()
     session.clear()
@@ -233,7 +245,7 @@ def logout():  # noqa: ANN201
 
 def current_db_user() -> User:
     """The signed-in user's store row (for services that take a ``User``)."""
-    user = get_session().get(User, int(current_user.get_id()))
+    user = get_session().get(User, current_user.id)
     if user is None or not user.active:
         abort(403)
     return user

@@ -91,14 +91,15 @@ def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: AN
                  short_code=link.short_code, reference=link.reference, users=staff)
 
 
-def login_client(app, username: str | None, *, user_agent: str = "pytest-security"):  # noqa: ANN001, ANN201
+def login_client(app, username: str | None, *, user_agent: str = "pytest-security",  # noqa: ANN001, ANN201
+                 password: str = PASSWORD):
     """A test client signed in as ``username`` through the real form (None: anonymous), with the CSRF token
     of its own session kept on ``client.csrf``."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent
     page = client.get("/console/login").get_data(as_text=True)
     if username is not None:
-        resp = client.post("/console/login", data={"username": username, "password": PASSWORD,
+        resp = client.post("/console/login", data={"username": username, "password": password,
                                                   "csrf_token": csrf_from(page)})
         assert resp.status_code == 302, f"{username} could not sign in ({resp.status_code})"
         page = client.get("/console/").get_data(as_text=True)

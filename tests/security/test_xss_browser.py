@@ -207,10 +207,6 @@ HOSTILE_MEDIA = ("javascript:window.__xss='media'", "data:text/html,<script>wind
                  "  JavaScript:window.__xss='spaced'")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Media URLs of inbound messages are stored and rendered as links and <img src> whatever their scheme "
-    "(channels/twilio_messages.parse_inbound, bot/agent_desk.message_dict, console/_message.html, console.js). "
-    "Twilio's are always https: accept only https:// media URLs at ingest (and drop others when rendering)."))
 def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_staff, redis_client,  # noqa: ANN001
                                                              session):
     """Whatever the inbound webhook says a media URL is, the console links only to https."""
