@@ -43,6 +43,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from bot.web import api
 
     app.register_blueprint(api.bp)
+    from bot.web import openapi
+
+    openapi.register(app)  # GET /api/v1/openapi.json: public, describes the API and the webhooks, holds no data
 
     # Blueprints of the other areas register themselves here as they land.
     for name in ("webhooks", "sandbox", "mercadopago", "checkout", "console", "manager", "links"):

@@ -70,6 +70,7 @@ RULES: tuple[Rule, ...] = (
     Rule(("GET",), "console.static", every(200), "CSS and JavaScript"),
     Rule(("GET",), "manager.static", every(200), "CSS and JavaScript"),
     Rule(("GET",), "payment_pages.short_link", every(302), "the short code is the bearer secret of a debtor's link"),
+    Rule(("GET",), "openapi.document", every(200), "the OpenAPI description: shapes only, no data"),
     Rule(("GET",), "payment_pages.*", every(200),
          "payment results, a certificate by its unguessable code, and code verification"),
     # Login and logout.
