@@ -105,7 +105,7 @@ def default_timezone(country: str) -> str:
 
 
 def parse_debtor(external_id: str, payload: Any) -> DebtorInput:
-    """Check an integrator's debtor payload field by field (CONTRACT.md)."""
+    """Check an integrator's debtor payload field by field (docs/api.md)."""
     if not isinstance(payload, dict):
         raise ValidationError("body", "must be a JSON object")
     if not external_id or len(external_id) > 100:
@@ -283,7 +283,7 @@ def _day(d: date | None) -> str | None:
 
 
 def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
-    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (CONTRACT.md)."""
+    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md)."""
     invoices = list(
         session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id))
         .scalars()

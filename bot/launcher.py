@@ -142,7 +142,7 @@ def procfile(var_dir: Path) -> str:
         lines.append(f"redis: {redis_server_binary()} {config}")
     rasa_port = urlparse(s.rasa_url).port or 5005
     lines += [
-        # The HTTP API can rewrite any conversation: loopback only, with a token (PLATFORM.md) that
+        # The HTTP API can rewrite any conversation: loopback only, with a token (docs/platform.md) that
         # channels/rasa_server.py reads from the environment, so `ps` never shows it.
         f"rasa: {py} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {rasa_port} "
         f"--model {MODEL_DIR} --endpoints {var_dir / 'endpoints.yml'} --credentials {var_dir / 'credentials.yml'} "

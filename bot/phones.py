@@ -1,7 +1,7 @@
 """Phone numbers: one E.164 form per person, whatever the channel.
 
 Mexican WhatsApp numbers arrive as ``+521`` + 10 digits while the same person's SMS number is
-``+52`` + 10 digits (PLATFORM.md); both normalise to the ``+52`` form so one person has one
+``+52`` + 10 digits (docs/platform.md); both normalise to the ``+52`` form so one person has one
 conversation.
 """
 

@@ -1,4 +1,4 @@
-"""Why a debtor has not paid: the normalised reason (CONTRACT.md) and the debtor's own words."""
+"""Why a debtor has not paid: the normalised reason (docs/api.md) and the debtor's own words."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Only a message that *is* a keyword counts (case, accents, spaces and punctuation aside): "BAJA",
 "Stop!", "  alto. ". Looser wordings ("ya no me escriban") go to the bot, whose ``opt_out`` intent
 handles them. Twilio answers its English keywords on SMS itself; on WhatsApp and in Spanish that is
-Recobra's job (PLATFORM.md).
+Recobra's job (docs/platform.md).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 GSM-7 (3GPP TS 23.038) fits 160 characters in one SMS and 153 per part of a longer one; any
 character outside it switches the whole message to UCS-2: 70, and 67 per part. GSM-7 has
 ``é ñ Ñ ü ¿ ¡`` but not ``á í ó ú``, so one "está" can turn a one-part message into three
-(PLATFORM.md). Characters of the extension table (``€ [ ] { } ^ ~ \\ |``) take two septets.
+(docs/platform.md). Characters of the extension table (``€ [ ] { } ^ ~ \\ |``) take two septets.
 UCS-2 counts UTF-16 code units: an emoji takes two.
 """
 

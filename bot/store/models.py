@@ -232,7 +232,7 @@ class Instalment(Base):
 
 
 class Conversation(Base):
-    """One per person: keyed by the E.164 phone, the same for WhatsApp and SMS (CONTRACT.md)."""
+    """One per person: keyed by the E.164 phone, the same for WhatsApp and SMS (docs/api.md)."""
 
     __tablename__ = "conversations"
 

@@ -1,4 +1,6 @@
-"""``/api/v1``: what billing systems and scripts call (CONTRACT.md). Bearer key on every call."""
+"""``/api/v1``: what billing systems and scripts call (docs/api.md; described by ``/api/v1/openapi.json``).
+
+Bearer key on every call."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(api_bp)
 
 
-# --- Outbox (CONTRACT.md) ----------------------------------------------------------------------
+# --- Outbox (docs/api.md) ----------------------------------------------------------------------
 @api_bp.get("/outbox")
 def outbox():  # noqa: ANN201
     from bot.phones import PhoneError, normalise

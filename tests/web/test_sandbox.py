@@ -1,4 +1,4 @@
-"""Sandbox: the outbox API (CONTRACT.md) and the phone simulator's backend."""
+"""Sandbox: the outbox API (docs/api.md) and the phone simulator's backend."""
 
 from __future__ import annotations
 
