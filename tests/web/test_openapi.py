@@ -54,8 +54,15 @@ def _resolve(doc: dict[str, Any], ref: str) -> Any:
     return node
 
 
+TOP_LEVEL = {"openapi", "info", "jsonSchemaDialect", "servers", "paths", "webhooks", "components", "security", "tags",
+             "externalDocs"}
+OPERATION = {"tags", "summary", "description", "externalDocs", "operationId", "parameters", "requestBody",
+             "responses", "callbacks", "deprecated", "security", "servers"}
+
+
 def test_the_document_is_openapi_3_1(doc):
     assert re.fullmatch(r"3\.1\.\d+", doc["openapi"])
+    assert set(doc) <= TOP_LEVEL, f"not OpenAPI 3.1 fields: {set(doc) - TOP_LEVEL}"
     assert doc["info"]["title"] and doc["info"]["version"]
     assert doc["servers"][0]["url"].startswith("http")
     schemes = doc["components"]["securitySchemes"]
@@ -67,7 +74,14 @@ def test_the_document_is_openapi_3_1(doc):
         declared_path_params = {p["name"] for p in item.get("parameters", []) if p["in"] == "path"}
         for method, op in operations.items():
             operation_ids.append(op["operationId"])
+            assert set(op) <= OPERATION, f"{method} {path}: not operation fields: {set(op) - OPERATION}"
             assert op["responses"], f"{method} {path} has no responses"
+            for code, response in op["responses"].items():
+                response = _resolve(doc, response["$ref"]) if "$ref" in response else response
+                assert response.get("description"), f"{method} {path} {code}: a response needs a description"
+            for param in item.get("parameters", []) + op.get("parameters", []):
+                assert param["in"] in {"path", "query", "header", "cookie"} and param["name"] and param["schema"]
+                assert param["in"] != "path" or param.get("required") is True, f"{path}: path parameters are required"
             assert all(re.fullmatch(r"[1-5]\d\d|default", code) for code in op["responses"]), (method, path)
             params = declared_path_params | {p["name"] for p in op.get("parameters", []) if p["in"] == "path"}
             assert params == set(re.findall(r"{(\w+)}", path)), f"{method} {path}: path parameters {params}"
