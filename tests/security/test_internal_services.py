@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,17 +15,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import free_port
 from tests.rasa_model import trained_model
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-action-server-token-0123456789"
 PHONE = "+573001112233"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening_addresses(port: int) -> set[str]:
