@@ -52,11 +52,13 @@ run: preflight seed model
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: setup model
 	@scripts/system_deps.sh
 	$(PY) -m pip check
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest -q -p no:cacheprovider
 	@scripts/rasa_checks.sh
 

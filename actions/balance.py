@@ -17,8 +17,9 @@ def show_balance(ctx: Ctx) -> None:
     lines = []
     for v in views:
         template = "utter_balance_line_overdue" if v.days_overdue > 0 else "utter_balance_line_due"
-        lines.append(ctx.render(template, invoice=v.external_id, amount=ctx.money(v.balance, v.currency),
-                                due_date=v.due_date))
+        lines.append(
+            ctx.render(template, invoice=v.external_id, amount=ctx.money(v.balance, v.currency), due_date=v.due_date)
+        )
     totals = accounts.totals(views)
     total = " + ".join(ctx.money(amount, currency) for currency, amount in totals.items())
     if len(views) == 1:

@@ -139,7 +139,7 @@ def _plain(value: Any) -> Any:
 class Ctx:
     """One action's unit of work: the store session, the debtor behind the phone, the turn, the replies."""
 
-    def __init__(self, session, debtor, turn: Turn, out: Out) -> None:  # noqa: ANN001
+    def __init__(self, session, debtor, turn: Turn, out: Out) -> None:
         self.session = session
         self.debtor = debtor
         self.turn = turn
@@ -223,13 +223,15 @@ class Ctx:
         if self.debtor is not None and not self.debtor.document_last4:
             note = "Sin dígitos del documento en el registro: no se puede verificar la identidad"
         elif until is not None:
-            note = (f"Identidad bloqueada hasta {until:%Y-%m-%d %H:%M} UTC: {identity.MAX_ATTEMPTS} respuestas "
-                    "incorrectas de los dígitos del documento")
+            note = (
+                f"Identidad bloqueada hasta {until:%Y-%m-%d %H:%M} UTC: {identity.MAX_ATTEMPTS} respuestas "
+                "incorrectas de los dígitos del documento"
+            )
         else:
             note = "Respuestas incorrectas de los dígitos del documento"
         self.open_handoff("failed_verification", note)
 
-    def open_invoice_for(self, request: str):  # noqa: ANN201
+    def open_invoice_for(self, request: str):
         """How every account request starts: verified first, a volunteered reason recorded, then the
         invoice it is about (None, after saying there is no debt, when nothing is open)."""
         if not self.require_verified(request):
@@ -240,7 +242,7 @@ class Ctx:
             self.utter("utter_no_debt")
         return invoice
 
-    def name_the_invoice(self, invoice) -> None:  # noqa: ANN001
+    def name_the_invoice(self, invoice) -> None:
         """With more than one open invoice, say which one a promise, plan or date change is about
         (the oldest), so that the debtor does not believe the whole debt is covered."""
         from bot import accounts
@@ -248,8 +250,12 @@ class Ctx:
         others = [i for i in accounts.open_invoices(self.session, self.debtor) if i.id != invoice.id]
         if not others:
             return
-        self.utter("utter_invoice_in_question", invoice=invoice.external_id,
-                   balance=self.money(invoice.balance, invoice.currency), due_date=invoice.due_date)
+        self.utter(
+            "utter_invoice_in_question",
+            invoice=invoice.external_id,
+            balance=self.money(invoice.balance, invoice.currency),
+            due_date=invoice.due_date,
+        )
 
     def record_volunteered_reason(self) -> None:
         """A reason given along with another request is understood and recorded too."""
@@ -258,15 +264,17 @@ class Ctx:
         value = self.turn.entity("reason")
         if not value or "report_nonpayment_reason" in self.turn.intents:
             return
-        reasons.record(self.session, self.debtor, str(value), self.turn.text,
-                       accounts.primary_invoice(self.session, self.debtor))
+        reasons.record(
+            self.session, self.debtor, str(value), self.turn.text, accounts.primary_invoice(self.session, self.debtor)
+        )
         self.set("last_reason", reasons.normalise(str(value)))
 
     def open_handoff(self, reason: str, note: str = "") -> None:
         from bot import handoffs
 
-        summary = " | ".join(filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " +
-                                           " / ".join(self.turn.user_texts[-4:])]))
+        summary = " | ".join(
+            filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " + " / ".join(self.turn.user_texts[-4:])])
+        )
         _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
         if created:
             from bot import agent_desk
@@ -376,7 +384,7 @@ class RecobraAction(Action, ABC):
         )
 
 
-def first_open_invoice(ctx: Ctx):  # noqa: ANN201
+def first_open_invoice(ctx: Ctx):
     from bot import accounts
 
     return accounts.primary_invoice(ctx.session, ctx.debtor)

@@ -9,7 +9,7 @@ from actions import parsing
 from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
 
 
-def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:  # noqa: ANN001
+def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:
     ctx.set(AWAITING, None)
     offers_promise = reason in PROMISE_INSTEAD and invoice is not None and new_date is not None
     if offers_promise and _offer_promise(ctx, invoice, new_date):
@@ -30,7 +30,7 @@ def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: 
 PROMISE_INSTEAD = ("too_overdue", "too_many_changes")
 
 
-def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:  # noqa: ANN001
+def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:
     """Ready a promise to pay the balance on ``when`` if the promise policy allows that day; the debtor's
     "sí" then records it (as the promise flow's own confirmation does)."""
     from bot import promises
@@ -45,8 +45,8 @@ def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:  # noqa: ANN001
     return True
 
 
-def _more_time(ctx: Ctx, invoice, today: date) -> date | None:  # noqa: ANN001
-    """"me da 5 días más?": five days after the current due date (after today, if it has passed)."""
+def _more_time(ctx: Ctx, invoice, today: date) -> date | None:
+    """ "me da 5 días más?": five days after the current due date (after today, if it has passed)."""
     from bot.language.dates import more_time
 
     return more_time(ctx.turn.text or "", max(invoice.due_date, today))
@@ -76,8 +76,11 @@ def request_change(ctx: Ctx) -> None:
         ctx.name_the_invoice(invoice)
         ctx.utter("utter_confirm_due_date", old_date=decision.old_date, new_date=new_date)
     elif decision.reason == "date_missing":
-        ctx.utter("utter_due_date_unclear" if date_text else "utter_ask_new_due_date",
-                  due_date=invoice.due_date, latest_date=decision.latest_date)
+        ctx.utter(
+            "utter_due_date_unclear" if date_text else "utter_ask_new_due_date",
+            due_date=invoice.due_date,
+            latest_date=decision.latest_date,
+        )
         ctx.set(AWAITING, "due_date")
     else:
         _refuse(ctx, decision.reason or "not_open", decision.latest_date, invoice, new_date)

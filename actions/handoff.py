@@ -45,8 +45,9 @@ def claim_paid(ctx: Ctx) -> None:
 
 # what the answer to "¿cuándo y por qué medio pagó?" is read as: "el lunes por nequi" is a promise to the
 # classifier, "por transferencia" a question about payment methods, "ayer en el oxxo" another claim
-CLAIM_DETAIL_INTENTS = frozenset({"inform", "promise_to_pay", "claim_already_paid", "ask_payment_methods",
-                                  "affirm", "out_of_scope", "nlu_fallback"})
+CLAIM_DETAIL_INTENTS = frozenset(
+    {"inform", "promise_to_pay", "claim_already_paid", "ask_payment_methods", "affirm", "out_of_scope", "nlu_fallback"}
+)
 
 
 def answers_claim_question(ctx: Ctx) -> bool:

@@ -43,8 +43,9 @@ def verify(ctx: Ctx) -> None:
     else:
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, "document_digits")
-        ctx.utter("utter_identity_wrong_last" if result.remaining == 1 else "utter_identity_wrong",
-                  remaining=result.remaining)
+        ctx.utter(
+            "utter_identity_wrong_last" if result.remaining == 1 else "utter_identity_wrong", remaining=result.remaining
+        )
 
 
 class ActionVerifyIdentity(RecobraAction):

@@ -34,8 +34,11 @@ def process_inform(ctx: Ctx) -> None:
         if digits or awaiting == "document_digits":
             verify(ctx)
             return
-        request = {"promise_date": "promise_to_pay", "due_date": "request_due_date_change",
-                   "plan_count": "choose_plan"}.get(awaiting or "", "check_balance")
+        request = {
+            "promise_date": "promise_to_pay",
+            "due_date": "request_due_date_change",
+            "plan_count": "choose_plan",
+        }.get(awaiting or "", "check_balance")
         ctx.require_verified(request)
         return
     if awaiting == "due_date":
@@ -95,7 +98,7 @@ def answers_with_a_tagged_value(ctx: Ctx) -> bool:
 
 
 def confirm_pending(ctx: Ctx) -> None:
-    """"Sí" to what the bot proposed last."""
+    """ "Sí" to what the bot proposed last."""
     from actions import due_dates, handoff, payment_links, payment_plans, promises
 
     if answers_with_a_tagged_value(ctx):
@@ -129,7 +132,7 @@ def confirm_pending(ctx: Ctx) -> None:
 
 
 def decline_pending(ctx: Ctx) -> None:
-    """"No" to what the bot proposed last, unless it comes with the answer to the open question."""
+    """ "No" to what the bot proposed last, unless it comes with the answer to the open question."""
     from bot import countries
 
     if answers_with_a_tagged_value(ctx):
@@ -257,8 +260,12 @@ class ActionHandleFallback(RecobraAction):
     def handle(self, ctx: Ctx) -> None:
         from bot import identity
 
-        if ctx.debtor is not None and not ctx.verified and identity.extract_digits(ctx.turn.text) \
-                and ctx.slot(AWAITING) == "document_digits":
+        if (
+            ctx.debtor is not None
+            and not ctx.verified
+            and identity.extract_digits(ctx.turn.text)
+            and ctx.slot(AWAITING) == "document_digits"
+        ):
             from actions.identity import verify
 
             verify(ctx)
@@ -279,8 +286,9 @@ def not_understood(ctx: Ctx, response: str) -> None:
         ctx.set(PENDING_CONFIRMATION, "handoff")
         ctx.set("handoff_reason", "fallback")
         ctx.set(FALLBACKS, 0)
-    elif ctx.debtor is not None and not ctx.verified and not ctx.slot(LOCKED) \
-            and ctx.slot(AWAITING) == "document_digits":
+    elif (
+        ctx.debtor is not None and not ctx.verified and not ctx.slot(LOCKED) and ctx.slot(AWAITING) == "document_digits"
+    ):
         # "no me acuerdo", "cuáles dígitos?": where to find them, and a person if they cannot
         ctx.utter("utter_identity_help")
         ctx.set(PENDING_CONFIRMATION, "handoff")

@@ -16,11 +16,37 @@ from bot.language.amounts import MULTIPLIER_WORDS
 from bot.language.dates import MONTH_BY_PREFIX
 from bot.language.text import strip_accents
 
-MONTHS = ["enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre",
-          "noviembre", "diciembre"]
+MONTHS = [
+    "enero",
+    "febrero",
+    "marzo",
+    "abril",
+    "mayo",
+    "junio",
+    "julio",
+    "agosto",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+]
 WEEKDAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
-NUMBER_WORDS = {"un": 1, "una": 1, "uno": 1, "dos": 2, "tres": 3, "cuatro": 4, "cinco": 5, "seis": 6, "siete": 7,
-                "ocho": 8, "nueve": 9, "diez": 10, "once": 11, "doce": 12}
+NUMBER_WORDS = {
+    "un": 1,
+    "una": 1,
+    "uno": 1,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+    "diez": 10,
+    "once": 11,
+    "doce": 12,
+}
 
 
 def _plain(text: str) -> str:
@@ -78,8 +104,9 @@ def _recent_past(found: date, text: str, today: date) -> date:
 
 # A date written in full (2026-12-05, 5/12/2026, 5 de diciembre de 2026), or "ayer": resolved here
 # exactly, past or not; the NLU resolver only returns dates from today on.
-EXPLICIT_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}\b|\bde \d{4}\b|\bayer\b",
-                           re.IGNORECASE)
+EXPLICIT_DATE = re.compile(
+    r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}\b|\bde \d{4}\b|\bayer\b", re.IGNORECASE
+)
 
 
 def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) -> date | None:
@@ -106,9 +133,11 @@ def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) 
     return found
 
 
-_NUMBER_WORD = (r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
-                r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
-                r"cuatrocientos|quinientos|medio)")
+_NUMBER_WORD = (
+    r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
+    r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
+    r"cuatrocientos|quinientos|medio)"
+)
 _MULTIPLIER = MULTIPLIER_WORDS
 # Money written so that it cannot be a day, a count or a time: "la mitad", "$120.000", "50 mil",
 # "cincuenta mil", "un millón", "20 lucas".

@@ -18,13 +18,17 @@ def send_link(ctx: Ctx) -> None:
         return
     for invoice in invoices[:MAX_LINKS]:
         link, kind = payments.link_for_invoice(ctx.session, ctx.debtor, invoice)
-        ctx.utter(f"utter_payment_link_{kind}", amount=ctx.money(link.amount, link.currency),
-                  url=debtors.link_url(link), invoice=invoice.external_id,
-                  expires=link.expires_at.astimezone(_tz(ctx)).date())
+        ctx.utter(
+            f"utter_payment_link_{kind}",
+            amount=ctx.money(link.amount, link.currency),
+            url=debtors.link_url(link),
+            invoice=invoice.external_id,
+            expires=link.expires_at.astimezone(_tz(ctx)).date(),
+        )
     ctx.set(PENDING_CONFIRMATION, None)
 
 
-def _tz(ctx: Ctx):  # noqa: ANN202
+def _tz(ctx: Ctx):
     import zoneinfo
 
     return zoneinfo.ZoneInfo(ctx.debtor.timezone or "UTC")

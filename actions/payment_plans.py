@@ -26,12 +26,21 @@ def offer_plan(ctx: Ctx) -> None:
         _propose(ctx, wanted)
         return
     lines = [
-        ctx.render("utter_plan_option_line_equal" if len(set(o.amounts)) == 1 else "utter_plan_option_line",
-                   count=o.count, other=ctx.money(o.other_amount, o.currency), amounts=_amounts(ctx, o))
+        ctx.render(
+            "utter_plan_option_line_equal" if len(set(o.amounts)) == 1 else "utter_plan_option_line",
+            count=o.count,
+            other=ctx.money(o.other_amount, o.currency),
+            amounts=_amounts(ctx, o),
+        )
         for o in options
     ]
-    ctx.utter("utter_plan_options", total=ctx.money(invoice.balance, invoice.currency), lines="\n".join(lines),
-              interval=payment_plans.policy().get("interval_days", 30), invoice=invoice.external_id)
+    ctx.utter(
+        "utter_plan_options",
+        total=ctx.money(invoice.balance, invoice.currency),
+        lines="\n".join(lines),
+        interval=payment_plans.policy().get("interval_days", 30),
+        invoice=invoice.external_id,
+    )
     ctx.set(AWAITING, "plan_count")
     ctx.set(PENDING_CONFIRMATION, None)
 
@@ -49,12 +58,17 @@ def _propose(ctx: Ctx, count: int) -> None:
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, "payment_plan")
     ctx.name_the_invoice(invoice)
-    ctx.utter("utter_confirm_plan", count=count, amounts=_amounts(ctx, option), first_date=option.dates[0],
-              last_date=option.dates[-1])
+    ctx.utter(
+        "utter_confirm_plan",
+        count=count,
+        amounts=_amounts(ctx, option),
+        first_date=option.dates[0],
+        last_date=option.dates[-1],
+    )
 
 
-def _amounts(ctx: Ctx, option) -> str:  # noqa: ANN001
-    """"de $500 cada una", "la primera de $500.01 y la otra de $500", "la primera de $300 y las demás de $140"."""
+def _amounts(ctx: Ctx, option) -> str:
+    """ "de $500 cada una", "la primera de $500.01 y la otra de $500", "la primera de $300 y las demás de $140"."""
     first, other = ctx.money(option.first_amount, option.currency), ctx.money(option.other_amount, option.currency)
     split = "equal" if first == other else "two" if option.count == 2 else "more"
     return ctx.render(f"utter_plan_amounts_{split}", first=first, other=other)
@@ -72,8 +86,9 @@ def choose_plan(ctx: Ctx) -> None:
     if first_open_invoice(ctx) is None:
         ctx.utter("utter_no_debt")
         return
-    count = parsing.resolve_count(ctx.turn.entity_text("installments") or ctx.turn.entity("installments")
-                                  or ctx.turn.text)
+    count = parsing.resolve_count(
+        ctx.turn.entity_text("installments") or ctx.turn.entity("installments") or ctx.turn.text
+    )
     if count is None:
         ctx.utter("utter_plan_count_invalid", counts=_counts(ctx))
         ctx.set(AWAITING, "plan_count")
@@ -97,11 +112,20 @@ def confirm_plan(ctx: Ctx) -> None:
     ctx.session.flush()
     first = plan.instalments[0]
     ctx.set("plan_count", None)
-    ctx.utter("utter_plan_saved", count=plan.instalment_count, first=ctx.money(first.amount, plan.currency),
-              first_date=first.due_date)
+    ctx.utter(
+        "utter_plan_saved",
+        count=plan.instalment_count,
+        first=ctx.money(first.amount, plan.currency),
+        first_date=first.due_date,
+    )
     link, _ = payments.create_link(ctx.session, ctx.debtor, invoice, first.amount, instalment=first)
-    ctx.utter("utter_payment_link_instalment", amount=ctx.money(link.amount, link.currency),
-              url=debtors.link_url(link), invoice=invoice.external_id, expires=first.due_date)
+    ctx.utter(
+        "utter_payment_link_instalment",
+        amount=ctx.money(link.amount, link.currency),
+        url=debtors.link_url(link),
+        invoice=invoice.external_id,
+        expires=first.due_date,
+    )
 
 
 class ActionOfferPaymentPlan(RecobraAction):

@@ -72,7 +72,7 @@ def propose_promise(ctx: Ctx) -> None:
 REST_LATER = re.compile(r"\b(?:la otra mitad|el resto|lo demas|lo que falta|lo que queda|la otra parte)\b")
 
 
-def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:  # noqa: ANN001
+def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:
     """With a payment plan running, "le pago el 20" is about the next instalment, not the whole balance."""
     from bot import payment_plans
 
@@ -93,8 +93,9 @@ def _resolve(ctx: Ctx, entity: str, today: date) -> date | None:
 def _scan(ctx: Ctx, today: date) -> date | None:
     """A date from the whole message when the NLU tagged none; in a message that also tells a reason, today is
     the bad news ("hoy me despidieron"), not the date asked for."""
-    return parsing.scan_date(ctx.turn.text, today, ctx.debtor.timezone,
-                             allow_today="report_nonpayment_reason" not in ctx.turn.intents)
+    return parsing.scan_date(
+        ctx.turn.text, today, ctx.debtor.timezone, allow_today="report_nonpayment_reason" not in ctx.turn.intents
+    )
 
 
 def confirm_promise(ctx: Ctx) -> None:

@@ -118,8 +118,11 @@ def main(argv: list[str] | None = None) -> None:
 
     settings = get_settings()
     parser = argparse.ArgumentParser(description="Recobra's action server (token-checked, loopback by default)")
-    parser.add_argument("--host", default=os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST),
-                        help="address to bind (ACTION_SERVER_HOST; default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("ACTION_SERVER_HOST", DEFAULT_HOST),
+        help="address to bind (ACTION_SERVER_HOST; default 127.0.0.1)",
+    )
     parser.add_argument("-p", "--port", type=int, default=urlparse(settings.action_server_url).port or DEFAULT_PORT)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")

@@ -28,8 +28,13 @@ from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 from bot.store.models import Debtor, Invoice  # noqa: E402
 
-ZONES = {"CO": ("America/Bogota", "COP"), "MX": ("America/Mexico_City", "MXN"), "CL": ("America/Santiago", "CLP"),
-         "PE": ("America/Lima", "PEN"), "AR": ("America/Argentina/Buenos_Aires", "ARS")}
+ZONES = {
+    "CO": ("America/Bogota", "COP"),
+    "MX": ("America/Mexico_City", "MXN"),
+    "CL": ("America/Santiago", "CLP"),
+    "PE": ("America/Lima", "PEN"),
+    "AR": ("America/Argentina/Buenos_Aires", "ARS"),
+}
 
 
 def populate(n: int, today: date) -> None:
@@ -40,16 +45,40 @@ def populate(n: int, today: date) -> None:
     for i in range(1, n + 1):
         c = countries[i % len(countries)]
         tz, cur = ZONES[c]
-        debtors.append({"id": i, "external_id": f"B{i}", "name": f"Deudor {i}", "phone": f"+57300{i:07d}",
-                        "whatsapp": i % 3 != 0, "country": c, "timezone": tz, "language": "es",
-                        "contact_status": "ok", "opted_out": i % 50 == 0, "created_at": now,
-                        "updated_at": now})
+        debtors.append(
+            {
+                "id": i,
+                "external_id": f"B{i}",
+                "name": f"Deudor {i}",
+                "phone": f"+57300{i:07d}",
+                "whatsapp": i % 3 != 0,
+                "country": c,
+                "timezone": tz,
+                "language": "es",
+                "contact_status": "ok",
+                "opted_out": i % 50 == 0,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
         due = today - timedelta(days=rnd.randint(-5, 60))
         amount = Decimal(rnd.randint(1000, 900000))
-        invoices.append({"id": i, "debtor_id": i, "external_id": f"B{i}-1", "amount": amount, "balance": amount,
-                         "currency": cur, "original_due_date": due, "due_date": due, "status": "open",
-                         "reminders_paused": False, "created_at": now,
-                         "updated_at": now})
+        invoices.append(
+            {
+                "id": i,
+                "debtor_id": i,
+                "external_id": f"B{i}-1",
+                "amount": amount,
+                "balance": amount,
+                "currency": cur,
+                "original_due_date": due,
+                "due_date": due,
+                "status": "open",
+                "reminders_paused": False,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
     engine = get_engine()
     with engine.begin() as conn:
         conn.execute(Debtor.__table__.insert(), debtors)
@@ -68,9 +97,11 @@ def main() -> None:
         report = campaigns.execute(session, plan, dry_run=True)
     elapsed = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"campaign plan (dry run) over {N:,} debtors: {elapsed:.1f} s, {plan.queries} queries, "
-          f"{report.due:,} due, {report.sent:,} to send, {sum(report.suppressed.values()):,} suppressed, "
-          f"{sum(report.blocked.values()):,} blocked by policy; peak RSS {peak:.0f} MB")
+    print(
+        f"campaign plan (dry run) over {N:,} debtors: {elapsed:.1f} s, {plan.queries} queries, "
+        f"{report.due:,} due, {report.sent:,} to send, {sum(report.suppressed.values()):,} suppressed, "
+        f"{sum(report.blocked.values()):,} blocked by policy; peak RSS {peak:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

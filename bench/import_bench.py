@@ -25,8 +25,13 @@ from bot import portfolio  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 
-COUNTRIES = [("CO", "+57300", "COP", 7), ("MX", "+5255", "MXN", 8), ("CL", "+5696", "CLP", 7),
-             ("PE", "+519", "PEN", 8), ("AR", "+54911", "ARS", 8)]
+COUNTRIES = [
+    ("CO", "+57300", "COP", 7),
+    ("MX", "+5255", "MXN", 8),
+    ("CL", "+5696", "CLP", 7),
+    ("PE", "+519", "PEN", 8),
+    ("AR", "+54911", "ARS", 8),
+]
 
 
 def generate(path: Path, rows: int) -> None:
@@ -42,13 +47,23 @@ def generate(path: Path, rows: int) -> None:
             country, prefix, currency, digits = COUNTRIES[debtor % len(COUNTRIES)]
             phone = prefix + f"{debtor:0{digits}d}"[-digits:]
             for k in range(1 + rnd.random().__lt__(0.3)):
-                w.writerow({
-                    "debtor_external_id": f"B-{debtor}", "name": f"Deudor {debtor}", "phone": phone,
-                    "whatsapp": "si", "country": country, "timezone": "", "language": "es", "document": "",
-                    "document_last4": f"{debtor % 10000:04d}", "invoice_external_id": f"B-{debtor}-{k}",
-                    "amount": f"{rnd.randint(1000, 900000)}.00", "currency": currency,
-                    "due_date": (today - timedelta(days=rnd.randint(-5, 60))).isoformat(),
-                })
+                w.writerow(
+                    {
+                        "debtor_external_id": f"B-{debtor}",
+                        "name": f"Deudor {debtor}",
+                        "phone": phone,
+                        "whatsapp": "si",
+                        "country": country,
+                        "timezone": "",
+                        "language": "es",
+                        "document": "",
+                        "document_last4": f"{debtor % 10000:04d}",
+                        "invoice_external_id": f"B-{debtor}-{k}",
+                        "amount": f"{rnd.randint(1000, 900000)}.00",
+                        "currency": currency,
+                        "due_date": (today - timedelta(days=rnd.randint(-5, 60))).isoformat(),
+                    }
+                )
                 written += 1
                 if written >= rows:
                     break
@@ -64,8 +79,10 @@ def main() -> None:
         report = portfolio.import_rows(session, rows)
     elapsed = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"import-portfolio: {report.rows} rows ({report.imported} imported, {len(report.rejected)} rejected) "
-          f"in {elapsed:.1f} s = {report.rows / elapsed:,.0f} rows/s; peak RSS {peak_mb:.0f} MB")
+    print(
+        f"import-portfolio: {report.rows} rows ({report.imported} imported, {len(report.rejected)} rejected) "
+        f"in {elapsed:.1f} s = {report.rows / elapsed:,.0f} rows/s; peak RSS {peak_mb:.0f} MB"
+    )
     # Re-import: the idempotent path (everything already there).
     header, rows = portfolio.read_csv(csv_path)
     start = time.perf_counter()

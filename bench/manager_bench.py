@@ -39,7 +39,7 @@ from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 
 
-def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:  # noqa: ANN001
+def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:
     """(median, worst) milliseconds of ``repeat`` runs after one warm-up."""
     fn()
     runs = []
@@ -50,23 +50,23 @@ def timed(fn, repeat: int = REPEAT) -> tuple[float, float]:  # noqa: ANN001
     return statistics.median(runs), max(runs)
 
 
-def plan(conn, stmt) -> str:  # noqa: ANN001
+def plan(conn, stmt) -> str:
     compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
     rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}").all()
     return "\n".join(f"    {'  ' * (r[1] and 1)}{r[3]}" for r in rows)
 
 
-def traced(conn, fn) -> list[tuple[float, str, object]]:  # noqa: ANN001
+def traced(conn, fn) -> list[tuple[float, str, object]]:
     """Every statement ``fn`` runs on ``conn``'s engine: (ms, SQL, parameters), slowest first."""
     from sqlalchemy import event
 
     seen: list[tuple[float, str, object]] = []
     started: list[float] = []
 
-    def before(*_a) -> None:  # noqa: ANN002
+    def before(*_a) -> None:
         started.append(time.perf_counter())
 
-    def after(_conn, _cursor, statement, parameters, _context, _many) -> None:  # noqa: ANN001
+    def after(_conn, _cursor, statement, parameters, _context, _many) -> None:
         seen.append(((time.perf_counter() - started.pop()) * 1000, statement, parameters))
 
     engine = conn.engine
@@ -80,7 +80,7 @@ def traced(conn, fn) -> list[tuple[float, str, object]]:  # noqa: ANN001
     return sorted(seen, key=lambda x: -x[0])
 
 
-def plans_of(conn, fn, top: int = 3) -> str:  # noqa: ANN001
+def plans_of(conn, fn, top: int = 3) -> str:
     """The query plans of the ``top`` slowest statements ``fn`` runs, each with its time. (SQLite computes much of
     a query while its rows are fetched, after ``execute`` returns: each statement is run again, every row read.)"""
     out = []
@@ -109,12 +109,16 @@ def main() -> None:
     if not REUSE:
         with session_scope(url) as s:
             written = demo_history.generate(s, n=N, batch=5000)
-        print(f"populated {N:,} conversations in {time.perf_counter() - t:.1f} s: "
-              + ", ".join(f"{k} {v:,}" for k, v in written.items()))
+        print(
+            f"populated {N:,} conversations in {time.perf_counter() - t:.1f} s: "
+            + ", ".join(f"{k} {v:,}" for k, v in written.items())
+        )
     with get_engine(url).begin() as conn:
         conn.exec_driver_sql("ANALYZE")
-        print(f"database: {url}; conversations {conn.exec_driver_sql('SELECT count(*) FROM conversations').scalar():,}"
-              f", messages {conn.exec_driver_sql('SELECT count(*) FROM messages').scalar():,}")
+        print(
+            f"database: {url}; conversations {conn.exec_driver_sql('SELECT count(*) FROM conversations').scalar():,}"
+            f", messages {conn.exec_driver_sql('SELECT count(*) FROM messages').scalar():,}"
+        )
 
     t = time.perf_counter()
     with session_scope(url) as s:
@@ -124,8 +128,10 @@ def main() -> None:
     t = time.perf_counter()
     with session_scope(url) as s:
         again = rollups.refresh(s)
-    print(f"; incremental refresh {(time.perf_counter() - t) * 1000:.0f} ms ({again.conversations} conversations"
-          " changed or dated after the refresh, computed live by the dashboard)")
+    print(
+        f"; incremental refresh {(time.perf_counter() - t) * 1000:.0f} ms ({again.conversations} conversations"
+        " changed or dated after the refresh, computed live by the dashboard)"
+    )
 
     from bot.web import create_app
 
@@ -134,8 +140,9 @@ def main() -> None:
     import re
 
     token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/console/login").get_data(as_text=True))
-    login = client.post("/console/login", data={"username": "gerente", "password": "clave-del-gerente-1",
-                                                "csrf_token": token.group(1)})
+    login = client.post(
+        "/console/login", data={"username": "gerente", "password": "clave-del-gerente-1", "csrf_token": token.group(1)}
+    )
     assert login.status_code == 302, login.get_data(as_text=True)[:2000]
     with session_scope(url) as s:
         conv_id = s.execute(text("SELECT id FROM conversations ORDER BY last_message_at DESC LIMIT 1")).scalar()
@@ -158,8 +165,10 @@ def main() -> None:
     from datetime import date, timedelta
 
     d60 = (date.today() - timedelta(days=59)).isoformat()
-    print(f"\npages (HTTP through the test client, dashboard cache off, median / worst of {REPEAT}, "
-          f"budget {BUDGET_MS} ms):")
+    print(
+        f"\npages (HTTP through the test client, dashboard cache off, median / worst of {REPEAT}, "
+        f"budget {BUDGET_MS} ms):"
+    )
     slow = []
     for label, path in pages.items():
         path = path.format(d60=d60)
@@ -176,8 +185,9 @@ def main() -> None:
 
     cached = create_app({"TESTING": True, "DATABASE_URL": url, "MANAGER_CACHE_SECONDS": 60}).test_client()
     token = re.search(r'name="csrf_token" value="([^"]+)"', cached.get("/console/login").get_data(as_text=True))
-    cached.post("/console/login", data={"username": "gerente", "password": "clave-del-gerente-1",
-                                        "csrf_token": token.group(1)})
+    cached.post(
+        "/console/login", data={"username": "gerente", "password": "clave-del-gerente-1", "csrf_token": token.group(1)}
+    )
     med, worst = timed(lambda: cached.get("/manager/"))
     print(f"  {'dashboard, last 30 days, cached (60 s)':38s} {med:7.1f} ms  {worst:7.1f} ms")
 
@@ -196,14 +206,20 @@ def main() -> None:
             print(f"  A/B table ({label:12s})  {page:7.1f}   live: {live:7.1f}")
         d = reporting.dashboard(s, mx)
         live = reporting.dashboard(s, mx, rollup=False)
-        same = all(getattr(d, k) == getattr(live, k) for k in ("conversations", "debtors", "counts", "recovered",
-                                                               "reasons", "failures", "ab"))
+        same = all(
+            getattr(d, k) == getattr(live, k)
+            for k in ("conversations", "debtors", "counts", "recovered", "reasons", "failures", "ab")
+        )
         same = same and reporting.ab_table(s, mx) == live.ab
-        print(f"  rollup figures == live figures (MX, 60 days, A/B page included): {same}; source {d.source}, "
-              f"{d.live_conversations} conversations computed live")
-        print(f"\nMexico, last 60 days: {d.conversations:,} conversations; promises {d.counts['promise']:,}, kept "
-              f"{d.counts['promise_kept']:,} ({d.pct('promise_kept', 'promise') or 0:.1f} %); reasons: "
-              + ", ".join(f"{r} {n:,}" for r, n in d.reasons[:4]))
+        print(
+            f"  rollup figures == live figures (MX, 60 days, A/B page included): {same}; source {d.source}, "
+            f"{d.live_conversations} conversations computed live"
+        )
+        print(
+            f"\nMexico, last 60 days: {d.conversations:,} conversations; promises {d.counts['promise']:,}, kept "
+            f"{d.counts['promise_kept']:,} ({d.pct('promise_kept', 'promise') or 0:.1f} %); reasons: "
+            + ", ".join(f"{r} {n:,}" for r, n in d.reasons[:4])
+        )
 
         from sqlalchemy import func, select
 
@@ -211,35 +227,67 @@ def main() -> None:
 
         conn = s.connection()
         where = _conditions(s, f)
-        list_q = (select(C.c.id).select_from(_from()).where(*where)
-                  .order_by(C.c.last_message_at.desc(), C.c.id.desc()).limit(50))
+        list_q = (
+            select(C.c.id)
+            .select_from(_from())
+            .where(*where)
+            .order_by(C.c.last_message_at.desc(), C.c.id.desc())
+            .limit(50)
+        )
         print("\nEXPLAIN QUERY PLAN — list page:\n" + plan(conn, list_q))
-        print("\nEXPLAIN QUERY PLAN — list count:\n" + plan(conn, select(func.count()).select_from(_from())
-                                                              .where(*where)))
+        print(
+            "\nEXPLAIN QUERY PLAN — list count:\n" + plan(conn, select(func.count()).select_from(_from()).where(*where))
+        )
         start, end = f.bounds
         from sqlalchemy import case
 
-        cols = [func.count(), func.count(C.c.debtor_id), func.sum(case((reporting.replied_clause(start, end), 1),
-                                                                        else_=0))]
-        print("\nEXPLAIN QUERY PLAN — dashboard totals (conversations, debtors, replied):\n"
-              + plan(conn, select(*cols).select_from(_from(f)).where(*where)))
+        cols = [
+            func.count(),
+            func.count(C.c.debtor_id),
+            func.sum(case((reporting.replied_clause(start, end), 1), else_=0)),
+        ]
+        print(
+            "\nEXPLAIN QUERY PLAN — dashboard totals (conversations, debtors, replied):\n"
+            + plan(conn, select(*cols).select_from(_from(f)).where(*where))
+        )
         state = rollups.get_state(s)
         metrics = [m for m in state.metrics if not m.startswith("sent:")]
-        print("\nEXPLAIN QUERY PLAN — dashboard figures from the rollup (every outcome, reason, failure, currency):\n"
-              + plan(conn, rollups.query([rollups.R.c.metric.in_(metrics), *rollups._segment(f)], start)))
-        print("\nEXPLAIN QUERY PLAN — the same for the conversations changed since the refresh (subtracted):\n"
-              + plan(conn, rollups.query([rollups.R.c.conversation_id.in_([1, 2, 3]),
-                                          rollups.R.c.metric.in_(metrics), *rollups._segment(f)], start)))
-        print("\nEXPLAIN QUERY PLAN — dashboard, one outcome live (the fallback: promises kept):\n"
-              + plan(conn, select(func.count(C.c.id)).select_from(_from(f)).where(
-                  *where, reporting.outcome_clause("promise_kept", start, end))))
-        print("\nEXPLAIN QUERY PLAN — A/B table (its own page), the 3 slowest of its queries:\n"
-              + plans_of(conn, lambda: reporting.ab_table(s, f)))
-        print("\nEXPLAIN QUERY PLAN — dashboard page's figures (A/B left out), the 3 slowest of its queries:\n"
-              + plans_of(conn, lambda: reporting.dashboard(s, f, ab=False)))
+        print(
+            "\nEXPLAIN QUERY PLAN — dashboard figures from the rollup (every outcome, reason, failure, currency):\n"
+            + plan(conn, rollups.query([rollups.R.c.metric.in_(metrics), *rollups._segment(f)], start))
+        )
+        print(
+            "\nEXPLAIN QUERY PLAN — the same for the conversations changed since the refresh (subtracted):\n"
+            + plan(
+                conn,
+                rollups.query(
+                    [rollups.R.c.conversation_id.in_([1, 2, 3]), rollups.R.c.metric.in_(metrics), *rollups._segment(f)],
+                    start,
+                ),
+            )
+        )
+        print(
+            "\nEXPLAIN QUERY PLAN — dashboard, one outcome live (the fallback: promises kept):\n"
+            + plan(
+                conn,
+                select(func.count(C.c.id))
+                .select_from(_from(f))
+                .where(*where, reporting.outcome_clause("promise_kept", start, end)),
+            )
+        )
+        print(
+            "\nEXPLAIN QUERY PLAN — A/B table (its own page), the 3 slowest of its queries:\n"
+            + plans_of(conn, lambda: reporting.ab_table(s, f))
+        )
+        print(
+            "\nEXPLAIN QUERY PLAN — dashboard page's figures (A/B left out), the 3 slowest of its queries:\n"
+            + plans_of(conn, lambda: reporting.dashboard(s, f, ab=False))
+        )
         search_where = _conditions(s, reporting.Filters.from_args({"q": "cuanto debo"}))
-        print("\nEXPLAIN QUERY PLAN — search:\n" + plan(conn, select(C.c.id).select_from(_from())
-                                                         .where(*search_where).limit(50)))
+        print(
+            "\nEXPLAIN QUERY PLAN — search:\n"
+            + plan(conn, select(C.c.id).select_from(_from()).where(*search_where).limit(50))
+        )
     print("\nall pages within budget" if not slow else f"\nover budget: {', '.join(slow)}")
 
 

@@ -211,8 +211,11 @@ def print_summary(results: list[dict], folds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--folds", type=int, default=5)  # rasa test nlu --cross-validation's own default
-    parser.add_argument("--candidates", default=",".join(SHIPPED),
-                        help="comma-separated names (file stems), or 'all'; default: " + ",".join(SHIPPED))
+    parser.add_argument(
+        "--candidates",
+        default=",".join(SHIPPED),
+        help="comma-separated names (file stems), or 'all'; default: " + ",".join(SHIPPED),
+    )
     parser.add_argument("--no-holdout", action="store_true", help="skip full training + holdout evaluation")
     parser.add_argument("--report-only", action="store_true", help="re-print the results already under BENCH_OUT")
     args = parser.parse_args()

@@ -26,23 +26,45 @@ from channels import sms  # noqa: E402
 
 # Long-ish real values, so the figures are the worst a usual debtor sees.
 SAMPLE = {
-    "first_name": "María Fernanda", "name": "María Fernanda", "business": "Financiera Aurora",
-    "business_name": "Financiera Aurora", "amount": "$1.250.000", "balance": "$1.250.000",
-    "total": "$1.690.000", "first": "$420.000", "other": "$166.000", "credit": "$15.000",
-    "remaining": "$830.000", "invoice": "CO-1003-F1", "date": "viernes 27 de noviembre",
-    "due_date": "9 de octubre", "old_date": "9 de octubre", "new_date": "23 de octubre",
-    "latest_date": "8 de diciembre", "max_date": "23 de diciembre", "first_date": "26 de noviembre",
-    "last_date": "25 de enero de 2027", "expires": "26 de noviembre", "url": "https://cobros.example.com/p/T7AQr3cf",
-    "count": "6", "others": "5", "interval": "30", "counts": "2, 4 o 6", "id": "A1B2C3",
-    "wait": "unos 30 minutos en horario hábil", "methods": "tarjeta de crédito o débito, PSE o efectivo en Efecty",
-    "reason": "la tarjeta no tiene fondos suficientes", "place": "OXXO", "deadline": " antes del 27 de noviembre",
+    "first_name": "María Fernanda",
+    "name": "María Fernanda",
+    "business": "Financiera Aurora",
+    "business_name": "Financiera Aurora",
+    "amount": "$1.250.000",
+    "balance": "$1.250.000",
+    "total": "$1.690.000",
+    "first": "$420.000",
+    "other": "$166.000",
+    "credit": "$15.000",
+    "remaining": "$830.000",
+    "invoice": "CO-1003-F1",
+    "date": "viernes 27 de noviembre",
+    "due_date": "9 de octubre",
+    "old_date": "9 de octubre",
+    "new_date": "23 de octubre",
+    "latest_date": "8 de diciembre",
+    "max_date": "23 de diciembre",
+    "first_date": "26 de noviembre",
+    "last_date": "25 de enero de 2027",
+    "expires": "26 de noviembre",
+    "url": "https://cobros.example.com/p/T7AQr3cf",
+    "count": "6",
+    "others": "5",
+    "interval": "30",
+    "counts": "2, 4 o 6",
+    "id": "A1B2C3",
+    "wait": "unos 30 minutos en horario hábil",
+    "methods": "tarjeta de crédito o débito, PSE o efectivo en Efecty",
+    "reason": "la tarjeta no tiene fondos suficientes",
+    "place": "OXXO",
+    "deadline": " antes del 27 de noviembre",
     "ticket": " Puede ver la ficha aquí: https://cobros.example.com/t/9",
     "line": "• Factura CO-1003-F1: $420.000, venció el 9 de octubre",
     "lines": "• Factura CO-1003-F1: $420.000, venció el 9 de octubre\n"
-             "• Factura CO-1003-F2: $140.000, vence el 8 de diciembre",
+    "• Factura CO-1003-F2: $140.000, vence el 8 de diciembre",
     "notice": "Ahora estamos fuera del horario de atención; un asesor le responderá mañana desde las 8:00.",
     "reminder_text": "Financiera Aurora: Hola, tenemos un recordatorio importante sobre su cuenta. "
-                     "Responda este mensaje para verlo.",
+    "Responda este mensaje para verlo.",
 }
 
 
@@ -96,11 +118,17 @@ def main() -> None:
         print(f"... {len(rows) - len(show)} more (--all lists every text)")
     written = Counter(r[3] for r in rows)
     sent = Counter(r[5] for r in rows)
-    print(f"\n{len(rows)} texts. Segments as written: " + ", ".join(f"{k}: {v}" for k, v in sorted(written.items()))
-          + f" (UCS-2: {sum(r[2] == sms.UCS2 for r in rows)}).")
-    print("Segments as sent by SMS: " + ", ".join(f"{k}: {v}" for k, v in sorted(sent.items()))
-          + f" (UCS-2: {sum(r[4] == sms.UCS2 for r in rows)}); mean {statistics.mean(r[5] for r in rows):.2f}, "
-          f"total {sum(r[5] for r in rows)} vs {sum(r[3] for r in rows)} as written.")
+    print(
+        f"\n{len(rows)} texts. Segments as written: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(written.items()))
+        + f" (UCS-2: {sum(r[2] == sms.UCS2 for r in rows)})."
+    )
+    print(
+        "Segments as sent by SMS: "
+        + ", ".join(f"{k}: {v}" for k, v in sorted(sent.items()))
+        + f" (UCS-2: {sum(r[4] == sms.UCS2 for r in rows)}); mean {statistics.mean(r[5] for r in rows):.2f}, "
+        f"total {sum(r[5] for r in rows)} vs {sum(r[3] for r in rows)} as written."
+    )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def cli() -> None:
     """Recobra: a WhatsApp/SMS collections assistant."""
 
 
-def _utc_datetime(value: str | None, option: str):  # noqa: ANN202
+def _utc_datetime(value: str | None, option: str):
     """An ISO 8601 option as an aware datetime (UTC when it names no zone), or None when not given."""
     from datetime import datetime, timezone
 
@@ -35,8 +35,7 @@ def _refuse_unsafe() -> None:
     if found:
         for line in found:
             click.echo(f"refused: {line}", err=True)
-        click.echo(f"Recobra did not start ({len(found)} unsafe setting{'s' if len(found) > 1 else ''}).",
-                   err=True)
+        click.echo(f"Recobra did not start ({len(found)} unsafe setting{'s' if len(found) > 1 else ''}).", err=True)
         sys.exit(2)
 
 
@@ -69,8 +68,12 @@ def migrate() -> None:
 
 
 @cli.command("seed-demo")
-@click.option("--history", default=3000, show_default=True,
-              help="Past conversations to generate for the manager dashboard (0: none).")
+@click.option(
+    "--history",
+    default=3000,
+    show_default=True,
+    help="Past conversations to generate for the manager dashboard (0: none).",
+)
 def seed_demo(history: int) -> None:
     """Seed the demo portfolio, demo users and a past history (only what is missing).
 
@@ -82,8 +85,10 @@ def seed_demo(history: int) -> None:
 
     settings = get_settings()
     if not settings.demo:
-        click.echo(f"no demo data seeded ({settings.env} mode, messaging {settings.messaging_provider}, "
-                   f"payments {settings.payments_provider}: demo data needs demo mode with both providers sandbox)")
+        click.echo(
+            f"no demo data seeded ({settings.env} mode, messaging {settings.messaging_provider}, "
+            f"payments {settings.payments_provider}: demo data needs demo mode with both providers sandbox)"
+        )
         return
     password = _demo_password()
     with session_scope() as session:
@@ -105,8 +110,12 @@ def _demo_password() -> str:
 
 @cli.command("import-portfolio")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the rejected rows (row, field, reason) to this CSV file.")
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rejected rows (row, field, reason) to this CSV file.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def import_portfolio(file: Path, report_path: Path | None, quiet: bool) -> None:
     """Import debtors and invoices from a CSV file (columns in the README)."""
@@ -178,9 +187,24 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     host = host or get_settings().web_host
     os.execvp(
         sys.executable,
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "8", "--bind",
-         f"{_bind_address(host)}:{port}", "--access-logfile", "-", "--logger-class",
-         "bot.web.access_log.RedactingLogger", "--graceful-timeout", "5", "bot.web.wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "8",
+            "--bind",
+            f"{_bind_address(host)}:{port}",
+            "--access-logfile",
+            "-",
+            "--logger-class",
+            "bot.web.access_log.RedactingLogger",
+            "--graceful-timeout",
+            "5",
+            "bot.web.wsgi:app",
+        ],
     )
 
 
@@ -229,8 +253,7 @@ def campaign_report(days: int) -> None:
     from bot.store import session_scope
 
     today = date.today()
-    f = reporting.Filters.from_args({"from": (today - timedelta(days=days - 1)).isoformat(),
-                                     "to": today.isoformat()})
+    f = reporting.Filters.from_args({"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()})
     with session_scope() as session:
         results = reporting.ab_results(session, f)
     if not results:
@@ -247,8 +270,10 @@ def campaign_report(days: int) -> None:
         click.echo(f"  {'variant':8} {'reached':>7}  {'replied':>22}  {'promised':>22}  {'paid':>22}  amount")
         for v in result["variants"]:
             money = ", ".join(f"{cur} {amount:,.2f}" for cur, amount in v["amounts"]) or "-"
-            click.echo(f"  {v['variant']:8} {v['reached']:>7}  {rate(v, 'replied'):>22}  "
-                       f"{rate(v, 'promise'):>22}  {rate(v, 'paid'):>22}  {money}")
+            click.echo(
+                f"  {v['variant']:8} {v['reached']:>7}  {rate(v, 'replied'):>22}  "
+                f"{rate(v, 'promise'):>22}  {rate(v, 'paid'):>22}  {money}"
+            )
         for name, test in result["tests"].items():
             if test["p"] is None:
                 verdict = "too few contacts to tell"
@@ -266,8 +291,11 @@ def rollups() -> None:
 
 @rollups.command("refresh")
 @click.option("--full", is_flag=True, help="Recompute every conversation (after rows were changed by hand).")
-@click.option("--since", default=None,
-              help="Recompute the conversations changed since this time (ISO 8601; UTC unless an offset).")
+@click.option(
+    "--since",
+    default=None,
+    help="Recompute the conversations changed since this time (ISO 8601; UTC unless an offset).",
+)
 def rollups_refresh(full: bool, since: str | None) -> None:
     """Bring the dashboard rollups up to date (the first run, or --full, computes every conversation)."""
 
@@ -278,8 +306,10 @@ def rollups_refresh(full: bool, since: str | None) -> None:
     with session_scope() as session:
         report = service.refresh(session, full=full, since=when)
     kind = "full" if report.full else "changed"
-    click.echo(f"dashboard rollups ({kind}): {report.conversations} conversations, {report.rows} rows written "
-               f"in {report.seconds:.1f} s; {report.total_rows} rows in all")
+    click.echo(
+        f"dashboard rollups ({kind}): {report.conversations} conversations, {report.rows} rows written "
+        f"in {report.seconds:.1f} s; {report.total_rows} rows in all"
+    )
 
 
 @cli.command()

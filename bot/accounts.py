@@ -84,8 +84,14 @@ def totals(views: list[InvoiceView]) -> dict[str, Decimal]:
 def pause_reminders(session: Session, invoices: list[Invoice], why: str) -> int:
     for inv in invoices:
         inv.reminders_paused = True
-        audit.record(session, actor="bot", action="reminders_paused", target_type="invoice", target_id=inv.id,
-                     details={"why": why})
+        audit.record(
+            session,
+            actor="bot",
+            action="reminders_paused",
+            target_type="invoice",
+            target_id=inv.id,
+            details={"why": why},
+        )
     return len(invoices)
 
 
@@ -93,6 +99,12 @@ def mark_disputed(session: Session, invoice: Invoice, note: str = "") -> Invoice
     """The debtor disputes the invoice: stop collecting it and its reminders until a person looks."""
     invoice.status = "disputed"
     invoice.reminders_paused = True
-    audit.record(session, actor="bot", action="invoice_disputed", target_type="invoice", target_id=invoice.id,
-                 details={"note": note[:500]})
+    audit.record(
+        session,
+        actor="bot",
+        action="invoice_disputed",
+        target_type="invoice",
+        target_id=invoice.id,
+        details={"note": note[:500]},
+    )
     return invoice

@@ -70,12 +70,30 @@ CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 PROMISE_LABELS = {"open": "vigente", "kept": "cumplida", "broken": "incumplida", "replaced": "reemplazada"}
 LINK_LABELS = {"active": "activo", "paid": "pagado", "expired": "vencido"}
 INVOICE_LABELS = {"open": "abierta", "paid": "pagada", "disputed": "en disputa", "cancelled": "anulada"}
-MESSAGE_STATUS_LABELS = {"pending": "pendiente", "accepted": "aceptado", "queued": "en cola", "sending": "enviando",
-                         "sent": "enviado", "delivered": "entregado", "read": "leído", "failed": "falló",
-                         "undelivered": "no entregado", "received": "recibido", "processed": "recibido"}
-PAYMENT_LABELS = {"approved": "aprobado", "pending": "pendiente", "in_process": "en proceso", "rejected": "rechazado",
-                  "cancelled": "cancelado", "refunded": "devuelto", "charged_back": "contracargo",
-                  "in_mediation": "en mediación", "authorized": "autorizado"}
+MESSAGE_STATUS_LABELS = {
+    "pending": "pendiente",
+    "accepted": "aceptado",
+    "queued": "en cola",
+    "sending": "enviando",
+    "sent": "enviado",
+    "delivered": "entregado",
+    "read": "leído",
+    "failed": "falló",
+    "undelivered": "no entregado",
+    "received": "recibido",
+    "processed": "recibido",
+}
+PAYMENT_LABELS = {
+    "approved": "aprobado",
+    "pending": "pendiente",
+    "in_process": "en proceso",
+    "rejected": "rechazado",
+    "cancelled": "cancelado",
+    "refunded": "devuelto",
+    "charged_back": "contracargo",
+    "in_mediation": "en mediación",
+    "authorized": "autorizado",
+}
 DUE_DATE_REFUSALS = {
     "not_open": "la factura no está abierta",
     "too_overdue": "la factura tiene demasiados días de mora",
@@ -181,8 +199,10 @@ def overdue_by_currency(invoices: list[Invoice], today: date, country: str | Non
     for inv in invoices:
         if inv.status == "open" and inv.balance > 0 and inv.due_date < today:
             totals[inv.currency] = totals.get(inv.currency, Decimal("0.00")) + inv.balance
-    return [{"currency": cur, "amount": f"{amt:.2f}", "text": format_money(amt, cur, country)}
-            for cur, amt in sorted(totals.items())]
+    return [
+        {"currency": cur, "amount": f"{amt:.2f}", "text": format_money(amt, cur, country)}
+        for cur, amt in sorted(totals.items())
+    ]
 
 
 def queue(session: Session, now: datetime | None = None, cfg: dict[str, Any] | None = None) -> list[QueueItem]:
@@ -191,9 +211,11 @@ def queue(session: Session, now: datetime | None = None, cfg: dict[str, Any] | N
     cfg = config(cfg)
     urgency = {str(k): int(v) for k, v in (cfg.get("urgency") or {}).items()}
     alert = timedelta(minutes=float(cfg.get("unclaimed_alert_minutes", 10)))
-    live = list(session.execute(
-        select(Handoff).where(Handoff.status.in_(("open", "claimed"))).order_by(Handoff.created_at, Handoff.id)
-    ).scalars())
+    live = list(
+        session.execute(
+            select(Handoff).where(Handoff.status.in_(("open", "claimed"))).order_by(Handoff.created_at, Handoff.id)
+        ).scalars()
+    )
     if not live:
         return []
     debtor_ids = {h.debtor_id for h in live if h.debtor_id}
@@ -203,16 +225,21 @@ def queue(session: Session, now: datetime | None = None, cfg: dict[str, Any] | N
     convs = {c.id: c for c in session.execute(select(Conversation).where(Conversation.id.in_(conv_ids))).scalars()}
     users = {u.id: u for u in session.execute(select(User).where(User.id.in_(user_ids))).scalars()} if user_ids else {}
     invoices: dict[int, list[Invoice]] = {}
-    for inv in session.execute(select(Invoice).where(Invoice.debtor_id.in_(debtor_ids), Invoice.status == "open",
-                                                     Invoice.balance > 0)).scalars():
+    for inv in session.execute(
+        select(Invoice).where(Invoice.debtor_id.in_(debtor_ids), Invoice.status == "open", Invoice.balance > 0)
+    ).scalars():
         invoices.setdefault(inv.debtor_id, []).append(inv)
-    last_ids = dict(session.execute(
-        select(Message.conversation_id, func.max(Message.id))
-        .where(Message.conversation_id.in_(conv_ids), Message.direction == "in")
-        .group_by(Message.conversation_id)
-    ).all())
-    last_msgs = {m.id: m for m in session.execute(
-        select(Message).where(Message.id.in_([i for i in last_ids.values() if i]))).scalars()}
+    last_ids = dict(
+        session.execute(
+            select(Message.conversation_id, func.max(Message.id))
+            .where(Message.conversation_id.in_(conv_ids), Message.direction == "in")
+            .group_by(Message.conversation_id)
+        ).all()
+    )
+    last_msgs = {
+        m.id: m
+        for m in session.execute(select(Message).where(Message.id.in_([i for i in last_ids.values() if i]))).scalars()
+    }
 
     items = []
     for h in live:
@@ -222,22 +249,31 @@ def queue(session: Session, now: datetime | None = None, cfg: dict[str, Any] | N
         today = local_today(debtor, now) if debtor else now.date()
         waited = max(0, int((now - h.created_at).total_seconds()))
         claimer = users.get(h.claimed_by) if h.claimed_by else None
-        items.append(QueueItem(
-            id=h.id, status=h.status, reason=h.reason, reason_label=reason_label(h.reason),
-            urgency=urgency.get(h.reason, 5),
-            debtor_id=debtor.id if debtor else None,
-            debtor_name=debtor.name if debtor else "Número desconocido",
-            debtor_external_id=debtor.external_id if debtor else None,
-            phone=mask_phone(conv.phone if conv else (debtor.phone if debtor else "")),
-            channel=conv.last_channel if conv else None,
-            channel_label=CHANNEL_LABELS.get(conv.last_channel if conv else "", "—"),
-            overdue=overdue_by_currency(invoices.get(debtor.id, []), today, debtor.country) if debtor else [],
-            created_at=_iso(h.created_at), waiting_seconds=waited, waiting=waiting_text(waited),
-            flagged=h.status == "open" and now - h.created_at >= alert,
-            claimed_by=h.claimed_by, claimed_by_name=(claimer.name or claimer.username) if claimer else None,
-            last_message=_preview(last), last_message_at=_iso(last.created_at) if last else None,
-            last_inbound_id=last.id if last else None,
-        ))
+        items.append(
+            QueueItem(
+                id=h.id,
+                status=h.status,
+                reason=h.reason,
+                reason_label=reason_label(h.reason),
+                urgency=urgency.get(h.reason, 5),
+                debtor_id=debtor.id if debtor else None,
+                debtor_name=debtor.name if debtor else "Número desconocido",
+                debtor_external_id=debtor.external_id if debtor else None,
+                phone=mask_phone(conv.phone if conv else (debtor.phone if debtor else "")),
+                channel=conv.last_channel if conv else None,
+                channel_label=CHANNEL_LABELS.get(conv.last_channel if conv else "", "—"),
+                overdue=overdue_by_currency(invoices.get(debtor.id, []), today, debtor.country) if debtor else [],
+                created_at=_iso(h.created_at),
+                waiting_seconds=waited,
+                waiting=waiting_text(waited),
+                flagged=h.status == "open" and now - h.created_at >= alert,
+                claimed_by=h.claimed_by,
+                claimed_by_name=(claimer.name or claimer.username) if claimer else None,
+                last_message=_preview(last),
+                last_message_at=_iso(last.created_at) if last else None,
+                last_inbound_id=last.id if last else None,
+            )
+        )
     items.sort(key=lambda i: (i.status != "open", not i.flagged, i.urgency, i.created_at, i.id))
     return items
 
@@ -270,8 +306,14 @@ def claim(session: Session, handoff_id: int, user: User, now: datetime | None = 
     handoff = session.get(Handoff, handoff_id)
     if handoff is not None:
         session.refresh(handoff)
-    audit.record(session, actor=user.username, user_id=user.id, action="handoff_claimed", target_type="handoff",
-                 target_id=handoff_id)
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="handoff_claimed",
+        target_type="handoff",
+        target_id=handoff_id,
+    )
     return True
 
 
@@ -279,13 +321,21 @@ def release(session: Session, handoff: Handoff, user: User) -> bool:
     """Put a claimed hand-off back in the queue (the claimer or a supervisor)."""
     check_can_act(handoff, user)
     result = session.execute(
-        update(Handoff).where(Handoff.id == handoff.id, Handoff.status == "claimed")
-        .values(status="open", claimed_by=None, claimed_at=None).execution_options(synchronize_session=False)
+        update(Handoff)
+        .where(Handoff.id == handoff.id, Handoff.status == "claimed")
+        .values(status="open", claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False)
     )
     session.refresh(handoff)
     if result.rowcount == 1:
-        audit.record(session, actor=user.username, user_id=user.id, action="handoff_released",
-                     target_type="handoff", target_id=handoff.id)
+        audit.record(
+            session,
+            actor=user.username,
+            user_id=user.id,
+            action="handoff_released",
+            target_type="handoff",
+            target_id=handoff.id,
+        )
     return result.rowcount == 1
 
 
@@ -312,10 +362,13 @@ def conversation(session: Session, handoff: Handoff) -> Conversation | None:
 
 def transcript(session: Session, conversation_id: int, after_id: int = 0) -> list[Message]:
     """The whole conversation (debtor, bot, agent), oldest first; only what came after ``after_id``."""
-    return list(session.execute(
-        select(Message).where(Message.conversation_id == conversation_id, Message.id > after_id)
-        .order_by(Message.created_at, Message.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Message)
+            .where(Message.conversation_id == conversation_id, Message.id > after_id)
+            .order_by(Message.created_at, Message.id)
+        ).scalars()
+    )
 
 
 def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict[str, Any]:
@@ -326,7 +379,8 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
         "direction": message.direction,
         "author": message.author,
         "author_label": {"debtor": "Deudor", "bot": "Bot", "agent": "Agente", "system": "Sistema"}.get(
-            message.author, message.author),
+            message.author, message.author
+        ),
         "agent_name": (agents or {}).get(message.agent_id) if message.agent_id else None,
         "channel": message.channel,
         "body": shown_body(message),
@@ -334,8 +388,14 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
         "status_label": MESSAGE_STATUS_LABELS.get(message.status, message.status),
         "error_code": message.error_code,
         "template": bool(message.content_sid),
-        "media": [{"url": m["url"], "content_type": m.get("content_type") or "",
-                   "image": str(m.get("content_type") or "").startswith("image/")} for m in media],
+        "media": [
+            {
+                "url": m["url"],
+                "content_type": m.get("content_type") or "",
+                "image": str(m.get("content_type") or "").startswith("image/"),
+            }
+            for m in media
+        ],
         "created_at": _iso(message.created_at),
     }
 
@@ -343,9 +403,10 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
 def outbound_statuses(session: Session, conversation_id: int, limit: int = 50) -> dict[str, str]:
     """The delivery status of the conversation's latest outbound messages (they move after sending)."""
     rows = session.execute(
-        select(Message.id, Message.status).where(Message.conversation_id == conversation_id,
-                                                 Message.direction == "out")
-        .order_by(Message.id.desc()).limit(limit)
+        select(Message.id, Message.status)
+        .where(Message.conversation_id == conversation_id, Message.direction == "out")
+        .order_by(Message.id.desc())
+        .limit(limit)
     ).all()
     return {str(i): MESSAGE_STATUS_LABELS.get(st, st) for i, st in rows}
 
@@ -389,21 +450,30 @@ def summary(session: Session, handoff: Handoff, now: datetime | None = None) -> 
     last = None
     if handoff.conversation_id:
         last = session.execute(
-            select(Message).where(Message.conversation_id == handoff.conversation_id, Message.direction == "in")
-            .order_by(Message.id.desc()).limit(1)
+            select(Message)
+            .where(Message.conversation_id == handoff.conversation_id, Message.direction == "in")
+            .order_by(Message.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
     reason_row = promises = links = None
     overdue: list[dict[str, str]] = []
     if debtor is not None:
         reason_row = session.execute(
-            select(NonpaymentReason).where(NonpaymentReason.debtor_id == debtor.id)
-            .order_by(NonpaymentReason.id.desc()).limit(1)
+            select(NonpaymentReason)
+            .where(NonpaymentReason.debtor_id == debtor.id)
+            .order_by(NonpaymentReason.id.desc())
+            .limit(1)
         ).scalar_one_or_none()
-        promises = list(session.execute(
-            select(Promise).where(Promise.debtor_id == debtor.id).order_by(Promise.id.desc()).limit(3)).scalars())
-        links = list(session.execute(
-            select(PaymentLink).where(PaymentLink.debtor_id == debtor.id).order_by(PaymentLink.id.desc()).limit(3)
-        ).scalars())
+        promises = list(
+            session.execute(
+                select(Promise).where(Promise.debtor_id == debtor.id).order_by(Promise.id.desc()).limit(3)
+            ).scalars()
+        )
+        links = list(
+            session.execute(
+                select(PaymentLink).where(PaymentLink.debtor_id == debtor.id).order_by(PaymentLink.id.desc()).limit(3)
+            ).scalars()
+        )
         invoices = list(session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars())
         overdue = overdue_by_currency(invoices, local_today(debtor, now), debtor.country)
     country = debtor.country if debtor else None
@@ -418,17 +488,23 @@ def summary(session: Session, handoff: Handoff, now: datetime | None = None) -> 
         for link in links or []
     ]
     s = Summary(
-        reason=handoff.reason, reason_label=reason_label(handoff.reason),
-        bot_summary=masking.mask_identity(masking.mask_cards(handoff.summary or ""),
-                                          answer=handoff.reason == "failed_verification"),
-        last_debtor_message=_preview(last, 280), last_debtor_message_at=_iso(last.created_at) if last else None,
+        reason=handoff.reason,
+        reason_label=reason_label(handoff.reason),
+        bot_summary=masking.mask_identity(
+            masking.mask_cards(handoff.summary or ""), answer=handoff.reason == "failed_verification"
+        ),
+        last_debtor_message=_preview(last, 280),
+        last_debtor_message_at=_iso(last.created_at) if last else None,
         nonpayment_reason=reason_row.reason if reason_row else None,
         nonpayment_reason_text=(reason_row.text or "") if reason_row else "",
-        overdue=overdue, promises=promise_lines, links=link_lines,
+        overdue=overdue,
+        promises=promise_lines,
+        links=link_lines,
     )
     s.lines = [f"Motivo: {s.reason_label}."]
-    s.lines.append(f"Último mensaje: «{s.last_debtor_message}»." if s.last_debtor_message
-                   else "El deudor no ha escrito.")
+    s.lines.append(
+        f"Último mensaje: «{s.last_debtor_message}»." if s.last_debtor_message else "El deudor no ha escrito."
+    )
     if s.nonpayment_reason:
         s.lines.append(f"Razón de no pago: {NONPAYMENT_LABELS.get(s.nonpayment_reason, s.nonpayment_reason)}.")
     s.lines.append("En mora: " + (", ".join(o["text"] for o in overdue) if overdue else "nada vencido") + ".")
@@ -495,13 +571,26 @@ def reply(session: Session, handoff: Handoff, user: User, body: str) -> list[Mes
         rows = messaging.prepare_text(session, conv, body, author="agent", agent_id=user.id, reply=True)
     except messaging.NotSendable as exc:
         raise DeskError(f"No se puede enviar: {exc}") from exc
-    audit.record(session, actor=user.username, user_id=user.id, action="agent_reply", target_type="handoff",
-                 target_id=handoff.id, details={"messages": [r.id for r in rows]})
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="agent_reply",
+        target_type="handoff",
+        target_id=handoff.id,
+        details={"messages": [r.id for r in rows]},
+    )
     return rows
 
 
-def send_payment_link(session: Session, handoff: Handoff, user: User, invoice_id: int | str | None,
-                      amount: str | None = None, now: datetime | None = None) -> tuple[PaymentLink, list[Message]]:
+def send_payment_link(
+    session: Session,
+    handoff: Handoff,
+    user: User,
+    invoice_id: int | str | None,
+    amount: str | None = None,
+    now: datetime | None = None,
+) -> tuple[PaymentLink, list[Message]]:
     """Create (or reuse) an exact-amount link with bot.payments and send it to the debtor."""
     from bot import payments
     from bot.debtors import link_url
@@ -515,16 +604,30 @@ def send_payment_link(session: Session, handoff: Handoff, user: User, invoice_id
         link, _reused = payments.create_link(session, debtor, invoice, _amount(amount), now=now)
     except ValueError as exc:
         raise DeskError("El monto debe ser mayor que cero y no superar el saldo.") from exc
-    audit.record(session, actor=user.username, user_id=user.id, action="agent_payment_link", target_type="payment_link",
-                 target_id=link.id, details={"handoff_id": handoff.id, "invoice_id": invoice.id,
-                                             "amount": f"{link.amount:.2f}"})
-    text = (f"Este es tu enlace de pago por {format_money(link.amount, link.currency, debtor.country)} "
-            f"(factura {invoice.external_id}): {link_url(link)}")
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="agent_payment_link",
+        target_type="payment_link",
+        target_id=link.id,
+        details={"handoff_id": handoff.id, "invoice_id": invoice.id, "amount": f"{link.amount:.2f}"},
+    )
+    text = (
+        f"Este es tu enlace de pago por {format_money(link.amount, link.currency, debtor.country)} "
+        f"(factura {invoice.external_id}): {link_url(link)}"
+    )
     return link, reply(session, handoff, user, text)
 
 
-def record_promise(session: Session, handoff: Handoff, user: User, invoice_id: int | str | None,
-                   promised_date: str | date | None, amount: str | None = None) -> Promise:
+def record_promise(
+    session: Session,
+    handoff: Handoff,
+    user: User,
+    invoice_id: int | str | None,
+    promised_date: str | date | None,
+    amount: str | None = None,
+) -> Promise:
     from bot import promises
 
     check_can_act(handoff, user)
@@ -535,13 +638,27 @@ def record_promise(session: Session, handoff: Handoff, user: User, invoice_id: i
     except promises.PromiseError as exc:
         limit = f" (hasta el {exc.max_date:%d/%m/%Y})" if exc.max_date else ""
         raise DeskError(f"No se puede registrar la promesa: {PROMISE_ERRORS.get(exc.code, exc.code)}{limit}.") from exc
-    audit.record(session, actor=user.username, user_id=user.id, action="agent_promise", target_type="promise",
-                 target_id=promise.id, details={"handoff_id": handoff.id})
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="agent_promise",
+        target_type="promise",
+        target_id=promise.id,
+        details={"handoff_id": handoff.id},
+    )
     return promise
 
 
-def move_due_date(session: Session, handoff: Handoff, user: User, invoice_id: int | str | None,
-                  new_date: str | date | None, override_reason: str = "", today: date | None = None):  # noqa: ANN201
+def move_due_date(
+    session: Session,
+    handoff: Handoff,
+    user: User,
+    invoice_id: int | str | None,
+    new_date: str | date | None,
+    override_reason: str = "",
+    today: date | None = None,
+):
     """Move the due date within the policy (bot.due_dates); a manager or admin may override a
     refusal by giving a reason. Returns the ``Decision``."""
     from bot import due_dates
@@ -554,35 +671,72 @@ def move_due_date(session: Session, handoff: Handoff, user: User, invoice_id: in
     today = today or local_today(debtor)
     decision = due_dates.apply(session, debtor, invoice, wanted, today, changed_by="agent")
     if decision.approved:
-        audit.record(session, actor=user.username, user_id=user.id, action="agent_due_date", target_type="invoice",
-                     target_id=invoice.id, details={"handoff_id": handoff.id, "new_date": wanted.isoformat()})
+        audit.record(
+            session,
+            actor=user.username,
+            user_id=user.id,
+            action="agent_due_date",
+            target_type="invoice",
+            target_id=invoice.id,
+            details={"handoff_id": handoff.id, "new_date": wanted.isoformat()},
+        )
         return decision
     why = DUE_DATE_REFUSALS.get(decision.reason or "", decision.reason or "")
     override_reason = (override_reason or "").strip()
     if user.role not in SUPERVISORS or not override_reason:
         hint = f" Lo más lejos que permite: {decision.latest_date:%d/%m/%Y}." if decision.latest_date else ""
-        extra = " Un gerente puede autorizarlo indicando el motivo." if user.role not in SUPERVISORS else \
-            " Para autorizarlo de todos modos, indica el motivo."
+        extra = (
+            " Un gerente puede autorizarlo indicando el motivo."
+            if user.role not in SUPERVISORS
+            else " Para autorizarlo de todos modos, indica el motivo."
+        )
         raise DeskError(f"La política no permite el cambio: {why}.{hint}{extra}")
     if wanted is None or wanted <= today or invoice.status != "open":
         raise DeskError("Ni con autorización: la nueva fecha debe ser futura y la factura estar abierta.")
     old = invoice.due_date
     invoice.due_date = wanted
-    session.add(DueDateChange(debtor_id=debtor.id, invoice_id=invoice.id, old_date=old, new_date=wanted,
-                              changed_by=user.role, note=f"Autorizado por {user.username}: {override_reason}"[:2000]))
-    session.add(AgentNote(handoff_id=handoff.id, debtor_id=debtor.id, user_id=user.id, kind="override",
-                          body=f"Cambio de fecha {old:%d/%m/%Y} → {wanted:%d/%m/%Y} fuera de política "
-                               f"({why}). Motivo: {override_reason}"[:4000]))
+    session.add(
+        DueDateChange(
+            debtor_id=debtor.id,
+            invoice_id=invoice.id,
+            old_date=old,
+            new_date=wanted,
+            changed_by=user.role,
+            note=f"Autorizado por {user.username}: {override_reason}"[:2000],
+        )
+    )
+    session.add(
+        AgentNote(
+            handoff_id=handoff.id,
+            debtor_id=debtor.id,
+            user_id=user.id,
+            kind="override",
+            body=f"Cambio de fecha {old:%d/%m/%Y} → {wanted:%d/%m/%Y} fuera de política "
+            f"({why}). Motivo: {override_reason}"[:4000],
+        )
+    )
     session.flush()
-    audit.record(session, actor=user.username, user_id=user.id, action="due_date_override", target_type="invoice",
-                 target_id=invoice.id, details={"handoff_id": handoff.id, "old_date": old.isoformat(),
-                                                "new_date": wanted.isoformat(), "refusal": decision.reason,
-                                                "reason": override_reason[:500]})
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="due_date_override",
+        target_type="invoice",
+        target_id=invoice.id,
+        details={
+            "handoff_id": handoff.id,
+            "old_date": old.isoformat(),
+            "new_date": wanted.isoformat(),
+            "refusal": decision.reason,
+            "reason": override_reason[:500],
+        },
+    )
     return due_dates.Decision(True, None, old, wanted, decision.latest_date)
 
 
-def record_dispute_outcome(session: Session, handoff: Handoff, user: User, invoice_id: int | str | None,
-                           outcome: str, note: str = "") -> Invoice:
+def record_dispute_outcome(
+    session: Session, handoff: Handoff, user: User, invoice_id: int | str | None, outcome: str, note: str = ""
+) -> Invoice:
     """``upheld``: the debtor is right, the invoice is cancelled; ``rejected``: it is collected again."""
     check_can_act(handoff, user)
     if outcome not in DISPUTE_OUTCOMES:
@@ -597,13 +751,32 @@ def record_dispute_outcome(session: Session, handoff: Handoff, user: User, invoi
     else:
         invoice.status, invoice.reminders_paused = "open", False
     note = (note or "").strip()
-    session.add(AgentNote(handoff_id=handoff.id, debtor_id=debtor.id, user_id=user.id, kind="dispute_outcome",
-                          body=f"Disputa de la factura {invoice.external_id}: {DISPUTE_OUTCOMES[outcome]}."
-                               + (f" {note}" if note else "")))
+    session.add(
+        AgentNote(
+            handoff_id=handoff.id,
+            debtor_id=debtor.id,
+            user_id=user.id,
+            kind="dispute_outcome",
+            body=f"Disputa de la factura {invoice.external_id}: {DISPUTE_OUTCOMES[outcome]}."
+            + (f" {note}" if note else ""),
+        )
+    )
     session.flush()
-    audit.record(session, actor=user.username, user_id=user.id, action="dispute_outcome", target_type="invoice",
-                 target_id=invoice.id, details={"handoff_id": handoff.id, "outcome": outcome, "from": before,
-                                                "to": invoice.status, "note": note[:500]})
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="dispute_outcome",
+        target_type="invoice",
+        target_id=invoice.id,
+        details={
+            "handoff_id": handoff.id,
+            "outcome": outcome,
+            "from": before,
+            "to": invoice.status,
+            "note": note[:500],
+        },
+    )
     return invoice
 
 
@@ -613,12 +786,18 @@ def add_note(session: Session, handoff: Handoff, user: User, body: str) -> Agent
         raise DeskError("La nota está vacía.")
     if handoff.status == "claimed" and not can_act(handoff, user):
         raise DeskError("Otra persona atiende esta conversación.")
-    note = AgentNote(handoff_id=handoff.id, debtor_id=handoff.debtor_id, user_id=user.id, kind="note",
-                     body=body[:4000])
+    note = AgentNote(handoff_id=handoff.id, debtor_id=handoff.debtor_id, user_id=user.id, kind="note", body=body[:4000])
     session.add(note)
     session.flush()
-    audit.record(session, actor=user.username, user_id=user.id, action="agent_note", target_type="handoff",
-                 target_id=handoff.id, details={"note_id": note.id})
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="agent_note",
+        target_type="handoff",
+        target_id=handoff.id,
+        details={"note_id": note.id},
+    )
     return note
 
 
@@ -626,8 +805,14 @@ def give_back(session: Session, handoff: Handoff, user: User) -> Handoff:
     """End the hand-off: the debtor's next message is the bot's again."""
     _check_can_end(handoff, user)
     conv = conversation(session, handoff)
-    audit.record(session, actor=user.username, user_id=user.id, action="handoff_given_back", target_type="handoff",
-                 target_id=handoff.id)
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="handoff_given_back",
+        target_type="handoff",
+        target_id=handoff.id,
+    )
     if conv is not None:
         handoffs.give_back(session, conv.phone, actor=user.username, user_id=user.id)
     else:
@@ -729,12 +914,15 @@ def out_of_hours_notice(now: datetime | None = None, cfg: dict[str, Any] | None 
     else:
         when = f"el {DAY_NAMES[opening.weekday()]} a partir de las {_clock(opening)}"
     zone = f" ({label})" if label else ""
-    return (f"En este momento nuestro equipo no está disponible; una persona le responderá {when}{zone}. "
-            f"Su conversación queda registrada.")
+    return (
+        f"En este momento nuestro equipo no está disponible; una persona le responderá {when}{zone}. "
+        f"Su conversación queda registrada."
+    )
 
 
-def notify_out_of_hours(session: Session, handoff: Handoff, now: datetime | None = None,
-                        cfg: dict[str, Any] | None = None) -> list[Message]:
+def notify_out_of_hours(
+    session: Session, handoff: Handoff, now: datetime | None = None, cfg: dict[str, Any] | None = None
+) -> list[Message]:
     """Outside working hours, prepare (once per hand-off) the notice telling the debtor when a person
     will answer, on the debtor's channel. The caller commits and queues the sending, as for any reply.
     For whoever opens hand-offs: ``if created: agent_desk.notify_out_of_hours(session, handoff)``."""
@@ -746,8 +934,13 @@ def notify_out_of_hours(session: Session, handoff: Handoff, now: datetime | None
     if notice is None or conv is None or handoff.status == "closed":
         return []
     already = session.execute(
-        select(AuditLog.id).where(AuditLog.action == "out_of_hours_notice", AuditLog.target_type == "handoff",
-                                  AuditLog.target_id == str(handoff.id)).limit(1)
+        select(AuditLog.id)
+        .where(
+            AuditLog.action == "out_of_hours_notice",
+            AuditLog.target_type == "handoff",
+            AuditLog.target_id == str(handoff.id),
+        )
+        .limit(1)
     ).first()
     if already:
         return []
@@ -755,6 +948,12 @@ def notify_out_of_hours(session: Session, handoff: Handoff, now: datetime | None
         rows = messaging.prepare_text(session, conv, notice, author="system", reply=True)
     except messaging.NotSendable:
         return []
-    audit.record(session, actor="system", action="out_of_hours_notice", target_type="handoff", target_id=handoff.id,
-                 details={"messages": [r.id for r in rows]})
+    audit.record(
+        session,
+        actor="system",
+        action="out_of_hours_notice",
+        target_type="handoff",
+        target_id=handoff.id,
+        details={"messages": [r.id for r in rows]},
+    )
     return rows

@@ -102,15 +102,20 @@ def check_text(name: str, text: str) -> str:
         raise CampaignConfigError(f"campaign text {name!r}: {exc}") from exc
     extra = sorted(fields - TEXT_PLACEHOLDERS)
     if extra:
-        raise CampaignConfigError(f"campaign text {name!r} uses {', '.join(extra)}: only {{business}} may be used "
-                                  "before the person is verified")
+        raise CampaignConfigError(
+            f"campaign text {name!r} uses {', '.join(extra)}: only {{business}} may be used "
+            "before the person is verified"
+        )
     return text
 
 
 def _variant(name: str, raw: dict, weight: int = 100) -> Variant:
-    return Variant(name=name, weight=int(raw.get("weight", weight)),
-                   whatsapp_template=raw.get("whatsapp_template", "reengage"),
-                   text=check_text(name, raw.get("sms", "")))
+    return Variant(
+        name=name,
+        weight=int(raw.get("weight", weight)),
+        whatsapp_template=raw.get("whatsapp_template", "reengage"),
+        text=check_text(name, raw.get("sms", "")),
+    )
 
 
 @lru_cache(maxsize=4)
@@ -130,10 +135,17 @@ def load(path: Path = CAMPAIGNS_FILE) -> Config:
         )
         stages = []
         for s in c["stages"]:
-            variants = tuple(_variant(v["name"], v) for v in s["variants"]) if s.get("variants") else (
-                _variant("-", s),)
-            stages.append(Stage(name=s["name"], offset_days=int(s["offset_days"]),
-                                channels=tuple(s.get("channels", ["whatsapp", "sms"])), variants=variants))
+            variants = (
+                tuple(_variant(v["name"], v) for v in s["variants"]) if s.get("variants") else (_variant("-", s),)
+            )
+            stages.append(
+                Stage(
+                    name=s["name"],
+                    offset_days=int(s["offset_days"]),
+                    channels=tuple(s.get("channels", ["whatsapp", "sms"])),
+                    variants=variants,
+                )
+            )
         campaigns.append(Campaign(name=c["name"], segment=segment, stages=tuple(stages)))
     followups = {name: _variant(name, raw) for name, raw in (data.get("followups") or {}).items()}
     return Config(campaigns=tuple(campaigns), followups=followups)
@@ -194,8 +206,9 @@ def pick_variant(stage: Stage, seed: str) -> Variant:
     return stage.variants[-1]
 
 
-def segment_matches(seg: Segment, debtor: Debtor, dpd: int, balance: Decimal, last_reason: str | None,
-                    broke_promise: bool) -> bool:
+def segment_matches(
+    seg: Segment, debtor: Debtor, dpd: int, balance: Decimal, last_reason: str | None, broke_promise: bool
+) -> bool:
     if seg.min_days_past_due is not None and dpd < seg.min_days_past_due:
         return False
     if seg.max_days_past_due is not None and dpd > seg.max_days_past_due:
@@ -236,9 +249,17 @@ class _Loaded:
         today = at.date()
         lo = today - timedelta(days=max_offset + 2)
         hi = today - timedelta(days=min_offset - 2)
-        rows = self._all(session, select(Invoice, Debtor).join(Debtor, Invoice.debtor_id == Debtor.id).where(
-            Invoice.status.in_(("open", "disputed")), Invoice.balance > 0,
-            Invoice.due_date >= lo, Invoice.due_date <= hi))
+        rows = self._all(
+            session,
+            select(Invoice, Debtor)
+            .join(Debtor, Invoice.debtor_id == Debtor.id)
+            .where(
+                Invoice.status.in_(("open", "disputed")),
+                Invoice.balance > 0,
+                Invoice.due_date >= lo,
+                Invoice.due_date <= hi,
+            ),
+        )
         self.invoices: list[tuple[Invoice, Debtor]] = [(r[0], r[1]) for r in rows]
         self.open_promises: dict[int, Promise] = {}
         self.broken: set[int] = set()
@@ -249,15 +270,19 @@ class _Loaded:
                 self.broken.add(p.debtor_id)
         self.current_plans: set[int] = set()
         overdue: set[int] = set()
-        for inst, plan in self._all(session, select(Instalment, PaymentPlan).join(PaymentPlan).where(
-                PaymentPlan.status == "active", Instalment.status == "pending")):
+        for inst, plan in self._all(
+            session,
+            select(Instalment, PaymentPlan)
+            .join(PaymentPlan)
+            .where(PaymentPlan.status == "active", Instalment.status == "pending"),
+        ):
             if inst.due_date < today:
                 overdue.add(plan.invoice_id)
             self.current_plans.add(plan.invoice_id)
         self.current_plans -= overdue
         self.conversations: dict[int, Conversation] = {
-            c.debtor_id: c for c in self._scalars(session, select(Conversation).where(
-                Conversation.debtor_id.is_not(None)))
+            c.debtor_id: c
+            for c in self._scalars(session, select(Conversation).where(Conversation.debtor_id.is_not(None)))
         }
         self.last_reason: dict[int, str] = {}
         for r in self._scalars(session, select(NonpaymentReason).order_by(NonpaymentReason.id)):
@@ -272,33 +297,46 @@ class _Loaded:
         # WhatsApp campaign messages that failed or were undelivered: the same stage goes again by SMS.
         self.failed_whatsapp = [
             (a, d)
-            for a, d in self._all(session, select(ContactAttempt, Debtor)
-                                  .join(Message, ContactAttempt.message_id == Message.id)
-                                  .join(Debtor, ContactAttempt.debtor_id == Debtor.id)
-                                  .where(ContactAttempt.channel == "whatsapp", ContactAttempt.status == "sent",
-                                         ContactAttempt.sent_at >= since,
-                                         Message.status.in_(("failed", "undelivered"))))
+            for a, d in self._all(
+                session,
+                select(ContactAttempt, Debtor)
+                .join(Message, ContactAttempt.message_id == Message.id)
+                .join(Debtor, ContactAttempt.debtor_id == Debtor.id)
+                .where(
+                    ContactAttempt.channel == "whatsapp",
+                    ContactAttempt.status == "sent",
+                    ContactAttempt.sent_at >= since,
+                    Message.status.in_(("failed", "undelivered")),
+                ),
+            )
         ]
         self.due_promises = [
             (p, inv, d)
-            for p, inv, d in self._all(session, select(Promise, Invoice, Debtor)
-                                       .join(Invoice, Promise.invoice_id == Invoice.id)
-                                       .join(Debtor, Promise.debtor_id == Debtor.id)
-                                       .where(Promise.status == "open",
-                                              Promise.promised_date >= today - timedelta(days=3),
-                                              Promise.promised_date <= today + timedelta(days=2)))
+            for p, inv, d in self._all(
+                session,
+                select(Promise, Invoice, Debtor)
+                .join(Invoice, Promise.invoice_id == Invoice.id)
+                .join(Debtor, Promise.debtor_id == Debtor.id)
+                .where(
+                    Promise.status == "open",
+                    Promise.promised_date >= today - timedelta(days=3),
+                    Promise.promised_date <= today + timedelta(days=2),
+                ),
+            )
         ]
         # every open promise whose date may have passed somewhere (the exact day is the debtor's zone's)
-        self.open_promises_due = self._all(session, select(Promise.id, Promise.promised_date, Debtor.timezone)
-                                           .join(Debtor, Promise.debtor_id == Debtor.id)
-                                           .where(Promise.status == "open",
-                                                  Promise.promised_date <= today + timedelta(days=1)))
+        self.open_promises_due = self._all(
+            session,
+            select(Promise.id, Promise.promised_date, Debtor.timezone)
+            .join(Debtor, Promise.debtor_id == Debtor.id)
+            .where(Promise.status == "open", Promise.promised_date <= today + timedelta(days=1)),
+        )
 
-    def _all(self, session: Session, stmt) -> list:  # noqa: ANN001
+    def _all(self, session: Session, stmt) -> list:
         self.queries += 1
         return list(session.execute(stmt).all())
 
-    def _scalars(self, session: Session, stmt) -> list:  # noqa: ANN001
+    def _scalars(self, session: Session, stmt) -> list:
         self.queries += 1
         return list(session.execute(stmt).scalars())
 
@@ -367,8 +405,16 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         oldest = items[0][0]
         oldest_dpd = (today - oldest.due_date).days
         total = sum((i.balance for i, _ in items), Decimal(0))
-        campaign = next((c for c in config.campaigns if segment_matches(
-            c.segment, debtor, oldest_dpd, total, data.last_reason.get(debtor_id), debtor_id in data.broken)), None)
+        campaign = next(
+            (
+                c
+                for c in config.campaigns
+                if segment_matches(
+                    c.segment, debtor, oldest_dpd, total, data.last_reason.get(debtor_id), debtor_id in data.broken
+                )
+            ),
+            None,
+        )
         if campaign is None:
             continue
         for inv, _ in items:
@@ -380,11 +426,19 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             if key in data.keys:
                 continue  # already planned, sent, deferred or suppressed for this day
             variant = pick_variant(stage, f"{debtor_id}:{campaign.name}:{stage.name}")
-            item = Planned(kind="campaign", key=key, debtor_id=debtor_id, invoice_id=inv.id,
-                           campaign=campaign.name, stage=stage.name,
-                           variant=variant.name if len(stage.variants) > 1 else None,
-                           channel=_channel(debtor, stage.channels), outcome="send", reason=None,
-                           scheduled_for=at)
+            item = Planned(
+                kind="campaign",
+                key=key,
+                debtor_id=debtor_id,
+                invoice_id=inv.id,
+                campaign=campaign.name,
+                stage=stage.name,
+                variant=variant.name if len(stage.variants) > 1 else None,
+                channel=_channel(debtor, stage.channels),
+                outcome="send",
+                reason=None,
+                scheduled_for=at,
+            )
             reason = _suppression(data, inv, debtor, today)
             if reason:
                 item.outcome, item.reason = "suppressed", reason
@@ -409,9 +463,20 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         key = followup_key(debtor.id, inv.id, kind, promise.id)
         if key in data.keys:
             continue
-        item = Planned(kind=kind, key=key, debtor_id=debtor.id, invoice_id=inv.id, campaign="followup",
-                       stage=kind, variant=None, channel=_channel(debtor, ("whatsapp", "sms")), outcome="send",
-                       reason=None, scheduled_for=at, promise_id=promise.id)
+        item = Planned(
+            kind=kind,
+            key=key,
+            debtor_id=debtor.id,
+            invoice_id=inv.id,
+            campaign="followup",
+            stage=kind,
+            variant=None,
+            channel=_channel(debtor, ("whatsapp", "sms")),
+            outcome="send",
+            reason=None,
+            scheduled_for=at,
+            promise_id=promise.id,
+        )
         if debtor.opted_out:
             item.outcome, item.reason = "suppressed", "opted_out"
         elif debtor.contact_status in BAD_CONTACT:
@@ -429,10 +494,20 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         key = f"{attempt.key}:sms"
         if key in data.keys:
             continue
-        item = Planned(kind="campaign" if attempt.campaign != "followup" else attempt.stage, key=key,
-                       debtor_id=attempt.debtor_id, invoice_id=attempt.invoice_id, campaign=attempt.campaign,
-                       stage=attempt.stage, variant=attempt.variant, channel="sms", outcome="send", reason=None,
-                       scheduled_for=at, failed_attempt_id=attempt.id)
+        item = Planned(
+            kind="campaign" if attempt.campaign != "followup" else attempt.stage,
+            key=key,
+            debtor_id=attempt.debtor_id,
+            invoice_id=attempt.invoice_id,
+            campaign=attempt.campaign,
+            stage=attempt.stage,
+            variant=attempt.variant,
+            channel="sms",
+            outcome="send",
+            reason=None,
+            scheduled_for=at,
+            failed_attempt_id=attempt.id,
+        )
         if debtor.opted_out or debtor.contact_status in BAD_CONTACT:
             item.outcome, item.reason = "suppressed", "opted_out" if debtor.opted_out else "invalid_contact"
         else:
@@ -444,11 +519,22 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
     # Deferred attempts whose moment has come are planned again (policy re-checked).
     for attempt in data.keys.values():
         if attempt.status == "deferred" and attempt.scheduled_for <= at:
-            result.items.append(Planned(kind="campaign" if attempt.campaign != "followup" else attempt.stage,
-                                        key=attempt.key, debtor_id=attempt.debtor_id, invoice_id=attempt.invoice_id,
-                                        campaign=attempt.campaign, stage=attempt.stage, variant=attempt.variant,
-                                        channel=attempt.channel, outcome="retry", reason=None, scheduled_for=at,
-                                        attempt_id=attempt.id))
+            result.items.append(
+                Planned(
+                    kind="campaign" if attempt.campaign != "followup" else attempt.stage,
+                    key=attempt.key,
+                    debtor_id=attempt.debtor_id,
+                    invoice_id=attempt.invoice_id,
+                    campaign=attempt.campaign,
+                    stage=attempt.stage,
+                    variant=attempt.variant,
+                    channel=attempt.channel,
+                    outcome="retry",
+                    reason=None,
+                    scheduled_for=at,
+                    attempt_id=attempt.id,
+                )
+            )
     result.queries = data.queries
     return result
 
@@ -464,10 +550,19 @@ def record(session: Session, item: Planned) -> ContactAttempt | None:
         session.flush()
         return attempt
     status = {"send": "planned", "deferred": "deferred", "suppressed": "suppressed"}[item.outcome]
-    attempt = ContactAttempt(key=item.key, debtor_id=item.debtor_id, invoice_id=item.invoice_id,
-                             campaign=item.campaign, stage=item.stage, variant=item.variant, channel=item.channel,
-                             status=status, reason=item.reason, rules_version=item.rules_version,
-                             scheduled_for=item.scheduled_for)
+    attempt = ContactAttempt(
+        key=item.key,
+        debtor_id=item.debtor_id,
+        invoice_id=item.invoice_id,
+        campaign=item.campaign,
+        stage=item.stage,
+        variant=item.variant,
+        channel=item.channel,
+        status=status,
+        reason=item.reason,
+        rules_version=item.rules_version,
+        scheduled_for=item.scheduled_for,
+    )
     try:
         with session.begin_nested():
             session.add(attempt)
@@ -481,9 +576,15 @@ def record(session: Session, item: Planned) -> ContactAttempt | None:
 
 
 def history_for(session: Session, debtor_id: int, at: datetime) -> list[contact_policy.Contact]:
-    rows = session.execute(select(ContactAttempt).where(and_(
-        ContactAttempt.debtor_id == debtor_id, ContactAttempt.status == "sent",
-        ContactAttempt.sent_at >= at - timedelta(days=HISTORY_DAYS)))).scalars()
+    rows = session.execute(
+        select(ContactAttempt).where(
+            and_(
+                ContactAttempt.debtor_id == debtor_id,
+                ContactAttempt.status == "sent",
+                ContactAttempt.sent_at >= at - timedelta(days=HISTORY_DAYS),
+            )
+        )
+    ).scalars()
     return [contact_policy.Contact(a.sent_at, a.channel or "sms") for a in rows]
 
 
@@ -506,8 +607,7 @@ class RunReport:
         return out
 
 
-def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=None,  # noqa: ANN001
-            progress=None) -> RunReport:  # noqa: ANN001
+def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=None, progress=None) -> RunReport:
     """Record every decision and hand the sends to the worker (``enqueue(phone, attempt_id)``)."""
     report = RunReport()
     phones = {}
@@ -549,8 +649,9 @@ def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=Non
         if progress:
             progress(1)
     if not dry_run:
-        for promise in session.scalars(select(Promise).where(Promise.id.in_(the_plan.broken_promises),
-                                                             Promise.status == "open")):
+        for promise in session.scalars(
+            select(Promise).where(Promise.id.in_(the_plan.broken_promises), Promise.status == "open")
+        ):
             promises.mark_broken(session, promise, at=the_plan.at)
         session.commit()
     return report

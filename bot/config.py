@@ -106,9 +106,7 @@ class Settings:
     redis_password: str = field(default_factory=lambda: _env("REDIS_PASSWORD"))
     messaging_provider: str = field(default_factory=lambda: _env("MESSAGING_PROVIDER", "sandbox"))
     payments_provider: str = field(default_factory=lambda: _env("PAYMENTS_PROVIDER", "sandbox"))
-    twilio_account_sid: str = field(
-        default_factory=lambda: _env("TWILIO_ACCOUNT_SID", "AC" + "0" * 32)
-    )
+    twilio_account_sid: str = field(default_factory=lambda: _env("TWILIO_ACCOUNT_SID", "AC" + "0" * 32))
     twilio_auth_token: str = field(default_factory=lambda: _env("TWILIO_AUTH_TOKEN"))
     twilio_whatsapp_from: str = field(default_factory=lambda: _env("TWILIO_WHATSAPP_FROM", "+15005550006"))
     twilio_sms_from: str = field(default_factory=lambda: _env("TWILIO_SMS_FROM", "+15005550006"))
@@ -120,16 +118,12 @@ class Settings:
     mercadopago_api_base: str = field(default_factory=lambda: _env("MERCADOPAGO_API_BASE", ""))
     api_key: str = field(default_factory=lambda: _env("RECOBRA_API_KEY"))
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY"))
-    public_base_url: str = field(
-        default_factory=lambda: _env("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
-    )
+    public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"))
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
     rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN"))
     rasa_jwt_secret: str = field(default_factory=lambda: _env("RASA_JWT_SECRET"))
     rasa_channel_secret: str = field(default_factory=lambda: _env("RASA_CHANNEL_SECRET"))
-    action_server_url: str = field(
-        default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook")
-    )
+    action_server_url: str = field(default_factory=lambda: _env("ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook"))
     business_name: str = field(default_factory=lambda: _env("RECOBRA_BUSINESS_NAME", "Financiera Aurora"))
     queue_partitions: int = field(default_factory=lambda: int(_env("RECOBRA_QUEUE_PARTITIONS", "16")))
     max_request_bytes: int = field(default_factory=lambda: int(_env("RECOBRA_MAX_REQUEST_BYTES", "1048576")))
@@ -149,9 +143,7 @@ class Settings:
     proxy_hops: int = field(default_factory=lambda: int(_env("RECOBRA_PROXY_HOPS", "0")))
     # The worker plans and sends due campaign messages every 5 minutes; off, campaigns run only from
     # `python -m bot campaign run` (cron) — and benchmarks are not disturbed by reminders.
-    campaigns_scheduled: bool = field(
-        default_factory=lambda: _bool(_env("RECOBRA_CAMPAIGNS_SCHEDULED", "true"))
-    )
+    campaigns_scheduled: bool = field(default_factory=lambda: _bool(_env("RECOBRA_CAMPAIGNS_SCHEDULED", "true")))
     # The zone of the times and periods on the manager pages until a user picks theirs (IANA name).
     manager_timezone: str = field(default_factory=lambda: _env("RECOBRA_MANAGER_TIMEZONE", "America/Bogota"))
 
@@ -166,8 +158,7 @@ class Settings:
     @property
     def demo(self) -> bool:
         """Demo data and the sandbox pages belong here only: demo mode with both providers sandbox."""
-        return (self.env == "demo" and self.messaging_provider == "sandbox"
-                and self.payments_provider == "sandbox")
+        return self.env == "demo" and self.messaging_provider == "sandbox" and self.payments_provider == "sandbox"
 
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}

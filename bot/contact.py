@@ -14,6 +14,12 @@ def mark_wrong_number(session: Session, debtor: Debtor, phone: str | None = None
         return False
     previous = debtor.contact_status
     debtor.contact_status = "wrong_number"
-    audit.record(session, actor=actor, action="contact_wrong_number", target_type="debtor", target_id=debtor.id,
-                 details={"phone": phone or debtor.phone, "previous": previous})
+    audit.record(
+        session,
+        actor=actor,
+        action="contact_wrong_number",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"phone": phone or debtor.phone, "previous": previous},
+    )
     return True

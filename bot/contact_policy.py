@@ -168,8 +168,9 @@ def _spacing(r: CountryRules, t: datetime, _tz: ZoneInfo, history: Sequence[Cont
     return None
 
 
-def _one_channel(r: CountryRules, t: datetime, tz: ZoneInfo, history: Sequence[Contact], channel: str
-                 ) -> datetime | None:
+def _one_channel(
+    r: CountryRules, t: datetime, tz: ZoneInfo, history: Sequence[Contact], channel: str
+) -> datetime | None:
     if not r.one_channel_per_week:
         return None
     week = _week_start(t.astimezone(tz).date())
@@ -188,8 +189,9 @@ RULES: tuple[tuple[str, Callable[..., datetime | None]], ...] = (
 )
 
 
-def violations(r: CountryRules, t: datetime, tz: ZoneInfo, history: Sequence[Contact], channel: str
-               ) -> dict[str, datetime]:
+def violations(
+    r: CountryRules, t: datetime, tz: ZoneInfo, history: Sequence[Contact], channel: str
+) -> dict[str, datetime]:
     out = {}
     for name, rule in RULES:
         later = rule(r, t, tz, history, channel)
@@ -198,8 +200,14 @@ def violations(r: CountryRules, t: datetime, tz: ZoneInfo, history: Sequence[Con
     return out
 
 
-def decide(country: str, timezone: str, now: datetime, history: Sequence[Contact], channel: str,
-           rules: CountryRules | None = None) -> Decision:
+def decide(
+    country: str,
+    timezone: str,
+    now: datetime,
+    history: Sequence[Contact],
+    channel: str,
+    rules: CountryRules | None = None,
+) -> Decision:
     """Whether an automated contact may go at ``now``; if not, the next moment it may."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

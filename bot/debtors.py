@@ -175,8 +175,7 @@ def _parse_invoice(raw: Any, where: str) -> InvoiceInput:
     if currency not in money.SUPPORTED_CURRENCIES:
         raise ValidationError(
             f"{where}.currency",
-            f"{raw.get('currency')!r} is not a supported ISO 4217 currency "
-            f"({', '.join(money.SUPPORTED_CURRENCIES)})",
+            f"{raw.get('currency')!r} is not a supported ISO 4217 currency ({', '.join(money.SUPPORTED_CURRENCIES)})",
         )
     try:
         amount = money.parse_amount(raw.get("amount"), currency)
@@ -188,8 +187,7 @@ def _parse_invoice(raw: Any, where: str) -> InvoiceInput:
     if "due_date" not in raw:
         raise ValidationError(f"{where}.due_date", "is required")
     due = _date(raw.get("due_date"), f"{where}.due_date")
-    return InvoiceInput(external_id=external_id or "", amount=amount, currency=currency, due_date=due,
-                        balance=balance)
+    return InvoiceInput(external_id=external_id or "", amount=amount, currency=currency, due_date=due, balance=balance)
 
 
 def upsert(session: Session, data: DebtorInput) -> tuple[Debtor, bool]:
@@ -274,7 +272,7 @@ def get_by_phone(session: Session, phone: str) -> Debtor | None:
     ).scalar_one_or_none()
 
 
-def _iso(dt) -> str | None:  # noqa: ANN001
+def _iso(dt) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
@@ -285,8 +283,9 @@ def _day(d: date | None) -> str | None:
 def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
     """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md)."""
     invoices = list(
-        session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id))
-        .scalars()
+        session.execute(
+            select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
+        ).scalars()
     )
     by_id = {inv.id: inv for inv in invoices}
 
@@ -294,7 +293,7 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
         inv = by_id.get(invoice_id) if invoice_id else None
         return inv.external_id if inv else None
 
-    def rows(model, order):  # noqa: ANN001
+    def rows(model, order):
         return list(session.execute(select(model).where(model.debtor_id == debtor.id).order_by(order)).scalars())
 
     return {
@@ -396,8 +395,10 @@ def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:
     """Over-payments kept for the debtor (not reversed), per currency: ``[{"currency", "amount"}]``."""
     from bot.payment_events import credit_balance
 
-    return [{"currency": currency, "amount": money.to_str(amount)}
-            for currency, amount in sorted(credit_balance(session, debtor.id).items())]
+    return [
+        {"currency": currency, "amount": money.to_str(amount)}
+        for currency, amount in sorted(credit_balance(session, debtor.id).items())
+    ]
 
 
 def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:

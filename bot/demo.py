@@ -22,50 +22,113 @@ from bot import debtors
 DEMO_DEBTORS: list[tuple[str, str, str, bool, str, str, str, list[tuple[str, int]]]] = [
     ("CO-1001", "Ana María Restrepo", "+573990011201", True, "CO", "America/Bogota", "4821", [("185000", 12)]),
     ("CO-1002", "Carlos Andrés Gómez", "+573990011202", True, "CO", "America/Bogota", "7710", [("92500", 3)]),
-    ("CO-1003", "Luz Dary Cárdenas", "+573990011203", False, "CO", "America/Bogota", "3390",
-     [("420000", 45), ("140000", 15)]),
+    (
+        "CO-1003",
+        "Luz Dary Cárdenas",
+        "+573990011203",
+        False,
+        "CO",
+        "America/Bogota",
+        "3390",
+        [("420000", 45), ("140000", 15)],
+    ),
     ("CO-1004", "Jhon Fredy Ospina", "+573990011204", True, "CO", "America/Bogota", "5528", [("67000", -5)]),
     ("CO-1005", "Paola Andrea Rincón", "+573990011205", True, "CO", "America/Bogota", "9902", [("1250000", 60)]),
     ("CO-1006", "Yeison Stiven Mejía", "+573990011206", False, "CO", "America/Bogota", "1184", [("38900", 0)]),
-    ("MX-2001", "Guadalupe Hernández", "+524000123401", True, "MX", "America/Mexico_City", "2045",
-     [("3450.00", 8)]),
+    ("MX-2001", "Guadalupe Hernández", "+524000123401", True, "MX", "America/Mexico_City", "2045", [("3450.00", 8)]),
     ("MX-2002", "José Luis Ramírez", "+524000123402", True, "MX", "America/Mexico_City", "6631", [("899.50", 1)]),
-    ("MX-2003", "María Fernanda Torres", "+524000123403", True, "MX", "America/Monterrey", "7002",
-     [("12800.00", 30), ("2400.00", 2)]),
-    ("MX-2004", "Juan Carlos Pérez", "+524000123404", False, "MX", "America/Mexico_City", "4417",
-     [("1599.00", -3)]),
+    (
+        "MX-2003",
+        "María Fernanda Torres",
+        "+524000123403",
+        True,
+        "MX",
+        "America/Monterrey",
+        "7002",
+        [("12800.00", 30), ("2400.00", 2)],
+    ),
+    ("MX-2004", "Juan Carlos Pérez", "+524000123404", False, "MX", "America/Mexico_City", "4417", [("1599.00", -3)]),
     ("MX-2005", "Alejandra Sánchez", "+524000123405", True, "MX", "America/Tijuana", "8856", [("5200.00", 21)]),
     ("MX-2006", "Ricardo Flores", "+524000123406", True, "MX", "America/Cancun", "3021", [("740.00", 55)]),
-    ("AR-3001", "Martina González", "+5491190045231", True, "AR", "America/Argentina/Buenos_Aires", "1357",
-     [("48500.00", 10)]),
-    ("AR-3002", "Santiago Fernández", "+5491190045232", True, "AR", "America/Argentina/Buenos_Aires", "2468",
-     [("125000.00", 35)]),
-    ("AR-3003", "Lucía Romero", "+5491190045233", False, "AR", "America/Argentina/Cordoba", "9753",
-     [("23990.00", -1)]),
-    ("AR-3004", "Facundo Díaz", "+5491190045234", True, "AR", "America/Argentina/Mendoza", "8642",
-     [("310000.00", 58), ("62000.00", 28)]),
-    ("AR-3005", "Valentina Álvarez", "+5491190045235", True, "AR", "America/Argentina/Cordoba", "1122",
-     [("15750.50", 4)]),
-    ("AR-3006", "Nicolás Sosa", "+5491190045236", True, "AR", "America/Argentina/Buenos_Aires", "3344",
-     [("87000.00", 18)]),
+    (
+        "AR-3001",
+        "Martina González",
+        "+5491190045231",
+        True,
+        "AR",
+        "America/Argentina/Buenos_Aires",
+        "1357",
+        [("48500.00", 10)],
+    ),
+    (
+        "AR-3002",
+        "Santiago Fernández",
+        "+5491190045232",
+        True,
+        "AR",
+        "America/Argentina/Buenos_Aires",
+        "2468",
+        [("125000.00", 35)],
+    ),
+    ("AR-3003", "Lucía Romero", "+5491190045233", False, "AR", "America/Argentina/Cordoba", "9753", [("23990.00", -1)]),
+    (
+        "AR-3004",
+        "Facundo Díaz",
+        "+5491190045234",
+        True,
+        "AR",
+        "America/Argentina/Mendoza",
+        "8642",
+        [("310000.00", 58), ("62000.00", 28)],
+    ),
+    (
+        "AR-3005",
+        "Valentina Álvarez",
+        "+5491190045235",
+        True,
+        "AR",
+        "America/Argentina/Cordoba",
+        "1122",
+        [("15750.50", 4)],
+    ),
+    (
+        "AR-3006",
+        "Nicolás Sosa",
+        "+5491190045236",
+        True,
+        "AR",
+        "America/Argentina/Buenos_Aires",
+        "3344",
+        [("87000.00", 18)],
+    ),
     ("CL-4001", "Camila Muñoz", "+56900034501", True, "CL", "America/Santiago", "5566", [("45990", 6)]),
     ("CL-4002", "Matías Rojas", "+56900034502", True, "CL", "America/Santiago", "7788", [("189000", 40)]),
     ("CL-4003", "Francisca Soto", "+56900034503", False, "CL", "America/Santiago", "9900", [("32500", -4)]),
-    ("CL-4004", "Benjamín Contreras", "+56900034504", True, "CL", "America/Santiago", "1212",
-     [("560000", 25), ("78000", 1)]),
+    (
+        "CL-4004",
+        "Benjamín Contreras",
+        "+56900034504",
+        True,
+        "CL",
+        "America/Santiago",
+        "1212",
+        [("560000", 25), ("78000", 1)],
+    ),
     ("CL-4005", "Javiera Silva", "+56900034505", True, "CL", "America/Santiago", "3434", [("12990", 14)]),
     ("CL-4006", "Diego Morales", "+56900034506", True, "CL", "America/Santiago", "5656", [("245000", 52)]),
     ("PE-5001", "Rosa Quispe", "+51800045501", True, "PE", "America/Lima", "7878", [("350.00", 9)]),
     ("PE-5002", "Luis Mamani", "+51800045502", True, "PE", "America/Lima", "9090", [("1280.00", 33)]),
     ("PE-5003", "Carmen Flores", "+51800045503", False, "PE", "America/Lima", "2323", [("89.90", -2)]),
     ("PE-5004", "Jorge Huamán", "+51800045504", True, "PE", "America/Lima", "4545", [("4500.00", 48)]),
-    ("PE-5005", "Milagros Chávez", "+51800045505", True, "PE", "America/Lima", "6767",
-     [("720.00", 20), ("240.00", 5)]),
+    ("PE-5005", "Milagros Chávez", "+51800045505", True, "PE", "America/Lima", "6767", [("720.00", 20), ("240.00", 5)]),
     ("PE-5006", "Kevin Rojas", "+51800045506", True, "PE", "America/Lima", "8989", [("199.00", 0)]),
 ]
 
-DEMO_USERS = (("agente", "agent", "Agente Demo"), ("gerente", "manager", "Gerente Demo"),
-              ("admin", "admin", "Admin Demo"))
+DEMO_USERS = (
+    ("agente", "agent", "Agente Demo"),
+    ("gerente", "manager", "Gerente Demo"),
+    ("admin", "admin", "Admin Demo"),
+)
 CURRENCY = {"CO": "COP", "MX": "MXN", "AR": "ARS", "CL": "CLP", "PE": "PEN"}
 
 
@@ -100,16 +163,24 @@ def payloads(today: date) -> list[tuple[str, dict]]:
 
 # Two conversations already waiting for a person, so the agent console has something to show.
 DEMO_HANDOFFS = [
-    ("CO-1003", "dispute", [
-        ("in", "debtor", "Buenas, me está llegando un cobro que no reconozco"),
-        ("out", "bot", "Entiendo, Luz Dary. Registré su reclamo y pausamos los recordatorios de esa factura."),
-        ("in", "debtor", "esa factura de 140 mil ya la había cancelado en la oficina"),
-        ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
-    ]),
-    ("MX-2003", "request_human", [
-        ("in", "debtor", "quiero hablar con una persona porfa"),
-        ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
-    ]),
+    (
+        "CO-1003",
+        "dispute",
+        [
+            ("in", "debtor", "Buenas, me está llegando un cobro que no reconozco"),
+            ("out", "bot", "Entiendo, Luz Dary. Registré su reclamo y pausamos los recordatorios de esa factura."),
+            ("in", "debtor", "esa factura de 140 mil ya la había cancelado en la oficina"),
+            ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
+        ],
+    ),
+    (
+        "MX-2003",
+        "request_human",
+        [
+            ("in", "debtor", "quiero hablar con una persona porfa"),
+            ("out", "bot", "Le comunico con un asesor de nuestro equipo. Le responderá por este mismo chat."),
+        ],
+    ),
 ]
 
 
@@ -160,15 +231,30 @@ def _seed_handoffs(session: Session) -> None:
             # already handled by the bot (the hand-off is what came of it): "received" would have the worker's
             # sweeper queue these old lines again as if Redis had lost them
             inbound = direction == "in"
-            session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction=direction, author=author,
-                                channel=channel, body=body, status="processed" if inbound else "read",
-                                from_phone=debtor.phone if inbound else None,
-                                to_phone=None if inbound else debtor.phone, created_at=at))
+            session.add(
+                Message(
+                    conversation_id=conv.id,
+                    debtor_id=debtor.id,
+                    direction=direction,
+                    author=author,
+                    channel=channel,
+                    body=body,
+                    status="processed" if inbound else "read",
+                    from_phone=debtor.phone if inbound else None,
+                    to_phone=None if inbound else debtor.phone,
+                    created_at=at,
+                )
+            )
             if inbound:
                 conv.last_inbound_at = at
                 if channel == "whatsapp":
                     conv.last_whatsapp_inbound_at = at
         conv.last_channel, conv.last_message_at = channel, start + timedelta(minutes=2 * len(lines))
-        handoffs.open(session, debtor.phone, debtor, reason,
-                      "Motivo: " + reason + " | Últimos mensajes: " + " / ".join(b for d, _, b in lines if d == "in"))
+        handoffs.open(
+            session,
+            debtor.phone,
+            debtor,
+            reason,
+            "Motivo: " + reason + " | Últimos mensajes: " + " / ".join(b for d, _, b in lines if d == "in"),
+        )
     session.flush()

@@ -43,27 +43,38 @@ def verified_conversation(session: Session, debtor: Debtor, now: datetime | None
     now = now or datetime.now(timezone.utc)
     gap = timedelta(minutes=session_minutes())
     verified_at = session.execute(
-        select(AuditLog.created_at).where(AuditLog.action == "identity_verified", AuditLog.target_type == "debtor",
-                                          AuditLog.target_id == str(debtor.id), AuditLog.created_at <= now)
-        .order_by(AuditLog.created_at.desc()).limit(1)
+        select(AuditLog.created_at)
+        .where(
+            AuditLog.action == "identity_verified",
+            AuditLog.target_type == "debtor",
+            AuditLog.target_id == str(debtor.id),
+            AuditLog.created_at <= now,
+        )
+        .order_by(AuditLog.created_at.desc())
+        .limit(1)
     ).scalar()
     if verified_at is None:
         return False
-    conversation = session.execute(
-        select(Conversation).where(Conversation.phone == debtor.phone)
-    ).scalar_one_or_none()
+    conversation = session.execute(select(Conversation).where(Conversation.phone == debtor.phone)).scalar_one_or_none()
     if conversation is None or conversation.debtor_id not in (None, debtor.id):
         return False
-    times = list(session.execute(
-        select(Message.created_at).where(Message.conversation_id == conversation.id, Message.direction == "in",
-                                         Message.created_at >= verified_at - gap, Message.created_at <= now)
-        .order_by(Message.created_at)
-    ).scalars())
+    times = list(
+        session.execute(
+            select(Message.created_at)
+            .where(
+                Message.conversation_id == conversation.id,
+                Message.direction == "in",
+                Message.created_at >= verified_at - gap,
+                Message.created_at <= now,
+            )
+            .order_by(Message.created_at)
+        ).scalars()
+    )
     answered = [t for t in times if t <= verified_at]
     if not answered:
         return False  # verified from another phone: this one has not proved anything
     previous = answered[-1]
-    for at in times[len(answered):] + [now]:
+    for at in times[len(answered) :] + [now]:
         if at - previous > gap:
             return False  # the session expired in between: Rasa forgot the check, so do we
         previous = at

@@ -91,10 +91,17 @@ def apply(
         return decision
     old = invoice.due_date
     invoice.due_date = new_date
-    change = DueDateChange(debtor_id=debtor.id, invoice_id=invoice.id, old_date=old, new_date=new_date,
-                           changed_by=changed_by)
+    change = DueDateChange(
+        debtor_id=debtor.id, invoice_id=invoice.id, old_date=old, new_date=new_date, changed_by=changed_by
+    )
     session.add(change)
     session.flush()
-    audit.record(session, actor=changed_by, action="due_date_changed", target_type="invoice", target_id=invoice.id,
-                 details={"old_date": old.isoformat(), "new_date": new_date.isoformat()})
+    audit.record(
+        session,
+        actor=changed_by,
+        action="due_date_changed",
+        target_type="invoice",
+        target_id=invoice.id,
+        details={"old_date": old.isoformat(), "new_date": new_date.isoformat()},
+    )
     return decision

@@ -13,8 +13,17 @@ from sqlalchemy.orm import Session
 from bot import audit
 from bot.store.models import Conversation, Debtor, Handoff
 
-REASONS = ("failed_verification", "claims_paid", "dispute", "request_human", "due_date_refused",
-           "fallback", "service_issue", "payment_plan", "other")
+REASONS = (
+    "failed_verification",
+    "claims_paid",
+    "dispute",
+    "request_human",
+    "due_date_refused",
+    "fallback",
+    "service_issue",
+    "payment_plan",
+    "other",
+)
 
 
 def get_or_create_conversation(session: Session, phone: str, debtor: Debtor | None = None) -> Conversation:
@@ -38,9 +47,7 @@ def live(session: Session, conversation_id: int) -> Handoff | None:
     ).scalar_one_or_none()
 
 
-def open(  # noqa: A001  (the verb the dialogue speaks)
-    session: Session, phone: str, debtor: Debtor | None, reason: str, summary: str = ""
-) -> tuple[Handoff, bool]:
+def open(session: Session, phone: str, debtor: Debtor | None, reason: str, summary: str = "") -> tuple[Handoff, bool]:
     """The live hand-off of the conversation, opened now if there is none; returns (handoff, created)."""
     conv = get_or_create_conversation(session, phone, debtor)
     session.flush()
@@ -49,16 +56,27 @@ def open(  # noqa: A001  (the verb the dialogue speaks)
     if existing is None:
         try:
             with session.begin_nested():
-                existing = Handoff(debtor_id=debtor.id if debtor else None, conversation_id=conv.id,
-                                   status="open", reason=reason, summary=summary[:2000])
+                existing = Handoff(
+                    debtor_id=debtor.id if debtor else None,
+                    conversation_id=conv.id,
+                    status="open",
+                    reason=reason,
+                    summary=summary[:2000],
+                )
                 session.add(existing)
             created = True
         except IntegrityError:  # another process opened one first
             existing = live(session, conv.id)
     conv.mode = "human"
     if created:
-        audit.record(session, actor="bot", action="handoff_opened", target_type="handoff", target_id=existing.id,
-                     details={"reason": reason})
+        audit.record(
+            session,
+            actor="bot",
+            action="handoff_opened",
+            target_type="handoff",
+            target_id=existing.id,
+            details={"reason": reason},
+        )
     return existing, created
 
 
@@ -79,8 +97,9 @@ def close(session: Session, handoff: Handoff, actor: str = "bot", user_id: int |
     if handoff.status != "closed":
         handoff.status = "closed"
         handoff.closed_at = datetime.now(timezone.utc)
-        audit.record(session, actor=actor, user_id=user_id, action="handoff_closed", target_type="handoff",
-                     target_id=handoff.id)
+        audit.record(
+            session, actor=actor, user_id=user_id, action="handoff_closed", target_type="handoff", target_id=handoff.id
+        )
     conv = session.get(Conversation, handoff.conversation_id) if handoff.conversation_id else None
     if conv is not None:
         conv.mode = "bot"

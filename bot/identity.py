@@ -64,8 +64,9 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
     now = now or utcnow()
     check = _check_for_update(session, debtor)
     if check.locked_until is not None and check.locked_until > now:
-        return VerificationResult(ok=False, attempts=check.failures, locked=True, remaining=0,
-                                  locked_until=check.locked_until)
+        return VerificationResult(
+            ok=False, attempts=check.failures, locked=True, remaining=0, locked_until=check.locked_until
+        )
     if check.locked_until is not None:  # the lock is over: fresh tries
         check.failures, check.locked_until = 0, None
     expected = debtor.document_last4
@@ -74,8 +75,14 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
         return VerificationResult(ok=False, attempts=check.failures, locked=True, remaining=0, unavailable=True)
     digits = extract_digits(answer) or ""
     if len(digits) == 4 and hmac.compare_digest(digits, expected):
-        audit.record(session, actor="bot", action="identity_verified", target_type="debtor", target_id=debtor.id,
-                     details={"attempts": check.failures + 1})
+        audit.record(
+            session,
+            actor="bot",
+            action="identity_verified",
+            target_type="debtor",
+            target_id=debtor.id,
+            details={"attempts": check.failures + 1},
+        )
         check.failures = 0
         return VerificationResult(ok=True, attempts=0, locked=False, remaining=MAX_ATTEMPTS)
     check.failures += 1
@@ -83,14 +90,22 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
     locked = check.failures >= MAX_ATTEMPTS
     if locked:
         check.locked_until = now + LOCK_DURATION
-    audit.record(session, actor="bot", action="identity_locked" if locked else "identity_failed",
-                 target_type="debtor", target_id=debtor.id,
-                 details={"attempts": check.failures,
-                          **({"locked_until": check.locked_until.isoformat()} if locked else {})})
+    audit.record(
+        session,
+        actor="bot",
+        action="identity_locked" if locked else "identity_failed",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"attempts": check.failures, **({"locked_until": check.locked_until.isoformat()} if locked else {})},
+    )
     session.flush()
-    return VerificationResult(ok=False, attempts=check.failures, locked=locked,
-                              remaining=max(MAX_ATTEMPTS - check.failures, 0),
-                              locked_until=check.locked_until if locked else None)
+    return VerificationResult(
+        ok=False,
+        attempts=check.failures,
+        locked=locked,
+        remaining=max(MAX_ATTEMPTS - check.failures, 0),
+        locked_until=check.locked_until if locked else None,
+    )
 
 
 def _check_for_update(session: Session, debtor: Debtor) -> IdentityCheck:

@@ -71,8 +71,13 @@ def tracker_store(database_url: str, var_dir: Path) -> dict:
 
 def lock_store(url: str) -> dict:
     u = urlparse(url)
-    store = {"type": "redis", "url": u.hostname or "127.0.0.1", "port": u.port or 6379,
-             "db": int((u.path or "/0").lstrip("/") or 0), "key_prefix": "recobra"}
+    store = {
+        "type": "redis",
+        "url": u.hostname or "127.0.0.1",
+        "port": u.port or 6379,
+        "db": int((u.path or "/0").lstrip("/") or 0),
+        "key_prefix": "recobra",
+    }
     if u.password:
         store["password"] = _ref(LOCK_PASSWORD_ENV)
     return store
@@ -81,8 +86,12 @@ def lock_store(url: str) -> dict:
 def rasa_environment() -> dict[str, str]:
     """The secrets Rasa's files refer to by name, to be in its environment (never in its arguments)."""
     s = get_settings()
-    env = {"ACTION_SERVER_TOKEN": s.action_server_token, "RASA_AUTH_TOKEN": s.rasa_auth_token,
-           "RASA_JWT_SECRET": s.rasa_jwt_secret, "RASA_CHANNEL_SECRET": s.rasa_channel_secret}
+    env = {
+        "ACTION_SERVER_TOKEN": s.action_server_token,
+        "RASA_AUTH_TOKEN": s.rasa_auth_token,
+        "RASA_JWT_SECRET": s.rasa_jwt_secret,
+        "RASA_CHANNEL_SECRET": s.rasa_channel_secret,
+    }
     database_password = urlparse(s.database_url).password if not s.database_url.startswith("sqlite") else None
     if database_password:
         env[TRACKER_PASSWORD_ENV] = database_password
@@ -98,15 +107,20 @@ def write_endpoints(path: Path) -> Path:
     s = get_settings()
     endpoints = {
         # Rasa sends this header with every action call; the action server runs nothing without it.
-        "action_endpoint": {"url": s.action_server_url,
-                            "headers": {"Authorization": "Bearer " + _ref("ACTION_SERVER_TOKEN")}},
+        "action_endpoint": {
+            "url": s.action_server_url,
+            "headers": {"Authorization": "Bearer " + _ref("ACTION_SERVER_TOKEN")},
+        },
         "tracker_store": tracker_store(s.database_url, s.var_dir),
         "lock_store": lock_store(redis_url()),
     }
     ensure_private_dir(path.parent)
     os.environ.update(rasa_environment())
-    write_private(path, "# Written by `make run` from DATABASE_URL and REDIS_URL; secrets by name only.\n"
-                  + yaml.safe_dump(endpoints, default_style=None))
+    write_private(
+        path,
+        "# Written by `make run` from DATABASE_URL and REDIS_URL; secrets by name only.\n"
+        + yaml.safe_dump(endpoints, default_style=None),
+    )
     return path
 
 
@@ -125,11 +139,23 @@ def write_redis_config(path: Path, data_dir: Path, port: int = LOCAL_REDIS_PORT)
     """The bundled Redis: loopback, a generated password (requirepass) read from this 0600 file."""
     s = get_settings()
     ensure_private_dir(data_dir)
-    write_private(path, "\n".join([
-        f"port {port}", "bind 127.0.0.1", "protected-mode yes", f"dir {data_dir}",
-        "appendonly yes", "appendfsync everysec", 'save ""', "loglevel warning",
-        f"requirepass {s.redis_password}", "",
-    ]))
+    write_private(
+        path,
+        "\n".join(
+            [
+                f"port {port}",
+                "bind 127.0.0.1",
+                "protected-mode yes",
+                f"dir {data_dir}",
+                "appendonly yes",
+                "appendfsync everysec",
+                'save ""',
+                "loglevel warning",
+                f"requirepass {s.redis_password}",
+                "",
+            ]
+        ),
+    )
     return path
 
 
@@ -199,10 +225,11 @@ def run() -> int:
     procfile_path.write_text(procfile(var_dir))
 
     threading.Thread(target=_announce_when_ready, daemon=True).start()
-    honcho = subprocess.Popen([str(VENV_BIN / "honcho"), "start", "-f", str(procfile_path), "-d", str(ROOT),
-                               "--no-colour"])
+    honcho = subprocess.Popen(
+        [str(VENV_BIN / "honcho"), "start", "-f", str(procfile_path), "-d", str(ROOT), "--no-colour"]
+    )
 
-    def _forward(signum, _frame) -> None:  # noqa: ANN001
+    def _forward(signum, _frame) -> None:
         if honcho.poll() is None:
             honcho.send_signal(signum)
 

@@ -61,15 +61,19 @@ class LoginLimiter:
 
     @staticmethod
     def keys(username: str, ip: str) -> tuple[str, str, str]:
-        return (f"recobra:login:fail:{username}:{ip}", f"recobra:login:fail-user:{username}",
-                f"recobra:login:fail-ip:{ip}")
+        return (
+            f"recobra:login:fail:{username}:{ip}",
+            f"recobra:login:fail-user:{username}",
+            f"recobra:login:fail-ip:{ip}",
+        )
 
     def reserve(self, username: str, ip: str) -> bool:
         """Count one attempt, unless a limit is reached (False: refuse without comparing the password)."""
         limits = (self.pair_limit, self.username_limit, self.ip_limit)
         try:
-            allowed = self.redis.register_script(_RESERVE)(keys=self.keys(username, ip),
-                                                           args=[*limits, int(self.window.total_seconds())])
+            allowed = self.redis.register_script(_RESERVE)(
+                keys=self.keys(username, ip), args=[*limits, int(self.window.total_seconds())]
+            )
         except Exception as exc:  # any Redis failure closes the door
             log.warning("login limiter unavailable (Redis): %s", exc)
             raise LimiterUnavailable(str(exc)) from exc

@@ -68,7 +68,7 @@ def _card_spans(run: str) -> list[tuple[int, int]]:
     while i < len(groups):
         found = None
         for j in range(len(groups) - 1, i - 1, -1):
-            digits = "".join(run[a:b] for a, b in groups[i:j + 1])
+            digits = "".join(run[a:b] for a, b in groups[i : j + 1])
             if 13 <= len(digits) <= 19 and luhn_ok(digits):
                 found = j
                 break
@@ -105,8 +105,9 @@ def is_identity_answer(entities: Any) -> bool:
     return any(isinstance(e, dict) and e.get("entity") == IDENTITY_ENTITY for e in _list(entities))
 
 
-def mask_identity(text: str | None, entities: Any = None, document_last4: str | None = None,
-                  answer: bool = False) -> str:
+def mask_identity(
+    text: str | None, entities: Any = None, document_last4: str | None = None, answer: bool = False
+) -> str:
     """Hide the document digits a debtor typed to verify: every four-digit answer in a message that was an
     identity answer (``answer``, or a ``document_digits`` entity), and the debtor's own last four anywhere."""
     if not text:

@@ -45,8 +45,16 @@ T = TypeVar("T")
 WHATSAPP_WINDOW = timedelta(hours=24)
 
 # Delivery statuses in the order they happen; callbacks may arrive out of order.
-STATUS_RANK = {"pending": 0, "accepted": 1, "scheduled": 1, "queued": 1, "sending": 2, "sent": 3,
-               "delivered": 4, "read": 5}
+STATUS_RANK = {
+    "pending": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+}
 FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
 
 # Permanent Twilio errors and what they say about the debtor's phone.
@@ -103,7 +111,7 @@ def retry_on_lock(session: Session, fn: Callable[[], T], attempts: int = 12) -> 
             session.rollback()
             if attempt + 1 >= attempts or not _locked(exc):
                 raise
-            time.sleep(min(0.5, 0.01 * 2 ** attempt) * random.uniform(0.5, 1.5))
+            time.sleep(min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
     raise AssertionError("unreachable")
 
 
@@ -151,9 +159,14 @@ def _reflect_error(session: Session, message: Message, code: str) -> None:
 
     previous = debtor.contact_status
     debtor.contact_status = contact_status
-    audit.record(session, actor="worker", action="contact_status_changed", target_type="debtor",
-                 target_id=debtor.id, details={"from": previous, "to": contact_status, "error_code": code,
-                                                "channel": message.channel})
+    audit.record(
+        session,
+        actor="worker",
+        action="contact_status_changed",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"from": previous, "to": contact_status, "error_code": code, "channel": message.channel},
+    )
 
 
 # --- Routing ---------------------------------------------------------------------------------
@@ -176,11 +189,11 @@ class Route:
     template: str | None = None  # a WhatsApp template instead of the text (window closed, no SMS)
 
 
-def route(conversation: Conversation, debtor: Debtor | None, channel: str | None = None,
-          now: datetime | None = None) -> Route:
+def route(
+    conversation: Conversation, debtor: Debtor | None, channel: str | None = None, now: datetime | None = None
+) -> Route:
     """The channel to answer on: the one asked for, else the one the debtor last wrote on."""
-    channel = channel or conversation.last_channel or ("whatsapp" if debtor is not None and debtor.whatsapp
-                                                       else "sms")
+    channel = channel or conversation.last_channel or ("whatsapp" if debtor is not None and debtor.whatsapp else "sms")
     if channel == "whatsapp" and not in_whatsapp_window(conversation, now):
         if sms_allowed(debtor):
             return Route("sms")
@@ -202,9 +215,17 @@ def _check_allowed(debtor: Debtor | None, author: str, reply: bool, force: bool)
         raise NotSendable("this number is not the debtor's")
 
 
-def prepare_text(session: Session, conversation: Conversation, body: str, author: str = "bot",
-                 channel: str | None = None, agent_id: int | None = None, reply: bool = False,
-                 force: bool = False, now: datetime | None = None) -> list[Message]:
+def prepare_text(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    author: str = "bot",
+    channel: str | None = None,
+    agent_id: int | None = None,
+    reply: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
+) -> list[Message]:
     """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
 
     ``reply``: an answer to the debtor's own message (allowed even if the turn opted them out);
@@ -233,15 +254,23 @@ def prepare_text(session: Session, conversation: Conversation, body: str, author
             row.encoding, row.segments = info.encoding, info.segments
             rows.append(row)
     else:
-        rows = [_row(conversation, debtor, author, agent_id, "whatsapp", part)
-                for part in sms_format.prepare_whatsapp(body)]
+        rows = [
+            _row(conversation, debtor, author, agent_id, "whatsapp", part) for part in sms_format.prepare_whatsapp(body)
+        ]
     session.add_all(rows)
     session.flush()
     return rows
 
 
-def prepare_template(session: Session, conversation: Conversation, name: str, values: dict[str, object],
-                     author: str = "bot", agent_id: int | None = None, force: bool = False) -> Message:
+def prepare_template(
+    session: Session,
+    conversation: Conversation,
+    name: str,
+    values: dict[str, object],
+    author: str = "bot",
+    agent_id: int | None = None,
+    force: bool = False,
+) -> Message:
     """A WhatsApp template message (content_sid + variables, no body): valid outside the window."""
     debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
     _check_allowed(debtor, author, False, force)
@@ -254,8 +283,9 @@ def prepare_template(session: Session, conversation: Conversation, name: str, va
     return row
 
 
-def _template_row(session: Session, conversation: Conversation, debtor: Debtor | None, name: str, author: str,
-                  agent_id: int | None) -> Message | None:
+def _template_row(
+    session: Session, conversation: Conversation, debtor: Debtor | None, name: str, author: str, agent_id: int | None
+) -> Message | None:
     values = {"business": get_settings().business_name}  # no name: the phone may not be the debtor's
     try:
         template = templates.get_template(name)
@@ -269,11 +299,23 @@ def _template_row(session: Session, conversation: Conversation, debtor: Debtor |
     return row
 
 
-def _row(conversation: Conversation, debtor: Debtor | None, author: str, agent_id: int | None, channel: str,
-         body: str) -> Message:
-    return Message(conversation_id=conversation.id, debtor_id=debtor.id if debtor else conversation.debtor_id,
-                   direction="out", author=author, agent_id=agent_id, channel=channel, to_phone=conversation.phone,
-                   from_phone=_sender(channel), body=body, media=[], status="pending", attempts=0)
+def _row(
+    conversation: Conversation, debtor: Debtor | None, author: str, agent_id: int | None, channel: str, body: str
+) -> Message:
+    return Message(
+        conversation_id=conversation.id,
+        debtor_id=debtor.id if debtor else conversation.debtor_id,
+        direction="out",
+        author=author,
+        agent_id=agent_id,
+        channel=channel,
+        to_phone=conversation.phone,
+        from_phone=_sender(channel),
+        body=body,
+        media=[],
+        status="pending",
+        attempts=0,
+    )
 
 
 # --- Rate limit ------------------------------------------------------------------------------
@@ -307,12 +349,12 @@ class RateLimiter:
     send waits until it has paid the debt.
     """
 
-    def __init__(self, redis_client=None) -> None:  # noqa: ANN001
+    def __init__(self, redis_client=None) -> None:
         self._redis = redis_client
         self._script = None
 
     @property
-    def redis(self):  # noqa: ANN201
+    def redis(self):
         if self._redis is None:
             from bot.redis_client import get_redis
 
@@ -365,10 +407,10 @@ BACKOFF_BASE = _env_float("RECOBRA_SEND_BACKOFF", 0.25)
 
 def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = 30.0) -> float:
     """Exponential backoff with full jitter."""
-    return random.uniform(0, min(cap, base * 2 ** attempt))
+    return random.uniform(0, min(cap, base * 2**attempt))
 
 
-def deliver(session: Session, message: Message, provider=None) -> Message:  # noqa: ANN001
+def deliver(session: Session, message: Message, provider=None) -> Message:
     """Send one pending message once. Commits. Raises ``ProviderError`` (retryable) to the caller."""
     from bot.providers.messaging import AMBIGUOUS, ProviderError, current_provider
 
@@ -377,11 +419,18 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
     provider = provider or current_provider()
     if message.error_code == AMBIGUOUS and hasattr(provider, "find_sent"):
         # The last attempt got no answer: Twilio may have the message already. Ask before resending.
-        candidates = provider.find_sent(message.to_phone, message.channel,
-                                        None if message.content_sid else message.body, message.content_sid,
-                                        message.updated_at or message.created_at)
-        known = set(session.execute(select(Message.provider_sid).where(
-            Message.provider_sid.in_([c.sid for c in candidates] or [""]))).scalars())
+        candidates = provider.find_sent(
+            message.to_phone,
+            message.channel,
+            None if message.content_sid else message.body,
+            message.content_sid,
+            message.updated_at or message.created_at,
+        )
+        known = set(
+            session.execute(
+                select(Message.provider_sid).where(Message.provider_sid.in_([c.sid for c in candidates] or [""]))
+            ).scalars()
+        )
         found = next((c for c in candidates if c.sid not in known), None)  # not another message of ours
         if found is not None:
             _save(session, message, lambda m: (setattr(m, "error_code", None), _record_result(session, m, found)))
@@ -396,13 +445,16 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
     session.commit()
     try:
         result = provider.send(
-            message.to_phone, message.channel,
+            message.to_phone,
+            message.channel,
             body=None if message.content_sid else message.body,
-            content_sid=message.content_sid, content_variables=message.content_variables,
+            content_sid=message.content_sid,
+            content_variables=message.content_variables,
         )
     except ProviderError as exc:
         error = exc
         if error.retryable:
+
             def transient(m: Message) -> None:
                 m.attempts = attempts
                 if error.ambiguous:
@@ -417,8 +469,9 @@ def deliver(session: Session, message: Message, provider=None) -> Message:  # no
                 _reflect_error(session, m, error.code)
 
         _save(session, message, permanent)
-        log.warning("message %s to %s failed permanently: %s (%s)", message.id, mask_phone(message.to_phone), exc,
-                    exc.code)
+        log.warning(
+            "message %s to %s failed permanently: %s (%s)", message.id, mask_phone(message.to_phone), exc, exc.code
+        )
         return message
 
     def sent(m: Message) -> None:
@@ -438,7 +491,7 @@ def _save(session: Session, message: Message, change: Callable[[Message], None])
     retry_on_lock(session, run)
 
 
-def _record_result(session: Session, message: Message, result) -> None:  # noqa: ANN001
+def _record_result(session: Session, message: Message, result) -> None:
     message.provider_sid = result.sid
     if result.error_code:
         message.status, message.error_code = "failed", result.error_code
@@ -450,15 +503,21 @@ def _record_result(session: Session, message: Message, result) -> None:  # noqa:
 
 
 def pending_messages(session: Session, conversation_id: int) -> list[Message]:
-    return list(session.execute(
-        select(Message).where(Message.conversation_id == conversation_id, Message.direction == "out",
-                              Message.status == "pending", Message.provider_sid.is_(None))
-        .order_by(Message.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "out",
+                Message.status == "pending",
+                Message.provider_sid.is_(None),
+            )
+            .order_by(Message.id)
+        ).scalars()
+    )
 
 
-def deliver_pending(session: Session, conversation_id: int, provider=None,  # noqa: ANN001
-                    attempts: int | None = None) -> int:
+def deliver_pending(session: Session, conversation_id: int, provider=None, attempts: int | None = None) -> int:
     """Send the conversation's pending messages in order. Raises ``bot.queue.Retry`` when the
     provider keeps failing transiently; what was sent stays sent, the rest waits its turn."""
     from bot.providers.messaging import ProviderError

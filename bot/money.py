@@ -34,7 +34,7 @@ def minor_digits(currency: str) -> int:
 def parse_amount(value: object, currency: str) -> Decimal:
     """Parse a decimal string (never a float) into an exact, non-negative amount of ``currency``."""
     if isinstance(value, bool) or not isinstance(value, (str, int, Decimal)):
-        raise MoneyError("amount must be a decimal string such as \"120000.00\"")
+        raise MoneyError('amount must be a decimal string such as "120000.00"')
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation as exc:
@@ -79,6 +79,6 @@ def _whole_pattern(locale: str) -> str:
 
     try:
         pattern = Locale.parse(locale).currency_formats["standard"].pattern.split(";")[0]
-    except Exception:  # noqa: BLE001 - an unknown locale falls back to the plain pattern
+    except Exception:
         return "¤#,##0"
     return pattern.replace("#,##0.00", "#,##0") if "#,##0.00" in pattern else "¤#,##0"

@@ -10,15 +10,20 @@ from bot import audit
 from bot.store.models import Debtor
 
 
-def opt_out(session: Session, debtor: Debtor, actor: str = "bot", channel: str | None = None,
-            text: str = "") -> bool:
+def opt_out(session: Session, debtor: Debtor, actor: str = "bot", channel: str | None = None, text: str = "") -> bool:
     """Stop automated messages to the debtor; returns False when they had already opted out."""
     if debtor.opted_out:
         return False
     debtor.opted_out = True
     debtor.opted_out_at = datetime.now(timezone.utc)
-    audit.record(session, actor=actor, action="opted_out", target_type="debtor", target_id=debtor.id,
-                 details={"channel": channel, "text": text[:500]})
+    audit.record(
+        session,
+        actor=actor,
+        action="opted_out",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"channel": channel, "text": text[:500]},
+    )
     return True
 
 
@@ -27,6 +32,7 @@ def opt_in(session: Session, debtor: Debtor, actor: str = "bot", channel: str | 
         return False
     debtor.opted_out = False
     debtor.opted_out_at = None
-    audit.record(session, actor=actor, action="opted_in", target_type="debtor", target_id=debtor.id,
-                 details={"channel": channel})
+    audit.record(
+        session, actor=actor, action="opted_in", target_type="debtor", target_id=debtor.id, details={"channel": channel}
+    )
     return True

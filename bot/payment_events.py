@@ -107,8 +107,7 @@ def first_name(debtor: Debtor) -> str:
 def lock_debtor(session: Session, debtor_id: int, now: datetime) -> None:
     """Serialise every payment change of one debtor (see the module's docstring)."""
     session.execute(
-        update(Debtor).where(Debtor.id == debtor_id).values(updated_at=now)
-        .execution_options(synchronize_session=False)
+        update(Debtor).where(Debtor.id == debtor_id).values(updated_at=now).execution_options(synchronize_session=False)
     )
     session.expire_all()  # read everything again, now that nobody else can change it
 
@@ -125,8 +124,9 @@ def stored_payment(session: Session, provider: str, provider_id: str) -> Payment
     ).scalar_one_or_none()
 
 
-def apply(session: Session, provider: str, info: dict[str, Any], now: datetime | None = None,
-          link_provider=None) -> Outcome:  # noqa: ANN001
+def apply(
+    session: Session, provider: str, info: dict[str, Any], now: datetime | None = None, link_provider=None
+) -> Outcome:
     """Apply the provider's view of one payment (``normalise_payment`` shape). Does not commit."""
     now = now or datetime.now(timezone.utc)
     payment_id = str(info.get("id") or "")
@@ -136,8 +136,12 @@ def apply(session: Session, provider: str, info: dict[str, Any], now: datetime |
         return out
     link = link_for_reference(session, info.get("external_reference"))
     if link is None:
-        log.warning("payment %s (%s) has no link of ours (external_reference %r): ignored", payment_id, provider,
-                    info.get("external_reference"))
+        log.warning(
+            "payment %s (%s) has no link of ours (external_reference %r): ignored",
+            payment_id,
+            provider,
+            info.get("external_reference"),
+        )
         return out
     lock_debtor(session, link.debtor_id, now)
     link = session.get(PaymentLink, link.id)
@@ -180,17 +184,35 @@ def apply(session: Session, provider: str, info: dict[str, Any], now: datetime |
     else:
         out.action = "recorded"
     if out.action in ("applied", "reversed", "partially_refunded", "rejected", "pending", "recorded"):
-        audit.record(session, actor="worker", action=f"payment_{out.action}", target_type="payment",
-                     target_id=payment.id, details={"provider": provider, "provider_id": payment_id,
-                                                    "status": status, "previous": previous,
-                                                    "amount": str(payment.amount), "currency": payment.currency})
+        audit.record(
+            session,
+            actor="worker",
+            action=f"payment_{out.action}",
+            target_type="payment",
+            target_id=payment.id,
+            details={
+                "provider": provider,
+                "provider_id": payment_id,
+                "status": status,
+                "previous": previous,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+            },
+        )
     session.flush()
     return out
 
 
 # --- approved ----------------------------------------------------------------------------------------------
-def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoice: Invoice | None, debtor: Debtor,
-                    now: datetime, out: Outcome) -> None:
+def _apply_approved(
+    session: Session,
+    payment: Payment,
+    link: PaymentLink,
+    invoice: Invoice | None,
+    debtor: Debtor,
+    now: datetime,
+    out: Outcome,
+) -> None:
     out.action = "applied"
     amount = payment.amount
     if invoice is None or payment.currency != invoice.currency:
@@ -198,8 +220,13 @@ def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoi
         _allocation(session, payment, debtor, invoice, Decimal("0.00"), amount, now)
         payment.applied = True
         link.status = "paid"
-        handoffs.open(session, debtor.phone, debtor, "payment_review",
-                      summary=f"Pago {payment.provider_id} en {payment.currency} sin factura en esa moneda.")
+        handoffs.open(
+            session,
+            debtor.phone,
+            debtor,
+            "payment_review",
+            summary=f"Pago {payment.provider_id} en {payment.currency} sin factura en esa moneda.",
+        )
         log.warning("payment %s kept as credit: no invoice in %s", payment.provider_id, payment.currency)
         return
     applied = min(amount, invoice.balance)
@@ -211,8 +238,14 @@ def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoi
             invoice.status = "paid"
         if not invoice.reminders_paused:
             invoice.reminders_paused = True
-            audit.record(session, actor="worker", action="reminders_paused", target_type="invoice",
-                         target_id=invoice.id, details={"why": "paid"})
+            audit.record(
+                session,
+                actor="worker",
+                action="reminders_paused",
+                target_type="invoice",
+                target_id=invoice.id,
+                details={"why": "paid"},
+            )
     link.status = "paid"
     alloc = _allocation(session, payment, debtor, invoice, applied, credit, now)
     alloc.invoice_was_paid = paid
@@ -223,8 +256,12 @@ def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoi
 
     verified = disclosure.verified_conversation(session, debtor, now)
     if verified:
-        values = {"name": first_name(debtor), "amount": _fmt(amount, payment.currency, debtor),
-                  "invoice": invoice.external_id, "balance": _fmt(invoice.balance, invoice.currency, debtor)}
+        values = {
+            "name": first_name(debtor),
+            "amount": _fmt(amount, payment.currency, debtor),
+            "invoice": invoice.external_id,
+            "balance": _fmt(invoice.balance, invoice.currency, debtor),
+        }
         body = message("approved_paid" if paid else "approved_partial", **values)
         if credit > 0:
             body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
@@ -236,12 +273,28 @@ def _apply_approved(session: Session, payment: Payment, link: PaymentLink, invoi
     if cert is not None:
         out.settlement_code = cert.code
         if verified:  # the certificate names the debtor and the invoices: only to whoever proved who they are
-            notify(session, debtor, message("settlement", name=first_name(debtor), business=_business(),
-                                            url=settlements.certificate_url(cert.code)), out)
+            notify(
+                session,
+                debtor,
+                message(
+                    "settlement",
+                    name=first_name(debtor),
+                    business=_business(),
+                    url=settlements.certificate_url(cert.code),
+                ),
+                out,
+            )
 
 
-def _allocation(session: Session, payment: Payment, debtor: Debtor, invoice: Invoice | None, applied: Decimal,
-                credit: Decimal, now: datetime) -> PaymentAllocation:
+def _allocation(
+    session: Session,
+    payment: Payment,
+    debtor: Debtor,
+    invoice: Invoice | None,
+    applied: Decimal,
+    credit: Decimal,
+    now: datetime,
+) -> PaymentAllocation:
     alloc = session.execute(
         select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
     ).scalar_one_or_none()
@@ -262,9 +315,11 @@ def _allocation(session: Session, payment: Payment, debtor: Debtor, invoice: Inv
 def paid_since(session: Session, invoice_id: int, since: datetime) -> Decimal:
     """What approved, unreversed payments brought to the invoice since ``since`` (credit included)."""
     rows = session.execute(
-        select(PaymentAllocation.applied_amount, PaymentAllocation.credit_amount)
-        .where(PaymentAllocation.invoice_id == invoice_id, PaymentAllocation.reversed_at.is_(None),
-               PaymentAllocation.created_at >= since)
+        select(PaymentAllocation.applied_amount, PaymentAllocation.credit_amount).where(
+            PaymentAllocation.invoice_id == invoice_id,
+            PaymentAllocation.reversed_at.is_(None),
+            PaymentAllocation.created_at >= since,
+        )
     ).all()
     return sum((a + c for a, c in rows), Decimal("0.00"))
 
@@ -279,15 +334,19 @@ def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: b
     return None
 
 
-def _pay_instalments(session: Session, invoice: Invoice, link: PaymentLink, amount: Decimal, paid: bool,
-                     now: datetime) -> int | None:
+def _pay_instalments(
+    session: Session, invoice: Invoice, link: PaymentLink, amount: Decimal, paid: bool, now: datetime
+) -> int | None:
     plan = payment_plans.active_plan(session, invoice.id)
     if plan is None:
         return None
-    pending = list(session.execute(
-        select(Instalment).where(Instalment.plan_id == plan.id, Instalment.status == "pending")
-        .order_by(Instalment.number)
-    ).scalars())
+    pending = list(
+        session.execute(
+            select(Instalment)
+            .where(Instalment.plan_id == plan.id, Instalment.status == "pending")
+            .order_by(Instalment.number)
+        ).scalars()
+    )
     if link.instalment_id:  # the instalment the link was for goes first
         pending.sort(key=lambda i: (i.id != link.instalment_id, i.number))
     first_paid = None
@@ -301,13 +360,15 @@ def _pay_instalments(session: Session, invoice: Invoice, link: PaymentLink, amou
             break
     session.flush()
     still = session.execute(
-        select(func.count()).select_from(Instalment).where(Instalment.plan_id == plan.id,
-                                                           Instalment.status == "pending")
+        select(func.count())
+        .select_from(Instalment)
+        .where(Instalment.plan_id == plan.id, Instalment.status == "pending")
     ).scalar_one()
     if still == 0:
         plan.status = "completed"
-        audit.record(session, actor="worker", action="payment_plan_completed", target_type="payment_plan",
-                     target_id=plan.id)
+        audit.record(
+            session, actor="worker", action="payment_plan_completed", target_type="payment_plan", target_id=plan.id
+        )
     return first_paid
 
 
@@ -324,9 +385,14 @@ def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, 
                 _unpay_instalments(session, invoice, alloc)
     settlements.revoke_for_payment(session, debtor, payment, now)
     kind = "contracargo" if payment.status == "charged_back" else "reembolso"
-    handoffs.open(session, debtor.phone, debtor, "payment_reversed",
-                  summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
-                          f"tuvo un {kind} ({payment.status}); el saldo se restableció.")
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
+        f"tuvo un {kind} ({payment.status}); el saldo se restableció.",
+    )
 
 
 def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded: Decimal, now: datetime) -> None:
@@ -345,17 +411,23 @@ def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded
     alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
     _back_onto_invoice(session, alloc, back)
     settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
-    handoffs.open(session, debtor.phone, debtor, "payment_reversed",
-                  summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
-                          f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
-                          "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.")
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
+        f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
+        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.",
+    )
 
 
 def _active_allocation(session: Session, payment: Payment) -> PaymentAllocation | None:
     """Where the payment went (invoice and credit), unless it was already reversed."""
     return session.execute(
-        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id,
-                                        PaymentAllocation.reversed_at.is_(None))
+        select(PaymentAllocation).where(
+            PaymentAllocation.payment_id == payment.id, PaymentAllocation.reversed_at.is_(None)
+        )
     ).scalar_one_or_none()
 
 
@@ -385,11 +457,22 @@ def _unpay_instalments(session: Session, invoice: Invoice, alloc: PaymentAllocat
 
 
 # --- rejected, waiting -------------------------------------------------------------------------------------
-def _rejected(session: Session, payment: Payment, link: PaymentLink, invoice: Invoice | None, debtor: Debtor,
-              now: datetime, out: Outcome, link_provider=None) -> None:  # noqa: ANN001
+def _rejected(
+    session: Session,
+    payment: Payment,
+    link: PaymentLink,
+    invoice: Invoice | None,
+    debtor: Debtor,
+    now: datetime,
+    out: Outcome,
+    link_provider=None,
+) -> None:
     out.action = "rejected"
-    values = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor),
-              "reason": rejection_reason(payment.status_detail)}
+    values = {
+        "name": first_name(debtor),
+        "amount": _fmt(payment.amount, payment.currency, debtor),
+        "reason": rejection_reason(payment.status_detail),
+    }
     new_link = None
     if invoice is not None and invoice.status == "open" and invoice.balance > 0:
         amount = min(link.amount, invoice.balance)
@@ -403,8 +486,9 @@ def _rejected(session: Session, payment: Payment, link: PaymentLink, invoice: In
         if instalment is not None and instalment.status != "pending":
             instalment = None
         provider = link_provider or payments.get_provider(link.provider)
-        new_link, _ = payments.create_link(session, debtor, invoice, amount, promise=promise, instalment=instalment,
-                                           provider=provider, now=now)
+        new_link, _ = payments.create_link(
+            session, debtor, invoice, amount, promise=promise, instalment=instalment, provider=provider, now=now
+        )
         out.new_link_id = new_link.id
     if not disclosure.verified_conversation(session, debtor, now):
         body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
@@ -417,8 +501,9 @@ def _rejected(session: Session, payment: Payment, link: PaymentLink, invoice: In
     notify(session, debtor, body, out)
 
 
-def _waiting(session: Session, payment: Payment, debtor: Debtor, info: dict[str, Any], now: datetime,
-             out: Outcome) -> None:
+def _waiting(
+    session: Session, payment: Payment, debtor: Debtor, info: dict[str, Any], now: datetime, out: Outcome
+) -> None:
     out.action = "pending"
     values: dict[str, object] = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
     place = cash_place(info.get("payment_method_id"))
@@ -428,11 +513,15 @@ def _waiting(session: Session, payment: Payment, debtor: Debtor, info: dict[str,
         deadline = ""
         expires = info.get("date_of_expiration")
         if expires:
-            deadline = message("pending_cash_deadline",
-                               date=local_today(debtor, expires).strftime("%d/%m/%Y"))
+            deadline = message("pending_cash_deadline", date=local_today(debtor, expires).strftime("%d/%m/%Y"))
         ticket = message("pending_cash_ticket", url=info["ticket_url"]) if info.get("ticket_url") else ""
-        body = message("pending_cash", place=place or "el punto de pago elegido", deadline=deadline,
-                       ticket=(" " + ticket) if ticket else "", **values)
+        body = message(
+            "pending_cash",
+            place=place or "el punto de pago elegido",
+            deadline=deadline,
+            ticket=(" " + ticket) if ticket else "",
+            **values,
+        )
     else:
         body = message("pending", **values)
     notify(session, debtor, " ".join(body.split()), out)
@@ -471,9 +560,11 @@ def credit_balance(session: Session, debtor_id: int) -> dict[str, Decimal]:
     """The debtor's credit (over-payments not reversed), per currency."""
     out: dict[str, Decimal] = {}
     for currency, credit in session.execute(
-        select(PaymentAllocation.currency, PaymentAllocation.credit_amount)
-        .where(PaymentAllocation.debtor_id == debtor_id, PaymentAllocation.reversed_at.is_(None),
-               PaymentAllocation.credit_amount > 0)
+        select(PaymentAllocation.currency, PaymentAllocation.credit_amount).where(
+            PaymentAllocation.debtor_id == debtor_id,
+            PaymentAllocation.reversed_at.is_(None),
+            PaymentAllocation.credit_amount > 0,
+        )
     ).all():
         out[currency] = out.get(currency, Decimal("0.00")) + credit
     return out

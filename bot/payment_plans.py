@@ -148,14 +148,25 @@ def create(
     promise = promises.open_promise(session, invoice.id)
     if promise is not None:
         promises.resolve(session, promise, "replaced")
-    plan = PaymentPlan(debtor_id=debtor.id, invoice_id=invoice.id, total=chosen.total, currency=chosen.currency,
-                       instalment_count=count, status="active")
+    plan = PaymentPlan(
+        debtor_id=debtor.id,
+        invoice_id=invoice.id,
+        total=chosen.total,
+        currency=chosen.currency,
+        instalment_count=count,
+        status="active",
+    )
     session.add(plan)
     session.flush()
     for i, (amount, due) in enumerate(zip(chosen.amounts, chosen.dates, strict=True), start=1):
         session.add(Instalment(plan_id=plan.id, number=i, due_date=due, amount=amount, status="pending"))
     session.flush()
-    audit.record(session, actor="bot", action="payment_plan_created", target_type="payment_plan",
-                 target_id=plan.id, details={"invoice_id": invoice.id, "count": count,
-                                             "amounts": [str(a) for a in chosen.amounts]})
+    audit.record(
+        session,
+        actor="bot",
+        action="payment_plan_created",
+        target_type="payment_plan",
+        target_id=plan.id,
+        details={"invoice_id": invoice.id, "count": count, "amounts": [str(a) for a in chosen.amounts]},
+    )
     return plan

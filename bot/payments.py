@@ -86,20 +86,25 @@ def _token(n: int) -> str:
     return "".join(secrets.choice(SHORT_ALPHABET) for _ in range(n))
 
 
-def reusable(session: Session, invoice_id: int | None, amount: Decimal, provider: str, now: datetime
-             ) -> PaymentLink | None:
-    return session.execute(
-        select(PaymentLink)
-        .where(
-            PaymentLink.invoice_id == invoice_id,
-            PaymentLink.amount == amount,
-            PaymentLink.status == "active",
-            PaymentLink.provider == provider,
-            PaymentLink.expires_at > now,
+def reusable(
+    session: Session, invoice_id: int | None, amount: Decimal, provider: str, now: datetime
+) -> PaymentLink | None:
+    return (
+        session.execute(
+            select(PaymentLink)
+            .where(
+                PaymentLink.invoice_id == invoice_id,
+                PaymentLink.amount == amount,
+                PaymentLink.status == "active",
+                PaymentLink.provider == provider,
+                PaymentLink.expires_at > now,
+            )
+            .order_by(PaymentLink.id.desc())
+            .limit(1)
         )
-        .order_by(PaymentLink.id.desc())
-        .limit(1)
-    ).scalars().first()
+        .scalars()
+        .first()
+    )
 
 
 def create_link(
@@ -125,31 +130,51 @@ def create_link(
     expires_at = now + ttl()
     for _ in range(5):
         reference = f"RC{_token(14)}"
-        request = LinkRequest(reference=reference, amount=amount, currency=invoice.currency,
-                              description=f"Pago factura {invoice.external_id}", expires_at=expires_at,
-                              debtor_external_id=debtor.external_id, invoice_external_id=invoice.external_id)
+        request = LinkRequest(
+            reference=reference,
+            amount=amount,
+            currency=invoice.currency,
+            description=f"Pago factura {invoice.external_id}",
+            expires_at=expires_at,
+            debtor_external_id=debtor.external_id,
+            invoice_external_id=invoice.external_id,
+        )
         created = provider.create_link(request)
         try:
             with session.begin_nested():
                 link = PaymentLink(
-                    debtor_id=debtor.id, invoice_id=invoice.id,
+                    debtor_id=debtor.id,
+                    invoice_id=invoice.id,
                     promise_id=promise.id if promise else None,
                     instalment_id=instalment.id if instalment else None,
-                    reference=reference, short_code=_token(8), provider=provider.name,
-                    provider_ref=created.provider_ref, url=created.url, amount=amount,
-                    currency=invoice.currency, status="active", expires_at=expires_at,
+                    reference=reference,
+                    short_code=_token(8),
+                    provider=provider.name,
+                    provider_ref=created.provider_ref,
+                    url=created.url,
+                    amount=amount,
+                    currency=invoice.currency,
+                    status="active",
+                    expires_at=expires_at,
                 )
                 session.add(link)
         except IntegrityError:  # a reference or short code collided: draw again
             continue
-        audit.record(session, actor="bot", action="payment_link_created", target_type="payment_link",
-                     target_id=link.id, details={"invoice_id": invoice.id, "amount": str(amount)})
+        audit.record(
+            session,
+            actor="bot",
+            action="payment_link_created",
+            target_type="payment_link",
+            target_id=link.id,
+            details={"invoice_id": invoice.id, "amount": str(amount)},
+        )
         return link, False
     raise RuntimeError("could not draw a unique payment reference")
 
 
-def link_for_invoice(session: Session, debtor: Debtor, invoice: Invoice, now: datetime | None = None
-                     ) -> tuple[PaymentLink, str]:
+def link_for_invoice(
+    session: Session, debtor: Debtor, invoice: Invoice, now: datetime | None = None
+) -> tuple[PaymentLink, str]:
     """The link for what is due now on the invoice: the instalment due, else the open promise's
     amount, else the balance. Returns (link, kind) with kind ``instalment``/``promise``/``balance``."""
     instalment = payment_plans.next_instalment(session, invoice.id)
@@ -167,9 +192,11 @@ def link_for_invoice(session: Session, debtor: Debtor, invoice: Invoice, now: da
 def expire_links(session: Session, now: datetime | None = None) -> int:
     """Mark active links past their expiry as expired (the worker runs this)."""
     now = now or datetime.now(timezone.utc)
-    links = session.execute(
-        select(PaymentLink).where(PaymentLink.status == "active", PaymentLink.expires_at <= now)
-    ).scalars().all()
+    links = (
+        session.execute(select(PaymentLink).where(PaymentLink.status == "active", PaymentLink.expires_at <= now))
+        .scalars()
+        .all()
+    )
     for link in links:
         link.status = "expired"
     return len(links)

@@ -33,8 +33,7 @@ COLUMNS = (
     "currency",
     "due_date",
 )
-REQUIRED = ("debtor_external_id", "name", "phone", "country", "invoice_external_id", "amount", "currency",
-            "due_date")
+REQUIRED = ("debtor_external_id", "name", "phone", "country", "invoice_external_id", "amount", "currency", "due_date")
 TRUE = {"1", "true", "yes", "si", "sí", "y", "s"}
 FALSE = {"0", "false", "no", "n", ""}
 CHUNK = 2000
@@ -112,10 +111,11 @@ def import_rows(
             except debtors.ValidationError as exc:
                 report.rejected.append(Rejection(line, exc.field, exc.message))
         ids = {d.external_id for _, d in parsed}
-        known = {
-            d.external_id: d
-            for d in session.execute(select(Debtor).where(Debtor.external_id.in_(ids))).scalars()
-        } if ids else {}
+        known = (
+            {d.external_id: d for d in session.execute(select(Debtor).where(Debtor.external_id.in_(ids))).scalars()}
+            if ids
+            else {}
+        )
         invoices: dict[int, dict[str, Invoice]] = {}
         if known:
             for inv in session.execute(

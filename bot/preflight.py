@@ -45,8 +45,10 @@ def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> li
     for variable in real:
         for secret in PROVIDER_SECRETS[variable]:
             if not env.get(secret, "").strip():
-                out.append(f"{secret} is not set: {variable}={providers[variable]} needs it from your account "
-                           "(it is never generated for a real provider)")
+                out.append(
+                    f"{secret} is not set: {variable}={providers[variable]} needs it from your account "
+                    "(it is never generated for a real provider)"
+                )
     if settings.messaging_provider == "twilio" and not (env.get("TWILIO_WHATSAPP_FROM") or env.get("TWILIO_SMS_FROM")):
         out.append("TWILIO_WHATSAPP_FROM / TWILIO_SMS_FROM: neither is set; MESSAGING_PROVIDER=twilio needs a sender")
     if settings.env != "production":
@@ -55,11 +57,14 @@ def problems(settings: Settings, environ: Mapping[str, str] | None = None) -> li
         out.append(f"{variable}=sandbox: production needs {REAL[variable]!r}")
     base = env.get("PUBLIC_BASE_URL", "").strip()
     if not base:
-        out.append("PUBLIC_BASE_URL is not set: production needs the public https:// URL that Twilio and "
-                   "Mercado Pago call")
+        out.append(
+            "PUBLIC_BASE_URL is not set: production needs the public https:// URL that Twilio and Mercado Pago call"
+        )
     elif not base.lower().startswith("https://"):
         out.append(f"PUBLIC_BASE_URL={base!r} is not https: links and webhooks carry bearer codes")
     if settings.database_url.startswith("sqlite") and not settings.allow_sqlite:
-        out.append("DATABASE_URL is SQLite: production needs PostgreSQL (postgresql://...), or set "
-                   "RECOBRA_ALLOW_SQLITE=true for a single-machine installation")
+        out.append(
+            "DATABASE_URL is SQLite: production needs PostgreSQL (postgresql://...), or set "
+            "RECOBRA_ALLOW_SQLITE=true for a single-machine installation"
+        )
     return out

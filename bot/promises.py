@@ -106,9 +106,19 @@ def create(
     )
     session.add(promise)
     session.flush()
-    audit.record(session, actor=source, action="promise_created", target_type="promise", target_id=promise.id,
-                 details={"invoice_id": invoice.id, "date": terms.promised_date.isoformat(),
-                          "amount": str(terms.amount), "replaced": old.id if old else None})
+    audit.record(
+        session,
+        actor=source,
+        action="promise_created",
+        target_type="promise",
+        target_id=promise.id,
+        details={
+            "invoice_id": invoice.id,
+            "date": terms.promised_date.isoformat(),
+            "amount": str(terms.amount),
+            "replaced": old.id if old else None,
+        },
+    )
     return promise
 
 

@@ -56,8 +56,14 @@ _READY_LOCK = threading.Lock()
 
 
 class PartitionedQueue:
-    def __init__(self, client: redis.Redis, name: str = "inbound", partitions: int = 16,
-                 group: str = "workers", maxlen: int = 200_000) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        name: str = "inbound",
+        partitions: int = 16,
+        group: str = "workers",
+        maxlen: int = 200_000,
+    ) -> None:
         self.redis = client
         self.name = name
         self.partitions = partitions
@@ -95,8 +101,7 @@ class PartitionedQueue:
         """Append a job for conversation ``key``; returns the stream entry id."""
         self.ensure_groups()
         fields = {"key": key, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False)}
-        entry_id = self.redis.xadd(self.stream(self.partition_of(key)), fields, maxlen=self.maxlen,
-                                   approximate=True)
+        entry_id = self.redis.xadd(self.stream(self.partition_of(key)), fields, maxlen=self.maxlen, approximate=True)
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
     def pending_count(self) -> int:
@@ -131,9 +136,17 @@ def _decode(value: Any) -> str:
 class PartitionConsumer:
     """Handles one partition while holding its lease. Run by a worker thread."""
 
-    def __init__(self, queue: PartitionedQueue, partition: int, handler: Handler, consumer: str,
-                 lease_ms: int = 30_000, block_ms: int = 1_000, max_failures: int = 5,
-                 max_backoff: float = 30.0) -> None:
+    def __init__(
+        self,
+        queue: PartitionedQueue,
+        partition: int,
+        handler: Handler,
+        consumer: str,
+        lease_ms: int = 30_000,
+        block_ms: int = 1_000,
+        max_failures: int = 5,
+        max_backoff: float = 30.0,
+    ) -> None:
         self.q = queue
         self.partition = partition
         self.handler = handler
@@ -158,14 +171,19 @@ class PartitionConsumer:
         renewed = r.eval(
             "if redis.call('get', KEYS[1]) == ARGV[1] then "
             "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
-            1, key, self.consumer, self.lease_ms,
+            1,
+            key,
+            self.consumer,
+            self.lease_ms,
         )
         return bool(renewed)
 
     def release(self) -> None:
         self.q.redis.eval(
             "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-            1, self.q.lease_key(self.partition), self.consumer,
+            1,
+            self.q.lease_key(self.partition),
+            self.consumer,
         )
 
     # --- work ----------------------------------------------------------------------------
@@ -183,8 +201,9 @@ class PartitionConsumer:
         claimed: list[tuple[str, dict]] = []
         start = "0-0"
         while True:
-            result = self.q.redis.xautoclaim(stream, self.q.group, self.consumer, min_idle_time=0,
-                                             start_id=start, count=100)
+            result = self.q.redis.xautoclaim(
+                stream, self.q.group, self.consumer, min_idle_time=0, start_id=start, count=100
+            )
             next_id, entries = result[0], result[1]
             claimed.extend(self._entries(entries))
             if _decode(next_id) == "0-0" or not entries:
@@ -222,9 +241,14 @@ class PartitionConsumer:
             payload = json.loads(fields.get("payload", "{}"))
         except json.JSONDecodeError:
             payload = {"raw": fields.get("payload")}
-        job = Job(id=entry_id, partition=self.partition, key=fields.get("key", ""),
-                  kind=fields.get("kind", ""), payload=payload,
-                  deliveries=self._failures.get(entry_id, 0) + 1)
+        job = Job(
+            id=entry_id,
+            partition=self.partition,
+            key=fields.get("key", ""),
+            kind=fields.get("kind", ""),
+            payload=payload,
+            deliveries=self._failures.get(entry_id, 0) + 1,
+        )
         try:
             self.handler(job)
         except Retry as exc:
@@ -251,8 +275,14 @@ class PartitionConsumer:
 class QueueWorker:
     """Runs a thread per partition; each handles its partition while it holds the lease."""
 
-    def __init__(self, queue: PartitionedQueue, handler: Handler, consumer: str | None = None,
-                 lease_ms: int = 30_000, block_ms: int = 1_000) -> None:
+    def __init__(
+        self,
+        queue: PartitionedQueue,
+        handler: Handler,
+        consumer: str | None = None,
+        lease_ms: int = 30_000,
+        block_ms: int = 1_000,
+    ) -> None:
         self.queue = queue
         self.handler = handler
         self.consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
@@ -262,8 +292,9 @@ class QueueWorker:
         self.threads: list[threading.Thread] = []
 
     def _run_partition(self, partition: int) -> None:
-        pc = PartitionConsumer(self.queue, partition, self.handler, self.consumer, lease_ms=self.lease_ms,
-                               block_ms=self.block_ms)
+        pc = PartitionConsumer(
+            self.queue, partition, self.handler, self.consumer, lease_ms=self.lease_ms, block_ms=self.block_ms
+        )
         holding = False
         while not self.stop_event.is_set():
             try:

@@ -22,11 +22,12 @@ def redis_url() -> str:
 
 @lru_cache(maxsize=4)
 def get_redis(url: str | None = None) -> redis.Redis:
-    return redis.Redis.from_url(url or redis_url(), health_check_interval=30, socket_timeout=10,
-                                socket_connect_timeout=5)
+    return redis.Redis.from_url(
+        url or redis_url(), health_check_interval=30, socket_timeout=10, socket_connect_timeout=5
+    )
 
 
-def get_queue(name: str = "inbound"):  # noqa: ANN201
+def get_queue(name: str = "inbound"):
     from bot.queue import PartitionedQueue
 
     return PartitionedQueue(get_redis(), name=name, partitions=get_settings().queue_partitions)

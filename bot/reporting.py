@@ -56,9 +56,11 @@ CHANNELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 PAID_STATUSES = ("approved",)
 
 
-def net_paid(payments):  # noqa: ANN001, ANN201
+def net_paid(payments):
     """What a payment brought in: its amount less any part refunded since (exact hundredths)."""
     return type_coerce(payments.c.amount - payments.c.refunded_amount, Money)
+
+
 FAILED_STATUSES = ("failed", "undelivered")
 
 # Outcomes a list can be filtered to, in the order the filter offers them.
@@ -89,10 +91,29 @@ REASON_LABELS = {
     "service_issue": "Problema con el servicio",
     "other": "Otro",
 }
-INTENTS = ("greet", "goodbye", "affirm", "deny", "thank", "inform", "check_balance", "request_payment_link",
-           "ask_payment_methods", "report_nonpayment_reason", "request_due_date_change", "promise_to_pay",
-           "request_payment_plan", "claim_already_paid", "dispute_debt", "request_human", "opt_out",
-           "bot_challenge", "wrong_number", "out_of_scope", "nlu_fallback")
+INTENTS = (
+    "greet",
+    "goodbye",
+    "affirm",
+    "deny",
+    "thank",
+    "inform",
+    "check_balance",
+    "request_payment_link",
+    "ask_payment_methods",
+    "report_nonpayment_reason",
+    "request_due_date_change",
+    "promise_to_pay",
+    "request_payment_plan",
+    "claim_already_paid",
+    "dispute_debt",
+    "request_human",
+    "opt_out",
+    "bot_challenge",
+    "wrong_number",
+    "out_of_scope",
+    "nlu_fallback",
+)
 
 
 # --- Time zone -----------------------------------------------------------------------------------
@@ -210,7 +231,7 @@ C = Conversation.__table__
 D = Debtor.__table__
 
 
-def _in_period(column, start: datetime, end: datetime):  # noqa: ANN001, ANN202
+def _in_period(column, start: datetime, end: datetime):
     return and_(column >= start, column < end)
 
 
@@ -226,15 +247,23 @@ def _event_specs(name: str) -> list[tuple[str, Any, Any, list]]:
     if name == "date_moved":
         return [("debtor", DueDateChange.debtor_id, DueDateChange.created_at, [])]
     if name == "dispute":
-        return [("conversation", Handoff.conversation_id, Handoff.created_at, [Handoff.reason == "dispute"]),
-                ("conversation", Message.conversation_id, Message.created_at, [Message.intent == "dispute_debt"])]
+        return [
+            ("conversation", Handoff.conversation_id, Handoff.created_at, [Handoff.reason == "dispute"]),
+            ("conversation", Message.conversation_id, Message.created_at, [Message.intent == "dispute_debt"]),
+        ]
     if name == "handoff":
         return [("conversation", Handoff.conversation_id, Handoff.created_at, [])]
     if name == "opted_out":
         return [("debtor", Debtor.id, Debtor.opted_out_at, [Debtor.opted_out.is_(True)])]
     if name == "verified":
-        return [("debtor", cast(AuditLog.target_id, Integer), AuditLog.created_at,
-                 [AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"])]
+        return [
+            (
+                "debtor",
+                cast(AuditLog.target_id, Integer),
+                AuditLog.created_at,
+                [AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"],
+            )
+        ]
     if name == "link_sent":
         return [("debtor", PaymentLink.debtor_id, PaymentLink.created_at, [])]
     if name == "link_paid":
@@ -253,19 +282,20 @@ def events(name: str, start: datetime, end: datetime, with_time: bool = False) -
     return out
 
 
-def _key_column(kind: str):  # noqa: ANN202
+def _key_column(kind: str):
     return {"debtor": C.c.debtor_id, "conversation": C.c.id}[kind]
 
 
-def replied_clause(start: datetime, end: datetime):  # noqa: ANN201
+def replied_clause(start: datetime, end: datetime):
     """The debtor wrote in the period. ``last_inbound_at`` (kept by the edge with every inbound message) answers
     it from the row itself; only a period that ended before the debtor's latest message needs the messages."""
-    wrote = C.c.id.in_(select(Message.conversation_id).where(_in_period(Message.created_at, start, end),
-                                                             Message.direction == "in"))
+    wrote = C.c.id.in_(
+        select(Message.conversation_id).where(_in_period(Message.created_at, start, end), Message.direction == "in")
+    )
     return and_(C.c.last_inbound_at >= start, or_(C.c.last_inbound_at < end, wrote))
 
 
-def outcome_clause(name: str, start: datetime, end: datetime):  # noqa: ANN201
+def outcome_clause(name: str, start: datetime, end: datetime):
     """The SQL condition "this conversation had outcome ``name`` in the period" (over ``conversations``)."""
     if name == "replied":
         return replied_clause(start, end)
@@ -286,29 +316,47 @@ def _conditions(session: Session, f: Filters) -> list:
     for name in f.outcomes:
         where.append(outcome_clause(name, start, end))
     if f.reason:
-        where.append(C.c.debtor_id.in_(select(NonpaymentReason.debtor_id).where(
-            NonpaymentReason.reason == f.reason, _in_period(NonpaymentReason.created_at, start, end))))
+        where.append(
+            C.c.debtor_id.in_(
+                select(NonpaymentReason.debtor_id).where(
+                    NonpaymentReason.reason == f.reason, _in_period(NonpaymentReason.created_at, start, end)
+                )
+            )
+        )
     if f.agent:
-        where.append(C.c.id.in_(select(Handoff.conversation_id).where(
-            Handoff.claimed_by == f.agent, _in_period(Handoff.created_at, start, end))))
+        where.append(
+            C.c.id.in_(
+                select(Handoff.conversation_id).where(
+                    Handoff.claimed_by == f.agent, _in_period(Handoff.created_at, start, end)
+                )
+            )
+        )
     if f.intent:
-        where.append(C.c.id.in_(select(Message.conversation_id).where(
-            Message.intent == f.intent, _in_period(Message.created_at, start, end))))
+        where.append(
+            C.c.id.in_(
+                select(Message.conversation_id).where(
+                    Message.intent == f.intent, _in_period(Message.created_at, start, end)
+                )
+            )
+        )
     if f.tag:
         where.append(cast(C.c.tags, String).like(f'%"{_like_escape(f.tag)}"%', escape="\\"))
     if f.campaign or f.variant:
-        attempts = select(ContactAttempt.debtor_id).where(ContactAttempt.status == "sent",
-                                                          _in_period(ContactAttempt.sent_at, start, end))
+        attempts = select(ContactAttempt.debtor_id).where(
+            ContactAttempt.status == "sent", _in_period(ContactAttempt.sent_at, start, end)
+        )
         if f.campaign:
             attempts = attempts.where(ContactAttempt.campaign == f.campaign)
         if f.variant:
             attempts = attempts.where(ContactAttempt.variant == f.variant)
         where.append(C.c.debtor_id.in_(attempts))
     if f.error_code:
-        failed = select(Message.conversation_id).where(Message.status.in_(FAILED_STATUSES),
-                                                       _in_period(Message.created_at, start, end))
-        failed = failed.where(Message.error_code.is_(None) if f.error_code == "none"
-                              else Message.error_code == f.error_code)
+        failed = select(Message.conversation_id).where(
+            Message.status.in_(FAILED_STATUSES), _in_period(Message.created_at, start, end)
+        )
+        failed = failed.where(
+            Message.error_code.is_(None) if f.error_code == "none" else Message.error_code == f.error_code
+        )
         where.append(C.c.id.in_(failed))
     if f.q:
         matching = search.matching_conversations(session, f.q)
@@ -321,12 +369,12 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_").replace('"', "")
 
 
-def _from(f: Filters | None = None):  # noqa: ANN202
+def _from(f: Filters | None = None):
     """Conversations, with their debtors when something needs them (the list's columns, a country filter)."""
     return _dj(f, C)
 
 
-def _dj(f: Filters | None, frm):  # noqa: ANN001, ANN202
+def _dj(f: Filters | None, frm):
     return frm.outerjoin(D, D.c.id == C.c.debtor_id) if f is None or f.country else frm
 
 
@@ -347,26 +395,61 @@ class Row:
     last_text: str = ""
 
 
-LIST_OUTCOMES = ("paid", "promise_kept", "promise_broken", "promise_open", "plan", "date_moved", "dispute",
-                 "handoff", "opted_out", "no_reply")
+LIST_OUTCOMES = (
+    "paid",
+    "promise_kept",
+    "promise_broken",
+    "promise_open",
+    "plan",
+    "date_moved",
+    "dispute",
+    "handoff",
+    "opted_out",
+    "no_reply",
+)
 
 
 def count(session: Session, f: Filters) -> int:
     return session.execute(select(func.count()).select_from(_from(f)).where(*_conditions(session, f))).scalar_one()
 
 
-def conversations(session: Session, f: Filters, page: int = 1, per_page: int = PAGE_SIZE,
-                  limit: int | None = None) -> list[Row]:
+def conversations(
+    session: Session, f: Filters, page: int = 1, per_page: int = PAGE_SIZE, limit: int | None = None
+) -> list[Row]:
     """One page of the filtered list, most recent first, with each row's outcomes in the period."""
-    q = (select(C.c.id, C.c.phone, C.c.debtor_id, D.c.name, D.c.external_id, D.c.country, C.c.last_channel,
-                C.c.mode, C.c.last_message_at, C.c.tags)
-         .select_from(_from()).where(*_conditions(session, f))
-         .order_by(C.c.last_message_at.desc(), C.c.id.desc()))
+    q = (
+        select(
+            C.c.id,
+            C.c.phone,
+            C.c.debtor_id,
+            D.c.name,
+            D.c.external_id,
+            D.c.country,
+            C.c.last_channel,
+            C.c.mode,
+            C.c.last_message_at,
+            C.c.tags,
+        )
+        .select_from(_from())
+        .where(*_conditions(session, f))
+        .order_by(C.c.last_message_at.desc(), C.c.id.desc())
+    )
     q = q.limit(limit) if limit is not None else q.limit(per_page).offset(max(page - 1, 0) * per_page)
-    rows = [Row(id=r.id, phone=r.phone, debtor_id=r.debtor_id, name=r.name or "", external_id=r.external_id or "",
-                country=r.country or "", channel=r.last_channel or "", mode=r.mode,
-                last_message_at=r.last_message_at, tags=list(r.tags or []))
-            for r in session.execute(q)]
+    rows = [
+        Row(
+            id=r.id,
+            phone=r.phone,
+            debtor_id=r.debtor_id,
+            name=r.name or "",
+            external_id=r.external_id or "",
+            country=r.country or "",
+            channel=r.last_channel or "",
+            mode=r.mode,
+            last_message_at=r.last_message_at,
+            tags=list(r.tags or []),
+        )
+        for r in session.execute(q)
+    ]
     _annotate(session, f, rows)
     return rows
 
@@ -392,24 +475,44 @@ def _annotate(session: Session, f: Filters, rows: list[Row]) -> None:
             if not keys:
                 continue
             for (key,) in session.execute(select(e.c.k).where(e.c.k.in_(keys)).distinct()):
-                for conv_id in (by_debtor.get(key, []) if kind == "debtor" else [key]):
+                for conv_id in by_debtor.get(key, []) if kind == "debtor" else [key]:
                     found[conv_id].add(name)
     replied = set(session.execute(select(C.c.id).where(C.c.id.in_(ids), replied_clause(start, end))).scalars())
     for r in rows:
         if r.id not in replied:
             found[r.id].add("no_reply")
         r.outcomes = [name for name in LIST_OUTCOMES if name in found[r.id]]
-    last_ids = select(func.max(Message.id)).where(Message.conversation_id.in_(ids),
-                                                  Message.direction == "in").group_by(Message.conversation_id)
+    last_ids = (
+        select(func.max(Message.id))
+        .where(Message.conversation_id.in_(ids), Message.direction == "in")
+        .group_by(Message.conversation_id)
+    )
     for conv_id, body, entities, last4 in session.execute(
-            select(Message.conversation_id, Message.body, Message.entities, Debtor.document_last4)
-            .outerjoin(Debtor, Debtor.id == Message.debtor_id).where(Message.id.in_(last_ids))):
+        select(Message.conversation_id, Message.body, Message.entities, Debtor.document_last4)
+        .outerjoin(Debtor, Debtor.id == Message.debtor_id)
+        .where(Message.id.in_(last_ids))
+    ):
         by_id[conv_id].last_text = staff_text(body, entities, last4)[:140]
 
 
 # --- The dashboard ----------------------------------------------------------------------------------
-METRICS = ("replied", "verified", "promise", "promise_kept", "promise_broken", "link_sent", "link_paid", "paid",
-           "plan", "date_moved", "dispute", "handoff", "contained", "opted_out", "no_reply")
+METRICS = (
+    "replied",
+    "verified",
+    "promise",
+    "promise_kept",
+    "promise_broken",
+    "link_sent",
+    "link_paid",
+    "paid",
+    "plan",
+    "date_moved",
+    "dispute",
+    "handoff",
+    "contained",
+    "opted_out",
+    "no_reply",
+)
 
 
 @dataclass
@@ -437,8 +540,9 @@ def _event_count(session: Session, f: Filters, name: str, where: list, extra: li
     parts = []
     for kind, q in events(name, start, end):
         e = q.subquery()
-        parts.append(select(C.c.id).select_from(_dj(f, e.join(C, _key_column(kind) == e.c.k)))
-                     .where(*where, *(extra or [])))
+        parts.append(
+            select(C.c.id).select_from(_dj(f, e.join(C, _key_column(kind) == e.c.k))).where(*where, *(extra or []))
+        )
     ids = parts[0] if len(parts) == 1 else parts[0].union(*parts[1:])
     return session.execute(select(func.count(distinct(ids.subquery().c.id)))).scalar_one()
 
@@ -479,20 +583,32 @@ def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True
         # Outside the live conversations every debtor has one conversation (the live set holds all conversations
         # of any debtor with several): distinct debtors = debtors outside + distinct debtors inside.
         totals = session.execute(
-            select(func.count().label("conversations"), func.count(C.c.debtor_id).label("debtors"),
-                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
-            .select_from(_from(f)).where(*where)).one()
+            select(
+                func.count().label("conversations"),
+                func.count(C.c.debtor_id).label("debtors"),
+                func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"),
+            )
+            .select_from(_from(f))
+            .where(*where)
+        ).one()
         debtors = totals.debtors
         if live_ids:
             inside = session.execute(
-                select(func.count(C.c.debtor_id), func.count(distinct(C.c.debtor_id))).select_from(_from(f))
-                .where(*where, C.c.id.in_(sorted(live_ids)))).one()
+                select(func.count(C.c.debtor_id), func.count(distinct(C.c.debtor_id)))
+                .select_from(_from(f))
+                .where(*where, C.c.id.in_(sorted(live_ids)))
+            ).one()
             debtors += inside[1] - inside[0]
     else:
         totals = session.execute(
-            select(func.count().label("conversations"), func.count(distinct(C.c.debtor_id)).label("debtors"),
-                   func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"))
-            .select_from(_from(f)).where(*where)).one()
+            select(
+                func.count().label("conversations"),
+                func.count(distinct(C.c.debtor_id)).label("debtors"),
+                func.coalesce(func.sum(case((replied, 1), else_=0)), 0).label("replied"),
+            )
+            .select_from(_from(f))
+            .where(*where)
+        ).one()
         debtors = totals.debtors
     counts = {"replied": int(totals.replied), "no_reply": totals.conversations - int(totals.replied)}
     if figures is None:
@@ -500,14 +616,18 @@ def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True
     counts.update(figures.counts)
     counts["contained"] = counts["replied"] - _event_count(session, f, "handoff", where, [replied])
     return Dashboard(
-        filters=f, conversations=totals.conversations, debtors=debtors, counts=counts,
+        filters=f,
+        conversations=totals.conversations,
+        debtors=debtors,
+        counts=counts,
         # (Entries a subtraction left at zero are not figures: the live queries would not list them.)
         recovered=sorted((cur, amount) for cur, amount in figures.recovered.items() if figures.payments.get(cur)),
         reasons=sorted(((r, n) for r, n in figures.reasons.items() if n), key=lambda rn: (-rn[1], rn[0])),
-        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m),
-                        key=lambda x: (-x[2], x[0])),
-        ab=ab_results(session, f, where, counted=ab) if with_ab else [], source=source,
-        live_conversations=len(live_ids))
+        failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m), key=lambda x: (-x[2], x[0])),
+        ab=ab_results(session, f, where, counted=ab) if with_ab else [],
+        source=source,
+        live_conversations=len(live_ids),
+    )
 
 
 def ab_table(session: Session, f: Filters, rollup: bool = True) -> list[dict[str, Any]]:
@@ -527,8 +647,15 @@ def ab_table(session: Session, f: Filters, rollup: bool = True) -> list[dict[str
     return ab_results(session, f, where)
 
 
-def _rollup_ab(session: Session, f: Filters, state: Any, live_ids: set[int], fresh_rows: list[dict[str, Any]],
-               multi: set[int], where: list) -> tuple[ABRows, ABAmounts]:
+def _rollup_ab(
+    session: Session,
+    f: Filters,
+    state: Any,
+    live_ids: set[int],
+    fresh_rows: list[dict[str, Any]],
+    multi: set[int],
+    where: list,
+) -> tuple[ABRows, ABAmounts]:
     from bot import rollups
 
     counted = rollups.ab_counts(session, f, state, None, live_ids, fresh_rows, where)
@@ -537,34 +664,46 @@ def _rollup_ab(session: Session, f: Filters, state: Any, live_ids: set[int], fre
     return counted
 
 
-def _live_figures(session: Session, f: Filters, where: list):  # noqa: ANN202
+def _live_figures(session: Session, f: Filters, where: list):
     """The figures ``bot.rollups`` pre-computes, computed from the events (over the conversations of ``where``)."""
     from bot.rollups import EVENT_METRICS, Figures
 
     start, end = f.bounds
-    out = Figures(counts={name: _event_count(session, f, name, where) for name in EVENT_METRICS},
-                  recovered={}, reasons={}, failures={})
+    out = Figures(
+        counts={name: _event_count(session, f, name, where) for name in EVENT_METRICS},
+        recovered={},
+        reasons={},
+        failures={},
+    )
     p = Payment.__table__
-    paid = (select(p.c.id, p.c.currency, net_paid(p).label("amount")).distinct()
-            .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
-            .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where).subquery())
-    for cur, amount, n in session.execute(select(paid.c.currency, func.sum(paid.c.amount), func.count())
-                                          .group_by(paid.c.currency)):
+    paid = (
+        select(p.c.id, p.c.currency, net_paid(p).label("amount"))
+        .distinct()
+        .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)))
+        .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), *where)
+        .subquery()
+    )
+    for cur, amount, n in session.execute(
+        select(paid.c.currency, func.sum(paid.c.amount), func.count()).group_by(paid.c.currency)
+    ):
         out.recovered[cur] = amount
         out.payments[cur] = n
     nr = NonpaymentReason.__table__
     for reason, n in session.execute(
-            select(nr.c.reason, func.count(distinct(C.c.id)))
-            .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
-            .where(_in_period(nr.c.created_at, start, end), *where).group_by(nr.c.reason)):
+        select(nr.c.reason, func.count(distinct(C.c.id)))
+        .select_from(_dj(f, nr.join(C, C.c.debtor_id == nr.c.debtor_id)))
+        .where(_in_period(nr.c.created_at, start, end), *where)
+        .group_by(nr.c.reason)
+    ):
         out.reasons[reason] = n
     m = Message.__table__
     code = func.coalesce(m.c.error_code, "none")
     for code_, convs, msgs in session.execute(
-            select(code, func.count(distinct(m.c.conversation_id)), func.count())
-            .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
-            .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
-            .group_by(code)):
+        select(code, func.count(distinct(m.c.conversation_id)), func.count())
+        .select_from(_dj(f, m.join(C, C.c.id == m.c.conversation_id)))
+        .where(m.c.status.in_(FAILED_STATUSES), _in_period(m.c.created_at, start, end), *where)
+        .group_by(code)
+    ):
         out.failures[code_] = [convs, msgs]
     return out
 
@@ -578,7 +717,7 @@ def _add_ab(total: tuple[ABRows, ABAmounts], part: tuple[ABRows, ABAmounts]) -> 
         total[1][key] = total[1].get(key, Decimal(0)) + amount
 
 
-def _add(total, part) -> None:  # noqa: ANN001
+def _add(total, part) -> None:
     """Add the figures of a disjoint set of conversations."""
     for name, n in part.counts.items():
         total.counts[name] = total.counts.get(name, 0) + n
@@ -603,8 +742,9 @@ ABRows = dict[tuple[str, str], list[int]]  # (campaign, variant) -> [reached, re
 ABAmounts = dict[tuple[str, str, str], Decimal]  # (campaign, variant, currency) -> amount
 
 
-def ab_results(session: Session, f: Filters, where: list | None = None,
-               counted: tuple[ABRows, ABAmounts] | None = None) -> list[dict[str, Any]]:
+def ab_results(
+    session: Session, f: Filters, where: list | None = None, counted: tuple[ABRows, ABAmounts] | None = None
+) -> list[dict[str, Any]]:
     """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate.
     ``counted``: the counts already made (by the rollup), else they are counted here."""
     rows, amounts = counted if counted is not None else ab_counts(session, f, where)
@@ -615,17 +755,24 @@ def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[
     start, end = f.bounds
     where = where if where is not None else _conditions(session, f)
     ca = ContactAttempt.__table__
-    sent = and_(ca.c.status == "sent", _in_period(ca.c.sent_at, start, end), ca.c.variant.isnot(None),
-                ca.c.variant != "-")
+    sent = and_(
+        ca.c.status == "sent", _in_period(ca.c.sent_at, start, end), ca.c.variant.isnot(None), ca.c.variant != "-"
+    )
     replied = replied_clause(start, end)
     rows: ABRows = {}
     for r in session.execute(
-            select(ca.c.campaign, ca.c.variant, func.count(distinct(C.c.id)).label("reached"),
-                   func.count(distinct(case((replied, C.c.id)))).label("replied"),
-                   func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
-                   func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"))
-            .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
-            .where(sent, *where).group_by(ca.c.campaign, ca.c.variant)):
+        select(
+            ca.c.campaign,
+            ca.c.variant,
+            func.count(distinct(C.c.id)).label("reached"),
+            func.count(distinct(case((replied, C.c.id)))).label("replied"),
+            func.count(distinct(case((outcome_clause("promise", start, end), C.c.id)))).label("promise"),
+            func.count(distinct(case((outcome_clause("paid", start, end), C.c.id)))).label("paid"),
+        )
+        .select_from(_dj(f, ca.join(C, C.c.debtor_id == ca.c.debtor_id)))
+        .where(sent, *where)
+        .group_by(ca.c.campaign, ca.c.variant)
+    ):
         rows[(r.campaign, r.variant)] = [r.reached, r.replied, r.promise, r.paid]
     amounts: ABAmounts = defaultdict(Decimal)
     if not rows:
@@ -633,10 +780,11 @@ def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[
     # Money per variant and currency: each payment once per variant, however many conversations or attempts.
     p = Payment.__table__
     for _pid, camp, var, cur, amount in session.execute(
-            select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, net_paid(p)).distinct()
-            .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id)
-                             .join(ca, ca.c.debtor_id == p.c.debtor_id)))
-            .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)):
+        select(p.c.id, ca.c.campaign, ca.c.variant, p.c.currency, net_paid(p))
+        .distinct()
+        .select_from(_dj(f, p.join(C, C.c.debtor_id == p.c.debtor_id).join(ca, ca.c.debtor_id == p.c.debtor_id)))
+        .where(p.c.status.in_(PAID_STATUSES), _in_period(p.c.paid_at, start, end), sent, *where)
+    ):
         amounts[(camp, var, cur)] += amount
     return rows, amounts
 
@@ -649,8 +797,14 @@ def _ab_format(rows: ABRows, totals: ABAmounts) -> list[dict[str, Any]]:
         amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (campaign, variant), (reached, replied, promise, paid) in sorted(rows.items()):
-        v = {"variant": variant, "reached": reached, "replied": replied, "promise": promise, "paid": paid,
-             "amounts": sorted(amounts.get((campaign, variant), []))}
+        v = {
+            "variant": variant,
+            "reached": reached,
+            "replied": replied,
+            "promise": promise,
+            "paid": paid,
+            "amounts": sorted(amounts.get((campaign, variant), [])),
+        }
         for name in AB_METRICS:
             v[f"{name}_ci"] = wilson(v[name], reached)
         campaigns[campaign].append(v)
@@ -717,8 +871,7 @@ def mask(text: str | None) -> str:
 mask_phone = masking.mask_phone  # the one phone mask (console, manager, exports, logs)
 
 
-def staff_text(body: str | None, entities: Any = None, document_last4: str | None = None,
-               answer: bool = False) -> str:
+def staff_text(body: str | None, entities: Any = None, document_last4: str | None = None, answer: bool = False) -> str:
     """A debtor's message as managers and exports see it: no card number, no identity answer (the document
     digits typed to verify, or the debtor's last four anywhere), document-like runs masked."""
     return mask(masking.mask_identity(masking.mask_cards(body or ""), entities, document_last4, answer=answer))
@@ -728,8 +881,13 @@ def mask_entities(entities: Any) -> list[dict[str, Any]]:
     out = []
     for e in masking.mask_identity_entities(entities or []):
         if isinstance(e, dict):
-            out.append({"entity": e.get("entity"), "value": mask(str(e.get("value", ""))),
-                        "confidence": e.get("confidence_entity") or e.get("confidence")})
+            out.append(
+                {
+                    "entity": e.get("entity"),
+                    "value": mask(str(e.get("value", ""))),
+                    "confidence": e.get("confidence_entity") or e.get("confidence"),
+                }
+            )
     return out
 
 
@@ -763,43 +921,94 @@ def csv_lines(header: list[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]
         yield buf.getvalue()
 
 
-AB_HEADER = ["campaign", "variant", "reached", "replied", "replied_pct", "promised", "promised_pct", "paid",
-             "paid_pct", "amounts", "replied_p", "promised_p", "paid_p", "winner_replied", "winner_promised",
-             "winner_paid"]
+AB_HEADER = [
+    "campaign",
+    "variant",
+    "reached",
+    "replied",
+    "replied_pct",
+    "promised",
+    "promised_pct",
+    "paid",
+    "paid_pct",
+    "amounts",
+    "replied_p",
+    "promised_p",
+    "paid_p",
+    "winner_replied",
+    "winner_promised",
+    "winner_paid",
+]
 
 
 def ab_csv(results: list[dict[str, Any]]) -> Iterator[str]:
     """The A/B table (``ab_results``) as CSV: a row per campaign and variant; the amounts one per currency
     (``1500.00 MXN``, never summed across currencies); the z-test's p-values and winner per rate, per campaign."""
+
     def pct(part: int, whole: int) -> str:
         return f"{100.0 * part / whole:.1f}" if whole else ""
 
     def rows() -> Iterator[list[Any]]:
         for camp in results:
             tests = camp["tests"]
-            test_cols = [*(None if tests.get(m, {}).get("p") is None else f"{tests[m]['p']:.4f}" for m in AB_METRICS),
-                         *(tests.get(m, {}).get("winner") for m in AB_METRICS)]
+            test_cols = [
+                *(None if tests.get(m, {}).get("p") is None else f"{tests[m]['p']:.4f}" for m in AB_METRICS),
+                *(tests.get(m, {}).get("winner") for m in AB_METRICS),
+            ]
             for v in camp["variants"]:
-                yield [camp["campaign"], v["variant"], v["reached"], v["replied"], pct(v["replied"], v["reached"]),
-                       v["promise"], pct(v["promise"], v["reached"]), v["paid"], pct(v["paid"], v["reached"]),
-                       " ".join(f"{amount} {cur}" for cur, amount in v["amounts"]), *test_cols]
+                yield [
+                    camp["campaign"],
+                    v["variant"],
+                    v["reached"],
+                    v["replied"],
+                    pct(v["replied"], v["reached"]),
+                    v["promise"],
+                    pct(v["promise"], v["reached"]),
+                    v["paid"],
+                    pct(v["paid"], v["reached"]),
+                    " ".join(f"{amount} {cur}" for cur, amount in v["amounts"]),
+                    *test_cols,
+                ]
 
     return csv_lines(AB_HEADER, rows())
 
 
-LIST_HEADER = ["conversation_id", "debtor_external_id", "name", "phone", "country", "channel", "mode",
-               "last_message_at", "tags", "outcomes", "last_debtor_message"]
+LIST_HEADER = [
+    "conversation_id",
+    "debtor_external_id",
+    "name",
+    "phone",
+    "country",
+    "channel",
+    "mode",
+    "last_message_at",
+    "tags",
+    "outcomes",
+    "last_debtor_message",
+]
 
 
 def list_csv(session: Session, f: Filters, batch: int = 1000) -> Iterator[str]:
     """The filtered list as CSV, every row (in batches), masked."""
+
     def rows() -> Iterator[list[Any]]:
         page = 1
         while True:
             chunk = conversations(session, f, page=page, per_page=batch)
             for r in chunk:
-                yield [r.id, r.external_id, r.name, mask_phone(r.phone), r.country, r.channel, r.mode,
-                       r.last_message_at, " ".join(r.tags), " ".join(r.outcomes), r.last_text]
+                yield [
+                    r.id,
+                    r.external_id,
+                    r.name,
+                    mask_phone(r.phone),
+                    r.country,
+                    r.channel,
+                    r.mode,
+                    r.last_message_at,
+                    " ".join(r.tags),
+                    " ".join(r.outcomes),
+                    r.last_text,
+                ]
             if len(chunk) < batch:
                 return
             page += 1
@@ -808,9 +1017,25 @@ def list_csv(session: Session, f: Filters, batch: int = 1000) -> Iterator[str]:
 
 
 # Every table a manager can export, with the columns left out or masked.
-EXPORT_TABLES = ("debtors", "invoices", "promises", "payments", "payment_links", "nonpayment_reasons",
-                 "due_date_changes", "payment_plans", "instalments", "conversations", "messages", "handoffs",
-                 "contact_attempts", "agent_notes", "message_flags", "settlements", "audit_log")
+EXPORT_TABLES = (
+    "debtors",
+    "invoices",
+    "promises",
+    "payments",
+    "payment_links",
+    "nonpayment_reasons",
+    "due_date_changes",
+    "payment_plans",
+    "instalments",
+    "conversations",
+    "messages",
+    "handoffs",
+    "contact_attempts",
+    "agent_notes",
+    "message_flags",
+    "settlements",
+    "audit_log",
+)
 EXCLUDED_COLUMNS = {"document_hash", "document_last4", "password_hash", "pdf"}
 MASKED_PHONE = {"phone", "to_phone", "from_phone"}
 MASKED_TEXT = {"body", "text", "note", "summary"}
@@ -837,8 +1062,12 @@ def table_csv(session: Session, name: str, batch: int = 2000) -> Iterator[str]:
                     if c.name in MASKED_PHONE:
                         v = mask_phone(v)
                     elif c.name in MASKED_TEXT and isinstance(v, str):
-                        v = staff_text(v, row.get("entities"), last4.get(row.get("debtor_id")),
-                                       answer=row.get("reason") in IDENTITY_HANDOFFS)
+                        v = staff_text(
+                            v,
+                            row.get("entities"),
+                            last4.get(row.get("debtor_id")),
+                            answer=row.get("reason") in IDENTITY_HANDOFFS,
+                        )
                     elif c.name == "entities" and v:
                         v = mask(_cell(masking.mask_identity_entities(v)))
                     elif c.name == "details" and isinstance(v, dict):
@@ -867,8 +1096,7 @@ def _document_last4(session: Session, chunk: list[Any], names: list[str]) -> dic
     ids = {r[names.index("debtor_id")] for r in chunk} - {None}
     if not ids:
         return {}
-    return {i: d for i, d in session.execute(select(Debtor.id, Debtor.document_last4).where(Debtor.id.in_(ids)))
-            if d}
+    return {i: d for i, d in session.execute(select(Debtor.id, Debtor.document_last4).where(Debtor.id.in_(ids))) if d}
 
 
 # --- Tags, flags and the NLU export ---------------------------------------------------------------------
@@ -889,14 +1117,18 @@ def set_tag(conv: Conversation, tag: str, on: bool = True) -> list[str]:
     return conv.tags
 
 
-def flag_message(session: Session, message: Message, user_id: int | None, expected_intent: str = "",
-                 note: str = "") -> Any:
+def flag_message(
+    session: Session, message: Message, user_id: int | None, expected_intent: str = "", note: str = ""
+) -> Any:
     """Mark a bot reply as wrong; remembers the debtor message it answered and the intent it should have read."""
     from bot.store.models import MessageFlag
 
     debtor_msg = session.execute(
-        select(Message.id).where(Message.conversation_id == message.conversation_id, Message.direction == "in",
-                                 Message.id < message.id).order_by(Message.id.desc()).limit(1)).scalar()
+        select(Message.id)
+        .where(Message.conversation_id == message.conversation_id, Message.direction == "in", Message.id < message.id)
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar()
     flag = session.execute(select(MessageFlag).where(MessageFlag.message_id == message.id)).scalar_one_or_none()
     if flag is None:
         flag = MessageFlag(message_id=message.id, conversation_id=message.conversation_id)
@@ -911,8 +1143,10 @@ def flag_message(session: Session, message: Message, user_id: int | None, expect
 def flags_for(session: Session, conversation_id: int) -> dict[int, Any]:
     from bot.store.models import MessageFlag
 
-    return {fl.message_id: fl for fl in session.execute(
-        select(MessageFlag).where(MessageFlag.conversation_id == conversation_id)).scalars()}
+    return {
+        fl.message_id: fl
+        for fl in session.execute(select(MessageFlag).where(MessageFlag.conversation_id == conversation_id)).scalars()
+    }
 
 
 def nlu_export(session: Session, misunderstood_limit: int = 500) -> str:
@@ -923,8 +1157,10 @@ def nlu_export(session: Session, misunderstood_limit: int = 500) -> str:
     by_intent: dict[str, list[str]] = defaultdict(list)
     unlabelled: list[str] = []
     for intent, body, read_as in session.execute(
-            select(MessageFlag.expected_intent, Message.body, Message.intent)
-            .join(Message, Message.id == MessageFlag.debtor_message_id).order_by(MessageFlag.id)):
+        select(MessageFlag.expected_intent, Message.body, Message.intent)
+        .join(Message, Message.id == MessageFlag.debtor_message_id)
+        .order_by(MessageFlag.id)
+    ):
         line = _example(body)
         if not line:
             continue
@@ -934,9 +1170,11 @@ def nlu_export(session: Session, misunderstood_limit: int = 500) -> str:
         else:
             unlabelled.append(f"{line}  (leído como {read_as or '?'})")
     for body, read_as in session.execute(
-            select(Message.body, Message.intent).where(Message.direction == "in",
-                                                       or_(Message.intent == "nlu_fallback", Message.confidence < 0.5))
-            .order_by(Message.id.desc()).limit(misunderstood_limit)):
+        select(Message.body, Message.intent)
+        .where(Message.direction == "in", or_(Message.intent == "nlu_fallback", Message.confidence < 0.5))
+        .order_by(Message.id.desc())
+        .limit(misunderstood_limit)
+    ):
         line = _example(body)
         if line:
             unlabelled.append(f"{line}  (leído como {read_as or '?'})")
@@ -967,7 +1205,35 @@ def _example(body: str | None) -> str:
     return " ".join(text.split())[:300]
 
 
-__all__ = ["Filters", "OUTCOMES", "REASON_LABELS", "COUNTRIES", "CHANNELS", "INTENTS", "outcome_clause", "count",
-           "conversations", "dashboard", "ab_table", "ab_results", "ab_csv", "wilson", "two_proportion_z", "mask",
-           "mask_phone", "mask_entities", "staff_text", "list_csv", "table_csv", "EXPORT_TABLES", "local", "zone",
-           "Dashboard", "Row", "set_tag", "flag_message", "flags_for", "nlu_export"]
+__all__ = [
+    "Filters",
+    "OUTCOMES",
+    "REASON_LABELS",
+    "COUNTRIES",
+    "CHANNELS",
+    "INTENTS",
+    "outcome_clause",
+    "count",
+    "conversations",
+    "dashboard",
+    "ab_table",
+    "ab_results",
+    "ab_csv",
+    "wilson",
+    "two_proportion_z",
+    "mask",
+    "mask_phone",
+    "mask_entities",
+    "staff_text",
+    "list_csv",
+    "table_csv",
+    "EXPORT_TABLES",
+    "local",
+    "zone",
+    "Dashboard",
+    "Row",
+    "set_tag",
+    "flag_message",
+    "flags_for",
+    "nlu_export",
+]

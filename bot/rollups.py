@@ -69,13 +69,33 @@ CHUNK = 2000
 # With more changed conversations than this (a refresh far behind), the whole dashboard is computed live.
 LIVE_LIMIT = 5000
 # Outcomes counted from the rollup (replied / no reply / contained come from the conversations' own columns).
-EVENT_METRICS = ("verified", "promise", "promise_kept", "promise_broken", "link_sent", "link_paid", "paid", "plan",
-                 "date_moved", "dispute", "handoff", "opted_out")
+EVENT_METRICS = (
+    "verified",
+    "promise",
+    "promise_kept",
+    "promise_broken",
+    "link_sent",
+    "link_paid",
+    "paid",
+    "plan",
+    "date_moved",
+    "dispute",
+    "handoff",
+    "opted_out",
+)
 # Tables whose new rows (ids above the refresh's) or changed rows make their conversations "dirty".
 TRACKED = {
-    "conversations": Conversation, "messages": Message, "handoffs": Handoff, "debtors": Debtor,
-    "payments": Payment, "payment_links": PaymentLink, "promises": Promise, "payment_plans": PaymentPlan,
-    "due_date_changes": DueDateChange, "nonpayment_reasons": NonpaymentReason, "audit_log": AuditLog,
+    "conversations": Conversation,
+    "messages": Message,
+    "handoffs": Handoff,
+    "debtors": Debtor,
+    "payments": Payment,
+    "payment_links": PaymentLink,
+    "promises": Promise,
+    "payment_plans": PaymentPlan,
+    "due_date_changes": DueDateChange,
+    "nonpayment_reasons": NonpaymentReason,
+    "audit_log": AuditLog,
     "contact_attempts": ContactAttempt,
 }
 R = DashboardRollup.__table__
@@ -94,7 +114,7 @@ def get_state(session: Session) -> RollupState | None:
 # --- Computing the rows --------------------------------------------------------------------------------
 def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):
-        yield ids[i:i + size]
+        yield ids[i : i + size]
 
 
 @dataclass
@@ -109,10 +129,11 @@ class _Conv:
 
 def _conversations(session: Session, ids: list[int] | None) -> dict[int, _Conv]:
     D = Debtor.__table__
-    q = select(C.c.id, C.c.debtor_id, C.c.created_at, C.c.last_message_at, C.c.last_channel, D.c.country
-               ).select_from(C.outerjoin(D, D.c.id == C.c.debtor_id))
+    q = select(C.c.id, C.c.debtor_id, C.c.created_at, C.c.last_message_at, C.c.last_channel, D.c.country).select_from(
+        C.outerjoin(D, D.c.id == C.c.debtor_id)
+    )
     out: dict[int, _Conv] = {}
-    for part in ([None] if ids is None else _chunks(ids)):
+    for part in [None] if ids is None else _chunks(ids):
         for r in session.execute(q if part is None else q.where(C.c.id.in_(part))):
             out[r.id] = _Conv(r.id, r.debtor_id, r.created_at, r.last_message_at, r.last_channel, r.country)
     return out
@@ -120,8 +141,7 @@ def _conversations(session: Session, ids: list[int] | None) -> dict[int, _Conv]:
 
 def _multi_debtors(session: Session, debtor_ids: list[int] | None) -> set[int]:
     """Debtors with more than one conversation."""
-    q = (select(C.c.debtor_id).where(C.c.debtor_id.isnot(None)).group_by(C.c.debtor_id)
-         .having(func.count() > 1))
+    q = select(C.c.debtor_id).where(C.c.debtor_id.isnot(None)).group_by(C.c.debtor_id).having(func.count() > 1)
     if debtor_ids is None:
         return set(session.execute(q).scalars())
     found: set[int] = set()
@@ -138,21 +158,44 @@ def _sources() -> Iterator[tuple[str, str, Any, Any]]:
             column = AuditLog.target_id if name == "verified" else key
             yield name, kind, column, select(key.label("k"), at.label("at")).where(*conds, at.isnot(None))
     nr = NonpaymentReason.__table__
-    yield "reason:", "debtor", nr.c.debtor_id, select(nr.c.debtor_id.label("k"), nr.c.created_at.label("at"),
-                                                      nr.c.reason.label("suffix"))
+    yield (
+        "reason:",
+        "debtor",
+        nr.c.debtor_id,
+        select(nr.c.debtor_id.label("k"), nr.c.created_at.label("at"), nr.c.reason.label("suffix")),
+    )
     m = Message.__table__
-    yield "failure:", "conversation", m.c.conversation_id, select(
-        m.c.conversation_id.label("k"), m.c.created_at.label("at"),
-        func.coalesce(m.c.error_code, "none").label("suffix")).where(m.c.status.in_(reporting.FAILED_STATUSES))
+    yield (
+        "failure:",
+        "conversation",
+        m.c.conversation_id,
+        select(
+            m.c.conversation_id.label("k"),
+            m.c.created_at.label("at"),
+            func.coalesce(m.c.error_code, "none").label("suffix"),
+        ).where(m.c.status.in_(reporting.FAILED_STATUSES)),
+    )
     ca = ContactAttempt.__table__
-    yield "sent:", "debtor", ca.c.debtor_id, select(
-        ca.c.debtor_id.label("k"), ca.c.sent_at.label("at"), (ca.c.campaign + SEP + ca.c.variant).label("suffix")
-    ).where(ca.c.status == "sent", ca.c.variant.isnot(None), ca.c.variant != "-", ca.c.sent_at.isnot(None))
+    yield (
+        "sent:",
+        "debtor",
+        ca.c.debtor_id,
+        select(
+            ca.c.debtor_id.label("k"), ca.c.sent_at.label("at"), (ca.c.campaign + SEP + ca.c.variant).label("suffix")
+        ).where(ca.c.status == "sent", ca.c.variant.isnot(None), ca.c.variant != "-", ca.c.sent_at.isnot(None)),
+    )
     p = Payment.__table__
-    yield "recovered:", "debtor", p.c.debtor_id, select(
-        p.c.debtor_id.label("k"), p.c.paid_at.label("at"), p.c.currency.label("suffix"),
-        reporting.net_paid(p).label("amount")).where(p.c.status.in_(reporting.PAID_STATUSES),
-                                                     p.c.paid_at.isnot(None))
+    yield (
+        "recovered:",
+        "debtor",
+        p.c.debtor_id,
+        select(
+            p.c.debtor_id.label("k"),
+            p.c.paid_at.label("at"),
+            p.c.currency.label("suffix"),
+            reporting.net_paid(p).label("amount"),
+        ).where(p.c.status.in_(reporting.PAID_STATUSES), p.c.paid_at.isnot(None)),
+    )
 
 
 def compute(session: Session, ids: list[int] | None = None) -> list[dict[str, Any]]:
@@ -194,15 +237,37 @@ def compute(session: Session, ids: list[int] | None = None) -> list[dict[str, An
         prev = None
         for at in sorted(times):
             n, amount = times[at]
-            rows.append({"conversation_id": conv_id, "metric": name, "at": at, "prev_at": prev,
-                         "conv_created_at": c.created_at, "conv_last_message_at": c.last_message_at,
-                         "country": c.country, "channel": c.channel, "events": n, "amount": amount})
+            rows.append(
+                {
+                    "conversation_id": conv_id,
+                    "metric": name,
+                    "at": at,
+                    "prev_at": prev,
+                    "conv_created_at": c.created_at,
+                    "conv_last_message_at": c.last_message_at,
+                    "country": c.country,
+                    "channel": c.channel,
+                    "events": n,
+                    "amount": amount,
+                }
+            )
             prev = at
     for conv_id in sorted(live):
         c = convs[conv_id]
-        rows.append({"conversation_id": conv_id, "metric": LIVE, "at": EPOCH, "prev_at": None,
-                     "conv_created_at": c.created_at, "conv_last_message_at": c.last_message_at or EPOCH,
-                     "country": c.country, "channel": c.channel, "events": 0, "amount": None})
+        rows.append(
+            {
+                "conversation_id": conv_id,
+                "metric": LIVE,
+                "at": EPOCH,
+                "prev_at": None,
+                "conv_created_at": c.created_at,
+                "conv_last_message_at": c.last_message_at or EPOCH,
+                "country": c.country,
+                "channel": c.channel,
+                "events": 0,
+                "amount": None,
+            }
+        )
     return rows
 
 
@@ -217,25 +282,33 @@ def dirty_conversations(session: Session, since: datetime, max_ids: dict[str, in
     every conversation of the debtors involved."""
     ids = max_ids or {}
 
-    def keys(model, key, *times, extra=()):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def keys(model, key, *times, extra=()):
         parts = [select(key.label("k")).where(t >= since, *extra) for t in times]
         if max_ids is not None:
             parts.append(select(key.label("k")).where(model.id > ids.get(model.__tablename__, 0), *extra))
         return union(*parts) if len(parts) > 1 else parts[0]
 
-    conv_keys = [keys(Conversation, Conversation.id, Conversation.updated_at),
-                 keys(Message, Message.conversation_id, Message.updated_at, Message.created_at),
-                 keys(Handoff, Handoff.conversation_id, Handoff.created_at)]
-    debtor_keys = [keys(Debtor, Debtor.id, Debtor.updated_at),
-                   keys(Payment, Payment.debtor_id, Payment.updated_at),
-                   keys(PaymentLink, PaymentLink.debtor_id, PaymentLink.updated_at),
-                   keys(Promise, Promise.debtor_id, Promise.created_at, Promise.resolved_at),
-                   keys(PaymentPlan, PaymentPlan.debtor_id, PaymentPlan.created_at),
-                   keys(DueDateChange, DueDateChange.debtor_id, DueDateChange.created_at),
-                   keys(NonpaymentReason, NonpaymentReason.debtor_id, NonpaymentReason.created_at),
-                   keys(ContactAttempt, ContactAttempt.debtor_id, ContactAttempt.updated_at),
-                   keys(AuditLog, cast(AuditLog.target_id, Integer), AuditLog.created_at,
-                        extra=(AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"))]
+    conv_keys = [
+        keys(Conversation, Conversation.id, Conversation.updated_at),
+        keys(Message, Message.conversation_id, Message.updated_at, Message.created_at),
+        keys(Handoff, Handoff.conversation_id, Handoff.created_at),
+    ]
+    debtor_keys = [
+        keys(Debtor, Debtor.id, Debtor.updated_at),
+        keys(Payment, Payment.debtor_id, Payment.updated_at),
+        keys(PaymentLink, PaymentLink.debtor_id, PaymentLink.updated_at),
+        keys(Promise, Promise.debtor_id, Promise.created_at, Promise.resolved_at),
+        keys(PaymentPlan, PaymentPlan.debtor_id, PaymentPlan.created_at),
+        keys(DueDateChange, DueDateChange.debtor_id, DueDateChange.created_at),
+        keys(NonpaymentReason, NonpaymentReason.debtor_id, NonpaymentReason.created_at),
+        keys(ContactAttempt, ContactAttempt.debtor_id, ContactAttempt.updated_at),
+        keys(
+            AuditLog,
+            cast(AuditLog.target_id, Integer),
+            AuditLog.created_at,
+            extra=(AuditLog.action == "identity_verified", AuditLog.target_type == "debtor"),
+        ),
+    ]
     conv_ids: set[int] = set()
     for q in conv_keys:
         conv_ids.update(k for k in session.execute(q).scalars() if k is not None)
@@ -243,8 +316,10 @@ def dirty_conversations(session: Session, since: datetime, max_ids: dict[str, in
     for q in debtor_keys:
         debtor_ids.update(k for k in session.execute(q).scalars() if k is not None)
     for part in _chunks(sorted(conv_ids)):
-        debtor_ids.update(d for d in session.execute(
-            select(C.c.debtor_id).where(C.c.id.in_(part), C.c.debtor_id.isnot(None))).scalars())
+        debtor_ids.update(
+            d
+            for d in session.execute(select(C.c.debtor_id).where(C.c.id.in_(part), C.c.debtor_id.isnot(None))).scalars()
+        )
     for part in _chunks(sorted(debtor_ids)):
         conv_ids.update(session.execute(select(C.c.id).where(C.c.debtor_id.in_(part))).scalars())
     return conv_ids
@@ -268,8 +343,13 @@ class RefreshReport:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def refresh(session: Session, full: bool = False, since: datetime | None = None,
-            now: datetime | None = None, margin: timedelta = MARGIN) -> RefreshReport:
+def refresh(
+    session: Session,
+    full: bool = False,
+    since: datetime | None = None,
+    now: datetime | None = None,
+    margin: timedelta = MARGIN,
+) -> RefreshReport:
     """Bring the rollup up to date: every conversation (``full``, or the first time), or those changed since the
     last refresh (or since ``since``). Rows changed less than ``margin`` before the refresh stay live until the
     next one (a transaction may commit after the time it wrote). The caller commits."""
@@ -293,10 +373,9 @@ def refresh(session: Session, full: bool = False, since: datetime | None = None,
         for part in _chunks(ids):
             session.execute(delete(R).where(R.c.conversation_id.in_(part)))
     for part in range(0, len(rows), 5000):
-        session.execute(insert(R), rows[part:part + 5000])
+        session.execute(insert(R), rows[part : part + 5000])
     if state is None:
-        state = RollupState(name=STATE, watermark=now - margin, max_ids=max_ids, metrics=[], refreshed_at=now,
-                            rows=0)
+        state = RollupState(name=STATE, watermark=now - margin, max_ids=max_ids, metrics=[], refreshed_at=now, rows=0)
         session.add(state)
     total = session.execute(select(func.count()).select_from(R)).scalar_one()
     state.metrics = sorted(m for m in session.execute(select(R.c.metric).distinct()).scalars() if m != LIVE)
@@ -325,11 +404,15 @@ class Figures:
     payments: dict[str, int] = field(default_factory=dict)  # currency -> payments (a currency shows when > 0)
 
 
-def _segment(f: reporting.Filters, table=R) -> list:  # noqa: ANN001
+def _segment(f: reporting.Filters, table=R) -> list:
     """The rollup query's conditions: the row in the period, its conversation open in it, the segment."""
     start, end = f.bounds
-    conds = [table.c.at >= start, table.c.at < end, table.c.conv_last_message_at >= start,
-             table.c.conv_created_at < end]
+    conds = [
+        table.c.at >= start,
+        table.c.at < end,
+        table.c.conv_last_message_at >= start,
+        table.c.conv_created_at < end,
+    ]
     if f.country:
         conds.append(table.c.country == f.country)
     if f.channel:
@@ -355,11 +438,19 @@ def read(session: Session, f: reporting.Filters, state: RollupState, exclude: se
     return out
 
 
-def query(conds: list, start: datetime):  # noqa: ANN201
+def query(conds: list, start: datetime):
     """Per metric: conversations (rows whose previous event is before the period), events, amount."""
     first = func.sum(case((or_(R.c.prev_at.is_(None), R.c.prev_at < start), 1), else_=0))
-    return (select(R.c.metric, first.label("conversations"), func.sum(R.c.events).label("events"),
-                   func.sum(R.c.amount).label("amount")).where(*conds).group_by(R.c.metric))
+    return (
+        select(
+            R.c.metric,
+            first.label("conversations"),
+            func.sum(R.c.events).label("events"),
+            func.sum(R.c.amount).label("amount"),
+        )
+        .where(*conds)
+        .group_by(R.c.metric)
+    )
 
 
 def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | None) -> None:
@@ -381,16 +472,24 @@ def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | N
 
 def _counts(r: dict[str, Any], f: reporting.Filters, start: datetime, end: datetime) -> bool:
     """The rollup query's conditions on one computed row (in the period, the conversation open in it, segment)."""
-    return (start <= r["at"] < end and r["conv_last_message_at"] >= start and r["conv_created_at"] < end
-            and (not f.country or r["country"] == f.country) and (not f.channel or r["channel"] == f.channel))
+    return (
+        start <= r["at"] < end
+        and r["conv_last_message_at"] >= start
+        and r["conv_created_at"] < end
+        and (not f.country or r["country"] == f.country)
+        and (not f.channel or r["channel"] == f.channel)
+    )
 
 
-def _silent(start: datetime, end: datetime):  # noqa: ANN202
+def _silent(start: datetime, end: datetime):
     """``not replied_clause``, written so that a conversation that never wrote (``last_inbound_at`` null) is
     decided by its own row (``NOT (NULL AND ...)`` would make the database build the list of the period's
     messages to tell null from false)."""
-    wrote = reporting.C.c.id.in_(select(Message.conversation_id).where(
-        Message.created_at >= start, Message.created_at < end, Message.direction == "in"))
+    wrote = reporting.C.c.id.in_(
+        select(Message.conversation_id).where(
+            Message.created_at >= start, Message.created_at < end, Message.direction == "in"
+        )
+    )
     last = reporting.C.c.last_inbound_at
     return or_(last.is_(None), last < start, and_(last >= end, ~wrote))
 
@@ -399,8 +498,15 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
-def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figures: Figures | None, exclude: set[int],
-              fresh_rows: list[dict[str, Any]], where: list) -> tuple[dict, dict]:
+def ab_counts(
+    session: Session,
+    f: reporting.Filters,
+    state: RollupState,
+    figures: Figures | None,
+    exclude: set[int],
+    fresh_rows: list[dict[str, Any]],
+    where: list,
+) -> tuple[dict, dict]:
     """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
     reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
     the same conversation in the period) and those that replied (reached minus the silent conversations of
@@ -428,14 +534,22 @@ def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figure
         if exclude:
             sent_s.append(S.c.conversation_id.notin_(sorted(exclude)))
 
-        def having(metric: str):  # noqa: ANN202
+        def having(metric: str):
             return select(R.c.conversation_id).where(R.c.metric == metric, R.c.at >= start, R.c.at < end)
 
         silent_ids = select(C.c.id).select_from(reporting._from(f)).where(*where, silent)
         for metric, reached, n_silent, n_promise, n_paid in session.execute(
-                select(S.c.metric, func.count(), *[func.sum(case((S.c.conversation_id.in_(q), 1), else_=0))
-                                                   for q in (silent_ids, having("promise"), having("paid"))])
-                .where(*sent_s).group_by(S.c.metric)):
+            select(
+                S.c.metric,
+                func.count(),
+                *[
+                    func.sum(case((S.c.conversation_id.in_(q), 1), else_=0))
+                    for q in (silent_ids, having("promise"), having("paid"))
+                ],
+            )
+            .where(*sent_s)
+            .group_by(S.c.metric)
+        ):
             r = row(metric)
             r[0] += reached
             r[1] += reached - int(n_silent or 0)
@@ -450,11 +564,11 @@ def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figure
             # ``metric || ''`` keeps the database from driving the join from the (many) sent rows: it reads the
             # payments by metric and period, then each one's sent rows by conversation.
             for metric, money, total in session.execute(
-                    select(S.c.metric, R.c.metric, func.sum(R.c.amount))
-                    .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
-                    .where(R.c.metric.in_(recovered), *_segment(f), *keep, S.c.metric.concat("").in_(found),
-                           *sent_s[1:])
-                    .group_by(S.c.metric, R.c.metric)):
+                select(S.c.metric, R.c.metric, func.sum(R.c.amount))
+                .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
+                .where(R.c.metric.in_(recovered), *_segment(f), *keep, S.c.metric.concat("").in_(found), *sent_s[1:])
+                .group_by(S.c.metric, R.c.metric)
+            ):
                 if total is not None:
                     amounts[(*index[metric], money.removeprefix("recovered:"))] += total
     # The changed conversations, from their rows computed now.
@@ -472,8 +586,11 @@ def ab_counts(session: Session, f: reporting.Filters, state: RollupState, figure
             money[r["conversation_id"]].append((r["metric"].removeprefix("recovered:"), r["amount"]))
     if reached:
         mine = set().union(*reached.values())
-        silent_ids = set(session.execute(select(C.c.id).select_from(reporting._from(f))
-                                         .where(*where, silent, C.c.id.in_(sorted(mine)))).scalars())
+        silent_ids = set(
+            session.execute(
+                select(C.c.id).select_from(reporting._from(f)).where(*where, silent, C.c.id.in_(sorted(mine)))
+            ).scalars()
+        )
         for metric, convs in reached.items():
             r = row(metric)
             r[0] += len(convs)
@@ -509,5 +626,17 @@ def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures,
     return out, live
 
 
-__all__ = ["can_serve", "compute", "refresh", "read", "evaluate", "ab_counts", "dirty_conversations",
-           "live_conversations", "get_state", "Figures", "RefreshReport", "EVENT_METRICS"]
+__all__ = [
+    "can_serve",
+    "compute",
+    "refresh",
+    "read",
+    "evaluate",
+    "ab_counts",
+    "dirty_conversations",
+    "live_conversations",
+    "get_state",
+    "Figures",
+    "RefreshReport",
+    "EVENT_METRICS",
+]

@@ -48,15 +48,18 @@ def _has_unaccent(session: Session) -> bool:
     return _UNACCENT[key]
 
 
-def matching_messages(session: Session, query: str):  # noqa: ANN201
+def matching_messages(session: Session, query: str):
     """A SELECT of the ids of the messages matching ``query`` (None: no words, no filter)."""
     terms = words(query)
     if not terms:
         return None
     dialect = session.get_bind().dialect.name
     if dialect == "sqlite":
-        return select(literal_column("rowid")).select_from(text("messages_fts")).where(
-            text("messages_fts MATCH :fts_q").bindparams(fts_q=fts5_query(query)))
+        return (
+            select(literal_column("rowid"))
+            .select_from(text("messages_fts"))
+            .where(text("messages_fts MATCH :fts_q").bindparams(fts_q=fts5_query(query)))
+        )
     if dialect == "postgresql":
         if _has_unaccent(session):
             conds = [func.unaccent(func.lower(Message.body)).like(func.unaccent(f"%{fold(w)}%")) for w in terms]
@@ -67,23 +70,23 @@ def matching_messages(session: Session, query: str):  # noqa: ANN201
     return select(Message.id).where(and_(*[func.lower(Message.body).like(f"%{w.lower()}%") for w in terms]))
 
 
-def matching_conversations(session: Session, query: str):  # noqa: ANN201
+def matching_conversations(session: Session, query: str):
     ids = matching_messages(session, query)
     if ids is None:
         return None
     return select(Message.conversation_id).where(Message.id.in_(ids))
 
 
-def snippets(session: Session, conversation_ids: list[int], query: str, per_conversation: int = 1
-             ) -> dict[int, str]:
+def snippets(session: Session, conversation_ids: list[int], query: str, per_conversation: int = 1) -> dict[int, str]:
     """The first matching message body of each conversation (for the list)."""
     ids = matching_messages(session, query)
     if ids is None or not conversation_ids:
         return {}
     out: dict[int, str] = {}
     for conv_id, body in session.execute(
-            select(Message.conversation_id, Message.body)
-            .where(Message.conversation_id.in_(conversation_ids), Message.id.in_(ids))
-            .order_by(Message.conversation_id, Message.id)):
+        select(Message.conversation_id, Message.body)
+        .where(Message.conversation_id.in_(conversation_ids), Message.id.in_(ids))
+        .order_by(Message.conversation_id, Message.id)
+    ):
         out.setdefault(conv_id, body)
     return out

@@ -51,9 +51,11 @@ def mask_document(last4: str | None) -> str:
 
 
 def _invoices(session: Session, debtor: Debtor) -> list[Invoice]:
-    return list(session.execute(
-        select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
-    ).scalars())
+    return list(
+        session.execute(
+            select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
+        ).scalars()
+    )
 
 
 def is_settled(invoices: list[Invoice]) -> bool:
@@ -85,39 +87,78 @@ def maybe_issue(session: Session, debtor: Debtor, now: datetime | None = None) -
         code = new_code()
         try:
             with session.begin_nested():
-                cert = Settlement(debtor_id=debtor.id, code=code, fingerprint=fp, issued_at=now, details=details,
-                                  pdf=render_pdf(debtor, details, code, now))
+                cert = Settlement(
+                    debtor_id=debtor.id,
+                    code=code,
+                    fingerprint=fp,
+                    issued_at=now,
+                    details=details,
+                    pdf=render_pdf(debtor, details, code, now),
+                )
                 session.add(cert)
         except IntegrityError:
-            if session.execute(select(Settlement.id).where(Settlement.debtor_id == debtor.id,
-                                                           Settlement.fingerprint == fp)).first():
+            if session.execute(
+                select(Settlement.id).where(Settlement.debtor_id == debtor.id, Settlement.fingerprint == fp)
+            ).first():
                 return None  # issued by someone else at the same moment
             continue  # the code collided: draw again
-        audit.record(session, actor="worker", action="settlement_issued", target_type="settlement",
-                     target_id=cert.id, details={"debtor_id": debtor.id, "invoices": len(settled)})
+        audit.record(
+            session,
+            actor="worker",
+            action="settlement_issued",
+            target_type="settlement",
+            target_id=cert.id,
+            details={"debtor_id": debtor.id, "invoices": len(settled)},
+        )
         return cert
     raise RuntimeError("could not draw a unique settlement code")
 
 
 def _details(session: Session, debtor: Debtor, invoices: list[Invoice], now: datetime) -> dict[str, Any]:
     ids = [inv.id for inv in invoices]
-    pays = list(session.execute(
-        select(Payment).join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
-        .where(Payment.debtor_id == debtor.id, Payment.applied.is_(True), PaymentAllocation.reversed_at.is_(None),
-               PaymentAllocation.invoice_id.in_(ids))
-        .order_by(Payment.paid_at, Payment.id)
-    ).scalars()) if ids else []
+    pays = (
+        list(
+            session.execute(
+                select(Payment)
+                .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+                .where(
+                    Payment.debtor_id == debtor.id,
+                    Payment.applied.is_(True),
+                    PaymentAllocation.reversed_at.is_(None),
+                    PaymentAllocation.invoice_id.in_(ids),
+                )
+                .order_by(Payment.paid_at, Payment.id)
+            ).scalars()
+        )
+        if ids
+        else []
+    )
     by_id = {inv.id: inv.external_id for inv in invoices}
     return {
         "creditor": get_settings().business_name,
         "debtor_name": debtor.name,
         "debtor_external_id": debtor.external_id,
         "document": mask_document(debtor.document_last4),
-        "invoices": [{"external_id": inv.external_id, "amount": money.to_str(inv.amount), "currency": inv.currency,
-                      "original_due_date": inv.original_due_date.isoformat()} for inv in invoices],
-        "payments": [{"provider_id": p.provider_id, "invoice_external_id": by_id.get(p.invoice_id),
-                      "amount": money.to_str(p.amount), "currency": p.currency, "method": p.method,
-                      "paid_at": (p.paid_at or now).astimezone(timezone.utc).isoformat()} for p in pays],
+        "invoices": [
+            {
+                "external_id": inv.external_id,
+                "amount": money.to_str(inv.amount),
+                "currency": inv.currency,
+                "original_due_date": inv.original_due_date.isoformat(),
+            }
+            for inv in invoices
+        ],
+        "payments": [
+            {
+                "provider_id": p.provider_id,
+                "invoice_external_id": by_id.get(p.invoice_id),
+                "amount": money.to_str(p.amount),
+                "currency": p.currency,
+                "method": p.method,
+                "paid_at": (p.paid_at or now).astimezone(timezone.utc).isoformat(),
+            }
+            for p in pays
+        ],
     }
 
 
@@ -152,17 +193,21 @@ def render_pdf(debtor: Debtor, details: dict[str, Any], code: str, issued_at: da
     pdf.cell(0, 8, _latin1(details["creditor"]), new_x="LMARGIN", new_y="NEXT", align="C")
     pdf.ln(6)
     day = issued_at.astimezone(timezone.utc).strftime("%d/%m/%Y")
-    body = (f"{details['creditor']} certifica que {details['debtor_name']}, documento de identidad "
-            f"{details['document']}, se encuentra a paz y salvo por las obligaciones que se detallan a "
-            f"continuación, a la fecha {day}.")
+    body = (
+        f"{details['creditor']} certifica que {details['debtor_name']}, documento de identidad "
+        f"{details['document']}, se encuentra a paz y salvo por las obligaciones que se detallan a "
+        f"continuación, a la fecha {day}."
+    )
     pdf.multi_cell(0, 6, _latin1(body), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 8, _latin1("Obligaciones saldadas"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 10)
     for inv in details["invoices"]:
-        line = (f"Factura {inv['external_id']}  -  valor {_money_text(inv['amount'], inv['currency'], debtor.country)}"
-                f"  -  vencimiento original {_day(inv['original_due_date'])}")
+        line = (
+            f"Factura {inv['external_id']}  -  valor {_money_text(inv['amount'], inv['currency'], debtor.country)}"
+            f"  -  vencimiento original {_day(inv['original_due_date'])}"
+        )
         pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     pdf.set_font("Helvetica", "B", 12)
@@ -172,15 +217,25 @@ def render_pdf(debtor: Debtor, details: dict[str, Any], code: str, issued_at: da
         pdf.multi_cell(0, 6, _latin1("Saldado directamente con el acreedor."), new_x="LMARGIN", new_y="NEXT")
     for p in details["payments"]:
         when = datetime.fromisoformat(p["paid_at"]).strftime("%d/%m/%Y")
-        line = (f"{when}  -  {_money_text(p['amount'], p['currency'], debtor.country)}  -  "
-                f"factura {p['invoice_external_id'] or '-'}  -  operación {p['provider_id']}")
+        line = (
+            f"{when}  -  {_money_text(p['amount'], p['currency'], debtor.country)}  -  "
+            f"factura {p['invoice_external_id'] or '-'}  -  operación {p['provider_id']}"
+        )
         pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(6)
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(0, 8, _latin1(f"Código de verificación: {code}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(0, 5, _latin1(f"Verifique la autenticidad de este certificado en {verify_url()} con el código "
-                                 f"de verificación. Emitido el {day} (UTC)."), new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        0,
+        5,
+        _latin1(
+            f"Verifique la autenticidad de este certificado en {verify_url()} con el código "
+            f"de verificación. Emitido el {day} (UTC)."
+        ),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     return bytes(pdf.output())
 
 
@@ -195,8 +250,9 @@ def is_revoked(cert: Settlement) -> bool:
     return bool((cert.details or {}).get("revoked_at"))
 
 
-def revoke_for_payment(session: Session, debtor: Debtor, payment: Payment, now: datetime | None = None,
-                       reason: str | None = None) -> int:
+def revoke_for_payment(
+    session: Session, debtor: Debtor, payment: Payment, now: datetime | None = None, reason: str | None = None
+) -> int:
     """Revoke the debtor's certificates that listed ``payment`` (it was refunded or charged back)."""
     now = now or datetime.now(timezone.utc)
     revoked = 0
@@ -209,8 +265,14 @@ def revoke_for_payment(session: Session, debtor: Debtor, payment: Payment, now: 
             details["revoked_reason"] = reason or payment.status
             cert.details = details
             revoked += 1
-            audit.record(session, actor="worker", action="settlement_revoked", target_type="settlement",
-                         target_id=cert.id, details={"payment": payment.provider_id})
+            audit.record(
+                session,
+                actor="worker",
+                action="settlement_revoked",
+                target_type="settlement",
+                target_id=cert.id,
+                details={"payment": payment.provider_id},
+            )
     return revoked
 
 
@@ -219,6 +281,12 @@ def serialize(session: Session, debtor: Debtor) -> list[dict[str, Any]]:
     rows = session.execute(
         select(Settlement).where(Settlement.debtor_id == debtor.id).order_by(Settlement.id)
     ).scalars()
-    return [{"code": c.code, "url": certificate_url(c.code),
-             "issued_at": c.issued_at.isoformat().replace("+00:00", "Z"),
-             "status": "revoked" if is_revoked(c) else "valid"} for c in rows]
+    return [
+        {
+            "code": c.code,
+            "url": certificate_url(c.code),
+            "issued_at": c.issued_at.isoformat().replace("+00:00", "Z"),
+            "status": "revoked" if is_revoked(c) else "valid",
+        }
+        for c in rows
+    ]

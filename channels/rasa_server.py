@@ -24,8 +24,7 @@ def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[st
     token = environ.get("RASA_AUTH_TOKEN", "").strip()
     jwt_secret = environ.get("RASA_JWT_SECRET", "").strip()
     if not token or not jwt_secret:
-        raise SystemExit("RASA_AUTH_TOKEN and RASA_JWT_SECRET must be set: Rasa's HTTP API does not start "
-                         "without them")
+        raise SystemExit("RASA_AUTH_TOKEN and RASA_JWT_SECRET must be set: Rasa's HTTP API does not start without them")
     return ["rasa", *argv, "--auth-token", token, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
 
 

@@ -62,8 +62,9 @@ class RecobraInput(InputChannel):
         self._health_check: asyncio.Future[bool] | None = None
 
     # --- the turn, independent of Sanic (unit-tested directly) -------------------------------
-    async def handle(self, secret: str | None, payload: Any, agent: Any,
-                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> tuple[int, dict[str, Any]]:
+    async def handle(
+        self, secret: str | None, payload: Any, agent: Any, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> tuple[int, dict[str, Any]]:
         if not secret or not hmac.compare_digest(secret.encode(), self.secret.encode()):
             return 401, _error("unauthorized", f"missing or wrong {SECRET_HEADER}")
         if not isinstance(payload, dict):
@@ -95,8 +96,9 @@ class RecobraInput(InputChannel):
         collector = CollectingOutputChannel()
         try:
             await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name(), message_id=message_id,
-                            metadata=metadata)
+                UserMessage(
+                    text, collector, sender, input_channel=self.name(), message_id=message_id, metadata=metadata
+                )
             )
         except Exception:  # the worker retries; a replay returns what was said before the failure
             log.exception("recobra turn failed for a message of %s", _mask(sender))
@@ -132,7 +134,7 @@ class RecobraInput(InputChannel):
             async with aiohttp.ClientSession(timeout=timeout) as session:
                 async with session.get(health + "/health") as resp:
                     ok = resp.status == 200
-        except Exception as exc:  # noqa: BLE001 - any failure means "not up"
+        except Exception as exc:
             log.warning("action server health check failed: %s", exc)
             ok = False
         if ok:
@@ -151,7 +153,7 @@ class RecobraInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             try:
                 payload = request.json
-            except Exception:  # noqa: BLE001 - malformed JSON
+            except Exception:
                 payload = None
             agent = getattr(request.app.ctx, "agent", None)
             status, body = await self.handle(request.headers.get(SECRET_HEADER), payload, agent, on_new_message)
@@ -210,7 +212,7 @@ def replay_turn(tracker: Any, message_id: str, sender: str) -> dict[str, Any] | 
     if start is None:
         return None
     messages = []
-    for event in events[start + 1:]:
+    for event in events[start + 1 :]:
         if isinstance(event, UserUttered):
             break
         if isinstance(event, BotUttered):

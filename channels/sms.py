@@ -32,12 +32,42 @@ MAX_SEGMENTS_PER_MESSAGE = 10  # Twilio's advice: longer messages are delivered 
 # Characters that would force UCS-2 and have a harmless GSM-7 stand-in. The accented vowels are
 # the ones Spanish needs and GSM-7 lacks; é, ñ, ü, ¿, ¡ are GSM-7 and stay.
 _TRANSLITERATION = {
-    "á": "a", "í": "i", "ó": "o", "ú": "u",
-    "Á": "A", "Í": "I", "Ó": "O", "Ú": "U",
-    "â": "a", "ê": "e", "î": "i", "ô": "o", "û": "u", "ã": "a", "õ": "o", "ç": "c",
-    "ï": "i", "ë": "e", "È": "E", "Ì": "I", "Ò": "O", "Ù": "U", "À": "A",
-    "“": '"', "”": '"', "„": '"', "‘": "'", "’": "'", "´": "'", "`": "'",
-    "–": "-", "—": "-", "…": "...", "\u00a0": " ", "•": "-", "·": "-",
+    "á": "a",
+    "í": "i",
+    "ó": "o",
+    "ú": "u",
+    "Á": "A",
+    "Í": "I",
+    "Ó": "O",
+    "Ú": "U",
+    "â": "a",
+    "ê": "e",
+    "î": "i",
+    "ô": "o",
+    "û": "u",
+    "ã": "a",
+    "õ": "o",
+    "ç": "c",
+    "ï": "i",
+    "ë": "e",
+    "È": "E",
+    "Ì": "I",
+    "Ò": "O",
+    "Ù": "U",
+    "À": "A",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‘": "'",
+    "’": "'",
+    "´": "'",
+    "`": "'",
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "\u00a0": " ",
+    "•": "-",
+    "·": "-",
 }
 _TRANS_TABLE = str.maketrans(_TRANSLITERATION)
 
@@ -125,7 +155,7 @@ def _sentences(text: str) -> list[str]:
     """Sentences with their trailing whitespace kept, so joining them gives the text back."""
     out, start = [], 0
     for m in _SENTENCE_END.finditer(text):
-        out.append(text[start:m.end()])
+        out.append(text[start : m.end()])
         start = m.end()
     if start < len(text):
         out.append(text[start:])
@@ -175,8 +205,9 @@ def split_text(text: str, fits: Callable[[str], bool]) -> list[str]:
     return parts
 
 
-def prepare_sms(text: str, transliterate_accents: bool = True,
-                max_segments: int = MAX_SEGMENTS_PER_MESSAGE) -> list[tuple[str, SmsInfo]]:
+def prepare_sms(
+    text: str, transliterate_accents: bool = True, max_segments: int = MAX_SEGMENTS_PER_MESSAGE
+) -> list[tuple[str, SmsInfo]]:
     """The SMS bodies to send for one reply, each with its encoding and segment count."""
     body = format_for_sms(text, transliterate_accents)
     parts = split_text(body, lambda t: fits_sms(t, max_segments))

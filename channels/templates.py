@@ -51,10 +51,17 @@ def load_templates(path: str = str(TEMPLATES_FILE)) -> dict[str, Template]:
         variables = tuple(spec.get("variables") or ())
         extra = sorted(set(variables) - ALLOWED_VARIABLES)
         if extra:
-            raise TemplateError(f"template {name}: variables {', '.join(extra)} would disclose a debt before "
-                                "verification (only business is allowed)")
-        out[name] = Template(name=name, content_sid=sid, variables=variables,
-                             preview=spec.get("preview", ""), language=spec.get("language", "es"))
+            raise TemplateError(
+                f"template {name}: variables {', '.join(extra)} would disclose a debt before "
+                "verification (only business is allowed)"
+            )
+        out[name] = Template(
+            name=name,
+            content_sid=sid,
+            variables=variables,
+            preview=spec.get("preview", ""),
+            language=spec.get("language", "es"),
+        )
     return out
 
 

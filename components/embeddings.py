@@ -82,8 +82,9 @@ class EmbeddingIntentModel:
     meta_file = "embedding_model.json"
     VIEWS = ("text", "plain", "masked")
 
-    def __init__(self, embeddings: TokenEmbeddings, clf: LogisticRegression | None = None,
-                 views: tuple[str, ...] = VIEWS) -> None:
+    def __init__(
+        self, embeddings: TokenEmbeddings, clf: LogisticRegression | None = None, views: tuple[str, ...] = VIEWS
+    ) -> None:
         self.embeddings = embeddings
         self.clf = clf
         self.views = tuple(views)
@@ -97,8 +98,9 @@ class EmbeddingIntentModel:
         sources = {"text": texts, "plain": [normalise_text(t) for t in texts], "masked": masked or texts}
         return np.hstack([self.embeddings.embed(sources[view]) for view in self.views])
 
-    def fit(self, texts: list[str], labels: list[str], c: float = 10.0,
-            masked: list[str] | None = None) -> EmbeddingIntentModel:
+    def fit(
+        self, texts: list[str], labels: list[str], c: float = 10.0, masked: list[str] | None = None
+    ) -> EmbeddingIntentModel:
         self.clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
         self.clf.fit(self.features(texts, masked), labels)
         return self

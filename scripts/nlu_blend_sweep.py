@@ -134,8 +134,9 @@ def main() -> None:
             classes = model.classes
             linear_rows[c].append(model.predict_proba(texts, test_masked))
         if embeddings is not None:
-            embedded = EmbeddingIntentModel(embeddings).fit(x, y, c=float(options.get("embedding_C", 10.0)),
-                                                            masked=masked)
+            embedded = EmbeddingIntentModel(embeddings).fit(
+                x, y, c=float(options.get("embedding_C", 10.0)), masked=masked
+            )
             order = [embedded.classes.index(name) for name in classes]
             embedded_rows.append(embedded.predict_proba(texts, test_masked)[:, order])
         rankings = [{r["name"]: r["confidence"] for r in p["ranking"]} for p in parsed]
@@ -147,8 +148,10 @@ def main() -> None:
     scores: dict[tuple[float, float], float] = {}
     for c in c_values:
         linear = np.vstack(linear_rows[c])
-        print(f"\n{args.folds}-fold cross-validation of {args.config} ({len(gold)} examples), linear model C={c:g}, "
-              "intent macro-F1 by weight:")
+        print(
+            f"\n{args.folds}-fold cross-validation of {args.config} ({len(gold)} examples), linear model C={c:g}, "
+            "intent macro-F1 by weight:"
+        )
         for weight in WEIGHTS:
             blended = weight * diet + (1 - weight) * linear
             scores[c, weight] = f1_score(gold, names[blended.argmax(axis=1)], average="macro")
@@ -158,8 +161,10 @@ def main() -> None:
     blended = best * diet + (1 - best) * np.vstack(linear_rows[best_c])
     if embeddings is not None:
         linear, third = np.vstack(linear_rows[best_c]), np.vstack(embedded_rows)
-        print(f"\nWith the embedding model (C={options.get('embedding_C', 10.0):g}; rows: DIET's share, columns: "
-              "the embedding model's, the rest the linear model's), intent macro-F1:")
+        print(
+            f"\nWith the embedding model (C={options.get('embedding_C', 10.0):g}; rows: DIET's share, columns: "
+            "the embedding model's, the rest the linear model's), intent macro-F1:"
+        )
         print("        " + " ".join(f"{e:>6.2f}" for e in EMBEDDING_WEIGHTS))
         grid = {}
         for weight in (0.25, 0.3, 0.35, 0.4, 0.45):
@@ -177,8 +182,15 @@ def main() -> None:
     if args.dump:  # for reading the errors: which examples, mistaken for what, how confidently
         linear = np.vstack(linear_rows[best_c])
         extra = {"embedded": np.vstack(embedded_rows)} if embedded_rows else {}
-        np.savez(out / "probs.npz", diet=diet, linear=linear, names=names, gold=np.array(gold),
-                 texts=np.array(gold_texts), **extra)
+        np.savez(
+            out / "probs.npz",
+            diet=diet,
+            linear=linear,
+            names=names,
+            gold=np.array(gold),
+            texts=np.array(gold_texts),
+            **extra,
+        )
     print(f"\nFallbackClassifier threshold at C={best_c:g}, weight {best:g}: kept, acc. of the kept, errors caught")
     for threshold in THRESHOLDS:
         kept = confidence >= threshold

@@ -63,8 +63,19 @@ def redis_url() -> Iterator[str]:
     """A real Redis server, started for the test session on a free loopback port."""
     port = free_port()
     proc = subprocess.Popen(
-        [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-         "--dir", str(_TMP)],
+        [
+            redis_server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(_TMP),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -87,7 +98,7 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture()
-def redis_client(redis_url: str):  # noqa: ANN201
+def redis_client(redis_url: str):
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -155,7 +166,7 @@ def db(database_url: str) -> Iterator[str]:
 
 
 @pytest.fixture()
-def session(db: str):  # noqa: ANN201
+def session(db: str):
     from bot.store.db import get_sessionmaker
 
     s = get_sessionmaker(db)()
@@ -165,7 +176,7 @@ def session(db: str):  # noqa: ANN201
 
 
 @pytest.fixture()
-def app(db: str, redis_url: str):  # noqa: ANN201
+def app(db: str, redis_url: str):
     from bot.web import create_app
 
     app = create_app({"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True})
@@ -173,7 +184,7 @@ def app(db: str, redis_url: str):  # noqa: ANN201
 
 
 @pytest.fixture()
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     return app.test_client()
 
 
@@ -183,11 +194,11 @@ def api_headers() -> dict[str, str]:
 
 
 @pytest.fixture()
-def make_debtor(session):  # noqa: ANN001, ANN201
+def make_debtor(session):
     """Factory: a committed debtor with invoices, from the same payload shape as the API."""
     from bot import debtors
 
-    def make(external_id: str = "D-1", **overrides):  # noqa: ANN003, ANN202
+    def make(external_id: str = "D-1", **overrides):
         payload = {
             "name": "Ana María Restrepo",
             "phone": "+573001112233",
@@ -195,8 +206,9 @@ def make_debtor(session):  # noqa: ANN001, ANN201
             "country": "CO",
             "timezone": "America/Bogota",
             "document_last4": "4821",
-            "invoices": [{"external_id": f"{external_id}-F1", "amount": "185000.00", "currency": "COP",
-                          "due_date": "2026-11-10"}],
+            "invoices": [
+                {"external_id": f"{external_id}-F1", "amount": "185000.00", "currency": "COP", "due_date": "2026-11-10"}
+            ],
         }
         payload.update(overrides)
         debtor, _ = debtors.upsert(session, debtors.parse_debtor(external_id, payload))

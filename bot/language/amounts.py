@@ -71,7 +71,7 @@ def _quantize(value: Decimal, currency: str | None) -> Decimal:
     if currency:
         try:
             precision = get_currency_precision(currency.upper())
-        except Exception:  # noqa: BLE001 - an unknown code keeps the value as is
+        except Exception:
             return value
         return value.quantize(Decimal(1).scaleb(-precision), rounding=ROUND_HALF_UP)
     return value
@@ -104,7 +104,7 @@ def resolve_amount(text: str, balance: Decimal | None = None, currency: str | No
     cleaned = re.sub(r"(\d)\s*(mil|millon|millones)\b", r"\1 x\2", cleaned)
     try:
         cleaned = alpha2digit(cleaned, "es")  # "cincuenta mil" -> "50000", "veinte lucas" -> "20 lucas"
-    except Exception:  # noqa: BLE001 - text2num is best effort
+    except Exception:
         pass
     cleaned = re.sub(r"\bx(mil|millon|millones)\b", r"\1", cleaned)
     # text2num turns "dos millones" into "2000000" and leaves "y medio" behind
@@ -147,7 +147,7 @@ def resolve_installments(text: str) -> int | None:
     cleaned = normalise(text)
     try:
         cleaned = alpha2digit(cleaned, "es")
-    except Exception:  # noqa: BLE001
+    except Exception:
         pass
     match = re.search(rf"\b(\d{{1,2}})\s*(?:{_INSTALMENT_UNITS})\b", cleaned) or re.fullmatch(
         r"(?:en\s+)?(\d{1,2})", cleaned

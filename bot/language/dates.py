@@ -68,8 +68,11 @@ _REWRITES = [
     (r"\bfin de mes\b|\bfinales de mes\b|\bfinal de mes\b|\bfin del mes\b|\bultimo del mes\b", "findemes"),
     (r"\bultimo dia del mes\b", "findemes"),
     (r"\bdia de pago\b|\bdia de paga\b|\bcuando me paguen\b|\bcuando cobre\b", "quincena"),
-    (r"\bhoy mismo\b|\bahorita\b|\bahora\b|\bya mismo\b|\bmas tarde\b|\besta (?:tarde|noche)\b"
-     r"|\b(?:en|al) un? rat(?:o|ito)\b|\bal rat(?:o|ito)\b", "hoy"),
+    (
+        r"\bhoy mismo\b|\bahorita\b|\bahora\b|\bya mismo\b|\bmas tarde\b|\besta (?:tarde|noche)\b"
+        r"|\b(?:en|al) un? rat(?:o|ito)\b|\bal rat(?:o|ito)\b",
+        "hoy",
+    ),
     (r"\bsemana entrante\b", "semana que viene"),
 ]
 # "el lunes pasado", "la semana pasada", "el mes pasado", "hace 3 días", "el pasado 15": the past, never
@@ -119,7 +122,7 @@ def _clean(text: str) -> str:
     text = normalise(text)
     try:
         text = alpha2digit(text, "es")  # "en cinco dias" -> "en 5 dias", "el quince" -> "el 15"
-    except Exception:  # noqa: BLE001 - text2num is best effort here
+    except Exception:
         pass
     text = _fix_typos(text)
     text = _ABBREVIATED_MONTH.sub(lambda m: f"{m[1]} de {MONTH_BY_PREFIX[m[2]]}", text)  # "2 dic" -> "2 de diciembre"
@@ -196,7 +199,7 @@ def more_time(text: str, start: dt.date) -> dt.date | None:
     return _more_time(_clean(text), start) if text else None
 
 
-def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat list of rules
+def _rules(text: str, today: dt.date) -> dt.date | None:
     if re.search(r"\bayer\b|\bantier\b|\banteayer\b", text):
         return None
     if re.search(r"\bpasado manana\b", text):
@@ -258,8 +261,9 @@ def _rules(text: str, today: dt.date) -> dt.date | None:  # noqa: C901 - a flat 
         return _add_months(dt.date(today.year, today.month, 1), 1)
 
     # "a fines de enero", "a principios de marzo", "a mediados de febrero": that part of the named month
-    match = re.search(rf"\b(fin|fines|final|finales|principios?|inicios?|comienzos?|mediados)\s+de\s+({MONTH_NAMES})\b",
-                      text)
+    match = re.search(
+        rf"\b(fin|fines|final|finales|principios?|inicios?|comienzos?|mediados)\s+de\s+({MONTH_NAMES})\b", text
+    )
     if match:
         month = _MONTHS.index(match.group(2).replace("setiembre", "septiembre")) + 1
         year = today.year if month >= today.month else today.year + 1

@@ -105,7 +105,7 @@ def normalise_payment(raw: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _http_client_class():  # noqa: ANN202
+def _http_client_class():
     from mercadopago.http import HttpClient
 
     class BaseUrlHttpClient(HttpClient):
@@ -115,12 +115,12 @@ def _http_client_class():  # noqa: ANN202
             super().__init__()
             self.base = base.rstrip("/")
 
-        def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None,  # noqa: ANN001, ANN201
-                    **kwargs):
+        def request(self, method, url, maxretries=None, retry_on=None, backoff_factor=None, **kwargs):
             if url.startswith(MP_API_BASE):
-                url = self.base + url[len(MP_API_BASE):]
-            return super().request(method, url, maxretries=maxretries, retry_on=retry_on,
-                                   backoff_factor=backoff_factor, **kwargs)
+                url = self.base + url[len(MP_API_BASE) :]
+            return super().request(
+                method, url, maxretries=maxretries, retry_on=retry_on, backoff_factor=backoff_factor, **kwargs
+            )
 
     return BaseUrlHttpClient
 
@@ -138,7 +138,7 @@ class MercadoPagoProvider:
         self._sdk = None
 
     @property
-    def sdk(self):  # noqa: ANN201
+    def sdk(self):
         if self._sdk is None:
             import mercadopago
             from mercadopago.config import RequestOptions
@@ -148,13 +148,17 @@ class MercadoPagoProvider:
             self._sdk = mercadopago.SDK(self.access_token, http_client=http_client, request_options=options)
         return self._sdk
 
-    def _options(self, **headers: str):  # noqa: ANN202
+    def _options(self, **headers: str):
         from mercadopago.config import RequestOptions
 
-        return RequestOptions(access_token=self.access_token, connection_timeout=self.timeout, max_retries=2,
-                              custom_headers=headers or None)
+        return RequestOptions(
+            access_token=self.access_token,
+            connection_timeout=self.timeout,
+            max_retries=2,
+            custom_headers=headers or None,
+        )
 
-    def _call(self, what: str, fn, *args, **kwargs) -> dict[str, Any]:  # noqa: ANN001
+    def _call(self, what: str, fn, *args, **kwargs) -> dict[str, Any]:
         import requests
 
         try:
@@ -179,13 +183,15 @@ class MercadoPagoProvider:
         currency = request.currency.upper()
         back = f"{base}/pago"
         return {
-            "items": [{
-                "id": request.invoice_external_id or request.reference,
-                "title": request.description[:250],
-                "quantity": 1,
-                "unit_price": wire_amount(request.amount, currency),
-                "currency_id": currency,
-            }],
+            "items": [
+                {
+                    "id": request.invoice_external_id or request.reference,
+                    "title": request.description[:250],
+                    "quantity": 1,
+                    "unit_price": wire_amount(request.amount, currency),
+                    "currency_id": currency,
+                }
+            ],
             "external_reference": request.reference,
             "notification_url": f"{base}/webhooks/mercadopago",
             "back_urls": {"success": f"{back}/exito", "failure": f"{back}/error", "pending": f"{back}/pendiente"},
@@ -195,8 +201,11 @@ class MercadoPagoProvider:
             "expiration_date_to": mp_datetime(request.expires_at),
             "date_of_expiration": mp_datetime(request.expires_at),  # cash tickets (OXXO, Efecty, PagoFácil)
             "statement_descriptor": get_settings().business_name[:22],
-            "metadata": {"debtor": request.debtor_external_id, "invoice": request.invoice_external_id,
-                         "reference": request.reference},
+            "metadata": {
+                "debtor": request.debtor_external_id,
+                "invoice": request.invoice_external_id,
+                "reference": request.reference,
+            },
         }
 
     def create_link(self, request: LinkRequest) -> ProviderLink:
@@ -214,8 +223,7 @@ class MercadoPagoProvider:
         return normalise_payment(body)
 
     def search_payments(self, external_reference: str) -> list[dict[str, Any]]:
-        filters = {"external_reference": external_reference, "sort": "date_created", "criteria": "desc",
-                   "limit": 50}
+        filters = {"external_reference": external_reference, "sort": "date_created", "criteria": "desc", "limit": 50}
         body = self._call("payment search", self.sdk.payment().search, filters, self._options())
         return [normalise_payment(r) for r in body.get("results") or []]
 
@@ -246,14 +254,19 @@ class SandboxPayments(payments.SandboxProvider):
         from bot.store.models import SandboxPayment
 
         with session_scope() as session:
-            rows = session.execute(
-                select(SandboxPayment).where(SandboxPayment.reference == external_reference)
-                .order_by(SandboxPayment.id.desc())
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    select(SandboxPayment)
+                    .where(SandboxPayment.reference == external_reference)
+                    .order_by(SandboxPayment.id.desc())
+                )
+                .scalars()
+                .all()
+            )
             return [sandbox_payment_dict(r) for r in rows]
 
 
-def sandbox_payment_dict(row) -> dict[str, Any]:  # noqa: ANN001
+def sandbox_payment_dict(row) -> dict[str, Any]:
     return {
         "id": row.provider_id,
         "status": row.status,
@@ -269,7 +282,7 @@ def sandbox_payment_dict(row) -> dict[str, Any]:  # noqa: ANN001
     }
 
 
-def provider_for(name: str | None = None):  # noqa: ANN201
+def provider_for(name: str | None = None):
     """The provider by name (default: ``PAYMENTS_PROVIDER``), with payment look-ups."""
     return payments.get_provider(name)
 

@@ -42,8 +42,9 @@ AMBIGUOUS = "ambiguous"  # the request may have reached Twilio but no answer cam
 
 
 class ProviderError(Exception):
-    def __init__(self, message: str, code: str | None = None, http_status: int | None = None,
-                 retryable: bool = False) -> None:
+    def __init__(
+        self, message: str, code: str | None = None, http_status: int | None = None, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.http_status = http_status
@@ -58,9 +59,15 @@ class MessagingProvider(Protocol):
     name: str
     rate_limited: bool
 
-    def send(self, to_e164: str, channel: str, body: str | None = None, content_sid: str | None = None,
-             content_variables: dict | str | None = None, status_callback: str | None = None) -> ProviderResult:
-        ...
+    def send(
+        self,
+        to_e164: str,
+        channel: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict | str | None = None,
+        status_callback: str | None = None,
+    ) -> ProviderResult: ...
 
 
 def _address(e164: str, channel: str) -> str:
@@ -83,15 +90,15 @@ def default_status_callback(settings: Settings | None = None) -> str:
 
 
 # --- Twilio ------------------------------------------------------------------------------------
-def _rebased_http_client(base: str, timeout: float):  # noqa: ANN202
+def _rebased_http_client(base: str, timeout: float):
     from twilio.http.http_client import TwilioHttpClient
 
     class RebasedHttpClient(TwilioHttpClient):
         """Sends the SDK's requests for ``https://api.twilio.com`` to ``base`` instead."""
 
-        def request(self, method, url, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        def request(self, method, url, *args, **kwargs):
             if base and url.startswith(TWILIO_API):
-                url = base.rstrip("/") + url[len(TWILIO_API):]
+                url = base.rstrip("/") + url[len(TWILIO_API) :]
             return super().request(method, url, *args, **kwargs)
 
     return RebasedHttpClient(timeout=timeout)
@@ -108,29 +115,40 @@ class TwilioMessaging:
         self._lock = threading.Lock()
 
     @property
-    def client(self):  # noqa: ANN201
+    def client(self):
         with self._lock:
             if self._client is None:
                 from twilio.rest import Client
 
                 s = self.settings
-                self._client = Client(s.twilio_account_sid, s.twilio_auth_token,
-                                      http_client=_rebased_http_client(s.twilio_api_base, self.timeout))
+                self._client = Client(
+                    s.twilio_account_sid,
+                    s.twilio_auth_token,
+                    http_client=_rebased_http_client(s.twilio_api_base, self.timeout),
+                )
             return self._client
 
     def sender(self, channel: str) -> str:
         return self.settings.twilio_whatsapp_from if channel == "whatsapp" else self.settings.twilio_sms_from
 
-    def send(self, to_e164: str, channel: str, body: str | None = None, content_sid: str | None = None,
-             content_variables: dict | str | None = None, status_callback: str | None = None) -> ProviderResult:
+    def send(
+        self,
+        to_e164: str,
+        channel: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict | str | None = None,
+        status_callback: str | None = None,
+    ) -> ProviderResult:
         import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         _check(channel, body, content_sid)
         if is_demo_number(to_e164):
             # Demo data must never reach a real phone, whatever else went wrong (bot/phones.py).
-            raise ProviderError(f"{to_e164[:6]}… is a fictitious demo number: not sent through Twilio",
-                                code="21211", retryable=False)
+            raise ProviderError(
+                f"{to_e164[:6]}… is a fictitious demo number: not sent through Twilio", code="21211", retryable=False
+            )
         kwargs: dict[str, Any] = {
             "to": _address(to_e164, channel),
             "from_": _address(self.sender(channel), channel),
@@ -139,8 +157,11 @@ class TwilioMessaging:
         if content_sid:
             kwargs["content_sid"] = content_sid
             if content_variables:
-                kwargs["content_variables"] = (content_variables if isinstance(content_variables, str)
-                                               else json.dumps(content_variables, ensure_ascii=False))
+                kwargs["content_variables"] = (
+                    content_variables
+                    if isinstance(content_variables, str)
+                    else json.dumps(content_variables, ensure_ascii=False)
+                )
         else:
             kwargs["body"] = body
         try:
@@ -148,8 +169,9 @@ class TwilioMessaging:
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code is not None else None
             retryable = exc.status == 429 or code == "20429" or (exc.status or 0) >= 500
-            raise ProviderError(exc.msg or str(exc), code=code or str(exc.status), http_status=exc.status,
-                                retryable=retryable) from exc
+            raise ProviderError(
+                exc.msg or str(exc), code=code or str(exc.status), http_status=exc.status, retryable=retryable
+            ) from exc
         except (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError) as exc:
             raise ProviderError(f"Twilio unreachable: {exc}", code="network", retryable=True) from exc
         except (requests.ConnectionError, requests.Timeout) as exc:
@@ -163,16 +185,18 @@ class TwilioMessaging:
         error_code = str(message.error_code) if getattr(message, "error_code", None) else None
         return ProviderResult(sid=message.sid, status=message.status or "queued", error_code=error_code)
 
-    def find_sent(self, to_e164: str, channel: str, body: str | None, content_sid: str | None,
-                  since: datetime) -> list[ProviderResult]:
+    def find_sent(
+        self, to_e164: str, channel: str, body: str | None, content_sid: str | None, since: datetime
+    ) -> list[ProviderResult]:
         """Messages Twilio accepted for this recipient with this body since ``since``, newest first
         (after an ambiguous failure). Raises ProviderError (retryable) when Twilio cannot be asked."""
         from twilio.base.exceptions import TwilioException
 
         try:
-            recent = self.client.messages.list(to=_address(to_e164, channel),
-                                               from_=_address(self.sender(channel), channel), limit=50)
-        except Exception as exc:  # noqa: BLE001 - TwilioException or a network error: ask again later
+            recent = self.client.messages.list(
+                to=_address(to_e164, channel), from_=_address(self.sender(channel), channel), limit=50
+            )
+        except Exception as exc:
             code = "network" if not isinstance(exc, TwilioException) else "lookup"
             raise ProviderError(f"cannot look the message up: {exc}", code=code, retryable=True) from exc
         since = since - timedelta(seconds=60)  # the request's own duration and clock skew
@@ -184,16 +208,26 @@ class TwilioMessaging:
             if created is not None and created < since:
                 continue
             if content_sid or (m.body or "") == (body or ""):
-                found.append(ProviderResult(sid=m.sid, status=m.status or "queued",
-                                            error_code=str(m.error_code) if m.error_code else None))
+                found.append(
+                    ProviderResult(
+                        sid=m.sid, status=m.status or "queued", error_code=str(m.error_code) if m.error_code else None
+                    )
+                )
         return found
 
 
 def _never_sent(exc: Exception) -> bool:
     """A connection refused or a DNS failure: the request never left."""
     text = repr(exc)
-    return any(s in text for s in ("NewConnectionError", "ConnectionRefusedError", "NameResolutionError",
-                                   "Failed to establish a new connection"))
+    return any(
+        s in text
+        for s in (
+            "NewConnectionError",
+            "ConnectionRefusedError",
+            "NameResolutionError",
+            "Failed to establish a new connection",
+        )
+    )
 
 
 # --- Sandbox -------------------------------------------------------------------------------------
@@ -217,22 +251,30 @@ class SandboxMessaging:
     name = "sandbox"
     rate_limited = False
 
-    def __init__(self, redis_client: Any = None, delays: tuple[float, ...] = (0.3, 0.8, 1.5),
-                 ticker: bool = True) -> None:
+    def __init__(
+        self, redis_client: Any = None, delays: tuple[float, ...] = (0.3, 0.8, 1.5), ticker: bool = True
+    ) -> None:
         self._redis = redis_client
         self.delays = delays
         self.ticker = ticker
 
     @property
-    def redis(self):  # noqa: ANN201
+    def redis(self):
         if self._redis is None:
             from bot.redis_client import get_redis
 
             return get_redis()
         return self._redis
 
-    def send(self, to_e164: str, channel: str, body: str | None = None, content_sid: str | None = None,
-             content_variables: dict | str | None = None, status_callback: str | None = None) -> ProviderResult:
+    def send(
+        self,
+        to_e164: str,
+        channel: str,
+        body: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict | str | None = None,
+        status_callback: str | None = None,
+    ) -> ProviderResult:
         _check(channel, body, content_sid)
         if to_e164 in SANDBOX_FAILURES:
             code = SANDBOX_FAILURES[to_e164]
@@ -283,8 +325,12 @@ class SandboxMessaging:
         out = []
         for raw in pipe.execute():
             if raw:
-                out.append({(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
-                            for k, v in raw.items()})
+                out.append(
+                    {
+                        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+                        for k, v in raw.items()
+                    }
+                )
         return out
 
     def advance(self, now: float | None = None) -> int:
@@ -340,7 +386,7 @@ def _ensure_ticker(provider: SandboxMessaging, every: float = 0.25) -> None:
             while not stop.is_set():
                 try:
                     SandboxMessaging(ticker=False).advance()
-                except Exception as exc:  # noqa: BLE001 - Redis restarting: try again shortly
+                except Exception as exc:
                     log.debug("sandbox ticker: %s", exc)
                 stop.wait(every)
 

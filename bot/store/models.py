@@ -59,12 +59,15 @@ class Debtor(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
-    invoices = relationship("Invoice", back_populates="debtor", order_by="Invoice.due_date",
-                            cascade="all, delete-orphan", passive_deletes=True)
-
-    __table_args__ = (
-        CheckConstraint("length(country) = 2", name="ck_debtors_country"),
+    invoices = relationship(
+        "Invoice",
+        back_populates="debtor",
+        order_by="Invoice.due_date",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
+
+    __table_args__ = (CheckConstraint("length(country) = 2", name="ck_debtors_country"),)
 
 
 class IdentityCheck(Base):
@@ -517,11 +520,33 @@ class DashboardRollup(Base):
 
     __table_args__ = (
         # Covers the dashboard's one query (``metric IN (...)``, the period): rows come grouped by metric, no sort.
-        Index("ix_dashboard_rollups_metric_at", "metric", "at", "conv_last_message_at", "conv_created_at", "prev_at",
-              "country", "channel", "conversation_id", "events", "amount"),
+        Index(
+            "ix_dashboard_rollups_metric_at",
+            "metric",
+            "at",
+            "conv_last_message_at",
+            "conv_created_at",
+            "prev_at",
+            "country",
+            "channel",
+            "conversation_id",
+            "events",
+            "amount",
+        ),
         # The same by conversation: the rows of a few conversations (the changed ones), and the A/B intersections.
-        Index("ix_dashboard_rollups_conversation", "conversation_id", "metric", "at", "prev_at",
-              "conv_last_message_at", "conv_created_at", "country", "channel", "events", "amount"),
+        Index(
+            "ix_dashboard_rollups_conversation",
+            "conversation_id",
+            "metric",
+            "at",
+            "prev_at",
+            "conv_last_message_at",
+            "conv_created_at",
+            "country",
+            "channel",
+            "events",
+            "amount",
+        ),
     )
 
 

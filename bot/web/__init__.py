@@ -60,7 +60,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
-def _optional_blueprint(name: str):  # noqa: ANN202
+def _optional_blueprint(name: str):
     import importlib
 
     try:

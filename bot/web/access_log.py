@@ -20,11 +20,21 @@ LOGGER_CLASS = "bot.web.access_log.RedactingLogger"
 REDACTED = "[redactado]"
 
 # Path segments that are bearer codes: what follows these prefixes, up to the next "/", "?", "." or space.
-_PATHS = re.compile(r"(/(?:p|sandbox/checkout|certificados)/)(?!verificar(?:[/?.\s\"]|$))([^/?#.\s\"]+)",
-                    re.IGNORECASE)
+_PATHS = re.compile(r"(/(?:p|sandbox/checkout|certificados)/)(?!verificar(?:[/?.\s\"]|$))([^/?#.\s\"]+)", re.IGNORECASE)
 # Query values that are bearer codes or secrets.
-SECRET_PARAMS = ("code", "codigo", "token", "reference", "external_reference", "preference_id", "ref", "key",
-                 "api_key", "secret", "signature")
+SECRET_PARAMS = (
+    "code",
+    "codigo",
+    "token",
+    "reference",
+    "external_reference",
+    "preference_id",
+    "ref",
+    "key",
+    "api_key",
+    "secret",
+    "signature",
+)
 _QUERY = re.compile(r"(?<![\w-])((?:" + "|".join(SECRET_PARAMS) + r")=)([^&#\s\"]*)", re.IGNORECASE)
 
 

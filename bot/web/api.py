@@ -18,7 +18,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
 @bp.before_request
-def require_api_key():  # noqa: ANN201
+def require_api_key():
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -48,28 +48,34 @@ class _BadRequest(Exception):
 
 
 @bp.errorhandler(_BadRequest)
-def _bad_request(exc: _BadRequest):  # noqa: ANN202
+def _bad_request(exc: _BadRequest):
     return error_response(exc.status, exc.code, exc.message)
 
 
 @bp.errorhandler(debtors.ValidationError)
-def _invalid(exc: debtors.ValidationError):  # noqa: ANN202
+def _invalid(exc: debtors.ValidationError):
     return error_response(422, "validation_error", f"{exc.field}: {exc.message}", field=exc.field)
 
 
 @bp.put("/debtors/<external_id>")
-def put_debtor(external_id: str):  # noqa: ANN201
+def put_debtor(external_id: str):
     data = debtors.parse_debtor(external_id, json_body())
     session = get_session()
     debtor, created = debtors.upsert(session, data)
-    audit.record(session, actor="api", action="debtor.upsert", target_type="debtor", target_id=external_id,
-                 details={"created": created, "invoices": len(data.invoices)})
+    audit.record(
+        session,
+        actor="api",
+        action="debtor.upsert",
+        target_type="debtor",
+        target_id=external_id,
+        details={"created": created, "invoices": len(data.invoices)},
+    )
     session.commit()
     return jsonify(debtors.serialize(session, debtor)), 201 if created else 200
 
 
 @bp.get("/debtors/<external_id>")
-def get_debtor(external_id: str):  # noqa: ANN201
+def get_debtor(external_id: str):
     session = get_session()
     debtor = debtors.get_by_external_id(session, external_id)
     if debtor is None:
@@ -78,7 +84,7 @@ def get_debtor(external_id: str):  # noqa: ANN201
 
 
 @bp.get("/conversations/<external_id>/messages")
-def get_messages(external_id: str):  # noqa: ANN201
+def get_messages(external_id: str):
     session = get_session()
     debtor = debtors.get_by_external_id(session, external_id)
     if debtor is None:
@@ -109,4 +115,3 @@ def serialize_message(m: Message) -> dict[str, object]:
         item["confidence"] = m.confidence
         item["entities"] = m.entities or []
     return item
-

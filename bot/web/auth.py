@@ -119,7 +119,7 @@ def secure_headers(blueprint: Blueprint) -> None:
     """No caching of debtor data, no framing, no inline scripts."""
 
     @blueprint.after_request
-    def _headers(response):  # noqa: ANN001, ANN202
+    def _headers(response):
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -141,7 +141,7 @@ def role_required(*roles: str) -> Callable:
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
-        def wrapped(*args: Any, **kwargs: Any):  # noqa: ANN202
+        def wrapped(*args: Any, **kwargs: Any):
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if roles and current_user.role not in roles:
@@ -182,7 +182,7 @@ def home_for(user: LoginUser) -> str:
 
 # --- Views -------------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     if current_user.is_authenticated and request.method == "GET":
         return redirect(_safe_next(request.args.get("next")) or home_for(current_user))
     status = 200
@@ -194,22 +194,26 @@ def login():  # noqa: ANN201
             limiter = _limiter()
             allowed = limiter.reserve(username, _client_ip())
         except LimiterUnavailable:
-            audit.record(db, actor=username or "?", action="login_unavailable", target_type="user",
-                         details={"ip": _client_ip()})
+            audit.record(
+                db, actor=username or "?", action="login_unavailable", target_type="user", details={"ip": _client_ip()}
+            )
             db.commit()
-            flash("El inicio de sesión no está disponible en este momento. Inténtalo de nuevo en unos minutos.",
-                  "error")
+            flash(
+                "El inicio de sesión no está disponible en este momento. Inténtalo de nuevo en unos minutos.", "error"
+            )
             return render_template("auth/login.html", username=username), 503
         if not allowed:
-            audit.record(db, actor=username or "?", action="login_locked", target_type="user",
-                         details={"ip": _client_ip()})
+            audit.record(
+                db, actor=username or "?", action="login_locked", target_type="user", details={"ip": _client_ip()}
+            )
             db.commit()
             flash("Demasiados intentos fallidos. Espera 15 minutos e inténtalo de nuevo.", "error")
             return render_template("auth/login.html", username=username), 429
         user = users.authenticate(db, username, password)  # one KDF run whatever the case
         if user is None:
-            audit.record(db, actor=username or "?", action="login_failed", target_type="user",
-                         details={"ip": _client_ip()})
+            audit.record(
+                db, actor=username or "?", action="login_failed", target_type="user", details={"ip": _client_ip()}
+            )
             db.commit()
             flash("Usuario o contraseña incorrectos.", "error")
             status = 401
@@ -219,8 +223,15 @@ def login():  # noqa: ANN201
             # Not a permanent session: Flask-Login's strong protection then drops a cookie replayed from
             # another browser; Flask still refuses one older than PERMANENT_SESSION_LIFETIME.
             login_user(LoginUser(user))
-            audit.record(db, actor=user.username, user_id=user.id, action="login", target_type="user",
-                         target_id=user.id, details={"ip": _client_ip()})
+            audit.record(
+                db,
+                actor=user.username,
+                user_id=user.id,
+                action="login",
+                target_type="user",
+                target_id=user.id,
+                details={"ip": _client_ip()},
+            )
             db.commit()
             return redirect(_safe_next(request.args.get("next")) or home_for(current_user))
         return render_template("auth/login.html", username=username), status
@@ -229,10 +240,16 @@ def login():  # noqa: ANN201
 
 @bp.post("/logout")
 @login_required
-def logout():  # noqa: ANN201
+def logout():
     db = get_session()
-    audit.record(db, actor=current_user.username, user_id=current_user.id, action="logout", target_type="user",
-                 target_id=current_user.id)
+    audit.record(
+        db,
+        actor=current_user.username,
+        user_id=current_user.id,
+        action="logout",
+        target_type="user",
+        target_id=current_user.id,
+    )
     user = db.get(User, current_user.id)
     if user is not None:
         end_sessions(user)  # a copy of this cookie taken before logout is dead too

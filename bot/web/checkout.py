@@ -70,8 +70,7 @@ input,select{font-size:1rem;padding:.4rem;max-width:100%} .good{color:#00803e} .
 
 
 def page(title: str, body: str, status: int = 200) -> Response:
-    return Response(render_template_string(PAGE, title=title, body=body), status=status,
-                    mimetype="text/html")
+    return Response(render_template_string(PAGE, title=title, body=body), status=status, mimetype="text/html")
 
 
 def _esc(text: object) -> str:
@@ -86,31 +85,47 @@ def _business() -> str:
 
 # --- short links -------------------------------------------------------------------------------------------
 @links_bp.get("/p/<short_code>")
-def short_link(short_code: str):  # noqa: ANN201
+def short_link(short_code: str):
     session = get_session()
     link = session.execute(select(PaymentLink).where(PaymentLink.short_code == short_code[:16])).scalar_one_or_none()
     if link is None:
-        return page("Enlace no encontrado", "<h1>No encontramos este enlace de pago</h1>"
-                    "<p>Revise que esté completo, tal como lo recibió en el mensaje. Si lo necesita, "
-                    "responda a nuestro mensaje y con gusto le enviamos uno nuevo.</p>", 404)
+        return page(
+            "Enlace no encontrado",
+            "<h1>No encontramos este enlace de pago</h1>"
+            "<p>Revise que esté completo, tal como lo recibió en el mensaje. Si lo necesita, "
+            "responda a nuestro mensaje y con gusto le enviamos uno nuevo.</p>",
+            404,
+        )
     if link.status == "paid":
-        return page("Enlace ya pagado", "<h1>Este enlace ya fue pagado</h1><p>¡Muchas gracias! Su pago quedó "
-                    "registrado. Si tiene alguna duda, responda a nuestro mensaje.</p>")
+        return page(
+            "Enlace ya pagado",
+            "<h1>Este enlace ya fue pagado</h1><p>¡Muchas gracias! Su pago quedó "
+            "registrado. Si tiene alguna duda, responda a nuestro mensaje.</p>",
+        )
     if link.status == "expired" or link.expires_at <= datetime.now(timezone.utc):
-        return page("Enlace vencido", "<h1>Este enlace de pago venció</h1><p>Por su seguridad, los enlaces de "
-                    "pago tienen una vigencia limitada. Para recibir uno nuevo, responda a nuestro mensaje por "
-                    "WhatsApp o SMS con la palabra <strong>pagar</strong> y se lo enviamos enseguida.</p>", 410)
+        return page(
+            "Enlace vencido",
+            "<h1>Este enlace de pago venció</h1><p>Por su seguridad, los enlaces de "
+            "pago tienen una vigencia limitada. Para recibir uno nuevo, responda a nuestro mensaje por "
+            "WhatsApp o SMS con la palabra <strong>pagar</strong> y se lo enviamos enseguida.</p>",
+            410,
+        )
     return redirect(link.url, code=302)
 
 
 @links_bp.get("/pago/<result>")
-def payment_result(result: str):  # noqa: ANN201
+def payment_result(result: str):
     texts = {
-        "exito": ("¡Gracias por su pago!", "Estamos confirmando su pago. En unos momentos le llegará la "
-                  "confirmación por mensaje."),
+        "exito": (
+            "¡Gracias por su pago!",
+            "Estamos confirmando su pago. En unos momentos le llegará la confirmación por mensaje.",
+        ),
         "pendiente": ("Su pago está en proceso", "Le avisaremos por mensaje apenas se confirme."),
-        "error": ("El pago no se completó", "No se realizó ningún cobro. Puede intentarlo de nuevo desde el "
-                  "mismo enlace, o responder a nuestro mensaje si necesita ayuda."),
+        "error": (
+            "El pago no se completó",
+            "No se realizó ningún cobro. Puede intentarlo de nuevo desde el "
+            "mismo enlace, o responder a nuestro mensaje si necesita ayuda.",
+        ),
     }
     title, text = texts.get(result, texts["pendiente"])
     return page(title, f"<h1>{_esc(title)}</h1><p>{_esc(text)}</p><p class='muted'>{_business()}</p>")
@@ -118,42 +133,63 @@ def payment_result(result: str):  # noqa: ANN201
 
 # --- certificates ------------------------------------------------------------------------------------------
 @links_bp.get("/certificados/<code>.pdf")
-def certificate_pdf(code: str):  # noqa: ANN201
+def certificate_pdf(code: str):
     cert = settlements.by_code(get_session(), code)
     if cert is None:
-        return page("Certificado no encontrado", "<h1>No encontramos este certificado</h1><p>Revise el enlace "
-                    "que recibió en el mensaje.</p>", 404)
+        return page(
+            "Certificado no encontrado",
+            "<h1>No encontramos este certificado</h1><p>Revise el enlace que recibió en el mensaje.</p>",
+            404,
+        )
     if settlements.is_revoked(cert):  # a payment behind it was reversed: the PDF would still read as valid
-        resp = page("Certificado anulado", "<h1>Este certificado fue anulado</h1><p>Un pago que respaldaba este "
-                    "certificado de paz y salvo fue reversado, por lo que ya no es válido. Si tiene dudas, "
-                    "responda a nuestro mensaje.</p>", 410)
+        resp = page(
+            "Certificado anulado",
+            "<h1>Este certificado fue anulado</h1><p>Un pago que respaldaba este "
+            "certificado de paz y salvo fue reversado, por lo que ya no es válido. Si tiene dudas, "
+            "responda a nuestro mensaje.</p>",
+            410,
+        )
         resp.headers.update({"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"})
         return resp
-    return Response(bytes(cert.pdf), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="paz-y-salvo-{cert.code}.pdf"',
-        "Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"})
+    return Response(
+        bytes(cert.pdf),
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="paz-y-salvo-{cert.code}.pdf"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
 
 
 @links_bp.get("/certificados/verificar")
-def verify_certificate():  # noqa: ANN201
+def verify_certificate():
     code = request.args.get("code", "")
     result = ""
     if code.strip():
         cert = settlements.by_code(get_session(), code)
         if cert is None:
-            result = ("<p class='warn'><strong>Código no válido.</strong> No existe un certificado emitido con "
-                      "ese código.</p>")
+            result = (
+                "<p class='warn'><strong>Código no válido.</strong> No existe un certificado emitido con "
+                "ese código.</p>"
+            )
         elif settlements.is_revoked(cert):
-            result = (f"<p class='warn'><strong>Certificado anulado.</strong> El certificado {_esc(cert.code)} "
-                      f"fue emitido el {cert.issued_at:%d/%m/%Y} y luego anulado.</p>")
+            result = (
+                f"<p class='warn'><strong>Certificado anulado.</strong> El certificado {_esc(cert.code)} "
+                f"fue emitido el {cert.issued_at:%d/%m/%Y} y luego anulado.</p>"
+            )
         else:
-            result = (f"<p class='good'><strong>Certificado auténtico.</strong> El certificado {_esc(cert.code)} "
-                      f"fue emitido el {cert.issued_at:%d/%m/%Y}.</p>")
-    body = (f"<h1>Verificar un certificado de paz y salvo</h1>{result}"
-            "<form method='get'><label for='code'>Código de verificación</label><br>"
-            f"<input id='code' name='code' value='{_esc(code[:40])}' maxlength='40' autocomplete='off' required> "
-            "<button class='ok' type='submit'>Verificar</button></form>"
-            f"<p class='muted'>{_business()}</p>")
+            result = (
+                f"<p class='good'><strong>Certificado auténtico.</strong> El certificado {_esc(cert.code)} "
+                f"fue emitido el {cert.issued_at:%d/%m/%Y}.</p>"
+            )
+    body = (
+        f"<h1>Verificar un certificado de paz y salvo</h1>{result}"
+        "<form method='get'><label for='code'>Código de verificación</label><br>"
+        f"<input id='code' name='code' value='{_esc(code[:40])}' maxlength='40' autocomplete='off' required> "
+        "<button class='ok' type='submit'>Verificar</button></form>"
+        f"<p class='muted'>{_business()}</p>"
+    )
     resp = page("Verificar certificado", body)
     resp.headers["X-Robots-Tag"] = "noindex"
     return resp
@@ -169,7 +205,7 @@ def _sandbox_link(reference: str) -> tuple[PaymentLink | None, Debtor | None, In
 
 
 @sandbox_bp.get("/<reference>")
-def sandbox_checkout(reference: str):  # noqa: ANN201
+def sandbox_checkout(reference: str):
     link, debtor, invoice = _sandbox_link(reference)
     if link is None:
         return page("Pago no encontrado", "<h1>No encontramos este pago</h1>", 404)
@@ -181,7 +217,7 @@ def sandbox_checkout(reference: str):  # noqa: ANN201
     pendings = "".join(f"<option value='{k}'>{_esc(v)}</option>" for k, v in PENDING)
     body = f"""<p class='muted'>Checkout de prueba (sandbox) · no se mueve dinero</p>
 <h1>{_business()}</h1>
-<p>Factura {_esc(invoice.external_id if invoice else '-')}</p>
+<p>Factura {_esc(invoice.external_id if invoice else "-")}</p>
 <div class='amount' data-testid='amount'>{_esc(amount)} <span class='muted'>{_esc(link.currency)}</span></div>
 {state}
 <form method='post'>
@@ -197,7 +233,7 @@ def sandbox_checkout(reference: str):  # noqa: ANN201
 
 
 @sandbox_bp.post("/<reference>")
-def sandbox_pay(reference: str):  # noqa: ANN201
+def sandbox_pay(reference: str):
     link, debtor, _invoice = _sandbox_link(reference)
     if link is None:
         return page("Pago no encontrado", "<h1>No encontramos este pago</h1>", 404)
@@ -208,29 +244,35 @@ def sandbox_pay(reference: str):  # noqa: ANN201
         return page("Monto no válido", "<h1>El monto no es válido</h1>", 400)
     if outcome not in ("approved", "rejected", "pending"):
         return page("Opción no válida", "<h1>Opción no válida</h1>", 400)
-    payment = record_sandbox_payment(link, outcome, amount, request.form.get("status_detail"),
-                                     request.form.get("method"))
+    payment = record_sandbox_payment(
+        link, outcome, amount, request.form.get("status_detail"), request.form.get("method")
+    )
     get_session().commit()
     delivered = deliver_notification(payment.provider_id)
     labels = {"approved": "aprobado", "rejected": "rechazado", "pending": "pendiente"}
-    body = (f"<h1>Pago {labels[outcome]}</h1><p>Operación <code>{_esc(payment.provider_id)}</code> por "
-            f"{_esc(money.format_money(amount, link.currency, debtor.country if debtor else None))}.</p>"
-            f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>")
+    body = (
+        f"<h1>Pago {labels[outcome]}</h1><p>Operación <code>{_esc(payment.provider_id)}</code> por "
+        f"{_esc(money.format_money(amount, link.currency, debtor.country if debtor else None))}.</p>"
+        f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>"
+    )
     if outcome == "approved":
-        body += (f"<form method='post' action='{_esc(reference)}/refund'>"
-                 f"<input type='hidden' name='payment_id' value='{_esc(payment.provider_id)}'>"
-                 "<button class='bad' name='kind' value='refunded'>Simular reembolso</button> "
-                 "<button class='bad' name='kind' value='charged_back'>Simular contracargo</button></form>")
+        body += (
+            f"<form method='post' action='{_esc(reference)}/refund'>"
+            f"<input type='hidden' name='payment_id' value='{_esc(payment.provider_id)}'>"
+            "<button class='bad' name='kind' value='refunded'>Simular reembolso</button> "
+            "<button class='bad' name='kind' value='charged_back'>Simular contracargo</button></form>"
+        )
     return page("Resultado del pago", body)
 
 
 @sandbox_bp.post("/<reference>/refund")
-def sandbox_refund(reference: str):  # noqa: ANN201
+def sandbox_refund(reference: str):
     """Refund (or charge back) an approved sandbox payment, as Mercado Pago would notify it."""
     session = get_session()
     payment = session.execute(
-        select(SandboxPayment).where(SandboxPayment.reference == reference[:64],
-                                     SandboxPayment.provider_id == request.form.get("payment_id", ""))
+        select(SandboxPayment).where(
+            SandboxPayment.reference == reference[:64], SandboxPayment.provider_id == request.form.get("payment_id", "")
+        )
     ).scalar_one_or_none()
     if payment is None or payment.status != "approved":
         return page("Pago no encontrado", "<h1>No hay un pago aprobado con ese número</h1>", 404)
@@ -239,13 +281,21 @@ def sandbox_refund(reference: str):  # noqa: ANN201
     payment.status_detail = "settled" if charged_back else "refunded"
     session.commit()
     delivered = deliver_notification(payment.provider_id)
-    return page("Pago reversado", f"<h1>Pago {'con contracargo' if charged_back else 'reembolsado'}</h1>"
-                f"<p>Operación <code>{_esc(payment.provider_id)}</code>.</p>"
-                f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>")
+    return page(
+        "Pago reversado",
+        f"<h1>Pago {'con contracargo' if charged_back else 'reembolsado'}</h1>"
+        f"<p>Operación <code>{_esc(payment.provider_id)}</code>.</p>"
+        f"<p class='muted'>Notificación enviada a /webhooks/mercadopago: HTTP {delivered}.</p>",
+    )
 
 
-def record_sandbox_payment(link: PaymentLink, outcome: str, amount: Decimal | None = None,
-                           status_detail: str | None = None, method: str | None = None) -> SandboxPayment:
+def record_sandbox_payment(
+    link: PaymentLink,
+    outcome: str,
+    amount: Decimal | None = None,
+    status_detail: str | None = None,
+    method: str | None = None,
+) -> SandboxPayment:
     """Add a sandbox payment for the link to the request's session (the caller commits)."""
     now = datetime.now(timezone.utc)
     amount = link.amount if amount is None else Decimal(amount)
@@ -265,9 +315,16 @@ def record_sandbox_payment(link: PaymentLink, outcome: str, amount: Decimal | No
     except InvalidOperation:
         amount = link.amount
     payment = SandboxPayment(
-        provider_id=str(10**11 + secrets.randbelow(9 * 10**11)), reference=link.reference, amount=amount,
-        currency=link.currency, status=status, status_detail=detail, payment_method_id=method_id,
-        payment_type_id=type_id, date_approved=now if status == "approved" else None)
+        provider_id=str(10**11 + secrets.randbelow(9 * 10**11)),
+        reference=link.reference,
+        amount=amount,
+        currency=link.currency,
+        status=status,
+        status_detail=detail,
+        payment_method_id=method_id,
+        payment_type_id=type_id,
+        date_approved=now if status == "approved" else None,
+    )
     get_session().add(payment)
     get_session().flush()
     return payment
@@ -277,9 +334,11 @@ def notification_headers(payment_id: str) -> dict[str, str]:
     from bot.web.mercadopago import sign
 
     request_id = secrets.token_hex(16)
-    return {"x-request-id": request_id,
-            "x-signature": sign(payment_id, request_id, get_settings().mercadopago_webhook_secret),
-            "Content-Type": "application/json"}
+    return {
+        "x-request-id": request_id,
+        "x-signature": sign(payment_id, request_id, get_settings().mercadopago_webhook_secret),
+        "Content-Type": "application/json",
+    }
 
 
 def deliver_notification(payment_id: str) -> int:
@@ -292,11 +351,15 @@ def deliver_notification(payment_id: str) -> int:
         import requests
 
         try:
-            resp = requests.post(get_settings().public_base_url + path, data=body,
-                                 headers=notification_headers(payment_id), timeout=10)
+            resp = requests.post(
+                get_settings().public_base_url + path, data=body, headers=notification_headers(payment_id), timeout=10
+            )
             return resp.status_code
         except requests.RequestException as exc:
-            log.warning("could not post the sandbox notification to %s (%s); delivering it in-process",
-                        get_settings().public_base_url, exc)
+            log.warning(
+                "could not post the sandbox notification to %s (%s); delivering it in-process",
+                get_settings().public_base_url,
+                exc,
+            )
     with current_app.test_client() as client:
         return client.post(path, data=body, headers=notification_headers(payment_id)).status_code

@@ -23,8 +23,14 @@ from bot.web.db import get_session
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "console",
+    __name__,
+    url_prefix="/console",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 auth.csrf_protect(bp)
 auth.secure_headers(bp)
 
@@ -37,7 +43,7 @@ def register(app: Flask) -> None:
 
 
 @bp.before_request
-def _signed_in():  # noqa: ANN202
+def _signed_in():
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     if request.path.startswith("/console/api/"):
@@ -47,9 +53,13 @@ def _signed_in():  # noqa: ANN202
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
-    return {"fmt_money": _fmt_money, "invoice_labels": agent_desk.INVOICE_LABELS,
-            "promise_labels": agent_desk.PROMISE_LABELS, "link_labels": agent_desk.LINK_LABELS,
-            "payment_labels": agent_desk.PAYMENT_LABELS}
+    return {
+        "fmt_money": _fmt_money,
+        "invoice_labels": agent_desk.INVOICE_LABELS,
+        "promise_labels": agent_desk.PROMISE_LABELS,
+        "link_labels": agent_desk.LINK_LABELS,
+        "payment_labels": agent_desk.PAYMENT_LABELS,
+    }
 
 
 @bp.app_context_processor
@@ -79,9 +89,15 @@ def _handoff(handoff_id: int) -> Handoff:
 
 
 def _audit_view(handoff: Handoff, action: str, details: dict[str, Any] | None = None) -> None:
-    audit.record(get_session(), actor=current_user.username, user_id=current_user.id, action=action,
-                 target_type="debtor" if handoff.debtor_id else "handoff",
-                 target_id=handoff.debtor_id or handoff.id, details={"handoff_id": handoff.id, **(details or {})})
+    audit.record(
+        get_session(),
+        actor=current_user.username,
+        user_id=current_user.id,
+        action=action,
+        target_type="debtor" if handoff.debtor_id else "handoff",
+        target_id=handoff.debtor_id or handoff.id,
+        details={"handoff_id": handoff.id, **(details or {})},
+    )
 
 
 def _queue_send(handoff: Handoff) -> None:
@@ -94,29 +110,29 @@ def _queue_send(handoff: Handoff) -> None:
 
         queue_send(conv)
     except Exception:
-        log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id,
-                    exc_info=True)
+        log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id, exc_info=True)
 
 
-def _back(handoff_id: int, anchor: str = ""):  # noqa: ANN202
+def _back(handoff_id: int, anchor: str = ""):
     return redirect(url_for("console.handoff", handoff_id=handoff_id) + (f"#{anchor}" if anchor else ""))
 
 
 # --- Queue -------------------------------------------------------------------------------------
 @bp.get("/")
-def index():  # noqa: ANN201
+def index():
     return render_template("console/queue.html", poll_seconds=agent_desk.poll_seconds())
 
 
 @bp.get("/api/queue")
-def queue_json():  # noqa: ANN201
+def queue_json():
     items = agent_desk.queue(get_session())
-    return jsonify({"items": [i.to_dict() for i in items], "poll_seconds": agent_desk.poll_seconds(),
-                    "me": current_user.id})
+    return jsonify(
+        {"items": [i.to_dict() for i in items], "poll_seconds": agent_desk.poll_seconds(), "me": current_user.id}
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/claim")
-def claim(handoff_id: int):  # noqa: ANN201
+def claim(handoff_id: int):
     db = get_session()
     _handoff(handoff_id)
     if agent_desk.claim(db, handoff_id, current_db_user()):
@@ -129,14 +145,15 @@ def claim(handoff_id: int):  # noqa: ANN201
 
 
 @bp.post("/handoffs/<int:handoff_id>/release")
-def release(handoff_id: int):  # noqa: ANN201
-    return _act(handoff_id, lambda db, h, u: agent_desk.release(db, h, u), "La conversación volvió a la cola.",
-                to_queue=True)
+def release(handoff_id: int):
+    return _act(
+        handoff_id, lambda db, h, u: agent_desk.release(db, h, u), "La conversación volvió a la cola.", to_queue=True
+    )
 
 
 # --- Conversation ------------------------------------------------------------------------------
 @bp.get("/handoffs/<int:handoff_id>")
-def handoff(handoff_id: int):  # noqa: ANN201
+def handoff(handoff_id: int):
     from bot import accounts, debtors
     from bot.money import format_money
 
@@ -147,33 +164,58 @@ def handoff(handoff_id: int):  # noqa: ANN201
     messages = agent_desk.transcript(db, conv.id) if conv else []
     names = agent_desk.agent_names(db, messages)
     account = debtors.serialize(db, debtor) if debtor else None
-    invoices = list(db.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)
-                               .order_by(Invoice.due_date, Invoice.id)).scalars()) if debtor else []
+    invoices = (
+        list(
+            db.execute(
+                select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
+            ).scalars()
+        )
+        if debtor
+        else []
+    )
     balances = []
     if debtor:
         totals = accounts.totals(accounts.owed(db, debtor))
         balances = [format_money(amount, cur, debtor.country) for cur, amount in sorted(totals.items())]
     notes = agent_desk.notes(db, h)
-    note_authors = {u.id: u.name or u.username for u in db.execute(
-        select(User).where(User.id.in_({n.user_id for n in notes if n.user_id}))).scalars()} if notes else {}
+    note_authors = (
+        {
+            u.id: u.name or u.username
+            for u in db.execute(select(User).where(User.id.in_({n.user_id for n in notes if n.user_id}))).scalars()
+        }
+        if notes
+        else {}
+    )
     claimer = db.get(User, h.claimed_by) if h.claimed_by else None
     _audit_view(h, "debtor_viewed")
     db.commit()
     return render_template(
-        "console/handoff.html", h=h, conv=conv, debtor=debtor, account=account, invoices=invoices,
-        balances=balances, summary=agent_desk.summary(db, h),
+        "console/handoff.html",
+        h=h,
+        conv=conv,
+        debtor=debtor,
+        account=account,
+        invoices=invoices,
+        balances=balances,
+        summary=agent_desk.summary(db, h),
         messages=[agent_desk.message_dict(m, names) for m in messages],
-        last_id=max((m.id for m in messages), default=0), notes=notes, note_authors=note_authors,
-        claimer=claimer, can_act=agent_desk.can_act(h, current_user),
+        last_id=max((m.id for m in messages), default=0),
+        notes=notes,
+        note_authors=note_authors,
+        claimer=claimer,
+        can_act=agent_desk.can_act(h, current_user),
         supervisor=current_user.role in agent_desk.SUPERVISORS,
-        reason_label=agent_desk.reason_label, nonpayment_labels=agent_desk.NONPAYMENT_LABELS,
-        channel_labels=agent_desk.CHANNEL_LABELS, dispute_outcomes=agent_desk.DISPUTE_OUTCOMES,
-        poll_seconds=agent_desk.poll_seconds(), mask_phone=agent_desk.mask_phone,
+        reason_label=agent_desk.reason_label,
+        nonpayment_labels=agent_desk.NONPAYMENT_LABELS,
+        channel_labels=agent_desk.CHANNEL_LABELS,
+        dispute_outcomes=agent_desk.DISPUTE_OUTCOMES,
+        poll_seconds=agent_desk.poll_seconds(),
+        mask_phone=agent_desk.mask_phone,
     )
 
 
 @bp.get("/api/handoffs/<int:handoff_id>/messages")
-def messages_json(handoff_id: int):  # noqa: ANN201
+def messages_json(handoff_id: int):
     db = get_session()
     h = _handoff(handoff_id)
     after = request.args.get("after", default=0, type=int)
@@ -184,18 +226,19 @@ def messages_json(handoff_id: int):  # noqa: ANN201
         db.commit()
     claimer = db.get(User, h.claimed_by) if h.claimed_by else None
     names = agent_desk.agent_names(db, messages)
-    return jsonify({
-        "messages": [agent_desk.message_dict(m, names) for m in messages],
-        "status": h.status,
-        "mode": conv.mode if conv else None,
-        "statuses": agent_desk.outbound_statuses(db, conv.id) if conv else {},
-        "claimed_by": h.claimed_by,
-        "claimed_by_name": (claimer.name or claimer.username) if claimer else None,
-    })
+    return jsonify(
+        {
+            "messages": [agent_desk.message_dict(m, names) for m in messages],
+            "status": h.status,
+            "mode": conv.mode if conv else None,
+            "statuses": agent_desk.outbound_statuses(db, conv.id) if conv else {},
+            "claimed_by": h.claimed_by,
+            "claimed_by_name": (claimer.name or claimer.username) if claimer else None,
+        }
+    )
 
 
-def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False,  # noqa: ANN001, ANN202
-         to_queue: bool = False):
+def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False, to_queue: bool = False):
     db = get_session()
     h = _handoff(handoff_id)
     try:
@@ -212,58 +255,77 @@ def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False,  
 
 
 @bp.post("/handoffs/<int:handoff_id>/reply")
-def reply(handoff_id: int):  # noqa: ANN201
+def reply(handoff_id: int):
     body = request.form.get("body", "")
-    return _act(handoff_id, lambda db, h, u: agent_desk.reply(db, h, u, body), "Mensaje enviado.", "reply",
-                send=True)
+    return _act(handoff_id, lambda db, h, u: agent_desk.reply(db, h, u, body), "Mensaje enviado.", "reply", send=True)
 
 
 @bp.post("/handoffs/<int:handoff_id>/link")
-def send_link(handoff_id: int):  # noqa: ANN201
+def send_link(handoff_id: int):
     f = request.form
-    return _act(handoff_id, lambda db, h, u: agent_desk.send_payment_link(db, h, u, f.get("invoice_id"),
-                                                                         f.get("amount")),
-                "Enlace de pago enviado.", "actions", send=True)
+    return _act(
+        handoff_id,
+        lambda db, h, u: agent_desk.send_payment_link(db, h, u, f.get("invoice_id"), f.get("amount")),
+        "Enlace de pago enviado.",
+        "actions",
+        send=True,
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/promise")
-def promise(handoff_id: int):  # noqa: ANN201
+def promise(handoff_id: int):
     f = request.form
-    return _act(handoff_id, lambda db, h, u: agent_desk.record_promise(db, h, u, f.get("invoice_id"),
-                                                                      f.get("promised_date"), f.get("amount")),
-                "Promesa de pago registrada.", "actions")
+    return _act(
+        handoff_id,
+        lambda db, h, u: agent_desk.record_promise(
+            db, h, u, f.get("invoice_id"), f.get("promised_date"), f.get("amount")
+        ),
+        "Promesa de pago registrada.",
+        "actions",
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/due-date")
-def due_date(handoff_id: int):  # noqa: ANN201
+def due_date(handoff_id: int):
     f = request.form
-    return _act(handoff_id, lambda db, h, u: agent_desk.move_due_date(db, h, u, f.get("invoice_id"),
-                                                                     f.get("new_date"), f.get("override_reason", "")),
-                "Fecha de vencimiento cambiada.", "actions")
+    return _act(
+        handoff_id,
+        lambda db, h, u: agent_desk.move_due_date(
+            db, h, u, f.get("invoice_id"), f.get("new_date"), f.get("override_reason", "")
+        ),
+        "Fecha de vencimiento cambiada.",
+        "actions",
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/dispute")
-def dispute(handoff_id: int):  # noqa: ANN201
+def dispute(handoff_id: int):
     f = request.form
-    return _act(handoff_id, lambda db, h, u: agent_desk.record_dispute_outcome(db, h, u, f.get("invoice_id"),
-                                                                              f.get("outcome", ""), f.get("note", "")),
-                "Resultado de la disputa registrado.", "actions")
+    return _act(
+        handoff_id,
+        lambda db, h, u: agent_desk.record_dispute_outcome(
+            db, h, u, f.get("invoice_id"), f.get("outcome", ""), f.get("note", "")
+        ),
+        "Resultado de la disputa registrado.",
+        "actions",
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/note")
-def note(handoff_id: int):  # noqa: ANN201
+def note(handoff_id: int):
     body = request.form.get("body", "")
     return _act(handoff_id, lambda db, h, u: agent_desk.add_note(db, h, u, body), "Nota guardada.", "notes")
 
 
 @bp.post("/handoffs/<int:handoff_id>/give-back")
-def give_back(handoff_id: int):  # noqa: ANN201
-    return _act(handoff_id, lambda db, h, u: agent_desk.give_back(db, h, u),
-                "Conversación devuelta al bot.", to_queue=True)
+def give_back(handoff_id: int):
+    return _act(
+        handoff_id, lambda db, h, u: agent_desk.give_back(db, h, u), "Conversación devuelta al bot.", to_queue=True
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/close")
-def close(handoff_id: int):  # noqa: ANN201
+def close(handoff_id: int):
     return _act(handoff_id, lambda db, h, u: agent_desk.close(db, h, u), "Conversación cerrada.", to_queue=True)
 
 
@@ -277,15 +339,20 @@ USER_ERRORS = {
 
 @bp.get("/admin/users")
 @role_required("admin")
-def admin_users():  # noqa: ANN201
+def admin_users():
     rows = list(get_session().execute(select(User).order_by(User.active.desc(), User.username)).scalars())
-    return render_template("console/admin_users.html", users=rows, roles=ROLES, role_labels=auth.ROLE_LABELS,
-                           min_password=users.MIN_PASSWORD_LENGTH)
+    return render_template(
+        "console/admin_users.html",
+        users=rows,
+        roles=ROLES,
+        role_labels=auth.ROLE_LABELS,
+        min_password=users.MIN_PASSWORD_LENGTH,
+    )
 
 
 @bp.post("/admin/users")
 @role_required("admin")
-def admin_create_user():  # noqa: ANN201
+def admin_create_user():
     f = request.form
     db = get_session()
     username = (f.get("username") or "").strip().lower()
@@ -299,8 +366,15 @@ def admin_create_user():  # noqa: ANN201
         key = next((k for k in USER_ERRORS if k in str(exc)), None)
         flash(USER_ERRORS.get(key, str(exc)), "error")
         return redirect(url_for("console.admin_users"))
-    audit.record(db, actor=current_user.username, user_id=current_user.id, action="user_created",
-                 target_type="user", target_id=user.id, details={"username": user.username, "role": user.role})
+    audit.record(
+        db,
+        actor=current_user.username,
+        user_id=current_user.id,
+        action="user_created",
+        target_type="user",
+        target_id=user.id,
+        details={"username": user.username, "role": user.role},
+    )
     db.commit()
     flash(f"Usuario {user.username} creado.", "ok")
     return redirect(url_for("console.admin_users"))
@@ -308,7 +382,7 @@ def admin_create_user():  # noqa: ANN201
 
 @bp.post("/admin/users/<int:user_id>/<any(deactivate, activate):verb>")
 @role_required("admin")
-def admin_toggle_user(user_id: int, verb: str):  # noqa: ANN201
+def admin_toggle_user(user_id: int, verb: str):
     db = get_session()
     user = db.get(User, user_id)
     if user is None:
@@ -319,8 +393,14 @@ def admin_toggle_user(user_id: int, verb: str):  # noqa: ANN201
     user.active = verb == "activate"
     if not user.active:
         end_sessions(user)  # a cookie kept from before must not come back to life on re-activation
-    audit.record(db, actor=current_user.username, user_id=current_user.id, action=f"user_{verb}d",
-                 target_type="user", target_id=user.id)
+    audit.record(
+        db,
+        actor=current_user.username,
+        user_id=current_user.id,
+        action=f"user_{verb}d",
+        target_type="user",
+        target_id=user.id,
+    )
     db.commit()
     flash(f"Usuario {user.username} {'activado' if user.active else 'desactivado'}.", "ok")
     return redirect(url_for("console.admin_users"))

@@ -47,14 +47,26 @@ from bot.web import auth
 from bot.web.auth import role_required
 from bot.web.db import get_session
 
-bp = Blueprint("manager", __name__, url_prefix="/manager", template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    "manager",
+    __name__,
+    url_prefix="/manager",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 auth.csrf_protect(bp)
 auth.secure_headers(bp)
 
 ROLES = ("manager", "admin")
-TIMEZONES = ("America/Bogota", "America/Mexico_City", "America/Argentina/Buenos_Aires", "America/Santiago",
-             "America/Lima", "UTC")
+TIMEZONES = (
+    "America/Bogota",
+    "America/Mexico_City",
+    "America/Argentina/Buenos_Aires",
+    "America/Santiago",
+    "America/Lima",
+    "UTC",
+)
 
 
 def register(app: Flask) -> None:
@@ -63,7 +75,7 @@ def register(app: Flask) -> None:
 
 
 @bp.before_request
-def _managers_only():  # noqa: ANN202
+def _managers_only():
     if request.endpoint == "manager.static":
         return None
     if not current_user.is_authenticated:
@@ -98,8 +110,15 @@ def _filters() -> reporting.Filters:
 
 
 def _audit(action: str, target_type: str | None = None, target_id: Any = None, **details: Any) -> None:
-    audit.record(get_session(), actor=current_user.username, user_id=current_user.id, action=action,
-                 target_type=target_type, target_id=target_id, details=details)
+    audit.record(
+        get_session(),
+        actor=current_user.username,
+        user_id=current_user.id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
 
 
 def _offered(tz: str) -> tuple[str, ...]:
@@ -108,18 +127,29 @@ def _offered(tz: str) -> tuple[str, ...]:
 
 
 def _agents() -> list[tuple[int, str]]:
-    return [(u.id, u.name or u.username) for u in get_session().execute(
-        select(User).where(User.role.in_(("agent", "manager", "admin"))).order_by(User.name)).scalars()]
+    return [
+        (u.id, u.name or u.username)
+        for u in get_session()
+        .execute(select(User).where(User.role.in_(("agent", "manager", "admin"))).order_by(User.name))
+        .scalars()
+    ]
 
 
 @bp.context_processor
 def _helpers() -> dict[str, Any]:
     tz = manager_tz()
     return {
-        "outcome_labels": reporting.OUTCOMES, "reason_labels": reporting.REASON_LABELS,
-        "country_labels": reporting.COUNTRIES, "channel_labels": reporting.CHANNELS, "intents": reporting.INTENTS,
-        "local": lambda dt: reporting.local(dt, tz), "tz": tz, "timezones": _offered(tz), "mask": reporting.mask,
-        "mask_phone": reporting.mask_phone, "money": _money,
+        "outcome_labels": reporting.OUTCOMES,
+        "reason_labels": reporting.REASON_LABELS,
+        "country_labels": reporting.COUNTRIES,
+        "channel_labels": reporting.CHANNELS,
+        "intents": reporting.INTENTS,
+        "local": lambda dt: reporting.local(dt, tz),
+        "tz": tz,
+        "timezones": _offered(tz),
+        "mask": reporting.mask,
+        "mask_phone": reporting.mask_phone,
+        "money": _money,
         "status_label": lambda st: MESSAGE_STATUS_LABELS.get(st, st),
         "pct": _pct,
     }
@@ -128,7 +158,7 @@ def _helpers() -> dict[str, Any]:
 CURRENCY_COUNTRY = {"COP": "CO", "MXN": "MX", "ARS": "AR", "CLP": "CL", "PEN": "PE", "UYU": "UY", "BRL": "BR"}
 
 
-def _money(amount, currency: str) -> str:  # noqa: ANN001
+def _money(amount, currency: str) -> str:
     """Written the way the currency's own country writes it ($ 200.000 in Colombia, $1,500 in Mexico)."""
     return format_money(amount, currency, CURRENCY_COUNTRY.get(currency))
 
@@ -138,7 +168,7 @@ def _pct(part: int, whole: int) -> str:
 
 
 # --- Dashboard ----------------------------------------------------------------------------------------
-def _cached(kind: str, f: reporting.Filters, compute):  # noqa: ANN001, ANN202
+def _cached(kind: str, f: reporting.Filters, compute):
     """Figures kept for ``MANAGER_CACHE_SECONDS`` (default 60) per kind (dashboard, A/B), segment and zone in this
     process: on 100,000 conversations a cold computation takes a few hundred milliseconds on a small machine,
     and managers reload and go back and forth. ``?fresh=1`` recomputes. Returns (figures, age in seconds)."""
@@ -161,14 +191,22 @@ def _cached(kind: str, f: reporting.Filters, compute):  # noqa: ANN001, ANN202
 
 @bp.get("/")
 @role_required(*ROLES)
-def dashboard():  # noqa: ANN201
+def dashboard():
     """Every figure but the A/B results: those come from ``/manager/ab/fragment`` once the page is shown
     (manager.js; without JavaScript, a link to ``/manager/ab``), so the page does not wait for them."""
     f = _filters()
     data, age = _cached("dashboard", f, lambda: reporting.dashboard(get_session(), f, ab=False))
     top = max((n for _r, n in data.reasons), default=0)
-    return render_template("manager/dashboard.html", f=f, d=data, agents=_agents(), reason_max=top,
-                           presets=_presets(f), age=int(age), fresh=1 if request.args.get("fresh") else None)
+    return render_template(
+        "manager/dashboard.html",
+        f=f,
+        d=data,
+        agents=_agents(),
+        reason_max=top,
+        presets=_presets(f),
+        age=int(age),
+        fresh=1 if request.args.get("fresh") else None,
+    )
 
 
 def _ab(f: reporting.Filters) -> tuple[list[dict[str, Any]], float]:
@@ -177,17 +215,16 @@ def _ab(f: reporting.Filters) -> tuple[list[dict[str, Any]], float]:
 
 @bp.get("/ab")
 @role_required(*ROLES)
-def ab():  # noqa: ANN201
+def ab():
     """The campaigns' A/B results under the dashboard's filters: their own page (and CSV)."""
     f = _filters()
     results, age = _ab(f)
-    return render_template("manager/ab.html", f=f, ab=results, agents=_agents(), presets=_presets(f),
-                           age=int(age))
+    return render_template("manager/ab.html", f=f, ab=results, agents=_agents(), presets=_presets(f), age=int(age))
 
 
 @bp.get("/ab/fragment")
 @role_required(*ROLES)
-def ab_fragment():  # noqa: ANN201
+def ab_fragment():
     """The A/B tables alone, for the dashboard to load after it is shown."""
     f = _filters()
     results, _age = _ab(f)
@@ -196,7 +233,7 @@ def ab_fragment():  # noqa: ANN201
 
 @bp.get("/ab.csv")
 @role_required(*ROLES)
-def ab_csv():  # noqa: ANN201
+def ab_csv():
     db = get_session()
     f = _filters()
     results, _age = _ab(f)
@@ -213,8 +250,10 @@ def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:
     last_month_end = month_start - timedelta(days=1)
     return [
         ("Este mes", f.to_args(**{"from": month_start.isoformat(), "to": today.isoformat()})),
-        ("Mes pasado", f.to_args(**{"from": last_month_end.replace(day=1).isoformat(),
-                                    "to": last_month_end.isoformat()})),
+        (
+            "Mes pasado",
+            f.to_args(**{"from": last_month_end.replace(day=1).isoformat(), "to": last_month_end.isoformat()}),
+        ),
         ("Últimos 7 días", f.to_args(**{"from": (today - timedelta(days=6)).isoformat(), "to": today.isoformat()})),
         ("Últimos 60 días", f.to_args(**{"from": (today - timedelta(days=59)).isoformat(), "to": today.isoformat()})),
     ]
@@ -222,7 +261,7 @@ def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:
 
 @bp.post("/timezone")
 @role_required(*ROLES)
-def set_timezone():  # noqa: ANN201
+def set_timezone():
     """Save the zone the user picked (one of the offered ones) on the user: every page, session and device."""
     tz = request.form.get("tz", "")
     if tz in TIMEZONES:
@@ -238,7 +277,7 @@ def set_timezone():  # noqa: ANN201
 # --- Transcripts --------------------------------------------------------------------------------------
 @bp.get("/conversations")
 @role_required(*ROLES)
-def conversations():  # noqa: ANN201
+def conversations():
     from bot import search
 
     db = get_session()
@@ -248,24 +287,35 @@ def conversations():  # noqa: ANN201
     rows = reporting.conversations(db, f, page=page)
     snippets = search.snippets(db, [r.id for r in rows], f.q) if f.q else {}
     pages = max((total + reporting.PAGE_SIZE - 1) // reporting.PAGE_SIZE, 1)
-    return render_template("manager/conversations.html", f=f, rows=rows, total=total, page=page, pages=pages,
-                           snippets=_snippets(db, rows, snippets), agents=_agents(),
-                           presets=_presets(f))
+    return render_template(
+        "manager/conversations.html",
+        f=f,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        snippets=_snippets(db, rows, snippets),
+        agents=_agents(),
+        presets=_presets(f),
+    )
 
 
-def _snippets(db, rows, snippets: dict[int, str]) -> dict[int, str]:  # noqa: ANN001
+def _snippets(db, rows, snippets: dict[int, str]) -> dict[int, str]:
     """Search hits as a manager may read them: no card number, no document digits of the debtor."""
     if not snippets:
         return {}
     debtor_ids = {r.id: r.debtor_id for r in rows if r.id in snippets}
-    last4 = dict(db.execute(select(Debtor.id, Debtor.document_last4)
-                            .where(Debtor.id.in_({d for d in debtor_ids.values() if d}))).all())
+    last4 = dict(
+        db.execute(
+            select(Debtor.id, Debtor.document_last4).where(Debtor.id.in_({d for d in debtor_ids.values() if d}))
+        ).all()
+    )
     return {k: reporting.staff_text(v, None, last4.get(debtor_ids.get(k))) for k, v in snippets.items()}
 
 
 @bp.get("/conversations.csv")
 @role_required(*ROLES)
-def conversations_csv():  # noqa: ANN201
+def conversations_csv():
     db = get_session()
     f = _filters()
     _audit("conversations_exported", "conversation_list", None, filters=f.to_args())
@@ -275,50 +325,67 @@ def conversations_csv():  # noqa: ANN201
 
 @bp.get("/conversations/<int:conversation_id>")
 @role_required(*ROLES)
-def transcript(conversation_id: int):  # noqa: ANN201
+def transcript(conversation_id: int):
     db = get_session()
     conv = _get_or_404(db, Conversation, conversation_id)
     debtor = db.get(Debtor, conv.debtor_id) if conv.debtor_id else None
-    messages = list(db.execute(select(Message).where(Message.conversation_id == conv.id)
-                               .order_by(Message.created_at, Message.id)).scalars())
-    agent_names = {u.id: u.name or u.username for u in db.execute(
-        select(User).where(User.id.in_({m.agent_id for m in messages if m.agent_id}))).scalars()}
+    messages = list(
+        db.execute(
+            select(Message).where(Message.conversation_id == conv.id).order_by(Message.created_at, Message.id)
+        ).scalars()
+    )
+    agent_names = {
+        u.id: u.name or u.username
+        for u in db.execute(select(User).where(User.id.in_({m.agent_id for m in messages if m.agent_id}))).scalars()
+    }
     account = _account(db, debtor) if debtor else None
     flags = reporting.flags_for(db, conv.id)
     _audit("transcript_viewed", "conversation", conv.id, debtor_id=conv.debtor_id, messages=len(messages))
     db.commit()
     back = request.args.get("back", "")
-    return render_template("manager/transcript.html", conv=conv, debtor=debtor, messages=messages,
-                           agent_names=agent_names, account=account, flags=flags,
-                           back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
-                           entities=reporting.mask_entities,
-                           shown=lambda m: reporting.staff_text(m.body, m.entities,
-                                                                debtor.document_last4 if debtor else None))
+    return render_template(
+        "manager/transcript.html",
+        conv=conv,
+        debtor=debtor,
+        messages=messages,
+        agent_names=agent_names,
+        account=account,
+        flags=flags,
+        back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
+        entities=reporting.mask_entities,
+        shown=lambda m: reporting.staff_text(m.body, m.entities, debtor.document_last4 if debtor else None),
+    )
 
 
-def _get_or_404(db, model, key: int):  # noqa: ANN001, ANN202
+def _get_or_404(db, model, key: int):
     row = db.get(model, key)
     if row is None:
         abort(404)
     return row
 
 
-def _account(db, debtor: Debtor) -> dict[str, list]:  # noqa: ANN001
-    def rows(model, order):  # noqa: ANN001, ANN202
+def _account(db, debtor: Debtor) -> dict[str, list]:
+    def rows(model, order):
         return list(db.execute(select(model).where(model.debtor_id == debtor.id).order_by(order)).scalars())
 
     invoices = rows(Invoice, Invoice.due_date)
     by_invoice = {i.id: i.external_id for i in invoices}
-    return {"invoices": invoices, "by_invoice": by_invoice, "promises": rows(Promise, Promise.created_at),
-            "payments": rows(Payment, Payment.created_at), "links": rows(PaymentLink, PaymentLink.created_at),
-            "plans": rows(PaymentPlan, PaymentPlan.created_at), "moves": rows(DueDateChange, DueDateChange.created_at),
-            "reasons": rows(NonpaymentReason, NonpaymentReason.created_at),
-            "handoffs": rows(Handoff, Handoff.created_at)}
+    return {
+        "invoices": invoices,
+        "by_invoice": by_invoice,
+        "promises": rows(Promise, Promise.created_at),
+        "payments": rows(Payment, Payment.created_at),
+        "links": rows(PaymentLink, PaymentLink.created_at),
+        "plans": rows(PaymentPlan, PaymentPlan.created_at),
+        "moves": rows(DueDateChange, DueDateChange.created_at),
+        "reasons": rows(NonpaymentReason, NonpaymentReason.created_at),
+        "handoffs": rows(Handoff, Handoff.created_at),
+    }
 
 
 @bp.post("/conversations/<int:conversation_id>/tags")
 @role_required(*ROLES)
-def tag(conversation_id: int):  # noqa: ANN201
+def tag(conversation_id: int):
     db = get_session()
     conv = _get_or_404(db, Conversation, conversation_id)
     value = request.form.get("tag", "")
@@ -327,8 +394,12 @@ def tag(conversation_id: int):  # noqa: ANN201
         flash("Escribe una etiqueta.", "error")
     else:
         reporting.set_tag(conv, value, on)
-        _audit("conversation_tagged" if on else "conversation_untagged", "conversation", conv.id,
-               tag=reporting.clean_tag(value))
+        _audit(
+            "conversation_tagged" if on else "conversation_untagged",
+            "conversation",
+            conv.id,
+            tag=reporting.clean_tag(value),
+        )
         db.commit()
         flash("Etiqueta guardada." if on else "Etiqueta quitada.", "ok")
     return redirect(url_for("manager.transcript", conversation_id=conv.id) + "#tags")
@@ -336,15 +407,21 @@ def tag(conversation_id: int):  # noqa: ANN201
 
 @bp.post("/messages/<int:message_id>/flag")
 @role_required(*ROLES)
-def flag(message_id: int):  # noqa: ANN201
+def flag(message_id: int):
     db = get_session()
     message = db.get(Message, message_id)
     if message is None or message.direction != "out":
         abort(404)
-    reporting.flag_message(db, message, current_user.id, request.form.get("expected_intent", ""),
-                           request.form.get("note", ""))
-    _audit("bot_reply_flagged", "message", message.id, conversation_id=message.conversation_id,
-           expected_intent=request.form.get("expected_intent", ""))
+    reporting.flag_message(
+        db, message, current_user.id, request.form.get("expected_intent", ""), request.form.get("note", "")
+    )
+    _audit(
+        "bot_reply_flagged",
+        "message",
+        message.id,
+        conversation_id=message.conversation_id,
+        expected_intent=request.form.get("expected_intent", ""),
+    )
     db.commit()
     flash("Respuesta marcada como errónea: irá a la exportación para reentrenar.", "ok")
     return redirect(url_for("manager.transcript", conversation_id=message.conversation_id) + f"#m{message.id}")
@@ -352,25 +429,28 @@ def flag(message_id: int):  # noqa: ANN201
 
 @bp.get("/flags/export.yml")
 @role_required(*ROLES)
-def flags_export():  # noqa: ANN201
+def flags_export():
     db = get_session()
     body = reporting.nlu_export(db)
     _audit("nlu_flags_exported", "message_flags")
     db.commit()
-    return Response(body, mimetype="application/x-yaml",
-                    headers={"Content-Disposition": 'attachment; filename="recobra_nlu_flags.yml"'})
+    return Response(
+        body,
+        mimetype="application/x-yaml",
+        headers={"Content-Disposition": 'attachment; filename="recobra_nlu_flags.yml"'},
+    )
 
 
 # --- Exports ------------------------------------------------------------------------------------------
 @bp.get("/export")
 @role_required(*ROLES)
-def exports():  # noqa: ANN201
+def exports():
     return render_template("manager/exports.html", tables=reporting.EXPORT_TABLES, f=_filters())
 
 
 @bp.get("/export/<name>.csv")
 @role_required(*ROLES)
-def export_table(name: str):  # noqa: ANN201
+def export_table(name: str):
     if name not in reporting.EXPORT_TABLES:
         abort(404)
     db = get_session()
@@ -379,15 +459,19 @@ def export_table(name: str):  # noqa: ANN201
     return _csv_response(reporting.table_csv(db, name), f"{name}.csv", db)
 
 
-def _csv_response(lines, filename: str, db=None) -> Response:  # noqa: ANN001
+def _csv_response(lines, filename: str, db=None) -> Response:
     """A streamed CSV. The stream reads the store after the view returned: it ends its own transaction, or
     on PostgreSQL the connection stays idle in a transaction that blocks migrations and truncations."""
-    def stream():  # noqa: ANN202
+
+    def stream():
         try:
             yield from lines
         finally:
             if db is not None:
                 db.close()
 
-    return Response(stream_with_context(stream()), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return Response(
+        stream_with_context(stream()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

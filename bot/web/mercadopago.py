@@ -65,7 +65,10 @@ def signature_ok(data_id: str | None, now: float | None = None) -> bool:
         return False
     try:
         WebhookSignatureValidator.validate(
-            request.headers.get("x-signature"), request.headers.get("x-request-id"), manifest_id(data_id), secret,
+            request.headers.get("x-signature"),
+            request.headers.get("x-request-id"),
+            manifest_id(data_id),
+            secret,
             tolerance_seconds=TOLERANCE_SECONDS,
             now=(lambda: int(now * 1000)) if now is not None else None,
         )
@@ -82,7 +85,7 @@ def _topic() -> str:
 
 
 @bp.post("/mercadopago")
-def notification():  # noqa: ANN201
+def notification():
     data_id = request.args.get("data.id") or request.args.get("id")
     if not signature_ok(data_id):
         return error_response(403, "forbidden", "The x-signature of this notification is not valid.")
@@ -99,13 +102,14 @@ def notification():  # noqa: ANN201
         dedupe = f"recobra:mp:seen:{data_id}:{hashlib.sha256(request_id.encode()).hexdigest()[:16]}"
         if request_id and not get_redis().set(dedupe, 1, nx=True, ex=DEDUPE_SECONDS):
             return jsonify({"status": "duplicate"}), 200
-        get_queue().enqueue(f"mp:{data_id}", NOTIFICATION_JOB,
-                            {"payment_id": data_id, "provider": provider, "request_id": request_id})
+        get_queue().enqueue(
+            f"mp:{data_id}", NOTIFICATION_JOB, {"payment_id": data_id, "provider": provider, "request_id": request_id}
+        )
     except Exception:  # Redis down: Mercado Pago retries the delivery later; nothing is lost
         log.exception("could not queue Mercado Pago notification for payment %s", data_id)
         try:
             get_redis().delete(dedupe)
-        except Exception:  # noqa: BLE001
+        except Exception:
             pass
         return error_response(503, "unavailable", "Try again later.")
     return jsonify({"status": "queued"}), 200

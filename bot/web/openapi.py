@@ -26,7 +26,7 @@ def register(app: Flask) -> None:
 
 
 @bp.get("/openapi.json")
-def document():  # noqa: ANN201
+def document():
     include_sandbox = "sandbox_api" in current_app.blueprints
     return jsonify(build(get_settings().public_base_url, include_sandbox=include_sandbox))
 
@@ -46,8 +46,9 @@ def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _obj(properties: dict[str, Any], required: list[str] | None = None, description: str | None = None,
-         **extra: Any) -> dict[str, Any]:
+def _obj(
+    properties: dict[str, Any], required: list[str] | None = None, description: str | None = None, **extra: Any
+) -> dict[str, Any]:
     out: dict[str, Any] = {"type": "object"}
     if description:
         out["description"] = description
@@ -69,7 +70,7 @@ STR = {"type": "string"}
 BOOL = {"type": "boolean"}
 DATE = {"type": "string", "format": "date", "description": "YYYY-MM-DD"}
 TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC (ends in Z)"}
-MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "a decimal string, e.g. \"185000.00\""}
+MONEY = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": 'a decimal string, e.g. "185000.00"'}
 CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217"}
 E164 = {"type": "string", "pattern": r"^\+[1-9]\d{6,14}$", "description": "E.164 (the SMS form: +52…, never +521…)"}
 CHANNEL = {"type": "string", "enum": ["whatsapp", "sms"]}
@@ -77,164 +78,308 @@ REASONS = ["job_loss", "income_delay", "forgot", "health", "other_debts", "servi
 
 
 def _schemas() -> dict[str, Any]:
-    invoice_in = _obj({
-        "external_id": {"type": "string", "minLength": 1, "maxLength": 100},
-        "amount": {**MONEY, "type": ["string", "integer"],
-                   "description": "decimal string, at most 2 decimals (none for CLP); not negative. A JSON integer "
-                                  "is accepted too, a float never"},
-        "currency": {**CURRENCY, "enum": list(money.SUPPORTED_CURRENCIES)},
-        "due_date": DATE,
-        "balance": {**MONEY, "type": ["string", "integer"],
-                    "description": "what is still owed; defaults to amount on a new invoice"},
-    }, required=["external_id", "amount", "currency", "due_date"],
-        description="An invoice as the billing system sends it.")
-    debtor_in = _obj({
-        "name": {"type": "string", "minLength": 1, "maxLength": 200},
-        "phone": {"type": "string", "description": "E.164 (a national number of `country` or `whatsapp:+…` is "
-                                                   "normalised)"},
-        "whatsapp": {**BOOL, "default": False, "description": "the debtor can be reached on WhatsApp"},
-        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166 alpha-2"},
-        "timezone": {"type": "string", "description": "IANA zone; defaults to the country's main zone"},
-        "document_last4": {"type": "string", "pattern": r"^\d{4}$",
-                           "description": "last 4 digits of the ID document: the identity check's answer"},
-        "document": {"type": "string", "maxLength": 40, "description": "the full ID number: stored only as a keyed "
-                                                                      "hash plus its last 4 digits, never returned"},
-        "language": {"type": "string", "default": "es", "maxLength": 8},
-        "invoices": {"type": "array", "maxItems": 500, "items": invoice_in,
-                     "description": "upserted by external_id; invoices not listed are left as they are"},
-    }, required=["name", "phone", "country"], description="The body of PUT /api/v1/debtors/{external_id}.")
+    invoice_in = _obj(
+        {
+            "external_id": {"type": "string", "minLength": 1, "maxLength": 100},
+            "amount": {
+                **MONEY,
+                "type": ["string", "integer"],
+                "description": "decimal string, at most 2 decimals (none for CLP); not negative. A JSON integer "
+                "is accepted too, a float never",
+            },
+            "currency": {**CURRENCY, "enum": list(money.SUPPORTED_CURRENCIES)},
+            "due_date": DATE,
+            "balance": {
+                **MONEY,
+                "type": ["string", "integer"],
+                "description": "what is still owed; defaults to amount on a new invoice",
+            },
+        },
+        required=["external_id", "amount", "currency", "due_date"],
+        description="An invoice as the billing system sends it.",
+    )
+    debtor_in = _obj(
+        {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "phone": {
+                "type": "string",
+                "description": "E.164 (a national number of `country` or `whatsapp:+…` is normalised)",
+            },
+            "whatsapp": {**BOOL, "default": False, "description": "the debtor can be reached on WhatsApp"},
+            "country": {"type": "string", "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166 alpha-2"},
+            "timezone": {"type": "string", "description": "IANA zone; defaults to the country's main zone"},
+            "document_last4": {
+                "type": "string",
+                "pattern": r"^\d{4}$",
+                "description": "last 4 digits of the ID document: the identity check's answer",
+            },
+            "document": {
+                "type": "string",
+                "maxLength": 40,
+                "description": "the full ID number: stored only as a keyed hash plus its last 4 digits, never returned",
+            },
+            "language": {"type": "string", "default": "es", "maxLength": 8},
+            "invoices": {
+                "type": "array",
+                "maxItems": 500,
+                "items": invoice_in,
+                "description": "upserted by external_id; invoices not listed are left as they are",
+            },
+        },
+        required=["name", "phone", "country"],
+        description="The body of PUT /api/v1/debtors/{external_id}.",
+    )
 
-    invoice = _obj({
-        "external_id": STR, "amount": MONEY, "balance": MONEY, "currency": CURRENCY,
-        "original_due_date": {**DATE, "description": "the due date the billing system sent"},
-        "due_date": {**DATE, "description": "the current due date (after any agreed change)"},
-        "status": {"type": "string", "enum": ["open", "paid", "disputed", "cancelled"]},
-    })
-    promise = _obj({
-        "invoice_external_id": _nullable(STR), "promised_date": DATE, "amount": MONEY, "currency": CURRENCY,
-        "status": {"type": "string", "enum": ["open", "kept", "broken", "replaced"]},
-        "source": {"type": "string", "enum": ["bot", "agent"]}, "created_at": TIME,
-    })
-    reason = _obj({
-        "reason": {"type": "string", "enum": REASONS}, "text": {**STR, "description": "the debtor's own words"},
-        "invoice_external_id": _nullable(STR), "created_at": TIME,
-    })
-    due_change = _obj({
-        "invoice_external_id": _nullable(STR), "old_date": DATE, "new_date": DATE,
-        "changed_by": {**STR, "description": "bot, or the agent who moved it"}, "created_at": TIME,
-    })
-    link = _obj({
-        "url": {**STR, "format": "uri", "description": "our short link (PUBLIC_BASE_URL/p/<code>): fits an SMS"},
-        "checkout_url": {**STR, "format": "uri", "description": "the provider's checkout page"},
-        "invoice_external_id": _nullable(STR), "amount": MONEY, "currency": CURRENCY,
-        "status": {"type": "string", "enum": ["active", "paid", "expired"]},
-        "expires_at": TIME, "created_at": TIME,
-    })
-    payment = _obj({
-        "provider_id": STR, "provider": {**STR, "description": "sandbox or mercadopago"},
-        "invoice_external_id": _nullable(STR), "amount": MONEY, "currency": CURRENCY,
-        "status": {**STR, "description": "Mercado Pago's payment status: approved, pending, rejected, refunded, ..."},
-        "status_detail": _nullable(STR), "refunded_amount": MONEY, "paid_at": _nullable(TIME),
-    })
-    handoff = _obj({
-        "status": {"type": "string", "enum": ["open", "claimed", "closed"]},
-        "reason": {**STR, "description": "why the bot handed over, e.g. request_human, dispute_debt"},
-        "created_at": TIME,
-    })
-    settlement = _obj({
-        "code": {**STR, "description": "the certificate's verification code"},
-        "url": {**STR, "format": "uri", "description": "the certificate PDF"}, "issued_at": TIME,
-        "status": {"type": "string", "enum": ["valid", "revoked"]},
-    })
+    invoice = _obj(
+        {
+            "external_id": STR,
+            "amount": MONEY,
+            "balance": MONEY,
+            "currency": CURRENCY,
+            "original_due_date": {**DATE, "description": "the due date the billing system sent"},
+            "due_date": {**DATE, "description": "the current due date (after any agreed change)"},
+            "status": {"type": "string", "enum": ["open", "paid", "disputed", "cancelled"]},
+        }
+    )
+    promise = _obj(
+        {
+            "invoice_external_id": _nullable(STR),
+            "promised_date": DATE,
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "status": {"type": "string", "enum": ["open", "kept", "broken", "replaced"]},
+            "source": {"type": "string", "enum": ["bot", "agent"]},
+            "created_at": TIME,
+        }
+    )
+    reason = _obj(
+        {
+            "reason": {"type": "string", "enum": REASONS},
+            "text": {**STR, "description": "the debtor's own words"},
+            "invoice_external_id": _nullable(STR),
+            "created_at": TIME,
+        }
+    )
+    due_change = _obj(
+        {
+            "invoice_external_id": _nullable(STR),
+            "old_date": DATE,
+            "new_date": DATE,
+            "changed_by": {**STR, "description": "bot, or the agent who moved it"},
+            "created_at": TIME,
+        }
+    )
+    link = _obj(
+        {
+            "url": {**STR, "format": "uri", "description": "our short link (PUBLIC_BASE_URL/p/<code>): fits an SMS"},
+            "checkout_url": {**STR, "format": "uri", "description": "the provider's checkout page"},
+            "invoice_external_id": _nullable(STR),
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "status": {"type": "string", "enum": ["active", "paid", "expired"]},
+            "expires_at": TIME,
+            "created_at": TIME,
+        }
+    )
+    payment = _obj(
+        {
+            "provider_id": STR,
+            "provider": {**STR, "description": "sandbox or mercadopago"},
+            "invoice_external_id": _nullable(STR),
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "status": {
+                **STR,
+                "description": "Mercado Pago's payment status: approved, pending, rejected, refunded, ...",
+            },
+            "status_detail": _nullable(STR),
+            "refunded_amount": MONEY,
+            "paid_at": _nullable(TIME),
+        }
+    )
+    handoff = _obj(
+        {
+            "status": {"type": "string", "enum": ["open", "claimed", "closed"]},
+            "reason": {**STR, "description": "why the bot handed over, e.g. request_human, dispute_debt"},
+            "created_at": TIME,
+        }
+    )
+    settlement = _obj(
+        {
+            "code": {**STR, "description": "the certificate's verification code"},
+            "url": {**STR, "format": "uri", "description": "the certificate PDF"},
+            "issued_at": TIME,
+            "status": {"type": "string", "enum": ["valid", "revoked"]},
+        }
+    )
     credit = _obj({"currency": CURRENCY, "amount": MONEY})
 
     def items(schema_name: str) -> dict[str, Any]:
         return {"type": "array", "items": _ref(schema_name)}
 
-    debtor = _obj({
-        "external_id": STR, "name": STR, "phone": E164, "whatsapp": BOOL,
-        "country": {"type": "string", "pattern": "^[A-Z]{2}$"}, "timezone": STR, "language": STR,
-        "document_last4": _nullable({"type": "string", "pattern": r"^\d{4}$"}),
-        "contact_status": {"type": "string", "enum": ["ok", "wrong_number", "invalid_number", "landline",
-                                                      "unsubscribed", "unreachable"]},
-        "created_at": TIME, "updated_at": TIME,
-        "invoices": {**items("Invoice"), "description": "by due date"},
-        "promises": items("Promise"), "nonpayment_reasons": items("NonpaymentReason"),
-        "due_date_changes": items("DueDateChange"), "payment_links": items("PaymentLink"),
-        "payments": items("Payment"), "handoffs": items("Handoff"),
-        "opted_out": {**BOOL, "description": "the debtor asked not to be written to again"},
-        "identity_locked_until": _nullable({**TIME, "description": "set while the debtor is locked out of the "
-                                                                    "identity check (wrong document digits)"}),
-        "settlements": {**items("Settlement"), "description": "settlement certificates (paz y salvo)"},
-        "credit": {**items("Credit"), "description": "over-payments kept for the debtor, per currency"},
-    }, description="A debtor as GET /api/v1/debtors/{external_id} returns it. Lists are oldest first; "
-                   "more fields may be added.")
+    debtor = _obj(
+        {
+            "external_id": STR,
+            "name": STR,
+            "phone": E164,
+            "whatsapp": BOOL,
+            "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            "timezone": STR,
+            "language": STR,
+            "document_last4": _nullable({"type": "string", "pattern": r"^\d{4}$"}),
+            "contact_status": {
+                "type": "string",
+                "enum": ["ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable"],
+            },
+            "created_at": TIME,
+            "updated_at": TIME,
+            "invoices": {**items("Invoice"), "description": "by due date"},
+            "promises": items("Promise"),
+            "nonpayment_reasons": items("NonpaymentReason"),
+            "due_date_changes": items("DueDateChange"),
+            "payment_links": items("PaymentLink"),
+            "payments": items("Payment"),
+            "handoffs": items("Handoff"),
+            "opted_out": {**BOOL, "description": "the debtor asked not to be written to again"},
+            "identity_locked_until": _nullable(
+                {
+                    **TIME,
+                    "description": "set while the debtor is locked out of the identity check (wrong document digits)",
+                }
+            ),
+            "settlements": {**items("Settlement"), "description": "settlement certificates (paz y salvo)"},
+            "credit": {**items("Credit"), "description": "over-payments kept for the debtor, per currency"},
+        },
+        description="A debtor as GET /api/v1/debtors/{external_id} returns it. Lists are oldest first; "
+        "more fields may be added.",
+    )
 
-    message = _obj({
-        "id": {"type": "integer"},
-        "direction": {"type": "string", "enum": ["in", "out"]},
-        "author": {"type": "string", "enum": ["debtor", "bot", "agent", "system"]},
-        "channel": CHANNEL, "body": STR,
-        "status": {**STR, "description": "received (inbound); queued, sending, sent, delivered, read, undelivered, "
-                                         "failed (outbound)"},
-        "error_code": _nullable({**STR, "description": "the provider's error code on a failed send"}),
-        "media": {"type": "array", "items": _obj({"url": {**STR, "format": "uri"}, "content_type": STR})},
-        "created_at": {**TIME, "description": "when the message was received or handed to the provider"},
-        "encoding": _nullable({"type": "string", "enum": ["GSM-7", "UCS-2"],
-                               "description": "outbound SMS only"}),
-        "segments": _nullable({"type": "integer", "description": "outbound SMS only"}),
-        "intent": _nullable({**STR, "description": "debtor messages only: the intent understood"}),
-        "confidence": _nullable({"type": "number", "description": "debtor messages only"}),
-        "entities": {"type": "array", "description": "debtor messages only: the entities extracted",
-                     "items": {"type": "object", "properties": {"entity": STR, "value": {}},
-                               "additionalProperties": True}},
-    }, required=["id", "direction", "author", "channel", "body", "status", "error_code", "media", "created_at"],
-        description="One message of a transcript.")
-    outbox_item = _obj({
-        "to": E164, "channel": CHANNEL, "body": STR, "status": STR, "created_at": TIME,
-        "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
-        "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
-    }, required=["to", "channel", "body", "status", "created_at"])
-    error = _obj({"error": _obj({
-        "code": {**STR, "description": "machine-readable, e.g. unauthorized, not_found, validation_error"},
-        "message": {**STR, "description": "for people"},
-        "field": {**STR, "description": "validation errors: the offending field, e.g. invoices[0].currency"},
-    }, required=["code", "message"])}, description="Every 4xx/5xx answer of the API and the webhooks. Never a "
-                                                   "stack trace.")
+    message = _obj(
+        {
+            "id": {"type": "integer"},
+            "direction": {"type": "string", "enum": ["in", "out"]},
+            "author": {"type": "string", "enum": ["debtor", "bot", "agent", "system"]},
+            "channel": CHANNEL,
+            "body": STR,
+            "status": {
+                **STR,
+                "description": "received (inbound); queued, sending, sent, delivered, read, undelivered, "
+                "failed (outbound)",
+            },
+            "error_code": _nullable({**STR, "description": "the provider's error code on a failed send"}),
+            "media": {"type": "array", "items": _obj({"url": {**STR, "format": "uri"}, "content_type": STR})},
+            "created_at": {**TIME, "description": "when the message was received or handed to the provider"},
+            "encoding": _nullable({"type": "string", "enum": ["GSM-7", "UCS-2"], "description": "outbound SMS only"}),
+            "segments": _nullable({"type": "integer", "description": "outbound SMS only"}),
+            "intent": _nullable({**STR, "description": "debtor messages only: the intent understood"}),
+            "confidence": _nullable({"type": "number", "description": "debtor messages only"}),
+            "entities": {
+                "type": "array",
+                "description": "debtor messages only: the entities extracted",
+                "items": {"type": "object", "properties": {"entity": STR, "value": {}}, "additionalProperties": True},
+            },
+        },
+        required=["id", "direction", "author", "channel", "body", "status", "error_code", "media", "created_at"],
+        description="One message of a transcript.",
+    )
+    outbox_item = _obj(
+        {
+            "to": E164,
+            "channel": CHANNEL,
+            "body": STR,
+            "status": STR,
+            "created_at": TIME,
+            "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
+            "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
+        },
+        required=["to", "channel", "body", "status", "created_at"],
+    )
+    error = _obj(
+        {
+            "error": _obj(
+                {
+                    "code": {**STR, "description": "machine-readable, e.g. unauthorized, not_found, validation_error"},
+                    "message": {**STR, "description": "for people"},
+                    "field": {
+                        **STR,
+                        "description": "validation errors: the offending field, e.g. invoices[0].currency",
+                    },
+                },
+                required=["code", "message"],
+            )
+        },
+        description="Every 4xx/5xx answer of the API and the webhooks. Never a stack trace.",
+    )
     return {
-        "DebtorUpsert": debtor_in, "InvoiceUpsert": invoice_in, "Debtor": debtor, "Invoice": invoice,
-        "Promise": promise, "NonpaymentReason": reason, "DueDateChange": due_change, "PaymentLink": link,
-        "Payment": payment, "Handoff": handoff, "Settlement": settlement, "Credit": credit,
-        "Message": message, "Messages": _obj({"messages": {"type": "array", "items": _ref("Message")}}),
+        "DebtorUpsert": debtor_in,
+        "InvoiceUpsert": invoice_in,
+        "Debtor": debtor,
+        "Invoice": invoice,
+        "Promise": promise,
+        "NonpaymentReason": reason,
+        "DueDateChange": due_change,
+        "PaymentLink": link,
+        "Payment": payment,
+        "Handoff": handoff,
+        "Settlement": settlement,
+        "Credit": credit,
+        "Message": message,
+        "Messages": _obj({"messages": {"type": "array", "items": _ref("Message")}}),
         "OutboxMessage": outbox_item,
         "Outbox": _obj({"messages": {"type": "array", "items": _ref("OutboxMessage")}}),
         "Error": error,
-        "MercadoPagoAck": _obj({"status": {"type": "string", "enum": ["queued", "duplicate", "ignored"]},
-                                "reason": STR}, required=["status"]),
-        "TwilioInbound": _obj({
-            "MessageSid": STR, "AccountSid": STR,
-            "From": {**STR, "description": "E.164, or whatsapp:+E164 for WhatsApp"}, "To": STR, "Body": STR,
-            "NumMedia": STR, "MediaUrl0": STR, "MediaContentType0": STR, "ProfileName": STR, "WaId": STR,
-        }, required=["MessageSid", "From"], description="Twilio's inbound message webhook (form fields; up to "
-                                                        "MediaUrl9/MediaContentType9)."),
-        "TwilioStatus": _obj({
-            "MessageSid": STR,
-            "MessageStatus": {"type": "string", "enum": ["queued", "sending", "sent", "delivered", "undelivered",
-                                                         "failed", "read"]},
-            "ErrorCode": STR,
-        }, required=["MessageSid", "MessageStatus"], description="Twilio's status callback (form fields). A "
-                                                                 "status never moves backwards."),
-        "MercadoPagoNotification": _obj({
-            "type": {**STR, "description": "payment (other topics are acknowledged and ignored)"},
-            "action": STR, "data": _obj({"id": STR}, required=[]),
-        }, required=[], description="Never trusted: the payment is fetched from Mercado Pago by its id."),
+        "MercadoPagoAck": _obj(
+            {"status": {"type": "string", "enum": ["queued", "duplicate", "ignored"]}, "reason": STR},
+            required=["status"],
+        ),
+        "TwilioInbound": _obj(
+            {
+                "MessageSid": STR,
+                "AccountSid": STR,
+                "From": {**STR, "description": "E.164, or whatsapp:+E164 for WhatsApp"},
+                "To": STR,
+                "Body": STR,
+                "NumMedia": STR,
+                "MediaUrl0": STR,
+                "MediaContentType0": STR,
+                "ProfileName": STR,
+                "WaId": STR,
+            },
+            required=["MessageSid", "From"],
+            description="Twilio's inbound message webhook (form fields; up to MediaUrl9/MediaContentType9).",
+        ),
+        "TwilioStatus": _obj(
+            {
+                "MessageSid": STR,
+                "MessageStatus": {
+                    "type": "string",
+                    "enum": ["queued", "sending", "sent", "delivered", "undelivered", "failed", "read"],
+                },
+                "ErrorCode": STR,
+            },
+            required=["MessageSid", "MessageStatus"],
+            description="Twilio's status callback (form fields). A status never moves backwards.",
+        ),
+        "MercadoPagoNotification": _obj(
+            {
+                "type": {**STR, "description": "payment (other topics are acknowledged and ignored)"},
+                "action": STR,
+                "data": _obj({"id": STR}, required=[]),
+            },
+            required=[],
+            description="Never trusted: the payment is fetched from Mercado Pago by its id.",
+        ),
     }
 
 
 def _external_id() -> dict[str, Any]:
-    return {"name": "external_id", "in": "path", "required": True,
-            "schema": {"type": "string", "minLength": 1, "maxLength": 100},
-            "description": "the debtor's id in your billing system"}
+    return {
+        "name": "external_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string", "minLength": 1, "maxLength": 100},
+        "description": "the debtor's id in your billing system",
+    }
 
 
 API_ERRORS = {
@@ -246,88 +391,135 @@ API_ERRORS = {
 def _paths(include_sandbox: bool) -> dict[str, Any]:
     bearer = [{"bearerAuth": []}]
     paths: dict[str, Any] = {
-        "/api/v1/openapi.json": {"get": {
-            "operationId": "getOpenAPI", "tags": ["meta"], "security": [],
-            "summary": "This document (public: it holds no data)",
-            "responses": {"200": _json({"type": "object"}, "the OpenAPI 3.1 description")},
-        }},
+        "/api/v1/openapi.json": {
+            "get": {
+                "operationId": "getOpenAPI",
+                "tags": ["meta"],
+                "security": [],
+                "summary": "This document (public: it holds no data)",
+                "responses": {"200": _json({"type": "object"}, "the OpenAPI 3.1 description")},
+            }
+        },
         "/api/v1/debtors/{external_id}": {
             "parameters": [_external_id()],
             "put": {
-                "operationId": "upsertDebtor", "tags": ["debtors"], "security": bearer,
+                "operationId": "upsertDebtor",
+                "tags": ["debtors"],
+                "security": bearer,
                 "summary": "Create or update a debtor with its invoices (idempotent)",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("DebtorUpsert")}}},
                 "responses": {
-                    "201": _json(_ref("Debtor"), "created"), "200": _json(_ref("Debtor"), "updated (or unchanged)"),
-                    "400": _error("malformed_json: the body is not JSON"), **API_ERRORS,
+                    "201": _json(_ref("Debtor"), "created"),
+                    "200": _json(_ref("Debtor"), "updated (or unchanged)"),
+                    "400": _error("malformed_json: the body is not JSON"),
+                    **API_ERRORS,
                     "413": _error("payload_too_large"),
                     "415": _error("unsupported_media_type: send Content-Type: application/json"),
                     "422": _error("validation_error, with `field`"),
                 },
             },
             "get": {
-                "operationId": "getDebtor", "tags": ["debtors"], "security": bearer,
+                "operationId": "getDebtor",
+                "tags": ["debtors"],
+                "security": bearer,
                 "summary": "A debtor with invoices, promises, reasons, due-date changes, links, payments, hand-offs",
-                "responses": {"200": _json(_ref("Debtor"), "the debtor"), **API_ERRORS,
-                              "404": _error("not_found")},
+                "responses": {"200": _json(_ref("Debtor"), "the debtor"), **API_ERRORS, "404": _error("not_found")},
             },
         },
         "/api/v1/conversations/{external_id}/messages": {
             "parameters": [_external_id()],
             "get": {
-                "operationId": "getMessages", "tags": ["conversations"], "security": bearer,
+                "operationId": "getMessages",
+                "tags": ["conversations"],
+                "security": bearer,
                 "summary": "The debtor's transcript, oldest first, WhatsApp and SMS together",
-                "responses": {"200": _json(_ref("Messages"), "the transcript"), **API_ERRORS,
-                              "404": _error("not_found")},
+                "responses": {
+                    "200": _json(_ref("Messages"), "the transcript"),
+                    **API_ERRORS,
+                    "404": _error("not_found"),
+                },
             },
         },
-        "/webhooks/twilio/messages": {"post": {
-            "operationId": "twilioInbound", "tags": ["webhooks"], "security": [{"twilioSignature": []}],
-            "summary": "Twilio: an inbound SMS or WhatsApp message",
-            "description": "Stored (deduplicated by MessageSid), queued for the worker, and answered at once with "
-                           "empty TwiML; the reply goes out later through the provider.",
-            "requestBody": {"required": True, "content": {
-                "application/x-www-form-urlencoded": {"schema": _ref("TwilioInbound")}}},
-            "responses": {
-                "200": {"description": "empty TwiML (also for a repeat or an unusable message)",
-                        "content": {"text/xml": {"schema": {"type": "string"}}}},
-                "403": _error("forbidden: missing or invalid X-Twilio-Signature"),
-            },
-        }},
-        "/webhooks/twilio/status": {"post": {
-            "operationId": "twilioStatus", "tags": ["webhooks"], "security": [{"twilioSignature": []}],
-            "summary": "Twilio: a delivery status callback",
-            "requestBody": {"required": True, "content": {
-                "application/x-www-form-urlencoded": {"schema": _ref("TwilioStatus")}}},
-            "responses": {"204": {"description": "applied (or ignored when older than what we have)"},
-                          "403": _error("forbidden: missing or invalid X-Twilio-Signature")},
-        }},
-        "/webhooks/mercadopago": {"post": {
-            "operationId": "mercadoPagoNotification", "tags": ["webhooks"],
-            "security": [{"mercadoPagoSignature": [], "mercadoPagoRequestId": []}],
-            "summary": "Mercado Pago: a payment notification",
-            "parameters": [
-                {"name": "data.id", "in": "query", "schema": STR, "description": "the payment id (signed)"},
-                {"name": "type", "in": "query", "schema": STR, "description": "payment; other topics are ignored"},
-            ],
-            "requestBody": {"content": {"application/json": {"schema": _ref("MercadoPagoNotification")}}},
-            "responses": {
-                "200": _json(_ref("MercadoPagoAck"), "queued for the worker (or a duplicate, or ignored)"),
-                "403": _error("forbidden: missing, forged or stale x-signature"),
-                "503": _error("unavailable: the queue is down; Mercado Pago delivers again later"),
-            },
-        }},
+        "/webhooks/twilio/messages": {
+            "post": {
+                "operationId": "twilioInbound",
+                "tags": ["webhooks"],
+                "security": [{"twilioSignature": []}],
+                "summary": "Twilio: an inbound SMS or WhatsApp message",
+                "description": "Stored (deduplicated by MessageSid), queued for the worker, and answered at once with "
+                "empty TwiML; the reply goes out later through the provider.",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/x-www-form-urlencoded": {"schema": _ref("TwilioInbound")}},
+                },
+                "responses": {
+                    "200": {
+                        "description": "empty TwiML (also for a repeat or an unusable message)",
+                        "content": {"text/xml": {"schema": {"type": "string"}}},
+                    },
+                    "403": _error("forbidden: missing or invalid X-Twilio-Signature"),
+                },
+            }
+        },
+        "/webhooks/twilio/status": {
+            "post": {
+                "operationId": "twilioStatus",
+                "tags": ["webhooks"],
+                "security": [{"twilioSignature": []}],
+                "summary": "Twilio: a delivery status callback",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/x-www-form-urlencoded": {"schema": _ref("TwilioStatus")}},
+                },
+                "responses": {
+                    "204": {"description": "applied (or ignored when older than what we have)"},
+                    "403": _error("forbidden: missing or invalid X-Twilio-Signature"),
+                },
+            }
+        },
+        "/webhooks/mercadopago": {
+            "post": {
+                "operationId": "mercadoPagoNotification",
+                "tags": ["webhooks"],
+                "security": [{"mercadoPagoSignature": [], "mercadoPagoRequestId": []}],
+                "summary": "Mercado Pago: a payment notification",
+                "parameters": [
+                    {"name": "data.id", "in": "query", "schema": STR, "description": "the payment id (signed)"},
+                    {"name": "type", "in": "query", "schema": STR, "description": "payment; other topics are ignored"},
+                ],
+                "requestBody": {"content": {"application/json": {"schema": _ref("MercadoPagoNotification")}}},
+                "responses": {
+                    "200": _json(_ref("MercadoPagoAck"), "queued for the worker (or a duplicate, or ignored)"),
+                    "403": _error("forbidden: missing, forged or stale x-signature"),
+                    "503": _error("unavailable: the queue is down; Mercado Pago delivers again later"),
+                },
+            }
+        },
     }
     if include_sandbox:
-        paths[OUTBOX_PATH] = {"get": {
-            "operationId": "getOutbox", "tags": ["sandbox"], "security": bearer,
-            "summary": "Sandbox only: the messages the sandbox provider was asked to send, oldest first",
-            "description": "Served only in demo mode with MESSAGING_PROVIDER=sandbox (404 otherwise).",
-            "parameters": [{"name": "to", "in": "query", "required": False, "schema": STR,
-                            "description": "only messages to this phone (any form: +521… finds +52…)"}],
-            "responses": {"200": _json(_ref("Outbox"), "the outbox"), **API_ERRORS,
-                          "400": _error("bad_request: `to` is not a phone number")},
-        }}
+        paths[OUTBOX_PATH] = {
+            "get": {
+                "operationId": "getOutbox",
+                "tags": ["sandbox"],
+                "security": bearer,
+                "summary": "Sandbox only: the messages the sandbox provider was asked to send, oldest first",
+                "description": "Served only in demo mode with MESSAGING_PROVIDER=sandbox (404 otherwise).",
+                "parameters": [
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": False,
+                        "schema": STR,
+                        "description": "only messages to this phone (any form: +521… finds +52…)",
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("Outbox"), "the outbox"),
+                    **API_ERRORS,
+                    "400": _error("bad_request: `to` is not a phone number"),
+                },
+            }
+        }
     return paths
 
 
@@ -340,14 +532,19 @@ def build(base_url: str = "http://localhost:8000", include_sandbox: bool = True)
             "version": VERSION,
             "summary": "Debtors, transcripts and provider webhooks of a Recobra collections bot",
             "description": "Billing systems upsert debtors and read back what the conversations produced. "
-                           "Money is a decimal string with its currency; dates are YYYY-MM-DD; times ISO 8601 UTC. "
-                           "Errors are JSON {\"error\": {\"code\", \"message\", \"field\"?}}. See docs/api.md.",
+            "Money is a decimal string with its currency; dates are YYYY-MM-DD; times ISO 8601 UTC. "
+            'Errors are JSON {"error": {"code", "message", "field"?}}. See docs/api.md.',
         },
         "servers": [{"url": base_url}],
         "tags": [
-            {"name": "debtors"}, {"name": "conversations"}, {"name": "webhooks", "description": "called by Twilio "
-             "and Mercado Pago; each checks the provider's signature"},
-            {"name": "sandbox"}, {"name": "meta"},
+            {"name": "debtors"},
+            {"name": "conversations"},
+            {
+                "name": "webhooks",
+                "description": "called by Twilio and Mercado Pago; each checks the provider's signature",
+            },
+            {"name": "sandbox"},
+            {"name": "meta"},
         ],
         "paths": _paths(include_sandbox),
         "components": {
@@ -357,16 +554,31 @@ def build(base_url: str = "http://localhost:8000", include_sandbox: bool = True)
                 "InternalError": _error("internal_error: nothing was changed; try again"),
             },
             "securitySchemes": {
-                "bearerAuth": {"type": "http", "scheme": "bearer",
-                               "description": "RECOBRA_API_KEY (printed by `make run` in demo mode)"},
-                "twilioSignature": {"type": "apiKey", "in": "header", "name": "X-Twilio-Signature",
-                                    "description": "base64 HMAC-SHA1 with TWILIO_AUTH_TOKEN over PUBLIC_BASE_URL + "
-                                                   "path (+ query) and the sorted form parameters"},
-                "mercadoPagoSignature": {"type": "apiKey", "in": "header", "name": "x-signature",
-                                         "description": "ts=<unix>,v1=<hex HMAC-SHA256 with MERCADOPAGO_WEBHOOK_SECRET "
-                                                        "of id:<data.id>;request-id:<x-request-id>;ts:<ts>;>"},
-                "mercadoPagoRequestId": {"type": "apiKey", "in": "header", "name": "x-request-id",
-                                         "description": "part of the signed manifest; a repeat is queued once"},
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "RECOBRA_API_KEY (printed by `make run` in demo mode)",
+                },
+                "twilioSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Twilio-Signature",
+                    "description": "base64 HMAC-SHA1 with TWILIO_AUTH_TOKEN over PUBLIC_BASE_URL + "
+                    "path (+ query) and the sorted form parameters",
+                },
+                "mercadoPagoSignature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-signature",
+                    "description": "ts=<unix>,v1=<hex HMAC-SHA256 with MERCADOPAGO_WEBHOOK_SECRET "
+                    "of id:<data.id>;request-id:<x-request-id>;ts:<ts>;>",
+                },
+                "mercadoPagoRequestId": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "x-request-id",
+                    "description": "part of the signed manifest; a repeat is queued once",
+                },
             },
         },
     }

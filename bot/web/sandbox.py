@@ -42,7 +42,7 @@ def register(app: Flask) -> None:
 
 # --- Outbox (docs/api.md) ----------------------------------------------------------------------
 @api_bp.get("/outbox")
-def outbox():  # noqa: ANN201
+def outbox():
     from bot.phones import PhoneError, normalise
     from bot.providers.messaging import SandboxMessaging
 
@@ -53,11 +53,22 @@ def outbox():  # noqa: ANN201
         except PhoneError:
             return error_response(400, "bad_request", f"{to!r} is not an E.164 phone number.")
     items = SandboxMessaging(ticker=False).outbox(to)
-    return jsonify({"messages": [
-        {"to": m["to"], "channel": m["channel"], "body": m.get("body", ""), "status": m.get("status", "queued"),
-         "created_at": m["created_at"], "sid": m.get("sid"), "content_sid": m.get("content_sid") or None}
-        for m in items
-    ]})
+    return jsonify(
+        {
+            "messages": [
+                {
+                    "to": m["to"],
+                    "channel": m["channel"],
+                    "body": m.get("body", ""),
+                    "status": m.get("status", "queued"),
+                    "created_at": m["created_at"],
+                    "sid": m.get("sid"),
+                    "content_sid": m.get("content_sid") or None,
+                }
+                for m in items
+            ]
+        }
+    )
 
 
 # --- Phone simulator -----------------------------------------------------------------------------
@@ -67,24 +78,37 @@ def phone_page() -> Response:
 
 
 @bp.get("/phone/debtors")
-def phone_debtors():  # noqa: ANN201
+def phone_debtors():
     """The fictitious demo people only (bot/phones.py's demo range): the page is open to anyone who reaches
     the demo, so it never lists a real debtor's name, phone or document digits."""
     from bot.phones import DEMO_RANGES, is_demo_number
 
     session = get_session()
     in_range = or_(*(Debtor.phone.startswith(prefix) for prefix in DEMO_RANGES))
-    rows = session.execute(select(Debtor).where(in_range).order_by(Debtor.country, Debtor.external_id)
-                           .limit(500)).scalars()
-    return jsonify({"debtors": [
-        {"external_id": d.external_id, "name": d.name, "phone": d.phone, "whatsapp": d.whatsapp,
-         "country": d.country, "document_last4": d.document_last4, "opted_out": d.opted_out}
-        for d in rows if is_demo_number(d.phone)
-    ]})
+    rows = session.execute(
+        select(Debtor).where(in_range).order_by(Debtor.country, Debtor.external_id).limit(500)
+    ).scalars()
+    return jsonify(
+        {
+            "debtors": [
+                {
+                    "external_id": d.external_id,
+                    "name": d.name,
+                    "phone": d.phone,
+                    "whatsapp": d.whatsapp,
+                    "country": d.country,
+                    "document_last4": d.document_last4,
+                    "opted_out": d.opted_out,
+                }
+                for d in rows
+                if is_demo_number(d.phone)
+            ]
+        }
+    )
 
 
 @bp.post("/phone/send")
-def phone_send():  # noqa: ANN201
+def phone_send():
     from twilio.request_validator import RequestValidator
 
     from bot.phones import PhoneError, normalise
@@ -105,23 +129,44 @@ def phone_send():  # noqa: ANN201
     sid = "SM" + secrets.token_hex(16)
     if channel == "whatsapp":
         wire = whatsapp_wire_number(phone)  # what WhatsApp really sends for a Mexican mobile
-        params = {"From": f"whatsapp:{wire}", "To": f"whatsapp:{settings.twilio_whatsapp_from}",
-                  "WaId": wire.lstrip("+"), "ProfileName": str(data.get("profile_name") or "")[:60]}
+        params = {
+            "From": f"whatsapp:{wire}",
+            "To": f"whatsapp:{settings.twilio_whatsapp_from}",
+            "WaId": wire.lstrip("+"),
+            "ProfileName": str(data.get("profile_name") or "")[:60],
+        }
     else:
         params = {"From": phone, "To": settings.twilio_sms_from}
-    params.update({"MessageSid": sid, "SmsMessageSid": sid, "SmsSid": sid, "AccountSid": settings.twilio_account_sid,
-                   "Body": body, "NumMedia": "0", "NumSegments": str(max(1, sms_format.segment_count(body))),
-                   "ApiVersion": "2010-04-01"})
+    params.update(
+        {
+            "MessageSid": sid,
+            "SmsMessageSid": sid,
+            "SmsSid": sid,
+            "AccountSid": settings.twilio_account_sid,
+            "Body": body,
+            "NumMedia": "0",
+            "NumSegments": str(max(1, sms_format.segment_count(body))),
+            "ApiVersion": "2010-04-01",
+        }
+    )
     if with_media:  # a photo of a payment receipt, as MMS/WhatsApp media
-        params.update({"NumMedia": "1", "MediaContentType0": "image/svg+xml",
-                       "MediaUrl0": settings.public_base_url + "/sandbox/phone/sample-receipt.svg"})
+        params.update(
+            {
+                "NumMedia": "1",
+                "MediaContentType0": "image/svg+xml",
+                "MediaUrl0": settings.public_base_url + "/sandbox/phone/sample-receipt.svg",
+            }
+        )
     path = "/webhooks/twilio/messages"
-    signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path,
-                                                                                params)
+    signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path, params)
     # The real view, through the whole WSGI stack, in-process (no deadlock on a one-thread server).
     with current_app.test_client() as client:
-        resp = client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
-                           headers={"X-Twilio-Signature": signature})
+        resp = client.post(
+            path,
+            data=urlencode(params),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+        )
     if resp.status_code != 200:
         return error_response(502, "webhook_failed", f"the webhook answered {resp.status_code}")
     return jsonify({"sid": sid, "status": "sent"})
@@ -129,14 +174,16 @@ def phone_send():  # noqa: ANN201
 
 @bp.get("/phone/sample-receipt.svg")
 def sample_receipt() -> Response:
-    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="240" height="320"><rect width="240" height="320" '
-           'fill="#fff" stroke="#999"/><text x="20" y="40" font-size="18">Comprobante de pago</text>'
-           '<text x="20" y="80" font-size="14">Referencia 000123</text></svg>')
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="320"><rect width="240" height="320" '
+        'fill="#fff" stroke="#999"/><text x="20" y="40" font-size="18">Comprobante de pago</text>'
+        '<text x="20" y="80" font-size="14">Referencia 000123</text></svg>'
+    )
     return Response(svg, mimetype="image/svg+xml")
 
 
 @bp.get("/phone/messages")
-def phone_messages():  # noqa: ANN201
+def phone_messages():
     from bot.phones import PhoneError, normalise
 
     try:
@@ -147,13 +194,32 @@ def phone_messages():  # noqa: ANN201
     conversation = session.execute(select(Conversation).where(Conversation.phone == phone)).scalar_one_or_none()
     if conversation is None:
         return jsonify({"messages": [], "mode": "bot"})
-    rows = reversed(list(session.execute(
-        select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(300)
-    ).scalars()))
-    return jsonify({"mode": conversation.mode, "messages": [
-        {"id": m.id, "direction": m.direction, "author": m.author, "channel": m.channel, "body": m.body,
-         "status": m.status, "error_code": m.error_code, "encoding": m.encoding, "segments": m.segments,
-         "template": bool(m.content_sid), "media": m.media or [],
-         "created_at": m.created_at.isoformat().replace("+00:00", "Z")}
-        for m in rows
-    ]})
+    rows = reversed(
+        list(
+            session.execute(
+                select(Message).where(Message.conversation_id == conversation.id).order_by(Message.id.desc()).limit(300)
+            ).scalars()
+        )
+    )
+    return jsonify(
+        {
+            "mode": conversation.mode,
+            "messages": [
+                {
+                    "id": m.id,
+                    "direction": m.direction,
+                    "author": m.author,
+                    "channel": m.channel,
+                    "body": m.body,
+                    "status": m.status,
+                    "error_code": m.error_code,
+                    "encoding": m.encoding,
+                    "segments": m.segments,
+                    "template": bool(m.content_sid),
+                    "media": m.media or [],
+                    "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
+                }
+                for m in rows
+            ],
+        }
+    )

@@ -58,7 +58,7 @@ def _twiml() -> Response:
 
 
 @bp.post("/messages")
-def inbound():  # noqa: ANN201
+def inbound():
     if not signature_ok():
         log.warning("inbound webhook with a bad signature from %s", request.remote_addr)
         return error_response(403, "forbidden", "The X-Twilio-Signature is not valid.")
@@ -81,8 +81,7 @@ def inbound():  # noqa: ANN201
 def enqueue_inbound(message: Message) -> str:
     from bot.redis_client import get_queue
 
-    return get_queue().enqueue(message.from_phone, INBOUND_JOB, {"message_id": message.id,
-                                                                 "sid": message.provider_sid})
+    return get_queue().enqueue(message.from_phone, INBOUND_JOB, {"message_id": message.id, "sid": message.provider_sid})
 
 
 def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
@@ -97,10 +96,20 @@ def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
     now = messaging.utcnow()
     try:
         with session.begin_nested():
-            row = Message(conversation_id=conversation.id, debtor_id=conversation.debtor_id, direction="in",
-                          author="debtor", channel=inbound.channel, from_phone=inbound.from_phone,
-                          to_phone=inbound.to, body=masking.mask_cards(inbound.body), media=inbound.media,
-                          provider_sid=inbound.sid, status="received", created_at=now)
+            row = Message(
+                conversation_id=conversation.id,
+                debtor_id=conversation.debtor_id,
+                direction="in",
+                author="debtor",
+                channel=inbound.channel,
+                from_phone=inbound.from_phone,
+                to_phone=inbound.to,
+                body=masking.mask_cards(inbound.body),
+                media=inbound.media,
+                provider_sid=inbound.sid,
+                status="received",
+                created_at=now,
+            )
             session.add(row)
     except IntegrityError:  # the same sid arrived on another connection a moment ago
         session.rollback()
@@ -112,7 +121,7 @@ def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
     return row
 
 
-def _touch(conversation: Conversation, channel: str, now) -> None:  # noqa: ANN001
+def _touch(conversation: Conversation, channel: str, now) -> None:
     conversation.last_channel = channel
     conversation.last_inbound_at = now
     conversation.last_message_at = now
@@ -121,7 +130,7 @@ def _touch(conversation: Conversation, channel: str, now) -> None:  # noqa: ANN0
 
 
 @bp.post("/status")
-def status():  # noqa: ANN201
+def status():
     if not signature_ok():
         log.warning("status webhook with a bad signature from %s", request.remote_addr)
         return error_response(403, "forbidden", "The X-Twilio-Signature is not valid.")

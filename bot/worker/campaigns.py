@@ -67,7 +67,7 @@ def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:
     return None
 
 
-def _promise_settled(session, attempt: ContactAttempt) -> bool:  # noqa: ANN001
+def _promise_settled(session, attempt: ContactAttempt) -> bool:
     """The promise a follow-up is about was kept or replaced since it was planned."""
     promise_id = campaigns.followup_promise_id(attempt.key)
     if promise_id is None:
@@ -80,7 +80,7 @@ def _promise_settled(session, attempt: ContactAttempt) -> bool:  # noqa: ANN001
     return promise.status not in ("open", "broken")  # promise_broken: unless kept or replaced meanwhile
 
 
-def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:  # noqa: ANN001
+def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:
     """Why this contact should no longer go out (things change between plan and send)."""
     if debtor.opted_out:
         return "opted_out"
@@ -117,8 +117,9 @@ def campaign_send(job: Job) -> None:
         if reason:
             attempt.status, attempt.reason = "suppressed", reason
             return
-        decision = contact_policy.decide(debtor.country, debtor.timezone, at,
-                                         campaigns.history_for(session, debtor.id, at), attempt.channel or "sms")
+        decision = contact_policy.decide(
+            debtor.country, debtor.timezone, at, campaigns.history_for(session, debtor.id, at), attempt.channel or "sms"
+        )
         if not decision.allowed:
             attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
             attempt.scheduled_for = decision.next_allowed_at or at

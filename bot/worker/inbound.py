@@ -85,11 +85,18 @@ def handle_inbound(job: Job) -> None:
         conversation_id = message.conversation_id
         # Everything of this conversation up to this message, oldest first: a message queued again
         # by the sweeper never overtakes an older one.
-        todo = list(session.execute(
-            select(Message.id).where(Message.conversation_id == conversation_id, Message.direction == "in",
-                                     Message.status == "received", Message.id <= message_id)
-            .order_by(Message.id)
-        ).scalars())
+        todo = list(
+            session.execute(
+                select(Message.id)
+                .where(
+                    Message.conversation_id == conversation_id,
+                    Message.direction == "in",
+                    Message.status == "received",
+                    Message.id <= message_id,
+                )
+                .order_by(Message.id)
+            ).scalars()
+        )
         for mid in todo:
             try:
                 messaging.retry_on_lock(session, lambda mid=mid: process_message(mid, session))
@@ -138,16 +145,24 @@ def process_message(message_id: int, session: Session | None = None) -> None:
             message.intent = parse.get("intent")
             message.confidence = parse.get("confidence")
             message.entities = parse.get("entities") or []
-            if debtor is not None and (masking.is_identity_answer(message.entities)
-                                       or identity_checked(session, debtor, message)):
+            if debtor is not None and (
+                masking.is_identity_answer(message.entities) or identity_checked(session, debtor, message)
+            ):
                 # Rasa has checked the digits: what is kept for people to read never shows them.
                 message.body = masking.mask_identity(message.body, answer=True)
                 message.entities = masking.mask_identity_entities(message.entities)
         message.status = PROCESSED
         for text, force in answers:
             try:
-                messaging.prepare_text(session, conversation, text, author="bot" if not force else "system",
-                                       channel=message.channel, reply=True, force=force)
+                messaging.prepare_text(
+                    session,
+                    conversation,
+                    text,
+                    author="bot" if not force else "system",
+                    channel=message.channel,
+                    reply=True,
+                    force=force,
+                )
             except messaging.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
         session.commit()  # processed + its answers, together
@@ -162,15 +177,24 @@ IDENTITY_ACTIONS = ("identity_verified", "identity_failed", "identity_locked")
 def identity_checked(session: Session, debtor: Debtor, message: Message) -> bool:
     """Rasa checked document digits for this debtor while answering ``message`` (the conversation's turns
     run one at a time, so an identity check recorded since the message arrived is this message's)."""
-    return session.execute(
-        select(AuditLog.id).where(AuditLog.action.in_(IDENTITY_ACTIONS), AuditLog.target_type == "debtor",
-                                  AuditLog.target_id == str(debtor.id), AuditLog.created_at >= message.created_at)
-        .limit(1)
-    ).first() is not None
+    return (
+        session.execute(
+            select(AuditLog.id)
+            .where(
+                AuditLog.action.in_(IDENTITY_ACTIONS),
+                AuditLog.target_type == "debtor",
+                AuditLog.target_id == str(debtor.id),
+                AuditLog.created_at >= message.created_at,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
-def decide(session: Session, message: Message, conversation: Conversation,
-           debtor: Debtor | None) -> tuple[list[tuple[str, bool]], dict[str, Any] | None]:
+def decide(
+    session: Session, message: Message, conversation: Conversation, debtor: Debtor | None
+) -> tuple[list[tuple[str, bool]], dict[str, Any] | None]:
     """The answers to send ([(text, force)]) and the parse result to store, if any."""
     from bot import optout
 
@@ -180,8 +204,7 @@ def decide(session: Session, message: Message, conversation: Conversation,
         if kind == keywords.OPT_OUT:
             if debtor is not None:
                 optout.opt_out(session, debtor, actor="edge", channel=message.channel, text=message.body)
-            return [(reply_text("opt_out", language), True)], {"intent": "opt_out", "confidence": 1.0,
-                                                               "entities": []}
+            return [(reply_text("opt_out", language), True)], {"intent": "opt_out", "confidence": 1.0, "entities": []}
         if kind == keywords.OPT_IN and debtor is not None and debtor.opted_out:
             optout.opt_in(session, debtor, actor="edge", channel=message.channel)
             return [(reply_text("opt_in", language), True)], None
@@ -209,9 +232,15 @@ def _once_a_day(session: Session, conversation: Conversation, text: str) -> list
     """A notice (unknown number, opted out) goes out at most once a day, however often they write."""
     since = messaging.utcnow() - timedelta(hours=24)
     already = session.execute(
-        select(Message.id).where(Message.conversation_id == conversation.id, Message.direction == "out",
-                                 Message.author == "system", Message.created_at >= since,
-                                 Message.body.in_(_bodies(text))).limit(1)
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "out",
+            Message.author == "system",
+            Message.created_at >= since,
+            Message.body.in_(_bodies(text)),
+        )
+        .limit(1)
     ).first()
     return [] if already else [(text, True)]
 
@@ -241,8 +270,9 @@ def post_to_rasa(payload: dict[str, Any]) -> dict[str, Any]:
     settings = get_settings()
     url = settings.rasa_url.rstrip("/") + RASA_CHANNEL_PATH
     try:
-        resp = _session().post(url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret},
-                               timeout=RASA_TIMEOUT)
+        resp = _session().post(
+            url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret}, timeout=RASA_TIMEOUT
+        )
     except requests.RequestException as exc:
         raise Retry(f"Rasa unreachable: {exc}") from exc
     if resp.status_code in (401, 403):
@@ -284,10 +314,14 @@ def sweep_unqueued() -> int:
 
     cutoff = messaging.utcnow() - SWEEP_AFTER
     with session_scope() as session:
-        stale = list(session.execute(
-            select(Message).where(Message.direction == "in", Message.status == "received",
-                                  Message.created_at < cutoff).order_by(Message.id).limit(500)
-        ).scalars())
+        stale = list(
+            session.execute(
+                select(Message)
+                .where(Message.direction == "in", Message.status == "received", Message.created_at < cutoff)
+                .order_by(Message.id)
+                .limit(500)
+            ).scalars()
+        )
         from bot.redis_client import get_redis
 
         redis = get_redis()

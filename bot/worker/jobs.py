@@ -13,8 +13,13 @@ log = logging.getLogger(__name__)
 _HANDLERS: dict[str, Callable[[Job], None]] = {}
 
 # Modules that define handlers; imported lazily so that a missing area does not stop the worker.
-HANDLER_MODULES = ("bot.worker.inbound", "bot.worker.payments", "bot.worker.outbound", "bot.worker.campaigns",
-                   "bot.worker.rollups")
+HANDLER_MODULES = (
+    "bot.worker.inbound",
+    "bot.worker.payments",
+    "bot.worker.outbound",
+    "bot.worker.campaigns",
+    "bot.worker.rollups",
+)
 
 
 def handles(kind: str) -> Callable[[Callable[[Job], None]], Callable[[Job], None]]:

@@ -49,7 +49,7 @@ def run() -> None:
     worker = QueueWorker(queue, jobs.dispatch)
     stop = threading.Event()
 
-    def _stop(signum, _frame) -> None:  # noqa: ANN001
+    def _stop(signum, _frame) -> None:
         log.info("signal %s: stopping", signum)
         stop.set()
 

@@ -34,7 +34,7 @@ def queue_send(conversation: Conversation) -> str:
     return get_queue().enqueue(conversation.phone, SEND_JOB, {"conversation_id": conversation.id})
 
 
-def send_agent_message(session, conversation: Conversation, body: str, agent_id: int | None) -> list[Message]:  # noqa: ANN001
+def send_agent_message(session, conversation: Conversation, body: str, agent_id: int | None) -> list[Message]:
     """Record an agent's reply on the conversation's last channel, commit it, and queue its sending."""
     rows = messaging.prepare_text(session, conversation, body, author="agent", agent_id=agent_id)
     session.commit()
@@ -55,9 +55,15 @@ def sweep_pending() -> int:
     cutoff = messaging.utcnow() - SWEEP_AFTER
     with session_scope() as session:
         rows = session.execute(
-            select(Conversation.id, Conversation.phone).join(Message, Message.conversation_id == Conversation.id)
-            .where(Message.direction == "out", Message.status == "pending", Message.provider_sid.is_(None),
-                   Message.created_at < cutoff).distinct()
+            select(Conversation.id, Conversation.phone)
+            .join(Message, Message.conversation_id == Conversation.id)
+            .where(
+                Message.direction == "out",
+                Message.status == "pending",
+                Message.provider_sid.is_(None),
+                Message.created_at < cutoff,
+            )
+            .distinct()
         ).all()
     redis, queue, queued = get_redis(), get_queue(), 0
     for conversation_id, phone in rows:

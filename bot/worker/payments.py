@@ -48,8 +48,9 @@ def apply_info(provider_name: str, info: dict[str, Any], now: datetime | None = 
     return outcome
 
 
-def process_payment(payment_id: str, provider_name: str | None = None,
-                    now: datetime | None = None) -> payment_events.Outcome:
+def process_payment(
+    payment_id: str, provider_name: str | None = None, now: datetime | None = None
+) -> payment_events.Outcome:
     """Fetch the payment from the provider (never trust a notification's body) and apply it."""
     provider = payments.get_provider(provider_name)
     try:
@@ -88,13 +89,18 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
             select(PaymentLink.reference, PaymentLink.provider).where(*window).order_by(PaymentLink.id)
         ).all()
         open_payments = session.execute(
-            select(Payment.provider_id, Payment.provider, Payment.status)
-            .where(Payment.status.in_(tuple(OPEN_STATUSES)))
+            select(Payment.provider_id, Payment.provider, Payment.status).where(
+                Payment.status.in_(tuple(OPEN_STATUSES))
+            )
         ).all()
-        known = {(p, pid): st for pid, p, st in session.execute(
-            select(Payment.provider_id, Payment.provider, Payment.status)
-            .join(PaymentLink, PaymentLink.id == Payment.payment_link_id).where(*window)
-        ).all()}
+        known = {
+            (p, pid): st
+            for pid, p, st in session.execute(
+                select(Payment.provider_id, Payment.provider, Payment.status)
+                .join(PaymentLink, PaymentLink.id == Payment.payment_link_id)
+                .where(*window)
+            ).all()
+        }
     seen: set[tuple[str, str]] = set()
     for reference, provider_name in links:
         counts["links_checked"] += 1

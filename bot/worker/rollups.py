@@ -23,8 +23,13 @@ def refresh_rollups(full: bool = False) -> rollups.RefreshReport:
     with session_scope() as session:
         report = rollups.refresh(session, full=full)
     if report.full or report.conversations:
-        log.info("dashboard rollups: %s conversations, %s rows written in %.1f s (%s rows in all)",
-                 report.conversations, report.rows, report.seconds, report.total_rows)
+        log.info(
+            "dashboard rollups: %s conversations, %s rows written in %.1f s (%s rows in all)",
+            report.conversations,
+            report.rows,
+            report.seconds,
+            report.total_rows,
+        )
     return report
 
 

@@ -24,21 +24,28 @@ def load_domain() -> dict[str, Any]:
 class Conversation:
     """Runs actions one turn after another, carrying the slots the actions set."""
 
-    def __init__(self, phone: str, slots: dict[str, Any] | None = None, session=None) -> None:  # noqa: ANN001
+    def __init__(self, phone: str, slots: dict[str, Any] | None = None, session=None) -> None:
         self.phone = phone
         self.session = session  # the test's own session: expired after each turn to see what actions wrote
         self.domain = load_domain()
-        self.slots: dict[str, Any] = {
-            name: spec.get("initial_value") for name, spec in self.domain["slots"].items()
-        }
+        self.slots: dict[str, Any] = {name: spec.get("initial_value") for name, spec in self.domain["slots"].items()}
         self.slots.update(slots or {})
         self.events: list[dict[str, Any]] = []
         self.messages: list[dict[str, Any]] = []
 
-    def user(self, text: str, intent: str, entities: list[dict[str, Any]] | None = None,
-             metadata: dict[str, Any] | None = None) -> dict[str, Any]:
-        latest = {"text": text, "intent": {"name": intent, "confidence": 0.95},
-                  "entities": entities or [], "metadata": metadata or {"channel": "whatsapp"}}
+    def user(
+        self,
+        text: str,
+        intent: str,
+        entities: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        latest = {
+            "text": text,
+            "intent": {"name": intent, "confidence": 0.95},
+            "entities": entities or [],
+            "metadata": metadata or {"channel": "whatsapp"},
+        }
         self.events.append({"event": "user", "text": text, "parse_data": latest})
         return latest
 
@@ -53,8 +60,14 @@ class Conversation:
         self.messages = dispatcher.messages
         return events
 
-    async def say(self, text: str, intent: str, *actions: type, entities: list[dict[str, Any]] | None = None,
-                  metadata: dict[str, Any] | None = None) -> list[str]:
+    async def say(
+        self,
+        text: str,
+        intent: str,
+        *actions: type,
+        entities: list[dict[str, Any]] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> list[str]:
         """The user says ``text``; ``actions`` run in order; returns the responses' names."""
         latest = self.user(text, intent, entities, metadata)
         names: list[dict[str, Any]] = []
@@ -84,7 +97,7 @@ def ent(entity: str, value: Any, text: str | None = None, start: int | None = No
 
 
 @pytest.fixture()
-def convo(db, session):  # noqa: ANN001, ANN201
+def convo(db, session):
     def make(phone: str = "+573001112233", **slots: Any) -> Conversation:
         return Conversation(phone, slots, session)
 

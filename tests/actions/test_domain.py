@@ -11,8 +11,19 @@ import yaml
 from bot.config import ROOT
 from bot.store.models import REASONS
 
-MINE = ["session", "identity", "balance", "payment_links", "reasons", "promises", "due_dates", "payment_plans",
-        "handoff", "optout", "misc"]
+MINE = [
+    "session",
+    "identity",
+    "balance",
+    "payment_links",
+    "reasons",
+    "promises",
+    "due_dates",
+    "payment_plans",
+    "handoff",
+    "optout",
+    "misc",
+]
 CATALOGUE = ROOT / "data" / "rules" / "rules_response_catalogue.yml"
 
 

@@ -28,7 +28,9 @@ async def test_claim_paid_pauses_and_hands_off(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
     assert await c.say("ya pagué", "claim_already_paid", ActionRecordClaimedPaid) == [
-        "utter_claim_paid", "utter_handoff_opened"]
+        "utter_claim_paid",
+        "utter_handoff_opened",
+    ]
     assert "foto" in c.texts()[0]
     assert session.execute(select(Invoice)).scalar_one().reminders_paused
     assert session.execute(select(Handoff)).scalar_one().reason == "claims_paid"
@@ -39,7 +41,9 @@ async def test_dispute_recorded(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
     assert await c.say("esa deuda no es mía", "dispute_debt", ActionRecordDispute) == [
-        "utter_dispute_recorded", "utter_handoff_opened"]
+        "utter_dispute_recorded",
+        "utter_handoff_opened",
+    ]
     invoice = session.execute(select(Invoice)).scalar_one()
     assert invoice.status == "disputed" and invoice.reminders_paused
     assert session.execute(select(Handoff)).scalar_one().reason == "dispute"
@@ -48,8 +52,7 @@ async def test_dispute_recorded(convo, make_debtor, session):
 async def test_human_please(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE, introduced=True)
-    assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [
-        "utter_handoff_opened"]
+    assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == ["utter_handoff_opened"]
     handoff = session.execute(select(Handoff)).scalar_one()
     assert handoff.reason == "request_human" and "asesor" in handoff.summary
     assert "30 minutos" in c.texts()[0]
@@ -77,7 +80,9 @@ async def test_wrong_number_discloses_nothing(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE)
     assert await c.say("número equivocado", "wrong_number", ActionMarkWrongNumber) == [
-        "utter_intro", "utter_wrong_number"]
+        "utter_intro",
+        "utter_wrong_number",
+    ]
     assert session.execute(select(Debtor)).scalar_one().contact_status == "wrong_number"
     assert await c.say("hola", "greet", ActionGreet) == ["utter_no_account"]
 
@@ -103,16 +108,20 @@ async def test_payment_confirmed(convo, make_debtor):
     make_debtor()
     c = convo(PHONE)
     assert await c.say("/EXTERNAL_payment_confirmed", "EXTERNAL_payment_confirmed", ActionPaymentConfirmed) == [
-        "utter_payment_confirmed"]
+        "utter_payment_confirmed"
+    ]
 
 
 async def test_campaign_reminder_text_is_sent_as_is(convo, make_debtor):
     make_debtor()
     c = convo(PHONE)
     text = "Financiera Aurora: Hola, tenemos un recordatorio importante sobre su cuenta. Responda este mensaje."
-    replies = await c.say("/EXTERNAL_reminder", "EXTERNAL_reminder", ActionSendReminder,
-                          entities=[{"entity": "reminder_text", "value": text},
-                                    {"entity": "campaign_stage", "value": "D-3"}])
+    replies = await c.say(
+        "/EXTERNAL_reminder",
+        "EXTERNAL_reminder",
+        ActionSendReminder,
+        entities=[{"entity": "reminder_text", "value": text}, {"entity": "campaign_stage", "value": "D-3"}],
+    )
     assert replies == ["utter_reminder_text"] and c.texts() == [text]
     assert await c.say("hola", "greet", ActionGreet) == ["utter_ask_document_digits"]
 
@@ -120,8 +129,11 @@ async def test_campaign_reminder_text_is_sent_as_is(convo, make_debtor):
 async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, make_debtor, session):
     from actions.misc import ActionPromiseFollowup
 
-    for action, intent in ((ActionSendReminder, "EXTERNAL_reminder"), (ActionPromiseFollowup,
-                           "EXTERNAL_promise_followup"), (ActionPaymentConfirmed, "EXTERNAL_payment_confirmed")):
+    for action, intent in (
+        (ActionSendReminder, "EXTERNAL_reminder"),
+        (ActionPromiseFollowup, "EXTERNAL_promise_followup"),
+        (ActionPaymentConfirmed, "EXTERNAL_payment_confirmed"),
+    ):
         assert await convo("+573009999999").say(f"/{intent}", intent, action) == []
     debtor = make_debtor()
     debtor = session.get(Debtor, debtor.id)
@@ -140,7 +152,9 @@ async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debt
     make_debtor()
     c = convo(PHONE, introduced=True)
     assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [
-        "utter_handoff_out_of_hours", "utter_handoff_opened"]
+        "utter_handoff_out_of_hours",
+        "utter_handoff_opened",
+    ]
     assert "mañana a partir de las" in c.texts()[0]
     assert "le responderá" in c.texts()[0]
     # A second request in the same hand-off does not repeat the notice.
@@ -160,12 +174,14 @@ async def test_a_claim_is_asked_only_what_it_lacks(convo, make_debtor):
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
     assert (await c.say("ya pagué en el oxxo", "claim_already_paid", ActionRecordClaimedPaid))[0] == (
-        "utter_claim_paid_ask_when")
+        "utter_claim_paid_ask_when"
+    )
     assert "¿Qué día" in c.texts()[0]
     c = convo("+573001112244", introduced=True, verified=True)
     make_debtor("D-2", phone="+573001112244")
     assert (await c.say("pagué el lunes pasado", "claim_already_paid", ActionRecordClaimedPaid))[0] == (
-        "utter_claim_paid_ask_how")
+        "utter_claim_paid_ask_how"
+    )
     assert "¿Por qué medio" in c.texts()[0]
 
 
@@ -176,7 +192,8 @@ async def test_a_claim_told_before_the_digits_is_remembered_after_them(convo, ma
     make_debtor()
     c = convo(PHONE, introduced=True)
     assert await c.say("ya pagué ayer en efectivo en Efecty", "claim_already_paid", ActionRecordClaimedPaid) == [
-        "utter_ask_document_digits"]
+        "utter_ask_document_digits"
+    ]
     replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
     assert replies[:2] == ["utter_identity_verified", "utter_claim_paid_noted"]
 
@@ -212,7 +229,7 @@ async def test_out_of_scope_chatter_gets_the_out_of_scope_answer(convo, make_deb
 
 
 async def test_an_open_question_is_answered_by_the_next_message_only(convo, make_debtor, session):
-    """"¿Qué día puede pagar?", then the debtor asks for the balance instead: a "3" after that is not the day."""
+    """ "¿Qué día puede pagar?", then the debtor asks for the balance instead: a "3" after that is not the day."""
 
     make_debtor()
     c = convo("+573001112233", introduced=True, verified=True)
@@ -228,8 +245,9 @@ async def test_a_date_answer_read_as_goodbye_or_thanks_is_still_the_answer(convo
     make_debtor()
     c = convo("+573001112233", introduced=True, verified=True)
     await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
-    assert await c.say("bueno, entonces el 5", "goodbye", ActionGoodbye,
-                       entities=[ent("date", "el 5", "el 5", 16)]) == ["utter_confirm_promise"]
+    assert await c.say(
+        "bueno, entonces el 5", "goodbye", ActionGoodbye, entities=[ent("date", "el 5", "el 5", 16)]
+    ) == ["utter_confirm_promise"]
     await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
     assert await c.say("gracias, hasta mañana", "goodbye", ActionGoodbye) == ["utter_goodbye"]
     assert await c.say("mil gracias", "thank", ActionThank) == ["utter_thanks"]
@@ -245,21 +263,23 @@ async def test_two_out_of_scope_or_not_understood_turns_in_a_row_offer_a_person(
 
 
 async def test_the_answer_to_when_and_how_goes_to_the_handoff_not_to_a_promise(convo, make_debtor, session):
-    """"¿Cuándo y por qué medio pagó?" → "el lunes por nequi": the classifier reads a promise (a weekday, a
+    """ "¿Cuándo y por qué medio pagó?" → "el lunes por nequi": the classifier reads a promise (a weekday, a
     payment word); it is the claim's detail, for the person who verifies it."""
 
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
     await c.say("ya pagué", "claim_already_paid", ActionRecordClaimedPaid)
-    replies = await c.say("el lunes por nequi", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("date", "el lunes", "el lunes", 0)])
+    replies = await c.say(
+        "el lunes por nequi", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el lunes", "el lunes", 0)]
+    )
     assert replies == ["utter_claim_details_noted"]
     assert "comprobante" in c.texts()[0]
     assert session.execute(select(Promise)).first() is None
     assert "el lunes por nequi" in session.execute(select(Handoff)).scalar_one().summary
     # the question was answered: a later date is a promise again
-    assert await c.say("le pago el 28", "promise_to_pay", ActionProposePromise,
-                       entities=[ent("date", "el 28", "el 28", 8)]) == ["utter_confirm_promise"]
+    assert await c.say(
+        "le pago el 28", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el 28", "el 28", 8)]
+    ) == ["utter_confirm_promise"]
 
 
 async def test_a_new_request_after_the_claim_question_is_answered_as_such(convo, make_debtor, session):
@@ -277,14 +297,16 @@ async def test_the_digits_again_after_the_check_are_not_a_date(convo, make_debto
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
     assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
-    assert await c.say("4821", "inform", ActionProcessInform,
-                       entities=[ent("document_digits", "4821")]) == ["utter_identity_already_verified"]
+    assert await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")]) == [
+        "utter_identity_already_verified"
+    ]
     assert await c.say("el 28", "inform", ActionProcessInform) == ["utter_confirm_promise"]
     assert session.execute(select(Promise)).first() is None
 
 
 async def test_a_debtor_who_cannot_give_the_digits_is_told_where_to_find_them_and_offered_a_person(
-        convo, make_debtor, session):
+    convo, make_debtor, session
+):
     make_debtor()
     c = convo(PHONE, introduced=True)
     await c.say("hola", "greet", ActionGreet)

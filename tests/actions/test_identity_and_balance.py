@@ -20,8 +20,10 @@ async def test_unknown_number_discloses_nothing(convo):
 async def test_balance_waits_for_identity_then_is_shown(convo, make_debtor):
     make_debtor()
     c = convo(PHONE)
-    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_intro",
-                                                                             "utter_ask_document_digits"]
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == [
+        "utter_intro",
+        "utter_ask_document_digits",
+    ]
     assert "185" not in " ".join(c.texts())
     assert c.slots["pending_request"] == "check_balance"
     replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
@@ -58,8 +60,9 @@ async def test_multi_intent_asks_for_digits_once(convo, make_debtor):
     c = convo(PHONE, introduced=True)
     from actions.payment_links import ActionSendPaymentLink
 
-    replies = await c.say("cuánto debo? mándame el link", "check_balance+request_payment_link",
-                          ActionShowBalance, ActionSendPaymentLink)
+    replies = await c.say(
+        "cuánto debo? mándame el link", "check_balance+request_payment_link", ActionShowBalance, ActionSendPaymentLink
+    )
     assert replies == ["utter_ask_document_digits"]
     replies = await c.say("4821", "inform", ActionProcessInform)
     assert replies == ["utter_identity_verified", "utter_balance_single", "utter_payment_link_balance"]
@@ -68,8 +71,12 @@ async def test_multi_intent_asks_for_digits_once(convo, make_debtor):
 async def test_paid_and_human_unverified_goes_to_a_person(convo, make_debtor, session):
     make_debtor()
     c = convo(PHONE, introduced=True)
-    replies = await c.say("ya pagué pero quiero hablar con alguien", "claim_already_paid+request_human",
-                          ActionRecordClaimedPaid, ActionOpenHandoff)
+    replies = await c.say(
+        "ya pagué pero quiero hablar con alguien",
+        "claim_already_paid+request_human",
+        ActionRecordClaimedPaid,
+        ActionOpenHandoff,
+    )
     assert replies == ["utter_handoff_opened"]
     assert session.execute(select(Handoff)).scalar_one().reason == "claims_paid"
 
@@ -98,21 +105,24 @@ async def test_digits_read_as_another_intent_still_verify(convo, make_debtor):
 async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_debtor, session):
     from actions.payment_links import ActionSendPaymentLink
 
-    make_debtor(invoices=[
-        {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
-        {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2099-01-01"},
-    ])
+    make_debtor(
+        invoices=[
+            {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
+            {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2099-01-01"},
+        ]
+    )
     c = convo(PHONE, introduced=True, verified=True)
-    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_balance_many",
-                                                                             "utter_offer_payment_link"]
+    assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == [
+        "utter_balance_many",
+        "utter_offer_payment_link",
+    ]
     text = c.texts()[0]
     assert "F1: $420.000, venció el 1 de octubre" in text and "F2: $140.000, vence el" in text
     assert "Total: $560.000" in text
     assert await c.say("link", "request_payment_link", ActionSendPaymentLink) == ["utter_payment_link_balance"] * 2
 
 
-async def test_the_identity_lock_outlives_the_conversation_session(convo, make_debtor, session, client,
-                                                                  api_headers):
+async def test_the_identity_lock_outlives_the_conversation_session(convo, make_debtor, session, client, api_headers):
     """Rasa's slots reset after an hour of silence; the lock is in the store, so a new session
     gets no new guesses, and the agent reads why the debtor was handed off and until when."""
     from bot import debtors, identity

@@ -21,8 +21,9 @@ def verified(convo):
 async def test_promise_confirmed_and_stored(convo, make_debtor, session):
     debtor = make_debtor()
     c = verified(convo)
-    replies = await c.say("pago mañana", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("date", "mañana", "mañana", 5)])
+    replies = await c.say(
+        "pago mañana", "promise_to_pay", ActionProposePromise, entities=[ent("date", "mañana", "mañana", 5)]
+    )
     assert replies == ["utter_confirm_promise"]
     assert "$185.000" in c.texts()[0]
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_promise_saved"]
@@ -35,9 +36,12 @@ async def test_promise_asks_date_then_amount_given(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
     assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
-    replies = await c.say("pasado mañana, 50 mil", "inform", ActionProcessInform,
-                          entities=[ent("date", "pasado mañana", "pasado mañana", 0),
-                                    ent("amount", "50 mil", "50 mil", 15)])
+    replies = await c.say(
+        "pasado mañana, 50 mil",
+        "inform",
+        ActionProcessInform,
+        entities=[ent("date", "pasado mañana", "pasado mañana", 0), ent("amount", "50 mil", "50 mil", 15)],
+    )
     assert replies == ["utter_confirm_promise"]
     await c.say("sí", "affirm", ActionConfirmPending)
     assert session.execute(select(Promise)).scalar_one().amount == Decimal("50000.00")
@@ -69,10 +73,13 @@ async def test_an_amount_the_nlu_did_not_tag_is_read_only_when_written_as_money(
     assert promise.amount == Decimal("100000.00")
 
 
-@pytest.mark.parametrize(("text", "intent"), [
-    ("me quedé sin trabajo el mes pasado pero le voy a pagar", "promise_to_pay"),  # the past is not the date
-    ("hoy me despidieron, le pago cuando pueda", "report_nonpayment_reason+promise_to_pay"),  # today is bad news
-])
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("me quedé sin trabajo el mes pasado pero le voy a pagar", "promise_to_pay"),  # the past is not the date
+        ("hoy me despidieron, le pago cuando pueda", "report_nonpayment_reason+promise_to_pay"),  # today is bad news
+    ],
+)
 async def test_a_date_told_about_the_reason_is_not_read_as_the_promise_date(convo, make_debtor, session, text, intent):
     make_debtor()
     c = verified(convo)
@@ -83,11 +90,16 @@ async def test_a_date_told_about_the_reason_is_not_read_as_the_promise_date(conv
 async def test_past_and_far_dates_are_refused_with_an_alternative(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
-    replies = await c.say("pago el 2020-01-01", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("date", "2020-01-01", "2020-01-01", 8)])
+    replies = await c.say(
+        "pago el 2020-01-01",
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[ent("date", "2020-01-01", "2020-01-01", 8)],
+    )
     assert replies == ["utter_promise_date_past"]
-    replies = await c.say("2031-01-01", "inform", ActionProcessInform,
-                          entities=[ent("date", "2031-01-01", "2031-01-01", 0)])
+    replies = await c.say(
+        "2031-01-01", "inform", ActionProcessInform, entities=[ent("date", "2031-01-01", "2031-01-01", 0)]
+    )
     assert replies == ["utter_promise_date_too_far"]
     assert session.execute(select(Promise)).first() is None
 
@@ -113,8 +125,9 @@ async def test_declined_confirmation_saves_nothing(convo, make_debtor, session):
 async def test_reason_recorded_with_own_words_and_next_step(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
-    replies = await c.say("me quedé sin chamba", "report_nonpayment_reason", ActionRecordReason,
-                          entities=[ent("reason", "job_loss")])
+    replies = await c.say(
+        "me quedé sin chamba", "report_nonpayment_reason", ActionRecordReason, entities=[ent("reason", "job_loss")]
+    )
     assert replies == ["utter_reason_empathy_job_loss", "utter_offer_plan_question"]
     row = session.execute(select(NonpaymentReason)).scalar_one()
     assert (row.reason, row.text) == ("job_loss", "me quedé sin chamba")
@@ -124,9 +137,13 @@ async def test_reason_recorded_with_own_words_and_next_step(convo, make_debtor, 
 async def test_reason_and_promise_in_one_message(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
-    replies = await c.say("me quedé sin chamba, puedo pagar mañana?", "report_nonpayment_reason+promise_to_pay",
-                          ActionRecordReason, ActionProposePromise,
-                          entities=[ent("reason", "job_loss"), ent("date", "mañana", "mañana", 33)])
+    replies = await c.say(
+        "me quedé sin chamba, puedo pagar mañana?",
+        "report_nonpayment_reason+promise_to_pay",
+        ActionRecordReason,
+        ActionProposePromise,
+        entities=[ent("reason", "job_loss"), ent("date", "mañana", "mañana", 33)],
+    )
     assert replies == ["utter_reason_empathy_job_loss", "utter_confirm_promise"]
     await c.say("sí", "affirm", ActionConfirmPending)
     session.expire_all()
@@ -139,20 +156,28 @@ async def test_asking_the_reason_depends_on_the_country(convo, make_debtor):
     c = verified(convo)
     c.slots["pending_confirmation"] = "payment_link"
     assert await c.say("no", "deny", ActionDeclinePending) == ["utter_offer_plan_or_promise"]
-    make_debtor("MX-1", phone="+525512340000", country="MX", timezone="America/Mexico_City",
-                invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}])
+    make_debtor(
+        "MX-1",
+        phone="+525512340000",
+        country="MX",
+        timezone="America/Mexico_City",
+        invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}],
+    )
     m = convo("+525512340000", introduced=True, verified=True, pending_confirmation="payment_link")
     assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
 
 
 async def test_with_two_invoices_the_promise_says_which_invoice_it_is_about(convo, make_debtor, session):
-    make_debtor(invoices=[
-        {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
-        {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2026-11-10"},
-    ])
+    make_debtor(
+        invoices=[
+            {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
+            {"external_id": "F2", "amount": "140000", "currency": "COP", "due_date": "2026-11-10"},
+        ]
+    )
     c = verified(convo)
-    replies = await c.say("pago el viernes", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("date", "el viernes", "el viernes", 5)])
+    replies = await c.say(
+        "pago el viernes", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el viernes", "el viernes", 5)]
+    )
     assert replies == ["utter_invoice_in_question", "utter_confirm_promise"]
     assert "factura F1 ($420.000, fecha de pago 1 de octubre" in c.texts()[0]
     assert "$420.000" in c.texts()[1]
@@ -173,8 +198,9 @@ async def test_a_named_day_that_passed_weeks_ago_is_past_not_next_year(convo, ma
     debtor = make_debtor()
     c = verified(convo)
     text = _named(accounts.local_today(debtor) - timedelta(days=25))
-    replies = await c.say(f"le pago {text}", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("date", text, text, 8)])
+    replies = await c.say(
+        f"le pago {text}", "promise_to_pay", ActionProposePromise, entities=[ent("date", text, text, 8)]
+    )
     assert replies == ["utter_promise_date_past"]
 
 
@@ -191,15 +217,18 @@ async def test_no_with_a_new_date_after_a_refused_date_is_the_new_date(convo, ma
     assert session.execute(select(Promise)).scalar_one().promised_date == today + timedelta(days=5)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("el 2 de dic", date(2026, 12, 2)),  # yesterday: the debtor hears it has passed
-    ("el 20 de dic", date(2026, 12, 20)),
-    ("2 dic.", date(2026, 12, 2)),
-    ("el 1 de noviembre", date(2026, 11, 1)),  # last month's, not next year's
-    ("15 de enero", date(2027, 1, 15)),
-    ("el 15 de setiembre", date(2026, 9, 15)),  # Peru's spelling; months ago: past, not next year
-    ("el 5 de enero de 2027", date(2027, 1, 5)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("el 2 de dic", date(2026, 12, 2)),  # yesterday: the debtor hears it has passed
+        ("el 20 de dic", date(2026, 12, 20)),
+        ("2 dic.", date(2026, 12, 2)),
+        ("el 1 de noviembre", date(2026, 11, 1)),  # last month's, not next year's
+        ("15 de enero", date(2027, 1, 15)),
+        ("el 15 de setiembre", date(2026, 9, 15)),  # Peru's spelling; months ago: past, not next year
+        ("el 5 de enero de 2027", date(2027, 1, 5)),
+    ],
+)
 def test_named_month_days_resolve_against_a_fixed_clock(text, expected):
     from actions.parsing import resolve_date
 
@@ -220,17 +249,25 @@ async def test_a_promise_for_today_offers_the_link_now(convo, make_debtor, sessi
 
 
 async def test_the_answer_to_the_reason_question_is_the_reason_whatever_the_classifier_said(
-        convo, make_debtor, session):
+    convo, make_debtor, session
+):
     """Asked what kept them from paying, "un tema familiar" is the reason even when read as out of scope: it is
     recorded in the debtor's words, with empathy, not answered with "con eso no le puedo ayudar"."""
     from actions.misc import ActionHandleFallback, ActionOutOfScope
 
-    make_debtor("MX-1", phone="+525512340000", country="MX", timezone="America/Mexico_City",
-                invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}])
+    make_debtor(
+        "MX-1",
+        phone="+525512340000",
+        country="MX",
+        timezone="America/Mexico_City",
+        invoices=[{"external_id": "MX-F1", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-01"}],
+    )
     m = convo("+525512340000", introduced=True, verified=True, pending_confirmation="payment_link")
     assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
     assert await m.say("es un tema familiar, la verdad", "out_of_scope", ActionOutOfScope) == [
-        "utter_reason_empathy_other", "utter_offer_plan_or_promise"]
+        "utter_reason_empathy_other",
+        "utter_offer_plan_or_promise",
+    ]
     row = session.execute(select(NonpaymentReason)).scalar_one()
     assert (row.reason, row.text) == ("other", "es un tema familiar, la verdad")
     # the question lasts one reply: later chatter is chatter
@@ -244,11 +281,19 @@ async def test_the_answer_to_the_reason_question_is_the_reason_whatever_the_clas
 async def test_a_split_payment_records_the_first_part_and_says_the_rest_is_still_due(convo, make_debtor, session):
     make_debtor()
     c = verified(convo)
-    replies = await c.say("la mitad en 5 días y la otra mitad a fin de mes", "promise_to_pay", ActionProposePromise,
-                          entities=[ent("amount", "la mitad", "la mitad", 0), ent("date", "en 5 días", "en 5 días", 9)])
+    replies = await c.say(
+        "la mitad en 5 días y la otra mitad a fin de mes",
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[ent("amount", "la mitad", "la mitad", 0), ent("date", "en 5 días", "en 5 días", 9)],
+    )
     assert replies == ["utter_promise_rest_later", "utter_confirm_promise"]
     assert "$92.500" in c.texts()[1]
     await c.say("sí", "affirm", ActionConfirmPending)
     assert session.execute(select(Promise)).scalar_one().amount == Decimal("92500.00")
-    assert await c.say("le pago todo en 5 días", "promise_to_pay", ActionProposePromise,
-                       entities=[ent("date", "en 5 días", "en 5 días", 13)]) == ["utter_confirm_promise"]
+    assert await c.say(
+        "le pago todo en 5 días",
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[ent("date", "en 5 días", "en 5 días", 13)],
+    ) == ["utter_confirm_promise"]

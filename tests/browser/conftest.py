@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-               "--no-first-run"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def free_port() -> int:
@@ -20,12 +25,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def pytest_collection_modifyitems(config, items):  # noqa: ANN001, ANN201
+def pytest_collection_modifyitems(config, items):
     here = Path(__file__).parent
     missing = not Path(CHROMIUM).exists()
     for item in items:
         if here in Path(item.fspath).parents:
             item.add_marker(pytest.mark.browser)
             if missing:
-                item.add_marker(pytest.mark.skip(
-                    reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"))
+                item.add_marker(
+                    pytest.mark.skip(
+                        reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+                    )
+                )

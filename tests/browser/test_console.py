@@ -21,10 +21,8 @@ PASSWORD = "clave-del-agente-1"
 PHONE = "+573001118899"
 
 
-
-
 @pytest.fixture()
-def live_console(app, session, make_debtor, redis_client):  # noqa: ANN001, ANN201
+def live_console(app, session, make_debtor, redis_client):
     """The web app on a free port, a queue worker sending through the sandbox provider, an agent."""
     from werkzeug.serving import make_server
 
@@ -51,7 +49,7 @@ def live_console(app, session, make_debtor, redis_client):  # noqa: ANN001, ANN2
     set_provider(None)
 
 
-def _debtor_writes(session, debtor, text: str):  # noqa: ANN001, ANN202
+def _debtor_writes(session, debtor, text: str):
     from bot import handoffs
     from bot.store.models import Message
 
@@ -59,8 +57,18 @@ def _debtor_writes(session, debtor, text: str):  # noqa: ANN001, ANN202
     session.flush()
     now = datetime.now(timezone.utc)
     conv.last_channel, conv.last_inbound_at, conv.last_whatsapp_inbound_at = "whatsapp", now, now
-    session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor",
-                        channel="whatsapp", from_phone=PHONE, body=text, status="processed"))
+    session.add(
+        Message(
+            conversation_id=conv.id,
+            debtor_id=debtor.id,
+            direction="in",
+            author="debtor",
+            channel="whatsapp",
+            from_phone=PHONE,
+            body=text,
+            status="processed",
+        )
+    )
     return conv
 
 

@@ -19,10 +19,8 @@ from tests.manager.conftest import history  # noqa: F401  (fixture)
 PASSWORD = "clave-del-gerente-1"
 
 
-
-
 @pytest.fixture()
-def live_manager(app, session, history, redis_client):  # noqa: ANN001, ANN201, F811
+def live_manager(app, session, history, redis_client):  # noqa: F811
     from werkzeug.serving import make_server
 
     from bot import users

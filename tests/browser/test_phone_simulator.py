@@ -12,7 +12,7 @@ from tests.worker.doubles import FakeRasa, set_env
 
 
 @pytest.fixture()
-def live_edge(app, make_debtor, redis_client):  # noqa: ANN001, ANN201
+def live_edge(app, make_debtor, redis_client):
     """The web app on a real port, a queue worker, the sandbox provider and a fake Rasa."""
     from werkzeug.serving import make_server
 
@@ -23,8 +23,14 @@ def live_edge(app, make_debtor, redis_client):  # noqa: ANN001, ANN201
 
     # the simulator lists only the fictitious demo range (bot/phones.py)
     make_debtor("CO-1001", phone="+573990011201", name="Ana María Restrepo", document_last4="4821")
-    make_debtor("MX-2001", phone="+524000123401", name="Guadalupe Hernández", country="MX",
-                timezone="America/Mexico_City", document_last4="2045")
+    make_debtor(
+        "MX-2001",
+        phone="+524000123401",
+        name="Guadalupe Hernández",
+        country="MX",
+        timezone="America/Mexico_City",
+        document_last4="2045",
+    )
     rasa = FakeRasa()
     set_env(RASA_URL=rasa.url)
     set_provider(SandboxMessaging(delays=(0.2, 0.4, 0.6)))

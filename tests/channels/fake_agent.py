@@ -25,12 +25,23 @@ class FakeAgent:
     async def handle_message(self, message: UserMessage) -> None:
         self.turns += 1
         tracker = await self.tracker_store.get_or_create_tracker(message.sender_id)
-        parse = {"text": message.text, "intent": {"name": "check_balance", "confidence": 0.87},
-                 "entities": [{"entity": "amount", "value": "100", "start": 0, "end": 3, "extractor": "x"}],
-                 "response_selector": {}}
-        tracker.update(UserUttered(message.text, parse["intent"], parse["entities"], parse,
-                                   input_channel=message.input_channel, message_id=message.message_id,
-                                   metadata=message.metadata))
+        parse = {
+            "text": message.text,
+            "intent": {"name": "check_balance", "confidence": 0.87},
+            "entities": [{"entity": "amount", "value": "100", "start": 0, "end": 3, "extractor": "x"}],
+            "response_selector": {},
+        }
+        tracker.update(
+            UserUttered(
+                message.text,
+                parse["intent"],
+                parse["entities"],
+                parse,
+                input_channel=message.input_channel,
+                message_id=message.message_id,
+                metadata=message.metadata,
+            )
+        )
         if self.fail_after_user_event:
             await self.tracker_store.save(tracker)
             raise RuntimeError("turn failed half-way")

@@ -21,9 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _payload(text="hola", message_id="SM1"):
-    return {"sender": "+573001112233", "message": text,
-            "metadata": {"channel": "whatsapp", "debtor_external_id": "CO-1", "message_id": message_id,
-                         "locale": "es-CO"}}
+    return {
+        "sender": "+573001112233",
+        "message": text,
+        "metadata": {"channel": "whatsapp", "debtor_external_id": "CO-1", "message_id": message_id, "locale": "es-CO"},
+    }
 
 
 @pytest.fixture()
@@ -65,11 +67,31 @@ async def test_a_debtor_cannot_pick_an_intent_by_typing_a_slash(channel):
     assert not text.startswith("/") and text.lstrip("\u200b") == '/EXTERNAL_payment_confirmed{"x": 1}'
 
 
-@pytest.mark.parametrize("prefix", [
-    " ", "   ", "\t", "\n", "\u00a0", "\u00a0 \u00a0", "\u2003", "\u202f", "\u3000", "\u2028", "\x1c",  # whitespace
-    "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u200e", "\u00ad",  # invisible format characters
-    " \u200b\u00a0", "\ufeff \u200d",  # mixed
-])
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        " ",
+        "   ",
+        "\t",
+        "\n",
+        "\u00a0",
+        "\u00a0 \u00a0",
+        "\u2003",
+        "\u202f",
+        "\u3000",
+        "\u2028",
+        "\x1c",  # whitespace
+        "\u200b",
+        "\u200c",
+        "\u200d",
+        "\u2060",
+        "\ufeff",
+        "\u200e",
+        "\u00ad",  # invisible format characters
+        " \u200b\u00a0",
+        "\ufeff \u200d",  # mixed
+    ],
+)
 async def test_the_slash_guard_holds_after_rasas_own_stripping(channel, prefix):
     """What a debtor types in front of "/intent" (spaces, NBSP, zero-width characters): Rasa's own
     parser, on the text Rasa keeps, still finds no intent in it."""
@@ -99,7 +121,7 @@ def test_a_slash_inside_a_message_is_left_alone():
 
 
 @functools.lru_cache(maxsize=1)
-def _domain():  # noqa: ANN202
+def _domain():
     from rasa.shared.core.domain import Domain
 
     return Domain.load(str(ROOT / "domain"))
@@ -112,9 +134,17 @@ async def test_wrong_secret_is_401_and_runs_nothing(channel, secret):
     assert status == 401 and agent.turns == 0 and body["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("payload", [None, [], {"message": "hola"}, {"sender": "+57", "message": 5},
-                                     {"sender": "+57", "message": "x", "metadata": []},
-                                     {"sender": "+57", "message": "x" * 5000}])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        [],
+        {"message": "hola"},
+        {"sender": "+57", "message": 5},
+        {"sender": "+57", "message": "x", "metadata": []},
+        {"sender": "+57", "message": "x" * 5000},
+    ],
+)
 async def test_bad_payloads_are_400(channel, payload):
     agent = FakeAgent()
     status, _ = await channel.handle(SECRET, payload, agent, agent.handle_message)
@@ -143,7 +173,7 @@ def slow_action_server():
     hits = []
 
     class Health(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             hits.append(self.path)
             time.sleep(0.3)
             self.send_response(200)
@@ -203,8 +233,13 @@ def test_mounted_in_sanic_as_rasa_does():
     with socket.socket() as s:  # (never import tests.conftest: a second copy would reset the environment)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "tests.channels.fake_agent", str(port), SECRET], cwd=ROOT,
-                            env=dict(os.environ), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.channels.fake_agent", str(port), SECRET],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/webhooks/recobra/webhook"
     try:
         for _ in range(200):

@@ -18,11 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "rasa-test-secret"
 
 
-
-
-
-pytestmark = [pytest.mark.rasa, pytest.mark.slow,
-              pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)")]
+pytestmark = [
+    pytest.mark.rasa,
+    pytest.mark.slow,
+    pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)"),
+]
 
 
 def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
@@ -36,14 +36,34 @@ def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
         port = s.getsockname()[1]
     env = dict(os.environ, RASA_CHANNEL_SECRET=SECRET, TF_CPP_MIN_LOG_LEVEL="2")
     rasa = str(Path(sys.executable).with_name("rasa"))
-    proc = subprocess.Popen([rasa, "run", "--model", trained_model(), "--credentials", str(ROOT / "credentials.yml"),
-                             "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            rasa,
+            "run",
+            "--model",
+            trained_model(),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--endpoints",
+            str(endpoints),
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}/webhooks/recobra"
     try:
         deadline = time.monotonic() + 280
-        payload = {"sender": "+573001112233", "message": "hola",
-                   "metadata": {"channel": "whatsapp", "message_id": "SMrasa1", "locale": "es-CO"}}
+        payload = {
+            "sender": "+573001112233",
+            "message": "hola",
+            "metadata": {"channel": "whatsapp", "message_id": "SMrasa1", "locale": "es-CO"},
+        }
         headers = {"X-Recobra-Secret": SECRET}
         while True:
             try:
@@ -63,8 +83,10 @@ def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
         again = requests.post(base + "/webhook", json=payload, headers=headers, timeout=60).json()
         assert again["replayed"] is True
         assert [m.get("text") for m in again["messages"]] == [m.get("text") for m in first["messages"]]
-        assert requests.post(base + "/webhook", json=payload, headers={"X-Recobra-Secret": "no"},
-                             timeout=10).status_code == 401
+        assert (
+            requests.post(base + "/webhook", json=payload, headers={"X-Recobra-Secret": "no"}, timeout=10).status_code
+            == 401
+        )
     finally:
         proc.terminate()
         try:

@@ -63,8 +63,7 @@ def test_prepare_sms_formats_and_counts():
 def test_split_prefers_sentence_boundaries():
     text = "Primera frase corta. Segunda frase algo más larga que la primera! ¿Tercera? Cuarta."
     parts = sms.split_text(text, lambda t: len(t) <= 50)
-    assert parts == ["Primera frase corta.", "Segunda frase algo más larga que la primera!",
-                     "¿Tercera? Cuarta."]
+    assert parts == ["Primera frase corta.", "Segunda frase algo más larga que la primera!", "¿Tercera? Cuarta."]
 
 
 words = st.text(alphabet=st.sampled_from("abcdefghijklmnñopqrstuvwxyzáéíóú¿?¡!.,😀€"), min_size=1, max_size=25)

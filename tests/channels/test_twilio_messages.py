@@ -9,17 +9,29 @@ from channels.twilio_messages import InboundError, parse_inbound, whatsapp_wire_
 
 
 def test_whatsapp_inbound_with_media_and_profile():
-    msg = parse_inbound({
-        "MessageSid": "SM1", "AccountSid": "AC1", "From": "whatsapp:+5215512342201", "To": "whatsapp:+15005550006",
-        "Body": "¡Hola! ñandú 😀 ", "NumMedia": "2", "MediaUrl0": "https://m/0", "MediaContentType0": "image/jpeg",
-        "MediaUrl1": "https://m/1", "MediaContentType1": "application/pdf", "ProfileName": "Lupita",
-        "WaId": "5215512342201",
-    })
+    msg = parse_inbound(
+        {
+            "MessageSid": "SM1",
+            "AccountSid": "AC1",
+            "From": "whatsapp:+5215512342201",
+            "To": "whatsapp:+15005550006",
+            "Body": "¡Hola! ñandú 😀 ",
+            "NumMedia": "2",
+            "MediaUrl0": "https://m/0",
+            "MediaContentType0": "image/jpeg",
+            "MediaUrl1": "https://m/1",
+            "MediaContentType1": "application/pdf",
+            "ProfileName": "Lupita",
+            "WaId": "5215512342201",
+        }
+    )
     assert msg.sid == "SM1" and msg.channel == "whatsapp"
     assert msg.from_phone == "+525512342201"  # one E.164 form per person
     assert msg.body == "¡Hola! ñandú 😀 "  # unchanged, not even stripped
-    assert msg.media == [{"url": "https://m/0", "content_type": "image/jpeg"},
-                         {"url": "https://m/1", "content_type": "application/pdf"}]
+    assert msg.media == [
+        {"url": "https://m/0", "content_type": "image/jpeg"},
+        {"url": "https://m/1", "content_type": "application/pdf"},
+    ]
     assert msg.profile_name == "Lupita" and msg.to == "+15005550006"
 
 
@@ -28,8 +40,9 @@ def test_sms_inbound():
     assert (msg.channel, msg.from_phone, msg.media) == ("sms", "+573001112233", [])
 
 
-@pytest.mark.parametrize("form", [{}, {"MessageSid": "SM1"}, {"MessageSid": "SM1", "From": "whatsapp:+1"},
-                                  {"From": "+573001112233"}])
+@pytest.mark.parametrize(
+    "form", [{}, {"MessageSid": "SM1"}, {"MessageSid": "SM1", "From": "whatsapp:+1"}, {"From": "+573001112233"}]
+)
 def test_unusable_webhooks(form):
     with pytest.raises(InboundError):
         parse_inbound(form)
@@ -45,18 +58,45 @@ def test_whatsapp_wire_number_for_mexico():
     assert whatsapp_wire_number("+573001112233") == "+573001112233"
 
 
-@pytest.mark.parametrize("text,kind", [
-    ("BAJA", "opt_out"), ("baja", "opt_out"), ("Bája", "opt_out"), ("¡BAJA!", "opt_out"), (" alto. ", "opt_out"),
-    ("CANCELAR", "opt_out"), ("Salir", "opt_out"), ("STOP", "opt_out"), ("stop all", "opt_out"),
-    ("Unsubscribe", "opt_out"), ("no más", "opt_out"), ("ALTA", "opt_in"), ("start", "opt_in"), ("UNSTOP", "opt_in"),
-    ("ayuda", "help"), ("AYUDA?", "help"), ("Help", "help"), ("INFO", "help"), ("Información", "help"),
-])
+@pytest.mark.parametrize(
+    "text,kind",
+    [
+        ("BAJA", "opt_out"),
+        ("baja", "opt_out"),
+        ("Bája", "opt_out"),
+        ("¡BAJA!", "opt_out"),
+        (" alto. ", "opt_out"),
+        ("CANCELAR", "opt_out"),
+        ("Salir", "opt_out"),
+        ("STOP", "opt_out"),
+        ("stop all", "opt_out"),
+        ("Unsubscribe", "opt_out"),
+        ("no más", "opt_out"),
+        ("ALTA", "opt_in"),
+        ("start", "opt_in"),
+        ("UNSTOP", "opt_in"),
+        ("ayuda", "help"),
+        ("AYUDA?", "help"),
+        ("Help", "help"),
+        ("INFO", "help"),
+        ("Información", "help"),
+    ],
+)
 def test_keywords(text, kind):
     assert keywords.classify(text)[0] == kind
 
 
-@pytest.mark.parametrize("text", ["hola", "ya no me escriban", "quiero darme de baja del servicio",
-                                  "stop llamarme", "necesito ayuda con mi pago", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hola",
+        "ya no me escriban",
+        "quiero darme de baja del servicio",
+        "stop llamarme",
+        "necesito ayuda con mi pago",
+        "",
+    ],
+)
 def test_looser_wordings_are_not_keywords(text):
     assert keywords.classify(text) is None
 

@@ -8,10 +8,10 @@ from tests.console.helpers import PASSWORD
 
 
 @pytest.fixture()
-def make_user(session):  # noqa: ANN001, ANN201
+def make_user(session):
     from bot import users
 
-    def make(username: str, role: str = "agent", password: str = PASSWORD):  # noqa: ANN202
+    def make(username: str, role: str = "agent", password: str = PASSWORD):
         user = users.create_or_update(session, username, role, password, name=username.capitalize())
         session.commit()
         return user
@@ -20,36 +20,41 @@ def make_user(session):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def agent(make_user):  # noqa: ANN001, ANN201
+def agent(make_user):
     return make_user("agente", "agent")
 
 
 @pytest.fixture()
-def other_agent(make_user):  # noqa: ANN001, ANN201
+def other_agent(make_user):
     return make_user("agente2", "agent")
 
 
 @pytest.fixture()
-def manager(make_user):  # noqa: ANN001, ANN201
+def manager(make_user):
     return make_user("gerente", "manager")
 
 
 @pytest.fixture()
-def admin(make_user):  # noqa: ANN001, ANN201
+def admin(make_user):
     return make_user("admin", "admin")
 
 
 @pytest.fixture()
-def make_handoff(session, make_debtor):  # noqa: ANN001, ANN201
+def make_handoff(session, make_debtor):
     """A debtor who wrote on WhatsApp and was handed off; returns the committed Handoff."""
     from datetime import datetime, timedelta, timezone
 
     from bot import handoffs
     from bot.store.models import Message
 
-    def make(external_id: str = "D-1", reason: str = "request_human", phone: str = "+573001112233",
-             texts: tuple[str, ...] = ("Hola", "Quiero hablar con una persona"), age_minutes: float = 0,
-             **debtor_fields):  # noqa: ANN003, ANN202
+    def make(
+        external_id: str = "D-1",
+        reason: str = "request_human",
+        phone: str = "+573001112233",
+        texts: tuple[str, ...] = ("Hola", "Quiero hablar con una persona"),
+        age_minutes: float = 0,
+        **debtor_fields,
+    ):
         debtor = make_debtor(external_id, phone=phone, **debtor_fields)
         conv = handoffs.get_or_create_conversation(session, phone, debtor)
         session.flush()
@@ -57,9 +62,19 @@ def make_handoff(session, make_debtor):  # noqa: ANN001, ANN201
         conv.last_channel = "whatsapp"
         conv.last_inbound_at = conv.last_whatsapp_inbound_at = now
         for i, text in enumerate(texts):
-            session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor",
-                                channel="whatsapp", from_phone=phone, body=text, status="processed",
-                                created_at=now - timedelta(seconds=len(texts) - i)))
+            session.add(
+                Message(
+                    conversation_id=conv.id,
+                    debtor_id=debtor.id,
+                    direction="in",
+                    author="debtor",
+                    channel="whatsapp",
+                    from_phone=phone,
+                    body=text,
+                    status="processed",
+                    created_at=now - timedelta(seconds=len(texts) - i),
+                )
+            )
         handoff, _ = handoffs.open(session, phone, debtor, reason, f"Motivo: {reason}")
         if age_minutes:
             handoff.created_at = now - timedelta(minutes=age_minutes)

@@ -13,12 +13,12 @@ def csrf_from(html: str) -> str:
     return match.group(1)
 
 
-def login(client, username: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+def login(client, username: str, password: str = PASSWORD):
     page = client.get("/console/login")
     token = csrf_from(page.get_data(as_text=True))
     return client.post("/console/login", data={"username": username, "password": password, "csrf_token": token})
 
 
-def token(client, path: str = "/console/") -> str:  # noqa: ANN001
+def token(client, path: str = "/console/") -> str:
     """A CSRF token of the signed-in session (from any console page)."""
     return csrf_from(client.get(path).get_data(as_text=True))

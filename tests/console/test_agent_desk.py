@@ -13,7 +13,7 @@ from bot import agent_desk
 from bot.agent_desk import DeskError
 
 
-def _fresh(session, obj):  # noqa: ANN001, ANN202
+def _fresh(session, obj):
     session.expire_all()
     return session.get(type(obj), obj.id)
 
@@ -29,8 +29,12 @@ def test_two_agents_claiming_at_once_only_one_wins(db, session, make_handoff, ag
         barrier = threading.Barrier(2)
         results: dict[str, bool] = {}
 
-        def claim(username: str, handoff_id: int = handoff_id, barrier: threading.Barrier = barrier,
-                  results: dict[str, bool] = results) -> None:
+        def claim(
+            username: str,
+            handoff_id: int = handoff_id,
+            barrier: threading.Barrier = barrier,
+            results: dict[str, bool] = results,
+        ) -> None:
             s = maker()
             try:
                 user = s.execute(select(User).where(User.username == username)).scalar_one()
@@ -84,19 +88,22 @@ def test_queue_order_flags_and_amounts(session, make_handoff, agent):
     new_dispute = make_handoff("D-2", reason="dispute", phone="+573001110002", age_minutes=1)
     new_human = make_handoff("D-3", reason="request_human", phone="+573001110003", age_minutes=2)
     claimed = make_handoff("D-4", reason="payment_reversed", phone="+573001110004", age_minutes=60)
-    closed = make_handoff("D-5", reason="dispute", phone="+573001110005",
-                          invoices=[{"external_id": "A", "amount": "100.50", "currency": "USD",
-                                     "due_date": "2026-01-10"},
-                                    {"external_id": "B", "amount": "20000.00", "currency": "COP",
-                                     "due_date": "2026-01-10"},
-                                    {"external_id": "C", "amount": "30000.00", "currency": "COP",
-                                     "due_date": "2026-01-12"},
-                                    {"external_id": "D", "amount": "99.00", "currency": "USD",
-                                     "due_date": "2999-01-01"}])
+    closed = make_handoff(
+        "D-5",
+        reason="dispute",
+        phone="+573001110005",
+        invoices=[
+            {"external_id": "A", "amount": "100.50", "currency": "USD", "due_date": "2026-01-10"},
+            {"external_id": "B", "amount": "20000.00", "currency": "COP", "due_date": "2026-01-10"},
+            {"external_id": "C", "amount": "30000.00", "currency": "COP", "due_date": "2026-01-12"},
+            {"external_id": "D", "amount": "99.00", "currency": "USD", "due_date": "2999-01-01"},
+        ],
+    )
     agent_desk.claim(session, claimed.id, agent)
     session.commit()
-    items = agent_desk.queue(session, cfg={"unclaimed_alert_minutes": 10, "urgency": {"dispute": 1,
-                                                                                       "request_human": 3}})
+    items = agent_desk.queue(
+        session, cfg={"unclaimed_alert_minutes": 10, "urgency": {"dispute": 1, "request_human": 3}}
+    )
     assert [i.id for i in items] == [old_human.id, new_dispute.id, closed.id, new_human.id, claimed.id]
     first = items[0]
     assert first.flagged and not items[1].flagged and not items[-1].flagged
@@ -124,8 +131,7 @@ def test_summary_reads_in_five_seconds(session, make_handoff, agent):
     debtor = session.get(Debtor, h.debtor_id)
     invoice = session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalar_one()
     reasons.record(session, debtor, "job_loss", "Perdí el trabajo", invoice)
-    promises.create(session, debtor, invoice, date.today() + timedelta(days=5), Decimal("50000"),
-                    today=date.today())
+    promises.create(session, debtor, invoice, date.today() + timedelta(days=5), Decimal("50000"), today=date.today())
     payments.create_link(session, debtor, invoice)
     session.commit()
     s = agent_desk.summary(session, h)
@@ -157,7 +163,8 @@ def test_reply_needs_the_claim_and_goes_out_as_the_agent(session, make_handoff, 
     out = session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars().all()
     assert [(m.author, m.agent_id, m.channel, m.status, m.to_phone) for m in out] == [
         ("agent", agent.id, "whatsapp", "pending", "+573001112233"),
-        ("agent", manager.id, "whatsapp", "pending", "+573001112233")]
+        ("agent", manager.id, "whatsapp", "pending", "+573001112233"),
+    ]
 
 
 def test_reply_outside_the_whatsapp_window_falls_back_to_sms(session, make_handoff, agent):
@@ -232,13 +239,14 @@ def test_due_date_policy_applies_and_managers_may_override(session, make_handoff
     h = session.get(Handoff, h.id)
     with pytest.raises(DeskError, match="indica el motivo"):
         agent_desk.move_due_date(session, h, manager, invoice.id, "2026-12-05", today=today)
-    decision = agent_desk.move_due_date(session, h, manager, invoice.id, "2026-12-05", "Hospitalizado",
-                                        today=today)
+    decision = agent_desk.move_due_date(session, h, manager, invoice.id, "2026-12-05", "Hospitalizado", today=today)
     session.commit()
     assert decision.approved and invoice.due_date == date(2026, 12, 5)
     changes = session.execute(select(DueDateChange).order_by(DueDateChange.id)).scalars().all()
-    assert [(c.changed_by, c.new_date) for c in changes] == [("agent", date(2026, 11, 24)),
-                                                             ("manager", date(2026, 12, 5))]
+    assert [(c.changed_by, c.new_date) for c in changes] == [
+        ("agent", date(2026, 11, 24)),
+        ("manager", date(2026, 12, 5)),
+    ]
     assert "Hospitalizado" in changes[1].note
     assert any(n.kind == "override" for n in agent_desk.notes(session, h))
 
@@ -320,24 +328,38 @@ def test_supervisor_may_close_an_unclaimed_handoff(session, make_handoff, agent,
 
 
 # --- Working hours -----------------------------------------------------------------------------------
-HOURS = {"working_hours": {"timezone": "America/Bogota", "label": "hora de Colombia", "holidays": "CO",
-                           "days": {"mon": ["08:00", "18:00"], "tue": ["08:00", "18:00"], "wed": ["08:00", "18:00"],
-                                    "thu": ["08:00", "18:00"], "fri": ["08:00", "18:00"],
-                                    "sat": ["09:00", "13:00"]}}}
+HOURS = {
+    "working_hours": {
+        "timezone": "America/Bogota",
+        "label": "hora de Colombia",
+        "holidays": "CO",
+        "days": {
+            "mon": ["08:00", "18:00"],
+            "tue": ["08:00", "18:00"],
+            "wed": ["08:00", "18:00"],
+            "thu": ["08:00", "18:00"],
+            "fri": ["08:00", "18:00"],
+            "sat": ["09:00", "13:00"],
+        },
+    }
+}
 
 
 def _utc(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
 
 
-@pytest.mark.parametrize("now, expected", [
-    ("2026-11-24T15:00:00", None),  # Tuesday 10:00 in Bogotá
-    ("2026-11-24T12:30:00", "hoy a partir de las 8:00"),  # Tuesday 07:30
-    ("2026-11-24T23:30:00", "mañana a partir de las 8:00"),  # Tuesday 18:30
-    ("2026-11-27T23:30:00", "mañana a partir de las 9:00"),  # Friday 18:30 -> Saturday 9:00
-    ("2026-11-28T19:00:00", "el lunes a partir de las 8:00"),  # Saturday 14:00
-    ("2026-12-08T15:00:00", "mañana a partir de las 8:00"),  # a holiday (Inmaculada Concepción)
-])
+@pytest.mark.parametrize(
+    "now, expected",
+    [
+        ("2026-11-24T15:00:00", None),  # Tuesday 10:00 in Bogotá
+        ("2026-11-24T12:30:00", "hoy a partir de las 8:00"),  # Tuesday 07:30
+        ("2026-11-24T23:30:00", "mañana a partir de las 8:00"),  # Tuesday 18:30
+        ("2026-11-27T23:30:00", "mañana a partir de las 9:00"),  # Friday 18:30 -> Saturday 9:00
+        ("2026-11-28T19:00:00", "el lunes a partir de las 8:00"),  # Saturday 14:00
+        ("2026-12-08T15:00:00", "mañana a partir de las 8:00"),  # a holiday (Inmaculada Concepción)
+    ],
+)
 def test_out_of_hours_notice(now, expected):
     notice = agent_desk.out_of_hours_notice(_utc(now), HOURS)
     if expected is None:

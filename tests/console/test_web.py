@@ -24,8 +24,10 @@ def test_anonymous_json_is_401(client, path):
     assert resp.get_json()["error"]["code"] == "unauthorized"
 
 
-@pytest.mark.parametrize("path", ["/console/handoffs/1/claim", "/console/handoffs/1/reply",
-                                  "/console/handoffs/1/give-back", "/console/admin/users"])
+@pytest.mark.parametrize(
+    "path",
+    ["/console/handoffs/1/claim", "/console/handoffs/1/reply", "/console/handoffs/1/give-back", "/console/admin/users"],
+)
 def test_anonymous_posts_are_refused(client, path):
     resp = client.post(path, data={})
     assert resp.status_code in (302, 400, 401)
@@ -66,8 +68,10 @@ def test_deactivated_user_cannot_log_in_and_is_signed_out(client, agent, session
 def test_next_only_to_own_site(client, agent):
     page = client.get("/console/login?next=https://evil.example/")
     tok = csrf_from(page.get_data(as_text=True))
-    resp = client.post("/console/login?next=https://evil.example/",
-                       data={"username": "agente", "password": PASSWORD, "csrf_token": tok})
+    resp = client.post(
+        "/console/login?next=https://evil.example/",
+        data={"username": "agente", "password": PASSWORD, "csrf_token": tok},
+    )
     assert resp.headers["Location"] == "/console/"
 
 
@@ -86,10 +90,19 @@ def test_console_form_without_csrf_is_400(client, agent, make_handoff):
 
 
 def test_webhooks_and_api_stay_csrf_exempt(client, api_headers):
-    resp = client.put("/api/v1/debtors/X-1", headers=api_headers, json={
-        "name": "Ana", "phone": "+573001112299", "whatsapp": True, "country": "CO", "timezone": "America/Bogota",
-        "document_last4": "1234",
-        "invoices": [{"external_id": "F1", "amount": "1000.00", "currency": "COP", "due_date": "2026-11-10"}]})
+    resp = client.put(
+        "/api/v1/debtors/X-1",
+        headers=api_headers,
+        json={
+            "name": "Ana",
+            "phone": "+573001112299",
+            "whatsapp": True,
+            "country": "CO",
+            "timezone": "America/Bogota",
+            "document_last4": "1234",
+            "invoices": [{"external_id": "F1", "amount": "1000.00", "currency": "COP", "due_date": "2026-11-10"}],
+        },
+    )
     assert resp.status_code in (200, 201)
 
 
@@ -124,8 +137,9 @@ def test_agent_gets_403_on_user_admin(client, agent):
     login(client, "agente")
     assert client.get("/console/admin/users").status_code == 403
     tok = token(client)
-    resp = client.post("/console/admin/users", data={"username": "x", "role": "admin", "password": "x" * 12,
-                                                     "csrf_token": tok})
+    resp = client.post(
+        "/console/admin/users", data={"username": "x", "role": "admin", "password": "x" * 12, "csrf_token": tok}
+    )
     assert resp.status_code == 403
 
 
@@ -141,13 +155,24 @@ def test_admin_creates_and_deactivates_users(client, admin, session):
     page = client.get("/console/admin/users")
     assert page.status_code == 200
     tok = csrf_from(page.get_data(as_text=True))
-    resp = client.post("/console/admin/users", data={"username": "Nuevo", "name": "Nuevo Agente", "role": "agent",
-                                                     "password": "una-clave-larga", "csrf_token": tok})
+    resp = client.post(
+        "/console/admin/users",
+        data={
+            "username": "Nuevo",
+            "name": "Nuevo Agente",
+            "role": "agent",
+            "password": "una-clave-larga",
+            "csrf_token": tok,
+        },
+    )
     assert resp.status_code == 302
     user = session.execute(select(User).where(User.username == "nuevo")).scalar_one()
     assert user.role == "agent" and user.active and user.password_hash.startswith("scrypt:")
-    short = client.post("/console/admin/users", data={"username": "otro", "role": "agent", "password": "corta",
-                                                      "csrf_token": tok}, follow_redirects=True)
+    short = client.post(
+        "/console/admin/users",
+        data={"username": "otro", "role": "agent", "password": "corta", "csrf_token": tok},
+        follow_redirects=True,
+    )
     assert "al menos" in short.get_data(as_text=True)
     resp = client.post(f"/console/admin/users/{user.id}/deactivate", data={"csrf_token": tok})
     assert resp.status_code == 302
@@ -161,9 +186,15 @@ def test_admin_creates_and_deactivates_users(client, admin, session):
 
 def test_queue_json_lists_handoffs(client, agent, make_handoff):
     make_handoff("D-1", reason="request_human")
-    make_handoff("D-2", reason="dispute", phone="+573001112244",
-                 invoices=[{"external_id": "F1", "amount": "100.00", "currency": "USD", "due_date": "2026-01-10"},
-                           {"external_id": "F2", "amount": "50000.00", "currency": "COP", "due_date": "2026-01-10"}])
+    make_handoff(
+        "D-2",
+        reason="dispute",
+        phone="+573001112244",
+        invoices=[
+            {"external_id": "F1", "amount": "100.00", "currency": "USD", "due_date": "2026-01-10"},
+            {"external_id": "F2", "amount": "50000.00", "currency": "COP", "due_date": "2026-01-10"},
+        ],
+    )
     login(client, "agente")
     data = client.get("/console/api/queue").get_json()
     assert [i["reason"] for i in data["items"]] == ["dispute", "request_human"]
@@ -214,7 +245,8 @@ def test_claim_reply_give_back_over_http(client, agent, make_handoff, session, r
     assert resp.status_code == 302
     out = session.execute(select(Message).where(Message.direction == "out")).scalars().all()
     assert [(m.author, m.agent_id, m.body, m.channel) for m in out] == [
-        ("agent", agent.id, "Hola Ana, soy Laura.", "whatsapp")]
+        ("agent", agent.id, "Hola Ana, soy Laura.", "whatsapp")
+    ]
     assert redis_client.keys("*")  # the send_message job is queued
     resp = client.post(f"/console/handoffs/{h.id}/give-back", data={"csrf_token": tok})
     assert resp.status_code == 302
@@ -231,8 +263,9 @@ def test_second_agent_cannot_reply_on_a_claimed_handoff(client, agent, other_age
     assert agent_desk.claim(session, h.id, agent)
     session.commit()
     login(client, "agente2")
-    resp = client.post(f"/console/handoffs/{h.id}/reply", data={"csrf_token": token(client), "body": "hola"},
-                       follow_redirects=True)
+    resp = client.post(
+        f"/console/handoffs/{h.id}/reply", data={"csrf_token": token(client), "body": "hola"}, follow_redirects=True
+    )
     assert "Otra persona atiende" in resp.get_data(as_text=True)
     assert session.execute(select(Message).where(Message.direction == "out")).first() is None
 
@@ -250,7 +283,7 @@ def test_role_required_is_reusable_for_the_dashboard(db, redis_url, agent, manag
 
     @bp.route("/", methods=["GET", "POST"])
     @role_required("manager", "admin")
-    def home():  # noqa: ANN202
+    def home():
         return "panel"
 
     app.register_blueprint(bp)
@@ -269,11 +302,21 @@ def test_debtor_text_is_escaped_and_receipts_are_shown(client, agent, make_hando
     from bot.store.models import Message
 
     h = make_handoff(texts=("<script>alert(1)</script>",))
-    session.add(Message(conversation_id=h.conversation_id, debtor_id=h.debtor_id, direction="in", author="debtor",
-                        channel="whatsapp", body="", status="processed",
-                        media=[{"url": "https://api.twilio.com/2010-04-01/Media/ME1", "content_type": "image/jpeg"},
-                               {"url": "https://api.twilio.com/2010-04-01/Media/ME2",
-                                "content_type": "application/pdf"}]))
+    session.add(
+        Message(
+            conversation_id=h.conversation_id,
+            debtor_id=h.debtor_id,
+            direction="in",
+            author="debtor",
+            channel="whatsapp",
+            body="",
+            status="processed",
+            media=[
+                {"url": "https://api.twilio.com/2010-04-01/Media/ME1", "content_type": "image/jpeg"},
+                {"url": "https://api.twilio.com/2010-04-01/Media/ME2", "content_type": "application/pdf"},
+            ],
+        )
+    )
     session.commit()
     login(client, "agente")
     html = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
@@ -282,8 +325,11 @@ def test_debtor_text_is_escaped_and_receipts_are_shown(client, agent, make_hando
     assert '<img src="https://api.twilio.com/2010-04-01/Media/ME1"' in html
     assert 'href="https://api.twilio.com/2010-04-01/Media/ME2"' in html and "application/pdf" in html
     data = client.get(f"/console/api/handoffs/{h.id}/messages").get_json()
-    assert data["messages"][-1]["media"][0] == {"url": "https://api.twilio.com/2010-04-01/Media/ME1",
-                                                "content_type": "image/jpeg", "image": True}
+    assert data["messages"][-1]["media"][0] == {
+        "url": "https://api.twilio.com/2010-04-01/Media/ME1",
+        "content_type": "image/jpeg",
+        "image": True,
+    }
 
 
 def test_quick_actions_over_http(client, manager, make_handoff, session):
@@ -296,22 +342,34 @@ def test_quick_actions_over_http(client, manager, make_handoff, session):
     login(client, "gerente")
     tok = token(client)
     client.post(f"/console/handoffs/{h.id}/claim", data={"csrf_token": tok})
-    resp = client.post(f"/console/handoffs/{h.id}/link", data={"csrf_token": tok, "invoice_id": invoice.id,
-                                                              "amount": ""})
+    resp = client.post(
+        f"/console/handoffs/{h.id}/link", data={"csrf_token": tok, "invoice_id": invoice.id, "amount": ""}
+    )
     assert resp.status_code == 302
     link = session.execute(select(PaymentLink)).scalar_one()
     assert link.amount == invoice.balance
     assert f"/p/{link.short_code}" in session.execute(select(Message.body).where(Message.direction == "out")).scalar()
     when = (date.today() + timedelta(days=4)).isoformat()
-    client.post(f"/console/handoffs/{h.id}/promise", data={"csrf_token": tok, "invoice_id": invoice.id,
-                                                          "promised_date": when, "amount": "1000"})
+    client.post(
+        f"/console/handoffs/{h.id}/promise",
+        data={"csrf_token": tok, "invoice_id": invoice.id, "promised_date": when, "amount": "1000"},
+    )
     assert session.execute(select(Promise.source)).scalar_one() == "agent"
-    resp = client.post(f"/console/handoffs/{h.id}/due-date", data={"csrf_token": tok, "invoice_id": invoice.id,
-                                                                  "new_date": "2027-06-01"}, follow_redirects=True)
+    resp = client.post(
+        f"/console/handoffs/{h.id}/due-date",
+        data={"csrf_token": tok, "invoice_id": invoice.id, "new_date": "2027-06-01"},
+        follow_redirects=True,
+    )
     assert "La política no permite el cambio" in resp.get_data(as_text=True)
-    client.post(f"/console/handoffs/{h.id}/due-date", data={"csrf_token": tok, "invoice_id": invoice.id,
-                                                           "new_date": "2027-06-01",
-                                                           "override_reason": "Acuerdo con la empresa"})
+    client.post(
+        f"/console/handoffs/{h.id}/due-date",
+        data={
+            "csrf_token": tok,
+            "invoice_id": invoice.id,
+            "new_date": "2027-06-01",
+            "override_reason": "Acuerdo con la empresa",
+        },
+    )
     assert session.execute(select(DueDateChange.changed_by)).scalar_one() == "manager"
     client.post(f"/console/handoffs/{h.id}/note", data={"csrf_token": tok, "body": "Llamar el lunes"})
     page = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)

@@ -26,13 +26,29 @@ def _utc(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def latest_event(session) -> datetime:  # noqa: ANN001
+def latest_event(session) -> datetime:
     """The latest time anything happened in the history (a link's expiry is a deadline, not an event)."""
-    columns = [Message.created_at, Message.updated_at, Conversation.last_message_at, Conversation.updated_at,
-               Conversation.last_inbound_at, Promise.created_at, Promise.resolved_at, Payment.paid_at,
-               Payment.created_at, PaymentLink.created_at, PaymentPlan.created_at, DueDateChange.created_at,
-               NonpaymentReason.created_at, Handoff.created_at, Handoff.claimed_at, Handoff.closed_at,
-               AuditLog.created_at, ContactAttempt.sent_at, ContactAttempt.created_at]
+    columns = [
+        Message.created_at,
+        Message.updated_at,
+        Conversation.last_message_at,
+        Conversation.updated_at,
+        Conversation.last_inbound_at,
+        Promise.created_at,
+        Promise.resolved_at,
+        Payment.paid_at,
+        Payment.created_at,
+        PaymentLink.created_at,
+        PaymentPlan.created_at,
+        DueDateChange.created_at,
+        NonpaymentReason.created_at,
+        Handoff.created_at,
+        Handoff.claimed_at,
+        Handoff.closed_at,
+        AuditLog.created_at,
+        ContactAttempt.sent_at,
+        ContactAttempt.created_at,
+    ]
     return max(_utc(v) for c in columns if (v := session.execute(select(func.max(c))).scalar()) is not None)
 
 
@@ -45,8 +61,13 @@ def test_generate_writes_a_history_the_dashboard_can_read(session):
     statuses = set(session.execute(select(Promise.status)).scalars())
     assert {"kept", "broken"} <= statuses
     # Every conversation's last_inbound_at is its latest debtor message (what the edge keeps).
-    latest = dict(session.execute(select(Message.conversation_id, func.max(Message.created_at))
-                                  .where(Message.direction == "in").group_by(Message.conversation_id)).all())
+    latest = dict(
+        session.execute(
+            select(Message.conversation_id, func.max(Message.created_at))
+            .where(Message.direction == "in")
+            .group_by(Message.conversation_id)
+        ).all()
+    )
     for conv in session.execute(select(Conversation)).scalars():
         assert conv.last_inbound_at == latest.get(conv.id)
     d = reporting.dashboard(session, reporting.Filters.from_args({"from": "2000-01-01"}))

@@ -152,25 +152,37 @@ def test_statistics():
     assert reporting.wilson(0, 0) is None
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("mi tarjeta 4111 1111 1111 1234", "mi tarjeta ••••••••••••1234"),
-    ("4111-1111-1111-1234-567", "•••••••••••••••4567"),
-    ("cédula 1020345678", "cédula ••••••5678"),
-    ("CC 1.020.345.678", "CC ••••••5678"),
-    ("referencia 12345678901234567890123", "referencia •••••••••••••••••••0123"),
-    ("debo $1.250.000 del mes", "debo $1.250.000 del mes"),
-    ("son 1.250.000 pesos", "son 1.250.000 pesos"),
-    ("le pago el 15/12/2026", "le pago el 15/12/2026"),
-    ("mis últimos 4: 1234", "mis últimos 4: 1234"),
-    ("tel 3001234567", "tel ••••••4567"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mi tarjeta 4111 1111 1111 1234", "mi tarjeta ••••••••••••1234"),
+        ("4111-1111-1111-1234-567", "•••••••••••••••4567"),
+        ("cédula 1020345678", "cédula ••••••5678"),
+        ("CC 1.020.345.678", "CC ••••••5678"),
+        ("referencia 12345678901234567890123", "referencia •••••••••••••••••••0123"),
+        ("debo $1.250.000 del mes", "debo $1.250.000 del mes"),
+        ("son 1.250.000 pesos", "son 1.250.000 pesos"),
+        ("le pago el 15/12/2026", "le pago el 15/12/2026"),
+        ("mis últimos 4: 1234", "mis últimos 4: 1234"),
+        ("tel 3001234567", "tel ••••••4567"),
+    ],
+)
 def test_mask(text, expected):
     assert reporting.mask(text) == expected
 
 
 def test_filters_round_trip():
-    f = reporting.Filters.from_args({"from": "2026-11-01", "to": "2026-11-30", "country": "mx", "outcome": "paid,bogus",
-                                     "reason": "nope", "agent": "x", "q": " cuanto "})
+    f = reporting.Filters.from_args(
+        {
+            "from": "2026-11-01",
+            "to": "2026-11-30",
+            "country": "mx",
+            "outcome": "paid,bogus",
+            "reason": "nope",
+            "agent": "x",
+            "q": " cuanto ",
+        }
+    )
     assert f.country == "MX" and f.outcome == "paid" and f.reason == "" and f.agent is None and f.q == "cuanto"
     assert reporting.Filters.from_args(f.to_args()) == f
     assert f.plus_outcome("promise")["outcome"] == "paid,promise"
@@ -210,15 +222,27 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     debtor = make_debtor()
     conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
     session.flush()
-    body = ('soy [Ana](name) y debo [50000]{"entity": "amount", "value": "1"} ver [x][{"entity": "reason"}] '
-            '[perdí](reason:job_loss) el trabajo\x1b\ufeff\u2028: - key: "v" #no')  # no NUL: ingest drops it
-    plain = ('soy (Ana)(name) y debo (50000){"entity": "amount", "value": "1"} ver (x)({"entity": "reason"}) '
-             '(perdí)(reason:job_loss) el trabajo : - key: "v" #no')  # the line separator is a space
+    body = (
+        'soy [Ana](name) y debo [50000]{"entity": "amount", "value": "1"} ver [x][{"entity": "reason"}] '
+        '[perdí](reason:job_loss) el trabajo\x1b\ufeff\u2028: - key: "v" #no'
+    )  # no NUL: ingest drops it
+    plain = (
+        'soy (Ana)(name) y debo (50000){"entity": "amount", "value": "1"} ver (x)({"entity": "reason"}) '
+        '(perdí)(reason:job_loss) el trabajo : - key: "v" #no'
+    )  # the line separator is a space
 
     def message(direction: str, text: str, intent: str | None = None) -> Message:
-        m = Message(conversation_id=conv.id, debtor_id=debtor.id, direction=direction,
-                    author="debtor" if direction == "in" else "bot", channel="whatsapp", body=text,
-                    intent=intent, confidence=0.3 if intent else None, status="processed")
+        m = Message(
+            conversation_id=conv.id,
+            debtor_id=debtor.id,
+            direction=direction,
+            author="debtor" if direction == "in" else "bot",
+            channel="whatsapp",
+            body=text,
+            intent=intent,
+            confidence=0.3 if intent else None,
+            status="processed",
+        )
         session.add(m)
         session.flush()
         return m
@@ -233,7 +257,8 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     assert data["nlu"][0]["examples"] == f"- {plain}\n"
     examples = RasaYAMLReader().reads(exported).training_examples
     assert [(e.get("intent"), e.get("text"), e.get("entities")) for e in examples] == [
-        ("report_nonpayment_reason", plain, None)]
+        ("report_nonpayment_reason", plain, None)
+    ]
     # the messages left to label, once the manager uncomments them, are just as plain
-    commented = [line[len("#   "):] for line in exported.splitlines() if line.startswith("#   - ")]
+    commented = [line[len("#   ") :] for line in exported.splitlines() if line.startswith("#   - ")]
     assert "- (otra)(document_digits) cosa  (leído como nlu_fallback)" in commented

@@ -41,11 +41,11 @@ def figures(d: reporting.Dashboard) -> dict:
     return out
 
 
-def both(session, f: reporting.Filters) -> tuple[reporting.Dashboard, reporting.Dashboard]:  # noqa: ANN001
+def both(session, f: reporting.Filters) -> tuple[reporting.Dashboard, reporting.Dashboard]:
     return reporting.dashboard(session, f), reporting.dashboard(session, f, rollup=False)
 
 
-def assert_same(session, f: reporting.Filters, source: str = "rollup") -> reporting.Dashboard:  # noqa: ANN001
+def assert_same(session, f: reporting.Filters, source: str = "rollup") -> reporting.Dashboard:
     fast, live = both(session, f)
     assert fast.source == source
     assert live.source == "live"
@@ -57,8 +57,12 @@ def assert_same(session, f: reporting.Filters, source: str = "rollup") -> report
 def filters_for(**args: str) -> list[reporting.Filters]:
     out = []
     for tz in ZONES:
-        for period in ({"from": "2026-11-01", "to": "2026-11-30"}, {"from": "2026-11-10", "to": "2026-11-12"},
-                       {"from": "2026-09-01", "to": "2026-11-30"}, {"from": "2026-11-18", "to": "2026-11-18"}):
+        for period in (
+            {"from": "2026-11-01", "to": "2026-11-30"},
+            {"from": "2026-11-10", "to": "2026-11-12"},
+            {"from": "2026-09-01", "to": "2026-11-30"},
+            {"from": "2026-11-18", "to": "2026-11-18"},
+        ):
             out.append(reporting.Filters.from_args({**period, **args}, tz=tz))
     return out
 
@@ -78,8 +82,13 @@ def test_rollup_dashboard_equals_live_on_the_hand_built_history(session, history
     assert d.recovered == [("COP", Decimal("200000.00")), ("MXN", Decimal("1500.00"))]
     assert d.reasons == [("job_loss", 2), ("forgot", 1)]
     assert d.failures == [("30003", 1, 1)]
-    for args in ({}, {"country": "MX"}, {"country": "CO"}, {"channel": "sms"},
-                 {"country": "PE", "channel": "whatsapp"}):
+    for args in (
+        {},
+        {"country": "MX"},
+        {"country": "CO"},
+        {"channel": "sms"},
+        {"country": "PE", "channel": "whatsapp"},
+    ):
         for f in filters_for(**args):
             assert_same(session, f)
 
@@ -87,8 +96,14 @@ def test_rollup_dashboard_equals_live_on_the_hand_built_history(session, history
 def test_filters_the_rollup_does_not_carry_are_answered_live(session, history, november):
     rollups.refresh(session, margin=NO_MARGIN)
     session.commit()
-    for args in ({"outcome": "promise"}, {"reason": "job_loss"}, {"intent": "dispute_debt"}, {"q": "cuanto"},
-                 {"variant": "A", "campaign": "preventiva"}, {"error_code": "30003"}):
+    for args in (
+        {"outcome": "promise"},
+        {"reason": "job_loss"},
+        {"intent": "dispute_debt"},
+        {"q": "cuanto"},
+        {"variant": "A", "campaign": "preventiva"},
+        {"error_code": "30003"},
+    ):
         assert not rollups.can_serve(november(**args))
         fast, live = both(session, november(**args))
         assert fast.source == "live" and figures(fast) == figures(live)
@@ -102,18 +117,44 @@ def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, his
     mx1 = session.get(Conversation, convs["MX-1"].id)
     t = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)
     # CO-2 finally answers, gives a reason, promises and pays; MX-1's broken promise is replaced by a kept one.
-    session.add(Message(conversation_id=co2.id, debtor_id=co2.debtor_id, direction="in", author="debtor",
-                        channel="sms", body="ya pago", status="processed", created_at=t))
+    session.add(
+        Message(
+            conversation_id=co2.id,
+            debtor_id=co2.debtor_id,
+            direction="in",
+            author="debtor",
+            channel="sms",
+            body="ya pago",
+            status="processed",
+            created_at=t,
+        )
+    )
     co2.last_message_at = co2.last_inbound_at = t
     co2.last_channel = "sms"
     inv = session.query(Invoice).filter_by(debtor_id=co2.debtor_id).one()
-    session.add_all([
-        NonpaymentReason(debtor_id=co2.debtor_id, reason="income_delay", text="", created_at=t),
-        Promise(debtor_id=co2.debtor_id, invoice_id=inv.id, promised_date=date(2026, 11, 22), amount=Decimal("10"),
-                currency="COP", status="kept", created_at=t),
-        Payment(debtor_id=co2.debtor_id, provider="sandbox", provider_id="p-new", amount=Decimal("10.00"),
-                currency="COP", status="approved", paid_at=t + timedelta(hours=1)),
-    ])
+    session.add_all(
+        [
+            NonpaymentReason(debtor_id=co2.debtor_id, reason="income_delay", text="", created_at=t),
+            Promise(
+                debtor_id=co2.debtor_id,
+                invoice_id=inv.id,
+                promised_date=date(2026, 11, 22),
+                amount=Decimal("10"),
+                currency="COP",
+                status="kept",
+                created_at=t,
+            ),
+            Payment(
+                debtor_id=co2.debtor_id,
+                provider="sandbox",
+                provider_id="p-new",
+                amount=Decimal("10.00"),
+                currency="COP",
+                status="approved",
+                paid_at=t + timedelta(hours=1),
+            ),
+        ]
+    )
     promise = session.query(Promise).filter_by(debtor_id=mx1.debtor_id).one()
     promise.status, promise.resolved_at = "kept", datetime.now(timezone.utc)
     # MX-2's payment is charged back: no money recovered in pesos any more.
@@ -147,8 +188,16 @@ def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, his
 def test_a_debtor_with_two_conversations_is_always_live_and_paid_once(session, history, november):
     mx2 = session.get(Conversation, history["convs"]["MX-2"].id)
     t = datetime(2026, 11, 13, 15, 0, tzinfo=timezone.utc)
-    session.add(Conversation(phone="+525500000099", debtor_id=mx2.debtor_id, last_channel="whatsapp", created_at=t,
-                             last_message_at=t, tags=[]))
+    session.add(
+        Conversation(
+            phone="+525500000099",
+            debtor_id=mx2.debtor_id,
+            last_channel="whatsapp",
+            created_at=t,
+            last_message_at=t,
+            tags=[],
+        )
+    )
     session.commit()
     rollups.refresh(session, full=True, margin=NO_MARGIN)
     session.commit()
@@ -173,18 +222,50 @@ UNIQUE = itertools.count()
 EXAMPLES = 10 if os.environ.get("DATABASE_URL", "").startswith("postgresql") else 40  # PostgreSQL: slower set-up
 BASE = datetime(2026, 9, 1, 0, 0, tzinfo=timezone.utc)  # in the past: nothing after the refresh's watermark
 minutes = st.integers(min_value=0, max_value=20 * 24 * 60)
-event = st.tuples(st.sampled_from(["promise", "payment", "link", "plan", "reason", "verified", "handoff",
-                                   "failed", "inbound", "dispute_msg", "opt_out", "sent", "sent"]),
-                  minutes, st.integers(0, 3), st.sampled_from([None, None, 30, 24 * 60, 9 * 24 * 60]))
-conversation = st.tuples(st.sampled_from(["MX", "CO", "PE"]), st.sampled_from(["whatsapp", "sms"]), minutes,
-                         st.lists(event, max_size=6), st.booleans())
+event = st.tuples(
+    st.sampled_from(
+        [
+            "promise",
+            "payment",
+            "link",
+            "plan",
+            "reason",
+            "verified",
+            "handoff",
+            "failed",
+            "inbound",
+            "dispute_msg",
+            "opt_out",
+            "sent",
+            "sent",
+        ]
+    ),
+    minutes,
+    st.integers(0, 3),
+    st.sampled_from([None, None, 30, 24 * 60, 9 * 24 * 60]),
+)
+conversation = st.tuples(
+    st.sampled_from(["MX", "CO", "PE"]),
+    st.sampled_from(["whatsapp", "sms"]),
+    minutes,
+    st.lists(event, max_size=6),
+    st.booleans(),
+)
 history_st = st.lists(conversation, min_size=1, max_size=6)
-queries = st.lists(st.tuples(st.sampled_from(ZONES), st.integers(0, 19), st.integers(0, 6),
-                             st.sampled_from(["", "MX", "CO"]), st.sampled_from(["", "whatsapp", "sms"])),
-                   min_size=1, max_size=4)
+queries = st.lists(
+    st.tuples(
+        st.sampled_from(ZONES),
+        st.integers(0, 19),
+        st.integers(0, 6),
+        st.sampled_from(["", "MX", "CO"]),
+        st.sampled_from(["", "whatsapp", "sms"]),
+    ),
+    min_size=1,
+    max_size=4,
+)
 
 
-def _write(session, spec, offset: int = 0) -> None:  # noqa: ANN001
+def _write(session, spec, offset: int = 0) -> None:
     """Conversations and their events from a generated spec (the last conversation may share a debtor)."""
     debtors: list[Debtor] = []
     for i, (country, channel, start_min, evs, shares) in enumerate(spec):
@@ -192,18 +273,36 @@ def _write(session, spec, offset: int = 0) -> None:  # noqa: ANN001
         if shares and debtors:
             d = debtors[-1]
         else:
-            d = Debtor(external_id=f"H-{n}", name="x", phone=f"+5730000{n:05d}", country=country,
-                       timezone="America/Bogota", opted_out=False)
+            d = Debtor(
+                external_id=f"H-{n}",
+                name="x",
+                phone=f"+5730000{n:05d}",
+                country=country,
+                timezone="America/Bogota",
+                opted_out=False,
+            )
             session.add(d)
             session.flush()
             debtors.append(d)
-        inv = Invoice(debtor_id=d.id, external_id=f"H-{n}-F", amount=Decimal(100), balance=Decimal(100),
-                      currency="MXN" if country == "MX" else "COP", original_due_date=date(2026, 11, 1),
-                      due_date=date(2026, 11, 1))
+        inv = Invoice(
+            debtor_id=d.id,
+            external_id=f"H-{n}-F",
+            amount=Decimal(100),
+            balance=Decimal(100),
+            currency="MXN" if country == "MX" else "COP",
+            original_due_date=date(2026, 11, 1),
+            due_date=date(2026, 11, 1),
+        )
         session.add(inv)
         start = BASE + timedelta(minutes=start_min)
-        c = Conversation(phone=f"+5731000{n:05d}", debtor_id=d.id, last_channel=channel, created_at=start,
-                         last_message_at=start, tags=[])
+        c = Conversation(
+            phone=f"+5731000{n:05d}",
+            debtor_id=d.id,
+            last_channel=channel,
+            created_at=start,
+            last_message_at=start,
+            tags=[],
+        )
         session.add(c)
         session.flush()
         last = start
@@ -214,57 +313,120 @@ def _write(session, spec, offset: int = 0) -> None:  # noqa: ANN001
     session.commit()
 
 
-def _event(session, kind: str, at_min: int, k: int, d, inv, c, n: int, last: datetime) -> datetime:  # noqa: ANN001
+def _event(session, kind: str, at_min: int, k: int, d, inv, c, n: int, last: datetime) -> datetime:
     """One generated event; returns the conversation's last message time."""
     at = BASE + timedelta(minutes=at_min)
     if kind == "promise":
-        session.add(Promise(debtor_id=d.id, invoice_id=inv.id, promised_date=date(2026, 11, 20),
-                            amount=Decimal(5), currency=inv.currency,
-                            status=("kept", "broken", "replaced", "replaced")[k], created_at=at))
+        session.add(
+            Promise(
+                debtor_id=d.id,
+                invoice_id=inv.id,
+                promised_date=date(2026, 11, 20),
+                amount=Decimal(5),
+                currency=inv.currency,
+                status=("kept", "broken", "replaced", "replaced")[k],
+                created_at=at,
+            )
+        )
     elif kind == "payment":
-        session.add(Payment(debtor_id=d.id, provider="sandbox", provider_id=f"p-{next(UNIQUE)}",
-                            amount=Decimal(10 + k), currency=("MXN", "COP", "PEN", "MXN")[k],
-                            status=("approved", "approved", "rejected", "approved")[k], paid_at=at))
+        session.add(
+            Payment(
+                debtor_id=d.id,
+                provider="sandbox",
+                provider_id=f"p-{next(UNIQUE)}",
+                amount=Decimal(10 + k),
+                currency=("MXN", "COP", "PEN", "MXN")[k],
+                status=("approved", "approved", "rejected", "approved")[k],
+                paid_at=at,
+            )
+        )
     elif kind == "link":
-        session.add(PaymentLink(debtor_id=d.id, reference=f"r-{next(UNIQUE)}", short_code=f"s{next(UNIQUE)}",
-                                provider="sandbox", url="u", amount=Decimal(1), currency="COP",
-                                status=("paid", "active", "expired", "paid")[k], expires_at=at, created_at=at))
+        session.add(
+            PaymentLink(
+                debtor_id=d.id,
+                reference=f"r-{next(UNIQUE)}",
+                short_code=f"s{next(UNIQUE)}",
+                provider="sandbox",
+                url="u",
+                amount=Decimal(1),
+                currency="COP",
+                status=("paid", "active", "expired", "paid")[k],
+                expires_at=at,
+                created_at=at,
+            )
+        )
     elif kind == "plan":
-        session.add(PaymentPlan(debtor_id=d.id, invoice_id=inv.id, total=Decimal(1), currency="COP",
-                                instalment_count=2, created_at=at))
+        session.add(
+            PaymentPlan(
+                debtor_id=d.id, invoice_id=inv.id, total=Decimal(1), currency="COP", instalment_count=2, created_at=at
+            )
+        )
     elif kind == "reason":
-        session.add(NonpaymentReason(debtor_id=d.id, reason=("job_loss", "forgot", "health", "other")[k],
-                                     text="", created_at=at))
+        session.add(
+            NonpaymentReason(
+                debtor_id=d.id, reason=("job_loss", "forgot", "health", "other")[k], text="", created_at=at
+            )
+        )
     elif kind == "verified":
-        session.add(AuditLog(actor="bot", action="identity_verified", target_type="debtor",
-                             target_id=str(d.id), created_at=at))
+        session.add(
+            AuditLog(actor="bot", action="identity_verified", target_type="debtor", target_id=str(d.id), created_at=at)
+        )
     elif kind == "handoff":
-        session.add(Handoff(debtor_id=d.id, conversation_id=c.id, status="closed",
-                            reason=("dispute", "request_human", "dispute", "other")[k], created_at=at))
+        session.add(
+            Handoff(
+                debtor_id=d.id,
+                conversation_id=c.id,
+                status="closed",
+                reason=("dispute", "request_human", "dispute", "other")[k],
+                created_at=at,
+            )
+        )
     elif kind in ("failed", "inbound", "dispute_msg"):
         inbound = kind != "failed"
-        session.add(Message(conversation_id=c.id, debtor_id=d.id, direction="in" if inbound else "out",
-                            author="debtor" if inbound else "bot", channel=c.last_channel, body="b",
-                            status="processed" if inbound else ("failed", "undelivered")[k % 2],
-                            error_code=None if inbound else ("30003", None, "63016", "30003")[k],
-                            intent="dispute_debt" if kind == "dispute_msg" else None, created_at=at))
+        session.add(
+            Message(
+                conversation_id=c.id,
+                debtor_id=d.id,
+                direction="in" if inbound else "out",
+                author="debtor" if inbound else "bot",
+                channel=c.last_channel,
+                body="b",
+                status="processed" if inbound else ("failed", "undelivered")[k % 2],
+                error_code=None if inbound else ("30003", None, "63016", "30003")[k],
+                intent="dispute_debt" if kind == "dispute_msg" else None,
+                created_at=at,
+            )
+        )
         last = max(last, at)
         if inbound:
             c.last_inbound_at = max(c.last_inbound_at or at, at)
     elif kind == "opt_out":
         d.opted_out, d.opted_out_at = True, at
     elif kind == "sent":  # a campaign contact, in an A/B variant (or none)
-        session.add(ContactAttempt(key=f"k-{next(UNIQUE)}", debtor_id=d.id, campaign=("pre", "mora", "pre", "pre")[k],
-                                   stage="D+1", variant=("A", "B", None, "-")[k] if at_min % 2 else "A",
-                                   status="sent" if k != 3 else "planned", scheduled_for=at, sent_at=at))
+        session.add(
+            ContactAttempt(
+                key=f"k-{next(UNIQUE)}",
+                debtor_id=d.id,
+                campaign=("pre", "mora", "pre", "pre")[k],
+                stage="D+1",
+                variant=("A", "B", None, "-")[k] if at_min % 2 else "A",
+                status="sent" if k != 3 else "planned",
+                scheduled_for=at,
+                sent_at=at,
+            )
+        )
     return last
 
 
-def _mutate(session) -> None:  # noqa: ANN001
+def _mutate(session) -> None:
     """After a refresh: a payment refunded, a promise kept, a link paid, a debtor moved to another country."""
     now = datetime.now(timezone.utc)
-    for model, change in ((Payment, {"status": "refunded"}), (Promise, {"status": "kept", "resolved_at": now}),
-                          (PaymentLink, {"status": "paid"}), (Debtor, {"country": "PE"})):
+    for model, change in (
+        (Payment, {"status": "refunded"}),
+        (Promise, {"status": "kept", "resolved_at": now}),
+        (PaymentLink, {"status": "paid"}),
+        (Debtor, {"country": "PE"}),
+    ):
         row = session.execute(select(model).order_by(model.id.desc()).limit(1)).scalar()
         if row is not None:
             for key, value in change.items():
@@ -282,20 +444,34 @@ def _empty(url: str) -> None:
             conn.execute(table.delete())
 
 
-def _check(session, qs, all_rolled_up: bool = False) -> None:  # noqa: ANN001
+def _check(session, qs, all_rolled_up: bool = False) -> None:
     for tz, from_day, days, country, channel in qs:
         first = BASE.date() + timedelta(days=from_day)
-        f = reporting.Filters.from_args({"from": first.isoformat(), "to": (first + timedelta(days=days)).isoformat(),
-                                         "country": country, "channel": channel}, tz=tz)
+        f = reporting.Filters.from_args(
+            {
+                "from": first.isoformat(),
+                "to": (first + timedelta(days=days)).isoformat(),
+                "country": country,
+                "channel": channel,
+            },
+            tz=tz,
+        )
         d = assert_same(session, f)
         if all_rolled_up:
-            assert d.live_conversations == len(session.execute(
-                select(DashboardRollup.conversation_id).where(DashboardRollup.metric == rollups.LIVE)).all())
+            assert d.live_conversations == len(
+                session.execute(
+                    select(DashboardRollup.conversation_id).where(DashboardRollup.metric == rollups.LIVE)
+                ).all()
+            )
 
 
 # No shrinking: on a database it takes minutes; a failure prints the whole (small) history.
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+)
 @given(spec=history_st, later=st.lists(conversation, max_size=3), qs=queries)
 def test_rollup_equals_live_on_random_histories(db, spec, later, qs):
     from bot.store.db import get_sessionmaker

@@ -12,25 +12,32 @@ from sqlalchemy import select
 
 from bot import reporting, search
 
-pytestmark = pytest.mark.skipif(not os.environ.get("DATABASE_URL", "").startswith("postgresql"),
-                                reason="PostgreSQL only (TEST_DATABASE_URL)")
+pytestmark = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith("postgresql"), reason="PostgreSQL only (TEST_DATABASE_URL)"
+)
 
 BODIES = ["¿Cuánto debo?", "PAGUÉ ayer en Oxxo", "me quedé sin trabajo", "Ñandú y pingüino", "nada que ver"]
 
 
 @pytest.fixture()
-def bodies(session):  # noqa: ANN001, ANN201
+def bodies(session):
     from bot.store.models import Conversation, Message
 
     at = datetime(2026, 11, 5, 15, 0, tzinfo=timezone.utc)
     ids = {}
     for i, body in enumerate(BODIES):
-        conv = Conversation(phone=f"+5730011100{i:02d}", last_channel="sms", created_at=at, last_message_at=at,
-                            tags=[])
+        conv = Conversation(phone=f"+5730011100{i:02d}", last_channel="sms", created_at=at, last_message_at=at, tags=[])
         session.add(conv)
         session.flush()
-        m = Message(conversation_id=conv.id, direction="in", author="debtor", channel="sms", body=body,
-                    status="processed", created_at=at)
+        m = Message(
+            conversation_id=conv.id,
+            direction="in",
+            author="debtor",
+            channel="sms",
+            body=body,
+            status="processed",
+            created_at=at,
+        )
         session.add(m)
         session.flush()
         ids[body] = m.id
@@ -38,15 +45,21 @@ def bodies(session):  # noqa: ANN001, ANN201
     return ids
 
 
-def found(session, query: str) -> set[str]:  # noqa: ANN001
+def found(session, query: str) -> set[str]:
     from bot.store.models import Message
 
     q = search.matching_messages(session, query)
     return set(session.execute(select(Message.body).where(Message.id.in_(q))).scalars())
 
 
-CASES = [("cuanto", {"¿Cuánto debo?"}), ("CUÁNTO debo", {"¿Cuánto debo?"}), ("pague", {"PAGUÉ ayer en Oxxo"}),
-         ("quede trabajo", {"me quedé sin trabajo"}), ("nandu pinguino", {"Ñandú y pingüino"}), ("xyz", set())]
+CASES = [
+    ("cuanto", {"¿Cuánto debo?"}),
+    ("CUÁNTO debo", {"¿Cuánto debo?"}),
+    ("pague", {"PAGUÉ ayer en Oxxo"}),
+    ("quede trabajo", {"me quedé sin trabajo"}),
+    ("nandu pinguino", {"Ñandú y pingüino"}),
+    ("xyz", set()),
+]
 
 
 @pytest.mark.parametrize("unaccent", [True, False], ids=["unaccent", "without-unaccent"])

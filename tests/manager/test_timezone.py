@@ -11,22 +11,32 @@ from tests.console.helpers import csrf_from, login
 DAY = "from=2026-11-05&to=2026-11-05"
 
 
-def late_evening(session) -> int:  # noqa: ANN001
+def late_evening(session) -> int:
     """A conversation at 22:30 on 5 November in Bogotá: already 6 November in UTC."""
     from bot.store.models import Conversation, Message
 
     at = datetime(2026, 11, 6, 3, 30, tzinfo=timezone.utc)
-    conv = Conversation(phone="+573009990000", last_channel="sms", created_at=at, last_message_at=at,
-                        last_inbound_at=at, tags=[])
+    conv = Conversation(
+        phone="+573009990000", last_channel="sms", created_at=at, last_message_at=at, last_inbound_at=at, tags=[]
+    )
     session.add(conv)
     session.flush()
-    session.add(Message(conversation_id=conv.id, direction="in", author="debtor", channel="sms", body="hola",
-                        status="processed", created_at=at))
+    session.add(
+        Message(
+            conversation_id=conv.id,
+            direction="in",
+            author="debtor",
+            channel="sms",
+            body="hola",
+            status="processed",
+            created_at=at,
+        )
+    )
     session.commit()
     return conv.id
 
 
-def total(client, query: str = DAY) -> int:  # noqa: ANN001
+def total(client, query: str = DAY) -> int:
     html = client.get(f"/manager/conversations?{query}").get_data(as_text=True)
     return int(re.search(r'id="total">(\d+) en el periodo', html).group(1))
 
@@ -39,8 +49,10 @@ def test_the_zone_is_saved_with_the_user_and_bounds_the_periods(app, client, man
     assert total(client) == 2  # MX-1 (10:00) and the late-evening one, in Bogotá (the configured zone)
     html = client.get(f"/manager/conversations/{conv_id}").get_data(as_text=True)
     assert "2026-11-05 22:30" in html
-    client.post("/manager/timezone", data={"tz": "UTC", "csrf_token": csrf_from(html),
-                                           "next": f"/manager/conversations/{conv_id}"})
+    client.post(
+        "/manager/timezone",
+        data={"tz": "UTC", "csrf_token": csrf_from(html), "next": f"/manager/conversations/{conv_id}"},
+    )
     session.expire_all()
     assert session.get(User, manager.id).timezone == "UTC"
     assert total(client) == 1  # 03:30 on the 6th is outside the 5th in UTC
@@ -72,8 +84,9 @@ def test_the_configured_zone_is_the_default(db, redis_url, manager, history, ses
     from bot.web import create_app
 
     conv_id = late_evening(session)
-    app = create_app({"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True,
-                      "MANAGER_TIMEZONE": "America/Mexico_City"})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": db, "WTF_CSRF_ENABLED": True, "MANAGER_TIMEZONE": "America/Mexico_City"}
+    )
     client = app.test_client()
     login(client, "gerente")
     html = client.get(f"/manager/conversations/{conv_id}").get_data(as_text=True)

@@ -11,9 +11,17 @@ from sqlalchemy import select
 from tests.console.helpers import csrf_from, login
 
 NOV = "from=2026-11-01&to=2026-11-30"
-PAGES = ["/manager/", f"/manager/conversations?{NOV}", "/manager/conversations.csv", "/manager/export",
-         "/manager/export/messages.csv", "/manager/flags/export.yml", f"/manager/ab?{NOV}",
-         f"/manager/ab/fragment?{NOV}", f"/manager/ab.csv?{NOV}"]
+PAGES = [
+    "/manager/",
+    f"/manager/conversations?{NOV}",
+    "/manager/conversations.csv",
+    "/manager/export",
+    "/manager/export/messages.csv",
+    "/manager/flags/export.yml",
+    f"/manager/ab?{NOV}",
+    f"/manager/ab/fragment?{NOV}",
+    f"/manager/ab.csv?{NOV}",
+]
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -127,8 +135,9 @@ def test_tags_and_tag_filter(client, manager, history, session):
     assert session.get(Conversation, conv.id).tags == ["buen ejemplo"]
     html = client.get(f"/manager/conversations?{NOV}&tag=buen+ejemplo").get_data(as_text=True)
     assert 'id="total">1 en el periodo' in html and "Deudor CO-1" in html
-    client.post(f"/manager/conversations/{conv.id}/tags",
-                data={"tag": "buen ejemplo", "action": "remove", "csrf_token": token})
+    client.post(
+        f"/manager/conversations/{conv.id}/tags", data={"tag": "buen ejemplo", "action": "remove", "csrf_token": token}
+    )
     session.expire_all()
     assert session.get(Conversation, conv.id).tags == []
 
@@ -138,11 +147,14 @@ def test_flag_a_bot_reply_and_export_nlu(client, manager, history, session):
 
     login(client, "gerente")
     conv = history["convs"]["MX-1"]
-    reply = session.execute(select(Message).where(Message.conversation_id == conv.id,
-                                                  Message.body.like("Lo siento%"))).scalar_one()
+    reply = session.execute(
+        select(Message).where(Message.conversation_id == conv.id, Message.body.like("Lo siento%"))
+    ).scalar_one()
     token = csrf_from(client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True))
-    client.post(f"/manager/messages/{reply.id}/flag",
-                data={"expected_intent": "report_nonpayment_reason", "note": "ok", "csrf_token": token})
+    client.post(
+        f"/manager/messages/{reply.id}/flag",
+        data={"expected_intent": "report_nonpayment_reason", "note": "ok", "csrf_token": token},
+    )
     flag = session.execute(select(MessageFlag)).scalar_one()
     debtor_msg = session.get(Message, flag.debtor_message_id)
     assert debtor_msg.body.startswith("me quedé sin trabajo")

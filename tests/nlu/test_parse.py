@@ -14,9 +14,6 @@ from tests.rasa_model import trained_model
 ROOT = Path(__file__).resolve().parents[2]
 
 
-
-
-
 pytestmark = [
     pytest.mark.rasa,
     pytest.mark.slow,

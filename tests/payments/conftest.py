@@ -39,35 +39,50 @@ def mercadopago_mode(mp_api: MercadoPagoDouble) -> Iterator[MercadoPagoDouble]:
 
 
 @pytest.fixture()
-def signed():  # noqa: ANN201
+def signed():
     """Headers of a notification signed the way Mercado Pago signs it."""
     from bot.web.mercadopago import sign
 
-    def make(data_id: str, request_id: str = "req-1", secret: str = "test-mp-secret",
-             ts: int | None = None) -> dict[str, str]:
-        return {"x-request-id": request_id, "x-signature": sign(data_id, request_id, secret, ts),
-                "Content-Type": "application/json"}
+    def make(
+        data_id: str, request_id: str = "req-1", secret: str = "test-mp-secret", ts: int | None = None
+    ) -> dict[str, str]:
+        return {
+            "x-request-id": request_id,
+            "x-signature": sign(data_id, request_id, secret, ts),
+            "Content-Type": "application/json",
+        }
 
     return make
 
 
 @pytest.fixture()
-def verify_debtor(session):  # noqa: ANN001, ANN201
+def verify_debtor(session):
     """The debtor wrote from their phone and passed the identity check just now (``bot.disclosure``)."""
     from bot import audit, handoffs
     from bot.store.models import Message
 
-    def verify(debtor, at=None):  # noqa: ANN001, ANN202
+    def verify(debtor, at=None):
         from datetime import datetime, timezone
 
         at = at or datetime.now(timezone.utc)
         conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
         session.flush()
-        session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor",
-                            channel="whatsapp", from_phone=debtor.phone, body="••••", status="processed",
-                            created_at=at))
-        entry = audit.record(session, actor="bot", action="identity_verified", target_type="debtor",
-                             target_id=debtor.id)
+        session.add(
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="in",
+                author="debtor",
+                channel="whatsapp",
+                from_phone=debtor.phone,
+                body="••••",
+                status="processed",
+                created_at=at,
+            )
+        )
+        entry = audit.record(
+            session, actor="bot", action="identity_verified", target_type="debtor", target_id=debtor.id
+        )
         entry.created_at = at
         session.commit()
 
@@ -75,21 +90,21 @@ def verify_debtor(session):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def debtor_with_link(session, make_debtor, redis_client, verify_debtor):  # noqa: ANN001, ANN201
+def debtor_with_link(session, make_debtor, redis_client, verify_debtor):
     """A debtor (COP 185.000 invoice) and a payment link for the whole balance, committed; verified in an
     open conversation unless ``verified=False`` (payment results tell details only then)."""
     from bot import accounts, payments
 
-    def make(external_id: str = "D-1", amount: Any = None, provider=None, verified: bool = True,  # noqa: ANN001
-             **overrides: Any):
+    def make(external_id: str = "D-1", amount: Any = None, provider=None, verified: bool = True, **overrides: Any):
         debtor = make_debtor(external_id, **overrides)
         if verified:
             verify_debtor(debtor)
         inv = accounts.primary_invoice(session, debtor)
         from decimal import Decimal
 
-        link, _ = payments.create_link(session, debtor, inv, Decimal(amount) if amount is not None else None,
-                                       provider=provider)
+        link, _ = payments.create_link(
+            session, debtor, inv, Decimal(amount) if amount is not None else None, provider=provider
+        )
         session.commit()
         return debtor, inv, link
 

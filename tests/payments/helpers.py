@@ -27,8 +27,9 @@ class MercadoPagoDouble:
             def _do(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length) if length else b""
-                status, body = double.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()},
-                                             raw)
+                status, body = double.handle(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, raw
+                )
                 data = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -36,7 +37,7 @@ class MercadoPagoDouble:
                 self.end_headers()
                 self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = _do  # noqa: N815
+            do_GET = do_POST = do_PUT = _do
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -44,8 +45,7 @@ class MercadoPagoDouble:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self.thread.start()
 
     def close(self) -> None:
@@ -53,16 +53,29 @@ class MercadoPagoDouble:
         self.server.server_close()
 
     # --- state -----------------------------------------------------------------------------------------
-    def add_payment(self, payment_id: str, external_reference: str, amount: Any, currency: str = "COP",
-                    status: str = "approved", status_detail: str = "accredited", method: str = "visa",
-                    payment_type: str = "credit_card", **extra: Any) -> dict[str, Any]:
+    def add_payment(
+        self,
+        payment_id: str,
+        external_reference: str,
+        amount: Any,
+        currency: str = "COP",
+        status: str = "approved",
+        status_detail: str = "accredited",
+        method: str = "visa",
+        payment_type: str = "credit_card",
+        **extra: Any,
+    ) -> dict[str, Any]:
         payment = {
             "id": int(payment_id) if str(payment_id).isdigit() else payment_id,
-            "status": status, "status_detail": status_detail, "transaction_amount": amount,
-            "currency_id": currency, "external_reference": external_reference,
+            "status": status,
+            "status_detail": status_detail,
+            "transaction_amount": amount,
+            "currency_id": currency,
+            "external_reference": external_reference,
             "date_approved": "2026-11-23T10:15:00.000-05:00" if status == "approved" else None,
             "date_created": "2026-11-23T10:14:00.000-05:00",
-            "payment_method_id": method, "payment_type_id": payment_type,
+            "payment_method_id": method,
+            "payment_type_id": payment_type,
             "transaction_details": {"external_resource_url": extra.pop("ticket_url", None)},
         }
         payment.update(extra)
@@ -76,8 +89,7 @@ class MercadoPagoDouble:
         query = {k: v[0] for k, v in parse_qs(url.query).items()}
         body = json.loads(raw) if raw else None
         with self.lock:
-            self.requests.append({"method": method, "path": url.path, "query": query, "headers": headers,
-                                  "body": body})
+            self.requests.append({"method": method, "path": url.path, "query": query, "headers": headers, "body": body})
             if self.fail_next:
                 return self.fail_next.pop(0), {"message": "injected failure"}
         if headers.get("authorization") != f"Bearer {self.token}":
@@ -105,18 +117,21 @@ class MercadoPagoDouble:
                 return 201, self.by_idempotency[key]
             pref_id = f"123456789-{len(self.preferences) + 1:08d}"
             pref = dict(body)
-            pref.update({"id": pref_id,
-                         "init_point": f"https://www.mercadopago.com.co/checkout/v1/redirect?pref_id={pref_id}",
-                         "sandbox_init_point": f"https://sandbox.mercadopago.com.co/checkout/v1/redirect?pref_id={pref_id}",
-                         "date_created": time.strftime("%Y-%m-%dT%H:%M:%S.000-00:00", time.gmtime())})
+            pref.update(
+                {
+                    "id": pref_id,
+                    "init_point": f"https://www.mercadopago.com.co/checkout/v1/redirect?pref_id={pref_id}",
+                    "sandbox_init_point": f"https://sandbox.mercadopago.com.co/checkout/v1/redirect?pref_id={pref_id}",
+                    "date_created": time.strftime("%Y-%m-%dT%H:%M:%S.000-00:00", time.gmtime()),
+                }
+            )
             self.preferences[pref_id] = pref
             if key:
                 self.by_idempotency[key] = pref
         return 201, pref
 
 
-
-def queued(redis_client, kind: str) -> list[dict[str, Any]]:  # noqa: ANN001
+def queued(redis_client, kind: str) -> list[dict[str, Any]]:
     """Jobs of ``kind`` waiting in the queue's streams (payloads, with their key)."""
     out = []
     for name in redis_client.scan_iter("recobra:q:inbound:*"):
@@ -132,7 +147,7 @@ def queued(redis_client, kind: str) -> list[dict[str, Any]]:  # noqa: ANN001
     return out
 
 
-def job(kind: str, payload: dict[str, Any], key: str = "k"):  # noqa: ANN201
+def job(kind: str, payload: dict[str, Any], key: str = "k"):
     from bot.queue import Job
 
     return Job(id="1-0", partition=0, key=key, kind=kind, payload=payload)

@@ -26,7 +26,7 @@ from bot.worker.payments import process_payment
 from tests.payments.helpers import queued
 
 
-def fresh(session, model, id_):  # noqa: ANN001, ANN201
+def fresh(session, model, id_):
     session.expire_all()
     return session.get(model, id_)
 
@@ -42,10 +42,12 @@ def has(texts: list[str], *parts: str) -> bool:
     return any(all(flat(p) in flat(t) for p in parts) for t in texts)
 
 
-def bot_texts(session) -> list[str]:  # noqa: ANN001
+def bot_texts(session) -> list[str]:
     session.expire_all()
-    return [m.body for m in session.execute(
-        select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()]
+    return [
+        m.body
+        for m in session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()
+    ]
 
 
 def test_full_payment_settles_the_invoice(mercadopago_mode, session, debtor_with_link, redis_client):
@@ -58,7 +60,12 @@ def test_full_payment_settles_the_invoice(mercadopago_mode, session, debtor_with
     assert fresh(session, PaymentLink, link.id).status == "paid"
     pay = session.execute(select(Payment)).scalar_one()
     assert (pay.provider, pay.provider_id, pay.amount, pay.status, pay.applied) == (
-        "mercadopago", "2001", Decimal("185000.00"), "approved", True)
+        "mercadopago",
+        "2001",
+        Decimal("185000.00"),
+        "approved",
+        True,
+    )
     assert pay.paid_at is not None and pay.method == "visa"
     texts = bot_texts(session)
     assert has(texts, "Recibimos su pago de $ 185.000", "quedó pagada")
@@ -66,13 +73,15 @@ def test_full_payment_settles_the_invoice(mercadopago_mode, session, debtor_with
     assert {j["conversation_id"] for j in queued(redis_client, "send_message")}
 
 
-def test_partial_payment_keeps_the_rest_and_the_promise_when_covered(mercadopago_mode, session, make_debtor,
-                                                                     redis_client, verify_debtor):
+def test_partial_payment_keeps_the_rest_and_the_promise_when_covered(
+    mercadopago_mode, session, make_debtor, redis_client, verify_debtor
+):
     debtor = make_debtor()
     verify_debtor(debtor)
     inv = accounts.primary_invoice(session, debtor)
-    promise = promises.create(session, debtor, inv, date.today() + timedelta(days=3), Decimal("50000"),
-                              today=date.today())
+    promise = promises.create(
+        session, debtor, inv, date.today() + timedelta(days=3), Decimal("50000"), today=date.today()
+    )
     link, kind = payments.link_for_invoice(session, debtor, inv)
     session.commit()
     assert kind == "promise" and link.amount == Decimal("50000.00")
@@ -127,11 +136,13 @@ def test_instalments_are_paid_and_the_plan_completes(mercadopago_mode, session, 
     assert fresh(session, Invoice, inv.id).status == "paid"
 
 
-def test_rejected_payment_explains_why_and_sends_a_fresh_link(mercadopago_mode, session, debtor_with_link,
-                                                              redis_client):
+def test_rejected_payment_explains_why_and_sends_a_fresh_link(
+    mercadopago_mode, session, debtor_with_link, redis_client
+):
     debtor, inv, link = debtor_with_link()
-    mercadopago_mode.add_payment("2401", link.reference, "185000.00", status="rejected",
-                                 status_detail="cc_rejected_insufficient_amount")
+    mercadopago_mode.add_payment(
+        "2401", link.reference, "185000.00", status="rejected", status_detail="cc_rejected_insufficient_amount"
+    )
     outcome = process_payment("2401")
     assert outcome.action == "rejected" and outcome.new_link_id and outcome.new_link_id != link.id
     new = fresh(session, PaymentLink, outcome.new_link_id)
@@ -146,9 +157,11 @@ def test_rejected_payment_explains_why_and_sends_a_fresh_link(mercadopago_mode, 
 
 def test_other_rejection_reasons_in_plain_spanish(mercadopago_mode, session, debtor_with_link, redis_client):
     debtor, inv, link = debtor_with_link()
-    for pid, detail in (("2501", "cc_rejected_bad_filled_security_code"),
-                        ("2502", "cc_rejected_call_for_authorize"),
-                        ("2503", "cc_rejected_other_reason")):
+    for pid, detail in (
+        ("2501", "cc_rejected_bad_filled_security_code"),
+        ("2502", "cc_rejected_call_for_authorize"),
+        ("2503", "cc_rejected_other_reason"),
+    ):
         mercadopago_mode.add_payment(pid, link.reference, "185000.00", status="rejected", status_detail=detail)
         process_payment(pid)
     texts = bot_texts(session)
@@ -160,24 +173,43 @@ def test_other_rejection_reasons_in_plain_spanish(mercadopago_mode, session, deb
 def test_pending_cash_payment_gets_instructions(mercadopago_mode, session, make_debtor, redis_client, verify_debtor):
     from bot import debtors
 
-    debtor, _ = debtors.upsert(session, debtors.parse_debtor("MX-1", {
-        "name": "José Pérez", "phone": "+5215512345678", "whatsapp": True, "country": "MX",
-        "invoices": [{"external_id": "MX-F1", "amount": "1500.50", "currency": "MXN", "due_date": "2026-11-10"}]}))
+    debtor, _ = debtors.upsert(
+        session,
+        debtors.parse_debtor(
+            "MX-1",
+            {
+                "name": "José Pérez",
+                "phone": "+5215512345678",
+                "whatsapp": True,
+                "country": "MX",
+                "invoices": [
+                    {"external_id": "MX-F1", "amount": "1500.50", "currency": "MXN", "due_date": "2026-11-10"}
+                ],
+            },
+        ),
+    )
     session.commit()
     verify_debtor(debtor)
     inv = accounts.primary_invoice(session, debtor)
     link, _ = payments.create_link(session, debtor, inv)
     session.commit()
-    mercadopago_mode.add_payment("2601", link.reference, 1500.5, currency="MXN", status="pending",
-                                 status_detail="pending_waiting_payment", method="oxxo", payment_type="ticket",
-                                 date_of_expiration="2026-11-26T23:59:59.000-06:00",
-                                 ticket_url="https://www.mercadopago.com.mx/payments/2601/ticket")
+    mercadopago_mode.add_payment(
+        "2601",
+        link.reference,
+        1500.5,
+        currency="MXN",
+        status="pending",
+        status_detail="pending_waiting_payment",
+        method="oxxo",
+        payment_type="ticket",
+        date_of_expiration="2026-11-26T23:59:59.000-06:00",
+        ticket_url="https://www.mercadopago.com.mx/payments/2601/ticket",
+    )
     assert process_payment("2601").action == "pending"
     (text,) = bot_texts(session)
     assert has([text], "en efectivo en OXXO", "antes del 26/11/2026", "payments/2601/ticket")
     assert fresh(session, Invoice, inv.id).balance == Decimal("1500.50")
-    mercadopago_mode.add_payment("2601", link.reference, 1500.5, currency="MXN", method="oxxo",
-                                 payment_type="ticket")
+    mercadopago_mode.add_payment("2601", link.reference, 1500.5, currency="MXN", method="oxxo", payment_type="ticket")
     assert process_payment("2601").action == "applied"
     assert fresh(session, Invoice, inv.id).balance == Decimal("0.00")
 
@@ -220,8 +252,9 @@ def test_repeated_notification_applies_once(mercadopago_mode, session, debtor_wi
     assert len(bot_texts(session)) == 1
 
 
-def test_two_notifications_at_the_same_moment_apply_once(mercadopago_mode, session, debtor_with_link, redis_client,
-                                                         monkeypatch):
+def test_two_notifications_at_the_same_moment_apply_once(
+    mercadopago_mode, session, debtor_with_link, redis_client, monkeypatch
+):
     debtor, inv, link = debtor_with_link(amount="100000")
     mercadopago_mode.add_payment("3001", link.reference, "100000.00")
     from bot import payment_events
@@ -229,7 +262,7 @@ def test_two_notifications_at_the_same_moment_apply_once(mercadopago_mode, sessi
     real_lock = payment_events.lock_debtor
     both_in = threading.Barrier(2, timeout=10)
 
-    def lock_together(s, debtor_id, now):  # noqa: ANN001, ANN202
+    def lock_together(s, debtor_id, now):
         both_in.wait()  # both threads have read "no payment yet" before either takes the lock
         return real_lock(s, debtor_id, now)
 
@@ -239,7 +272,7 @@ def test_two_notifications_at_the_same_moment_apply_once(mercadopago_mode, sessi
     def run() -> None:
         try:
             results.append(process_payment("3001").action)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run) for _ in range(2)]
@@ -265,8 +298,9 @@ def test_payment_for_an_unknown_reference_is_ignored(mercadopago_mode, session, 
     assert session.execute(select(Payment)).first() is None
 
 
-def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(mercadopago_mode, session, debtor_with_link,
-                                                                    redis_client):
+def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(
+    mercadopago_mode, session, debtor_with_link, redis_client
+):
     from bot import handoffs
 
     debtor, inv, link = debtor_with_link()
@@ -286,8 +320,9 @@ def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(mercadopago_
     assert bot_texts(session) == []
 
 
-def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(mercadopago_mode, session,
-                                                                               debtor_with_link, redis_client):
+def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(
+    mercadopago_mode, session, debtor_with_link, redis_client
+):
     from bot.payment_events import credit_balance
     from bot.store.models import Handoff, Payment
 
@@ -297,8 +332,9 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(m
     assert fresh(session, Invoice, inv.id).status == "paid"
 
     # 10,000 given back: out of the credit, the invoice stays paid and nobody is bothered
-    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status_detail="partially_refunded",
-                                 transaction_amount_refunded=10000)
+    mercadopago_mode.add_payment(
+        "2301", link.reference, "200000.00", status_detail="partially_refunded", transaction_amount_refunded=10000
+    )
     process_payment("2301")
     session.expire_all()
     assert credit_balance(session, debtor.id) == {"COP": Decimal("5000.00")}
@@ -306,8 +342,9 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(m
     assert session.execute(select(Handoff)).first() is None
 
     # 30,000 in all: the last 5,000 of credit, then 15,000 back onto the invoice, and a person is told
-    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status_detail="partially_refunded",
-                                 transaction_amount_refunded=30000)
+    mercadopago_mode.add_payment(
+        "2301", link.reference, "200000.00", status_detail="partially_refunded", transaction_amount_refunded=30000
+    )
     process_payment("2301")
     process_payment("2301")  # the same notification again changes nothing
     session.expire_all()
@@ -325,7 +362,13 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(m
     assert cert.details["revoked_reason"] == "partially_refunded"
 
     # then refunded in full: the whole invoice is owed again, not more
-    mercadopago_mode.add_payment("2301", link.reference, "200000.00", status="refunded", status_detail="refunded",
-                                 transaction_amount_refunded=200000)
+    mercadopago_mode.add_payment(
+        "2301",
+        link.reference,
+        "200000.00",
+        status="refunded",
+        status_detail="refunded",
+        transaction_amount_refunded=200000,
+    )
     process_payment("2301")
     assert fresh(session, Invoice, inv.id).balance == Decimal("185000.00")

@@ -19,9 +19,15 @@ from bot.providers.mercadopago import (
 
 
 def request(reference: str = "RCtest000000001", amount: str = "185000.00", currency: str = "COP") -> LinkRequest:
-    return LinkRequest(reference=reference, amount=Decimal(amount), currency=currency,
-                       description="Pago factura F-1", expires_at=datetime.now(timezone.utc) + timedelta(hours=72),
-                       debtor_external_id="D-1", invoice_external_id="F-1")
+    return LinkRequest(
+        reference=reference,
+        amount=Decimal(amount),
+        currency=currency,
+        description="Pago factura F-1",
+        expires_at=datetime.now(timezone.utc) + timedelta(hours=72),
+        debtor_external_id="D-1",
+        invoice_external_id="F-1",
+    )
 
 
 def test_preference_has_the_exact_amount_currency_and_urls(mp_api):
@@ -30,8 +36,9 @@ def test_preference_has_the_exact_amount_currency_and_urls(mp_api):
     assert link.url.startswith("https://www.mercadopago.com.co/checkout/v1/redirect?pref_id=")
     (sent,) = [r for r in mp_api.requests if r["path"] == "/checkout/preferences"]
     body = sent["body"]
-    assert body["items"] == [{"id": "F-1", "title": "Pago factura F-1", "quantity": 1, "unit_price": 185000,
-                              "currency_id": "COP"}]
+    assert body["items"] == [
+        {"id": "F-1", "title": "Pago factura F-1", "quantity": 1, "unit_price": 185000, "currency_id": "COP"}
+    ]
     assert body["external_reference"] == "RCtest000000001"
     assert body["notification_url"] == "http://localhost:8000/webhooks/mercadopago"
     assert set(body["back_urls"]) == {"success", "failure", "pending"} and body["auto_return"] == "approved"

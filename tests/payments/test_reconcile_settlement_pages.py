@@ -14,14 +14,15 @@ from bot.worker.payments import handle_notification, process_payment, reconcile
 from tests.payments.helpers import job, queued
 
 
-def fresh(session, model, id_):  # noqa: ANN001, ANN201
+def fresh(session, model, id_):
     session.expire_all()
     return session.get(model, id_)
 
 
 # --- reconciliation ---------------------------------------------------------------------------------------
-def test_reconciliation_finds_a_payment_whose_notification_was_lost(mercadopago_mode, session, debtor_with_link,
-                                                                    redis_client):
+def test_reconciliation_finds_a_payment_whose_notification_was_lost(
+    mercadopago_mode, session, debtor_with_link, redis_client
+):
     debtor, inv, link = debtor_with_link()
     mercadopago_mode.add_payment("6001", link.reference, "185000.00")  # approved; no notification came
     counts = reconcile()
@@ -34,8 +35,9 @@ def test_reconciliation_finds_a_payment_whose_notification_was_lost(mercadopago_
 
 def test_reconciliation_follows_pending_payments(mercadopago_mode, session, debtor_with_link, redis_client):
     debtor, inv, link = debtor_with_link()
-    mercadopago_mode.add_payment("6002", link.reference, "185000.00", status="in_process",
-                                 status_detail="pending_contingency")
+    mercadopago_mode.add_payment(
+        "6002", link.reference, "185000.00", status="in_process", status_detail="pending_contingency"
+    )
     process_payment("6002")
     session.execute(select(PaymentLink)).scalars().all()
     # The link leaves the search window (paid elsewhere, say); the pending payment is still followed.
@@ -64,7 +66,7 @@ def test_reconciliation_survives_a_provider_outage(mercadopago_mode, session, de
 
 
 # --- settlement certificates ------------------------------------------------------------------------------
-def _settle(mp, session, debtor_with_link, pid: str = "7001"):  # noqa: ANN001, ANN202
+def _settle(mp, session, debtor_with_link, pid: str = "7001"):
     debtor, inv, link = debtor_with_link()
     mp.add_payment(pid, link.reference, "185000.00")
     outcome = process_payment(pid)
@@ -86,9 +88,12 @@ def test_certificate_issued_once_at_zero_balance(mercadopago_mode, session, debt
 
 
 def test_no_certificate_while_something_is_owed(mercadopago_mode, session, make_debtor, redis_client):
-    debtor = make_debtor(invoices=[
-        {"external_id": "A", "amount": "1000.00", "currency": "COP", "due_date": "2026-11-01"},
-        {"external_id": "B", "amount": "2000.00", "currency": "COP", "due_date": "2026-11-20"}])
+    debtor = make_debtor(
+        invoices=[
+            {"external_id": "A", "amount": "1000.00", "currency": "COP", "due_date": "2026-11-01"},
+            {"external_id": "B", "amount": "2000.00", "currency": "COP", "due_date": "2026-11-20"},
+        ]
+    )
     inv_a = accounts.primary_invoice(session, debtor)
     link, _ = payments.create_link(session, debtor, inv_a)
     session.commit()
@@ -104,8 +109,9 @@ def test_no_certificate_while_something_is_owed(mercadopago_mode, session, make_
     assert sorted(i["external_id"] for i in cert.details["invoices"]) == ["A", "B"]
 
 
-def test_certificate_listed_served_and_verifiable(mercadopago_mode, app, session, debtor_with_link, redis_client,
-                                                  api_headers):
+def test_certificate_listed_served_and_verifiable(
+    mercadopago_mode, app, session, debtor_with_link, redis_client, api_headers
+):
     debtor, inv, outcome = _settle(mercadopago_mode, session, debtor_with_link)
     client = app.test_client()
     data = client.get(f"/api/v1/debtors/{debtor.external_id}", headers=api_headers).get_json()
@@ -180,14 +186,18 @@ def test_sandbox_rejection_and_pending(client, session, debtor_with_link, redis_
     from bot.store.models import Message
 
     debtor, inv, link = debtor_with_link()
-    client.post(f"/sandbox/checkout/{link.reference}",
-                data={"outcome": "rejected", "status_detail": "cc_rejected_call_for_authorize"})
+    client.post(
+        f"/sandbox/checkout/{link.reference}",
+        data={"outcome": "rejected", "status_detail": "cc_rejected_call_for_authorize"},
+    )
     client.post(f"/sandbox/checkout/{link.reference}", data={"outcome": "pending", "method": "efecty"})
     for payload in queued(redis_client, "mp_notification"):
         handle_notification(job("mp_notification", payload, key=payload["key"]))
     session.expire_all()
-    bodies = [m.body for m in session.execute(select(Message).where(Message.direction == "out")
-                                              .order_by(Message.id)).scalars()]
+    bodies = [
+        m.body
+        for m in session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()
+    ]
     assert len(bodies) == 2
     (rejected,) = [b for b in bodies if "autorice" in b]
     assert re.search(r"/p/\w+", rejected)
@@ -214,8 +224,9 @@ def test_sandbox_refund_through_the_webhook(client, session, debtor_with_link, r
     run_queued()
     assert fresh(session, Invoice, inv.id).balance == Decimal("0.00")
     sp = session.execute(select(SandboxPayment)).scalar_one()
-    resp = client.post(f"/sandbox/checkout/{link.reference}/refund", data={"payment_id": sp.provider_id,
-                                                                          "kind": "charged_back"})
+    resp = client.post(
+        f"/sandbox/checkout/{link.reference}/refund", data={"payment_id": sp.provider_id, "kind": "charged_back"}
+    )
     assert resp.status_code == 200
     run_queued()
     assert fresh(session, Invoice, inv.id).balance == Decimal("185000.00")

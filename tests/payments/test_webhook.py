@@ -47,8 +47,14 @@ def test_forged_missing_and_stale_signatures_are_refused(client, signed, redis_c
     forged = signed("5002", secret="not-the-secret")
     stale = signed("5002", ts=int(time.time()) - 3600)
     other_id = signed("5003")
-    for headers in (forged, stale, other_id, {}, {"x-signature": "garbage", "x-request-id": "req-1"},
-                    {"x-signature": signed("5002")["x-signature"], "x-request-id": "another-request"}):
+    for headers in (
+        forged,
+        stale,
+        other_id,
+        {},
+        {"x-signature": "garbage", "x-request-id": "req-1"},
+        {"x-signature": signed("5002")["x-signature"], "x-request-id": "another-request"},
+    ):
         resp = client.post(URL.format("5002"), json=BODY, headers=headers)
         assert resp.status_code == 403, headers
         assert resp.get_json()["error"]["code"] == "forbidden"
@@ -60,20 +66,24 @@ def test_the_same_delivery_twice_is_queued_once(client, signed, redis_client):
     assert client.post(URL.format("5004"), json=BODY, headers=headers).get_json()["status"] == "queued"
     assert client.post(URL.format("5004"), json=BODY, headers=headers).get_json()["status"] == "duplicate"
     # A later notification about the same payment (a refund, say) has its own request id: it is queued.
-    assert client.post(URL.format("5004"), json=BODY,
-                       headers=signed("5004", request_id="req-later")).get_json()["status"] == "queued"
+    assert (
+        client.post(URL.format("5004"), json=BODY, headers=signed("5004", request_id="req-later")).get_json()["status"]
+        == "queued"
+    )
     assert len(queued(redis_client, "mp_notification")) == 2
 
 
 def test_other_topics_are_acknowledged_and_ignored(client, signed, redis_client):
-    resp = client.post("/webhooks/mercadopago?data.id=77&type=merchant_order", json={"type": "merchant_order"},
-                       headers=signed("77"))
+    resp = client.post(
+        "/webhooks/mercadopago?data.id=77&type=merchant_order", json={"type": "merchant_order"}, headers=signed("77")
+    )
     assert resp.status_code == 200 and resp.get_json()["status"] == "ignored"
     assert queued(redis_client, "mp_notification") == []
 
 
-def test_body_is_never_trusted_the_worker_fetches_the_payment(mercadopago_mode, app, session, debtor_with_link,
-                                                              redis_client, signed):
+def test_body_is_never_trusted_the_worker_fetches_the_payment(
+    mercadopago_mode, app, session, debtor_with_link, redis_client, signed
+):
     debtor, inv, link = debtor_with_link()
     mercadopago_mode.add_payment("5005", link.reference, "185000.00")
     client = app.test_client()

@@ -37,7 +37,7 @@ def _password_hash() -> str:
 
 
 @pytest.fixture()
-def make_staff(session):  # noqa: ANN001, ANN201
+def make_staff(session):
     """A committed, active user whose password is ``PASSWORD``: tests/console's make_user with a cached hash."""
     from bot.store.models import User
 
@@ -66,7 +66,7 @@ class World:
 
 
 @pytest.fixture()
-def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: ANN001, F811 (fixture)
+def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F811 (fixture)
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
     from bot.store.models import Conversation, Handoff, Message, PaymentLink, Settlement
 
@@ -75,32 +75,62 @@ def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: AN
     handoff: Handoff = make_handoff("D-1", phone=DEBTOR_PHONE)
     conv = session.get(Conversation, handoff.conversation_id)
     now = datetime.now(timezone.utc)
-    out = Message(conversation_id=conv.id, debtor_id=handoff.debtor_id, direction="out", author="bot",
-                  channel="whatsapp", to_phone=DEBTOR_PHONE, body="¿En qué le puedo ayudar?", status="delivered",
-                  created_at=now)
-    link = PaymentLink(debtor_id=handoff.debtor_id, reference="ref-sec-1", short_code="sec1code",
-                       provider="sandbox", url="http://localhost:8000/sandbox/checkout/ref-sec-1",
-                       amount=Decimal("185000.00"), currency="COP", status="active",
-                       expires_at=now + timedelta(days=3), created_at=now)
-    cert = Settlement(debtor_id=handoff.debtor_id, code="SEC2345678AB", fingerprint="f" * 64, issued_at=now,
-                      details={}, pdf=b"%PDF-1.4\n%%EOF\n")
+    out = Message(
+        conversation_id=conv.id,
+        debtor_id=handoff.debtor_id,
+        direction="out",
+        author="bot",
+        channel="whatsapp",
+        to_phone=DEBTOR_PHONE,
+        body="¿En qué le puedo ayudar?",
+        status="delivered",
+        created_at=now,
+    )
+    link = PaymentLink(
+        debtor_id=handoff.debtor_id,
+        reference="ref-sec-1",
+        short_code="sec1code",
+        provider="sandbox",
+        url="http://localhost:8000/sandbox/checkout/ref-sec-1",
+        amount=Decimal("185000.00"),
+        currency="COP",
+        status="active",
+        expires_at=now + timedelta(days=3),
+        created_at=now,
+    )
+    cert = Settlement(
+        debtor_id=handoff.debtor_id,
+        code="SEC2345678AB",
+        fingerprint="f" * 64,
+        issued_at=now,
+        details={},
+        pdf=b"%PDF-1.4\n%%EOF\n",
+    )
     session.add_all([out, link, cert])
     session.commit()
-    return World(handoff_id=handoff.id, conversation_id=conv.id, outbound_message_id=out.id,
-                 target_user_id=target.id, external_id="D-1", certificate_code=cert.code,
-                 short_code=link.short_code, reference=link.reference, users=staff)
+    return World(
+        handoff_id=handoff.id,
+        conversation_id=conv.id,
+        outbound_message_id=out.id,
+        target_user_id=target.id,
+        external_id="D-1",
+        certificate_code=cert.code,
+        short_code=link.short_code,
+        reference=link.reference,
+        users=staff,
+    )
 
 
-def login_client(app, username: str | None, *, user_agent: str = "pytest-security",  # noqa: ANN001, ANN201
-                 password: str = PASSWORD):
+def login_client(app, username: str | None, *, user_agent: str = "pytest-security", password: str = PASSWORD):
     """A test client signed in as ``username`` through the real form (None: anonymous), with the CSRF token
     of its own session kept on ``client.csrf``."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent
     page = client.get("/console/login").get_data(as_text=True)
     if username is not None:
-        resp = client.post("/console/login", data={"username": username, "password": password,
-                                                  "csrf_token": csrf_from(page)})
+        resp = client.post(
+            "/console/login", data={"username": username, "password": password, "csrf_token": csrf_from(page)}
+        )
         assert resp.status_code == 302, f"{username} could not sign in ({resp.status_code})"
         page = client.get("/console/").get_data(as_text=True)
     client.csrf = csrf_from(page)
@@ -108,7 +138,7 @@ def login_client(app, username: str | None, *, user_agent: str = "pytest-securit
 
 
 @pytest.fixture()
-def clients(app, world):  # noqa: ANN001, ANN201
+def clients(app, world):
     """role -> a test client: anonymous, anonymous with the API key, and one signed in per staff role."""
     out = {role: login_client(app, STAFF.get(role)) for role in ROLES}
     out["api_key"].environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TEST_API_KEY}"
@@ -126,7 +156,7 @@ def store_fingerprint(db_url: str) -> list[Any]:
         return [(t.name, sorted(map(repr, conn.execute(select(t)).all()))) for t in Base.metadata.sorted_tables]
 
 
-def is_login_redirect(resp) -> bool:  # noqa: ANN001
+def is_login_redirect(resp) -> bool:
     """A 302 to the login page carrying ``next=``: Flask-Login sending an anonymous visitor to sign in."""
     location = resp.headers.get("Location", "")
     return resp.status_code == 302 and bool(re.match(r"^(https?://[^/]+)?/console/login\?next=", location))
@@ -141,24 +171,32 @@ def app_routes() -> list[tuple[str, str, str]]:
     from bot.web import create_app
 
     rules = sorted(create_app({"TESTING": True}).url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
-    return [(rule.rule, method, rule.endpoint) for rule in rules
-            for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
+    return [
+        (rule.rule, method, rule.endpoint) for rule in rules for method in sorted(rule.methods - {"HEAD", "OPTIONS"})
+    ]
 
 
-def _static_file(app, endpoint: str) -> str:  # noqa: ANN001
+def _static_file(app, endpoint: str) -> str:
     folder = app.static_folder if endpoint == "static" else app.blueprints[endpoint.split(".")[0]].static_folder
     return sorted(p.name for p in Path(folder).iterdir() if p.is_file())[0]
 
 
-def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:  # noqa: ANN001
+def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:
     """A real value for each path parameter; a new parameter name fails here until the world seeds one."""
     from bot import reporting
 
     known = {
-        "handoff_id": world.handoff_id, "conversation_id": world.conversation_id,
-        "message_id": world.outbound_message_id, "user_id": world.target_user_id, "verb": "deactivate",
-        "external_id": world.external_id, "code": world.certificate_code, "short_code": world.short_code,
-        "reference": world.reference, "result": "exito", "name": reporting.EXPORT_TABLES[0],
+        "handoff_id": world.handoff_id,
+        "conversation_id": world.conversation_id,
+        "message_id": world.outbound_message_id,
+        "user_id": world.target_user_id,
+        "verb": "deactivate",
+        "external_id": world.external_id,
+        "code": world.certificate_code,
+        "short_code": world.short_code,
+        "reference": world.reference,
+        "result": "exito",
+        "name": reporting.EXPORT_TABLES[0],
     }
     if "filename" in arguments:
         known["filename"] = _static_file(app, endpoint)
@@ -167,7 +205,8 @@ def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[s
     return {name: known[name] for name in arguments}
 
 
-def route_url(app, world: World, path: str, method: str, endpoint: str) -> str:  # noqa: ANN001
+def route_url(app, world: World, path: str, method: str, endpoint: str) -> str:
     url_rule = next(r for r in app.url_map.iter_rules(endpoint) if r.rule == path)
-    return app.url_map.bind("localhost").build(endpoint, path_values(app, world, endpoint, set(url_rule.arguments)),
-                                               method=method)
+    return app.url_map.bind("localhost").build(
+        endpoint, path_values(app, world, endpoint, set(url_rule.arguments)), method=method
+    )

@@ -42,23 +42,23 @@ def exemption(endpoint: str) -> str | None:
 
 def test_every_state_changing_route_is_csrf_checked_or_exempt_for_a_reason():
     assert SESSION_ROUTES, "no session routes found: the url_map filter is wrong"
-    neither = [f"{m} {p} ({e})" for p, m, e in ROUTES
-               if not p.startswith(SESSION_PAGES) and exemption(e) is None]
+    neither = [f"{m} {p} ({e})" for p, m, e in ROUTES if not p.startswith(SESSION_PAGES) and exemption(e) is None]
     assert not neither, f"state-changing routes neither under {SESSION_PAGES} nor in EXEMPT: {neither}"
     odd = [f"{m} {p} ({e})" for p, m, e in SESSION_ROUTES if exemption(e) is not None]
     assert not odd, f"session pages must not be exempt from CSRF: {odd}"
 
 
-def _call(client, url: str, method: str, form: dict[str, str], token: str | None):  # noqa: ANN001, ANN202
+def _call(client, url: str, method: str, form: dict[str, str], token: str | None):
     data = dict(form)
     if token is not None:
         data["csrf_token"] = token
     return client.open(url, method=method, data=data, headers={"Accept": "text/html"})
 
 
-@pytest.mark.parametrize(("path", "method", "endpoint"), SESSION_ROUTES,
-                         ids=[f"{m} {p}" for p, m, _e in SESSION_ROUTES])
-def test_session_route_refuses_a_missing_or_foreign_token(path, method, endpoint, app, world, db):  # noqa: ANN001
+@pytest.mark.parametrize(
+    ("path", "method", "endpoint"), SESSION_ROUTES, ids=[f"{m} {p}" for p, m, _e in SESSION_ROUTES]
+)
+def test_session_route_refuses_a_missing_or_foreign_token(path, method, endpoint, app, world, db):
     url = route_url(app, world, path, method, endpoint)
     rule = rule_for(method, endpoint)
     form = dict(rule.form or {}) if rule else {}
@@ -89,11 +89,17 @@ def _twilio_signed(path: str, params: dict[str, str]) -> dict[str, str]:
     return {"X-Twilio-Signature": signature}
 
 
-def test_twilio_webhooks_need_no_token_because_they_refuse_unsigned_calls(client, db, redis_client):  # noqa: ANN001
+def test_twilio_webhooks_need_no_token_because_they_refuse_unsigned_calls(client, db, redis_client):
     from bot.store.models import Message
 
-    params = {"MessageSid": "SM" + "a" * 32, "From": "whatsapp:+573001112233", "To": "whatsapp:+14155238886",
-              "Body": "hola", "NumMedia": "0", "AccountSid": "AC" + "1" * 32}
+    params = {
+        "MessageSid": "SM" + "a" * 32,
+        "From": "whatsapp:+573001112233",
+        "To": "whatsapp:+14155238886",
+        "Body": "hola",
+        "NumMedia": "0",
+        "AccountSid": "AC" + "1" * 32,
+    }
     for path in ("/webhooks/twilio/messages", "/webhooks/twilio/status"):
         unsigned = client.post(path, data=params)
         assert unsigned.status_code == 403, f"{path} accepted an unsigned call"
@@ -103,15 +109,18 @@ def test_twilio_webhooks_need_no_token_because_they_refuse_unsigned_calls(client
 
     with get_sessionmaker(db)() as s:
         assert s.query(Message).count() == 0
-    signed = client.post("/webhooks/twilio/messages", data=urlencode(params),
-                         content_type="application/x-www-form-urlencoded",
-                         headers=_twilio_signed("/webhooks/twilio/messages", params))
+    signed = client.post(
+        "/webhooks/twilio/messages",
+        data=urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        headers=_twilio_signed("/webhooks/twilio/messages", params),
+    )
     assert signed.status_code == 200, "a signed Twilio call without a CSRF token must be accepted"
     with get_sessionmaker(db)() as s:
         assert s.query(Message).count() == 1
 
 
-def test_mercadopago_webhook_needs_no_token_because_it_refuses_unsigned_calls(client, redis_client):  # noqa: ANN001
+def test_mercadopago_webhook_needs_no_token_because_it_refuses_unsigned_calls(client, redis_client):
     from bot.config import get_settings
     from bot.web.mercadopago import sign
 
@@ -119,17 +128,24 @@ def test_mercadopago_webhook_needs_no_token_because_it_refuses_unsigned_calls(cl
     body = json.dumps({"type": "payment", "data": {"id": "123456"}})
     unsigned = client.post(url, data=body, content_type="application/json")
     assert unsigned.status_code == 403
-    forged = client.post(url, data=body, content_type="application/json",
-                         headers={"x-request-id": "r1", "x-signature": sign("123456", "r1", "not-the-secret")})
+    forged = client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        headers={"x-request-id": "r1", "x-signature": sign("123456", "r1", "not-the-secret")},
+    )
     assert forged.status_code == 403
     assert redis_client.keys("*") == [], "a refused notification queued something"
-    signed = client.post(url, data=body, content_type="application/json",
-                         headers={"x-request-id": "r2",
-                                  "x-signature": sign("123456", "r2", get_settings().mercadopago_webhook_secret)})
+    signed = client.post(
+        url,
+        data=body,
+        content_type="application/json",
+        headers={"x-request-id": "r2", "x-signature": sign("123456", "r2", get_settings().mercadopago_webhook_secret)},
+    )
     assert signed.status_code == 200 and signed.get_json()["status"] == "queued"
 
 
-def test_api_needs_no_token_because_it_refuses_calls_without_the_bearer_key(app, world, clients, db):  # noqa: ANN001
+def test_api_needs_no_token_because_it_refuses_calls_without_the_bearer_key(app, world, clients, db):
     from tests.security.test_role_matrix import DEBTOR_PAYLOAD
 
     payload = {**DEBTOR_PAYLOAD, "name": "Nombre Cambiado"}
@@ -139,12 +155,13 @@ def test_api_needs_no_token_because_it_refuses_calls_without_the_bearer_key(app,
         resp = signed_in.put("/api/v1/debtors/D-1", json=payload, headers=headers)
         assert resp.status_code == 401, f"PUT /api/v1 with {headers or 'a session only'}: {resp.status_code}"
     assert store_fingerprint(db) == before
-    resp = app.test_client().put("/api/v1/debtors/D-1", json=payload,
-                                 headers={"Authorization": f"Bearer {TEST_API_KEY}"})
+    resp = app.test_client().put(
+        "/api/v1/debtors/D-1", json=payload, headers={"Authorization": f"Bearer {TEST_API_KEY}"}
+    )
     assert resp.status_code == 200 and resp.get_json()["name"] == "Nombre Cambiado"
 
 
-def test_sandbox_pages_are_not_served_when_the_providers_are_real(monkeypatch):  # noqa: ANN001
+def test_sandbox_pages_are_not_served_when_the_providers_are_real(monkeypatch):
     from bot.config import reset_settings
     from bot.web import create_app
 

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from other conftests are parameters of the tests
 """Issue 22, part 3: nothing about a debt before verification, on any path.
 
 Templates and campaign texts carry no name, amount or date; payment results tell details only to a debtor
@@ -24,14 +25,21 @@ from tests.worker.doubles import inbound_params, post_inbound, rasa_double, sand
 
 PHONE = "+573001112233"
 CARD = "4111 1111 1111 1111"
-DEBTOR_VALUES = {"name": "Ana", "business": "Financiera Aurora", "due_date": "10/12/2026",
-                 "promised_date": "12/12/2026", "amount": "$ 185.000"}
+DEBTOR_VALUES = {
+    "name": "Ana",
+    "business": "Financiera Aurora",
+    "due_date": "10/12/2026",
+    "promised_date": "12/12/2026",
+    "amount": "$ 185.000",
+}
 
 
-def _outbound(session) -> list[str]:  # noqa: ANN001
+def _outbound(session) -> list[str]:
     session.expire_all()
-    return [m.body for m in session.execute(select(Message).where(Message.direction == "out")
-                                            .order_by(Message.id)).scalars()]
+    return [
+        m.body
+        for m in session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()
+    ]
 
 
 # --- 1. templates and campaign texts --------------------------------------------------------------------------
@@ -50,8 +58,11 @@ def test_a_template_with_a_debtor_variable_is_refused(tmp_path: Path):
     from channels import templates
 
     path = tmp_path / "templates.yml"
-    path.write_text("templates:\n  reengage:\n    content_sid: HX" + "0" * 31 + "1\n    variables: [name, business]\n"
-                    "    preview: 'Hola {{1}}, le escribe {{2}}.'\n", encoding="utf-8")
+    path.write_text(
+        "templates:\n  reengage:\n    content_sid: HX" + "0" * 31 + "1\n    variables: [name, business]\n"
+        "    preview: 'Hola {{1}}, le escribe {{2}}.'\n",
+        encoding="utf-8",
+    )
     with pytest.raises(templates.TemplateError, match="name"):
         templates.load_templates(str(path))
 
@@ -72,7 +83,7 @@ def test_campaign_texts_use_only_the_sender_and_tell_nothing_agreed():
         campaigns.check_text("D0", "{business}: Hola {name}, su saldo es {amount}")
 
 
-def test_reopening_whatsapp_outside_the_window_does_not_name_the_debtor(session, make_debtor, sandbox_provider):  # noqa: F811
+def test_reopening_whatsapp_outside_the_window_does_not_name_the_debtor(session, make_debtor, sandbox_provider):
     from bot import handoffs, messaging
 
     debtor = make_debtor("CO-1", phone=PHONE)
@@ -88,8 +99,12 @@ def test_reopening_whatsapp_outside_the_window_does_not_name_the_debtor(session,
 
 
 # --- 2. payment results ---------------------------------------------------------------------------------------
-def test_approved_payment_to_an_unverified_phone_tells_no_detail(mercadopago_mode, session, debtor_with_link,  # noqa: F811
-                                                                  redis_client):
+def test_approved_payment_to_an_unverified_phone_tells_no_detail(
+    mercadopago_mode,
+    session,
+    debtor_with_link,
+    redis_client,
+):
     from bot.worker.payments import process_payment
 
     debtor, inv, link = debtor_with_link(verified=False)
@@ -102,8 +117,13 @@ def test_approved_payment_to_an_unverified_phone_tells_no_detail(mercadopago_mod
         assert secret not in text
 
 
-def test_a_verification_from_an_expired_session_does_not_count(mercadopago_mode, session, debtor_with_link,  # noqa: F811
-                                                               verify_debtor, redis_client):  # noqa: F811
+def test_a_verification_from_an_expired_session_does_not_count(
+    mercadopago_mode,
+    session,
+    debtor_with_link,
+    verify_debtor,
+    redis_client,
+):
     from bot.worker.payments import process_payment
 
     debtor, inv, link = debtor_with_link(verified=False)
@@ -114,7 +134,7 @@ def test_a_verification_from_an_expired_session_does_not_count(mercadopago_mode,
     assert "recibimos un pago" in text and "145.000" not in text and "Ana" not in text
 
 
-def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, verify_debtor):  # noqa: F811
+def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, verify_debtor):
     from bot import disclosure, handoffs
 
     debtor = make_debtor("CO-1", phone=PHONE)
@@ -122,24 +142,45 @@ def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, ver
     verify_debtor(debtor, at=now - timedelta(minutes=100))
     conv = handoffs.get_or_create_conversation(session, PHONE, debtor)
     for minutes in (50, 5):  # never 60 minutes of silence since the check
-        session.add(Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor",
-                            channel="whatsapp", body="ok", status="processed",
-                            created_at=now - timedelta(minutes=minutes)))
+        session.add(
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="in",
+                author="debtor",
+                channel="whatsapp",
+                body="ok",
+                status="processed",
+                created_at=now - timedelta(minutes=minutes),
+            )
+        )
     session.commit()
     assert disclosure.verified_conversation(session, debtor, now)
     assert not disclosure.verified_conversation(session, debtor, now + timedelta(minutes=61))
 
 
-def test_rejected_and_pending_payments_to_an_unverified_phone(mercadopago_mode, session, debtor_with_link,  # noqa: F811
-                                                              redis_client):
+def test_rejected_and_pending_payments_to_an_unverified_phone(
+    mercadopago_mode,
+    session,
+    debtor_with_link,
+    redis_client,
+):
     from bot.worker.payments import process_payment
 
     debtor, inv, link = debtor_with_link(verified=False)
-    mercadopago_mode.add_payment("9003", link.reference, "185000.00", status="rejected",
-                                 status_detail="cc_rejected_insufficient_amount")
+    mercadopago_mode.add_payment(
+        "9003", link.reference, "185000.00", status="rejected", status_detail="cc_rejected_insufficient_amount"
+    )
     assert process_payment("9003").action == "rejected"
-    mercadopago_mode.add_payment("9004", link.reference, "185000.00", status="pending", status_detail="pending",
-                                 method="efecty", payment_type="ticket")
+    mercadopago_mode.add_payment(
+        "9004",
+        link.reference,
+        "185000.00",
+        status="pending",
+        status_detail="pending",
+        method="efecty",
+        payment_type="ticket",
+    )
     process_payment("9004")
     rejected, pending = _outbound(session)
     assert "no se pudo completar" in rejected and "en proceso" in pending
@@ -156,22 +197,30 @@ def test_one_phone_mask_everywhere():
     assert masking.mask_phone("whatsapp:+5215512345678") == "+52•••••••5678"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("mi tarjeta es 4111 1111 1111 1111 gracias", "mi tarjeta es [tarjeta oculta] gracias"),
-    ("5500-0000-0000-0004", "[tarjeta oculta]"),
-    ("378282246310005 y ya", "[tarjeta oculta] y ya"),
-    ("4111111111111112", "4111111111111112"),  # fails the Luhn check: not a card
-    ("pagué 1.250.000 el 10/12", "pagué 1.250.000 el 10/12"),
-    ("mi número +57 300 111 2233", "mi número +57 300 111 2233"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mi tarjeta es 4111 1111 1111 1111 gracias", "mi tarjeta es [tarjeta oculta] gracias"),
+        ("5500-0000-0000-0004", "[tarjeta oculta]"),
+        ("378282246310005 y ya", "[tarjeta oculta] y ya"),
+        ("4111111111111112", "4111111111111112"),  # fails the Luhn check: not a card
+        ("pagué 1.250.000 el 10/12", "pagué 1.250.000 el 10/12"),
+        ("mi número +57 300 111 2233", "mi número +57 300 111 2233"),
+    ],
+)
 def test_card_numbers(text, expected):
     from bot import masking
 
     assert masking.mask_cards(text) == expected
 
 
-def test_a_card_number_is_masked_before_it_is_stored_or_reaches_rasa(client, session, make_debtor, rasa_double,  # noqa: F811
-                                                                      sandbox_provider):  # noqa: F811
+def test_a_card_number_is_masked_before_it_is_stored_or_reaches_rasa(
+    client,
+    session,
+    make_debtor,
+    rasa_double,
+    sandbox_provider,
+):
     from bot.queue import Job
     from bot.worker.inbound import handle_inbound
 
@@ -185,9 +234,15 @@ def test_a_card_number_is_masked_before_it_is_stored_or_reaches_rasa(client, ses
     assert "1111" not in call["message"] and "[tarjeta oculta]" in call["message"]
 
 
-def test_identity_answers_are_kept_masked_and_managers_never_see_them(app, client, session, make_debtor,
-                                                                       rasa_double, sandbox_provider,  # noqa: F811
-                                                                       manager):  # noqa: F811
+def test_identity_answers_are_kept_masked_and_managers_never_see_them(
+    app,
+    client,
+    session,
+    make_debtor,
+    rasa_double,
+    sandbox_provider,
+    manager,
+):
     """The debtor answers the identity question; Rasa checks it (the audit records it); what the store keeps,
     the manager's transcript and every export show no digits of the document."""
     from bot import audit
@@ -211,10 +266,19 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(app, clien
     stored = session.get(Message, mid)
     assert stored.body == "termina en ••••" and rasa_double.calls[0]["message"] == "termina en 48 21"
     # an answer stored before this change (raw) is still hidden from managers
-    session.add(Message(conversation_id=stored.conversation_id, debtor_id=debtor.id, direction="in", author="debtor",
-                        channel="whatsapp", body="es 4821", status="processed",
-                        entities=[{"entity": "document_digits", "value": "4821"}],
-                        created_at=datetime.now(timezone.utc)))
+    session.add(
+        Message(
+            conversation_id=stored.conversation_id,
+            debtor_id=debtor.id,
+            direction="in",
+            author="debtor",
+            channel="whatsapp",
+            body="es 4821",
+            status="processed",
+            entities=[{"entity": "document_digits", "value": "4821"}],
+            created_at=datetime.now(timezone.utc),
+        )
+    )
     session.commit()
 
     login(client, "gerente")
@@ -228,7 +292,7 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(app, clien
     assert not re.search(r"(?<!\d)48 ?21(?!\d)", listed) and "3001112233" not in listed
 
 
-def test_the_agent_console_hides_identity_answers_of_a_failed_check(client, session, make_handoff, agent):  # noqa: F811
+def test_the_agent_console_hides_identity_answers_of_a_failed_check(client, session, make_handoff, agent):
     handoff = make_handoff(reason="failed_verification", texts=("1234", "5678", "es 4821"))
     session.get(Handoff, handoff.id).summary = "Motivo: failed_verification | Últimos mensajes: 1234 / 5678 / es 4821"
     for m in session.execute(select(Message).where(Message.direction == "in")).scalars():
@@ -242,7 +306,7 @@ def test_the_agent_console_hides_identity_answers_of_a_failed_check(client, sess
         assert not re.search(rf"(?<!\d){digits}(?!\d)", page), digits
 
 
-def _csrf(client) -> str:  # noqa: ANN001
+def _csrf(client) -> str:
     from tests.console.helpers import csrf_from
 
     return csrf_from(client.get("/console/").get_data(as_text=True))
@@ -271,19 +335,29 @@ def _access_line(path: str, query: str = "", referer: str = "-") -> str:
     logger.access_log.setLevel(logging.INFO)
     logger._access_log_enabled = True
     raw = path + ("?" + query if query else "")
-    environ = {"REQUEST_METHOD": "GET", "RAW_URI": raw, "PATH_INFO": path, "QUERY_STRING": query,
-               "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.9", "HTTP_REFERER": referer}
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": raw,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.9",
+        "HTTP_REFERER": referer,
+    }
     logger.access(_Resp(), {"Referer": referer}, environ, timedelta(milliseconds=5))
     return stream.getvalue()
 
 
-@pytest.mark.parametrize(("path", "query", "secret"), [
-    ("/p/Xk3Fq9Lm2P", "", "Xk3Fq9Lm2P"),
-    ("/certificados/ABCDEFGHJKLM.pdf", "", "ABCDEFGHJKLM"),
-    ("/certificados/verificar", "code=ABCDEFGHJKLM", "ABCDEFGHJKLM"),
-    ("/sandbox/checkout/RC7f3a9c2d", "", "RC7f3a9c2d"),
-    ("/pago/exito", "payment_id=1&external_reference=RC7f3a9c2d", "RC7f3a9c2d"),
-])
+@pytest.mark.parametrize(
+    ("path", "query", "secret"),
+    [
+        ("/p/Xk3Fq9Lm2P", "", "Xk3Fq9Lm2P"),
+        ("/certificados/ABCDEFGHJKLM.pdf", "", "ABCDEFGHJKLM"),
+        ("/certificados/verificar", "code=ABCDEFGHJKLM", "ABCDEFGHJKLM"),
+        ("/sandbox/checkout/RC7f3a9c2d", "", "RC7f3a9c2d"),
+        ("/pago/exito", "payment_id=1&external_reference=RC7f3a9c2d", "RC7f3a9c2d"),
+    ],
+)
 def test_bearer_codes_stay_out_of_the_access_log(path, query, secret):
     line = _access_line(path, query, referer=f"https://example.com/p/{secret}")
     assert "GET" in line and "200" in line and "[redactado]" in line
@@ -302,7 +376,7 @@ def test_the_web_command_runs_gunicorn_with_the_redacting_logger(monkeypatch):
     assert argv[argv.index("--logger-class") + 1] == "bot.web.access_log.RedactingLogger"
 
 
-def test_a_revoked_certificate_is_not_served(mercadopago_mode, app, session, debtor_with_link, redis_client):  # noqa: F811
+def test_a_revoked_certificate_is_not_served(mercadopago_mode, app, session, debtor_with_link, redis_client):
     from bot.worker.payments import process_payment
 
     debtor, inv, link = debtor_with_link()

@@ -63,13 +63,18 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @pytest.fixture()
-def action_server(db, redis_url, tmp_path):  # noqa: ANN001, ANN201
+def action_server(db, redis_url, tmp_path):
     port = free_port()
     env = dict(os.environ, ACTION_SERVER_TOKEN=TOKEN, ACTION_SERVER_MAX_BYTES=str(256 * 1024))
     env.pop("ACTION_SERVER_HOST", None)
     log = (tmp_path / "actions.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "actions.server", "-p", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "actions.server", "-p", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}", port
@@ -82,16 +87,32 @@ def opt_out_call(phone: str) -> dict:
     """What Rasa would post for `action_opt_out`, with a tracker that claims to be verified."""
     from tests.actions.conftest import load_domain
 
-    latest = {"text": "no me escriban más", "intent": {"name": "opt_out", "confidence": 0.99}, "entities": [],
-              "metadata": {"channel": "whatsapp"}}
-    tracker = {"sender_id": phone, "slots": {"verified": True}, "latest_message": latest,
-               "events": [{"event": "user", "text": latest["text"], "parse_data": latest}], "paused": False,
-               "followup_action": None, "active_loop": {}, "latest_action_name": "action_listen"}
-    return {"next_action": "action_opt_out", "sender_id": phone, "tracker": tracker, "domain": load_domain(),
-            "version": "3.6.21"}
+    latest = {
+        "text": "no me escriban más",
+        "intent": {"name": "opt_out", "confidence": 0.99},
+        "entities": [],
+        "metadata": {"channel": "whatsapp"},
+    }
+    tracker = {
+        "sender_id": phone,
+        "slots": {"verified": True},
+        "latest_message": latest,
+        "events": [{"event": "user", "text": latest["text"], "parse_data": latest}],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": "action_listen",
+    }
+    return {
+        "next_action": "action_opt_out",
+        "sender_id": phone,
+        "tracker": tracker,
+        "domain": load_domain(),
+        "version": "3.6.21",
+    }
 
 
-def opted_out(session, external_id: str) -> bool:  # noqa: ANN001
+def opted_out(session, external_id: str) -> bool:
     from bot import debtors
 
     session.expire_all()
@@ -102,8 +123,13 @@ def test_action_server_runs_nothing_without_its_token(action_server, make_debtor
     url, _port = action_server
     make_debtor("CO-1", phone=PHONE)
     call = opt_out_call(PHONE)
-    for headers in ({}, {"Authorization": "Bearer wrong-token"}, {"Authorization": TOKEN},
-                    {"Authorization": f"Basic {TOKEN}"}, {"Authorization": f"Bearer {TOKEN}x"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong-token"},
+        {"Authorization": TOKEN},
+        {"Authorization": f"Basic {TOKEN}"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+    ):
         r = requests.post(f"{url}/webhook", json=call, headers=headers, timeout=30)
         assert r.status_code == 401, (headers, r.text)
         assert not opted_out(session, "CO-1")
@@ -124,13 +150,21 @@ def test_action_server_refuses_large_and_inflating_bodies(action_server, make_de
     # a deflate bomb: 6 KB on the wire, 6 MB inflated
     bomb = zlib.compress(json.dumps(opt_out_call(PHONE) | {"padding": " " * (6 * 1024 * 1024)}).encode(), 9)
     assert len(bomb) < 256 * 1024
-    r = requests.post(f"{url}/webhook", data=bomb, timeout=30,
-                      headers=auth | {"Content-Type": "application/json", "Content-Encoding": "deflate"})
+    r = requests.post(
+        f"{url}/webhook",
+        data=bomb,
+        timeout=30,
+        headers=auth | {"Content-Type": "application/json", "Content-Encoding": "deflate"},
+    )
     assert r.status_code == 413
     assert not opted_out(session, "CO-1")
     # a small deflated call (Rasa compresses large trackers) still works
-    r = requests.post(f"{url}/webhook", data=zlib.compress(json.dumps(opt_out_call(PHONE)).encode()), timeout=30,
-                      headers=auth | {"Content-Type": "application/json", "Content-Encoding": "deflate"})
+    r = requests.post(
+        f"{url}/webhook",
+        data=zlib.compress(json.dumps(opt_out_call(PHONE)).encode()),
+        timeout=30,
+        headers=auth | {"Content-Type": "application/json", "Content-Encoding": "deflate"},
+    )
     assert r.status_code == 200 and opted_out(session, "CO-1")
 
 
@@ -174,8 +208,16 @@ def test_no_secret_in_any_process_arguments(tmp_path, monkeypatch):
     try:
         text = procfile(tmp_path)
         s = get_settings()
-        for secret in (s.rasa_auth_token, s.rasa_jwt_secret, s.action_server_token, s.rasa_channel_secret,
-                       s.redis_password, s.api_key, s.secret_key, s.twilio_auth_token):
+        for secret in (
+            s.rasa_auth_token,
+            s.rasa_jwt_secret,
+            s.action_server_token,
+            s.rasa_channel_secret,
+            s.redis_password,
+            s.api_key,
+            s.secret_key,
+            s.twilio_auth_token,
+        ):
             assert secret and secret not in text
         assert "--auth-token" not in text and "$RASA_AUTH_TOKEN" not in text and "requirepass" not in text
         assert "-m actions.server" in text and "run actions" not in text
@@ -188,8 +230,19 @@ def test_rasa_wrapper_takes_the_api_token_from_the_environment():
 
     env = {"RASA_AUTH_TOKEN": "t0k", "RASA_JWT_SECRET": "s3cret"}
     argv = rasa_argv(["run", "--enable-api", "-i", "127.0.0.1"], env)
-    assert argv == ["rasa", "run", "--enable-api", "-i", "127.0.0.1", "--auth-token", "t0k", "--jwt-secret", "s3cret",
-                    "--jwt-method", "HS256"]
+    assert argv == [
+        "rasa",
+        "run",
+        "--enable-api",
+        "-i",
+        "127.0.0.1",
+        "--auth-token",
+        "t0k",
+        "--jwt-secret",
+        "s3cret",
+        "--jwt-method",
+        "HS256",
+    ]
     with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
         rasa_argv(["run", "--enable-api"], {})
     with pytest.raises(SystemExit, match="never on the command line"):
@@ -269,12 +322,36 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
     endpoints = tmp_path / "endpoints.yml"
     endpoints.write_text("")
     token = "rasa-api-token-for-this-test"
-    env = dict(os.environ, RASA_AUTH_TOKEN=token, RASA_JWT_SECRET="rasa-jwt-secret-for-this-test",
-               RASA_CHANNEL_SECRET="x", TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.Popen([sys.executable, "-m", "channels.rasa_server", "run", "--enable-api", "-i", "127.0.0.1",
-                             "-p", str(port), "--model", trained_model(), "--endpoints", str(endpoints),
-                             "--credentials", str(ROOT / "credentials.yml")], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(
+        os.environ,
+        RASA_AUTH_TOKEN=token,
+        RASA_JWT_SECRET="rasa-jwt-secret-for-this-test",
+        RASA_CHANNEL_SECRET="x",
+        TF_CPP_MIN_LOG_LEVEL="2",
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "channels.rasa_server",
+            "run",
+            "--enable-api",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--model",
+            trained_model(),
+            "--endpoints",
+            str(endpoints),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         assert token not in Path(f"/proc/{proc.pid}/cmdline").read_bytes().decode(errors="replace")
         base = f"http://127.0.0.1:{port}"
@@ -283,8 +360,7 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
         assert requests.get(tracker, timeout=30).status_code == 401
         assert requests.get(tracker, params={"token": "wrong"}, timeout=30).status_code == 401
         event = [{"event": "slot", "name": "verified", "value": True}]
-        assert requests.post(tracker.replace("/tracker", "/tracker/events"), json=event,
-                             timeout=30).status_code == 401
+        assert requests.post(tracker.replace("/tracker", "/tracker/events"), json=event, timeout=30).status_code == 401
         ok = requests.get(tracker, params={"token": token}, timeout=60)
         assert ok.status_code == 200 and ok.json()["slots"].get("verified") in (None, False)
         # the worker's way: a short-lived JWT in a header, no token in the URL

@@ -13,7 +13,7 @@ from tests.console.helpers import PASSWORD, csrf_from, login
 
 
 @pytest.fixture()
-def hash_calls(monkeypatch):  # noqa: ANN001, ANN201
+def hash_calls(monkeypatch):
     """Every password hash comparison and generation, wherever it is called from; the comparison is
     slowed down so that parallel requests really overlap while a password is being checked."""
     import werkzeug.security
@@ -30,7 +30,7 @@ def hash_calls(monkeypatch):  # noqa: ANN001, ANN201
         time.sleep(0.05)
         return real_check(pwhash, password)
 
-    def generate(password: str, *args, **kwargs) -> str:  # noqa: ANN002, ANN003
+    def generate(password: str, *args, **kwargs) -> str:
         with lock:
             calls["generate"] += 1
         return real_generate(password, *args, **kwargs)
@@ -42,7 +42,7 @@ def hash_calls(monkeypatch):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def known_user(session):  # noqa: ANN001, ANN201
+def known_user(session):
     from bot import users
 
     user = users.create_or_update(session, "agente", "agent", PASSWORD, name="Agente")
@@ -50,7 +50,7 @@ def known_user(session):  # noqa: ANN001, ANN201
     return user
 
 
-def _clients(app, ips: list[str]) -> list:  # noqa: ANN001
+def _clients(app, ips: list[str]) -> list:
     """One test client per address, each holding the CSRF token of its own session."""
     out = []
     for ip in ips:
@@ -66,10 +66,11 @@ def _post_all_at_once(clients: list, username: str, password: str) -> list[int]:
     statuses: list[int] = []
     lock = threading.Lock()
 
-    def attempt(client) -> None:  # noqa: ANN001
+    def attempt(client) -> None:
         barrier.wait()
-        resp = client.post("/console/login",
-                           data={"username": username, "password": password, "csrf_token": client.token})
+        resp = client.post(
+            "/console/login", data={"username": username, "password": password, "csrf_token": client.token}
+        )
         with lock:
             statuses.append(resp.status_code)
 
@@ -82,7 +83,8 @@ def _post_all_at_once(clients: list, username: str, password: str) -> list[int]:
 
 
 def test_parallel_guesses_from_one_address_reach_the_password_check_at_most_5_times(
-        app, known_user, redis_client, hash_calls):
+    app, known_user, redis_client, hash_calls
+):
     from bot.login_limits import PAIR_LIMIT
 
     statuses = _post_all_at_once(_clients(app, ["203.0.113.7"] * 12), "agente", "wrong-password")
@@ -90,8 +92,7 @@ def test_parallel_guesses_from_one_address_reach_the_password_check_at_most_5_ti
     assert sorted(statuses) == [401] * 5 + [429] * 7
 
 
-def test_parallel_guesses_spread_over_many_addresses_hit_the_username_limit(app, known_user, redis_client,
-                                                                           hash_calls):
+def test_parallel_guesses_spread_over_many_addresses_hit_the_username_limit(app, known_user, redis_client, hash_calls):
     from bot.login_limits import USERNAME_LIMIT
 
     ips = [f"198.51.100.{i}" for i in range(1, 31)]  # a botnet: one guess from each of 30 addresses
@@ -114,7 +115,7 @@ def test_a_successful_login_gives_its_attempt_back(app, known_user, redis_client
     assert int(redis_client.get(by_username)) == 1 and int(redis_client.get(by_ip)) == 1  # the failure stays
 
 
-def _unusable_redis_url(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+def _unusable_redis_url(*args, **kwargs):
     raise ValueError("Redis URL must specify one of the following schemes")
 
 
@@ -125,8 +126,9 @@ def test_without_redis_nobody_signs_in(app, known_user, monkeypatch, broken):
     from bot import redis_client as redis_module
 
     unreachable = redis.Redis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.5, socket_timeout=0.5)
-    monkeypatch.setattr(redis_module, "get_redis",
-                        (lambda *a, **k: unreachable) if broken == "unreachable" else _unusable_redis_url)
+    monkeypatch.setattr(
+        redis_module, "get_redis", (lambda *a, **k: unreachable) if broken == "unreachable" else _unusable_redis_url
+    )
     client = app.test_client()
     resp = login(client, "agente")  # even with the right password
     assert resp.status_code == 503
@@ -134,24 +136,27 @@ def test_without_redis_nobody_signs_in(app, known_user, monkeypatch, broken):
     assert client.get("/console/").status_code == 302  # not signed in: sent to the login page
 
 
-@pytest.mark.parametrize("username, password, signs_in", [
-    ("nadie", "wrong-password", False),  # unknown user
-    ("agente", "wrong-password", False),  # known user, wrong password
-    ("agente", "", False),  # known user, empty password
-    ("", "", False),  # nothing at all
-    ("inactivo", PASSWORD, False),  # a deactivated user with the right password
-    ("agente", PASSWORD, True),
-])
-def test_every_attempt_costs_exactly_one_password_hash(app, known_user, session, redis_client, hash_calls,
-                                                      username, password, signs_in):
+@pytest.mark.parametrize(
+    "username, password, signs_in",
+    [
+        ("nadie", "wrong-password", False),  # unknown user
+        ("agente", "wrong-password", False),  # known user, wrong password
+        ("agente", "", False),  # known user, empty password
+        ("", "", False),  # nothing at all
+        ("inactivo", PASSWORD, False),  # a deactivated user with the right password
+        ("agente", PASSWORD, True),
+    ],
+)
+def test_every_attempt_costs_exactly_one_password_hash(
+    app, known_user, session, redis_client, hash_calls, username, password, signs_in
+):
     from bot import users
 
     users.create_or_update(session, "inactivo", "agent", PASSWORD).active = False
     session.commit()
     hash_calls.update(check=0, generate=0)
     (client,) = _clients(app, ["192.0.2.9"])
-    resp = client.post("/console/login",
-                       data={"username": username, "password": password, "csrf_token": client.token})
+    resp = client.post("/console/login", data={"username": username, "password": password, "csrf_token": client.token})
     assert resp.status_code == (302 if signs_in else 401)
     assert hash_calls == {"check": 1, "generate": 0}
 

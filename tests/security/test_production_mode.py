@@ -17,15 +17,29 @@ from tests.worker.doubles import twilio_double  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 REAL = {
-    "MESSAGING_PROVIDER": "twilio", "PAYMENTS_PROVIDER": "mercadopago",
-    "TWILIO_ACCOUNT_SID": "AC" + "2" * 32, "TWILIO_AUTH_TOKEN": "real-twilio-token",
-    "TWILIO_WHATSAPP_FROM": "+14155238886", "MERCADOPAGO_ACCESS_TOKEN": "APP_USR-real",
-    "MERCADOPAGO_WEBHOOK_SECRET": "real-mp-secret", "PUBLIC_BASE_URL": "https://cobros.example.com",
+    "MESSAGING_PROVIDER": "twilio",
+    "PAYMENTS_PROVIDER": "mercadopago",
+    "TWILIO_ACCOUNT_SID": "AC" + "2" * 32,
+    "TWILIO_AUTH_TOKEN": "real-twilio-token",
+    "TWILIO_WHATSAPP_FROM": "+14155238886",
+    "MERCADOPAGO_ACCESS_TOKEN": "APP_USR-real",
+    "MERCADOPAGO_WEBHOOK_SECRET": "real-mp-secret",
+    "PUBLIC_BASE_URL": "https://cobros.example.com",
     "DATABASE_URL": "postgresql://recobra:pw@db.internal/recobra",
 }
-PROVIDER_VARS = ("MESSAGING_PROVIDER", "PAYMENTS_PROVIDER", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-                 "TWILIO_WHATSAPP_FROM", "TWILIO_SMS_FROM", "MERCADOPAGO_ACCESS_TOKEN", "MERCADOPAGO_WEBHOOK_SECRET",
-                 "PUBLIC_BASE_URL", "RECOBRA_ENV", "RECOBRA_ALLOW_SQLITE")
+PROVIDER_VARS = (
+    "MESSAGING_PROVIDER",
+    "PAYMENTS_PROVIDER",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "TWILIO_WHATSAPP_FROM",
+    "TWILIO_SMS_FROM",
+    "MERCADOPAGO_ACCESS_TOKEN",
+    "MERCADOPAGO_WEBHOOK_SECRET",
+    "PUBLIC_BASE_URL",
+    "RECOBRA_ENV",
+    "RECOBRA_ALLOW_SQLITE",
+)
 
 
 def bot(args: list[str], tmp_path: Path, timeout: float = 60, **env: str) -> subprocess.CompletedProcess:
@@ -33,8 +47,9 @@ def bot(args: list[str], tmp_path: Path, timeout: float = 60, **env: str) -> sub
     base = {k: v for k, v in os.environ.items() if k not in PROVIDER_VARS}
     base.update({"RECOBRA_VAR_DIR": str(tmp_path / "var"), "DATABASE_URL": f"sqlite:///{tmp_path}/store.db"})
     base.update(env)
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, env=base, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT, env=base, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def refused_lines(result: subprocess.CompletedProcess) -> list[str]:
@@ -85,9 +100,16 @@ def test_a_mixed_setup_is_refused_in_any_mode(tmp_path, mode):
 
 
 def test_a_real_provider_secret_is_never_generated_even_in_the_demo(tmp_path):
-    result = bot(["preflight"], tmp_path, RECOBRA_ENV="demo", MESSAGING_PROVIDER="twilio",
-                 PAYMENTS_PROVIDER="mercadopago", TWILIO_ACCOUNT_SID="AC" + "3" * 32, TWILIO_SMS_FROM="+15005550006",
-                 MERCADOPAGO_ACCESS_TOKEN="APP_USR-x")
+    result = bot(
+        ["preflight"],
+        tmp_path,
+        RECOBRA_ENV="demo",
+        MESSAGING_PROVIDER="twilio",
+        PAYMENTS_PROVIDER="mercadopago",
+        TWILIO_ACCOUNT_SID="AC" + "3" * 32,
+        TWILIO_SMS_FROM="+15005550006",
+        MERCADOPAGO_ACCESS_TOKEN="APP_USR-x",
+    )
     lines = refused_lines(result)
     assert result.returncode != 0
     assert [line.split()[1] for line in lines] == ["TWILIO_AUTH_TOKEN", "MERCADOPAGO_WEBHOOK_SECRET"], lines
@@ -106,8 +128,9 @@ def test_the_demo_still_starts_by_default(tmp_path):
 def test_production_seeds_nothing_and_touches_no_user(tmp_path):
     from bot.store.models import Debtor, User
 
-    env = dict(REAL, RECOBRA_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/store.db",
-               RECOBRA_ALLOW_SQLITE="true")
+    env = dict(
+        REAL, RECOBRA_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/store.db", RECOBRA_ALLOW_SQLITE="true"
+    )
     assert bot(["migrate"], tmp_path, **env).returncode == 0
     result = bot(["seed-demo", "--history", "20"], tmp_path, **env)
     assert result.returncode == 0 and "no demo data seeded" in result.stdout
@@ -222,7 +245,7 @@ def test_secrets_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
     seen: list[tuple[str, int]] = []
     real_chmod = os.chmod
 
-    def watching_chmod(path, mode, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def watching_chmod(path, mode, *args, **kwargs):
         if Path(path).exists():
             seen.append((str(path), os.stat(path).st_mode & 0o777))
         return real_chmod(path, mode, *args, **kwargs)
@@ -256,8 +279,13 @@ def test_web_binds_loopback_unless_told(tmp_path):
 
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("RECOBRA_WEB_HOST",)}
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "web", "--port", str(port), "--workers", "1"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "web", "--port", str(port), "--workers", "1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 60
         while not listening_addresses(port) and time.monotonic() < deadline:

@@ -58,10 +58,15 @@ class Rule:
     writes_when_refused: bool = False  # a failed login is audited: that is the point of it
 
 
-DEBTOR_PAYLOAD = {"name": "Ana María Restrepo", "phone": "+573001112233", "whatsapp": True, "country": "CO",
-                  "timezone": "America/Bogota", "document_last4": "4821",
-                  "invoices": [{"external_id": "D-1-F1", "amount": "185000.00", "currency": "COP",
-                                "due_date": "2026-11-10"}]}
+DEBTOR_PAYLOAD = {
+    "name": "Ana María Restrepo",
+    "phone": "+573001112233",
+    "whatsapp": True,
+    "country": "CO",
+    "timezone": "America/Bogota",
+    "document_last4": "4821",
+    "invoices": [{"external_id": "D-1-F1", "amount": "185000.00", "currency": "COP", "due_date": "2026-11-10"}],
+}
 
 RULES: tuple[Rule, ...] = (
     # Public on purpose.
@@ -71,16 +76,25 @@ RULES: tuple[Rule, ...] = (
     Rule(("GET",), "manager.static", every(200), "CSS and JavaScript"),
     Rule(("GET",), "payment_pages.short_link", every(302), "the short code is the bearer secret of a debtor's link"),
     Rule(("GET",), "openapi.document", every(200), "the OpenAPI description: shapes only, no data"),
-    Rule(("GET",), "payment_pages.*", every(200),
-         "payment results, a certificate by its unguessable code, and code verification"),
+    Rule(
+        ("GET",),
+        "payment_pages.*",
+        every(200),
+        "payment results, a certificate by its unguessable code, and code verification",
+    ),
     # Login and logout.
     Rule(("GET",), "auth.login", signed_in(302, 302, 302, anonymous=200), "the form; signed-in users go home"),
-    Rule(("POST",), "auth.login", every(401), "wrong credentials are wrong whoever sends them",
-         form={"username": "nadie-{role}", "password": "no-es-la-clave"}, writes_when_refused=True),
+    Rule(
+        ("POST",),
+        "auth.login",
+        every(401),
+        "wrong credentials are wrong whoever sends them",
+        form={"username": "nadie-{role}", "password": "no-es-la-clave"},
+        writes_when_refused=True,
+    ),
     Rule(("POST",), "auth.logout", signed_in(OK, OK, OK), "only a session can be closed"),
     # Console: staff; user administration: admins; JSON polling answers 401 instead of a redirect.
-    Rule(("GET", "POST"), "console.admin_*", signed_in(403, 403, OK), "user administration is for admins",
-         form={}),
+    Rule(("GET", "POST"), "console.admin_*", signed_in(403, 403, OK), "user administration is for admins", form={}),
     Rule(("GET",), "console.*_json", signed_in(200, 200, 200, anonymous=401), "polled by console.js"),
     Rule(("GET",), "console.*", signed_in(200, 200, 200), "the agent console: any staff role"),
     Rule(("POST",), "console.*", signed_in(OK, OK, OK), "console actions: any staff role", form={}),
@@ -92,19 +106,40 @@ RULES: tuple[Rule, ...] = (
     Rule(("PUT",), "api.put_debtor", api_only(), "billing systems, with the bearer key", json=DEBTOR_PAYLOAD),
     Rule(("GET",), "sandbox_api.outbox", api_only(), "the sandbox outbox, with the bearer key"),
     # Webhooks: signed by the provider, whoever else asks.
-    Rule(("POST",), "webhooks.*", every(403), "Twilio signs every call (X-Twilio-Signature)",
-         form={"MessageSid": "SM1", "From": "whatsapp:+573001112233", "Body": "hola"}),
-    Rule(("POST",), "mercadopago.notification", every(403), "Mercado Pago signs every call (x-signature)",
-         json={"type": "payment", "data": {"id": "123"}}, query={"data.id": "123", "type": "payment"}),
+    Rule(
+        ("POST",),
+        "webhooks.*",
+        every(403),
+        "Twilio signs every call (X-Twilio-Signature)",
+        form={"MessageSid": "SM1", "From": "whatsapp:+573001112233", "Body": "hola"},
+    ),
+    Rule(
+        ("POST",),
+        "mercadopago.notification",
+        every(403),
+        "Mercado Pago signs every call (x-signature)",
+        json={"type": "payment", "data": {"id": "123"}},
+        query={"data.id": "123", "type": "payment"},
+    ),
     # Sandbox only (not registered when a provider is real): the debtor's simulated phone and checkout.
     Rule(("GET",), "sandbox.phone_messages", every(200), "the simulated phone", query={"phone": "+573001112233"}),
     Rule(("GET",), "sandbox.*", every(200), "the simulated phone"),
     Rule(("POST",), "sandbox.phone_send", every(400), "the simulated phone (an empty message is refused)", json={}),
     Rule(("GET",), "sandbox_checkout.*", every(200), "the sandbox checkout"),
-    Rule(("POST",), "sandbox_checkout.sandbox_pay", every(400), "the sandbox checkout (no such outcome)",
-         form={"outcome": "nada"}),
-    Rule(("POST",), "sandbox_checkout.sandbox_refund", every(404), "the sandbox checkout (no such payment)",
-         form={"payment_id": "0"}),
+    Rule(
+        ("POST",),
+        "sandbox_checkout.sandbox_pay",
+        every(400),
+        "the sandbox checkout (no such outcome)",
+        form={"outcome": "nada"},
+    ),
+    Rule(
+        ("POST",),
+        "sandbox_checkout.sandbox_refund",
+        every(404),
+        "the sandbox checkout (no such payment)",
+        form={"payment_id": "0"},
+    ),
 )
 
 
@@ -118,7 +153,7 @@ def rule_for(method: str, endpoint: str) -> Rule | None:
 SESSION_PAGES = ("/console", "/manager")
 
 
-def header_problems(resp) -> list[str]:  # noqa: ANN001
+def header_problems(resp) -> list[str]:
     """What a page with debtor data must say to the browser: not cached, not framed, no inline script."""
     csp = resp.headers.get("Content-Security-Policy", "")
     problems = []
@@ -133,7 +168,7 @@ def header_problems(resp) -> list[str]:  # noqa: ANN001
     return problems
 
 
-def check(resp, expected: Any) -> bool:  # noqa: ANN001
+def check(resp, expected: Any) -> bool:
     if expected == LOGIN:
         return is_login_redirect(resp)
     if expected == OK:
@@ -142,16 +177,16 @@ def check(resp, expected: Any) -> bool:  # noqa: ANN001
 
 
 def test_the_rule_table_covers_every_route_and_nothing_else():
-    uncovered = [f"{method} {path} ({endpoint})" for path, method, endpoint in CASES
-                 if rule_for(method, endpoint) is None]
+    uncovered = [
+        f"{method} {path} ({endpoint})" for path, method, endpoint in CASES if rule_for(method, endpoint) is None
+    ]
     assert not uncovered, "routes without a rule in RULES (decide who may call them): " + ", ".join(uncovered)
-    unused = [f"{r.methods} {r.endpoint}" for r in RULES
-              if not any(rule_for(m, e) is r for _p, m, e in CASES)]
+    unused = [f"{r.methods} {r.endpoint}" for r in RULES if not any(rule_for(m, e) is r for _p, m, e in CASES)]
     assert not unused, f"rules that match no route (stale): {unused}"
 
 
 @pytest.mark.parametrize(("path", "method", "endpoint"), CASES, ids=[f"{m} {p}" for p, m, _e in CASES])
-def test_route_answers_each_role_as_the_table_says(path, method, endpoint, app, world, clients, db):  # noqa: ANN001
+def test_route_answers_each_role_as_the_table_says(path, method, endpoint, app, world, clients, db):
     rule = rule_for(method, endpoint)
     assert rule is not None, f"{method} {path} ({endpoint}) has no rule in RULES: decide who may call it"
     url = route_url(app, world, path, method, endpoint)

@@ -21,12 +21,37 @@ from tests.security.conftest import is_login_redirect, login_client
 SITES = ("https://localhost/console/login", "http://localhost/console/login")  # production, and the demo
 
 NEXT_VARIANTS = [
-    "//evil.com", "https://evil.com", "http://evil.com/console/", "/\\evil.com", "\\/evil.com", "\\\\evil.com",
-    "http:evil.com", "https:/evil.com", "%2F%2Fevil.com", "%2f%2fevil.com", "/%2F/evil.com", "javascript:alert(1)",
-    "JaVaScRiPt:alert(1)", "data:text/html,<script>alert(1)</script>", " //evil.com", "\t//evil.com",
-    "\n//evil.com", "/\t/evil.com", "/\n/evil.com", "///evil.com", "////evil.com", "/ /evil.com",
-    "\x00//evil.com", "//evil.com@localhost", "https://localhost@evil.com", "//localhost.evil.com",
-    "/%09/evil.com", "/%5Cevil.com", "%00//evil.com", "\u3002/evil.com", "／／evil.com",
+    "//evil.com",
+    "https://evil.com",
+    "http://evil.com/console/",
+    "/\\evil.com",
+    "\\/evil.com",
+    "\\\\evil.com",
+    "http:evil.com",
+    "https:/evil.com",
+    "%2F%2Fevil.com",
+    "%2f%2fevil.com",
+    "/%2F/evil.com",
+    "javascript:alert(1)",
+    "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    " //evil.com",
+    "\t//evil.com",
+    "\n//evil.com",
+    "/\t/evil.com",
+    "/\n/evil.com",
+    "///evil.com",
+    "////evil.com",
+    "/ /evil.com",
+    "\x00//evil.com",
+    "//evil.com@localhost",
+    "https://localhost@evil.com",
+    "//localhost.evil.com",
+    "/%09/evil.com",
+    "/%5Cevil.com",
+    "%00//evil.com",
+    "\u3002/evil.com",
+    "／／evil.com",
 ]
 
 
@@ -38,7 +63,7 @@ def browser_target(location: str, base: str) -> str:
     cleaned = "".join(ch for ch in cleaned if ch not in "\t\n\r").replace("\\", "/")
     scheme = urlsplit(cleaned).scheme.lower()
     if scheme in ("http", "https"):
-        rest = cleaned[len(scheme) + 1:]
+        rest = cleaned[len(scheme) + 1 :]
         if scheme != urlsplit(base).scheme:
             cleaned = f"{scheme}://" + rest.lstrip("/")
         elif not rest.startswith("//"):
@@ -46,7 +71,7 @@ def browser_target(location: str, base: str) -> str:
     return urlsplit(urljoin(base, cleaned)).hostname or ""
 
 
-def assert_stays_on_site(resp, variant: str) -> None:  # noqa: ANN001
+def assert_stays_on_site(resp, variant: str) -> None:
     assert resp.status_code == 302, f"next={variant!r}: {resp.status_code}"
     location = resp.headers["Location"]
     for base in SITES:
@@ -56,8 +81,15 @@ def assert_stays_on_site(resp, variant: str) -> None:  # noqa: ANN001
 
 def test_the_judge_itself_sees_an_off_site_redirect():
     """The checks below are only worth something if ``browser_target`` spots the classic tricks."""
-    for location in ("//evil.com", "/\\evil.com", "\\/evil.com", "https://evil.com", " //evil.com",
-                     "/\t/evil.com", "\x00//evil.com"):
+    for location in (
+        "//evil.com",
+        "/\\evil.com",
+        "\\/evil.com",
+        "https://evil.com",
+        " //evil.com",
+        "/\t/evil.com",
+        "\x00//evil.com",
+    ):
         for base in SITES:
             assert browser_target(location, base) == "evil.com", (location, base)
     assert browser_target("http:evil.com", SITES[0]) == "evil.com"  # on an https page: off to evil.com
@@ -66,15 +98,16 @@ def test_the_judge_itself_sees_an_off_site_redirect():
     assert browser_target("/console/", SITES[0]) == "localhost"
 
 
-def _login_with_next(client, raw_next: str, *, encode: bool):  # noqa: ANN001, ANN202
+def _login_with_next(client, raw_next: str, *, encode: bool):
     page = client.get("/console/login").get_data(as_text=True)
     query = "next=" + (quote(raw_next, safe="") if encode else raw_next)
-    return client.post(f"/console/login?{query}", data={"username": "agente", "password": PASSWORD,
-                                                           "csrf_token": csrf_from(page)})
+    return client.post(
+        f"/console/login?{query}", data={"username": "agente", "password": PASSWORD, "csrf_token": csrf_from(page)}
+    )
 
 
 @pytest.mark.parametrize("variant", NEXT_VARIANTS, ids=[repr(v) for v in NEXT_VARIANTS])
-def test_login_next_never_leaves_the_site(variant, app, world):  # noqa: ANN001
+def test_login_next_never_leaves_the_site(variant, app, world):
     for encode in (True, False):
         client = app.test_client()
         assert_stays_on_site(_login_with_next(client, variant, encode=encode), variant)
@@ -83,13 +116,13 @@ def test_login_next_never_leaves_the_site(variant, app, world):  # noqa: ANN001
         assert_stays_on_site(client.get(f"/console/login?{query}"), variant)
 
 
-def test_login_next_keeps_a_local_target(app, world):  # noqa: ANN001
+def test_login_next_keeps_a_local_target(app, world):
     resp = _login_with_next(app.test_client(), "/console/handoffs/1", encode=True)
     assert resp.headers["Location"] == "/console/handoffs/1"
 
 
 @pytest.mark.parametrize("variant", NEXT_VARIANTS[:12], ids=[repr(v) for v in NEXT_VARIANTS[:12]])
-def test_manager_redirects_never_leave_the_site(variant, app, world):  # noqa: ANN001
+def test_manager_redirects_never_leave_the_site(variant, app, world):
     client = login_client(app, "gerente")
     resp = client.post("/manager/timezone", data={"tz": "UTC", "next": variant, "csrf_token": client.csrf})
     assert_stays_on_site(resp, variant)
@@ -99,7 +132,7 @@ def test_manager_redirects_never_leave_the_site(variant, app, world):  # noqa: A
     assert "evil.com" not in html and "javascript:" not in html.lower(), "a back link off the site"
 
 
-def test_a_cookie_from_before_login_does_not_carry_the_identity(app, world):  # noqa: ANN001
+def test_a_cookie_from_before_login_does_not_carry_the_identity(app, world):
     victim = app.test_client()
     page = victim.get("/console/login").get_data(as_text=True)
     planted = victim.get_cookie("session").value  # what an attacker could have set in the victim's browser
@@ -117,14 +150,15 @@ def test_a_cookie_from_before_login_does_not_carry_the_identity(app, world):  # 
         assert str(s.get("_user_id")).split(":")[0] == str(world.users["agent"])  # "id:session version"
 
 
-def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(app, world, monkeypatch):  # noqa: ANN001
+def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(app, world, monkeypatch):
     from bot.config import reset_settings
     from bot.web import create_app
 
     client = app.test_client()
     page = client.get("/console/login").get_data(as_text=True)
-    resp = client.post("/console/login", data={"username": "agente", "password": PASSWORD,
-                                               "csrf_token": csrf_from(page)})
+    resp = client.post(
+        "/console/login", data={"username": "agente", "password": PASSWORD, "csrf_token": csrf_from(page)}
+    )
     cookie = next(h for h in resp.headers.getlist("Set-Cookie") if h.startswith("session="))
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie, cookie
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://cobros.example.com")
@@ -137,7 +171,7 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(app, wo
     assert live.config["SESSION_COOKIE_SECURE"] is True and live.config["REMEMBER_COOKIE_SECURE"] is True
 
 
-def test_a_cookie_copied_to_another_browser_is_refused(app, world):  # noqa: ANN001
+def test_a_cookie_copied_to_another_browser_is_refused(app, world):
     victim = login_client(app, "agente", user_agent="Mozilla/5.0 (Windows NT 10.0) Firefox/128.0")
     stolen = victim.get_cookie("session").value
     thief = app.test_client()
@@ -147,7 +181,7 @@ def test_a_cookie_copied_to_another_browser_is_refused(app, world):  # noqa: ANN
     assert victim.get("/console/").status_code == 200
 
 
-def test_logout_clears_the_session(app, world):  # noqa: ANN001
+def test_logout_clears_the_session(app, world):
     client = login_client(app, "agente")
     resp = client.post("/console/logout", data={"csrf_token": client.csrf})
     assert resp.status_code == 302
@@ -156,7 +190,7 @@ def test_logout_clears_the_session(app, world):  # noqa: ANN001
     assert is_login_redirect(client.get("/console/"))
 
 
-def test_a_cookie_captured_before_logout_is_dead_after_it(app, world):  # noqa: ANN001
+def test_a_cookie_captured_before_logout_is_dead_after_it(app, world):
     client = login_client(app, "agente")
     captured = client.get_cookie("session").value
     client.post("/console/logout", data={"csrf_token": client.csrf})
@@ -166,7 +200,7 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(app, world):  # noqa: 
     assert is_login_redirect(replay.get("/console/")), "the cookie captured before logout still signs in"
 
 
-def test_a_new_password_or_a_deactivation_ends_every_open_session(app, world, session):  # noqa: ANN001
+def test_a_new_password_or_a_deactivation_ends_every_open_session(app, world, session):
     from sqlalchemy import select
 
     from bot import users

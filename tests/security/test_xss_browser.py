@@ -25,7 +25,8 @@ from tests.browser.conftest import CHROMIUM, LAUNCH_ARGS, free_port
 from tests.console.helpers import PASSWORD
 
 needs_chromium = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
+    not Path(CHROMIUM).exists(), reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)"
+)
 
 MARK = "comprobante"  # every payload carries this word, so the manager's search finds them all
 PAYLOADS = [
@@ -48,26 +49,37 @@ REASON = "me quedé sin trabajo <script>window.__xss='reason'</script>"
 PHONE = "+573001119900"
 
 
-def _signed_inbound(client, phone: str, body: str, sid: str, media: tuple[str, ...] = ()) -> None:  # noqa: ANN001
+def _signed_inbound(client, phone: str, body: str, sid: str, media: tuple[str, ...] = ()) -> None:
     from twilio.request_validator import RequestValidator
 
     from bot.config import get_settings
 
     settings = get_settings()
-    params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": settings.twilio_account_sid,
-              "From": f"whatsapp:{phone}", "To": f"whatsapp:{settings.twilio_whatsapp_from}",
-              "WaId": phone.lstrip("+"), "Body": body, "NumMedia": str(len(media))}
+    params = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": settings.twilio_account_sid,
+        "From": f"whatsapp:{phone}",
+        "To": f"whatsapp:{settings.twilio_whatsapp_from}",
+        "WaId": phone.lstrip("+"),
+        "Body": body,
+        "NumMedia": str(len(media)),
+    }
     for i, url in enumerate(media):
         params.update({f"MediaUrl{i}": url, f"MediaContentType{i}": "image/jpeg"})
     path = "/webhooks/twilio/messages"
     signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path, params)
-    resp = client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
-                       headers={"X-Twilio-Signature": signature})
+    resp = client.post(
+        path,
+        data=urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
     assert resp.status_code == 200, resp.get_data(as_text=True)
 
 
 @pytest.fixture()
-def hostile(app, session, make_debtor, make_staff, redis_client):  # noqa: ANN001, ANN201
+def hostile(app, session, make_debtor, make_staff, redis_client):
     """The live server, and debtors whose messages carry the payloads: D-0 wrote them all (and was handed
     off), D-1... wrote one each."""
     from sqlalchemy import select
@@ -96,8 +108,12 @@ def hostile(app, session, make_debtor, make_staff, redis_client):  # noqa: ANN00
     server = make_server("127.0.0.1", free_port(), app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield {"base": f"http://127.0.0.1:{server.server_port}", "handoff": handoff.id, "conversation": conv.id,
-           "client": client}
+    yield {
+        "base": f"http://127.0.0.1:{server.server_port}",
+        "handoff": handoff.id,
+        "conversation": conv.id,
+        "client": client,
+    }
     server.shutdown()
 
 
@@ -140,7 +156,7 @@ BIDI_REPORT = """([root, text]) => {
 }"""
 
 
-def _expect_inert(page, root: str, texts: list[str], dialogs: list[str]) -> None:  # noqa: ANN001
+def _expect_inert(page, root: str, texts: list[str], dialogs: list[str]) -> None:
     from playwright.sync_api import expect
 
     for text in texts:
@@ -151,7 +167,7 @@ def _expect_inert(page, root: str, texts: list[str], dialogs: list[str]) -> None
     assert page.evaluate(DOM_REPORT, root) == [], "debtor text became markup"
 
 
-def _login(browser, base: str, username: str, dialogs: list[str]):  # noqa: ANN001, ANN202
+def _login(browser, base: str, username: str, dialogs: list[str]):
     context = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900}, locale="es-CO")
     page = context.new_page()
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -165,7 +181,7 @@ def _login(browser, base: str, username: str, dialogs: list[str]):  # noqa: ANN0
 
 @pytest.mark.browser
 @needs_chromium
-def test_hostile_debtor_text_stays_text_in_console_and_dashboard(hostile):  # noqa: ANN001
+def test_hostile_debtor_text_stays_text_in_console_and_dashboard(hostile):
     from playwright.sync_api import expect, sync_playwright
 
     base = hostile["base"]
@@ -203,12 +219,14 @@ def test_hostile_debtor_text_stays_text_in_console_and_dashboard(hostile):  # no
             browser.close()
 
 
-HOSTILE_MEDIA = ("javascript:window.__xss='media'", "data:text/html,<script>window.__xss='data'</script>",
-                 "  JavaScript:window.__xss='spaced'")
+HOSTILE_MEDIA = (
+    "javascript:window.__xss='media'",
+    "data:text/html,<script>window.__xss='data'</script>",
+    "  JavaScript:window.__xss='spaced'",
+)
 
 
-def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_staff, redis_client,  # noqa: ANN001
-                                                             session):
+def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_staff, redis_client, session):
     """Whatever the inbound webhook says a media URL is, the console links only to https."""
     from bot import handoffs
     from tests.security.conftest import login_client

@@ -12,14 +12,21 @@ from bot.store.models import Conversation, Debtor, Handoff, Invoice, Promise
 
 
 def test_money_round_trips_exactly(session, make_debtor):
-    debtor = make_debtor(invoices=[
-        {"external_id": "A", "amount": "0.10", "currency": "MXN", "due_date": "2026-11-01"},
-        {"external_id": "B", "amount": "999999999999.99", "currency": "MXN", "due_date": "2026-11-01"},
-        {"external_id": "C", "amount": "45990", "currency": "CLP", "due_date": "2026-11-01"},
-    ], country="MX", phone="+525512345678", timezone="America/Mexico_City")
+    debtor = make_debtor(
+        invoices=[
+            {"external_id": "A", "amount": "0.10", "currency": "MXN", "due_date": "2026-11-01"},
+            {"external_id": "B", "amount": "999999999999.99", "currency": "MXN", "due_date": "2026-11-01"},
+            {"external_id": "C", "amount": "45990", "currency": "CLP", "due_date": "2026-11-01"},
+        ],
+        country="MX",
+        phone="+525512345678",
+        timezone="America/Mexico_City",
+    )
     session.expire_all()
-    amounts = {i.external_id: i.amount for i in session.execute(
-        select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars()}
+    amounts = {
+        i.external_id: i.amount
+        for i in session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars()
+    }
     assert amounts == {"A": Decimal("0.10"), "B": Decimal("999999999999.99"), "C": Decimal("45990.00")}
     assert all(isinstance(a, Decimal) for a in amounts.values())
     total = sum(amounts.values())
@@ -57,9 +64,17 @@ def test_naive_datetimes_are_refused(session, make_debtor):
 
 def test_invoice_external_id_unique_per_debtor(session, make_debtor):
     debtor = make_debtor()
-    session.add(Invoice(debtor_id=debtor.id, external_id=debtor.invoices[0].external_id, amount=Decimal(1),
-                        balance=Decimal(1), currency="COP", original_due_date=date(2026, 1, 1),
-                        due_date=date(2026, 1, 1)))
+    session.add(
+        Invoice(
+            debtor_id=debtor.id,
+            external_id=debtor.invoices[0].external_id,
+            amount=Decimal(1),
+            balance=Decimal(1),
+            currency="COP",
+            original_due_date=date(2026, 1, 1),
+            due_date=date(2026, 1, 1),
+        )
+    )
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
@@ -70,8 +85,14 @@ def test_one_open_promise_per_invoice(session, make_debtor):
     inv = debtor.invoices[0]
 
     def promise(status: str) -> Promise:
-        return Promise(debtor_id=debtor.id, invoice_id=inv.id, promised_date=date(2026, 12, 1),
-                       amount=Decimal("100.00"), currency="COP", status=status)
+        return Promise(
+            debtor_id=debtor.id,
+            invoice_id=inv.id,
+            promised_date=date(2026, 12, 1),
+            amount=Decimal("100.00"),
+            currency="COP",
+            status=status,
+        )
 
     session.add_all([promise("open"), promise("replaced"), promise("kept")])
     session.commit()

@@ -5,11 +5,13 @@ from bot import accounts
 
 
 def test_owed_lists_open_invoices_oldest_first(session, make_debtor):
-    debtor = make_debtor(invoices=[
-        {"external_id": "B", "amount": "100.00", "currency": "MXN", "due_date": "2026-11-20"},
-        {"external_id": "A", "amount": "50.50", "currency": "MXN", "due_date": "2026-11-01"},
-        {"external_id": "C", "amount": "10.00", "currency": "MXN", "due_date": "2026-11-02", "balance": "0"},
-    ])
+    debtor = make_debtor(
+        invoices=[
+            {"external_id": "B", "amount": "100.00", "currency": "MXN", "due_date": "2026-11-20"},
+            {"external_id": "A", "amount": "50.50", "currency": "MXN", "due_date": "2026-11-01"},
+            {"external_id": "C", "amount": "10.00", "currency": "MXN", "due_date": "2026-11-02", "balance": "0"},
+        ]
+    )
     views = accounts.owed(session, debtor, today=date(2026, 11, 11))
     assert [v.external_id for v in views] == ["A", "B"]
     assert views[0].days_overdue == 10

@@ -17,8 +17,12 @@ TODAY = AT.date()
 
 
 def invoice(ext, dpd, amount="185000.00", currency="COP"):
-    return {"external_id": ext, "amount": amount, "currency": currency,
-            "due_date": (TODAY - timedelta(days=dpd)).isoformat()}
+    return {
+        "external_id": ext,
+        "amount": amount,
+        "currency": currency,
+        "due_date": (TODAY - timedelta(days=dpd)).isoformat(),
+    }
 
 
 def by_debtor(plan):
@@ -55,17 +59,33 @@ def test_suppression_reasons(session, make_debtor):
     disputed = make_debtor("D", phone="+573001110003", invoices=[invoice("D1", 3)])
     disputed.invoices[0].status = "disputed"
     promised = make_debtor("P", phone="+573001110004", invoices=[invoice("P1", 3)])
-    session.add(Promise(debtor_id=promised.id, invoice_id=promised.invoices[0].id,
-                        promised_date=TODAY + timedelta(days=2), amount=Decimal("185000.00"), currency="COP"))
+    session.add(
+        Promise(
+            debtor_id=promised.id,
+            invoice_id=promised.invoices[0].id,
+            promised_date=TODAY + timedelta(days=2),
+            amount=Decimal("185000.00"),
+            currency="COP",
+        )
+    )
     human = make_debtor("H", phone="+573001110005", invoices=[invoice("H1", 3)])
     session.add(Conversation(phone=human.phone, debtor_id=human.id, mode="human"))
     replied = make_debtor("R", phone="+573001110006", invoices=[invoice("R1", 3)])
-    session.add(Conversation(phone=replied.phone, debtor_id=replied.id,
-                             last_inbound_at=datetime(2026, 11, 24, 8, 15, tzinfo=BOGOTA)))
+    session.add(
+        Conversation(
+            phone=replied.phone, debtor_id=replied.id, last_inbound_at=datetime(2026, 11, 24, 8, 15, tzinfo=BOGOTA)
+        )
+    )
     session.commit()
     items = by_debtor(campaigns.plan(session, at=AT))
     assert {items[d.id].reason for d in (opted, wrong, disputed, promised, human, replied)} == {
-        "opted_out", "wrong_number", "dispute_open", "promise_pending", "in_human_hands", "replied_today"}
+        "opted_out",
+        "wrong_number",
+        "dispute_open",
+        "promise_pending",
+        "in_human_hands",
+        "replied_today",
+    }
     assert all(items[d.id].outcome == "suppressed" for d in (opted, wrong, disputed, promised, human, replied))
 
 
@@ -79,8 +99,17 @@ def test_paid_invoices_are_not_due(session, make_debtor):
 
 def test_sunday_is_deferred_to_monday_in_colombia(session, make_debtor):
     sunday = datetime(2026, 11, 29, 10, 0, tzinfo=BOGOTA)
-    d = make_debtor("A", invoices=[{"external_id": "A1", "amount": "1000.00", "currency": "COP",
-                                    "due_date": (sunday.date() - timedelta(days=7)).isoformat()}])
+    d = make_debtor(
+        "A",
+        invoices=[
+            {
+                "external_id": "A1",
+                "amount": "1000.00",
+                "currency": "COP",
+                "due_date": (sunday.date() - timedelta(days=7)).isoformat(),
+            }
+        ],
+    )
     item = by_debtor(campaigns.plan(session, at=sunday))[d.id]
     assert item.stage == "D+7" and item.outcome == "deferred"
     assert item.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 30, 7, 0, tzinfo=BOGOTA)
@@ -92,8 +121,9 @@ def test_execute_records_once_and_enqueues_once(session, make_debtor):
     report = campaigns.execute(session, campaigns.plan(session, at=AT), enqueue=lambda phone, a: sent.append(a))
     assert report.sent == 1 and len(sent) == 1
     # A second run the same day (another worker, or a restart) plans nothing new.
-    again = campaigns.execute(session, campaigns.plan(session, at=AT + timedelta(minutes=5)),
-                              enqueue=lambda phone, a: sent.append(a))
+    again = campaigns.execute(
+        session, campaigns.plan(session, at=AT + timedelta(minutes=5)), enqueue=lambda phone, a: sent.append(a)
+    )
     assert again.sent == 0 and len(sent) == 1
     attempt = session.get(ContactAttempt, sent[0])
     assert attempt.debtor_id == d.id and attempt.stage == "D+3" and attempt.status == "planned"
@@ -115,8 +145,17 @@ def test_two_workers_racing_on_the_same_plan_record_one_attempt(session, make_de
 
 def test_deferred_attempt_is_sent_when_its_moment_comes(session, make_debtor):
     sunday = datetime(2026, 11, 29, 10, 0, tzinfo=BOGOTA)
-    make_debtor("A", invoices=[{"external_id": "A1", "amount": "1000.00", "currency": "COP",
-                                "due_date": (sunday.date() - timedelta(days=7)).isoformat()}])
+    make_debtor(
+        "A",
+        invoices=[
+            {
+                "external_id": "A1",
+                "amount": "1000.00",
+                "currency": "COP",
+                "due_date": (sunday.date() - timedelta(days=7)).isoformat(),
+            }
+        ],
+    )
     sent = []
     first = campaigns.execute(session, campaigns.plan(session, at=sunday), enqueue=lambda p, a: sent.append(a))
     assert first.sent == 0 and sum(first.blocked.values()) == 1
@@ -128,10 +167,24 @@ def test_deferred_attempt_is_sent_when_its_moment_comes(session, make_debtor):
 def test_promise_followups(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 10)])
     e = make_debtor("B", phone="+573001112299", invoices=[invoice("B1", 10)])
-    session.add(Promise(debtor_id=d.id, invoice_id=d.invoices[0].id, promised_date=TODAY + timedelta(days=1),
-                        amount=Decimal("185000.00"), currency="COP"))
-    session.add(Promise(debtor_id=e.id, invoice_id=e.invoices[0].id, promised_date=TODAY - timedelta(days=1),
-                        amount=Decimal("185000.00"), currency="COP"))
+    session.add(
+        Promise(
+            debtor_id=d.id,
+            invoice_id=d.invoices[0].id,
+            promised_date=TODAY + timedelta(days=1),
+            amount=Decimal("185000.00"),
+            currency="COP",
+        )
+    )
+    session.add(
+        Promise(
+            debtor_id=e.id,
+            invoice_id=e.invoices[0].id,
+            promised_date=TODAY - timedelta(days=1),
+            amount=Decimal("185000.00"),
+            currency="COP",
+        )
+    )
     session.commit()
     kinds = {(i.debtor_id, i.kind) for i in campaigns.plan(session, at=AT).items if i.campaign == "followup"}
     assert kinds == {(d.id, "promise_reminder"), (e.id, "promise_broken")}
@@ -149,9 +202,15 @@ def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks
     reminder = make_debtor("D", phone="+573001112297", invoices=[invoice("D1", 10)])
     reminder.invoices[0].reminders_paused = True
     for debtor, days in ((paused, -1), (opted, -2), (old, -9), (reminder, 1)):
-        session.add(Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
-                            promised_date=TODAY + timedelta(days=days), amount=Decimal("185000.00"),
-                            currency="COP"))
+        session.add(
+            Promise(
+                debtor_id=debtor.id,
+                invoice_id=debtor.invoices[0].id,
+                promised_date=TODAY + timedelta(days=days),
+                amount=Decimal("185000.00"),
+                currency="COP",
+            )
+        )
     session.commit()
     the_plan = campaigns.plan(session, at=AT)
     followups = {i.debtor_id: i for i in the_plan.items if i.campaign == "followup"}
@@ -169,8 +228,15 @@ def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks
 
 def test_a_dry_run_breaks_no_promise(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 10)])
-    session.add(Promise(debtor_id=d.id, invoice_id=d.invoices[0].id, promised_date=TODAY - timedelta(days=1),
-                        amount=Decimal("185000.00"), currency="COP"))
+    session.add(
+        Promise(
+            debtor_id=d.id,
+            invoice_id=d.invoices[0].id,
+            promised_date=TODAY - timedelta(days=1),
+            amount=Decimal("185000.00"),
+            currency="COP",
+        )
+    )
     session.commit()
     campaigns.execute(session, campaigns.plan(session, at=AT), dry_run=True)
     assert session.query(Promise).one().status == "open"
@@ -210,7 +276,6 @@ def test_variant_split_is_stable_and_roughly_even():
     assert 850 < picks.count("A") < 1150
 
 
-
 def test_cli_report_declares_a_winner_only_on_evidence(session):
     from datetime import timezone
 
@@ -220,15 +285,36 @@ def test_cli_report_declares_a_winner_only_on_evidence(session):
 
     def group(variant, n, replied, offset):
         for i in range(n):
-            d = Debtor(external_id=f"{variant}{i}", name="Ana", phone=f"+5730011{offset + i:05d}", country="CO",
-                       timezone="America/Bogota")
+            d = Debtor(
+                external_id=f"{variant}{i}",
+                name="Ana",
+                phone=f"+5730011{offset + i:05d}",
+                country="CO",
+                timezone="America/Bogota",
+            )
             session.add(d)
             session.flush()
-            session.add(ContactAttempt(key=f"k{variant}{i}", debtor_id=d.id, campaign="preventiva", stage="D+3",
-                                       variant=variant, channel="sms", status="sent", scheduled_for=now,
-                                       sent_at=now))
-            session.add(Conversation(phone=d.phone, debtor_id=d.id, last_message_at=now + timedelta(minutes=5),
-                                     last_inbound_at=now + timedelta(minutes=5) if i < replied else None))
+            session.add(
+                ContactAttempt(
+                    key=f"k{variant}{i}",
+                    debtor_id=d.id,
+                    campaign="preventiva",
+                    stage="D+3",
+                    variant=variant,
+                    channel="sms",
+                    status="sent",
+                    scheduled_for=now,
+                    sent_at=now,
+                )
+            )
+            session.add(
+                Conversation(
+                    phone=d.phone,
+                    debtor_id=d.id,
+                    last_message_at=now + timedelta(minutes=5),
+                    last_inbound_at=now + timedelta(minutes=5) if i < replied else None,
+                )
+            )
         session.commit()
 
     group("A", 60, 36, 0)

@@ -92,17 +92,33 @@ def test_rules_record_their_version():
 
 
 COUNTRIES = st.sampled_from(["CO", "MX", "CL", "PE", "AR", "US", "BR", "ZZ"])
-ZONES = st.sampled_from(["America/Bogota", "America/Mexico_City", "America/Santiago", "America/Lima",
-                         "America/Argentina/Buenos_Aires", "America/Tijuana", "America/New_York",
-                         "Pacific/Auckland", "UTC"])
-MOMENTS = st.datetimes(min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31),
-                       timezones=st.just(timezone.utc))
+ZONES = st.sampled_from(
+    [
+        "America/Bogota",
+        "America/Mexico_City",
+        "America/Santiago",
+        "America/Lima",
+        "America/Argentina/Buenos_Aires",
+        "America/Tijuana",
+        "America/New_York",
+        "Pacific/Auckland",
+        "UTC",
+    ]
+)
+MOMENTS = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2027, 12, 31), timezones=st.just(timezone.utc)
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(country=COUNTRIES, tz=ZONES, now=MOMENTS, offsets=st.lists(st.integers(-20 * 24, 0), max_size=8),
-       channels=st.lists(st.sampled_from(["sms", "whatsapp"]), min_size=8, max_size=8),
-       channel=st.sampled_from(["sms", "whatsapp"]))
+@given(
+    country=COUNTRIES,
+    tz=ZONES,
+    now=MOMENTS,
+    offsets=st.lists(st.integers(-20 * 24, 0), max_size=8),
+    channels=st.lists(st.sampled_from(["sms", "whatsapp"]), min_size=8, max_size=8),
+    channel=st.sampled_from(["sms", "whatsapp"]),
+)
 def test_never_outside_the_rules_and_never_over_the_caps(country, tz, now, offsets, channels, channel):
     history = [Contact(now + timedelta(hours=h), channels[i]) for i, h in enumerate(offsets)]
     d = decide(country, tz, now, history, channel)
@@ -118,7 +134,8 @@ def test_never_outside_the_rules_and_never_over_the_caps(country, tz, now, offse
         assert at == now
     # Sending at `at` and then asking again never allows a contact over the daily cap.
     again = decide(country, tz, at, [*history, Contact(at, channel)], channel)
-    same_day = sum(1 for c in [*history, Contact(at, channel)]
-                   if c.at.astimezone(ZoneInfo(tz)).date() == local_at.date())
+    same_day = sum(
+        1 for c in [*history, Contact(at, channel)] if c.at.astimezone(ZoneInfo(tz)).date() == local_at.date()
+    )
     if rules.max_per_day is not None and same_day >= rules.max_per_day:
         assert not again.allowed

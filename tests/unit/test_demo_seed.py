@@ -32,12 +32,16 @@ def test_seed_demo_is_realistic_and_idempotent(session):
     # the waiting conversations' lines are history: the worker's sweeper must find nothing to queue again
     inbound = session.execute(select(Message).where(Message.direction == "in")).scalars().all()
     assert inbound and all(m.from_phone and m.status == "processed" for m in inbound)
-    counts = (session.execute(select(func.count(Debtor.id))).scalar_one(),
-              session.execute(select(func.count(Invoice.id))).scalar_one(),
-              session.execute(select(func.count(Conversation.id))).scalar_one())
+    counts = (
+        session.execute(select(func.count(Debtor.id))).scalar_one(),
+        session.execute(select(func.count(Invoice.id))).scalar_one(),
+        session.execute(select(func.count(Conversation.id))).scalar_one(),
+    )
     again = runner.invoke(cli, ["seed-demo", "--history", "200"])
     assert again.exit_code == 0 and "0 debtors added" in again.output
     session.expire_all()
-    assert counts == (session.execute(select(func.count(Debtor.id))).scalar_one(),
-                      session.execute(select(func.count(Invoice.id))).scalar_one(),
-                      session.execute(select(func.count(Conversation.id))).scalar_one())
+    assert counts == (
+        session.execute(select(func.count(Debtor.id))).scalar_one(),
+        session.execute(select(func.count(Invoice.id))).scalar_one(),
+        session.execute(select(func.count(Conversation.id))).scalar_one(),
+    )

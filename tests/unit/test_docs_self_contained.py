@@ -17,8 +17,12 @@ OUTSIDE = re.compile(r"\b(CONTRACT|PLATFORM|STYLE|ARCHITECTURE)\.md\b")
 
 def repository_files() -> list[Path]:
     try:
-        out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], cwd=ROOT,
-                             capture_output=True, check=True).stdout
+        out = subprocess.run(
+            ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         pytest.skip("not a git checkout")
     return [ROOT / name for name in out.decode().split("\0") if name]
@@ -34,8 +38,11 @@ def test_no_file_cites_a_document_outside_the_repository():
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
-        offenders += [f"{path.relative_to(ROOT)}:{n}: {m.group(0)}" for n, line in enumerate(text.splitlines(), 1)
-                      for m in OUTSIDE.finditer(line)]
+        offenders += [
+            f"{path.relative_to(ROOT)}:{n}: {m.group(0)}"
+            for n, line in enumerate(text.splitlines(), 1)
+            for m in OUTSIDE.finditer(line)
+        ]
     assert not offenders, "cite docs/api.md or docs/platform.md instead:\n" + "\n".join(offenders)
 
 

@@ -7,8 +7,9 @@ POLICY = {"max_move_days": 15, "max_changes_per_invoice": 1, "max_days_overdue":
 
 
 def _debtor(make_debtor, due):
-    return make_debtor(invoices=[{"external_id": "F1", "amount": "1000.00", "currency": "MXN",
-                                  "due_date": due.isoformat()}])
+    return make_debtor(
+        invoices=[{"external_id": "F1", "amount": "1000.00", "currency": "MXN", "due_date": due.isoformat()}]
+    )
 
 
 def test_approved_change_updates_and_records(session, make_debtor):

@@ -10,14 +10,14 @@ import pytest
 
 pytest.importorskip("rasa")
 
-from rasa.engine.graph import ExecutionContext, GraphSchema  # noqa: E402
-from rasa.engine.storage.local_model_storage import LocalModelStorage  # noqa: E402
-from rasa.engine.storage.resource import Resource  # noqa: E402
-from rasa.shared.nlu.training_data.loading import load_data  # noqa: E402
-from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.shared.nlu.training_data.loading import load_data
+from rasa.shared.nlu.training_data.message import Message
 
-from components.embeddings import TOKENIZER_FILE, WEIGHTS_FILE, EmbeddingIntentModel, TokenEmbeddings  # noqa: E402
-from components.intent_ensemble import IntentEnsemble, blend  # noqa: E402
+from components.embeddings import TOKENIZER_FILE, WEIGHTS_FILE, EmbeddingIntentModel, TokenEmbeddings
+from components.intent_ensemble import IntentEnsemble, blend
 
 ROOT = Path(__file__).resolve().parents[2]
 EMBEDDINGS = ROOT / "models" / "wordllama"
@@ -33,8 +33,17 @@ def _cosine(a, b):
 
 
 def test_sentence_vectors(embeddings):
-    vectors = embeddings.embed(["me quedé sin trabajo", "perdí mi empleo", "mándame el enlace para pagar",
-                                "quiero el link de pago", "HOLA", "hola", ""])
+    vectors = embeddings.embed(
+        [
+            "me quedé sin trabajo",
+            "perdí mi empleo",
+            "mándame el enlace para pagar",
+            "quiero el link de pago",
+            "HOLA",
+            "hola",
+            "",
+        ]
+    )
     assert vectors.shape == (7, embeddings.size)
     half = embeddings.size // 2
     assert np.linalg.norm(vectors[:6, :half], axis=1) == pytest.approx([1.0] * 6, abs=1e-5)
@@ -53,8 +62,17 @@ def test_missing_files_say_how_to_get_them(tmp_path):
 
 
 def test_model_persists_with_its_embeddings(embeddings, tmp_path):
-    texts = ["me quedé sin chamba", "perdí el trabajo", "me despidieron", "mándame el link", "pásame el enlace",
-             "el link para pagar porfa", "hola", "buenas tardes", "buen día"]
+    texts = [
+        "me quedé sin chamba",
+        "perdí el trabajo",
+        "me despidieron",
+        "mándame el link",
+        "pásame el enlace",
+        "el link para pagar porfa",
+        "hola",
+        "buenas tardes",
+        "buen día",
+    ]
     labels = ["report_nonpayment_reason"] * 3 + ["request_payment_link"] * 3 + ["greet"] * 3
     model = EmbeddingIntentModel(embeddings).fit(texts, labels)
     model.save(tmp_path)
@@ -63,24 +81,41 @@ def test_model_persists_with_its_embeddings(embeddings, tmp_path):
     loaded = EmbeddingIntentModel.load(tmp_path)
     probabilities = loaded.predict_proba(["me botaron del laburo", "el link xfa", "holaa"])
     assert [loaded.classes[i] for i in probabilities.argmax(axis=1)] == [
-        "report_nonpayment_reason", "request_payment_link", "greet"]
+        "report_nonpayment_reason",
+        "request_payment_link",
+        "greet",
+    ]
     assert probabilities.sum(axis=1) == pytest.approx([1.0] * 3)
     assert probabilities == pytest.approx(model.predict_proba(["me botaron del laburo", "el link xfa", "holaa"]))
 
 
 def test_masked_view_reads_what_is_asked_not_the_day(embeddings):
     # "pago el viernes" and "pago el 15" are the same promise once the date is masked
-    texts = ["pago el viernes", "le pago el 15 sin falta", "el lunes le deposito", "el martes", "el 30",
-             "para el sábado"]
-    masked = ["pago el __date__", "le pago el __date__ sin falta", "el __date__ le deposito", "__date__",
-              "el __date__", "para el __date__"]
+    texts = [
+        "pago el viernes",
+        "le pago el 15 sin falta",
+        "el lunes le deposito",
+        "el martes",
+        "el 30",
+        "para el sábado",
+    ]
+    masked = [
+        "pago el __date__",
+        "le pago el __date__ sin falta",
+        "el __date__ le deposito",
+        "__date__",
+        "el __date__",
+        "para el __date__",
+    ]
     labels = ["promise_to_pay"] * 3 + ["inform"] * 3
     model = EmbeddingIntentModel(embeddings).fit(texts, labels, masked=masked)
     unmasked = ["te pago el jueves", "el jueves"]
     masked = ["te pago el __date__", "el __date__"]
     assert model.features(unmasked, masked).shape == (2, 3 * embeddings.size)
     assert [model.classes[i] for i in model.predict_proba(unmasked, masked).argmax(axis=1)] == [
-        "promise_to_pay", "inform"]
+        "promise_to_pay",
+        "inform",
+    ]
     # without the extractor's spans (no entities), the text itself stands in for the masked view
     assert model.features(unmasked) == pytest.approx(model.features(unmasked, unmasked))
 
@@ -113,8 +148,12 @@ def component(tmp_path_factory):
     resource = Resource("intent_ensemble")
     context = ExecutionContext(GraphSchema({}), "test")
     # the embedding model alone decides, so that what it learnt shows
-    config = {**IntentEnsemble.get_default_config(), "weight": 0.0, "embeddings": str(EMBEDDINGS),
-              "embedding_weight": 1.0}
+    config = {
+        **IntentEnsemble.get_default_config(),
+        "weight": 0.0,
+        "embeddings": str(EMBEDDINGS),
+        "embedding_weight": 1.0,
+    }
     trained = IntentEnsemble.create(config, storage, resource, context)
     trained.train(load_data(str(ROOT / "data" / "nlu")))
     return IntentEnsemble.load(config, storage, resource, context)

@@ -6,16 +6,21 @@ import pytest
 
 pytest.importorskip("rasa")
 
-from rasa.shared.nlu.training_data.message import Message  # noqa: E402
+from rasa.shared.nlu.training_data.message import Message
 
-from components.fallback import PartAwareFallbackClassifier, nested  # noqa: E402
+from components.fallback import PartAwareFallbackClassifier, nested
 
 REASON, PROMISE = "report_nonpayment_reason", "promise_to_pay"
 
 
 def classify(*ranking: tuple[str, float]) -> str:
-    message = Message(data={"text": "x", "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
-                            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]})
+    message = Message(
+        data={
+            "text": "x",
+            "intent": {"name": ranking[0][0], "confidence": ranking[0][1]},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        }
+    )
     classifier = PartAwareFallbackClassifier({"threshold": 0.5, "ambiguity_threshold": 0.1})
     return classifier.process([message])[0].get("intent")["name"]
 

@@ -8,15 +8,24 @@ from hypothesis import strategies as st
 from bot import accounts, payment_plans, promises
 from bot.store.models import Instalment
 
-POLICY = {"min_first_payment_pct": 20, "min_instalments": 2, "max_instalments": 6, "interval_days": 30,
-          "first_due_in_days": 3, "max_options": 3, "min_instalment_amount": {"CLP": 10000, "MXN": 200,
-                                                                              "default": 10}}
+POLICY = {
+    "min_first_payment_pct": 20,
+    "min_instalments": 2,
+    "max_instalments": 6,
+    "interval_days": 30,
+    "first_due_in_days": 3,
+    "max_options": 3,
+    "min_instalment_amount": {"CLP": 10000, "MXN": 200, "default": 10},
+}
 TODAY = date(2026, 11, 11)
 
 
 def test_split_exact_with_remainder_on_first():
-    assert payment_plans.split(Decimal("100.00"), 3, "MXN", 20) == [Decimal("33.34"), Decimal("33.33"),
-                                                                     Decimal("33.33")]
+    assert payment_plans.split(Decimal("100.00"), 3, "MXN", 20) == [
+        Decimal("33.34"),
+        Decimal("33.33"),
+        Decimal("33.33"),
+    ]
     clp = payment_plans.split(Decimal("45990"), 4, "CLP", 20)
     assert clp == [Decimal("11499"), Decimal("11497"), Decimal("11497"), Decimal("11497")]
 
@@ -26,8 +35,12 @@ def test_first_payment_minimum_share():
     assert amounts[0] == Decimal("300.00") and sum(amounts) == Decimal("1000.00")
 
 
-@given(total=st.decimals(min_value=1, max_value=10**9, places=2), count=st.integers(1, 12),
-       currency=st.sampled_from(["MXN", "CLP", "COP", "ARS"]), pct=st.integers(0, 50))
+@given(
+    total=st.decimals(min_value=1, max_value=10**9, places=2),
+    count=st.integers(1, 12),
+    currency=st.sampled_from(["MXN", "CLP", "COP", "ARS"]),
+    pct=st.integers(0, 50),
+)
 def test_split_always_adds_up(total, count, currency, pct):
     if currency in ("CLP", "COP"):
         total = total.to_integral_value()
@@ -49,8 +62,9 @@ def test_options_respect_minimum_instalment():
 
 
 def test_create_plan_with_schedule(session, make_debtor):
-    debtor = make_debtor(invoices=[{"external_id": "F1", "amount": "1000.00", "currency": "MXN",
-                                    "due_date": "2026-11-01"}])
+    debtor = make_debtor(
+        invoices=[{"external_id": "F1", "amount": "1000.00", "currency": "MXN", "due_date": "2026-11-01"}]
+    )
     inv = accounts.primary_invoice(session, debtor)
     promise = promises.create(session, debtor, inv, TODAY, today=TODAY)
     plan = payment_plans.create(session, debtor, inv, 3, TODAY, POLICY)

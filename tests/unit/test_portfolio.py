@@ -10,17 +10,51 @@ from bot.portfolio import COLUMNS
 from bot.store.models import Debtor, Invoice
 
 GOOD = [
-    {"debtor_external_id": "CO-1", "name": "Ana María Restrepo", "phone": "+573001112201", "whatsapp": "si",
-     "country": "CO", "timezone": "America/Bogota", "language": "es", "document": "1.032.456.789",
-     "document_last4": "", "invoice_external_id": "F-1", "amount": "185000", "currency": "COP",
-     "due_date": "2026-11-10"},
-    {"debtor_external_id": "CO-1", "name": "Ana María Restrepo", "phone": "+573001112201", "whatsapp": "si",
-     "country": "CO", "timezone": "America/Bogota", "language": "es", "document": "1.032.456.789",
-     "document_last4": "", "invoice_external_id": "F-2", "amount": "92500.00", "currency": "COP",
-     "due_date": "2026-12-10"},
-    {"debtor_external_id": "MX-1", "name": "José Luis Ramírez", "phone": "5512342202", "whatsapp": "no",
-     "country": "MX", "timezone": "", "language": "", "document": "", "document_last4": "6631",
-     "invoice_external_id": "F-9", "amount": "899.50", "currency": "MXN", "due_date": "2026-11-22"},
+    {
+        "debtor_external_id": "CO-1",
+        "name": "Ana María Restrepo",
+        "phone": "+573001112201",
+        "whatsapp": "si",
+        "country": "CO",
+        "timezone": "America/Bogota",
+        "language": "es",
+        "document": "1.032.456.789",
+        "document_last4": "",
+        "invoice_external_id": "F-1",
+        "amount": "185000",
+        "currency": "COP",
+        "due_date": "2026-11-10",
+    },
+    {
+        "debtor_external_id": "CO-1",
+        "name": "Ana María Restrepo",
+        "phone": "+573001112201",
+        "whatsapp": "si",
+        "country": "CO",
+        "timezone": "America/Bogota",
+        "language": "es",
+        "document": "1.032.456.789",
+        "document_last4": "",
+        "invoice_external_id": "F-2",
+        "amount": "92500.00",
+        "currency": "COP",
+        "due_date": "2026-12-10",
+    },
+    {
+        "debtor_external_id": "MX-1",
+        "name": "José Luis Ramírez",
+        "phone": "5512342202",
+        "whatsapp": "no",
+        "country": "MX",
+        "timezone": "",
+        "language": "",
+        "document": "",
+        "document_last4": "6631",
+        "invoice_external_id": "F-9",
+        "amount": "899.50",
+        "currency": "MXN",
+        "due_date": "2026-11-22",
+    },
 ]
 BAD = [
     {**GOOD[0], "debtor_external_id": "CO-2", "phone": "123", "invoice_external_id": "X-1"},
@@ -40,8 +74,10 @@ def write(path, rows):
 
 def counts(session):
     session.expire_all()
-    return (session.execute(select(func.count(Debtor.id))).scalar_one(),
-            session.execute(select(func.count(Invoice.id))).scalar_one())
+    return (
+        session.execute(select(func.count(Debtor.id))).scalar_one(),
+        session.execute(select(func.count(Invoice.id))).scalar_one(),
+    )
 
 
 def test_import_reports_bad_rows_and_imports_good_ones(tmp_path, session):

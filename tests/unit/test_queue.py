@@ -142,8 +142,9 @@ def test_a_killed_workers_message_is_redelivered_once(queue, redis_client, redis
     assert queue.pending_count() == 1  # read, never acknowledged
 
     handled: list[int] = []
-    w = QueueWorker(queue, lambda job: handled.append(job.payload["n"]), consumer="survivor", lease_ms=1500,
-                    block_ms=100)
+    w = QueueWorker(
+        queue, lambda job: handled.append(job.payload["n"]), consumer="survivor", lease_ms=1500, block_ms=100
+    )
     w.start()
     try:
         assert wait_for(lambda: handled == [7], timeout=20)
@@ -156,8 +157,10 @@ def test_a_killed_workers_message_is_redelivered_once(queue, redis_client, redis
 
 def test_the_consumer_groups_are_made_once_not_on_every_enqueue(redis_client):
     def xgroup_calls() -> int:
-        return int(redis_client.info("commandstats").get("cmdstat_xgroup|create", {}).get("calls", 0)
-                   or redis_client.info("commandstats").get("cmdstat_xgroup", {}).get("calls", 0))
+        return int(
+            redis_client.info("commandstats").get("cmdstat_xgroup|create", {}).get("calls", 0)
+            or redis_client.info("commandstats").get("cmdstat_xgroup", {}).get("calls", 0)
+        )
 
     before = xgroup_calls()
     for n in range(50):  # as the web does: a new queue object for every webhook

@@ -34,8 +34,15 @@ def test_upsert_creates_then_reads_back_everything(client, api_headers):
     assert d["timezone"] == "America/Mexico_City"
     assert [i["external_id"] for i in d["invoices"]] == ["INV-1", "INV-2"]
     inv = d["invoices"][0]
-    assert inv == {"external_id": "INV-1", "amount": "3450.00", "balance": "3450.00", "currency": "MXN",
-                   "original_due_date": "2026-11-15", "due_date": "2026-11-15", "status": "open"}
+    assert inv == {
+        "external_id": "INV-1",
+        "amount": "3450.00",
+        "balance": "3450.00",
+        "currency": "MXN",
+        "original_due_date": "2026-11-15",
+        "due_date": "2026-11-15",
+        "status": "open",
+    }
     for key in ("promises", "nonpayment_reasons", "due_date_changes", "payment_links", "payments", "handoffs"):
         assert d[key] == []
     assert d["opted_out"] is False
@@ -45,14 +52,16 @@ def test_second_put_updates_and_never_duplicates(client, api_headers):
     client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=api_headers)
     changed = debtor_body(name="Guadalupe Hernández López", whatsapp=False)
     changed["invoices"][1]["amount"] = "950.00"
-    changed["invoices"].append({"external_id": "INV-3", "amount": "10.00", "currency": "MXN",
-                                "due_date": "2027-01-01"})
+    changed["invoices"].append({"external_id": "INV-3", "amount": "10.00", "currency": "MXN", "due_date": "2027-01-01"})
     r = client.put("/api/v1/debtors/MX-1", json=changed, headers=api_headers)
     assert r.status_code == 200
     d = client.get("/api/v1/debtors/MX-1", headers=api_headers).json
     assert d["name"] == "Guadalupe Hernández López" and d["whatsapp"] is False
     assert [(i["external_id"], i["amount"], i["balance"]) for i in d["invoices"]] == [
-        ("INV-1", "3450.00", "3450.00"), ("INV-2", "950.00", "950.00"), ("INV-3", "10.00", "10.00")]
+        ("INV-1", "3450.00", "3450.00"),
+        ("INV-2", "950.00", "950.00"),
+        ("INV-3", "10.00", "10.00"),
+    ]
     again = client.put("/api/v1/debtors/MX-1", json=changed, headers=api_headers)
     assert again.status_code == 200
     assert client.get("/api/v1/debtors/MX-1", headers=api_headers).json["invoices"] == d["invoices"]
@@ -123,8 +132,9 @@ def test_bad_fields_get_a_json_422_naming_the_field(client, api_headers, mutate,
 
 
 def test_malformed_json(client, api_headers):
-    r = client.put("/api/v1/debtors/MX-1", data='{"name": "Ana",', headers={**api_headers,
-                   "Content-Type": "application/json"})
+    r = client.put(
+        "/api/v1/debtors/MX-1", data='{"name": "Ana",', headers={**api_headers, "Content-Type": "application/json"}
+    )
     assert r.status_code == 400 and r.json["error"]["code"] == "malformed_json"
 
 
@@ -134,8 +144,11 @@ def test_json_that_is_not_an_object(client, api_headers):
 
 
 def test_not_json(client, api_headers):
-    r = client.put("/api/v1/debtors/MX-1", data="name=Ana", headers={**api_headers,
-                   "Content-Type": "application/x-www-form-urlencoded"})
+    r = client.put(
+        "/api/v1/debtors/MX-1",
+        data="name=Ana",
+        headers={**api_headers, "Content-Type": "application/x-www-form-urlencoded"},
+    )
     assert r.status_code == 415 and r.is_json
 
 
@@ -146,12 +159,15 @@ def test_body_too_large(client, api_headers, app):
     assert r.status_code == 413 and r.is_json and "error" in r.json
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-key"}, {"Authorization": "Basic abc"},
-                                     {"Authorization": "Bearer "}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong-key"}, {"Authorization": "Basic abc"}, {"Authorization": "Bearer "}]
+)
 def test_missing_or_wrong_key_is_401(client, headers):
-    for r in (client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=headers),
-              client.get("/api/v1/debtors/MX-1", headers=headers),
-              client.get("/api/v1/conversations/MX-1/messages", headers=headers)):
+    for r in (
+        client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=headers),
+        client.get("/api/v1/debtors/MX-1", headers=headers),
+        client.get("/api/v1/conversations/MX-1/messages", headers=headers),
+    ):
         assert r.status_code == 401
         assert r.json["error"]["code"] == "unauthorized"
 
@@ -181,13 +197,32 @@ def test_transcript_is_oldest_first_with_intents(client, api_headers, session):
     session.add(conv)
     session.flush()
     t0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
-    session.add_all([
-        Message(conversation_id=conv.id, debtor_id=debtor.id, direction="out", author="bot", channel="whatsapp",
-                body="¿Me confirma los últimos 4 dígitos?", status="delivered", created_at=t0 + timedelta(seconds=2)),
-        Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor", channel="whatsapp",
-                body="hola cuánto debo", status="received", intent="check_balance", confidence=0.97,
-                created_at=t0),
-    ])
+    session.add_all(
+        [
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="out",
+                author="bot",
+                channel="whatsapp",
+                body="¿Me confirma los últimos 4 dígitos?",
+                status="delivered",
+                created_at=t0 + timedelta(seconds=2),
+            ),
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="in",
+                author="debtor",
+                channel="whatsapp",
+                body="hola cuánto debo",
+                status="received",
+                intent="check_balance",
+                confidence=0.97,
+                created_at=t0,
+            ),
+        ]
+    )
     session.commit()
     r = client.get("/api/v1/conversations/MX-1/messages", headers=api_headers)
     assert r.status_code == 200

@@ -22,10 +22,17 @@ from bot.web import openapi
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 DEBTOR = {
-    "name": "Guadalupe Hernández", "phone": "+525512342201", "whatsapp": True, "country": "MX",
-    "timezone": "America/Mexico_City", "document_last4": "2045", "language": "es",
-    "invoices": [{"external_id": "INV-1", "amount": "3450.00", "currency": "MXN", "due_date": "2026-11-15"},
-                 {"external_id": "INV-2", "amount": "899.50", "currency": "MXN", "due_date": "2026-12-01"}],
+    "name": "Guadalupe Hernández",
+    "phone": "+525512342201",
+    "whatsapp": True,
+    "country": "MX",
+    "timezone": "America/Mexico_City",
+    "document_last4": "2045",
+    "language": "es",
+    "invoices": [
+        {"external_id": "INV-1", "amount": "3450.00", "currency": "MXN", "due_date": "2026-11-15"},
+        {"external_id": "INV-2", "amount": "899.50", "currency": "MXN", "due_date": "2026-12-01"},
+    ],
 }
 
 
@@ -35,7 +42,7 @@ def doc() -> dict[str, Any]:
 
 
 # --- The document is OpenAPI 3.1 ----------------------------------------------------------------------------
-def _walk(node: Any, where: str = "#"):  # noqa: ANN202
+def _walk(node: Any, where: str = "#"):
     yield where, node
     if isinstance(node, dict):
         for key, value in node.items():
@@ -54,10 +61,32 @@ def _resolve(doc: dict[str, Any], ref: str) -> Any:
     return node
 
 
-TOP_LEVEL = {"openapi", "info", "jsonSchemaDialect", "servers", "paths", "webhooks", "components", "security", "tags",
-             "externalDocs"}
-OPERATION = {"tags", "summary", "description", "externalDocs", "operationId", "parameters", "requestBody",
-             "responses", "callbacks", "deprecated", "security", "servers"}
+TOP_LEVEL = {
+    "openapi",
+    "info",
+    "jsonSchemaDialect",
+    "servers",
+    "paths",
+    "webhooks",
+    "components",
+    "security",
+    "tags",
+    "externalDocs",
+}
+OPERATION = {
+    "tags",
+    "summary",
+    "description",
+    "externalDocs",
+    "operationId",
+    "parameters",
+    "requestBody",
+    "responses",
+    "callbacks",
+    "deprecated",
+    "security",
+    "servers",
+}
 
 
 def test_the_document_is_openapi_3_1(doc):
@@ -106,7 +135,7 @@ def test_the_document_version_is_the_projects():
 
 
 # --- It describes exactly the routes the app serves ---------------------------------------------------------
-def _served(app) -> set[tuple[str, str]]:  # noqa: ANN001
+def _served(app) -> set[tuple[str, str]]:
     out = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(("/api/v1/", "/webhooks/")):
@@ -175,7 +204,7 @@ def _day(value: object) -> bool:
     return not isinstance(value, str) or date.fromisoformat(value) is not None
 
 
-def check(doc: dict[str, Any], path: str, method: str, resp) -> Any:  # noqa: ANN001
+def check(doc: dict[str, Any], path: str, method: str, resp) -> Any:
     """The response's status is one the operation declares, and its JSON body matches the declared schema."""
     responses = doc["paths"][path][method]["responses"]
     assert str(resp.status_code) in responses, f"{method} {path}: undeclared status {resp.status_code}"
@@ -187,14 +216,15 @@ def check(doc: dict[str, Any], path: str, method: str, resp) -> Any:  # noqa: AN
         return None
     assert resp.mimetype == "application/json", f"{method} {path}: {resp.mimetype}"
     strict = _closed(doc)
-    validator = Draft202012Validator(content["application/json"]["schema"], resolver=RefResolver("", strict),
-                                     format_checker=FORMATS)
+    validator = Draft202012Validator(
+        content["application/json"]["schema"], resolver=RefResolver("", strict), format_checker=FORMATS
+    )
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(resp.json)]
     assert not errors, f"{method} {path} {resp.status_code} does not match its schema:\n" + "\n".join(errors)
     return resp.json
 
 
-def _history(session, external_id: str) -> None:  # noqa: ANN001
+def _history(session, external_id: str) -> None:
     """One row of everything the debtor view and the transcript list, as the bot, agents and payments leave
     them."""
     from bot.store.models import (
@@ -219,36 +249,98 @@ def _history(session, external_id: str) -> None:  # noqa: ANN001
     conv = Conversation(phone=debtor.phone, debtor_id=debtor.id, last_channel="sms")
     session.add(conv)
     session.flush()
-    link = PaymentLink(debtor_id=debtor.id, invoice_id=inv.id, reference="ref-oa-1", short_code="oa1code",
-                       provider="sandbox", url="http://localhost:8000/sandbox/checkout/ref-oa-1",
-                       amount=Decimal("3450.00"), currency="MXN", status="paid", expires_at=now + timedelta(days=3))
-    payment = Payment(debtor_id=debtor.id, invoice_id=inv.id, provider="sandbox", provider_id="PAY-1",
-                      amount=Decimal("3500.00"), currency="MXN", status="approved", status_detail="accredited",
-                      paid_at=now)
+    link = PaymentLink(
+        debtor_id=debtor.id,
+        invoice_id=inv.id,
+        reference="ref-oa-1",
+        short_code="oa1code",
+        provider="sandbox",
+        url="http://localhost:8000/sandbox/checkout/ref-oa-1",
+        amount=Decimal("3450.00"),
+        currency="MXN",
+        status="paid",
+        expires_at=now + timedelta(days=3),
+    )
+    payment = Payment(
+        debtor_id=debtor.id,
+        invoice_id=inv.id,
+        provider="sandbox",
+        provider_id="PAY-1",
+        amount=Decimal("3500.00"),
+        currency="MXN",
+        status="approved",
+        status_detail="accredited",
+        paid_at=now,
+    )
     session.add_all([link, payment])
     session.flush()
-    session.add_all([
-        Promise(debtor_id=debtor.id, invoice_id=inv.id, promised_date=date(2026, 11, 20),
-                amount=Decimal("3450.00"), currency="MXN", status="kept"),
-        NonpaymentReason(debtor_id=debtor.id, invoice_id=inv.id, reason="income_delay",
-                         text="no me han pagado la quincena"),
-        DueDateChange(debtor_id=debtor.id, invoice_id=inv.id, old_date=date(2026, 11, 15),
-                      new_date=date(2026, 11, 20)),
-        PaymentAllocation(payment_id=payment.id, debtor_id=debtor.id, invoice_id=inv.id,
-                          applied_amount=Decimal("3450.00"), credit_amount=Decimal("50.00"), currency="MXN"),
-        Handoff(debtor_id=debtor.id, conversation_id=conv.id, status="closed", reason="request_human"),
-        Settlement(debtor_id=debtor.id, code="OA2345678ABC", fingerprint="e" * 64, details={}, pdf=b"%PDF-1.4\n"),
-        IdentityCheck(debtor_id=debtor.id, failures=3, locked_until=now + timedelta(minutes=30)),
-        Message(conversation_id=conv.id, debtor_id=debtor.id, direction="in", author="debtor", channel="whatsapp",
-                from_phone=debtor.phone, body="no me han pagado", status="received", intent="report_nonpayment_reason",
-                confidence=0.93, entities=[{"entity": "reason", "value": "income_delay", "start": 0, "end": 16}],
-                media=[{"url": "https://api.twilio.com/x.jpg", "content_type": "image/jpeg"}], provider_sid="SMoa1"),
-        Message(conversation_id=conv.id, debtor_id=debtor.id, direction="out", author="bot", channel="sms",
-                to_phone=debtor.phone, body="Gracias por avisarnos.", status="failed", error_code="30003",
-                encoding="GSM-7", segments=1),
-        Message(conversation_id=conv.id, debtor_id=debtor.id, direction="out", author="agent", channel="whatsapp",
-                to_phone=debtor.phone, body="Hola, soy Laura.", status="read"),
-    ])
+    session.add_all(
+        [
+            Promise(
+                debtor_id=debtor.id,
+                invoice_id=inv.id,
+                promised_date=date(2026, 11, 20),
+                amount=Decimal("3450.00"),
+                currency="MXN",
+                status="kept",
+            ),
+            NonpaymentReason(
+                debtor_id=debtor.id, invoice_id=inv.id, reason="income_delay", text="no me han pagado la quincena"
+            ),
+            DueDateChange(
+                debtor_id=debtor.id, invoice_id=inv.id, old_date=date(2026, 11, 15), new_date=date(2026, 11, 20)
+            ),
+            PaymentAllocation(
+                payment_id=payment.id,
+                debtor_id=debtor.id,
+                invoice_id=inv.id,
+                applied_amount=Decimal("3450.00"),
+                credit_amount=Decimal("50.00"),
+                currency="MXN",
+            ),
+            Handoff(debtor_id=debtor.id, conversation_id=conv.id, status="closed", reason="request_human"),
+            Settlement(debtor_id=debtor.id, code="OA2345678ABC", fingerprint="e" * 64, details={}, pdf=b"%PDF-1.4\n"),
+            IdentityCheck(debtor_id=debtor.id, failures=3, locked_until=now + timedelta(minutes=30)),
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="in",
+                author="debtor",
+                channel="whatsapp",
+                from_phone=debtor.phone,
+                body="no me han pagado",
+                status="received",
+                intent="report_nonpayment_reason",
+                confidence=0.93,
+                entities=[{"entity": "reason", "value": "income_delay", "start": 0, "end": 16}],
+                media=[{"url": "https://api.twilio.com/x.jpg", "content_type": "image/jpeg"}],
+                provider_sid="SMoa1",
+            ),
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="out",
+                author="bot",
+                channel="sms",
+                to_phone=debtor.phone,
+                body="Gracias por avisarnos.",
+                status="failed",
+                error_code="30003",
+                encoding="GSM-7",
+                segments=1,
+            ),
+            Message(
+                conversation_id=conv.id,
+                debtor_id=debtor.id,
+                direction="out",
+                author="agent",
+                channel="whatsapp",
+                to_phone=debtor.phone,
+                body="Hola, soy Laura.",
+                status="read",
+            ),
+        ]
+    )
     session.commit()
 
 
@@ -262,15 +354,27 @@ def test_debtor_and_transcript_responses_match_their_schemas(client, api_headers
     assert r.status_code == 200
     view = check(doc, debtor_path, "get", r)
     # every list holds an item, so every item schema was checked against a real one
-    for key in ("invoices", "promises", "nonpayment_reasons", "due_date_changes", "payment_links", "payments",
-                "handoffs", "settlements", "credit"):
+    for key in (
+        "invoices",
+        "promises",
+        "nonpayment_reasons",
+        "due_date_changes",
+        "payment_links",
+        "payments",
+        "handoffs",
+        "settlements",
+        "credit",
+    ):
         assert view[key], key
     assert view["identity_locked_until"] and view["credit"] == [{"currency": "MXN", "amount": "50.00"}]
     r = client.get("/api/v1/conversations/MX-1/messages", headers=api_headers)
     assert r.status_code == 200
     transcript = check(doc, messages_path, "get", r)["messages"]
-    assert [(m["author"], m["channel"]) for m in transcript] == [("debtor", "whatsapp"), ("bot", "sms"),
-                                                                  ("agent", "whatsapp")]
+    assert [(m["author"], m["channel"]) for m in transcript] == [
+        ("debtor", "whatsapp"),
+        ("bot", "sms"),
+        ("agent", "whatsapp"),
+    ]
 
 
 def test_outbox_response_matches_its_schema(client, api_headers, redis_client, doc):
@@ -317,12 +421,25 @@ def test_the_strict_check_notices_an_undescribed_field(doc):
 
     class Fake:
         status_code, mimetype = 200, "application/json"
-        json = {"messages": [{"to": "+525512342201", "channel": "sms", "body": "x", "status": "queued",
-                              "created_at": "2026-11-10T12:00:00Z", "secret": "nope"}]}
+        json = {
+            "messages": [
+                {
+                    "to": "+525512342201",
+                    "channel": "sms",
+                    "body": "x",
+                    "status": "queued",
+                    "created_at": "2026-11-10T12:00:00Z",
+                    "secret": "nope",
+                }
+            ]
+        }
 
     with pytest.raises(AssertionError, match="secret"):
         check(doc, openapi.OUTBOX_PATH, "get", Fake())
-    Fake.json = {"messages": [{"to": "+525512342201", "channel": "sms", "body": "x", "status": "queued",
-                               "created_at": "2026-11-10 12:00"}]}
+    Fake.json = {
+        "messages": [
+            {"to": "+525512342201", "channel": "sms", "body": "x", "status": "queued", "created_at": "2026-11-10 12:00"}
+        ]
+    }
     with pytest.raises(AssertionError, match="created_at"):
         check(doc, openapi.OUTBOX_PATH, "get", Fake())

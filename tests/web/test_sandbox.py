@@ -10,7 +10,7 @@ from tests.worker.doubles import FakeRasa, set_env, wait_for
 
 
 @pytest.fixture()
-def sandbox(redis_client):  # noqa: ANN001, ANN201
+def sandbox(redis_client):
     from bot.providers.messaging import SandboxMessaging, set_provider
 
     provider = SandboxMessaging(delays=(0.05, 0.1, 0.15))
@@ -33,8 +33,10 @@ def test_outbox_lists_sends_oldest_first_in_e164(client, api_headers, sandbox):
     r = client.get("/api/v1/sandbox/outbox?to=%2B573001112233", headers=api_headers)
     assert r.status_code == 200
     items = r.json["messages"]
-    assert [(m["to"], m["channel"], m["body"]) for m in items] == [("+573001112233", "whatsapp", "uno"),
-                                                                   ("+573001112233", "sms", "dos")]
+    assert [(m["to"], m["channel"], m["body"]) for m in items] == [
+        ("+573001112233", "whatsapp", "uno"),
+        ("+573001112233", "sms", "dos"),
+    ]
     assert {"to", "channel", "body", "status", "created_at"} <= set(items[0])
     assert items[0]["created_at"].endswith("Z")
     # A WhatsApp-style +521 number finds the same person.
@@ -69,8 +71,14 @@ def test_not_registered_when_messaging_is_twilio(db, redis_url):
 
 def test_phone_page_and_debtor_list(client, make_debtor, redis_client):
     make_debtor("MX-1", phone="+524000123401", country="MX", timezone="America/Mexico_City", document_last4="2045")
-    make_debtor("MX-2", phone="+525512342201", country="MX", timezone="America/Mexico_City", document_last4="7777",
-                name="Persona Real")
+    make_debtor(
+        "MX-2",
+        phone="+525512342201",
+        country="MX",
+        timezone="America/Mexico_City",
+        document_last4="7777",
+        name="Persona Real",
+    )
     r = client.get("/sandbox/phone")
     assert r.status_code == 200 and "Simulador de teléfono" in r.get_data(as_text=True)
     # anyone who reaches the demo sees the fictitious demo people only, never a real debtor's data
@@ -83,8 +91,9 @@ def test_phone_page_and_debtor_list(client, make_debtor, redis_client):
 
 def test_phone_send_posts_a_signed_webhook_through_the_real_edge(client, session, make_debtor, redis_client):
     make_debtor("MX-1", phone="+525512342201", country="MX", timezone="America/Mexico_City")
-    r = client.post("/sandbox/phone/send", json={"phone": "+525512342201", "channel": "whatsapp",
-                                                 "body": "¡Hola! ¿cuánto debo?"})
+    r = client.post(
+        "/sandbox/phone/send", json={"phone": "+525512342201", "channel": "whatsapp", "body": "¡Hola! ¿cuánto debo?"}
+    )
     assert r.status_code == 200
     [m] = session.execute(select(Message)).scalars()
     assert m.provider_sid == r.json["sid"] and m.body == "¡Hola! ¿cuánto debo?"
@@ -95,9 +104,14 @@ def test_phone_send_posts_a_signed_webhook_through_the_real_edge(client, session
     assert [(x["direction"], x["channel"]) for x in msgs] == [("in", "whatsapp"), ("in", "sms")]
 
 
-@pytest.mark.parametrize("body", [{"phone": "+525512342201", "channel": "fax", "body": "x"},
-                                  {"phone": "+525512342201", "channel": "sms", "body": ""},
-                                  {"phone": "nope", "channel": "sms", "body": "hola"}])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"phone": "+525512342201", "channel": "fax", "body": "x"},
+        {"phone": "+525512342201", "channel": "sms", "body": ""},
+        {"phone": "nope", "channel": "sms", "body": "hola"},
+    ],
+)
 def test_phone_send_validates(client, db, redis_client, body):
     assert client.post("/sandbox/phone/send", json=body).status_code == 400
 
@@ -116,7 +130,7 @@ def test_phone_conversation_end_to_end_with_a_worker(client, session, make_debto
 
 
 @pytest.fixture()
-def run_worker_here(redis_client):  # noqa: ANN001, ANN201
+def run_worker_here(redis_client):
     from bot.queue import QueueWorker
     from bot.redis_client import get_queue
     from bot.worker import jobs

@@ -46,8 +46,12 @@ def test_forged_signature_is_refused_and_changes_nothing(client, session, make_d
     assert post_inbound(client, params, signature=forged).status_code == 403
     assert post_inbound(client, params, signature="").status_code == 403
     tampered = dict(params, Body="págame a otra cuenta")
-    assert post_inbound(client, tampered, signature=sign(PUBLIC_BASE_URL + "/webhooks/twilio/messages",
-                                                         params)).status_code == 403
+    assert (
+        post_inbound(
+            client, tampered, signature=sign(PUBLIC_BASE_URL + "/webhooks/twilio/messages", params)
+        ).status_code
+        == 403
+    )
     assert _messages(session) == []
     assert session.execute(select(Conversation)).first() is None
 
@@ -106,12 +110,23 @@ def test_unknown_number_is_stored_without_a_debtor(client, session, redis_client
 
 
 def _outbound(session, sid="SMout1", channel="whatsapp", debtor=None):
-    conv = Conversation(phone=debtor.phone if debtor else "+573001112233", debtor_id=debtor.id if debtor else None,
-                        mode="bot", tags=[])
+    conv = Conversation(
+        phone=debtor.phone if debtor else "+573001112233", debtor_id=debtor.id if debtor else None, mode="bot", tags=[]
+    )
     session.add(conv)
     session.flush()
-    m = Message(conversation_id=conv.id, debtor_id=conv.debtor_id, direction="out", author="bot", channel=channel,
-                to_phone=conv.phone, body="hola", media=[], provider_sid=sid, status="queued")
+    m = Message(
+        conversation_id=conv.id,
+        debtor_id=conv.debtor_id,
+        direction="out",
+        author="bot",
+        channel=channel,
+        to_phone=conv.phone,
+        body="hola",
+        media=[],
+        provider_sid=sid,
+        status="queued",
+    )
     session.add(m)
     session.commit()
     return m
@@ -126,9 +141,15 @@ def _status(client, sid, status, error=None, signature=None):
 
 def test_status_callbacks_never_move_backwards(client, session, redis_client, db):
     m = _outbound(session)
-    for status, expected in [("sent", "sent"), ("delivered", "delivered"), ("sent", "delivered"),
-                             ("queued", "delivered"), ("read", "read"), ("delivered", "read"),
-                             ("undelivered", "read")]:
+    for status, expected in [
+        ("sent", "sent"),
+        ("delivered", "delivered"),
+        ("sent", "delivered"),
+        ("queued", "delivered"),
+        ("read", "read"),
+        ("delivered", "read"),
+        ("undelivered", "read"),
+    ]:
         assert _status(client, "SMout1", status).status_code == 204
         session.refresh(m)
         assert m.status == expected, (status, m.status)

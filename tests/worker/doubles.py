@@ -46,7 +46,7 @@ class HttpDouble:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the caller gave up (a killed worker): nothing to tell it
 
-            do_GET = do_POST = _do  # noqa: N815
+            do_GET = do_POST = _do
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -78,8 +78,9 @@ class FakeRasa:
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
         self.url = self.http.url
-        self.reply: Callable[[dict], list[dict]] = lambda p: [{"recipient_id": p["sender"],
-                                                               "text": f"eco: {p['message']}"}]
+        self.reply: Callable[[dict], list[dict]] = lambda p: [
+            {"recipient_id": p["sender"], "text": f"eco: {p['message']}"}
+        ]
 
     def _handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, Any]:
         if path != "/webhooks/recobra/webhook" or method != "POST":
@@ -101,9 +102,14 @@ class FakeRasa:
             self.calls.append(payload)
             if message_id in self.turns:  # like the real channel: a turn already run is replayed
                 return 200, {**self.turns[message_id], "replayed": True}
-            result = {"messages": self.reply(payload),
-                      "parse": {"intent": "greet", "confidence": 0.93,
-                                "entities": [{"entity": "date", "value": "2026-12-01", "start": 0, "end": 3}]}}
+            result = {
+                "messages": self.reply(payload),
+                "parse": {
+                    "intent": "greet",
+                    "confidence": 0.93,
+                    "entities": [{"entity": "date", "value": "2026-12-01", "start": 0, "end": 3}],
+                },
+            }
             if message_id:
                 self.turns[message_id] = result
         return 200, {**result, "replayed": False}
@@ -147,18 +153,30 @@ class FakeTwilio:
         status, extra = step if isinstance(step, tuple) else (step, {})
         if status >= 400:
             code = extra.get("code", 20429 if status == 429 else 20500)
-            return status, {"code": code, "message": extra.get("message", "error"), "status": status,
-                            "more_info": f"https://www.twilio.com/docs/errors/{code}"}
+            return status, {
+                "code": code,
+                "message": extra.get("message", "error"),
+                "status": status,
+                "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            }
         return 201, self._create(form)
 
     def _create(self, form: dict[str, list[str]]) -> dict[str, Any]:
         from datetime import datetime, timezone
         from email.utils import format_datetime
 
-        message = {"sid": "SM" + secrets.token_hex(16), "status": "queued", "to": form.get("To", [""])[0],
-                   "from": form.get("From", [""])[0], "body": form.get("Body", [None])[0],
-                   "error_code": None, "error_message": None, "num_segments": "1", "direction": "outbound-api",
-                   "date_created": format_datetime(datetime.now(timezone.utc))}
+        message = {
+            "sid": "SM" + secrets.token_hex(16),
+            "status": "queued",
+            "to": form.get("To", [""])[0],
+            "from": form.get("From", [""])[0],
+            "body": form.get("Body", [None])[0],
+            "error_code": None,
+            "error_message": None,
+            "num_segments": "1",
+            "direction": "outbound-api",
+            "date_created": format_datetime(datetime.now(timezone.utc)),
+        }
         with self.lock:
             self.created.append(message)
         return message
@@ -167,10 +185,22 @@ class FakeTwilio:
         query = parse_qs(path.partition("?")[2])
         with self.lock:
             self.lists += 1
-            found = [m for m in reversed(self.created)
-                     if m["to"] == query.get("To", [m["to"]])[0] and m["from"] == query.get("From", [m["from"]])[0]]
-        return 200, {"messages": found, "first_page_uri": path, "next_page_uri": None, "previous_page_uri": None,
-                     "page": 0, "page_size": 50, "start": 0, "end": len(found), "uri": path}
+            found = [
+                m
+                for m in reversed(self.created)
+                if m["to"] == query.get("To", [m["to"]])[0] and m["from"] == query.get("From", [m["from"]])[0]
+            ]
+        return 200, {
+            "messages": found,
+            "first_page_uri": path,
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": 50,
+            "start": 0,
+            "end": len(found),
+            "uri": path,
+        }
 
     def close(self) -> None:
         self.http.close()
@@ -182,23 +212,35 @@ def sign(url: str, params: dict[str, str], token: str = TWILIO_TOKEN) -> str:
     return RequestValidator(token).compute_signature(url, params)
 
 
-def inbound_params(phone: str, body: str, channel: str = "whatsapp", sid: str | None = None,
-                   media: list[tuple[str, str]] | None = None) -> dict[str, str]:
+def inbound_params(
+    phone: str, body: str, channel: str = "whatsapp", sid: str | None = None, media: list[tuple[str, str]] | None = None
+) -> dict[str, str]:
     sid = sid or "SM" + secrets.token_hex(16)
     frm = f"whatsapp:{phone}" if channel == "whatsapp" else phone
     to = "whatsapp:+15005550006" if channel == "whatsapp" else "+15005550006"
-    params = {"MessageSid": sid, "SmsMessageSid": sid, "AccountSid": "AC" + "1" * 32, "From": frm, "To": to,
-              "Body": body, "NumMedia": str(len(media or []))}
+    params = {
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": frm,
+        "To": to,
+        "Body": body,
+        "NumMedia": str(len(media or [])),
+    }
     for i, (url, ctype) in enumerate(media or []):
         params[f"MediaUrl{i}"] = url
         params[f"MediaContentType{i}"] = ctype
     return params
 
 
-def post_inbound(client, params: dict[str, str], signature: str | None = None, path: str = "/webhooks/twilio/messages"):  # noqa: ANN001, ANN201, E501
+def post_inbound(client, params: dict[str, str], signature: str | None = None, path: str = "/webhooks/twilio/messages"):
     signature = signature if signature is not None else sign(PUBLIC_BASE_URL + path, params)
-    return client.post(path, data=urlencode(params), content_type="application/x-www-form-urlencoded",
-                       headers={"X-Twilio-Signature": signature})
+    return client.post(
+        path,
+        data=urlencode(params),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": signature},
+    )
 
 
 def set_env(**values: str | None) -> None:
@@ -230,7 +272,7 @@ def twilio_double() -> Iterator[FakeTwilio]:
 
 
 @pytest.fixture()
-def sandbox_provider(redis_client):  # noqa: ANN001, ANN201
+def sandbox_provider(redis_client):
     """The sandbox provider with fast status callbacks, used for every send in the test."""
     from bot.providers.messaging import SandboxMessaging, set_provider
 
@@ -241,7 +283,7 @@ def sandbox_provider(redis_client):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture()
-def run_worker(redis_client):  # noqa: ANN001, ANN201
+def run_worker(redis_client):
     """Start a queue worker (threads, one per partition) running the real job handlers."""
     from bot.queue import QueueWorker
     from bot.redis_client import get_queue

@@ -28,7 +28,7 @@ class FakeRasaApi:
         self.down = False
         self.http = HttpDouble(self._handle)
 
-    def _handle(self, method, path, headers, body):  # noqa: ANN001, ANN202
+    def _handle(self, method, path, headers, body):
         if self.down:
             return 503, {"error": "down"}
         if "/trigger_intent" not in path:
@@ -63,17 +63,23 @@ def plan_one(session, at=AT):
 
 
 def send(attempt_id):
-    campaign_jobs.campaign_send(Job(id="1-0", partition=0, key=PHONE, kind="campaign_send",
-                                    payload={"attempt_id": attempt_id}))
+    campaign_jobs.campaign_send(
+        Job(id="1-0", partition=0, key=PHONE, kind="campaign_send", payload={"attempt_id": attempt_id})
+    )
 
 
 def invoice(dpd):
-    return [{"external_id": "F1", "amount": "185000.00", "currency": "COP",
-             "due_date": (AT.date() - timedelta(days=dpd)).isoformat()}]
+    return [
+        {
+            "external_id": "F1",
+            "amount": "185000.00",
+            "currency": "COP",
+            "due_date": (AT.date() - timedelta(days=dpd)).isoformat(),
+        }
+    ]
 
 
-def test_sms_reminder_goes_out_once_with_the_campaign_text(session, make_debtor, rasa_api, sandbox_provider,
-                                                            clock):
+def test_sms_reminder_goes_out_once_with_the_campaign_text(session, make_debtor, rasa_api, sandbox_provider, clock):
     make_debtor("A", whatsapp=False, invoices=invoice(7))
     attempt_id = plan_one(session)
     send(attempt_id)
@@ -92,8 +98,9 @@ def test_sms_reminder_goes_out_once_with_the_campaign_text(session, make_debtor,
     assert session.get(Message, attempt.message_id).author == "bot"
 
 
-def test_whatsapp_outside_the_window_uses_the_approved_template(session, make_debtor, rasa_api,
-                                                                 sandbox_provider, clock):
+def test_whatsapp_outside_the_window_uses_the_approved_template(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
     make_debtor("A", whatsapp=True, invoices=invoice(3))
     attempt_id = plan_one(session)
     send(attempt_id)
@@ -116,8 +123,7 @@ def test_what_changed_since_planning_is_respected(session, make_debtor, rasa_api
     assert (attempt.status, attempt.reason) == ("suppressed", "opted_out")
 
 
-def test_a_send_that_the_clock_no_longer_allows_is_deferred(session, make_debtor, rasa_api, sandbox_provider,
-                                                             clock):
+def test_a_send_that_the_clock_no_longer_allows_is_deferred(session, make_debtor, rasa_api, sandbox_provider, clock):
     make_debtor("A", whatsapp=False, invoices=invoice(7))
     attempt_id = plan_one(session)
     clock["now"] = AT.replace(hour=19, minute=30)  # the worker got to it after hours
@@ -142,19 +148,23 @@ def test_rasa_down_keeps_the_job_for_later(session, make_debtor, rasa_api, sandb
     assert len(sandbox_provider.outbox(PHONE)) == 1
 
 
-def promise_in(session, debtor, days: int) -> Promise:  # noqa: ANN001
+def promise_in(session, debtor, days: int) -> Promise:
     """An open promise of the debtor's invoice due ``days`` from today (negative: already missed)."""
     from decimal import Decimal
 
-    promise = Promise(debtor_id=debtor.id, invoice_id=debtor.invoices[0].id,
-                      promised_date=AT.date() + timedelta(days=days), amount=Decimal("185000.00"), currency="COP")
+    promise = Promise(
+        debtor_id=debtor.id,
+        invoice_id=debtor.invoices[0].id,
+        promised_date=AT.date() + timedelta(days=days),
+        amount=Decimal("185000.00"),
+        currency="COP",
+    )
     session.add(promise)
     session.commit()
     return promise
 
 
-def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor, rasa_api, sandbox_provider,
-                                                            clock):
+def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor, rasa_api, sandbox_provider, clock):
     debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
     promise_in(session, debtor, -1)
     attempt_id = plan_one(session)
@@ -209,8 +219,9 @@ def test_the_scheduled_campaign_run_can_be_switched_off(session, make_debtor, mo
     assert len(attempts) == (1 if scheduled == "true" else 0)
 
 
-def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(session, make_debtor, rasa_api, sandbox_provider,
-                                                                  clock):
+def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
     debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
     promise = promise_in(session, debtor, 1)
     attempt_id = plan_one(session)
@@ -223,8 +234,7 @@ def test_a_promise_reminder_is_not_sent_once_the_promise_was_kept(session, make_
     assert sandbox_provider.outbox(PHONE) == []
 
 
-def test_a_dispute_after_planning_stops_the_promise_follow_up(session, make_debtor, rasa_api, sandbox_provider,
-                                                              clock):
+def test_a_dispute_after_planning_stops_the_promise_follow_up(session, make_debtor, rasa_api, sandbox_provider, clock):
     debtor = make_debtor("A", whatsapp=False, invoices=invoice(10))
     promise_in(session, debtor, -1)
     attempt_id = plan_one(session)

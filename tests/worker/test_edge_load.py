@@ -27,8 +27,9 @@ def _replies_by_phone(session):
 
 
 @pytest.mark.slow
-def test_fifty_debtors_writing_at_once_each_get_their_replies_in_order(app, session, make_debtor, rasa_double,
-                                                                       sandbox_provider, run_worker):
+def test_fifty_debtors_writing_at_once_each_get_their_replies_in_order(
+    app, session, make_debtor, rasa_double, sandbox_provider, run_worker
+):
     rasa_double.delay = 0.01
     phones = [f"+5730011{i:05d}" for i in range(50)]
     for i, phone in enumerate(phones):
@@ -44,7 +45,7 @@ def test_fifty_debtors_writing_at_once_each_get_their_replies_in_order(app, sess
                 channel = "whatsapp" if n % 2 == 0 else "sms"
                 r = post_inbound(client, inbound_params(phone, f"{phone} mensaje {n}", channel))
                 assert r.status_code == 200
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=debtor, args=(p,)) for p in phones]
@@ -85,12 +86,18 @@ time.sleep(600)
 
 @pytest.mark.slow
 def test_a_worker_killed_mid_message_is_replaced_and_the_message_answered_once(
-        client, session, make_debtor, rasa_double, sandbox_provider, run_worker, redis_url):
+    client, session, make_debtor, rasa_double, sandbox_provider, run_worker, redis_url
+):
     phone = "+573001112233"
     make_debtor("CO-1", phone=phone)
     rasa_double.delay = 30  # the doomed worker hangs in the dialogue turn
-    proc = subprocess.Popen([sys.executable, "-c", WORKER], cwd=ROOT, env=dict(os.environ),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WORKER],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     try:
         post_inbound(client, inbound_params(phone, "hola, ¿cuánto debo?"))
         wait_for(lambda: len(rasa_double.started) == 1, timeout=60)
@@ -100,7 +107,8 @@ def test_a_worker_killed_mid_message_is_replaced_and_the_message_answered_once(
         # The Rasa turn ran once (the double records it); the channel replays it for the same message_id.
         rasa_double.turns[rasa_double.started[0]["metadata"]["message_id"]] = {
             "messages": [{"recipient_id": phone, "text": "eco: hola, ¿cuánto debo?"}],
-            "parse": {"intent": "check_balance", "confidence": 0.9, "entities": []}}
+            "parse": {"intent": "check_balance", "confidence": 0.9, "entities": []},
+        }
         run_worker(consumer="survivor")
 
         def answered():
@@ -121,8 +129,9 @@ def test_a_worker_killed_mid_message_is_replaced_and_the_message_answered_once(
             proc.wait(10)
 
 
-def test_a_job_redelivered_after_the_answer_was_recorded_sends_it_once(client, session, make_debtor, rasa_double,
-                                                                       sandbox_provider):
+def test_a_job_redelivered_after_the_answer_was_recorded_sends_it_once(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     """A worker that died after recording the answer but before sending it: the redelivery sends it."""
     from bot.queue import Job
     from bot.worker.inbound import handle_inbound, process_message

@@ -34,8 +34,7 @@ def _say(client, session, text, phone=PHONE, channel="whatsapp", media=None):
     return _handle(session, phone)
 
 
-def test_a_message_goes_to_the_bot_and_its_answer_goes_out(client, session, make_debtor, rasa_double,
-                                                           sandbox_provider):
+def test_a_message_goes_to_the_bot_and_its_answer_goes_out(client, session, make_debtor, rasa_double, sandbox_provider):
     make_debtor("CO-1", phone=PHONE)
     mid = _say(client, session, "¡Hola! ¿cuánto debo?")
     [call] = rasa_double.calls
@@ -46,16 +45,21 @@ def test_a_message_goes_to_the_bot_and_its_answer_goes_out(client, session, make
     assert (inbound.status, inbound.intent, inbound.confidence) == ("processed", "greet", 0.93)
     assert inbound.entities[0]["entity"] == "date"
     [reply] = _out(session)
-    assert (reply.body, reply.channel, reply.author, reply.to_phone) == ("eco: ¡Hola! ¿cuánto debo?", "whatsapp",
-                                                                         "bot", PHONE)
+    assert (reply.body, reply.channel, reply.author, reply.to_phone) == (
+        "eco: ¡Hola! ¿cuánto debo?",
+        "whatsapp",
+        "bot",
+        PHONE,
+    )
     assert reply.provider_sid and reply.status == "queued"
     [sent] = sandbox_provider.outbox(PHONE)
     assert sent["body"] == "eco: ¡Hola! ¿cuánto debo?" and sent["channel"] == "whatsapp"
     wait_for(lambda: (session.expire_all(), session.get(Message, reply.id).status == "read")[1], timeout=5)
 
 
-def test_reply_goes_out_on_the_channel_the_debtor_last_wrote_on(client, session, make_debtor, rasa_double,
-                                                               sandbox_provider):
+def test_reply_goes_out_on_the_channel_the_debtor_last_wrote_on(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     make_debtor("CO-1", phone=PHONE)
     _say(client, session, "hola", channel="whatsapp")
     _say(client, session, "¿Cuánto está? ", channel="sms")
@@ -67,8 +71,7 @@ def test_reply_goes_out_on_the_channel_the_debtor_last_wrote_on(client, session,
 
 
 @pytest.mark.parametrize("text", ["BAJA", "baja", "Bája!", "  ALTO. ", "Stop", "cancelar", "UNSUBSCRIBE", "salir"])
-def test_opt_out_keywords_are_handled_before_the_bot(client, session, make_debtor, rasa_double, sandbox_provider,
-                                                     text):
+def test_opt_out_keywords_are_handled_before_the_bot(client, session, make_debtor, rasa_double, sandbox_provider, text):
     debtor = make_debtor("CO-1", phone=PHONE)
     mid = _say(client, session, text)
     assert rasa_double.calls == []
@@ -95,8 +98,9 @@ def test_opt_in_and_help_keywords(client, session, make_debtor, rasa_double, san
     assert "ALTA" in bodies[1] and "BAJA" in bodies[2] and "BAJA" in bodies[3] and "STOP" in bodies[4]
 
 
-def test_looser_wordings_and_ambiguous_opt_in_words_go_to_the_bot(client, session, make_debtor, rasa_double,
-                                                                 sandbox_provider):
+def test_looser_wordings_and_ambiguous_opt_in_words_go_to_the_bot(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     debtor = make_debtor("CO-1", phone=PHONE)
     _say(client, session, "ya no me escriban por favor")
     _say(client, session, "yes")  # not opted out: an answer to the bot, not an opt-in
@@ -105,8 +109,9 @@ def test_looser_wordings_and_ambiguous_opt_in_words_go_to_the_bot(client, sessio
     assert not debtor.opted_out
 
 
-def test_conversation_in_human_hands_is_not_sent_to_the_bot(client, session, make_debtor, rasa_double,
-                                                           sandbox_provider):
+def test_conversation_in_human_hands_is_not_sent_to_the_bot(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     make_debtor("CO-1", phone=PHONE)
     _say(client, session, "hola")
     conv = session.execute(select(Conversation)).scalar_one()
@@ -118,8 +123,9 @@ def test_conversation_in_human_hands_is_not_sent_to_the_bot(client, session, mak
     assert session.get(Message, mid).status == "processed"
 
 
-def test_unknown_number_gets_a_polite_answer_that_discloses_nothing(client, session, make_debtor, rasa_double,
-                                                                   sandbox_provider):
+def test_unknown_number_gets_a_polite_answer_that_discloses_nothing(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     make_debtor("CO-1", phone=PHONE)
     _say(client, session, "hola, ¿cuánto debo?", phone="+573009998877")
     assert rasa_double.calls == []
@@ -143,8 +149,9 @@ def test_media_is_kept_and_acknowledged(client, session, make_debtor, rasa_doubl
     assert rasa_double.calls[0]["metadata"]["media"][0]["url"].endswith("ME2")
 
 
-def test_rasa_down_retries_and_nothing_is_lost_or_answered_twice(client, session, make_debtor, rasa_double,
-                                                                sandbox_provider):
+def test_rasa_down_retries_and_nothing_is_lost_or_answered_twice(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     from bot.worker.inbound import handle_inbound
 
     make_debtor("CO-1", phone=PHONE)
@@ -173,14 +180,12 @@ def test_rasa_unreachable_is_a_retry(client, session, make_debtor, sandbox_provi
     set_env(RASA_URL="http://127.0.0.1:9")
     try:
         with pytest.raises(Retry):
-            handle_inbound(Job(id="1-0", partition=0, key=PHONE, kind="inbound_message",
-                               payload={"message_id": m.id}))
+            handle_inbound(Job(id="1-0", partition=0, key=PHONE, kind="inbound_message", payload={"message_id": m.id}))
     finally:
         set_env(RASA_URL=None)
 
 
-def test_rasa_down_then_up_through_the_queue(client, session, make_debtor, rasa_double, sandbox_provider,
-                                             run_worker):
+def test_rasa_down_then_up_through_the_queue(client, session, make_debtor, rasa_double, sandbox_provider, run_worker):
     make_debtor("CO-1", phone=PHONE)
     rasa_double.down = True
     run_worker()
@@ -207,8 +212,9 @@ def test_opted_out_debtor_gets_no_automated_message(session, make_debtor, sandbo
     assert session.execute(select(Debtor.opted_out)).scalar_one()
 
 
-def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_the_next(client, session, make_debtor,
-                                                                              rasa_double, sandbox_provider):
+def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_the_next(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     from bot.worker.inbound import MAX_ATTEMPTS, handle_inbound
 
     make_debtor("CO-1", phone=PHONE)
@@ -230,8 +236,9 @@ def _post_only(client, session, text):
     return session.execute(select(Message.id).order_by(Message.id.desc())).scalars().first()
 
 
-def test_other_workers_writing_while_rasa_thinks_do_not_make_the_turn_run_twice(client, session, make_debtor,
-                                                                                  rasa_double, sandbox_provider):
+def test_other_workers_writing_while_rasa_thinks_do_not_make_the_turn_run_twice(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
     from bot.store import session_scope
 
     make_debtor("CO-1", phone=PHONE)

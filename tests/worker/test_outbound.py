@@ -24,9 +24,13 @@ PHONE = "+573001112233"
 
 
 @pytest.fixture()
-def twilio(twilio_double, redis_client):  # noqa: ANN001, ANN201
-    set_env(TWILIO_API_BASE=twilio_double.url, MESSAGING_PROVIDER="twilio", RECOBRA_RATE_WHATSAPP="1000",
-            RECOBRA_RATE_SMS="1000")
+def twilio(twilio_double, redis_client):
+    set_env(
+        TWILIO_API_BASE=twilio_double.url,
+        MESSAGING_PROVIDER="twilio",
+        RECOBRA_RATE_WHATSAPP="1000",
+        RECOBRA_RATE_SMS="1000",
+    )
     from bot.config import get_settings
 
     provider = TwilioMessaging(get_settings())
@@ -77,8 +81,8 @@ def test_429_then_success_is_sent_once(session, make_debtor, twilio):
 def test_throttled_beyond_the_in_process_attempts_is_a_queue_retry(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor)
     twilio.script = [429, 429, 429]
-    first, = messaging.prepare_text(session, conv, "uno", reply=True)
-    second, = messaging.prepare_text(session, conv, "dos", reply=True)
+    (first,) = messaging.prepare_text(session, conv, "uno", reply=True)
+    (second,) = messaging.prepare_text(session, conv, "dos", reply=True)
     session.commit()
     with pytest.raises(Retry):
         messaging.deliver_pending(session, conv.id, attempts=2)
@@ -91,8 +95,10 @@ def test_throttled_beyond_the_in_process_attempts_is_a_queue_retry(session, make
     assert bodies == ["uno", "uno", "uno", "uno", "dos"]  # 429, 429 | 429, sent | sent
 
 
-@pytest.mark.parametrize("code,contact_status", [("21211", "invalid_number"), ("21610", "unsubscribed"),
-                                                 ("21614", "landline"), ("30006", "landline")])
+@pytest.mark.parametrize(
+    "code,contact_status",
+    [("21211", "invalid_number"), ("21610", "unsubscribed"), ("21614", "landline"), ("30006", "landline")],
+)
 def test_permanent_errors_are_recorded_and_reflected(session, make_debtor, twilio, code, contact_status):
     debtor, conv = _conversation(session, make_debtor)
     twilio.script = [(400, {"code": int(code), "message": "nope"})]
@@ -122,8 +128,10 @@ def test_outside_the_window_without_sms_sends_an_approved_template(session, make
     session.commit()
     rows = messaging.prepare_text(session, conv, "Hola, ¿pudiste revisar la propuesta?", author="agent")
     session.commit()
-    assert [(r.channel, r.status, r.error_code) for r in rows] == [("whatsapp", "failed", "63016"),
-                                                                   ("whatsapp", "pending", None)]
+    assert [(r.channel, r.status, r.error_code) for r in rows] == [
+        ("whatsapp", "failed", "63016"),
+        ("whatsapp", "pending", None),
+    ]
     messaging.deliver_pending(session, conv.id)
     [req] = twilio.requests
     assert "Body" not in req
@@ -133,8 +141,9 @@ def test_outside_the_window_without_sms_sends_an_approved_template(session, make
 
 def test_template_send_has_content_sid_and_variables_only(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor, window_open=False)
-    row = messaging.prepare_template(session, conv, "payment_reminder",
-                                     {"name": "Ana", "business": "Financiera Aurora", "due_date": "10/12/2026"})
+    row = messaging.prepare_template(
+        session, conv, "payment_reminder", {"name": "Ana", "business": "Financiera Aurora", "due_date": "10/12/2026"}
+    )
     session.commit()
     messaging.deliver_pending(session, conv.id)
     [req] = twilio.requests
@@ -249,21 +258,43 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
 
     _, conv = _conversation(session, make_debtor)
     old = messaging.utcnow() - timedelta(minutes=10)
-    session.add(Message(conversation_id=conv.id, direction="in", author="debtor", channel="whatsapp", body="hola",
-                        media=[], provider_sid="SMlost", status="received", created_at=old,
-                        from_phone=PHONE))
+    session.add(
+        Message(
+            conversation_id=conv.id,
+            direction="in",
+            author="debtor",
+            channel="whatsapp",
+            body="hola",
+            media=[],
+            provider_sid="SMlost",
+            status="received",
+            created_at=old,
+            from_phone=PHONE,
+        )
+    )
     [row] = messaging.prepare_text(session, conv, "respuesta", reply=True)
     row.created_at = old
     session.commit()
     # a row without a sender (not written by the webhook) is set aside, and does not stop the ones after it
-    session.add(Message(conversation_id=conv.id, direction="in", author="debtor", channel="whatsapp", body="?",
-                        media=[], status="received", created_at=old - timedelta(minutes=1)))
+    session.add(
+        Message(
+            conversation_id=conv.id,
+            direction="in",
+            author="debtor",
+            channel="whatsapp",
+            body="?",
+            media=[],
+            status="received",
+            created_at=old - timedelta(minutes=1),
+        )
+    )
     session.commit()
     assert sweep_unqueued() == 1 and sweep_pending() == 1
     assert sweep_unqueued() == 0 and sweep_pending() == 0  # not again and again
     session.expire_all()
     orphan = session.execute(
-        select(Message).where(Message.from_phone.is_(None), Message.direction == "in")).scalar_one()
+        select(Message).where(Message.from_phone.is_(None), Message.direction == "in")
+    ).scalar_one()
     assert (orphan.status, orphan.error_code) == ("failed", "no_sender")
     q = get_queue()
     kinds = [e[1][b"kind"] for p in range(q.partitions) for e in redis_client.xrange(q.stream(p))]
@@ -271,7 +302,7 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
 
 
 @pytest.fixture()
-def impatient_twilio(twilio):  # noqa: ANN001, ANN201
+def impatient_twilio(twilio):
     from bot.config import get_settings
 
     provider = TwilioMessaging(get_settings(), timeout=0.5)
