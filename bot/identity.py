@@ -5,7 +5,9 @@ Rasa's slots reset after an hour of silence, and a count kept there could be wai
 guesses at a time, until the 4 digits fall. After ``MAX_ATTEMPTS`` wrong answers in a row the
 debtor is locked for ``LOCK_DURATION``: no answer, not even the right one, opens the account
 before then, on any channel or conversation. A right answer clears the count; so does the end of a
-lock (the debtor gets ``MAX_ATTEMPTS`` fresh tries).
+lock (the debtor gets ``MAX_ATTEMPTS`` fresh tries). Each further lock within ``LOCK_MEMORY`` lasts
+twice the one before (up to ``MAX_LOCK``): three guesses a day would otherwise find 4 digits in a few
+years of patience, here they get about forty a year once the locks reach a month.
 """
 
 from __future__ import annotations
@@ -15,16 +17,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import audit
-from bot.store.models import Debtor, IdentityCheck
+from bot.store.models import AuditLog, Debtor, IdentityCheck
 from bot.store.types import utcnow
 
 MAX_ATTEMPTS = 3
 LOCK_DURATION = timedelta(hours=24)
+LOCK_MEMORY = timedelta(days=365)  # earlier locks within this window make the next one longer
+MAX_LOCK = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -89,8 +93,8 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
     check.last_failure_at = now
     locked = check.failures >= MAX_ATTEMPTS
     if locked:
-        check.locked_until = now + LOCK_DURATION
-    audit.record(
+        check.locked_until = now + lock_duration(session, debtor, now)
+    entry = audit.record(
         session,
         actor="bot",
         action="identity_locked" if locked else "identity_failed",
@@ -98,6 +102,7 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
         target_id=debtor.id,
         details={"attempts": check.failures, **({"locked_until": check.locked_until.isoformat()} if locked else {})},
     )
+    entry.created_at = now  # the time of the answer, as the lock it may start
     session.flush()
     return VerificationResult(
         ok=False,
@@ -106,6 +111,19 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
         remaining=max(MAX_ATTEMPTS - check.failures, 0),
         locked_until=check.locked_until if locked else None,
     )
+
+
+def lock_duration(session: Session, debtor: Debtor, now: datetime) -> timedelta:
+    """How long the next lock lasts: ``LOCK_DURATION``, doubled for each lock of the last ``LOCK_MEMORY``."""
+    earlier = session.execute(
+        select(func.count(AuditLog.id)).where(
+            AuditLog.action == "identity_locked",
+            AuditLog.target_type == "debtor",
+            AuditLog.target_id == str(debtor.id),
+            AuditLog.created_at >= now - LOCK_MEMORY,
+        )
+    ).scalar_one()
+    return min(LOCK_DURATION * 2 ** min(earlier, 10), MAX_LOCK)
 
 
 def _check_for_update(session: Session, debtor: Debtor) -> IdentityCheck:
@@ -123,4 +141,12 @@ def _check_for_update(session: Session, debtor: Debtor) -> IdentityCheck:
     return session.execute(query).scalar_one()
 
 
-__all__ = ["MAX_ATTEMPTS", "LOCK_DURATION", "VerificationResult", "extract_digits", "locked_until", "verify"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "LOCK_DURATION",
+    "VerificationResult",
+    "extract_digits",
+    "lock_duration",
+    "locked_until",
+    "verify",
+]

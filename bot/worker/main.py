@@ -43,6 +43,8 @@ def _run_periodic(stop: threading.Event) -> None:
 
 def run() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
+    # The Twilio SDK logs every request at INFO (URL, headers): noise at best; failures are logged by us.
+    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     handlers = jobs.load_handlers()
     log.info("worker handles %s", ", ".join(sorted(handlers)))
     queue = get_queue()

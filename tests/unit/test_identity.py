@@ -73,6 +73,23 @@ def test_a_lock_lasts_the_configured_time_then_gives_fresh_tries(session, make_d
     assert identity.verify(session, debtor, "4821", now=after).ok
 
 
+def test_each_further_lock_lasts_twice_as_long(session, make_debtor):
+    """Waiting out one lock buys three more guesses, not a fresh start: 1, 2, 4 days, up to a month."""
+    debtor = make_debtor()
+    now = utcnow()
+    lengths = []
+    for _ in range(7):
+        for digits in ("1111", "2222", "3333"):
+            result = identity.verify(session, debtor, digits, now=now)
+        assert result.locked
+        lengths.append(result.locked_until - now)
+        now = result.locked_until + timedelta(minutes=1)
+        session.commit()
+    assert lengths[:5] == [timedelta(days=d) for d in (1, 2, 4, 8, 16)]
+    assert lengths[5:] == [identity.MAX_LOCK, identity.MAX_LOCK]
+    assert identity.verify(session, debtor, "4821", now=now).ok  # the right digits still open it after a lock
+
+
 def test_no_document_on_file_is_unavailable(session, make_debtor):
     debtor = make_debtor()
     debtor.document_last4 = None
