@@ -39,7 +39,8 @@ def verify(ctx: Ctx) -> None:
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, None)
         ctx.hand_off_locked()
-        ctx.utter("utter_identity_locked_handoff")
+        # no digits on file: nothing the debtor typed was wrong, so do not say it was
+        ctx.utter("utter_identity_unavailable_handoff" if result.unavailable else "utter_identity_locked_handoff")
     else:
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, "document_digits")

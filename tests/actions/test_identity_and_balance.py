@@ -167,6 +167,7 @@ async def test_no_document_on_file_hands_off_and_says_why(convo, make_debtor, se
     make_debtor(document_last4=None)
     c = convo(PHONE, introduced=True)
     assert await c.say("cuánto debo", "check_balance", ActionShowBalance) == ["utter_ask_document_digits"]
-    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked_handoff"]
+    # nothing the debtor typed was wrong: the reply does not say the digits did not match
+    assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_unavailable_handoff"]
     assert "Sin dígitos del documento" in session.execute(select(Handoff)).scalar_one().summary
     assert await c.say("4821", "inform", ActionProcessInform) == ["utter_identity_locked"]  # still, next turn
