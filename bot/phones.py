@@ -29,11 +29,7 @@ def normalise(raw: str, default_region: str | None = None) -> str:
     """Return the E.164 number for ``raw`` (``whatsapp:`` prefix allowed) or raise PhoneError."""
     if not isinstance(raw, str) or not raw.strip():
         raise PhoneError("phone is required")
-    text = raw.strip()
-    if text.lower().startswith("whatsapp:"):
-        text = text.split(":", 1)[1]
-    if text.startswith("+521") and len(_digits(text)) == 13:
-        text = "+52" + text[4:]
+    text = _one_form(raw)
     if is_demo_number(text) and _demo_numbers_allowed():
         return text
     try:
@@ -47,14 +43,20 @@ def normalise(raw: str, default_region: str | None = None) -> str:
 
 def is_demo_number(e164: str) -> bool:
     """A number of the fictitious demo range: it belongs to nobody and is never sent to a real provider."""
-    text = e164.strip()
-    if text.lower().startswith("whatsapp:"):
-        text = text.split(":", 1)[1]
+    text = _one_form(e164)
     if not text.startswith("+") or not text[1:].isdigit():
         return False
-    if text.startswith("+521") and len(text) == 14:  # a Mexican WhatsApp wire number
-        text = "+52" + text[4:]
     return any(text.startswith(prefix) and len(text) - 1 == digits for prefix, digits in DEMO_RANGES.items())
+
+
+def _one_form(raw: str) -> str:
+    """Without Twilio's ``whatsapp:`` prefix, and a Mexican WhatsApp ``+521`` number as the person's ``+52`` one."""
+    text = raw.strip()
+    if text.lower().startswith("whatsapp:"):
+        text = text.split(":", 1)[1]
+    if text.startswith("+521") and len(_digits(text)) == 13:
+        text = "+52" + text[4:]
+    return text
 
 
 def _demo_numbers_allowed() -> bool:
