@@ -22,6 +22,12 @@ class UserError(ValueError):
     pass
 
 
+def end_sessions(user: User) -> None:
+    """Every session of ``user`` stops working (logout, password change, deactivation): the session id a
+    browser holds carries the version it was issued with (bot/web/auth.py)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def create_or_update(session: Session, username: str, role: str, password: str, name: str = "") -> User:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
@@ -37,7 +43,7 @@ def create_or_update(session: Session, username: str, role: str, password: str, 
     user.role = role
     user.name = name or user.name or username
     if user.password_hash and not check_password_hash(user.password_hash, password):
-        user.session_version = (user.session_version or 0) + 1  # a new password ends every open session
+        end_sessions(user)  # a new password ends every open session
     user.password_hash = generate_password_hash(password)
     user.active = True
     session.flush()

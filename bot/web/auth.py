@@ -81,11 +81,6 @@ def _load_user(session_id: str) -> LoginUser | None:
     return LoginUser(user)
 
 
-def end_sessions(user: User) -> None:
-    """Every session of ``user`` stops working (logout, password change, deactivation)."""
-    user.session_version = (user.session_version or 0) + 1
-
-
 def init_app(app: Flask) -> None:
     """Set up sessions, CSRF and the login views once (safe to call from several blueprints)."""
     if "auth" in app.blueprints:
@@ -252,7 +247,7 @@ def logout():
     )
     user = db.get(User, current_user.id)
     if user is not None:
-        end_sessions(user)  # a copy of this cookie taken before logout is dead too
+        users.end_sessions(user)  # a copy of this cookie taken before logout is dead too
     db.commit()
     logout_user()
     session.clear()

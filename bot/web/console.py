@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot import agent_desk, audit, users
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
 from bot.web import auth
-from bot.web.auth import current_db_user, end_sessions, role_required
+from bot.web.auth import current_db_user, role_required
 from bot.web.db import get_session
 
 log = logging.getLogger(__name__)
@@ -392,7 +392,7 @@ def admin_toggle_user(user_id: int, verb: str):
         return redirect(url_for("console.admin_users"))
     user.active = verb == "activate"
     if not user.active:
-        end_sessions(user)  # a cookie kept from before must not come back to life on re-activation
+        users.end_sessions(user)  # a cookie kept from before must not come back to life on re-activation
     audit.record(
         db,
         actor=current_user.username,
