@@ -114,7 +114,6 @@ def write_endpoints(path: Path) -> Path:
         "tracker_store": tracker_store(s.database_url, s.var_dir),
         "lock_store": lock_store(redis_url()),
     }
-    ensure_private_dir(path.parent)
     os.environ.update(rasa_environment())
     write_private(
         path,
@@ -130,7 +129,6 @@ def write_credentials(path: Path) -> Path:
     credentials: dict[str, object] = {"channels.recobra_input.RecobraInput": {"secret": _ref("RASA_CHANNEL_SECRET")}}
     if get_settings().demo:
         credentials["rest"] = None
-    ensure_private_dir(path.parent)
     write_private(path, "# Written by `make run`: the rest channel only in the demo.\n" + yaml.safe_dump(credentials))
     return path
 
