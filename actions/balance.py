@@ -6,7 +6,7 @@ from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
 
 
 def show_balance(ctx: Ctx) -> None:
-    from bot import accounts
+    from bot.billing import accounts
 
     if not ctx.require_verified("check_balance"):
         return

@@ -153,13 +153,13 @@ class Ctx:
         return (self.debtor.name or "").split()[0] if self.debtor.name else ""
 
     def money(self, amount: Decimal, currency: str) -> str:
-        from bot.money import format_money
+        from bot.billing.money import format_money
 
         return format_money(amount, currency, self.debtor.country if self.debtor else None)
 
     @property
     def today(self) -> date:
-        from bot.accounts import local_today
+        from bot.billing.accounts import local_today
 
         return local_today(self.debtor)
 
@@ -217,7 +217,7 @@ class Ctx:
     def hand_off_locked(self) -> None:
         """A person takes over a debtor locked out of the identity check, and reads why and until when
         (the hand-off already open, if any, is kept)."""
-        from bot import identity
+        from bot.conversation import identity
 
         until = identity.locked_until(self.session, self.debtor) if self.debtor is not None else None
         if self.debtor is not None and not self.debtor.document_last4:
@@ -245,7 +245,7 @@ class Ctx:
     def name_the_invoice(self, invoice) -> None:
         """With more than one open invoice, say which one a promise, plan or date change is about
         (the oldest), so that the debtor does not believe the whole debt is covered."""
-        from bot import accounts
+        from bot.billing import accounts
 
         others = [i for i in accounts.open_invoices(self.session, self.debtor) if i.id != invoice.id]
         if not others:
@@ -259,7 +259,8 @@ class Ctx:
 
     def record_volunteered_reason(self) -> None:
         """A reason given along with another request is understood and recorded too."""
-        from bot import accounts, reasons
+        from bot.billing import accounts
+        from bot.conversation import reasons
 
         value = self.turn.entity("reason")
         if not value or "report_nonpayment_reason" in self.turn.intents:
@@ -270,14 +271,14 @@ class Ctx:
         self.set("last_reason", reasons.normalise(str(value)))
 
     def open_handoff(self, reason: str, note: str = "") -> None:
-        from bot import handoffs
+        from bot.conversation import handoffs
 
         summary = " | ".join(
             filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " + " / ".join(self.turn.user_texts[-4:])])
         )
         _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
         if created:
-            from bot import agent_desk
+            from bot.desk import agent_desk
 
             notice = agent_desk.out_of_hours_notice()
             if notice:  # outside the team's hours the debtor is told when a person will answer
@@ -305,8 +306,8 @@ class RecobraAction(Action, ABC):
 
     def work(self, turn: Turn) -> Out:
         from actions.handoff import answers_claim_question, note_claim_details  # (imports this module)
-        from bot import debtors
-        from bot.config import get_settings
+        from bot.billing import debtors
+        from bot.platform.config import get_settings
 
         out = Out()
         with session_scope() as session:
@@ -346,7 +347,7 @@ class RecobraAction(Action, ABC):
         """The ``identity_locked`` slot mirrors the store's lock, which outlives the conversation session
         (a new session starts unlocked in Rasa) and ends when its time is up. A debtor with no document
         digits on file stays locked for the session: there is nothing to check an answer against."""
-        from bot import identity
+        from bot.conversation import identity
 
         if identity.locked_until(ctx.session, ctx.debtor) is not None:
             if not ctx.turn.slot(LOCKED):
@@ -356,7 +357,7 @@ class RecobraAction(Action, ABC):
 
     @staticmethod
     def is_digits_answer(ctx: Ctx) -> bool:
-        from bot import identity
+        from bot.conversation import identity
 
         return (
             ctx.debtor is not None
@@ -373,7 +374,7 @@ class RecobraAction(Action, ABC):
         mistaken for the identity one ("4821" is no day, and must not be read as the year 4821)."""
         import hmac
 
-        from bot import identity
+        from bot.conversation import identity
 
         expected = ctx.debtor.document_last4 if ctx.debtor is not None else None
         digits = identity.extract_digits(ctx.turn.text) if ctx.verified and expected else None
@@ -385,6 +386,6 @@ class RecobraAction(Action, ABC):
 
 
 def first_open_invoice(ctx: Ctx):
-    from bot import accounts
+    from bot.billing import accounts
 
     return accounts.primary_invoice(ctx.session, ctx.debtor)

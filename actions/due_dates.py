@@ -33,7 +33,7 @@ PROMISE_INSTEAD = ("too_overdue", "too_many_changes")
 def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:
     """Ready a promise to pay the balance on ``when`` if the promise policy allows that day; the debtor's
     "sí" then records it (as the promise flow's own confirmation does)."""
-    from bot import promises
+    from bot.billing import promises
 
     try:
         terms = promises.validate(invoice, when, None, ctx.today)
@@ -53,7 +53,7 @@ def _more_time(ctx: Ctx, invoice, today: date) -> date | None:
 
 
 def request_change(ctx: Ctx) -> None:
-    from bot import due_dates
+    from bot.billing import due_dates
 
     invoice = ctx.open_invoice_for("request_due_date_change")
     if invoice is None:
@@ -87,7 +87,7 @@ def request_change(ctx: Ctx) -> None:
 
 
 def confirm_change(ctx: Ctx) -> None:
-    from bot import due_dates
+    from bot.billing import due_dates
 
     invoice = first_open_invoice(ctx)
     if invoice is None or not ctx.slot("new_due_date"):

@@ -6,7 +6,7 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 
 
 def _wait(ctx: Ctx) -> str:
-    from bot import countries
+    from bot.billing import countries
 
     return countries.settings(ctx.debtor.country if ctx.debtor else None).handoff_wait
 
@@ -27,7 +27,7 @@ CLAIM_PAID_REPLIES = {
 
 
 def claim_paid(ctx: Ctx) -> None:
-    from bot import accounts
+    from bot.billing import accounts
     from bot.language.claims import read_claim
 
     if not ctx.require_verified("claim_already_paid"):
@@ -64,7 +64,7 @@ def answers_claim_question(ctx: Ctx) -> bool:
 
 
 def note_claim_details(ctx: Ctx) -> None:
-    from bot import handoffs
+    from bot.conversation import handoffs
 
     handoffs.add_note(ctx.session, ctx.turn.sender_id, "Cuándo y cómo pagó: " + (ctx.turn.text or ""))
     ctx.set(AWAITING, None)
@@ -73,7 +73,7 @@ def note_claim_details(ctx: Ctx) -> None:
 
 
 def dispute(ctx: Ctx) -> None:
-    from bot import accounts
+    from bot.billing import accounts
 
     if not ctx.require_verified("dispute_debt"):
         return

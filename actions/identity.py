@@ -1,6 +1,6 @@
 """Identity: the last 4 digits of the document before anything about a debt is disclosed.
 
-Wrong answers and the lock live in the store (``bot.identity``); the ``identity_locked`` slot only
+Wrong answers and the lock live in the store (``bot.conversation.identity``); the ``identity_locked`` slot only
 mirrors them for the turn (``RecobraAction.work`` refreshes it), so waiting for the conversation
 session to expire does not buy new guesses.
 """
@@ -11,7 +11,7 @@ from actions.common import ATTEMPTS, AWAITING, LOCKED, VERIFIED, Ctx, RecobraAct
 
 
 def verify(ctx: Ctx) -> None:
-    from bot import identity
+    from bot.conversation import identity
 
     if ctx.verified:
         ctx.utter("utter_anything_else")

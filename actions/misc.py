@@ -26,7 +26,7 @@ def process_inform(ctx: Ctx) -> None:
     """The debtor answers what the bot asked: document digits, a date, an instalment count."""
     from actions import due_dates, payment_plans, promises
     from actions.identity import verify
-    from bot import identity
+    from bot.conversation import identity
 
     awaiting = ctx.slot(AWAITING)
     digits = ctx.turn.entity("document_digits") or identity.extract_digits(ctx.turn.text)
@@ -133,7 +133,7 @@ def confirm_pending(ctx: Ctx) -> None:
 
 def decline_pending(ctx: Ctx) -> None:
     """ "No" to what the bot proposed last, unless it comes with the answer to the open question."""
-    from bot import countries
+    from bot.billing import countries
 
     if answers_with_a_tagged_value(ctx):
         return
@@ -196,7 +196,7 @@ class ActionAnswerBotChallenge(RecobraAction):
         return "action_answer_bot_challenge"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot.config import get_settings
+        from bot.platform.config import get_settings
 
         ctx.set(INTRODUCED, True)
         ctx.utter("utter_bot_challenge", business_name=get_settings().business_name)
@@ -258,7 +258,7 @@ class ActionHandleFallback(RecobraAction):
         return "action_handle_fallback"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot import identity
+        from bot.conversation import identity
 
         if (
             ctx.debtor is not None
@@ -314,7 +314,7 @@ class ActionSendReminder(RecobraAction):
         return "action_send_reminder"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot.config import get_settings
+        from bot.platform.config import get_settings
 
         if not may_contact(ctx):
             return
@@ -345,7 +345,7 @@ class ActionPromiseFollowup(RecobraAction):
         return "action_promise_followup"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot.config import get_settings
+        from bot.platform.config import get_settings
 
         if not may_contact(ctx):
             return
@@ -367,7 +367,7 @@ class ActionPaymentConfirmed(RecobraAction):
         return "action_payment_confirmed"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot.config import get_settings
+        from bot.platform.config import get_settings
 
         if not may_contact(ctx):
             return

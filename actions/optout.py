@@ -12,7 +12,7 @@ class ActionOptOut(RecobraAction):
         return "action_opt_out"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot import optout
+        from bot.conversation import optout
 
         if ctx.debtor is not None:
             optout.opt_out(ctx.session, ctx.debtor, channel=ctx.turn.metadata.get("channel"), text=ctx.turn.text)
@@ -27,7 +27,7 @@ class ActionMarkWrongNumber(RecobraAction):
         return "action_mark_wrong_number"
 
     def handle(self, ctx: Ctx) -> None:
-        from bot import contact
+        from bot.conversation import contact
 
         if ctx.debtor is not None:
             contact.mark_wrong_number(ctx.session, ctx.debtor, ctx.turn.sender_id)

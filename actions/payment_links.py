@@ -8,7 +8,7 @@ MAX_LINKS = 3
 
 
 def send_link(ctx: Ctx) -> None:
-    from bot import accounts, debtors, payments
+    from bot.billing import accounts, debtors, payment_links
 
     if not ctx.require_verified("request_payment_link"):
         return
@@ -17,7 +17,7 @@ def send_link(ctx: Ctx) -> None:
         ctx.utter("utter_no_debt")
         return
     for invoice in invoices[:MAX_LINKS]:
-        link, kind = payments.link_for_invoice(ctx.session, ctx.debtor, invoice)
+        link, kind = payment_links.link_for_invoice(ctx.session, ctx.debtor, invoice)
         ctx.utter(
             f"utter_payment_link_{kind}",
             amount=ctx.money(link.amount, link.currency),
@@ -35,7 +35,7 @@ def _tz(ctx: Ctx):
 
 
 def payment_methods(ctx: Ctx) -> None:
-    from bot import countries
+    from bot.billing import countries
 
     country = ctx.debtor.country if ctx.debtor is not None else None
     ctx.utter("utter_payment_methods", methods=countries.payment_methods_text(country))

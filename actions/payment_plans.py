@@ -8,7 +8,7 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 
 
 def offer_plan(ctx: Ctx) -> None:
-    from bot import payment_plans
+    from bot.billing import payment_plans
 
     invoice = ctx.open_invoice_for("request_payment_plan")
     if invoice is None:
@@ -46,7 +46,7 @@ def offer_plan(ctx: Ctx) -> None:
 
 
 def _propose(ctx: Ctx, count: int) -> None:
-    from bot import payment_plans
+    from bot.billing import payment_plans
 
     invoice = first_open_invoice(ctx)
     option = payment_plans.option(invoice.balance, invoice.currency, count, ctx.today)
@@ -75,7 +75,7 @@ def _amounts(ctx: Ctx, option) -> str:
 
 
 def _counts(ctx: Ctx) -> str:
-    from bot.countries import join_words
+    from bot.billing.countries import join_words
 
     return join_words([str(n) for n in (ctx.slot("plan_offer") or [])])
 
@@ -97,7 +97,7 @@ def choose_plan(ctx: Ctx) -> None:
 
 
 def confirm_plan(ctx: Ctx) -> None:
-    from bot import debtors, payment_plans, payments
+    from bot.billing import debtors, payment_links, payment_plans
 
     invoice = first_open_invoice(ctx)
     count = ctx.slot("plan_count")
@@ -118,7 +118,7 @@ def confirm_plan(ctx: Ctx) -> None:
         first=ctx.money(first.amount, plan.currency),
         first_date=first.due_date,
     )
-    link, _ = payments.create_link(ctx.session, ctx.debtor, invoice, first.amount, instalment=first)
+    link, _ = payment_links.create_link(ctx.session, ctx.debtor, invoice, first.amount, instalment=first)
     ctx.utter(
         "utter_payment_link_instalment",
         amount=ctx.money(link.amount, link.currency),

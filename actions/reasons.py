@@ -7,7 +7,8 @@ from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, f
 
 
 def record_reason(ctx: Ctx) -> None:
-    from bot import promises, reasons
+    from bot.billing import promises
+    from bot.conversation import reasons
 
     if not ctx.require_verified("report_nonpayment_reason"):
         return

@@ -114,7 +114,7 @@ def create_app(token: str, max_bytes: int = DEFAULT_MAX_BYTES, package: str = "a
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(description="Recobra's action server (token-checked, loopback by default)")

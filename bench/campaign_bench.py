@@ -22,7 +22,7 @@ os.environ["RECOBRA_VAR_DIR"] = str(tmp)
 os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import campaigns  # noqa: E402
+from bot.outreach import campaigns  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402

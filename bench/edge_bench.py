@@ -139,7 +139,7 @@ def main() -> None:
             rasa_url = start_rasa(spawn, tmp, rasa_port, actions_port)
         env["RASA_URL"] = os.environ["RASA_URL"] = rasa_url
 
-        from bot import debtors
+        from bot.billing import debtors
         from bot.store import session_scope
 
         def phones(group: int) -> list[str]:
@@ -232,8 +232,8 @@ def cpu_by_role(roles: dict[int, str]) -> Counter:
 
 def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:
     """The trained model with its action server, on the bench's own stores."""
-    from bot.config import reset_settings
-    from bot.launcher import MODEL_DIR, write_endpoints
+    from bot.platform.config import reset_settings
+    from bot.platform.launcher import MODEL_DIR, write_endpoints
 
     if not any(MODEL_DIR.glob("*.tar.gz")):
         raise SystemExit("no trained model in models/: run `make model` first (or pass --agent echo)")
@@ -330,8 +330,8 @@ def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[
     import requests
     from twilio.request_validator import RequestValidator
 
+    from bot.platform.redis_client import get_redis
     from bot.providers.messaging import OUTBOX_TO
-    from bot.redis_client import get_redis
 
     redis = get_redis()
     url = f"http://127.0.0.1:{web_port}/webhooks/twilio/messages"

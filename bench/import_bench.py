@@ -21,7 +21,7 @@ os.environ["RECOBRA_VAR_DIR"] = str(tmp)
 os.environ["DATABASE_URL"] = f"sqlite:///{tmp}/bench.db"
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import portfolio  # noqa: E402
+from bot.billing import portfolio  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
 

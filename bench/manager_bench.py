@@ -4,11 +4,11 @@ timed as a whole HTTP page (Flask test client, signed-in manager) and as its que
 The A/B results are not on the dashboard's critical path: the dashboard page loads them afterwards from
 ``/manager/ab/fragment`` (and links to their own page, ``/manager/ab``); each is timed as a page of its own.
 
-The dashboard reads the rollups (``bot.rollups``): they are refreshed first (a full refresh, then an incremental
+The dashboard reads the rollups (``bot.review.rollups``): they are refreshed first (a full refresh, then an incremental
 one, both timed), and the dashboard is also timed computed live for comparison.
 
 Goal (issue): every page under 300 ms on 100,000 conversations. The history comes from
-``bot.demo_history.generate`` (bulk Core inserts: ~7 messages, reasons, promises, payments, hand-offs, A/B
+``bot.demo.history.generate`` (bulk Core inserts: ~7 messages, reasons, promises, payments, hand-offs, A/B
 contact attempts per conversation over 60 days). Run: .venv/bin/python bench/manager_bench.py [conversations]
 """
 
@@ -33,7 +33,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import text  # noqa: E402
 
-from bot import demo_history, reporting, rollups, users  # noqa: E402
+from bot.demo import history  # noqa: E402
+from bot.platform import users  # noqa: E402
+from bot.review import reporting, rollups  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
@@ -108,7 +110,7 @@ def main() -> None:
         users.create_or_update(s, "agente", "agent", "clave-del-agente-1", name="Agente")
     if not REUSE:
         with session_scope(url) as s:
-            written = demo_history.generate(s, n=N, batch=5000)
+            written = history.generate(s, n=N, batch=5000)
         print(
             f"populated {N:,} conversations in {time.perf_counter() - t:.1f} s: "
             + ", ".join(f"{k} {v:,}" for k, v in written.items())
@@ -223,7 +225,7 @@ def main() -> None:
 
         from sqlalchemy import func, select
 
-        from bot.reporting import C, _conditions, _from
+        from bot.review.reporting import C, _conditions, _from
 
         conn = s.connection()
         where = _conditions(s, f)

@@ -22,7 +22,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from channels import sms  # noqa: E402
+from bot.messaging import sms  # noqa: E402
 
 # Long-ish real values, so the figures are the worst a usual debtor sees.
 SAMPLE = {

@@ -27,9 +27,9 @@ def _utc_datetime(value: str | None, option: str):
 
 
 def _refuse_unsafe() -> None:
-    """Stop with one line per offending setting (bot/preflight.py) before anything starts."""
-    from bot import preflight
-    from bot.config import get_settings
+    """Stop with one line per offending setting (bot/platform/preflight.py) before anything starts."""
+    from bot.platform import preflight
+    from bot.platform.config import get_settings
 
     found = preflight.problems(get_settings())
     if found:
@@ -42,7 +42,7 @@ def _refuse_unsafe() -> None:
 @cli.command()
 def preflight() -> None:
     """Check the settings for an unsafe set-up (exit 2 and one line per problem), as `run` does first."""
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     _refuse_unsafe()
     click.echo(f"settings are safe to start ({get_settings().env} mode)")
@@ -51,7 +51,7 @@ def preflight() -> None:
 @cli.command("init-secrets")
 def init_secrets() -> None:
     """Create var/secrets.env with the generated secrets that the environment does not set."""
-    from bot.config import SECRETS_FILE, ensure_secrets
+    from bot.platform.config import SECRETS_FILE, ensure_secrets
 
     ensure_secrets()
     click.echo(f"secrets in {SECRETS_FILE}")
@@ -60,7 +60,7 @@ def init_secrets() -> None:
 @cli.command()
 def migrate() -> None:
     """Bring the billing store's schema up to date (Alembic)."""
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
     from bot.store.migrate import upgrade
 
     upgrade()
@@ -79,8 +79,9 @@ def seed_demo(history: int) -> None:
 
     Only in demo mode with both providers sandbox: demo people must never meet a real provider. Demo users
     are created when missing and never reset or re-activated (an admin's changes stay)."""
-    from bot import demo, demo_history
-    from bot.config import get_settings
+    from bot.demo import history as past
+    from bot.demo import seed
+    from bot.platform.config import get_settings
     from bot.store import session_scope
 
     settings = get_settings()
@@ -92,18 +93,18 @@ def seed_demo(history: int) -> None:
         return
     password = _demo_password()
     with session_scope() as session:
-        created = demo.seed(session)
-        demo.seed_users(session, password)
+        created = seed.seed(session)
+        seed.seed_users(session, password)
     click.echo(f"demo portfolio: {created} debtors added")
     if history:
         with session_scope() as session:
-            written = demo_history.generate(session, n=history)
+            written = past.generate(session, n=history)
         if written:
             click.echo(f"demo history: {written.get('conversations', 0)} past conversations added")
 
 
 def _demo_password() -> str:
-    from bot.config import ensure_secrets
+    from bot.platform.config import ensure_secrets
 
     return ensure_secrets()["DEMO_PASSWORD"]
 
@@ -121,7 +122,7 @@ def import_portfolio(file: Path, report_path: Path | None, quiet: bool) -> None:
     """Import debtors and invoices from a CSV file (columns in the README)."""
     from tqdm import tqdm
 
-    from bot import portfolio
+    from bot.billing import portfolio
     from bot.store import session_scope
 
     header, rows = portfolio.read_csv(file)
@@ -151,7 +152,7 @@ def import_portfolio(file: Path, report_path: Path | None, quiet: bool) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(username: str, role: str, name: str, password: str) -> None:
     """Create a console/dashboard user, or reset an existing one's role and password."""
-    from bot import users
+    from bot.platform import users
     from bot.store import session_scope
 
     try:
@@ -180,7 +181,7 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     access log leaves bearer codes out (bot/web/access_log.py)."""
     import os
 
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     _refuse_unsafe()
     port = port or get_settings().web_port
@@ -226,7 +227,7 @@ def campaign_run(dry_run: bool, at: str | None, quiet: bool) -> None:
 
     from tqdm import tqdm
 
-    from bot import campaigns
+    from bot.outreach import campaigns
     from bot.store import session_scope
 
     when = _utc_datetime(at, "--at")
@@ -249,7 +250,7 @@ def campaign_report(days: int) -> None:
     difference is evidence (two-proportion z-test, 95 % Wilson intervals) or noise."""
     from datetime import date, timedelta
 
-    from bot import reporting
+    from bot.review import reporting
     from bot.store import session_scope
 
     today = date.today()
@@ -299,7 +300,7 @@ def rollups() -> None:
 def rollups_refresh(full: bool, since: str | None) -> None:
     """Bring the dashboard rollups up to date (the first run, or --full, computes every conversation)."""
 
-    from bot import rollups as service
+    from bot.review import rollups as service
     from bot.store import session_scope
 
     when = _utc_datetime(since, "--since")
@@ -315,7 +316,7 @@ def rollups_refresh(full: bool, since: str | None) -> None:
 @cli.command()
 def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""
-    from bot.launcher import run as launch
+    from bot.platform.launcher import run as launch
 
     _refuse_unsafe()
     sys.exit(launch())
@@ -325,7 +326,7 @@ def run() -> None:
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def rasa_endpoints(path: Path) -> None:
     """Write Rasa's endpoints file for this environment (tracker store, lock store, actions)."""
-    from bot.launcher import write_endpoints
+    from bot.platform.launcher import write_endpoints
 
     write_endpoints(path)
     click.echo(f"endpoints written to {path}")
@@ -334,8 +335,8 @@ def rasa_endpoints(path: Path) -> None:
 @cli.command()
 def info() -> None:
     """Print the URLs, the demo logins, the API key and the demo debtors."""
-    from bot import demo
-    from bot.config import ensure_secrets, get_settings
+    from bot.demo import seed
+    from bot.platform.config import ensure_secrets, get_settings
 
     s = get_settings()
     base = s.public_base_url
@@ -360,7 +361,7 @@ def info() -> None:
     click.echo(f"  try:  curl -H 'Authorization: Bearer {s.api_key}' {base}/api/v1/debtors/CO-1001")
     click.echo("")
     click.echo("  demo debtors (phone, document last 4):")
-    for ext, name, phone, whatsapp, _country, _tz, last4, _inv in demo.DEMO_DEBTORS[::5]:
+    for ext, name, phone, whatsapp, _country, _tz, last4, _inv in seed.DEMO_DEBTORS[::5]:
         channel = "WhatsApp" if whatsapp else "SMS"
         click.echo(f"    {ext:8} {name:24} {phone:15} {channel:8} {last4}")
     click.echo("  (all of them: python -m bot demo-debtors)")
@@ -370,9 +371,9 @@ def info() -> None:
 @cli.command("demo-debtors")
 def demo_debtors() -> None:
     """List every demo debtor with the document digits that verify them."""
-    from bot import demo
+    from bot.demo import seed
 
-    for ext, name, phone, whatsapp, _country, tz, last4, _inv in demo.DEMO_DEBTORS:
+    for ext, name, phone, whatsapp, _country, tz, last4, _inv in seed.DEMO_DEBTORS:
         click.echo(f"{ext:8} {name:24} {phone:15} {'WhatsApp' if whatsapp else 'SMS':8} {tz:32} {last4}")
 
 

@@ -187,7 +187,7 @@ def _error(code: str, message: str) -> dict[str, Any]:
 
 
 def _mask(sender: str) -> str:
-    """The last four digits only: never more than bot.masking.mask_phone shows (combined, masks must not
+    """The last four digits only: never more than bot.platform.masking.mask_phone shows (combined, masks must not
     add up to the whole number); no import of bot/ here, this runs in the Rasa runtime."""
     return "••••" + sender[-4:] if len(sender) > 4 else "••••"
 

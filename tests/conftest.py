@@ -109,8 +109,8 @@ def redis_client(redis_url: str):
 
 
 def _reset_caches() -> None:
-    from bot.config import reset_settings
-    from bot.redis_client import get_redis
+    from bot.platform.config import reset_settings
+    from bot.platform.redis_client import get_redis
     from bot.store.db import get_engine, get_sessionmaker
 
     reset_settings()
@@ -196,7 +196,7 @@ def api_headers() -> dict[str, str]:
 @pytest.fixture()
 def make_debtor(session):
     """Factory: a committed debtor with invoices, from the same payload shape as the API."""
-    from bot import debtors
+    from bot.billing import debtors
 
     def make(external_id: str = "D-1", **overrides):
         payload = {

@@ -9,7 +9,7 @@ every URL the SDK builds, so the SDK's own request code still runs.
 ``SandboxPayments`` is the sandbox provider plus the same look-ups: the payments the sandbox checkout
 page records live in the store (``sandbox_payments``), so the web edge and every worker see them.
 
-Both register themselves with ``bot.payments.register_provider`` on import.
+Both register themselves with ``bot.billing.payment_links.register_provider`` on import.
 """
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from bot import payments
-from bot.config import get_settings
-from bot.payments import LinkRequest, ProviderLink
+from bot.billing import payment_links
+from bot.billing.payment_links import LinkRequest, ProviderLink
+from bot.platform.config import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -228,7 +228,7 @@ class MercadoPagoProvider:
         return [normalise_payment(r) for r in body.get("results") or []]
 
 
-class SandboxPayments(payments.SandboxProvider):
+class SandboxPayments(payment_links.SandboxProvider):
     """The sandbox provider with payment look-ups: payments recorded by the sandbox checkout page."""
 
     name = "sandbox"
@@ -284,8 +284,8 @@ def sandbox_payment_dict(row) -> dict[str, Any]:
 
 def provider_for(name: str | None = None):
     """The provider by name (default: ``PAYMENTS_PROVIDER``), with payment look-ups."""
-    return payments.get_provider(name)
+    return payment_links.get_provider(name)
 
 
-payments.register_provider("mercadopago", MercadoPagoProvider)
-payments.register_provider("sandbox", SandboxPayments)
+payment_links.register_provider("mercadopago", MercadoPagoProvider)
+payment_links.register_provider("sandbox", SandboxPayments)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from bot.config import Settings, get_settings
-from bot.phones import is_demo_number
+from bot.billing.phones import is_demo_number
+from bot.platform.config import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class TwilioMessaging:
 
         _check(channel, body, content_sid)
         if is_demo_number(to_e164):
-            # Demo data must never reach a real phone, whatever else went wrong (bot/phones.py).
+            # Demo data must never reach a real phone, whatever else went wrong (bot/billing/phones.py).
             raise ProviderError(
                 f"{to_e164[:6]}… is a fictitious demo number: not sent through Twilio", code="21211", retryable=False
             )
@@ -261,7 +261,7 @@ class SandboxMessaging:
     @property
     def redis(self):
         if self._redis is None:
-            from bot.redis_client import get_redis
+            from bot.platform.redis_client import get_redis
 
             return get_redis()
         return self._redis
@@ -285,7 +285,7 @@ class SandboxMessaging:
             content_variables = json.dumps(content_variables, ensure_ascii=False)
         shown = body
         if content_sid:
-            from channels.templates import preview
+            from bot.messaging.templates import preview
 
             shown = preview(content_sid, content_variables)
         item = {
@@ -335,7 +335,7 @@ class SandboxMessaging:
 
     def advance(self, now: float | None = None) -> int:
         """Play the status callbacks that are due; each one is taken by exactly one process."""
-        from bot.messaging import status_moves_forward
+        from bot.messaging.outbox import status_moves_forward
 
         r = self.redis
         now = time.time() if now is None else now
@@ -361,13 +361,13 @@ class SandboxMessaging:
 
 def _apply_statuses(statuses: list[tuple[str, str]]) -> None:
     """The same service function the signed status webhook calls, in one transaction."""
-    from bot import messaging
+    from bot.messaging import outbox
     from bot.store.db import session_scope
 
     with session_scope() as session:
-        messaging.begin_write(session)
+        outbox.begin_write(session)
         for sid, status in statuses:
-            messaging.apply_status(session, sid, status, None)
+            outbox.apply_status(session, sid, status, None)
 
 
 _ticker_lock = threading.Lock()

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
-from bot.config import get_settings
+from bot.platform.config import get_settings
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import command
 from alembic.config import Config
 
-from bot.config import ROOT, get_settings
+from bot.platform.config import ROOT, get_settings
 
 
 def alembic_config(url: str | None = None) -> Config:

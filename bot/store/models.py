@@ -497,7 +497,7 @@ __all__ += ["MessageFlag"]
 
 
 class DashboardRollup(Base):
-    """The dashboard's figures, pre-computed per conversation (``bot.rollups``): one row per conversation, metric
+    """The dashboard's figures, pre-computed per conversation (``bot.review.rollups``): one row per conversation, metric
     (``promise``, ``reason:job_loss``, ``failure:30003``, ``recovered:MXN``, ``sent:<campaign>|<variant>`` ...)
     and event time, with the time of
     the conversation's previous event of the same metric (so "conversations with the metric in a period" is a

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask
 
-from bot.config import get_settings
+from bot.platform.config import get_settings
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:

@@ -9,7 +9,8 @@ import hmac
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
-from bot import audit, debtors
+from bot.billing import debtors
+from bot.platform import audit
 from bot.store.models import Message
 from bot.web.db import get_session
 from bot.web.errors import error_response

@@ -13,7 +13,7 @@ dashboard). Other areas protect their views with::
 CSRF is opt-in per blueprint (``WTF_CSRF_CHECK_DEFAULT`` is off), so the JSON webhooks and
 ``/api/v1`` stay exempt without each having to remember it. Templates get ``csrf_token()``.
 
-Login attempts are counted in Redis (``bot.login_limits``) before the password is compared: 5 per
+Login attempts are counted in Redis (``bot.platform.login_limits``) before the password is compared: 5 per
 username + IP, 20 per username from any IP, 30 per IP in 15 minutes; past a limit even the right
 password is refused (429). Without Redis nobody signs in (503): the limit never fails open.
 """
@@ -31,8 +31,8 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from bot import audit, users
-from bot.login_limits import LimiterUnavailable, LoginLimiter
+from bot.platform import audit, users
+from bot.platform.login_limits import LimiterUnavailable, LoginLimiter
 from bot.store.models import User
 from bot.web.db import get_session
 
@@ -148,13 +148,13 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
-# --- Rate limit (bot.login_limits) -------------------------------------------------------------
+# --- Rate limit (bot.platform.login_limits) -------------------------------------------------------------
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 
 
 def _limiter() -> LoginLimiter:
-    from bot.redis_client import get_redis
+    from bot.platform.redis_client import get_redis
 
     try:
         return LoginLimiter(get_redis())

@@ -22,8 +22,8 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request
 from sqlalchemy import select
 
-from bot import money, settlements
-from bot.config import get_settings
+from bot.billing import money, settlements
+from bot.platform.config import get_settings
 from bot.store.models import Debtor, Invoice, PaymentLink, SandboxPayment
 from bot.web.db import get_session
 

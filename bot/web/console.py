@@ -1,7 +1,7 @@
 """The agent console (``/console``): the hand-off queue, the conversation view, quick actions, users.
 
 Every page needs a signed-in user (agents, managers and admins); user administration is for admins.
-Every state change is a POST with a CSRF token, done by ``bot.agent_desk`` and committed here; the
+Every state change is a POST with a CSRF token, done by ``bot.desk.agent_desk`` and committed here; the
 debtor's data shown is written to the audit log. The pages poll small JSON endpoints every few
 seconds (``static/console.js``), so new hand-offs and new debtor messages appear without a reload.
 """
@@ -15,7 +15,8 @@ from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_temp
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import agent_desk, audit, users
+from bot.desk import agent_desk
+from bot.platform import audit, users
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
 from bot.web import auth
 from bot.web.auth import current_db_user, role_required
@@ -73,7 +74,7 @@ def _layout() -> dict[str, Any]:
 def _fmt_money(amount: str, currency: str, country: str | None = None) -> str:
     from decimal import Decimal, InvalidOperation
 
-    from bot.money import format_money
+    from bot.billing.money import format_money
 
     try:
         return format_money(Decimal(amount), currency, country)
@@ -154,8 +155,8 @@ def release(handoff_id: int):
 # --- Conversation ------------------------------------------------------------------------------
 @bp.get("/handoffs/<int:handoff_id>")
 def handoff(handoff_id: int):
-    from bot import accounts, debtors
-    from bot.money import format_money
+    from bot.billing import accounts, debtors
+    from bot.billing.money import format_money
 
     db = get_session()
     h = _handoff(handoff_id)

@@ -1,7 +1,7 @@
 """The manager dashboard (``/manager``): outcomes and analytics, transcripts with filters and search, exports.
 
 Managers and admins only (agents get 403, anonymous users the login page). The list, the dashboard and the
-CSV export read one filter model (``bot.reporting.Filters``) from the query string, so every figure links to
+CSV export read one filter model (``bot.review.reporting.Filters``) from the query string, so every figure links to
 the conversations behind it. Every transcript view is written to the audit log; debtors' document and card
 numbers are masked in pages and exports.
 """
@@ -26,9 +26,10 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot import audit, reporting
-from bot.agent_desk import MESSAGE_STATUS_LABELS
-from bot.money import format_money
+from bot.billing.money import format_money
+from bot.desk.agent_desk import MESSAGE_STATUS_LABELS
+from bot.platform import audit
+from bot.review import reporting
 from bot.store.models import (
     Conversation,
     Debtor,
@@ -278,7 +279,7 @@ def set_timezone():
 @bp.get("/conversations")
 @role_required(*ROLES)
 def conversations():
-    from bot import search
+    from bot.review import search
 
     db = get_session()
     f = _filters()

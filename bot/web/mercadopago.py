@@ -19,7 +19,7 @@ import time
 
 from flask import Blueprint, Flask, jsonify, request
 
-from bot.config import get_settings
+from bot.platform.config import get_settings
 from bot.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def notification():
         return jsonify({"status": "ignored", "reason": f"topic {topic!r} is not handled"}), 200
     if not data_id or not PAYMENT_ID.match(data_id):
         return jsonify({"status": "ignored", "reason": "no payment id"}), 200
-    from bot.redis_client import get_queue, get_redis
+    from bot.platform.redis_client import get_queue, get_redis
 
     request_id = request.headers.get("x-request-id") or ""
     provider = get_settings().payments_provider

@@ -12,8 +12,8 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, jsonify
 
-from bot import money
-from bot.config import get_settings
+from bot.billing import money
+from bot.platform.config import get_settings
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 

@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import or_, select
 
-from bot.config import get_settings
+from bot.messaging import sms as sms_format
+from bot.messaging.twilio_messages import whatsapp_wire_number
+from bot.platform.config import get_settings
 from bot.store.models import Conversation, Debtor, Message
 from bot.web import api
 from bot.web.db import get_session
 from bot.web.errors import error_response
-from channels import sms as sms_format
-from channels.twilio_messages import whatsapp_wire_number
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 api_bp = Blueprint("sandbox_api", __name__, url_prefix="/api/v1/sandbox")
@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
 # --- Outbox (docs/api.md) ----------------------------------------------------------------------
 @api_bp.get("/outbox")
 def outbox():
-    from bot.phones import PhoneError, normalise
+    from bot.billing.phones import PhoneError, normalise
     from bot.providers.messaging import SandboxMessaging
 
     to = request.args.get("to")
@@ -79,9 +79,9 @@ def phone_page() -> Response:
 
 @bp.get("/phone/debtors")
 def phone_debtors():
-    """The fictitious demo people only (bot/phones.py's demo range): the page is open to anyone who reaches
+    """The fictitious demo people only (bot/billing/phones.py's demo range): the page is open to anyone who reaches
     the demo, so it never lists a real debtor's name, phone or document digits."""
-    from bot.phones import DEMO_RANGES, is_demo_number
+    from bot.billing.phones import DEMO_RANGES, is_demo_number
 
     session = get_session()
     in_range = or_(*(Debtor.phone.startswith(prefix) for prefix in DEMO_RANGES))
@@ -111,7 +111,7 @@ def phone_debtors():
 def phone_send():
     from twilio.request_validator import RequestValidator
 
-    from bot.phones import PhoneError, normalise
+    from bot.billing.phones import PhoneError, normalise
 
     data = request.get_json(silent=True) or {}
     body = data.get("body", "")
@@ -184,7 +184,7 @@ def sample_receipt() -> Response:
 
 @bp.get("/phone/messages")
 def phone_messages():
-    from bot.phones import PhoneError, normalise
+    from bot.billing.phones import PhoneError, normalise
 
     try:
         phone = normalise(request.args.get("phone", ""))

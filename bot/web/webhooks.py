@@ -17,12 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import debtors, handoffs, masking, messaging
-from bot.config import get_settings
+from bot.billing import debtors
+from bot.conversation import handoffs
+from bot.messaging import outbox
+from bot.messaging.twilio_messages import EMPTY_TWIML, InboundError, InboundMessage, parse_inbound
+from bot.platform import masking
+from bot.platform.config import get_settings
 from bot.store.models import Conversation, Message
 from bot.web.db import get_session
 from bot.web.errors import error_response
-from channels.twilio_messages import EMPTY_TWIML, InboundError, InboundMessage, parse_inbound
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +71,7 @@ def inbound():
         log.warning("unusable inbound webhook: %s", exc)
         return _twiml()  # acknowledged: Twilio retrying it would not make it usable
     session = get_session()
-    stored = messaging.retry_on_lock(session, lambda: record_inbound(session, message))
+    stored = outbox.retry_on_lock(session, lambda: record_inbound(session, message))
     if stored is None:
         return _twiml()  # a repeat of a message we have: dropped
     try:
@@ -79,7 +82,7 @@ def inbound():
 
 
 def enqueue_inbound(message: Message) -> str:
-    from bot.redis_client import get_queue
+    from bot.platform.redis_client import get_queue
 
     return get_queue().enqueue(message.from_phone, INBOUND_JOB, {"message_id": message.id, "sid": message.provider_sid})
 
@@ -87,13 +90,13 @@ def enqueue_inbound(message: Message) -> str:
 def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
     """Store the inbound message and update its conversation; None when the sid is already stored.
 
-    A card number typed by the debtor is masked before anything is stored (``bot.masking``)."""
-    messaging.begin_write(session)  # SQLite: one writer at a time, waiting its turn, never failing half-way
+    A card number typed by the debtor is masked before anything is stored (``bot.platform.masking``)."""
+    outbox.begin_write(session)  # SQLite: one writer at a time, waiting its turn, never failing half-way
     if session.execute(select(Message.id).where(Message.provider_sid == inbound.sid)).first():
         return None
     debtor = debtors.get_by_phone(session, inbound.from_phone)
     conversation = handoffs.get_or_create_conversation(session, inbound.from_phone, debtor)
-    now = messaging.utcnow()
+    now = outbox.utcnow()
     try:
         with session.begin_nested():
             row = Message(
@@ -141,9 +144,9 @@ def status():
         session = get_session()
 
         def apply() -> None:
-            messaging.begin_write(session)
-            if messaging.apply_status(session, sid, new_status, error_code):
+            outbox.begin_write(session)
+            if outbox.apply_status(session, sid, new_status, error_code):
                 session.commit()
 
-        messaging.retry_on_lock(session, apply)
+        outbox.retry_on_lock(session, apply)
     return Response("", status=204)

@@ -14,10 +14,12 @@ from datetime import datetime, timezone
 
 import requests
 
-from bot import campaigns, contact_policy, handoffs, messaging, rasa_api
-from bot.config import get_settings
-from bot.masking import mask_phone
-from bot.queue import Job, Retry
+from bot.conversation import handoffs, rasa_api
+from bot.messaging import contact_policy, outbox
+from bot.outreach import campaigns
+from bot.platform.config import get_settings
+from bot.platform.masking import mask_phone
+from bot.platform.queue import Job, Retry
 from bot.store import session_scope
 from bot.store.models import ContactAttempt, Debtor, Invoice, Promise
 from bot.worker.jobs import handles
@@ -109,7 +111,7 @@ def campaign_send(job: Job) -> None:
         debtor = session.get(Debtor, attempt.debtor_id)
         conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
         if attempt.status == "sent":  # a retried job: finish delivering what was prepared
-            messaging.deliver_pending(session, conv.id)
+            outbox.deliver_pending(session, conv.id)
             return
         if attempt.status != "planned":
             return
@@ -130,18 +132,18 @@ def campaign_send(job: Job) -> None:
             return
         text = variant.text.format(business=get_settings().business_name)
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
-        if attempt.channel == "whatsapp" and not messaging.in_whatsapp_window(conv, at):
+        if attempt.channel == "whatsapp" and not outbox.in_whatsapp_window(conv, at):
             values = {"business": get_settings().business_name}
-            rows = [messaging.prepare_template(session, conv, variant.whatsapp_template, values)]
+            rows = [outbox.prepare_template(session, conv, variant.whatsapp_template, values)]
         else:
             rows = []
             for t in texts:
-                rows += messaging.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=at)
+                rows += outbox.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=at)
         attempt.status, attempt.sent_at = "sent", at
         attempt.rules_version = decision.rules_version
         attempt.message_id = rows[0].id if rows else None
         session.commit()
-        messaging.deliver_pending(session, conv.id)
+        outbox.deliver_pending(session, conv.id)
 
 
 @periodic("campaigns", 300)

@@ -31,14 +31,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot import masking, messaging
-from bot.config import ROOT, get_settings
-from bot.queue import Job, Retry
+from bot.conversation import keywords
+from bot.messaging import outbox
+from bot.platform import masking
+from bot.platform.config import ROOT, get_settings
+from bot.platform.queue import Job, Retry
 from bot.store.db import session_scope
 from bot.store.models import AuditLog, Conversation, Debtor, Message
 from bot.worker.jobs import handles
 from bot.worker.main import periodic
-from channels import keywords
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,13 @@ def handle_inbound(job: Job) -> None:
         )
         for mid in todo:
             try:
-                messaging.retry_on_lock(session, lambda mid=mid: process_message(mid, session))
+                outbox.retry_on_lock(session, lambda mid=mid: process_message(mid, session))
             except (Retry, OperationalError):
                 raise  # transient: the queue tries again later
             except Exception:
                 _count_failure(session, mid)
                 raise
-        messaging.deliver_pending(session, conversation_id)
+        outbox.deliver_pending(session, conversation_id)
 
 
 def _count_failure(session: Session, message_id: int) -> None:
@@ -123,7 +124,7 @@ def _count_failure(session: Session, message_id: int) -> None:
             log.error("inbound message %s set aside after %d failures", message_id, message.attempts)
         session.commit()
 
-    messaging.retry_on_lock(session, count)
+    outbox.retry_on_lock(session, count)
 
 
 def process_message(message_id: int, session: Session | None = None) -> None:
@@ -154,7 +155,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
         message.status = PROCESSED
         for text, force in answers:
             try:
-                messaging.prepare_text(
+                outbox.prepare_text(
                     session,
                     conversation,
                     text,
@@ -163,7 +164,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                     reply=True,
                     force=force,
                 )
-            except messaging.NotSendable as exc:
+            except outbox.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
         session.commit()  # processed + its answers, together
     except BaseException:
@@ -196,7 +197,7 @@ def decide(
     session: Session, message: Message, conversation: Conversation, debtor: Debtor | None
 ) -> tuple[list[tuple[str, bool]], dict[str, Any] | None]:
     """The answers to send ([(text, force)]) and the parse result to store, if any."""
-    from bot import optout
+    from bot.conversation import optout
 
     keyword = keywords.classify(message.body) if not message.media or message.body else None
     if keyword is not None:
@@ -224,13 +225,13 @@ def decide(
     # whole turn would be run again. Then the write lock is taken before anything is written.
     session.rollback()
     result = post_to_rasa(payload)
-    messaging.begin_write(session)
+    outbox.begin_write(session)
     return [(text, False) for text in bot_texts(result.get("messages") or [])], result.get("parse") or None
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:
     """A notice (unknown number, opted out) goes out at most once a day, however often they write."""
-    since = messaging.utcnow() - timedelta(hours=24)
+    since = outbox.utcnow() - timedelta(hours=24)
     already = session.execute(
         select(Message.id)
         .where(
@@ -247,7 +248,7 @@ def _once_a_day(session: Session, conversation: Conversation, text: str) -> list
 
 def _bodies(text: str) -> list[str]:
     """The text as stored on any channel (SMS bodies are transliterated)."""
-    from channels import sms
+    from bot.messaging import sms
 
     return list({text, sms.format_for_sms(text, True), sms.format_for_sms(text, False)})
 
@@ -312,7 +313,7 @@ def sweep_unqueued() -> int:
     """Queue again inbound messages left unprocessed for a while (Redis was down when they came)."""
     from bot.web.webhooks import enqueue_inbound
 
-    cutoff = messaging.utcnow() - SWEEP_AFTER
+    cutoff = outbox.utcnow() - SWEEP_AFTER
     with session_scope() as session:
         stale = list(
             session.execute(
@@ -322,7 +323,7 @@ def sweep_unqueued() -> int:
                 .limit(500)
             ).scalars()
         )
-        from bot.redis_client import get_redis
+        from bot.platform.redis_client import get_redis
 
         redis = get_redis()
         queued = 0

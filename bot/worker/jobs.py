@@ -6,7 +6,7 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from bot.queue import Job
+from bot.platform.queue import Job
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import signal
 import threading
 from collections.abc import Callable
 
-from bot.queue import QueueWorker
-from bot.redis_client import get_queue
+from bot.platform.queue import QueueWorker
+from bot.platform.redis_client import get_queue
 from bot.worker import jobs
 
 log = logging.getLogger(__name__)

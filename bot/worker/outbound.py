@@ -14,8 +14,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot import messaging
-from bot.queue import Job
+from bot.messaging import outbox
+from bot.platform.queue import Job
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Message
 from bot.worker.jobs import handles
@@ -29,14 +29,14 @@ SWEEP_AFTER = timedelta(minutes=2)
 
 def queue_send(conversation: Conversation) -> str:
     """Queue the sending of the conversation's pending messages (call after committing them)."""
-    from bot.redis_client import get_queue
+    from bot.platform.redis_client import get_queue
 
     return get_queue().enqueue(conversation.phone, SEND_JOB, {"conversation_id": conversation.id})
 
 
 def send_agent_message(session, conversation: Conversation, body: str, agent_id: int | None) -> list[Message]:
     """Record an agent's reply on the conversation's last channel, commit it, and queue its sending."""
-    rows = messaging.prepare_text(session, conversation, body, author="agent", agent_id=agent_id)
+    rows = outbox.prepare_text(session, conversation, body, author="agent", agent_id=agent_id)
     session.commit()
     queue_send(conversation)
     return rows
@@ -45,14 +45,14 @@ def send_agent_message(session, conversation: Conversation, body: str, agent_id:
 @handles(SEND_JOB)
 def handle_send(job: Job) -> None:
     with session_scope() as session:
-        messaging.deliver_pending(session, int(job.payload["conversation_id"]))
+        outbox.deliver_pending(session, int(job.payload["conversation_id"]))
 
 
 @periodic("outbound_sweeper", 60)
 def sweep_pending() -> int:
-    from bot.redis_client import get_queue, get_redis
+    from bot.platform.redis_client import get_queue, get_redis
 
-    cutoff = messaging.utcnow() - SWEEP_AFTER
+    cutoff = outbox.utcnow() - SWEEP_AFTER
     with session_scope() as session:
         rows = session.execute(
             select(Conversation.id, Conversation.phone)

@@ -14,9 +14,9 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import payment_events, payments
+from bot.billing import payment_events, payment_links
+from bot.platform.queue import Job, Retry
 from bot.providers.mercadopago import OPEN_STATUSES, PaymentProviderError, ProviderUnavailable
-from bot.queue import Job, Retry
 from bot.store.db import session_scope
 from bot.store.models import Payment, PaymentLink
 from bot.worker.jobs import handles
@@ -30,7 +30,7 @@ LATE_PAYMENT_WINDOW = timedelta(days=3)
 
 
 def queue_sends(conversations: list[tuple[int, str]]) -> None:
-    from bot.redis_client import get_queue
+    from bot.platform.redis_client import get_queue
     from bot.worker.outbound import SEND_JOB
 
     for conversation_id, phone in conversations:
@@ -52,7 +52,7 @@ def process_payment(
     payment_id: str, provider_name: str | None = None, now: datetime | None = None
 ) -> payment_events.Outcome:
     """Fetch the payment from the provider (never trust a notification's body) and apply it."""
-    provider = payments.get_provider(provider_name)
+    provider = payment_links.get_provider(provider_name)
     try:
         info = provider.get_payment(str(payment_id))
     except ProviderUnavailable as exc:
@@ -105,7 +105,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     for reference, provider_name in links:
         counts["links_checked"] += 1
         try:
-            provider = payments.get_provider(provider_name)
+            provider = payment_links.get_provider(provider_name)
             found = provider.search_payments(reference)
         except (PaymentProviderError, LookupError) as exc:
             counts["errors"] += 1
@@ -122,7 +122,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
             continue
         counts["payments_checked"] += 1
         try:
-            info = payments.get_provider(provider_name).get_payment(provider_id)
+            info = payment_links.get_provider(provider_name).get_payment(provider_id)
         except (PaymentProviderError, LookupError) as exc:
             counts["errors"] += 1
             log.warning("reconciliation: cannot fetch payment %s: %s", provider_id, exc)
@@ -130,7 +130,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
         if info.get("status") != status:
             counts["changed"] += _apply_safely(provider_name, info, now, counts)
     with session_scope() as session:
-        counts["expired"] = payments.expire_links(session, now)
+        counts["expired"] = payment_links.expire_links(session, now)
     if counts["changed"] or counts["expired"] or counts["errors"]:
         log.info("payments reconciled: %s", counts)
     return counts
@@ -149,7 +149,7 @@ def _apply_safely(provider_name: str, info: dict[str, Any], now: datetime, count
 @periodic("payments_reconcile", 300)
 def reconcile_job() -> None:
     """Every 5 minutes, in one worker process at a time (a Redis lock shared by all of them)."""
-    from bot.redis_client import get_redis
+    from bot.platform.redis_client import get_redis
 
     if not get_redis().set("recobra:lock:payments_reconcile", 1, nx=True, ex=240):
         return

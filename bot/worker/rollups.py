@@ -1,4 +1,4 @@
-"""The dashboard's rollups, refreshed every minute by one worker process at a time (``bot.rollups``).
+"""The dashboard's rollups, refreshed every minute by one worker process at a time (``bot.review.rollups``).
 
 The first run writes every conversation's rows (about 20 s on 100,000 conversations on a small machine); later
 runs write only the conversations changed since the previous one. Between runs the dashboard computes the changed
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from bot import rollups
+from bot.review import rollups
 from bot.store.db import session_scope
 from bot.worker.main import periodic
 
@@ -36,7 +36,7 @@ def refresh_rollups(full: bool = False) -> rollups.RefreshReport:
 @periodic("dashboard_rollups", EVERY)
 def rollups_job() -> None:
     """Every minute, in one worker process at a time (a Redis lock shared by all of them)."""
-    from bot.redis_client import get_redis
+    from bot.platform.redis_client import get_redis
 
     if not get_redis().set(LOCK, 1, nx=True, ex=600):
         return

@@ -11,7 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import ROOT
+from bot.platform.config import ROOT
 
 
 @lru_cache(maxsize=1)
@@ -107,7 +107,7 @@ def convo(db, session):
 @pytest.fixture(autouse=True)
 def team_at_work(monkeypatch):
     """Hand-offs open during the team's working hours unless a test says otherwise."""
-    from bot import agent_desk
+    from bot.desk import agent_desk
 
     working = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Bogotá
     monkeypatch.setattr(agent_desk, "utcnow", lambda: working)

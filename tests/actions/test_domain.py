@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.config import ROOT
+from bot.platform.config import ROOT
 from bot.store.models import REASONS
 
 MINE = [
@@ -60,7 +60,7 @@ def _uttered_by_actions() -> set[str]:
             elif prefix == "utter_payment_link_":
                 names |= {prefix + k for k in ("balance", "promise", "instalment")}
             elif prefix == "utter_due_date_refused_":
-                from bot.due_dates import REFUSALS
+                from bot.billing.due_dates import REFUSALS
 
                 names |= {prefix + r for r in REFUSALS if r != "date_missing"}
     return names

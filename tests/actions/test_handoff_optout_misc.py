@@ -17,7 +17,7 @@ from actions.misc import (
 from actions.optout import ActionMarkWrongNumber, ActionOptOut
 from actions.payment_plans import ActionOfferPaymentPlan
 from actions.promises import ActionProposePromise
-from bot import accounts
+from bot.billing import accounts
 from bot.store.models import Conversation, Debtor, Handoff, Invoice, PaymentPlan, Promise
 from tests.actions.conftest import ent
 
@@ -145,7 +145,7 @@ async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, m
 async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debtor, session, team_at_work):
     from datetime import datetime, timezone
 
-    from bot import agent_desk
+    from bot.desk import agent_desk
 
     sunday_night = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # Sunday 22:00 in Bogotá
     team_at_work.setattr(agent_desk, "utcnow", lambda: sunday_night)

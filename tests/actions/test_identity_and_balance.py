@@ -125,7 +125,8 @@ async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_de
 async def test_the_identity_lock_outlives_the_conversation_session(convo, make_debtor, session, client, api_headers):
     """Rasa's slots reset after an hour of silence; the lock is in the store, so a new session
     gets no new guesses, and the agent reads why the debtor was handed off and until when."""
-    from bot import debtors, identity
+    from bot.billing import debtors
+    from bot.conversation import identity
 
     make_debtor()
     first = convo(PHONE, introduced=True)

@@ -7,7 +7,7 @@ from actions.due_dates import ActionRequestDueDateChange
 from actions.misc import ActionConfirmPending, ActionProcessInform
 from actions.payment_links import ActionExplainPaymentMethods, ActionSendPaymentLink
 from actions.payment_plans import ActionOfferPaymentPlan
-from bot import accounts
+from bot.billing import accounts
 from bot.language import local_today
 from bot.store.models import DueDateChange, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan
 from tests.actions.conftest import ent

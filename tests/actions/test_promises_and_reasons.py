@@ -7,7 +7,7 @@ from sqlalchemy import select
 from actions.misc import ActionConfirmPending, ActionDeclinePending, ActionProcessInform
 from actions.promises import ActionProposePromise
 from actions.reasons import ActionRecordReason
-from bot import accounts
+from bot.billing import accounts
 from bot.store.models import Invoice, NonpaymentReason, Promise
 from tests.actions.conftest import ent
 

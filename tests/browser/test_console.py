@@ -26,10 +26,10 @@ def live_console(app, session, make_debtor, redis_client):
     """The web app on a free port, a queue worker sending through the sandbox provider, an agent."""
     from werkzeug.serving import make_server
 
-    from bot import users
+    from bot.platform import users
+    from bot.platform.queue import QueueWorker
+    from bot.platform.redis_client import get_queue
     from bot.providers.messaging import SandboxMessaging, set_provider
-    from bot.queue import QueueWorker
-    from bot.redis_client import get_queue
     from bot.worker import jobs
 
     users.create_or_update(session, "laura", "agent", PASSWORD, name="Laura Gómez")
@@ -50,7 +50,7 @@ def live_console(app, session, make_debtor, redis_client):
 
 
 def _debtor_writes(session, debtor, text: str):
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Message
 
     conv = handoffs.get_or_create_conversation(session, PHONE, debtor)
@@ -75,7 +75,7 @@ def _debtor_writes(session, debtor, text: str):
 def test_agent_claims_replies_and_gives_back(live_console, session, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Conversation, Handoff, Message
 
     base, provider, debtor = live_console

@@ -16,12 +16,12 @@ def live_edge(app, make_debtor, redis_client):
     """The web app on a real port, a queue worker, the sandbox provider and a fake Rasa."""
     from werkzeug.serving import make_server
 
+    from bot.platform.queue import QueueWorker
+    from bot.platform.redis_client import get_queue
     from bot.providers.messaging import SandboxMessaging, set_provider
-    from bot.queue import QueueWorker
-    from bot.redis_client import get_queue
     from bot.worker import jobs
 
-    # the simulator lists only the fictitious demo range (bot/phones.py)
+    # the simulator lists only the fictitious demo range (bot/billing/phones.py)
     make_debtor("CO-1001", phone="+573990011201", name="Ana María Restrepo", document_last4="4821")
     make_debtor(
         "MX-2001",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from channels import sms
+from bot.messaging import sms
 
 
 def test_gsm7_limits():

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from channels import keywords, templates
-from channels.twilio_messages import InboundError, parse_inbound, whatsapp_wire_number
+from bot.conversation import keywords
+from bot.messaging import templates
+from bot.messaging.twilio_messages import InboundError, parse_inbound, whatsapp_wire_number
 
 
 def test_whatsapp_inbound_with_media_and_profile():

@@ -9,7 +9,7 @@ from tests.console.helpers import PASSWORD
 
 @pytest.fixture()
 def make_user(session):
-    from bot import users
+    from bot.platform import users
 
     def make(username: str, role: str = "agent", password: str = PASSWORD):
         user = users.create_or_update(session, username, role, password, name=username.capitalize())
@@ -44,7 +44,7 @@ def make_handoff(session, make_debtor):
     """A debtor who wrote on WhatsApp and was handed off; returns the committed Handoff."""
     from datetime import datetime, timedelta, timezone
 
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Message
 
     def make(

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot import agent_desk
-from bot.agent_desk import DeskError
+from bot.desk import agent_desk
+from bot.desk.agent_desk import DeskError
 
 
 def _fresh(session, obj):
@@ -113,9 +113,9 @@ def test_queue_order_flags_and_amounts(session, make_handoff, agent):
     assert items[-1].claimed_by_name == "Agente"
     by_cur = {o["currency"]: o["amount"] for o in items[2].overdue}
     assert by_cur == {"COP": "50000.00", "USD": "100.50"}  # per currency, never summed; not-yet-due left out
-    assert first.phone == "+57••••••0001"  # the one phone mask: country code and last four (bot/masking.py)
+    assert first.phone == "+57••••••0001"  # the one phone mask: country code and last four (bot/platform/masking.py)
 
-    from bot import handoffs
+    from bot.conversation import handoffs
 
     handoffs.close(session, closed, actor="test")
     session.commit()
@@ -124,7 +124,8 @@ def test_queue_order_flags_and_amounts(session, make_handoff, agent):
 
 # --- Summary ---------------------------------------------------------------------------------------
 def test_summary_reads_in_five_seconds(session, make_handoff, agent):
-    from bot import payments, promises, reasons
+    from bot.billing import payment_links, promises
+    from bot.conversation import reasons
     from bot.store.models import Debtor, Invoice
 
     h = make_handoff(texts=("Perdí el trabajo", "Necesito hablar con alguien"))
@@ -132,7 +133,7 @@ def test_summary_reads_in_five_seconds(session, make_handoff, agent):
     invoice = session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalar_one()
     reasons.record(session, debtor, "job_loss", "Perdí el trabajo", invoice)
     promises.create(session, debtor, invoice, date.today() + timedelta(days=5), Decimal("50000"), today=date.today())
-    payments.create_link(session, debtor, invoice)
+    payment_links.create_link(session, debtor, invoice)
     session.commit()
     s = agent_desk.summary(session, h)
     text = " ".join(s.lines)
@@ -252,7 +253,7 @@ def test_due_date_policy_applies_and_managers_may_override(session, make_handoff
 
 
 def test_dispute_outcome(session, make_handoff, agent):
-    from bot import accounts
+    from bot.billing import accounts
     from bot.store.models import Invoice
 
     h = make_handoff(reason="dispute")
@@ -283,7 +284,7 @@ def test_notes(session, make_handoff, agent, other_agent):
 
 # --- Give back / close -----------------------------------------------------------------------------
 def test_give_back_returns_the_conversation_to_the_bot(session, make_handoff, agent, other_agent):
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Conversation
 
     h = make_handoff()
@@ -304,7 +305,7 @@ def test_give_back_returns_the_conversation_to_the_bot(session, make_handoff, ag
 
 
 def test_close_and_a_new_handoff_can_open_later(session, make_handoff, agent):
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Conversation, Debtor
 
     h = make_handoff()

@@ -256,7 +256,7 @@ def test_claim_reply_give_back_over_http(client, agent, make_handoff, session, r
 
 
 def test_second_agent_cannot_reply_on_a_claimed_handoff(client, agent, other_agent, make_handoff, session):
-    from bot import agent_desk
+    from bot.desk import agent_desk
     from bot.store.models import Message
 
     h = make_handoff()
@@ -378,7 +378,7 @@ def test_quick_actions_over_http(client, manager, make_handoff, session):
 
 
 def test_unknown_number_handoff(client, agent, session):
-    from bot import handoffs
+    from bot.conversation import handoffs
 
     h, _ = handoffs.open(session, "+573009998877", None, "fallback")
     session.commit()

@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import func, select
 
-from bot import demo_history, reporting
+from bot.demo import history
+from bot.review import reporting
 from bot.store.models import (
     AuditLog,
     ContactAttempt,
@@ -53,10 +54,10 @@ def latest_event(session) -> datetime:
 
 
 def test_generate_writes_a_history_the_dashboard_can_read(session):
-    written = demo_history.generate(session, n=200, seed=3)
+    written = history.generate(session, n=200, seed=3)
     assert latest_event(session) <= datetime.now(timezone.utc)  # nothing in the future
     assert written["conversations"] == 200 and written["messages"] > 600
-    assert demo_history.generate(session, n=200) == {}  # seeding again adds nothing
+    assert history.generate(session, n=200) == {}  # seeding again adds nothing
     assert session.execute(select(func.count()).select_from(Conversation)).scalar() == 200
     statuses = set(session.execute(select(Promise.status)).scalars())
     assert {"kept", "broken"} <= statuses
@@ -78,7 +79,7 @@ def test_generate_writes_a_history_the_dashboard_can_read(session):
 
 def test_nothing_happens_after_the_generation_time(session):
     now = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
-    demo_history.generate(session, n=400, seed=11, now=now)
+    history.generate(session, n=400, seed=11, now=now)
     latest = latest_event(session)
     assert latest <= now and (now - latest).total_seconds() < 6 * 3600  # and recent conversations still end lately
 
@@ -86,10 +87,10 @@ def test_nothing_happens_after_the_generation_time(session):
 def test_the_campaigns_leave_the_made_up_history_alone(session):
     # make run seeds the history and then runs the campaigns: no reminder or promise follow-up goes out
     # to the thousands of made-up debtors (whose promises are still recorded as broken when missed)
-    from bot import campaigns
+    from bot.outreach import campaigns
 
     now = datetime(2026, 11, 23, 15, 0, tzinfo=timezone.utc)
-    demo_history.generate(session, n=400, seed=5, now=now)
+    history.generate(session, n=400, seed=5, now=now)
     the_plan = campaigns.plan(session, at=now)
     assert the_plan.items  # the history has overdue invoices and promises falling due
     assert [i for i in the_plan.items if i.outcome != "suppressed"] == []

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import reporting
+from bot.review import reporting
 
 
 def test_dashboard_figures(session, history, november):
@@ -216,7 +216,7 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     import yaml
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Message
 
     debtor = make_debtor()

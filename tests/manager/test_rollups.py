@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import reporting, rollups
+from bot.review import reporting, rollups
 from bot.store.models import (
     AuditLog,
     ContactAttempt,

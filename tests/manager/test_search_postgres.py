@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot import reporting, search
+from bot.review import reporting, search
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"), reason="PostgreSQL only (TEST_DATABASE_URL)"

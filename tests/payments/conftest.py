@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import reset_settings
+from bot.platform.config import reset_settings
 from tests.payments.helpers import MercadoPagoDouble
 
 
@@ -57,8 +57,9 @@ def signed():
 
 @pytest.fixture()
 def verify_debtor(session):
-    """The debtor wrote from their phone and passed the identity check just now (``bot.disclosure``)."""
-    from bot import audit, handoffs
+    """The debtor wrote from their phone and passed the identity check just now (``bot.conversation.disclosure``)."""
+    from bot.conversation import handoffs
+    from bot.platform import audit
     from bot.store.models import Message
 
     def verify(debtor, at=None):
@@ -93,7 +94,7 @@ def verify_debtor(session):
 def debtor_with_link(session, make_debtor, redis_client, verify_debtor):
     """A debtor (COP 185.000 invoice) and a payment link for the whole balance, committed; verified in an
     open conversation unless ``verified=False`` (payment results tell details only then)."""
-    from bot import accounts, payments
+    from bot.billing import accounts, payment_links
 
     def make(external_id: str = "D-1", amount: Any = None, provider=None, verified: bool = True, **overrides: Any):
         debtor = make_debtor(external_id, **overrides)
@@ -102,7 +103,7 @@ def debtor_with_link(session, make_debtor, redis_client, verify_debtor):
         inv = accounts.primary_invoice(session, debtor)
         from decimal import Decimal
 
-        link, _ = payments.create_link(
+        link, _ = payment_links.create_link(
             session, debtor, inv, Decimal(amount) if amount is not None else None, provider=provider
         )
         session.commit()

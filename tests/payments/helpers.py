@@ -148,6 +148,6 @@ def queued(redis_client, kind: str) -> list[dict[str, Any]]:
 
 
 def job(kind: str, payload: dict[str, Any], key: str = "k"):
-    from bot.queue import Job
+    from bot.platform.queue import Job
 
     return Job(id="1-0", partition=0, key=key, kind=kind, payload=payload)

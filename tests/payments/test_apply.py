@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot import accounts, payment_plans, payments, promises
+from bot.billing import accounts, payment_links, payment_plans, promises
 from bot.store.db import get_sessionmaker
 from bot.store.models import (
     Handoff,
@@ -33,7 +33,7 @@ def fresh(session, model, id_):
 
 def flat(text: str) -> str:
     """Compare texts the way an SMS may carry them: no accents, no spaces, lower case."""
-    from channels.sms import transliterate
+    from bot.messaging.sms import transliterate
 
     return transliterate(text).lower().replace(" ", "")
 
@@ -82,7 +82,7 @@ def test_partial_payment_keeps_the_rest_and_the_promise_when_covered(
     promise = promises.create(
         session, debtor, inv, date.today() + timedelta(days=3), Decimal("50000"), today=date.today()
     )
-    link, kind = payments.link_for_invoice(session, debtor, inv)
+    link, kind = payment_links.link_for_invoice(session, debtor, inv)
     session.commit()
     assert kind == "promise" and link.amount == Decimal("50000.00")
     mercadopago_mode.add_payment("2101", link.reference, "40000.00")
@@ -106,11 +106,11 @@ def test_over_payment_is_kept_as_credit(mercadopago_mode, session, debtor_with_l
     assert inv.balance == Decimal("0.00") and inv.status == "paid"
     alloc = session.execute(select(PaymentAllocation)).scalar_one()
     assert alloc.applied_amount == Decimal("185000.00") and alloc.credit_amount == Decimal("15000.00")
-    from bot.payment_events import credit_balance
+    from bot.billing.payment_events import credit_balance
 
     assert credit_balance(session, debtor.id) == {"COP": Decimal("15000.00")}
     assert has(bot_texts(session), "saldo a favor de $ 15.000")
-    from bot import debtors
+    from bot.billing import debtors
 
     assert debtors.serialize(session, debtor)["credit"] == [{"currency": "COP", "amount": "15000.00"}]
 
@@ -120,7 +120,7 @@ def test_instalments_are_paid_and_the_plan_completes(mercadopago_mode, session, 
     inv = accounts.primary_invoice(session, debtor)
     plan = payment_plans.create(session, debtor, inv, 2, date.today())
     session.commit()
-    first, kind = payments.link_for_invoice(session, debtor, inv)
+    first, kind = payment_links.link_for_invoice(session, debtor, inv)
     session.commit()
     assert kind == "instalment"
     mercadopago_mode.add_payment("2301", first.reference, str(first.amount))
@@ -128,7 +128,7 @@ def test_instalments_are_paid_and_the_plan_completes(mercadopago_mode, session, 
     rows = session.execute(select(Instalment).order_by(Instalment.number)).scalars().all()
     session.expire_all()
     assert [i.status for i in rows] == ["paid", "pending"] and fresh(session, PaymentPlan, plan.id).status == "active"
-    second, kind = payments.link_for_invoice(session, debtor, fresh(session, Invoice, inv.id))
+    second, kind = payment_links.link_for_invoice(session, debtor, fresh(session, Invoice, inv.id))
     session.commit()
     mercadopago_mode.add_payment("2302", second.reference, str(second.amount))
     process_payment("2302")
@@ -171,7 +171,7 @@ def test_other_rejection_reasons_in_plain_spanish(mercadopago_mode, session, deb
 
 
 def test_pending_cash_payment_gets_instructions(mercadopago_mode, session, make_debtor, redis_client, verify_debtor):
-    from bot import debtors
+    from bot.billing import debtors
 
     debtor, _ = debtors.upsert(
         session,
@@ -191,7 +191,7 @@ def test_pending_cash_payment_gets_instructions(mercadopago_mode, session, make_
     session.commit()
     verify_debtor(debtor)
     inv = accounts.primary_invoice(session, debtor)
-    link, _ = payments.create_link(session, debtor, inv)
+    link, _ = payment_links.create_link(session, debtor, inv)
     session.commit()
     mercadopago_mode.add_payment(
         "2601",
@@ -257,7 +257,7 @@ def test_two_notifications_at_the_same_moment_apply_once(
 ):
     debtor, inv, link = debtor_with_link(amount="100000")
     mercadopago_mode.add_payment("3001", link.reference, "100000.00")
-    from bot import payment_events
+    from bot.billing import payment_events
 
     real_lock = payment_events.lock_debtor
     both_in = threading.Barrier(2, timeout=10)
@@ -301,7 +301,7 @@ def test_payment_for_an_unknown_reference_is_ignored(mercadopago_mode, session, 
 def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(
     mercadopago_mode, session, debtor_with_link, redis_client
 ):
-    from bot import handoffs
+    from bot.conversation import handoffs
 
     debtor, inv, link = debtor_with_link()
     handoffs.open(session, debtor.phone, debtor, "request_human")
@@ -323,7 +323,7 @@ def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(
 def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(
     mercadopago_mode, session, debtor_with_link, redis_client
 ):
-    from bot.payment_events import credit_balance
+    from bot.billing.payment_events import credit_balance
     from bot.store.models import Handoff, Payment
 
     debtor, inv, link = debtor_with_link()
@@ -352,7 +352,7 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(
     assert (inv.balance, inv.status) == (Decimal("15000.00"), "open")
     assert credit_balance(session, debtor.id) == {}
     assert session.execute(select(Payment)).scalar_one().refunded_amount == Decimal("30000.00")
-    from bot import debtors
+    from bot.billing import debtors
 
     [shown] = debtors.serialize(session, debtor)["payments"]
     assert (shown["amount"], shown["refunded_amount"]) == ("200000.00", "30000.00")

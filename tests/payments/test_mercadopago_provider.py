@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from bot import accounts, payments
-from bot.payments import LinkRequest
+from bot.billing import accounts, payment_links
+from bot.billing.payment_links import LinkRequest
 from bot.providers.mercadopago import (
     MercadoPagoProvider,
     PaymentProviderError,
@@ -72,7 +72,7 @@ def test_retried_creation_gives_one_preference(mp_api):
 def test_payments_create_link_uses_the_sdk(mercadopago_mode, session, make_debtor):
     debtor = make_debtor()
     inv = accounts.primary_invoice(session, debtor)
-    link, reused = payments.create_link(session, debtor, inv)
+    link, reused = payment_links.create_link(session, debtor, inv)
     session.commit()
     assert not reused and link.provider == "mercadopago"
     pref = mercadopago_mode.preferences[link.provider_ref]

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from bot import accounts, payments, settlements
+from bot.billing import accounts, payment_links, settlements
 from bot.store.models import Invoice, Payment, PaymentLink, SandboxPayment, Settlement
 from bot.worker.payments import handle_notification, process_payment, reconcile
 from tests.payments.helpers import job, queued
@@ -52,7 +52,7 @@ def test_reconciliation_follows_pending_payments(mercadopago_mode, session, debt
 def test_reconciliation_expires_old_links(mercadopago_mode, session, make_debtor, redis_client):
     debtor = make_debtor()
     inv = accounts.primary_invoice(session, debtor)
-    old, _ = payments.create_link(session, debtor, inv, now=datetime.now(timezone.utc) - timedelta(days=4))
+    old, _ = payment_links.create_link(session, debtor, inv, now=datetime.now(timezone.utc) - timedelta(days=4))
     session.commit()
     counts = reconcile()
     assert counts["expired"] == 1 and fresh(session, PaymentLink, old.id).status == "expired"
@@ -95,12 +95,12 @@ def test_no_certificate_while_something_is_owed(mercadopago_mode, session, make_
         ]
     )
     inv_a = accounts.primary_invoice(session, debtor)
-    link, _ = payments.create_link(session, debtor, inv_a)
+    link, _ = payment_links.create_link(session, debtor, inv_a)
     session.commit()
     mercadopago_mode.add_payment("7101", link.reference, "1000.00")
     assert process_payment("7101").settlement_code is None
     inv_b = accounts.primary_invoice(session, fresh(session, type(debtor), debtor.id))
-    link_b, _ = payments.create_link(session, debtor, inv_b)
+    link_b, _ = payment_links.create_link(session, debtor, inv_b)
     session.commit()
     mercadopago_mode.add_payment("7102", link_b.reference, "2000.00")
     code = process_payment("7102").settlement_code
@@ -242,7 +242,7 @@ def test_sandbox_checkout_posts_over_real_http(db, redis_client, session, debtor
     import requests
     from werkzeug.serving import make_server
 
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
     from bot.web import create_app
 
     server = make_server("127.0.0.1", 0, None, threaded=True)  # a port first, then the app that knows it

@@ -102,7 +102,7 @@ def test_body_is_never_trusted_the_worker_fetches_the_payment(
 def test_provider_down_means_retry(mercadopago_mode, redis_client, db):
     import pytest
 
-    from bot.queue import Retry
+    from bot.platform.queue import Retry
 
     mercadopago_mode.fail_next = [503]
     with pytest.raises(Retry):

@@ -183,7 +183,7 @@ def _static_file(app, endpoint: str) -> str:
 
 def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:
     """A real value for each path parameter; a new parameter name fails here until the world seeds one."""
-    from bot import reporting
+    from bot.review import reporting
 
     known = {
         "handoff_id": world.handoff_id,

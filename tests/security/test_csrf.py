@@ -82,7 +82,7 @@ def test_session_route_refuses_a_missing_or_foreign_token(path, method, endpoint
 def _twilio_signed(path: str, params: dict[str, str]) -> dict[str, str]:
     from twilio.request_validator import RequestValidator
 
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     settings = get_settings()
     signature = RequestValidator(settings.twilio_auth_token).compute_signature(settings.public_base_url + path, params)
@@ -121,7 +121,7 @@ def test_twilio_webhooks_need_no_token_because_they_refuse_unsigned_calls(client
 
 
 def test_mercadopago_webhook_needs_no_token_because_it_refuses_unsigned_calls(client, redis_client):
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
     from bot.web.mercadopago import sign
 
     url = "/webhooks/mercadopago?data.id=123456&type=payment"
@@ -162,7 +162,7 @@ def test_api_needs_no_token_because_it_refuses_calls_without_the_bearer_key(app,
 
 
 def test_sandbox_pages_are_not_served_when_the_providers_are_real(monkeypatch):
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
     from bot.web import create_app
 
     monkeypatch.setenv("MESSAGING_PROVIDER", "twilio")

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.messaging.sms import transliterate
 from bot.store.models import AuditLog, Handoff, Message, PaymentLink
-from channels.sms import transliterate
 from tests.console.conftest import agent, make_handoff, make_user, manager  # noqa: F401  (fixtures)
 from tests.console.helpers import login
 from tests.payments.conftest import debtor_with_link, mercadopago_mode, mp_api, verify_debtor  # noqa: F401
@@ -44,7 +44,7 @@ def _outbound(session) -> list[str]:
 
 # --- 1. templates and campaign texts --------------------------------------------------------------------------
 def test_no_whatsapp_template_carries_a_name_amount_or_date():
-    from channels import templates
+    from bot.messaging import templates
 
     loaded = templates.load_templates()
     assert {"reengage", "payment_reminder", "overdue_notice", "promise_followup", "agent_followup"} <= set(loaded)
@@ -55,7 +55,7 @@ def test_no_whatsapp_template_carries_a_name_amount_or_date():
 
 
 def test_a_template_with_a_debtor_variable_is_refused(tmp_path: Path):
-    from channels import templates
+    from bot.messaging import templates
 
     path = tmp_path / "templates.yml"
     path.write_text(
@@ -68,7 +68,7 @@ def test_a_template_with_a_debtor_variable_is_refused(tmp_path: Path):
 
 
 def test_campaign_texts_use_only_the_sender_and_tell_nothing_agreed():
-    from bot import campaigns
+    from bot.outreach import campaigns
 
     config = campaigns.load()
     texts = [v.text for c in config.campaigns for s in c.stages for v in s.variants]
@@ -84,7 +84,8 @@ def test_campaign_texts_use_only_the_sender_and_tell_nothing_agreed():
 
 
 def test_reopening_whatsapp_outside_the_window_does_not_name_the_debtor(session, make_debtor, sandbox_provider):
-    from bot import handoffs, messaging
+    from bot.conversation import handoffs
+    from bot.messaging import outbox
 
     debtor = make_debtor("CO-1", phone=PHONE)
     debtor.contact_status = "landline"  # no SMS: only a template can go out
@@ -92,7 +93,7 @@ def test_reopening_whatsapp_outside_the_window_does_not_name_the_debtor(session,
     conv.last_channel = "whatsapp"
     conv.last_whatsapp_inbound_at = datetime.now(timezone.utc) - timedelta(days=2)
     session.commit()
-    rows = messaging.prepare_text(session, conv, "Ana, su saldo es $ 185.000", author="agent")
+    rows = outbox.prepare_text(session, conv, "Ana, su saldo es $ 185.000", author="agent")
     template = rows[-1]
     assert template.content_sid and template.status == "pending"
     assert "Ana" not in template.body and "Ana" not in str(template.content_variables)
@@ -135,7 +136,7 @@ def test_a_verification_from_an_expired_session_does_not_count(
 
 
 def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, verify_debtor):
-    from bot import disclosure, handoffs
+    from bot.conversation import disclosure, handoffs
 
     debtor = make_debtor("CO-1", phone=PHONE)
     now = datetime.now(timezone.utc)
@@ -191,7 +192,9 @@ def test_rejected_and_pending_payments_to_an_unverified_phone(
 
 # --- 3. masking ------------------------------------------------------------------------------------------------
 def test_one_phone_mask_everywhere():
-    from bot import agent_desk, masking, reporting
+    from bot.desk import agent_desk
+    from bot.platform import masking
+    from bot.review import reporting
 
     assert agent_desk.mask_phone(PHONE) == reporting.mask_phone(PHONE) == masking.mask_phone(PHONE) == "+57••••••2233"
     assert masking.mask_phone("whatsapp:+5215512345678") == "+52•••••••5678"
@@ -209,7 +212,7 @@ def test_one_phone_mask_everywhere():
     ],
 )
 def test_card_numbers(text, expected):
-    from bot import masking
+    from bot.platform import masking
 
     assert masking.mask_cards(text) == expected
 
@@ -221,7 +224,7 @@ def test_a_card_number_is_masked_before_it_is_stored_or_reaches_rasa(
     rasa_double,
     sandbox_provider,
 ):
-    from bot.queue import Job
+    from bot.platform.queue import Job
     from bot.worker.inbound import handle_inbound
 
     make_debtor("CO-1", phone=PHONE)
@@ -245,8 +248,8 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(
 ):
     """The debtor answers the identity question; Rasa checks it (the audit records it); what the store keeps,
     the manager's transcript and every export show no digits of the document."""
-    from bot import audit
-    from bot.queue import Job
+    from bot.platform import audit
+    from bot.platform.queue import Job
     from bot.store.db import get_sessionmaker
     from bot.worker.inbound import handle_inbound
 

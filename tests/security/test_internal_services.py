@@ -113,7 +113,7 @@ def opt_out_call(phone: str) -> dict:
 
 
 def opted_out(session, external_id: str) -> bool:
-    from bot import debtors
+    from bot.billing import debtors
 
     session.expire_all()
     return bool(debtors.get_by_external_id(session, external_id).opted_out)
@@ -178,8 +178,8 @@ def test_rasa_sends_the_token_from_its_environment_not_from_a_file_or_url(tmp_pa
     """The endpoints file names the secret; Rasa's own reader expands it into a header (never a URL)."""
     from rasa.utils.endpoints import read_endpoint_config
 
-    from bot.config import get_settings, reset_settings
-    from bot.launcher import write_endpoints
+    from bot.platform.config import get_settings, reset_settings
+    from bot.platform.launcher import write_endpoints
 
     monkeypatch.setenv("ACTION_SERVER_TOKEN", TOKEN)
     reset_settings()
@@ -198,8 +198,8 @@ def test_rasa_sends_the_token_from_its_environment_not_from_a_file_or_url(tmp_pa
 
 def test_no_secret_in_any_process_arguments(tmp_path, monkeypatch):
     """`ps` shows every local user a process's arguments: the Procfile carries no secret, not even by name."""
-    from bot.config import get_settings, reset_settings
-    from bot.launcher import procfile
+    from bot.platform.config import get_settings, reset_settings
+    from bot.platform.launcher import procfile
 
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_PASSWORD", "redis-password-abcdef")
@@ -255,8 +255,8 @@ def test_rest_channel_only_in_the_demo(tmp_path, monkeypatch):
     """Rasa's `rest` channel checks no credential: not in the committed credentials, not outside the demo."""
     import yaml
 
-    from bot.config import reset_settings
-    from bot.launcher import write_credentials
+    from bot.platform.config import reset_settings
+    from bot.platform.launcher import write_credentials
 
     assert "rest" not in (yaml.safe_load((ROOT / "credentials.yml").read_text()) or {})
     try:
@@ -278,9 +278,9 @@ def test_rest_channel_only_in_the_demo(tmp_path, monkeypatch):
 def test_bundled_redis_refuses_clients_without_its_password(tmp_path, monkeypatch):
     import redis
 
-    from bot.config import reset_settings
-    from bot.launcher import redis_server_binary, write_redis_config
-    from bot.redis_client import redis_url
+    from bot.platform.config import reset_settings
+    from bot.platform.launcher import redis_server_binary, write_redis_config
+    from bot.platform.redis_client import redis_url
 
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_PASSWORD", "bundled-redis-password")
@@ -364,8 +364,8 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
         ok = requests.get(tracker, params={"token": token}, timeout=60)
         assert ok.status_code == 200 and ok.json()["slots"].get("verified") in (None, False)
         # the worker's way: a short-lived JWT in a header, no token in the URL
-        from bot.config import get_settings
-        from bot.rasa_api import auth_headers
+        from bot.conversation.rasa_api import auth_headers
+        from bot.platform.config import get_settings
 
         settings = dataclasses.replace(get_settings(), rasa_jwt_secret="rasa-jwt-secret-for-this-test")
         assert requests.get(tracker, headers=auth_headers(settings), timeout=60).status_code == 200

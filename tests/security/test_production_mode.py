@@ -154,7 +154,8 @@ def test_production_prints_no_secret(tmp_path):
 
 
 def test_demo_seeding_never_resets_or_reactivates_users(session):
-    from bot import demo, users
+    from bot.demo import seed
+    from bot.platform import users
     from bot.store.models import User
 
     users.create_or_update(session, "agente", "agent", "a-password-the-admin-set")
@@ -163,7 +164,7 @@ def test_demo_seeding_never_resets_or_reactivates_users(session):
     agent.active = False
     hashed = agent.password_hash
     session.commit()
-    created = demo.seed_users(session, "demo-password-123")
+    created = seed.seed_users(session, "demo-password-123")
     session.commit()
     session.expire_all()
     agent = session.execute(select(User).where(User.username == "agente")).scalar_one()
@@ -175,7 +176,7 @@ def test_demo_seed_needs_both_providers_sandbox(session, monkeypatch):
     from click.testing import CliRunner
 
     from bot.__main__ import cli
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
     from bot.store.models import Debtor
 
     monkeypatch.setenv("MESSAGING_PROVIDER", "twilio")
@@ -192,12 +193,12 @@ def test_demo_seed_needs_both_providers_sandbox(session, monkeypatch):
 def test_demo_phones_are_fictitious_and_twilio_refuses_them(twilio_double, monkeypatch):  # noqa: F811
     import phonenumbers
 
-    from bot import demo
-    from bot.config import get_settings, reset_settings
-    from bot.phones import PhoneError, is_demo_number, normalise
+    from bot.billing.phones import PhoneError, is_demo_number, normalise
+    from bot.demo import seed
+    from bot.platform.config import get_settings, reset_settings
     from bot.providers.messaging import ProviderError, TwilioMessaging
 
-    for _ext, _name, phone, *_rest in demo.DEMO_DEBTORS:
+    for _ext, _name, phone, *_rest in seed.DEMO_DEBTORS:
         assert is_demo_number(phone)
         assert not phonenumbers.is_valid_number(phonenumbers.parse(phone))  # assigned to nobody
         assert normalise(phone) == phone  # accepted in the demo
@@ -224,7 +225,7 @@ def test_demo_phones_are_fictitious_and_twilio_refuses_them(twilio_double, monke
 
 
 def test_no_sandbox_pages_in_production(db, redis_url, monkeypatch):
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
     from bot.web import create_app
 
     monkeypatch.setenv("RECOBRA_ENV", "production")
@@ -240,7 +241,7 @@ def test_no_sandbox_pages_in_production(db, redis_url, monkeypatch):
 
 def test_secrets_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
     """No moment where the secrets exist in a file others may read (no write-then-chmod)."""
-    from bot import config
+    from bot.platform import config
 
     seen: list[tuple[str, int]] = []
     real_chmod = os.chmod
@@ -264,7 +265,7 @@ def test_secrets_file_is_private_from_its_first_byte(tmp_path, monkeypatch):
 
 
 def test_var_dir_is_tightened_when_it_exists_open(tmp_path):
-    from bot.config import ensure_private_dir
+    from bot.platform.config import ensure_private_dir
 
     open_dir = tmp_path / "var"
     open_dir.mkdir(mode=0o755)

@@ -151,7 +151,7 @@ def test_a_cookie_from_before_login_does_not_carry_the_identity(app, world):
 
 
 def test_the_session_cookie_is_httponly_samesite_and_secure_behind_https(app, world, monkeypatch):
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
     from bot.web import create_app
 
     client = app.test_client()
@@ -203,7 +203,7 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(app, world):
 def test_a_new_password_or_a_deactivation_ends_every_open_session(app, world, session):
     from sqlalchemy import select
 
-    from bot import users
+    from bot.platform import users
     from bot.store.models import User
 
     client = login_client(app, "agente")

@@ -52,7 +52,7 @@ PHONE = "+573001119900"
 def _signed_inbound(client, phone: str, body: str, sid: str, media: tuple[str, ...] = ()) -> None:
     from twilio.request_validator import RequestValidator
 
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     settings = get_settings()
     params = {
@@ -85,7 +85,7 @@ def hostile(app, session, make_debtor, make_staff, redis_client):
     from sqlalchemy import select
     from werkzeug.serving import make_server
 
-    from bot import handoffs
+    from bot.conversation import handoffs
     from bot.store.models import Conversation, Message, NonpaymentReason
 
     make_staff("agente", "agent")
@@ -228,7 +228,7 @@ HOSTILE_MEDIA = (
 
 def test_a_media_url_that_is_not_https_never_becomes_a_link(app, make_debtor, make_staff, redis_client, session):
     """Whatever the inbound webhook says a media URL is, the console links only to https."""
-    from bot import handoffs
+    from bot.conversation import handoffs
     from tests.security.conftest import login_client
 
     make_staff("agente", "agent")

@@ -1,7 +1,7 @@
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from bot import accounts
+from bot.billing import accounts
 
 
 def test_owed_lists_open_invoices_oldest_first(session, make_debtor):

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from click.testing import CliRunner
 
-from bot import campaigns
 from bot.__main__ import cli
+from bot.outreach import campaigns
 from bot.store.models import ContactAttempt, Conversation, Promise
 
 BOGOTA = ZoneInfo("America/Bogota")

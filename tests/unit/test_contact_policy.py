@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.contact_policy import Contact, decide, is_holiday, rules_for, violations
+from bot.messaging.contact_policy import Contact, decide, is_holiday, rules_for, violations
 
 BOGOTA = ZoneInfo("America/Bogota")
 

@@ -1,6 +1,6 @@
 from datetime import date, timedelta
 
-from bot import accounts, due_dates
+from bot.billing import accounts, due_dates
 from bot.store.models import DueDateChange
 
 POLICY = {"max_move_days": 15, "max_changes_per_invoice": 1, "max_days_overdue": 30, "min_days_ahead": 1}

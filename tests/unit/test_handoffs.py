@@ -1,4 +1,4 @@
-from bot import handoffs
+from bot.conversation import handoffs
 from bot.store.models import Conversation, Handoff
 
 

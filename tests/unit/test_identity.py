@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from bot import identity
+from bot.conversation import identity
 from bot.store.models import AuditLog, IdentityCheck
 from bot.store.types import utcnow
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.money import format_money
+from bot.billing.money import format_money
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-from bot import contact, countries, optout
+from bot.billing import countries
+from bot.conversation import contact, optout
 from bot.store.models import AuditLog
 
 

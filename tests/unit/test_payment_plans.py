@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import accounts, payment_plans, promises
+from bot.billing import accounts, payment_plans, promises
 from bot.store.models import Instalment
 
 POLICY = {

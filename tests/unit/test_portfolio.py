@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from bot.__main__ import cli
-from bot.portfolio import COLUMNS
+from bot.billing.portfolio import COLUMNS
 from bot.store.models import Debtor, Invoice
 
 GOOD = [

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot import accounts, promises
+from bot.billing import accounts, promises
 
 TODAY = date(2026, 11, 11)
 

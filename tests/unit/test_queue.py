@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.queue import PartitionedQueue, QueueWorker, Retry
+from bot.platform.queue import PartitionedQueue, QueueWorker, Retry
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,7 +117,7 @@ def test_a_poison_message_is_dead_lettered_and_the_rest_go_on(queue, redis_clien
 WORKER_SCRIPT = textwrap.dedent(
     """
     import sys, time, redis
-    from bot.queue import PartitionedQueue, QueueWorker
+    from bot.platform.queue import PartitionedQueue, QueueWorker
     client = redis.Redis.from_url(sys.argv[1])
     q = PartitionedQueue(client, name="t", partitions=4)
     def handler(job):

@@ -1,4 +1,4 @@
-from bot import reasons
+from bot.conversation import reasons
 from bot.store.models import NonpaymentReason
 
 

@@ -190,7 +190,7 @@ def test_transcript_is_oldest_first_with_intents(client, api_headers, session):
     from bot.store.models import Conversation, Message
 
     client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=api_headers)
-    from bot import debtors
+    from bot.billing import debtors
 
     debtor = debtors.get_by_external_id(session, "MX-1")
     conv = Conversation(phone=debtor.phone, debtor_id=debtor.id, last_channel="whatsapp")

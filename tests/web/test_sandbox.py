@@ -131,8 +131,8 @@ def test_phone_conversation_end_to_end_with_a_worker(client, session, make_debto
 
 @pytest.fixture()
 def run_worker_here(redis_client):
-    from bot.queue import QueueWorker
-    from bot.redis_client import get_queue
+    from bot.platform.queue import QueueWorker
+    from bot.platform.redis_client import get_queue
     from bot.worker import jobs
 
     rasa = FakeRasa()

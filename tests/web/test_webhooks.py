@@ -15,7 +15,7 @@ def _messages(session):
 
 def _queued(redis_client):
     """Entries in the inbound streams (the bundled Redis 6 has no consumer-group ``lag``)."""
-    from bot.redis_client import get_queue
+    from bot.platform.redis_client import get_queue
 
     q = get_queue()
     return sum(redis_client.xlen(q.stream(p)) for p in range(q.partitions))

@@ -244,7 +244,7 @@ def post_inbound(client, params: dict[str, str], signature: str | None = None, p
 
 
 def set_env(**values: str | None) -> None:
-    from bot.config import reset_settings
+    from bot.platform.config import reset_settings
 
     for name, value in values.items():
         if value is None:
@@ -285,8 +285,8 @@ def sandbox_provider(redis_client):
 @pytest.fixture()
 def run_worker(redis_client):
     """Start a queue worker (threads, one per partition) running the real job handlers."""
-    from bot.queue import QueueWorker
-    from bot.redis_client import get_queue
+    from bot.platform.queue import QueueWorker
+    from bot.platform.redis_client import get_queue
     from bot.worker import jobs
 
     jobs.load_handlers()

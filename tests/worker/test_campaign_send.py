@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot import campaigns
-from bot.queue import Job, Retry
+from bot.outreach import campaigns
+from bot.platform.queue import Job, Retry
 from bot.store.models import ContactAttempt, Message, Promise
 from bot.worker import campaigns as campaign_jobs
 from tests.worker.doubles import HttpDouble, set_env
@@ -172,8 +172,8 @@ def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor,
     session.expire_all()
     assert session.get(ContactAttempt, attempt_id).stage == "promise_broken"
     assert session.execute(select(Promise)).scalar_one().status == "broken"
-    from bot import campaigns
-    from channels.sms import transliterate
+    from bot.messaging.sms import transliterate
+    from bot.outreach import campaigns
 
     body = sandbox_provider.outbox(PHONE)[0]["body"]  # the follow-up's own text, which tells nothing agreed
     expected = campaigns.load().followups["promise_broken"].text.format(business="Financiera Aurora")
@@ -181,7 +181,7 @@ def test_broken_promise_follow_up_marks_the_promise_broken(session, make_debtor,
 
 
 def test_undelivered_whatsapp_goes_again_by_sms(session, make_debtor, rasa_api, sandbox_provider, clock):
-    from bot import messaging
+    from bot.messaging import outbox
 
     make_debtor("A", whatsapp=True, invoices=invoice(3))
     attempt_id = plan_one(session)
@@ -189,7 +189,7 @@ def test_undelivered_whatsapp_goes_again_by_sms(session, make_debtor, rasa_api, 
     session.expire_all()
     first = session.get(ContactAttempt, attempt_id)
     message = session.get(Message, first.message_id)
-    messaging.apply_status(session, message.provider_sid, "undelivered", "63016")
+    outbox.apply_status(session, message.provider_sid, "undelivered", "63016")
     session.commit()
     later = AT + timedelta(minutes=10)
     sms_id = plan_one(session, at=later)

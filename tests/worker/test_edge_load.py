@@ -74,8 +74,8 @@ WORKER = """
 import logging, sys, time
 logging.basicConfig(level=logging.WARNING)
 from bot.providers.messaging import SandboxMessaging, set_provider
-from bot.queue import QueueWorker
-from bot.redis_client import get_queue
+from bot.platform.queue import QueueWorker
+from bot.platform.redis_client import get_queue
 from bot.worker import jobs
 jobs.load_handlers()
 set_provider(SandboxMessaging(delays=(0.05, 0.1, 0.15)))
@@ -133,7 +133,7 @@ def test_a_job_redelivered_after_the_answer_was_recorded_sends_it_once(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
     """A worker that died after recording the answer but before sending it: the redelivery sends it."""
-    from bot.queue import Job
+    from bot.platform.queue import Job
     from bot.worker.inbound import handle_inbound, process_message
 
     make_debtor("CO-1", phone="+573001112233")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.queue import Job, Retry
+from bot.platform.queue import Job, Retry
 from bot.store.models import Conversation, Debtor, Message
 from tests.worker.doubles import inbound_params, post_inbound, set_env, wait_for
 
@@ -200,15 +200,15 @@ def test_rasa_down_then_up_through_the_queue(client, session, make_debtor, rasa_
 
 
 def test_opted_out_debtor_gets_no_automated_message(session, make_debtor, sandbox_provider):
-    from bot import messaging
-    from bot.handoffs import get_or_create_conversation
+    from bot.conversation.handoffs import get_or_create_conversation
+    from bot.messaging import outbox
 
     debtor = make_debtor("CO-1", phone=PHONE)
     debtor.opted_out = True
     conv = get_or_create_conversation(session, PHONE, debtor)
     session.commit()
-    with pytest.raises(messaging.NotSendable):
-        messaging.prepare_text(session, conv, "Recordatorio de pago", author="bot")
+    with pytest.raises(outbox.NotSendable):
+        outbox.prepare_text(session, conv, "Recordatorio de pago", author="bot")
     assert session.execute(select(Debtor.opted_out)).scalar_one()
 
 

@@ -12,12 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot import messaging
-from bot.handoffs import get_or_create_conversation
+from bot.conversation.handoffs import get_or_create_conversation
+from bot.messaging import outbox, templates
+from bot.platform.queue import Retry
 from bot.providers.messaging import ProviderError, SandboxMessaging, TwilioMessaging, set_provider
-from bot.queue import Retry
 from bot.store.models import Message
-from channels import templates
 from tests.worker.doubles import set_env, wait_for
 
 PHONE = "+573001112233"
@@ -31,7 +30,7 @@ def twilio(twilio_double, redis_client):
         RECOBRA_RATE_WHATSAPP="1000",
         RECOBRA_RATE_SMS="1000",
     )
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     provider = TwilioMessaging(get_settings())
     set_provider(provider)
@@ -44,16 +43,16 @@ def _conversation(session, make_debtor, window_open=True, **debtor):
     d = make_debtor("CO-1", phone=PHONE, **debtor)
     conv = get_or_create_conversation(session, PHONE, d)
     conv.last_channel = "whatsapp"
-    conv.last_whatsapp_inbound_at = messaging.utcnow() - (timedelta(hours=1) if window_open else timedelta(hours=30))
+    conv.last_whatsapp_inbound_at = outbox.utcnow() - (timedelta(hours=1) if window_open else timedelta(hours=30))
     session.commit()
     return d, conv
 
 
 def test_whatsapp_send_through_the_real_sdk(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor)
-    [row] = messaging.prepare_text(session, conv, "Hola *Ana*, tu saldo es $185.000", reply=True)
+    [row] = outbox.prepare_text(session, conv, "Hola *Ana*, tu saldo es $185.000", reply=True)
     session.commit()
-    assert messaging.deliver_pending(session, conv.id) == 1
+    assert outbox.deliver_pending(session, conv.id) == 1
     [req] = twilio.requests
     assert req["To"] == [f"whatsapp:{PHONE}"] and req["From"] == ["whatsapp:+15005550006"]
     assert req["Body"] == ["Hola *Ana*, tu saldo es $185.000"]  # WhatsApp keeps its markup
@@ -66,31 +65,31 @@ def test_429_then_success_is_sent_once(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor)
     conv.last_channel = "sms"
     twilio.script = [429, (503, {"code": 20500})]
-    [row] = messaging.prepare_text(session, conv, "Su pago está registrado", reply=True)
+    [row] = outbox.prepare_text(session, conv, "Su pago está registrado", reply=True)
     session.commit()
-    messaging.deliver_pending(session, conv.id, attempts=3)
+    outbox.deliver_pending(session, conv.id, attempts=3)
     assert len(twilio.requests) == 3
     assert twilio.requests[-1]["To"] == [PHONE] and twilio.requests[-1]["Body"] == ["Su pago esta registrado"]
     session.refresh(row)
     assert row.provider_sid and row.attempts == 3 and row.status == "queued"
     assert (row.encoding, row.segments) == ("GSM-7", 1)
-    messaging.deliver_pending(session, conv.id)  # a redelivered job: nothing twice
+    outbox.deliver_pending(session, conv.id)  # a redelivered job: nothing twice
     assert len(twilio.requests) == 3
 
 
 def test_throttled_beyond_the_in_process_attempts_is_a_queue_retry(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor)
     twilio.script = [429, 429, 429]
-    (first,) = messaging.prepare_text(session, conv, "uno", reply=True)
-    (second,) = messaging.prepare_text(session, conv, "dos", reply=True)
+    (first,) = outbox.prepare_text(session, conv, "uno", reply=True)
+    (second,) = outbox.prepare_text(session, conv, "dos", reply=True)
     session.commit()
     with pytest.raises(Retry):
-        messaging.deliver_pending(session, conv.id, attempts=2)
+        outbox.deliver_pending(session, conv.id, attempts=2)
     session.refresh(first)
     session.refresh(second)
     assert first.provider_sid is None and first.status == "pending"
     assert len(twilio.requests) == 2  # the second message waited its turn
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     bodies = [r["Body"][0] for r in twilio.requests]
     assert bodies == ["uno", "uno", "uno", "uno", "dos"]  # 429, 429 | 429, sent | sent
 
@@ -102,23 +101,23 @@ def test_throttled_beyond_the_in_process_attempts_is_a_queue_retry(session, make
 def test_permanent_errors_are_recorded_and_reflected(session, make_debtor, twilio, code, contact_status):
     debtor, conv = _conversation(session, make_debtor)
     twilio.script = [(400, {"code": int(code), "message": "nope"})]
-    [row] = messaging.prepare_text(session, conv, "hola", reply=True)
+    [row] = outbox.prepare_text(session, conv, "hola", reply=True)
     session.commit()
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     session.refresh(row)
     session.refresh(debtor)
     assert (row.status, row.error_code, row.provider_sid) == ("failed", code, None)
     assert debtor.contact_status == contact_status
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     assert len(twilio.requests) == 1  # never retried
 
 
 def test_outside_the_window_falls_back_to_sms(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor, window_open=False)
-    rows = messaging.prepare_text(session, conv, "Un asesor revisó tu caso: puedes pagar en cuotas.", author="agent")
+    rows = outbox.prepare_text(session, conv, "Un asesor revisó tu caso: puedes pagar en cuotas.", author="agent")
     session.commit()
     assert [r.channel for r in rows] == ["sms"]
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     assert twilio.requests[0]["To"] == [PHONE]
 
 
@@ -126,13 +125,13 @@ def test_outside_the_window_without_sms_sends_an_approved_template(session, make
     debtor, conv = _conversation(session, make_debtor, window_open=False)
     debtor.contact_status = "landline"  # no SMS possible
     session.commit()
-    rows = messaging.prepare_text(session, conv, "Hola, ¿pudiste revisar la propuesta?", author="agent")
+    rows = outbox.prepare_text(session, conv, "Hola, ¿pudiste revisar la propuesta?", author="agent")
     session.commit()
     assert [(r.channel, r.status, r.error_code) for r in rows] == [
         ("whatsapp", "failed", "63016"),
         ("whatsapp", "pending", None),
     ]
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     [req] = twilio.requests
     assert "Body" not in req
     assert req["ContentSid"] == ["HX00000000000000000000000000000001"]
@@ -141,11 +140,11 @@ def test_outside_the_window_without_sms_sends_an_approved_template(session, make
 
 def test_template_send_has_content_sid_and_variables_only(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor, window_open=False)
-    row = messaging.prepare_template(
+    row = outbox.prepare_template(
         session, conv, "payment_reminder", {"name": "Ana", "business": "Financiera Aurora", "due_date": "10/12/2026"}
     )
     session.commit()
-    messaging.deliver_pending(session, conv.id)
+    outbox.deliver_pending(session, conv.id)
     [req] = twilio.requests
     assert "Body" not in req and req["ContentSid"] == ["HX00000000000000000000000000000002"]
     assert row.body == templates.get_template("payment_reminder").preview.replace("{{1}}", "Financiera Aurora")
@@ -156,14 +155,14 @@ def test_long_sms_is_split_at_sentences(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor)
     conv.last_channel = "sms"
     sentence = "Esta es una frase de prueba con bastantes palabras para llenar el mensaje. "
-    rows = messaging.prepare_text(session, conv, sentence * 30, reply=True)
+    rows = outbox.prepare_text(session, conv, sentence * 30, reply=True)
     assert len(rows) == 2
     for r in rows:
         assert r.body.endswith(".") and r.segments <= 10 and len(r.body) <= 1600
 
 
 def test_status_order(db):
-    fwd = messaging.status_moves_forward
+    fwd = outbox.status_moves_forward
     assert fwd("queued", "sent") and fwd("sent", "delivered") and fwd("delivered", "read")
     assert not fwd("delivered", "sent") and not fwd("read", "delivered") and not fwd("sent", "queued")
     assert fwd("sent", "undelivered") and not fwd("failed", "delivered") and not fwd("undelivered", "read")
@@ -175,9 +174,9 @@ def test_sandbox_provider_plays_status_callbacks_and_outbox(session, make_debtor
     set_provider(provider)
     try:
         _, conv = _conversation(session, make_debtor)
-        [row] = messaging.prepare_text(session, conv, "hola", reply=True)
+        [row] = outbox.prepare_text(session, conv, "hola", reply=True)
         session.commit()
-        messaging.deliver_pending(session, conv.id)
+        outbox.deliver_pending(session, conv.id)
         provider.advance(time.time() + 1)  # (another process's ticker may play some of them)
 
         def read():
@@ -201,7 +200,7 @@ def test_sandbox_magic_numbers_fail_like_twilio(redis_client):
 def test_rate_limit_is_shared_and_paces_sends(redis_client):
     set_env(RECOBRA_RATE_SMS="10", RECOBRA_BURST_SMS="2")
     try:
-        a, b = messaging.RateLimiter(redis_client), messaging.RateLimiter(redis_client)  # two "processes"
+        a, b = outbox.RateLimiter(redis_client), outbox.RateLimiter(redis_client)  # two "processes"
         assert a.try_acquire("+1500", "sms") == 0
         assert b.try_acquire("+1500", "sms") == 0
         assert a.try_acquire("+1500", "sms") > 0  # the bucket is shared
@@ -241,23 +240,23 @@ def test_any_order_of_callbacks_never_moves_a_status_backwards(callbacks):
     status = "pending"
     seen = []
     for new in callbacks:
-        if messaging.status_moves_forward(status, new):
+        if outbox.status_moves_forward(status, new):
             status = new
         seen.append(status)
-    ranks = [messaging.STATUS_RANK.get(s, 0) for s in seen if s not in messaging.FAILED_STATUSES]
+    ranks = [outbox.STATUS_RANK.get(s, 0) for s in seen if s not in outbox.FAILED_STATUSES]
     assert ranks == sorted(ranks)
-    first_failure = next((i for i, s in enumerate(seen) if s in messaging.FAILED_STATUSES), None)
+    first_failure = next((i for i, s in enumerate(seen) if s in outbox.FAILED_STATUSES), None)
     if first_failure is not None:
         assert seen[first_failure:] == [seen[first_failure]] * (len(seen) - first_failure)  # terminal
 
 
 def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client):
-    from bot.redis_client import get_queue
+    from bot.platform.redis_client import get_queue
     from bot.worker.inbound import sweep_unqueued
     from bot.worker.outbound import sweep_pending
 
     _, conv = _conversation(session, make_debtor)
-    old = messaging.utcnow() - timedelta(minutes=10)
+    old = outbox.utcnow() - timedelta(minutes=10)
     session.add(
         Message(
             conversation_id=conv.id,
@@ -272,7 +271,7 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
             from_phone=PHONE,
         )
     )
-    [row] = messaging.prepare_text(session, conv, "respuesta", reply=True)
+    [row] = outbox.prepare_text(session, conv, "respuesta", reply=True)
     row.created_at = old
     session.commit()
     # a row without a sender (not written by the webhook) is set aside, and does not stop the ones after it
@@ -303,7 +302,7 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
 
 @pytest.fixture()
 def impatient_twilio(twilio):
-    from bot.config import get_settings
+    from bot.platform.config import get_settings
 
     provider = TwilioMessaging(get_settings(), timeout=0.5)
     set_provider(provider)
@@ -314,13 +313,13 @@ def test_an_answer_lost_after_twilio_accepted_is_not_sent_twice(session, make_de
     twilio = impatient_twilio
     _, conv = _conversation(session, make_debtor)
     twilio.script = ["hang"]
-    [row] = messaging.prepare_text(session, conv, "Tu enlace de pago", reply=True)
+    [row] = outbox.prepare_text(session, conv, "Tu enlace de pago", reply=True)
     session.commit()
     with pytest.raises(Retry):
-        messaging.deliver_pending(session, conv.id, attempts=1)
+        outbox.deliver_pending(session, conv.id, attempts=1)
     session.refresh(row)
     assert (row.provider_sid, row.error_code, row.status) == (None, "ambiguous", "pending")
-    messaging.deliver_pending(session, conv.id)  # the redelivered job asks Twilio first
+    outbox.deliver_pending(session, conv.id)  # the redelivered job asks Twilio first
     session.refresh(row)
     assert len(twilio.requests) == 1 and twilio.lists == 1
     assert row.provider_sid == twilio.created[0]["sid"] and row.error_code is None
@@ -330,11 +329,11 @@ def test_a_request_lost_before_twilio_is_sent_again(session, make_debtor, impati
     twilio = impatient_twilio
     _, conv = _conversation(session, make_debtor)
     twilio.script = ["lost"]
-    [row] = messaging.prepare_text(session, conv, "Tu enlace de pago", reply=True)
+    [row] = outbox.prepare_text(session, conv, "Tu enlace de pago", reply=True)
     session.commit()
     with pytest.raises(Retry):
-        messaging.deliver_pending(session, conv.id, attempts=1)
-    messaging.deliver_pending(session, conv.id)
+        outbox.deliver_pending(session, conv.id, attempts=1)
+    outbox.deliver_pending(session, conv.id)
     session.refresh(row)
     assert len(twilio.requests) == 2 and twilio.lists == 1
     assert row.provider_sid == twilio.created[0]["sid"]

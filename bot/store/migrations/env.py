@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from bot.config import get_settings
+from bot.platform.config import get_settings
 from bot.store.db import get_engine
 from bot.store.models import Base
 

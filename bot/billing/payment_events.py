@@ -1,0 +1,562 @@
+"""Apply a provider's payment to the billing store, once.
+
+The caller fetched the payment from the provider (a notification's body is never trusted) and owns
+the transaction. ``apply`` first takes the debtor's row lock (an ``UPDATE`` on the debtor: a row lock
+on PostgreSQL, the write lock on SQLite), so two notifications for the same payment at the same moment
+run one after the other and the second finds the first's work done; the unique ``(provider,
+provider_id)`` on ``payments`` and ``payment_id`` on ``payment_allocations`` back that up.
+
+What a status does, the first time the payment reaches it:
+Each message says what happened in detail only to a debtor verified in the conversation still open on their
+phone (``conversation.disclosure``); anyone else is told that a payment was received, rejected or is waiting, and how
+to see the details (answer the identity question). The certificate's link goes to a verified debtor only.
+
+- approved: the invoice's balance goes down (never below zero: the rest is the debtor's credit), the
+  invoice is paid at zero and its reminders stop, the link is paid, the open promise is kept when what
+  was paid covers it, instalments are paid in order (the plan completes when all are), the debtor gets
+  a confirmation, and a settlement certificate is issued when everything the debtor owed is paid;
+- rejected / cancelled: the debtor gets the reason in plain words and a fresh link;
+- pending / in_process: acknowledged, with where and until when to pay a cash ticket;
+- refunded / charged_back (after it was applied): the balance comes back, the certificate is revoked,
+  and an agent is alerted with a hand-off ``payment_reversed``;
+- approved but partly refunded (``transaction_amount_refunded`` grew): the refunded part comes out of the
+  debtor's credit first, the rest goes back onto the invoice (certificate revoked, hand-off as above).
+Messages are prepared in the same transaction (``bot.messaging.outbox``); the caller queues their sending
+after committing (``Outcome.conversations``).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.billing import money, payment_links, payment_plans, promises, settlements
+from bot.billing.accounts import local_today
+from bot.conversation import disclosure, handoffs
+from bot.messaging import outbox
+from bot.platform import audit, policies
+from bot.platform.config import get_settings
+from bot.providers import mercadopago as _providers  # noqa: F401  (registers the providers' payment look-ups)
+from bot.store.models import (
+    Debtor,
+    Instalment,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    PaymentLink,
+    PaymentPlan,
+    Promise,
+)
+
+log = logging.getLogger(__name__)
+
+APPROVED = "approved"
+REVERSED = frozenset({"refunded", "charged_back"})
+FAILED = frozenset({"rejected", "cancelled"})
+WAITING = frozenset({"pending", "in_process", "authorized"})
+CENT = Decimal("0.01")
+
+
+@dataclass
+class Outcome:
+    payment_id: str
+    status: str
+    action: str  # applied, reversed, rejected, pending, recorded, unchanged, ignored
+    debtor_id: int | None = None
+    conversations: list[tuple[int, str]] = field(default_factory=list)
+    settlement_code: str | None = None
+    new_link_id: int | None = None
+
+
+def texts() -> dict[str, Any]:
+    return policies.load("payment_methods")
+
+
+def message(key: str, **values: object) -> str:
+    template = (texts().get("messages") or {}).get(key) or ""
+    return template.format(**values).strip()
+
+
+def rejection_reason(status_detail: str | None) -> str:
+    reasons = texts().get("rejection_reasons") or {}
+    return reasons.get(status_detail or "", reasons.get("default", "el pago no fue aprobado"))
+
+
+def cash_place(payment_method_id: str | None) -> str | None:
+    return (texts().get("cash_methods") or {}).get(payment_method_id or "")
+
+
+def first_name(debtor: Debtor) -> str:
+    return (debtor.name or "").split()[0] if (debtor.name or "").split() else ""
+
+
+def lock_debtor(session: Session, debtor_id: int, now: datetime) -> None:
+    """Serialise every payment change of one debtor (see the module's docstring)."""
+    session.execute(
+        update(Debtor).where(Debtor.id == debtor_id).values(updated_at=now).execution_options(synchronize_session=False)
+    )
+    session.expire_all()  # read everything again, now that nobody else can change it
+
+
+def link_for_reference(session: Session, reference: str | None) -> PaymentLink | None:
+    if not reference:
+        return None
+    return session.execute(select(PaymentLink).where(PaymentLink.reference == reference)).scalar_one_or_none()
+
+
+def stored_payment(session: Session, provider: str, provider_id: str) -> Payment | None:
+    return session.execute(
+        select(Payment).where(Payment.provider == provider, Payment.provider_id == str(provider_id))
+    ).scalar_one_or_none()
+
+
+def apply(
+    session: Session, provider: str, info: dict[str, Any], now: datetime | None = None, link_provider=None
+) -> Outcome:
+    """Apply the provider's view of one payment (``normalise_payment`` shape). Does not commit."""
+    now = now or datetime.now(timezone.utc)
+    payment_id = str(info.get("id") or "")
+    status = str(info.get("status") or "")
+    out = Outcome(payment_id=payment_id, status=status, action="ignored")
+    if not payment_id or not status:
+        return out
+    link = link_for_reference(session, info.get("external_reference"))
+    if link is None:
+        log.warning(
+            "payment %s (%s) has no link of ours (external_reference %r): ignored",
+            payment_id,
+            provider,
+            info.get("external_reference"),
+        )
+        return out
+    lock_debtor(session, link.debtor_id, now)
+    link = session.get(PaymentLink, link.id)
+    debtor = session.get(Debtor, link.debtor_id)
+    invoice = session.get(Invoice, link.invoice_id) if link.invoice_id else None
+    out.debtor_id = debtor.id
+
+    payment = stored_payment(session, provider, payment_id)
+    previous = payment.status if payment is not None else None
+    if payment is None:
+        payment = Payment(provider=provider, provider_id=payment_id, debtor_id=debtor.id, applied=False)
+        session.add(payment)
+    payment.invoice_id = link.invoice_id
+    payment.payment_link_id = link.id
+    payment.amount = Decimal(info.get("transaction_amount") or 0).quantize(CENT)
+    payment.currency = (info.get("currency_id") or link.currency).upper()
+    payment.status = status
+    payment.status_detail = info.get("status_detail")
+    payment.method = info.get("payment_method_id")
+    if status == APPROVED:
+        payment.paid_at = payment.paid_at or info.get("date_approved") or now
+    session.flush()
+
+    refunded = min(Decimal(info.get("transaction_amount_refunded") or 0).quantize(CENT), payment.amount)
+    if status == APPROVED and not payment.applied:
+        _apply_approved(session, payment, link, invoice, debtor, now, out)
+        if refunded > payment.refunded_amount:  # already partly refunded when we first saw it
+            _partial_refund(session, payment, debtor, refunded, now)
+    elif status == APPROVED and payment.applied and refunded > payment.refunded_amount:
+        _partial_refund(session, payment, debtor, refunded, now)
+        out.action = "partially_refunded"
+    elif status in REVERSED and payment.applied:
+        _reverse(session, payment, debtor, now, out)
+    elif status == previous:
+        out.action = "unchanged"
+    elif status in FAILED and not payment.applied:
+        _rejected(session, payment, link, invoice, debtor, now, out, link_provider)
+    elif status in WAITING and previous is None:
+        _waiting(session, payment, debtor, info, now, out)
+    else:
+        out.action = "recorded"
+    if out.action in ("applied", "reversed", "partially_refunded", "rejected", "pending", "recorded"):
+        audit.record(
+            session,
+            actor="worker",
+            action=f"payment_{out.action}",
+            target_type="payment",
+            target_id=payment.id,
+            details={
+                "provider": provider,
+                "provider_id": payment_id,
+                "status": status,
+                "previous": previous,
+                "amount": str(payment.amount),
+                "currency": payment.currency,
+            },
+        )
+    session.flush()
+    return out
+
+
+# --- approved ----------------------------------------------------------------------------------------------
+def _apply_approved(
+    session: Session,
+    payment: Payment,
+    link: PaymentLink,
+    invoice: Invoice | None,
+    debtor: Debtor,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    out.action = "applied"
+    amount = payment.amount
+    if invoice is None or payment.currency != invoice.currency:
+        # Nothing to reduce in that currency: keep it all as credit and let a person look.
+        _allocation(session, payment, debtor, invoice, Decimal("0.00"), amount, now)
+        payment.applied = True
+        link.status = "paid"
+        handoffs.open(
+            session,
+            debtor.phone,
+            debtor,
+            "payment_review",
+            summary=f"Pago {payment.provider_id} en {payment.currency} sin factura en esa moneda.",
+        )
+        log.warning("payment %s kept as credit: no invoice in %s", payment.provider_id, payment.currency)
+        return
+    applied = min(amount, invoice.balance)
+    credit = amount - applied
+    invoice.balance = (invoice.balance - applied).quantize(CENT)
+    paid = invoice.balance == 0
+    if paid:
+        if invoice.status in ("open", "disputed"):
+            invoice.status = "paid"
+        if not invoice.reminders_paused:
+            invoice.reminders_paused = True
+            audit.record(
+                session,
+                actor="worker",
+                action="reminders_paused",
+                target_type="invoice",
+                target_id=invoice.id,
+                details={"why": "paid"},
+            )
+    link.status = "paid"
+    alloc = _allocation(session, payment, debtor, invoice, applied, credit, now)
+    alloc.invoice_was_paid = paid
+    payment.applied = True
+    session.flush()
+    alloc.promise_id = _keep_promise(session, invoice, link, paid)
+    alloc.instalment_id = _pay_instalments(session, invoice, link, amount, paid, now)
+
+    verified = disclosure.verified_conversation(session, debtor, now)
+    if verified:
+        values = {
+            "name": first_name(debtor),
+            "amount": _fmt(amount, payment.currency, debtor),
+            "invoice": invoice.external_id,
+            "balance": _fmt(invoice.balance, invoice.currency, debtor),
+        }
+        body = message("approved_paid" if paid else "approved_partial", **values)
+        if credit > 0:
+            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    else:
+        body = message("unverified_approved", business=_business())
+    notify(session, debtor, body, out)
+
+    cert = settlements.maybe_issue(session, debtor, now)
+    if cert is not None:
+        out.settlement_code = cert.code
+        if verified:  # the certificate names the debtor and the invoices: only to whoever proved who they are
+            notify(
+                session,
+                debtor,
+                message(
+                    "settlement",
+                    name=first_name(debtor),
+                    business=_business(),
+                    url=settlements.certificate_url(cert.code),
+                ),
+                out,
+            )
+
+
+def _allocation(
+    session: Session,
+    payment: Payment,
+    debtor: Debtor,
+    invoice: Invoice | None,
+    applied: Decimal,
+    credit: Decimal,
+    now: datetime,
+) -> PaymentAllocation:
+    alloc = session.execute(
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
+    ).scalar_one_or_none()
+    if alloc is None:
+        alloc = PaymentAllocation(payment_id=payment.id, debtor_id=debtor.id)
+        session.add(alloc)
+    alloc.invoice_id = invoice.id if invoice else None
+    alloc.applied_amount = applied.quantize(CENT)
+    alloc.credit_amount = credit.quantize(CENT)
+    alloc.currency = payment.currency
+    alloc.invoice_was_paid = False
+    alloc.reversed_at = None
+    alloc.created_at = now
+    session.flush()
+    return alloc
+
+
+def paid_since(session: Session, invoice_id: int, since: datetime) -> Decimal:
+    """What approved, unreversed payments brought to the invoice since ``since`` (credit included)."""
+    rows = session.execute(
+        select(PaymentAllocation.applied_amount, PaymentAllocation.credit_amount).where(
+            PaymentAllocation.invoice_id == invoice_id,
+            PaymentAllocation.reversed_at.is_(None),
+            PaymentAllocation.created_at >= since,
+        )
+    ).all()
+    return sum((a + c for a, c in rows), Decimal("0.00"))
+
+
+def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: bool) -> int | None:
+    promise = promises.open_promise(session, invoice.id)
+    if promise is None:
+        return None
+    if paid or paid_since(session, invoice.id, promise.created_at) >= promise.amount:
+        promises.mark_kept(session, promise)
+        return promise.id
+    return None
+
+
+def _pay_instalments(
+    session: Session, invoice: Invoice, link: PaymentLink, amount: Decimal, paid: bool, now: datetime
+) -> int | None:
+    plan = payment_plans.active_plan(session, invoice.id)
+    if plan is None:
+        return None
+    pending = list(
+        session.execute(
+            select(Instalment)
+            .where(Instalment.plan_id == plan.id, Instalment.status == "pending")
+            .order_by(Instalment.number)
+        ).scalars()
+    )
+    if link.instalment_id:  # the instalment the link was for goes first
+        pending.sort(key=lambda i: (i.id != link.instalment_id, i.number))
+    first_paid = None
+    remaining = amount
+    for inst in pending:
+        if paid or remaining >= inst.amount:
+            remaining -= inst.amount if not paid else 0
+            inst.status, inst.paid_at = "paid", now
+            first_paid = first_paid or inst.id
+        else:
+            break
+    session.flush()
+    still = session.execute(
+        select(func.count())
+        .select_from(Instalment)
+        .where(Instalment.plan_id == plan.id, Instalment.status == "pending")
+    ).scalar_one()
+    if still == 0:
+        plan.status = "completed"
+        audit.record(
+            session, actor="worker", action="payment_plan_completed", target_type="payment_plan", target_id=plan.id
+        )
+    return first_paid
+
+
+# --- reversed ----------------------------------------------------------------------------------------------
+def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, out: Outcome) -> None:
+    out.action = "reversed"
+    alloc = _active_allocation(session, payment)
+    payment.applied = False
+    if alloc is not None:
+        alloc.reversed_at = now
+        if alloc.applied_amount > 0:
+            invoice = _back_onto_invoice(session, alloc, alloc.applied_amount)
+            if invoice is not None:
+                _unpay_instalments(session, invoice, alloc)
+    settlements.revoke_for_payment(session, debtor, payment, now)
+    kind = "contracargo" if payment.status == "charged_back" else "reembolso"
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
+        f"tuvo un {kind} ({payment.status}); el saldo se restableció.",
+    )
+
+
+def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded: Decimal, now: datetime) -> None:
+    """Part of an applied payment was given back: it comes out of the debtor's credit first, then goes
+    back onto the invoice's balance (and a person is told, as for a whole refund)."""
+    delta = (refunded - payment.refunded_amount).quantize(CENT)
+    payment.refunded_amount = refunded
+    alloc = _active_allocation(session, payment)
+    if alloc is None or delta <= 0:
+        return
+    from_credit = min(delta, alloc.credit_amount)
+    alloc.credit_amount = (alloc.credit_amount - from_credit).quantize(CENT)
+    back = min(delta - from_credit, alloc.applied_amount)
+    if back <= 0:
+        return  # only credit was refunded: what the debtor owed is still paid
+    alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
+    _back_onto_invoice(session, alloc, back)
+    settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
+        f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
+        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.",
+    )
+
+
+def _active_allocation(session: Session, payment: Payment) -> PaymentAllocation | None:
+    """Where the payment went (invoice and credit), unless it was already reversed."""
+    return session.execute(
+        select(PaymentAllocation).where(
+            PaymentAllocation.payment_id == payment.id, PaymentAllocation.reversed_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+def _back_onto_invoice(session: Session, alloc: PaymentAllocation, amount: Decimal) -> Invoice | None:
+    """Money given back to the payer is owed again: the invoice reopens and its reminders resume."""
+    invoice = session.get(Invoice, alloc.invoice_id) if alloc.invoice_id else None
+    if invoice is None:
+        return None
+    invoice.balance = (invoice.balance + amount).quantize(CENT)
+    if invoice.balance > 0 and invoice.status == "paid":
+        invoice.status = "open"
+    if alloc.invoice_was_paid:
+        invoice.reminders_paused = False
+    return invoice
+
+
+def _unpay_instalments(session: Session, invoice: Invoice, alloc: PaymentAllocation) -> None:
+    plans = list(session.execute(select(PaymentPlan).where(PaymentPlan.invoice_id == invoice.id)).scalars())
+    for plan in plans:
+        reverted = False
+        for inst in plan.instalments:
+            if inst.status == "paid" and inst.paid_at == alloc.created_at:
+                inst.status, inst.paid_at = "pending", None
+                reverted = True
+        if reverted and plan.status == "completed":
+            plan.status = "active"
+
+
+# --- rejected, waiting -------------------------------------------------------------------------------------
+def _rejected(
+    session: Session,
+    payment: Payment,
+    link: PaymentLink,
+    invoice: Invoice | None,
+    debtor: Debtor,
+    now: datetime,
+    out: Outcome,
+    link_provider=None,
+) -> None:
+    out.action = "rejected"
+    values = {
+        "name": first_name(debtor),
+        "amount": _fmt(payment.amount, payment.currency, debtor),
+        "reason": rejection_reason(payment.status_detail),
+    }
+    new_link = None
+    if invoice is not None and invoice.status == "open" and invoice.balance > 0:
+        amount = min(link.amount, invoice.balance)
+        if link.status == "active":
+            link.status = "expired"  # a fresh link replaces the one that failed
+        session.flush()
+        promise = session.get(Promise, link.promise_id) if link.promise_id else None
+        if promise is not None and promise.status != "open":
+            promise = None
+        instalment = session.get(Instalment, link.instalment_id) if link.instalment_id else None
+        if instalment is not None and instalment.status != "pending":
+            instalment = None
+        provider = link_provider or payment_links.get_provider(link.provider)
+        new_link, _ = payment_links.create_link(
+            session, debtor, invoice, amount, promise=promise, instalment=instalment, provider=provider, now=now
+        )
+        out.new_link_id = new_link.id
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
+    elif new_link is not None:
+        from bot.billing.debtors import link_url
+
+        body = message("rejected", url=link_url(new_link), **values)
+    else:
+        body = message("rejected_no_link", **values)
+    notify(session, debtor, body, out)
+
+
+def _waiting(
+    session: Session, payment: Payment, debtor: Debtor, info: dict[str, Any], now: datetime, out: Outcome
+) -> None:
+    out.action = "pending"
+    values: dict[str, object] = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
+    place = cash_place(info.get("payment_method_id"))
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_pending", business=_business())
+    elif place or info.get("payment_type_id") in ("ticket", "atm"):
+        deadline = ""
+        expires = info.get("date_of_expiration")
+        if expires:
+            deadline = message("pending_cash_deadline", date=local_today(debtor, expires).strftime("%d/%m/%Y"))
+        ticket = message("pending_cash_ticket", url=info["ticket_url"]) if info.get("ticket_url") else ""
+        body = message(
+            "pending_cash",
+            place=place or "el punto de pago elegido",
+            deadline=deadline,
+            ticket=(" " + ticket) if ticket else "",
+            **values,
+        )
+    else:
+        body = message("pending", **values)
+    notify(session, debtor, " ".join(body.split()), out)
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+def _business() -> str:
+    return get_settings().business_name
+
+
+def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
+    return money.format_money(amount, currency, debtor.country)
+
+
+def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
+    """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
+
+    Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
+    debtor who opted out or whose number is not theirs."""
+    conversation = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+    session.flush()
+    if conversation.mode == "human":
+        log.info("payment message to debtor %s not sent: an agent holds the conversation", debtor.id)
+        return False
+    try:
+        rows = outbox.prepare_text(session, conversation, body, author="bot")
+    except outbox.NotSendable as exc:
+        log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
+        return False
+    if rows and (conversation.id, conversation.phone) not in out.conversations:
+        out.conversations.append((conversation.id, conversation.phone))
+    return bool(rows)
+
+
+def credit_balance(session: Session, debtor_id: int) -> dict[str, Decimal]:
+    """The debtor's credit (over-payments not reversed), per currency."""
+    out: dict[str, Decimal] = {}
+    for currency, credit in session.execute(
+        select(PaymentAllocation.currency, PaymentAllocation.credit_amount).where(
+            PaymentAllocation.debtor_id == debtor_id,
+            PaymentAllocation.reversed_at.is_(None),
+            PaymentAllocation.credit_amount > 0,
+        )
+    ).all():
+        out[currency] = out.get(currency, Decimal("0.00")) + credit
+    return out

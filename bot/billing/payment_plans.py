@@ -1,0 +1,173 @@
+"""Payment plans within policy (``config/payment_plan_policy.yml``).
+
+Amounts are split exactly in Decimal: every instalment but the last is rounded down to the
+currency's unit (whole pesos for CLP and COP), the first is at least the policy's minimum share,
+and the last takes the remainder, so the instalments always add up to the total.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.billing import money, promises
+from bot.platform import audit, policies
+from bot.store.models import Debtor, Instalment, Invoice, PaymentPlan
+
+# Currencies collected in whole units in practice (CLP has no minor unit; COP cents are not used).
+WHOLE_UNIT_CURRENCIES = frozenset({"CLP", "COP"})
+
+
+class PlanError(ValueError):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    count: int
+    amounts: tuple[Decimal, ...]
+    dates: tuple[date, ...]
+    total: Decimal
+    currency: str
+
+    @property
+    def first_amount(self) -> Decimal:
+        return self.amounts[0]
+
+    @property
+    def other_amount(self) -> Decimal:
+        return self.amounts[1] if self.count > 1 else self.amounts[0]
+
+
+def policy() -> dict:
+    return policies.load("payment_plan_policy")
+
+
+def unit(currency: str) -> Decimal:
+    if currency.upper() in WHOLE_UNIT_CURRENCIES:
+        return Decimal(1)
+    return Decimal(1).scaleb(-min(money.minor_digits(currency), 2))
+
+
+def split(total: Decimal, count: int, currency: str, min_first_pct: Decimal | int = 0) -> list[Decimal]:
+    """``count`` amounts adding up exactly to ``total``: the rounding remainder goes on the first, so
+    that the rest are all equal and "la primera de X y las demás de Y" is the whole truth."""
+    if count < 1:
+        raise PlanError("count_invalid")
+    q = unit(currency)
+    cents = Decimal("0.01")
+    if count == 1:
+        return [total.quantize(cents)]
+    equal = (total / count).quantize(q, rounding=ROUND_FLOOR)
+    floor_first = (total * Decimal(min_first_pct) / 100).quantize(q, rounding=ROUND_CEILING)
+    # the others: an equal share at most (so the first is never the smallest), less if the first must be bigger
+    each = min(equal, ((total - floor_first) / (count - 1)).quantize(q, rounding=ROUND_FLOOR))
+    first = total - each * (count - 1)
+    return [a.quantize(cents) for a in [first] + [each] * (count - 1)]
+
+
+def _min_amount(currency: str, pol: dict) -> Decimal:
+    table = pol.get("min_instalment_amount") or {}
+    return Decimal(str(table.get(currency.upper(), table.get("default", 0))))
+
+
+def schedule(today: date, count: int, pol: dict) -> list[date]:
+    first = today + timedelta(days=int(pol.get("first_due_in_days", 3)))
+    step = int(pol.get("interval_days", 30))
+    return [first + timedelta(days=step * i) for i in range(count)]
+
+
+def option(total: Decimal, currency: str, count: int, today: date, pol: dict | None = None) -> PlanOption | None:
+    """The plan in ``count`` instalments, or None when the policy does not allow it."""
+    pol = pol if pol is not None else policy()
+    if not int(pol.get("min_instalments", 2)) <= count <= int(pol.get("max_instalments", 6)):
+        return None
+    amounts = split(total, count, currency, Decimal(str(pol.get("min_first_payment_pct", 0))))
+    if min(amounts) < _min_amount(currency, pol) or min(amounts) <= 0:
+        return None
+    return PlanOption(count, tuple(amounts), tuple(schedule(today, count, pol)), total, currency)
+
+
+def options(total: Decimal, currency: str, today: date, pol: dict | None = None) -> list[PlanOption]:
+    """The instalment counts to offer (at most ``max_options``, spread from fewest to most)."""
+    pol = pol if pol is not None else policy()
+    valid = [
+        o
+        for n in range(int(pol.get("min_instalments", 2)), int(pol.get("max_instalments", 6)) + 1)
+        if (o := option(total, currency, n, today, pol)) is not None
+    ]
+    limit = int(pol.get("max_options", 3))
+    if len(valid) <= limit:
+        return valid
+    if limit == 1:
+        return [valid[-1]]
+    picks = sorted({round(i * (len(valid) - 1) / (limit - 1)) for i in range(limit)})
+    return [valid[i] for i in picks]
+
+
+def active_plan(session: Session, invoice_id: int) -> PaymentPlan | None:
+    return session.execute(
+        select(PaymentPlan)
+        .where(PaymentPlan.invoice_id == invoice_id, PaymentPlan.status == "active")
+        .order_by(PaymentPlan.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def next_instalment(session: Session, invoice_id: int) -> Instalment | None:
+    plan = active_plan(session, invoice_id)
+    if plan is None:
+        return None
+    return session.execute(
+        select(Instalment)
+        .where(Instalment.plan_id == plan.id, Instalment.status == "pending")
+        .order_by(Instalment.number)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def create(
+    session: Session, debtor: Debtor, invoice: Invoice, count: int, today: date, pol: dict | None = None
+) -> PaymentPlan:
+    """Store the plan for the invoice's balance; an earlier active plan on it is cancelled and an
+    open promise on it is replaced by the plan."""
+    pol = pol if pol is not None else policy()
+    if invoice.status != "open" or invoice.balance <= 0:
+        raise PlanError("invoice_not_open")
+    chosen = option(invoice.balance, invoice.currency, count, today, pol)
+    if chosen is None:
+        raise PlanError("count_not_allowed")
+    old = active_plan(session, invoice.id)
+    if old is not None:
+        old.status = "cancelled"
+    promise = promises.open_promise(session, invoice.id)
+    if promise is not None:
+        promises.resolve(session, promise, "replaced")
+    plan = PaymentPlan(
+        debtor_id=debtor.id,
+        invoice_id=invoice.id,
+        total=chosen.total,
+        currency=chosen.currency,
+        instalment_count=count,
+        status="active",
+    )
+    session.add(plan)
+    session.flush()
+    for i, (amount, due) in enumerate(zip(chosen.amounts, chosen.dates, strict=True), start=1):
+        session.add(Instalment(plan_id=plan.id, number=i, due_date=due, amount=amount, status="pending"))
+    session.flush()
+    audit.record(
+        session,
+        actor="bot",
+        action="payment_plan_created",
+        target_type="payment_plan",
+        target_id=plan.id,
+        details={"invoice_id": invoice.id, "count": count, "amounts": [str(a) for a in chosen.amounts]},
+    )
+    return plan

@@ -1,0 +1,1 @@
+"""The demo portfolio and its generated history; seeded only in demo mode."""

@@ -1,0 +1,1 @@
+"""The agent desk: hand-offs taken over by people, without Flask."""

@@ -1,0 +1,538 @@
+"""Outbound messages: pick the channel, record the message, send it exactly once, track its status.
+
+The two steps keep a send idempotent:
+
+1. ``prepare_text`` / ``prepare_template`` add ``Message`` rows with status ``pending`` to the
+   caller's transaction (the inbound handler commits them together with the inbound message being
+   marked processed, so a redelivered job never prepares the same reply twice).
+2. ``deliver_pending`` sends a conversation's pending rows oldest first. A row that already has a
+   provider sid is never sent again. Throttling (429/20429), 5xx and network failures are retried
+   with exponential backoff and jitter, first in process, then by raising ``bot.platform.queue.Retry`` so the
+   queue keeps the job (and the conversation's order) and tries later. Permanent errors (21211,
+   21610, 21614, 30003–30007, 63016 ...) are recorded on the message and reflected in
+   ``Debtor.contact_status``.
+
+WhatsApp's 24-hour window is read from ``Conversation.last_whatsapp_inbound_at``: outside it only an
+approved template goes out on WhatsApp (``config/whatsapp_templates.yml``), or the text falls back to
+SMS where the debtor allows it. Status callbacks never move a message's status backwards.
+Sends are throttled per sender across every worker process with a Redis token bucket.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from bot.messaging import sms as sms_format
+from bot.messaging import templates
+from bot.platform.config import get_settings
+from bot.platform.masking import mask_phone
+from bot.store.models import Conversation, Debtor, Message
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+
+# Delivery statuses in the order they happen; callbacks may arrive out of order.
+STATUS_RANK = {
+    "pending": 0,
+    "accepted": 1,
+    "scheduled": 1,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "delivered": 4,
+    "read": 5,
+}
+FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
+
+# Permanent Twilio errors and what they say about the debtor's phone.
+ERROR_CONTACT_STATUS = {
+    "21211": "invalid_number",  # invalid To
+    "21610": "unsubscribed",  # the recipient replied STOP to Twilio
+    "21614": "landline",  # not a mobile number
+    "30003": "unreachable",  # handset off / out of coverage
+    "30004": "unsubscribed",  # blocked by the recipient
+    "30005": "invalid_number",  # unknown destination
+    "30006": "landline",  # landline or unreachable carrier
+    "30007": "unreachable",  # filtered by the carrier
+}
+WINDOW_CLOSED = "63016"  # WhatsApp free-form outside the 24-hour window
+NO_SMS_STATUSES = frozenset({"invalid_number", "landline", "unsubscribed", "wrong_number"})
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+# --- Database contention ---------------------------------------------------------------------------
+def _locked(exc: OperationalError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def begin_write(session: Session) -> None:
+    """On SQLite, take the write lock now (``BEGIN IMMEDIATE``, which waits its turn) so that a
+    transaction that reads and then writes never fails to upgrade; elsewhere, nothing."""
+    conn = session.connection()
+    if conn.dialect.name != "sqlite":
+        return
+    raw = conn.connection.dbapi_connection if hasattr(conn.connection, "dbapi_connection") else conn.connection
+    if not raw.in_transaction:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def retry_on_lock(session: Session, fn: Callable[[], T], attempts: int = 12) -> T:
+    """Run ``fn`` (which commits); when SQLite says "database is locked" (another writer, or a read
+    transaction that cannot be upgraded), roll back, wait a little and run it again. ``fn`` must be
+    safe to repeat: everything here is (sid dedupe, replayed Rasa turns, idempotent services)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except OperationalError as exc:
+            session.rollback()
+            if attempt + 1 >= attempts or not _locked(exc):
+                raise
+            time.sleep(min(0.5, 0.01 * 2**attempt) * random.uniform(0.5, 1.5))
+    raise AssertionError("unreachable")
+
+
+# --- Status ----------------------------------------------------------------------------------
+def status_moves_forward(current: str | None, new: str) -> bool:
+    """True when ``new`` is later than ``current``: never backwards; failed/undelivered are final,
+    and a failure reported after delivery does not undo the delivery."""
+    if current in FAILED_STATUSES:
+        return False
+    if new in FAILED_STATUSES:
+        return current not in ("delivered", "read")
+    if new not in STATUS_RANK:
+        return False
+    return STATUS_RANK[new] > STATUS_RANK.get(current or "", -1)
+
+
+def apply_status(session: Session, sid: str, status: str, error_code: str | None = None) -> bool:
+    """Apply a status callback (Twilio's or the sandbox's); returns whether anything changed."""
+    status = (status or "").strip().lower()
+    message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar_one_or_none()
+    if message is None or message.direction != "out":
+        return False
+    if not status_moves_forward(message.status, status):
+        return False
+    message.status = status
+    if error_code and status in FAILED_STATUSES:
+        message.error_code = str(error_code)
+        _reflect_error(session, message, str(error_code))
+    if status in ("delivered", "read") and message.debtor_id:
+        debtor = session.get(Debtor, message.debtor_id)
+        if debtor is not None and debtor.contact_status == "unreachable":
+            debtor.contact_status = "ok"
+    session.flush()
+    return True
+
+
+def _reflect_error(session: Session, message: Message, code: str) -> None:
+    contact_status = ERROR_CONTACT_STATUS.get(code)
+    if contact_status is None or not message.debtor_id:
+        return
+    debtor = session.get(Debtor, message.debtor_id)
+    if debtor is None or debtor.contact_status == contact_status or debtor.contact_status == "wrong_number":
+        return
+    from bot.platform import audit
+
+    previous = debtor.contact_status
+    debtor.contact_status = contact_status
+    audit.record(
+        session,
+        actor="worker",
+        action="contact_status_changed",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"from": previous, "to": contact_status, "error_code": code, "channel": message.channel},
+    )
+
+
+# --- Routing ---------------------------------------------------------------------------------
+def in_whatsapp_window(conversation: Conversation, now: datetime | None = None) -> bool:
+    last = conversation.last_whatsapp_inbound_at
+    return last is not None and (now or utcnow()) - last < WHATSAPP_WINDOW
+
+
+def sms_allowed(debtor: Debtor | None) -> bool:
+    return debtor is not None and not debtor.opted_out and debtor.contact_status not in NO_SMS_STATUSES
+
+
+class NotSendable(Exception):
+    """The message may not go out (opted out, wrong number): nothing was recorded."""
+
+
+@dataclass(frozen=True)
+class Route:
+    channel: str
+    template: str | None = None  # a WhatsApp template instead of the text (window closed, no SMS)
+
+
+def route(
+    conversation: Conversation, debtor: Debtor | None, channel: str | None = None, now: datetime | None = None
+) -> Route:
+    """The channel to answer on: the one asked for, else the one the debtor last wrote on."""
+    channel = channel or conversation.last_channel or ("whatsapp" if debtor is not None and debtor.whatsapp else "sms")
+    if channel == "whatsapp" and not in_whatsapp_window(conversation, now):
+        if sms_allowed(debtor):
+            return Route("sms")
+        return Route("whatsapp", template="reengage")
+    return Route(channel)
+
+
+def _sender(channel: str) -> str:
+    s = get_settings()
+    return s.twilio_whatsapp_from if channel == "whatsapp" else s.twilio_sms_from
+
+
+def _check_allowed(debtor: Debtor | None, author: str, reply: bool, force: bool) -> None:
+    if force or debtor is None:
+        return
+    if author == "bot" and not reply and debtor.opted_out:
+        raise NotSendable("the debtor opted out of automated messages")
+    if author == "bot" and not reply and debtor.contact_status == "wrong_number":
+        raise NotSendable("this number is not the debtor's")
+
+
+def prepare_text(
+    session: Session,
+    conversation: Conversation,
+    body: str,
+    author: str = "bot",
+    channel: str | None = None,
+    agent_id: int | None = None,
+    reply: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
+) -> list[Message]:
+    """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
+
+    ``reply``: an answer to the debtor's own message (allowed even if the turn opted them out);
+    ``force``: a compliance answer (the opt-out confirmation) that goes out whatever the state.
+    """
+    body = (body or "").strip()
+    if not body:
+        return []
+    debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
+    _check_allowed(debtor, author, reply, force)
+    r = route(conversation, debtor, channel, now)
+    rows: list[Message] = []
+    if r.template:
+        closed = _row(conversation, debtor, author, agent_id, "whatsapp", body)
+        closed.status, closed.error_code = "failed", WINDOW_CLOSED
+        rows.append(closed)
+        session.add(closed)
+        template_row = _template_row(session, conversation, debtor, r.template, author, agent_id)
+        if template_row is not None:
+            rows.append(template_row)
+        session.flush()
+        return rows
+    if r.channel == "sms":
+        for part, info in sms_format.prepare_sms(body, get_settings().sms_transliterate):
+            row = _row(conversation, debtor, author, agent_id, "sms", part)
+            row.encoding, row.segments = info.encoding, info.segments
+            rows.append(row)
+    else:
+        rows = [
+            _row(conversation, debtor, author, agent_id, "whatsapp", part) for part in sms_format.prepare_whatsapp(body)
+        ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def prepare_template(
+    session: Session,
+    conversation: Conversation,
+    name: str,
+    values: dict[str, object],
+    author: str = "bot",
+    agent_id: int | None = None,
+    force: bool = False,
+) -> Message:
+    """A WhatsApp template message (content_sid + variables, no body): valid outside the window."""
+    debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
+    _check_allowed(debtor, author, False, force)
+    template = templates.get_template(name)
+    variables = template.content_variables(values)
+    row = _row(conversation, debtor, author, agent_id, "whatsapp", template.render(variables))
+    row.content_sid, row.content_variables = template.content_sid, variables
+    session.add(row)
+    session.flush()
+    return row
+
+
+def _template_row(
+    session: Session, conversation: Conversation, debtor: Debtor | None, name: str, author: str, agent_id: int | None
+) -> Message | None:
+    values = {"business": get_settings().business_name}  # no name: the phone may not be the debtor's
+    try:
+        template = templates.get_template(name)
+        variables = template.content_variables(values)
+    except templates.TemplateError as exc:
+        log.error("cannot reopen the WhatsApp window: %s", exc)
+        return None
+    row = _row(conversation, debtor, author, agent_id, "whatsapp", template.render(variables))
+    row.content_sid, row.content_variables = template.content_sid, variables
+    session.add(row)
+    return row
+
+
+def _row(
+    conversation: Conversation, debtor: Debtor | None, author: str, agent_id: int | None, channel: str, body: str
+) -> Message:
+    return Message(
+        conversation_id=conversation.id,
+        debtor_id=debtor.id if debtor else conversation.debtor_id,
+        direction="out",
+        author=author,
+        agent_id=agent_id,
+        channel=channel,
+        to_phone=conversation.phone,
+        from_phone=_sender(channel),
+        body=body,
+        media=[],
+        status="pending",
+        attempts=0,
+    )
+
+
+# --- Rate limit ------------------------------------------------------------------------------
+_TOKEN_BUCKET = """
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(state[1]) or burst
+local ts = tonumber(state[2]) or now
+tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local wait = 0
+if tokens >= math.min(cost, burst) then
+  tokens = tokens - cost
+else
+  wait = (math.min(cost, burst) - tokens) / rate
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil(1000 * (burst + cost) / rate) + 1000)
+return tostring(wait)
+"""
+
+
+class RateLimiter:
+    """A token bucket per sender in Redis, shared by every worker process.
+
+    WhatsApp: ``RECOBRA_RATE_WHATSAPP`` messages/s (default 80); SMS: ``RECOBRA_RATE_SMS`` segments/s
+    (default 1, a long code). A multi-segment SMS may borrow: the bucket goes negative and the next
+    send waits until it has paid the debt.
+    """
+
+    def __init__(self, redis_client=None) -> None:
+        self._redis = redis_client
+        self._script = None
+
+    @property
+    def redis(self):
+        if self._redis is None:
+            from bot.platform.redis_client import get_redis
+
+            self._redis = get_redis()
+        return self._redis
+
+    @staticmethod
+    def rate(channel: str) -> tuple[float, float]:
+        if channel == "whatsapp":
+            rate = _env_float("RECOBRA_RATE_WHATSAPP", 80.0)
+            return rate, _env_float("RECOBRA_BURST_WHATSAPP", rate)
+        rate = _env_float("RECOBRA_RATE_SMS", 1.0)
+        return rate, _env_float("RECOBRA_BURST_SMS", max(1.0, rate))
+
+    def try_acquire(self, sender: str, channel: str, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens; returns 0 when taken, else the seconds to wait before trying again."""
+        rate, burst = self.rate(channel)
+        if rate <= 0:
+            return 0.0
+        if self._script is None:
+            self._script = self.redis.register_script(_TOKEN_BUCKET)
+        wait = self._script(keys=[f"recobra:rate:{channel}:{sender}"], args=[rate, burst, cost])
+        return float(wait.decode() if isinstance(wait, bytes) else wait)
+
+    def acquire(self, sender: str, channel: str, cost: float = 1.0, max_wait: float = 30.0) -> bool:
+        deadline = time.monotonic() + max_wait
+        while True:
+            wait = self.try_acquire(sender, channel, cost)
+            if wait <= 0:
+                return True
+            if time.monotonic() + wait > deadline:
+                return False
+            time.sleep(wait * random.uniform(1.0, 1.2))
+
+
+_limiter: RateLimiter | None = None
+
+
+def limiter() -> RateLimiter:
+    global _limiter
+    if _limiter is None:
+        _limiter = RateLimiter()
+    return _limiter
+
+
+# --- Delivery --------------------------------------------------------------------------------
+IN_PROCESS_ATTEMPTS = int(_env_float("RECOBRA_SEND_ATTEMPTS", 3))
+BACKOFF_BASE = _env_float("RECOBRA_SEND_BACKOFF", 0.25)
+
+
+def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = 30.0) -> float:
+    """Exponential backoff with full jitter."""
+    return random.uniform(0, min(cap, base * 2**attempt))
+
+
+def deliver(session: Session, message: Message, provider=None) -> Message:
+    """Send one pending message once. Commits. Raises ``ProviderError`` (retryable) to the caller."""
+    from bot.providers.messaging import AMBIGUOUS, ProviderError, current_provider
+
+    if message.provider_sid or message.status != "pending":
+        return message  # sent already (or given up): never twice
+    provider = provider or current_provider()
+    if message.error_code == AMBIGUOUS and hasattr(provider, "find_sent"):
+        # The last attempt got no answer: Twilio may have the message already. Ask before resending.
+        candidates = provider.find_sent(
+            message.to_phone,
+            message.channel,
+            None if message.content_sid else message.body,
+            message.content_sid,
+            message.updated_at or message.created_at,
+        )
+        known = set(
+            session.execute(
+                select(Message.provider_sid).where(Message.provider_sid.in_([c.sid for c in candidates] or [""]))
+            ).scalars()
+        )
+        found = next((c for c in candidates if c.sid not in known), None)  # not another message of ours
+        if found is not None:
+            _save(session, message, lambda m: (setattr(m, "error_code", None), _record_result(session, m, found)))
+            return message
+        _save(session, message, lambda m: setattr(m, "error_code", None))
+    if getattr(provider, "rate_limited", False):
+        cost = (message.segments or 1) if message.channel == "sms" else 1
+        if not limiter().acquire(message.from_phone or "", message.channel, cost):
+            raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
+    attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
+    # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
+    session.commit()
+    try:
+        result = provider.send(
+            message.to_phone,
+            message.channel,
+            body=None if message.content_sid else message.body,
+            content_sid=message.content_sid,
+            content_variables=message.content_variables,
+        )
+    except ProviderError as exc:
+        error = exc
+        if error.retryable:
+
+            def transient(m: Message) -> None:
+                m.attempts = attempts
+                if error.ambiguous:
+                    m.error_code = AMBIGUOUS  # look it up before the next attempt
+
+            _save(session, message, transient)
+            raise
+
+        def permanent(m: Message) -> None:
+            m.attempts, m.status, m.error_code = attempts, "failed", error.code
+            if error.code:
+                _reflect_error(session, m, error.code)
+
+        _save(session, message, permanent)
+        log.warning(
+            "message %s to %s failed permanently: %s (%s)", message.id, mask_phone(message.to_phone), exc, exc.code
+        )
+        return message
+
+    def sent(m: Message) -> None:
+        m.attempts = attempts
+        _record_result(session, m, result)
+
+    _save(session, message, sent)  # the sid must be recorded: retried through any lock contention
+    return message
+
+
+def _save(session: Session, message: Message, change: Callable[[Message], None]) -> None:
+    def run() -> None:
+        begin_write(session)
+        change(message)
+        session.commit()
+
+    retry_on_lock(session, run)
+
+
+def _record_result(session: Session, message: Message, result) -> None:
+    message.provider_sid = result.sid
+    if result.error_code:
+        message.status, message.error_code = "failed", result.error_code
+        _reflect_error(session, message, result.error_code)
+    elif status_moves_forward("pending", result.status):
+        message.status = result.status
+    else:
+        message.status = "queued"
+
+
+def pending_messages(session: Session, conversation_id: int) -> list[Message]:
+    return list(
+        session.execute(
+            select(Message)
+            .where(
+                Message.conversation_id == conversation_id,
+                Message.direction == "out",
+                Message.status == "pending",
+                Message.provider_sid.is_(None),
+            )
+            .order_by(Message.id)
+        ).scalars()
+    )
+
+
+def deliver_pending(session: Session, conversation_id: int, provider=None, attempts: int | None = None) -> int:
+    """Send the conversation's pending messages in order. Raises ``bot.platform.queue.Retry`` when the
+    provider keeps failing transiently; what was sent stays sent, the rest waits its turn."""
+    from bot.platform.queue import Retry
+    from bot.providers.messaging import ProviderError
+
+    attempts = IN_PROCESS_ATTEMPTS if attempts is None else attempts
+    sent = 0
+    for message in pending_messages(session, conversation_id):
+        for attempt in range(attempts):
+            try:
+                deliver(session, message, provider)
+                break
+            except ProviderError as exc:
+                if attempt + 1 >= attempts:
+                    raise Retry(f"provider: {exc} ({exc.code})") from exc
+                time.sleep(backoff_delay(attempt))
+        sent += 1
+    return sent

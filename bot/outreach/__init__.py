@@ -1,0 +1,1 @@
+"""Who is reminded of what, and when: dunning campaigns and their A/B variants."""

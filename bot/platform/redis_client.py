@@ -1,0 +1,33 @@
+"""The Redis connection: REDIS_URL, or the project's own local Redis started by `make run`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from urllib.parse import quote
+
+import redis
+
+from bot.platform.config import get_settings
+
+LOCAL_REDIS_PORT = 6390
+
+
+def redis_url() -> str:
+    """REDIS_URL, or the bundled local Redis with its generated password (it refuses anyone without it)."""
+    settings = get_settings()
+    if settings.redis_url:
+        return settings.redis_url
+    return f"redis://:{quote(settings.redis_password, safe='')}@127.0.0.1:{LOCAL_REDIS_PORT}/0"
+
+
+@lru_cache(maxsize=4)
+def get_redis(url: str | None = None) -> redis.Redis:
+    return redis.Redis.from_url(
+        url or redis_url(), health_check_interval=30, socket_timeout=10, socket_connect_timeout=5
+    )
+
+
+def get_queue(name: str = "inbound"):
+    from bot.platform.queue import PartitionedQueue
+
+    return PartitionedQueue(get_redis(), name=name, partitions=get_settings().queue_partitions)

@@ -1,0 +1,1 @@
+"""What managers see: filters, live figures, rollups, search and exports over conversations."""
