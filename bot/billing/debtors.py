@@ -19,8 +19,9 @@ import pytz
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.billing import money, phones
+from bot.billing import money
 from bot.conversation import identity
+from bot.platform import phones
 from bot.platform.config import get_settings
 from bot.store.models import (
     Debtor,

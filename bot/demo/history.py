@@ -37,7 +37,7 @@ from bot.store.models import (
 )
 
 COUNTRIES = {
-    # country: (weight, time zone, currency, phone prefix in the fictitious range of billing/phones.py, amount range)
+    # country: (weight, time zone, currency, phone prefix in the fictitious range of platform/phones.py, amount range)
     "CO": (30, "America/Bogota", "COP", "+57399", (40_000, 1_500_000)),
     "MX": (30, "America/Mexico_City", "MXN", "+5240", (400, 15_000)),
     "AR": (15, "America/Argentina/Buenos_Aires", "ARS", "+549119", (15_000, 400_000)),

@@ -4,7 +4,7 @@ Due dates are spread from 5 days ahead to 60 days overdue relative to today, so 
 collections conversation has someone to try it on. Document last-4 digits are listed by
 ``python -m bot info`` so a person can verify identity in the phone simulator.
 
-Every demo phone is in Recobra's fictitious range (bot/billing/phones.py, ``DEMO_RANGES``): numbers the
+Every demo phone is in Recobra's fictitious range (bot/platform/phones.py, ``DEMO_RANGES``): numbers the
 countries' numbering plans do not assign, accepted only in demo mode and refused by the real Twilio
 provider, so demo data can never message a real person.
 """

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-from bot.billing.phones import is_demo_number
 from bot.platform.config import Settings, get_settings
+from bot.platform.phones import is_demo_number
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +145,7 @@ class TwilioMessaging:
 
         _check(channel, body, content_sid)
         if is_demo_number(to_e164):
-            # Demo data must never reach a real phone, whatever else went wrong (bot/billing/phones.py).
+            # Demo data must never reach a real phone, whatever else went wrong (bot/platform/phones.py).
             raise ProviderError(
                 f"{to_e164[:6]}… is a fictitious demo number: not sent through Twilio", code="21211", retryable=False
             )

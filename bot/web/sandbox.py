@@ -43,7 +43,7 @@ def register(app: Flask) -> None:
 # --- Outbox (docs/api.md) ----------------------------------------------------------------------
 @api_bp.get("/outbox")
 def outbox():
-    from bot.billing.phones import PhoneError, normalise
+    from bot.platform.phones import PhoneError, normalise
     from bot.providers.messaging import SandboxMessaging
 
     to = request.args.get("to")
@@ -79,9 +79,9 @@ def phone_page() -> Response:
 
 @bp.get("/phone/debtors")
 def phone_debtors():
-    """The fictitious demo people only (bot/billing/phones.py's demo range): the page is open to anyone who reaches
+    """The fictitious demo people only (bot/platform/phones.py's demo range): the page is open to anyone who reaches
     the demo, so it never lists a real debtor's name, phone or document digits."""
-    from bot.billing.phones import DEMO_RANGES, is_demo_number
+    from bot.platform.phones import DEMO_RANGES, is_demo_number
 
     session = get_session()
     in_range = or_(*(Debtor.phone.startswith(prefix) for prefix in DEMO_RANGES))
@@ -111,7 +111,7 @@ def phone_debtors():
 def phone_send():
     from twilio.request_validator import RequestValidator
 
-    from bot.billing.phones import PhoneError, normalise
+    from bot.platform.phones import PhoneError, normalise
 
     data = request.get_json(silent=True) or {}
     body = data.get("body", "")
@@ -184,7 +184,7 @@ def sample_receipt() -> Response:
 
 @bp.get("/phone/messages")
 def phone_messages():
-    from bot.billing.phones import PhoneError, normalise
+    from bot.platform.phones import PhoneError, normalise
 
     try:
         phone = normalise(request.args.get("phone", ""))

@@ -21,7 +21,7 @@ def live_edge(app, make_debtor, redis_client):
     from bot.providers.messaging import SandboxMessaging, set_provider
     from bot.worker import jobs
 
-    # the simulator lists only the fictitious demo range (bot/billing/phones.py)
+    # the simulator lists only the fictitious demo range (bot/platform/phones.py)
     make_debtor("CO-1001", phone="+573990011201", name="Ana María Restrepo", document_last4="4821")
     make_debtor(
         "MX-2001",

@@ -193,9 +193,9 @@ def test_demo_seed_needs_both_providers_sandbox(session, monkeypatch):
 def test_demo_phones_are_fictitious_and_twilio_refuses_them(twilio_double, monkeypatch):  # noqa: F811
     import phonenumbers
 
-    from bot.billing.phones import PhoneError, is_demo_number, normalise
     from bot.demo import seed
     from bot.platform.config import get_settings, reset_settings
+    from bot.platform.phones import PhoneError, is_demo_number, normalise
     from bot.providers.messaging import ProviderError, TwilioMessaging
 
     for _ext, _name, phone, *_rest in seed.DEMO_DEBTORS:

@@ -18,7 +18,7 @@ def test_seed_demo_is_realistic_and_idempotent(session):
     assert len(demo) == 30
     assert {d.country for d in demo} == {"CO", "MX", "AR", "CL", "PE"}
     # every demo phone, history included, is in the fictitious range: no real person can be messaged
-    from bot.billing.phones import is_demo_number
+    from bot.platform.phones import is_demo_number
 
     every = [d.phone for d in session.execute(select(Debtor)).scalars()]
     assert len(every) > 200 and all(is_demo_number(p) for p in every)
