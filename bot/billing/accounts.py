@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timezone, tzinfo
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ class InvoiceView:
 def local_today(debtor: Debtor, now: datetime | None = None) -> date:
     """Today's date where the debtor lives."""
     now = now or datetime.now(timezone.utc)
+    tz: tzinfo
     try:
         tz = zoneinfo.ZoneInfo(debtor.timezone or "UTC")
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

@@ -89,6 +89,7 @@ def apply(
     decision = check(session, invoice, new_date, today, pol)
     if not decision.approved:
         return decision
+    assert new_date is not None  # check() refuses a missing date
     old = invoice.due_date
     invoice.due_date = new_date
     change = DueDateChange(

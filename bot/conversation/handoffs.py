@@ -67,6 +67,8 @@ def open(session: Session, phone: str, debtor: Debtor | None, reason: str, summa
             created = True
         except IntegrityError:  # another process opened one first
             existing = live(session, conv.id)
+            if existing is None:  # ... and closed it already: the unique index can no longer be what stopped us
+                raise
     conv.mode = "human"
     if created:
         audit.record(

@@ -92,15 +92,18 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
     check.failures += 1
     check.last_failure_at = now
     locked = check.failures >= MAX_ATTEMPTS
+    details: dict[str, object] = {"attempts": check.failures}
     if locked:
-        check.locked_until = now + lock_duration(session, debtor, now)
+        until = now + lock_duration(session, debtor, now)
+        check.locked_until = until
+        details["locked_until"] = until.isoformat()
     entry = audit.record(
         session,
         actor="bot",
         action="identity_locked" if locked else "identity_failed",
         target_type="debtor",
         target_id=debtor.id,
-        details={"attempts": check.failures, **({"locked_until": check.locked_until.isoformat()} if locked else {})},
+        details=details,
     )
     entry.created_at = now  # the time of the answer, as the lock it may start
     session.flush()

@@ -385,7 +385,7 @@ def _one(
     else:
         say(
             "debtor",
-            debtor["document_last4"],
+            str(debtor["document_last4"]),
             "inform",
             [{"entity": "document_digits", "value": debtor["document_last4"]}],
         )

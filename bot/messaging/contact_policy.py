@@ -115,6 +115,7 @@ def _window_rule(r: CountryRules, t: datetime, tz: ZoneInfo, _history: Sequence[
     closed = window is None or (r.holidays and r.country != "*" and is_holiday(r.country, day))
     if closed:
         return _start_of_day(day + timedelta(days=1), tz)
+    assert window is not None  # closed covers it
     start, end = window
     if local.time() < start:
         return datetime.combine(day, start, tzinfo=tz)

@@ -81,9 +81,12 @@ def preview(content_sid: str | None, content_variables: str | dict | None) -> st
     template = by_content_sid(content_sid or "")
     if template is None:
         return ""
-    if isinstance(content_variables, str):
+    values = content_variables
+    if isinstance(values, str):
         try:
-            content_variables = json.loads(content_variables)
+            values = json.loads(values)
         except json.JSONDecodeError:
-            content_variables = {}
-    return template.render({str(k): str(v) for k, v in (content_variables or {}).items()})
+            values = {}
+    if not isinstance(values, dict):  # a JSON list or number names no variable
+        values = {}
+    return template.render({str(k): str(v) for k, v in values.items()})

@@ -24,11 +24,22 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm.decl_api import DeclarativeMeta
 
 from bot.store.types import Money, UTCDateTime, utcnow
 
-Base = declarative_base()
+_registry = registry()
+
+
+class Base(metaclass=DeclarativeMeta):
+    """The declarative base, spelled as a class so that type checkers see the tables as classes."""
+
+    __abstract__ = True
+    registry = _registry
+    metadata = _registry.metadata
+    __init__ = _registry.constructor
+
 
 # Contact status of a debtor's phone: how reachable they are.
 CONTACT_STATUSES = ("ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable")

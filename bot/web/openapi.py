@@ -389,7 +389,7 @@ API_ERRORS = {
 
 
 def _paths(include_sandbox: bool) -> dict[str, Any]:
-    bearer = [{"bearerAuth": []}]
+    bearer: list[dict[str, list[str]]] = [{"bearerAuth": []}]
     paths: dict[str, Any] = {
         "/api/v1/openapi.json": {
             "get": {

@@ -133,7 +133,7 @@ def campaign_send(job: Job) -> None:
         text = variant.text.format(business=get_settings().business_name)
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
         if attempt.channel == "whatsapp" and not outbox.in_whatsapp_window(conv, at):
-            values = {"business": get_settings().business_name}
+            values: dict[str, object] = {"business": get_settings().business_name}
             rows = [outbox.prepare_template(session, conv, variant.whatsapp_template, values)]
         else:
             rows = []
