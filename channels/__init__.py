@@ -1,5 +1,6 @@
-"""Channel adapters: Twilio WhatsApp/SMS parsing and formatting, and Recobra's own Rasa input channel.
+"""What runs inside the Rasa server: Recobra's own input channel and the ``rasa run`` wrapper.
 
-Nothing here touches the store or sends anything: these are pure functions and the Rasa channel,
-so the Rasa server can import ``channels.recobra_input`` without the rest of the project.
+The Rasa server keeps its own pinned runtime, so nothing here imports the rest of the project
+(tests/unit/test_layers.py holds that): the Twilio formats and compliance keywords live in
+``bot.messaging`` and ``bot.conversation``, on the service side.
 """
