@@ -43,6 +43,9 @@ METRICS = (
 
 @dataclass
 class Dashboard:
+    """The dashboard page's figures under ``filters``; ``source`` says whether the outcome figures came from the
+    rollup (with ``live_conversations`` computed now) or all live — the page shows it, so a manager knows."""
+
     filters: Filters
     conversations: int
     debtors: int
@@ -164,6 +167,8 @@ def _rollup_ab(
     multi: set[int],
     where: list,
 ) -> tuple[ABRows, ABAmounts]:
+    """The A/B counts from the rollup plus, for the debtors with several conversations (``multi``, which the rollup
+    leaves to the live queries so a payment is never counted twice), the live counts."""
     counted = rollups.ab_counts(session, f, state, None, live_ids, fresh_rows, where)
     if multi:
         add_ab(counted, ab_counts(session, f, [*where, C.c.id.in_(sorted(multi))]))

@@ -46,6 +46,10 @@ EVENT_METRICS = (
 
 @dataclass
 class Figures:
+    """The outcome figures of a set of conversations: conversations per outcome, money and payments per currency,
+    conversations per non-payment reason, delivery failures per error code (and, from the rollup, reach per
+    A/B variant)."""
+
     counts: dict[str, int]
     recovered: dict[str, Decimal]
     reasons: dict[str, int]

@@ -26,6 +26,8 @@ PAGE_SIZE = 50
 
 @dataclass
 class Row:
+    """One conversation of the list, as the page and the CSV export show it."""
+
     id: int
     phone: str
     debtor_id: int | None
@@ -40,6 +42,7 @@ class Row:
     last_text: str = ""
 
 
+# The outcomes a row shows, in this order (fewer than the dashboard's: those a manager scans a list for).
 LIST_OUTCOMES = (
     "paid",
     "promise_kept",
