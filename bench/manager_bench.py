@@ -35,7 +35,7 @@ from sqlalchemy import text  # noqa: E402
 
 from bot.demo import history  # noqa: E402
 from bot.platform import users  # noqa: E402
-from bot.review import reporting, rollups  # noqa: E402
+from bot.review import dashboard, filters, rollups, transcripts  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402
@@ -193,26 +193,26 @@ def main() -> None:
     med, worst = timed(lambda: cached.get("/manager/"))
     print(f"  {'dashboard, last 30 days, cached (60 s)':38s} {med:7.1f} ms  {worst:7.1f} ms")
 
-    f = reporting.Filters.from_args({})
-    mx = reporting.Filters.from_args({"country": "MX", "from": d60})
+    f = filters.Filters.from_args({})
+    mx = filters.Filters.from_args({"country": "MX", "from": d60})
     with session_scope(url) as s:
         print("\nqueries alone (median ms):")
-        print(f"  count (30 days)           {timed(lambda: reporting.count(s, f))[0]:7.1f}")
-        print(f"  list page (30 days)       {timed(lambda: reporting.conversations(s, f))[0]:7.1f}")
+        print(f"  count (30 days)           {timed(lambda: transcripts.count(s, f))[0]:7.1f}")
+        print(f"  list page (30 days)       {timed(lambda: transcripts.conversations(s, f))[0]:7.1f}")
         for label, flt in (("30 days", f), ("MX, 60 days", mx)):
-            page = timed(lambda flt=flt: reporting.dashboard(s, flt, ab=False))[0]
-            live = timed(lambda flt=flt: reporting.dashboard(s, flt, rollup=False, ab=False), 3)[0]
+            page = timed(lambda flt=flt: dashboard.dashboard(s, flt, ab=False))[0]
+            live = timed(lambda flt=flt: dashboard.dashboard(s, flt, rollup=False, ab=False), 3)[0]
             print(f"  dashboard ({label:12s})  {page:7.1f}   live: {live:7.1f}")
-            page = timed(lambda flt=flt: reporting.ab_table(s, flt))[0]
-            live = timed(lambda flt=flt: reporting.ab_table(s, flt, rollup=False), 3)[0]
+            page = timed(lambda flt=flt: dashboard.ab_table(s, flt))[0]
+            live = timed(lambda flt=flt: dashboard.ab_table(s, flt, rollup=False), 3)[0]
             print(f"  A/B table ({label:12s})  {page:7.1f}   live: {live:7.1f}")
-        d = reporting.dashboard(s, mx)
-        live = reporting.dashboard(s, mx, rollup=False)
+        d = dashboard.dashboard(s, mx)
+        live = dashboard.dashboard(s, mx, rollup=False)
         same = all(
             getattr(d, k) == getattr(live, k)
             for k in ("conversations", "debtors", "counts", "recovered", "reasons", "failures", "ab")
         )
-        same = same and reporting.ab_table(s, mx) == live.ab
+        same = same and dashboard.ab_table(s, mx) == live.ab
         print(
             f"  rollup figures == live figures (MX, 60 days, A/B page included): {same}; source {d.source}, "
             f"{d.live_conversations} conversations computed live"
@@ -225,45 +225,44 @@ def main() -> None:
 
         from sqlalchemy import func, select
 
-        from bot.review.reporting import C, _conditions, _from
-
         conn = s.connection()
-        where = _conditions(s, f)
+        where = filters.conditions(s, f)
         list_q = (
-            select(C.c.id)
-            .select_from(_from())
+            select(filters.C.c.id)
+            .select_from(filters.conversations_from())
             .where(*where)
-            .order_by(C.c.last_message_at.desc(), C.c.id.desc())
+            .order_by(filters.C.c.last_message_at.desc(), filters.C.c.id.desc())
             .limit(50)
         )
         print("\nEXPLAIN QUERY PLAN — list page:\n" + plan(conn, list_q))
         print(
-            "\nEXPLAIN QUERY PLAN — list count:\n" + plan(conn, select(func.count()).select_from(_from()).where(*where))
+            "\nEXPLAIN QUERY PLAN — list count:\n"
+            + plan(conn, select(func.count()).select_from(filters.conversations_from()).where(*where))
         )
         start, end = f.bounds
         from sqlalchemy import case
 
         cols = [
             func.count(),
-            func.count(C.c.debtor_id),
-            func.sum(case((reporting.replied_clause(start, end), 1), else_=0)),
+            func.count(filters.C.c.debtor_id),
+            func.sum(case((filters.replied_clause(start, end), 1), else_=0)),
         ]
         print(
             "\nEXPLAIN QUERY PLAN — dashboard totals (conversations, debtors, replied):\n"
-            + plan(conn, select(*cols).select_from(_from(f)).where(*where))
+            + plan(conn, select(*cols).select_from(filters.conversations_from(f)).where(*where))
         )
         state = rollups.get_state(s)
         metrics = [m for m in state.metrics if not m.startswith("sent:")]
         print(
             "\nEXPLAIN QUERY PLAN — dashboard figures from the rollup (every outcome, reason, failure, currency):\n"
-            + plan(conn, rollups.query([rollups.R.c.metric.in_(metrics), *rollups._segment(f)], start))
+            + plan(conn, rollups.query([rollups.R.c.metric.in_(metrics), *rollups.segment(f)], start))
         )
         print(
             "\nEXPLAIN QUERY PLAN — the same for the conversations changed since the refresh (subtracted):\n"
             + plan(
                 conn,
                 rollups.query(
-                    [rollups.R.c.conversation_id.in_([1, 2, 3]), rollups.R.c.metric.in_(metrics), *rollups._segment(f)],
+                    [rollups.R.c.conversation_id.in_([1, 2, 3]), rollups.R.c.metric.in_(metrics), *rollups.segment(f)],
                     start,
                 ),
             )
@@ -272,23 +271,25 @@ def main() -> None:
             "\nEXPLAIN QUERY PLAN — dashboard, one outcome live (the fallback: promises kept):\n"
             + plan(
                 conn,
-                select(func.count(C.c.id))
-                .select_from(_from(f))
-                .where(*where, reporting.outcome_clause("promise_kept", start, end)),
+                select(func.count(filters.C.c.id))
+                .select_from(filters.conversations_from(f))
+                .where(*where, filters.outcome_clause("promise_kept", start, end)),
             )
         )
         print(
             "\nEXPLAIN QUERY PLAN — A/B table (its own page), the 3 slowest of its queries:\n"
-            + plans_of(conn, lambda: reporting.ab_table(s, f))
+            + plans_of(conn, lambda: dashboard.ab_table(s, f))
         )
         print(
             "\nEXPLAIN QUERY PLAN — dashboard page's figures (A/B left out), the 3 slowest of its queries:\n"
-            + plans_of(conn, lambda: reporting.dashboard(s, f, ab=False))
+            + plans_of(conn, lambda: dashboard.dashboard(s, f, ab=False))
         )
-        search_where = _conditions(s, reporting.Filters.from_args({"q": "cuanto debo"}))
+        search_where = filters.conditions(s, filters.Filters.from_args({"q": "cuanto debo"}))
         print(
             "\nEXPLAIN QUERY PLAN — search:\n"
-            + plan(conn, select(C.c.id).select_from(_from()).where(*search_where).limit(50))
+            + plan(
+                conn, select(filters.C.c.id).select_from(filters.conversations_from()).where(*search_where).limit(50)
+            )
         )
     print("\nall pages within budget" if not slow else f"\nover budget: {', '.join(slow)}")
 

@@ -250,13 +250,14 @@ def campaign_report(days: int) -> None:
     difference is evidence (two-proportion z-test, 95 % Wilson intervals) or noise."""
     from datetime import date, timedelta
 
-    from bot.review import reporting
+    from bot.review.ab import ab_results
+    from bot.review.filters import Filters
     from bot.store import session_scope
 
     today = date.today()
-    f = reporting.Filters.from_args({"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()})
+    f = Filters.from_args({"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()})
     with session_scope() as session:
-        results = reporting.ab_results(session, f)
+        results = ab_results(session, f)
     if not results:
         click.echo(f"no A/B variants reached anyone in the last {days} days")
         return

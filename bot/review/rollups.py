@@ -21,6 +21,10 @@ conversation (a changed phone) are always computed live (``_live`` rows), so a p
 Filters the rollup does not carry (outcome, reason, agent, intent, search, tag, campaign, variant, error code)
 make the whole dashboard live (``can_serve``). Rows deleted outside the application (a debtor removed by hand)
 need ``rollups refresh --full``.
+
+The rows are computed from the same event sources as the live figures (``filters.event_specs``) and read into
+the same ``figures.Figures``; choosing between the rollup and the live queries is the dashboard's job
+(``dashboard``), which is why this module knows nothing of the dashboard and the live queries nothing of it.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from typing import Any
 from sqlalchemy import Integer, and_, case, cast, delete, func, insert, or_, select, text, union
 from sqlalchemy.orm import Session
 
-from bot.review import reporting
+from bot.review.figures import EVENT_METRICS, Figures
+from bot.review.filters import FAILED_STATUSES, PAID_STATUSES, C, D, Filters, conversations_from, event_specs, net_paid
 from bot.store.models import (
     AuditLog,
     ContactAttempt,
@@ -68,21 +73,6 @@ MARGIN = timedelta(minutes=5)
 CHUNK = 2000
 # With more changed conversations than this (a refresh far behind), the whole dashboard is computed live.
 LIVE_LIMIT = 5000
-# Outcomes counted from the rollup (replied / no reply / contained come from the conversations' own columns).
-EVENT_METRICS = (
-    "verified",
-    "promise",
-    "promise_kept",
-    "promise_broken",
-    "link_sent",
-    "link_paid",
-    "paid",
-    "plan",
-    "date_moved",
-    "dispute",
-    "handoff",
-    "opted_out",
-)
 # Tables whose new rows (ids above the refresh's) or changed rows make their conversations "dirty".
 TRACKED = {
     "conversations": Conversation,
@@ -99,10 +89,9 @@ TRACKED = {
     "contact_attempts": ContactAttempt,
 }
 R = DashboardRollup.__table__
-C = Conversation.__table__
 
 
-def can_serve(f: reporting.Filters) -> bool:
+def can_serve(f: Filters) -> bool:
     """The rollup carries the period and the country and channel; any other filter is answered live."""
     return not any((f.outcome, f.reason, f.agent, f.intent, f.q, f.tag, f.campaign, f.variant, f.error_code))
 
@@ -128,7 +117,6 @@ class _Conv:
 
 
 def _conversations(session: Session, ids: list[int] | None) -> dict[int, _Conv]:
-    D = Debtor.__table__
     q = select(C.c.id, C.c.debtor_id, C.c.created_at, C.c.last_message_at, C.c.last_channel, D.c.country).select_from(
         C.outerjoin(D, D.c.id == C.c.debtor_id)
     )
@@ -154,7 +142,7 @@ def _sources() -> Iterator[tuple[str, str, Any, Any]]:
     """``(metric or metric prefix, key kind, key column, select of k, at[, suffix, amount])`` for every rolled-up
     figure; the key column is what a computation for some conversations filters on (an index each)."""
     for name in EVENT_METRICS:
-        for kind, key, at, conds in reporting._event_specs(name):
+        for kind, key, at, conds in event_specs(name):
             column = AuditLog.target_id if name == "verified" else key
             yield name, kind, column, select(key.label("k"), at.label("at")).where(*conds, at.isnot(None))
     nr = NonpaymentReason.__table__
@@ -173,7 +161,7 @@ def _sources() -> Iterator[tuple[str, str, Any, Any]]:
             m.c.conversation_id.label("k"),
             m.c.created_at.label("at"),
             func.coalesce(m.c.error_code, "none").label("suffix"),
-        ).where(m.c.status.in_(reporting.FAILED_STATUSES)),
+        ).where(m.c.status.in_(FAILED_STATUSES)),
     )
     ca = ContactAttempt.__table__
     yield (
@@ -193,8 +181,8 @@ def _sources() -> Iterator[tuple[str, str, Any, Any]]:
             p.c.debtor_id.label("k"),
             p.c.paid_at.label("at"),
             p.c.currency.label("suffix"),
-            reporting.net_paid(p).label("amount"),
-        ).where(p.c.status.in_(reporting.PAID_STATUSES), p.c.paid_at.isnot(None)),
+            net_paid(p).label("amount"),
+        ).where(p.c.status.in_(PAID_STATUSES), p.c.paid_at.isnot(None)),
     )
 
 
@@ -394,17 +382,7 @@ def refresh(
 
 
 # --- Reading ---------------------------------------------------------------------------------------------
-@dataclass
-class Figures:
-    counts: dict[str, int]
-    recovered: dict[str, Decimal]
-    reasons: dict[str, int]
-    failures: dict[str, list[int]]  # code -> [conversations, messages]
-    reached: dict[str, int] = field(default_factory=dict)  # sent:<campaign>|<variant> -> conversations
-    payments: dict[str, int] = field(default_factory=dict)  # currency -> payments (a currency shows when > 0)
-
-
-def _segment(f: reporting.Filters, table=R) -> list:
+def segment(f: Filters, table=R) -> list:
     """The rollup query's conditions: the row in the period, its conversation open in it, the segment."""
     start, end = f.bounds
     conds = [
@@ -420,7 +398,7 @@ def _segment(f: reporting.Filters, table=R) -> list:
     return conds
 
 
-def read(session: Session, f: reporting.Filters, state: RollupState, exclude: set[int]) -> Figures:
+def read(session: Session, f: Filters, state: RollupState, exclude: set[int]) -> Figures:
     """The figures of the segment and period from the rollup, without the conversations in ``exclude`` (their
     rows are read by conversation and subtracted: cheaper than leaving them out of the scan). ``sent:`` metrics
     land in ``reached``."""
@@ -429,7 +407,7 @@ def read(session: Session, f: reporting.Filters, state: RollupState, exclude: se
     metrics = [m for m in state.metrics if not m.startswith("sent:")]  # (A/B reads those: ``ab_counts``)
     if not metrics:
         return out
-    conds = [R.c.metric.in_(metrics), *_segment(f)]
+    conds = [R.c.metric.in_(metrics), *segment(f)]
     for metric, convs, events, amount in session.execute(query(conds, start)):
         _put(out, metric, int(convs), int(events), amount)
     for part in _chunks(sorted(exclude)):
@@ -470,7 +448,7 @@ def _put(out: Figures, metric: str, convs: int, events: int, amount: Decimal | N
         out.reached[metric] = out.reached.get(metric, 0) + convs
 
 
-def _counts(r: dict[str, Any], f: reporting.Filters, start: datetime, end: datetime) -> bool:
+def _counts(r: dict[str, Any], f: Filters, start: datetime, end: datetime) -> bool:
     """The rollup query's conditions on one computed row (in the period, the conversation open in it, segment)."""
     return (
         start <= r["at"] < end
@@ -485,12 +463,12 @@ def _silent(start: datetime, end: datetime):
     """``not replied_clause``, written so that a conversation that never wrote (``last_inbound_at`` null) is
     decided by its own row (``NOT (NULL AND ...)`` would make the database build the list of the period's
     messages to tell null from false)."""
-    wrote = reporting.C.c.id.in_(
+    wrote = C.c.id.in_(
         select(Message.conversation_id).where(
             Message.created_at >= start, Message.created_at < end, Message.direction == "in"
         )
     )
-    last = reporting.C.c.last_inbound_at
+    last = C.c.last_inbound_at
     return or_(last.is_(None), last < start, and_(last >= end, ~wrote))
 
 
@@ -500,14 +478,14 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
 
 def ab_counts(
     session: Session,
-    f: reporting.Filters,
+    f: Filters,
     state: RollupState,
     figures: Figures | None,
     exclude: set[int],
     fresh_rows: list[dict[str, Any]],
     where: list,
 ) -> tuple[dict, dict]:
-    """A/B counts (``reporting.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
+    """A/B counts (``ab.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
     reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
     the same conversation in the period) and those that replied (reached minus the silent conversations of
     ``where``, the live filter); the money of their payments per currency. The conversations in ``exclude`` are
@@ -525,19 +503,18 @@ def ab_counts(
         return rows.setdefault(index[metric], [0, 0, 0, 0])
 
     S = R.alias("s")
-    C = reporting.C
     silent = _silent(start, end)
     if sent:
         # Each reached conversation once per variant (its first sent row in the period), checked against the lists
         # of the conversations that promised, paid, or did not reply (each list built once by the database).
-        sent_s = [S.c.metric.in_(sent), or_(S.c.prev_at.is_(None), S.c.prev_at < start), *_segment(f, S)]
+        sent_s = [S.c.metric.in_(sent), or_(S.c.prev_at.is_(None), S.c.prev_at < start), *segment(f, S)]
         if exclude:
             sent_s.append(S.c.conversation_id.notin_(sorted(exclude)))
 
         def having(metric: str):
             return select(R.c.conversation_id).where(R.c.metric == metric, R.c.at >= start, R.c.at < end)
 
-        silent_ids = select(C.c.id).select_from(reporting._from(f)).where(*where, silent)
+        silent_ids = select(C.c.id).select_from(conversations_from(f)).where(*where, silent)
         for metric, reached, n_silent, n_promise, n_paid in session.execute(
             select(
                 S.c.metric,
@@ -566,7 +543,7 @@ def ab_counts(
             for metric, money, total in session.execute(
                 select(S.c.metric, R.c.metric, func.sum(R.c.amount))
                 .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
-                .where(R.c.metric.in_(recovered), *_segment(f), *keep, S.c.metric.concat("").in_(found), *sent_s[1:])
+                .where(R.c.metric.in_(recovered), *segment(f), *keep, S.c.metric.concat("").in_(found), *sent_s[1:])
                 .group_by(S.c.metric, R.c.metric)
             ):
                 if total is not None:
@@ -588,7 +565,7 @@ def ab_counts(
         mine = set().union(*reached.values())
         silent_ids = set(
             session.execute(
-                select(C.c.id).select_from(reporting._from(f)).where(*where, silent, C.c.id.in_(sorted(mine)))
+                select(C.c.id).select_from(conversations_from(f)).where(*where, silent, C.c.id.in_(sorted(mine)))
             ).scalars()
         )
         for metric, convs in reached.items():
@@ -603,7 +580,7 @@ def ab_counts(
     return {key: counts for key, counts in rows.items() if counts[0] > 0}, amounts
 
 
-def evaluate(rows: list[dict[str, Any]], f: reporting.Filters) -> tuple[Figures, set[int]]:
+def evaluate(rows: list[dict[str, Any]], f: Filters) -> tuple[Figures, set[int]]:
     """The figures of rows just computed (``compute``) for the segment and period — the rollup's query, in
     Python — and the conversations among them that must be answered by the live queries (``_live``)."""
     start, end = f.bounds
@@ -636,7 +613,7 @@ __all__ = [
     "dirty_conversations",
     "live_conversations",
     "get_state",
-    "Figures",
     "RefreshReport",
-    "EVENT_METRICS",
+    "segment",
+    "query",
 ]

@@ -1,7 +1,7 @@
 """The manager dashboard (``/manager``): outcomes and analytics, transcripts with filters and search, exports.
 
 Managers and admins only (agents get 403, anonymous users the login page). The list, the dashboard and the
-CSV export read one filter model (``bot.review.reporting.Filters``) from the query string, so every figure links to
+CSV export read one filter model (``bot.review.filters.Filters``) from the query string, so every figure links to
 the conversations behind it. Every transcript view is written to the audit log; debtors' document and card
 numbers are masked in pages and exports.
 """
@@ -29,7 +29,9 @@ from sqlalchemy import select
 from bot.billing.money import format_money
 from bot.desk.agent_desk import MESSAGE_STATUS_LABELS
 from bot.platform import audit
-from bot.review import reporting
+from bot.review import dashboard as review_dashboard
+from bot.review import exports as review_exports
+from bot.review import filters, masks, search, transcripts
 from bot.store.models import (
     Conversation,
     Debtor,
@@ -93,7 +95,7 @@ def manager_tz() -> str:
     if chosen and valid_zone(chosen):
         return chosen
     configured = current_app.config.get("MANAGER_TIMEZONE") or ""
-    return configured if valid_zone(configured) else reporting.DEFAULT_TZ
+    return configured if valid_zone(configured) else filters.DEFAULT_TZ
 
 
 def valid_zone(name: str) -> bool:
@@ -106,8 +108,8 @@ def valid_zone(name: str) -> bool:
     return True
 
 
-def _filters() -> reporting.Filters:
-    return reporting.Filters.from_args(request.args, tz=manager_tz())
+def _filters() -> filters.Filters:
+    return filters.Filters.from_args(request.args, tz=manager_tz())
 
 
 def _audit(action: str, target_type: str | None = None, target_id: Any = None, **details: Any) -> None:
@@ -140,16 +142,16 @@ def _agents() -> list[tuple[int, str]]:
 def _helpers() -> dict[str, Any]:
     tz = manager_tz()
     return {
-        "outcome_labels": reporting.OUTCOMES,
-        "reason_labels": reporting.REASON_LABELS,
-        "country_labels": reporting.COUNTRIES,
-        "channel_labels": reporting.CHANNELS,
-        "intents": reporting.INTENTS,
-        "local": lambda dt: reporting.local(dt, tz),
+        "outcome_labels": filters.OUTCOMES,
+        "reason_labels": filters.REASON_LABELS,
+        "country_labels": filters.COUNTRIES,
+        "channel_labels": filters.CHANNELS,
+        "intents": filters.INTENTS,
+        "local": lambda dt: filters.local(dt, tz),
         "tz": tz,
         "timezones": _offered(tz),
-        "mask": reporting.mask,
-        "mask_phone": reporting.mask_phone,
+        "mask": masks.mask,
+        "mask_phone": masks.mask_phone,
         "money": _money,
         "status_label": lambda st: MESSAGE_STATUS_LABELS.get(st, st),
         "pct": _pct,
@@ -169,7 +171,7 @@ def _pct(part: int, whole: int) -> str:
 
 
 # --- Dashboard ----------------------------------------------------------------------------------------
-def _cached(kind: str, f: reporting.Filters, compute):
+def _cached(kind: str, f: filters.Filters, compute):
     """Figures kept for ``MANAGER_CACHE_SECONDS`` (default 60) per kind (dashboard, A/B), segment and zone in this
     process: on 100,000 conversations a cold computation takes a few hundred milliseconds on a small machine,
     and managers reload and go back and forth. ``?fresh=1`` recomputes. Returns (figures, age in seconds)."""
@@ -196,7 +198,7 @@ def dashboard():
     """Every figure but the A/B results: those come from ``/manager/ab/fragment`` once the page is shown
     (manager.js; without JavaScript, a link to ``/manager/ab``), so the page does not wait for them."""
     f = _filters()
-    data, age = _cached("dashboard", f, lambda: reporting.dashboard(get_session(), f, ab=False))
+    data, age = _cached("dashboard", f, lambda: review_dashboard.dashboard(get_session(), f, ab=False))
     top = max((n for _r, n in data.reasons), default=0)
     return render_template(
         "manager/dashboard.html",
@@ -210,8 +212,8 @@ def dashboard():
     )
 
 
-def _ab(f: reporting.Filters) -> tuple[list[dict[str, Any]], float]:
-    return _cached("ab", f, lambda: reporting.ab_table(get_session(), f))
+def _ab(f: filters.Filters) -> tuple[list[dict[str, Any]], float]:
+    return _cached("ab", f, lambda: review_dashboard.ab_table(get_session(), f))
 
 
 @bp.get("/ab")
@@ -240,13 +242,13 @@ def ab_csv():
     results, _age = _ab(f)
     _audit("ab_results_exported", "ab_results", None, filters=f.to_args())
     db.commit()
-    return _csv_response(reporting.ab_csv(results), "pruebas_ab.csv")
+    return _csv_response(review_exports.ab_csv(results), "pruebas_ab.csv")
 
 
-def _presets(f: reporting.Filters) -> list[tuple[str, dict[str, str]]]:
+def _presets(f: filters.Filters) -> list[tuple[str, dict[str, str]]]:
     from datetime import datetime, timedelta
 
-    today = datetime.now(reporting.zone(f.tz)).date()
+    today = datetime.now(filters.zone(f.tz)).date()
     month_start = today.replace(day=1)
     last_month_end = month_start - timedelta(days=1)
     return [
@@ -279,15 +281,13 @@ def set_timezone():
 @bp.get("/conversations")
 @role_required(*ROLES)
 def conversations():
-    from bot.review import search
-
     db = get_session()
     f = _filters()
     page = max(request.args.get("page", default=1, type=int) or 1, 1)
-    total = reporting.count(db, f)
-    rows = reporting.conversations(db, f, page=page)
+    total = transcripts.count(db, f)
+    rows = transcripts.conversations(db, f, page=page)
     snippets = search.snippets(db, [r.id for r in rows], f.q) if f.q else {}
-    pages = max((total + reporting.PAGE_SIZE - 1) // reporting.PAGE_SIZE, 1)
+    pages = max((total + transcripts.PAGE_SIZE - 1) // transcripts.PAGE_SIZE, 1)
     return render_template(
         "manager/conversations.html",
         f=f,
@@ -311,7 +311,7 @@ def _snippets(db, rows, snippets: dict[int, str]) -> dict[int, str]:
             select(Debtor.id, Debtor.document_last4).where(Debtor.id.in_({d for d in debtor_ids.values() if d}))
         ).all()
     )
-    return {k: reporting.staff_text(v, None, last4.get(debtor_ids.get(k))) for k, v in snippets.items()}
+    return {k: masks.staff_text(v, None, last4.get(debtor_ids.get(k))) for k, v in snippets.items()}
 
 
 @bp.get("/conversations.csv")
@@ -321,7 +321,7 @@ def conversations_csv():
     f = _filters()
     _audit("conversations_exported", "conversation_list", None, filters=f.to_args())
     db.commit()
-    return _csv_response(reporting.list_csv(db, f), "conversaciones.csv", db)
+    return _csv_response(review_exports.list_csv(db, f), "conversaciones.csv", db)
 
 
 @bp.get("/conversations/<int:conversation_id>")
@@ -340,7 +340,7 @@ def transcript(conversation_id: int):
         for u in db.execute(select(User).where(User.id.in_({m.agent_id for m in messages if m.agent_id}))).scalars()
     }
     account = _account(db, debtor) if debtor else None
-    flags = reporting.flags_for(db, conv.id)
+    flags = transcripts.flags_for(db, conv.id)
     _audit("transcript_viewed", "conversation", conv.id, debtor_id=conv.debtor_id, messages=len(messages))
     db.commit()
     back = request.args.get("back", "")
@@ -353,8 +353,8 @@ def transcript(conversation_id: int):
         account=account,
         flags=flags,
         back=back if back.startswith("/manager/conversations") else url_for("manager.conversations"),
-        entities=reporting.mask_entities,
-        shown=lambda m: reporting.staff_text(m.body, m.entities, debtor.document_last4 if debtor else None),
+        entities=masks.mask_entities,
+        shown=lambda m: masks.staff_text(m.body, m.entities, debtor.document_last4 if debtor else None),
     )
 
 
@@ -391,15 +391,15 @@ def tag(conversation_id: int):
     conv = _get_or_404(db, Conversation, conversation_id)
     value = request.form.get("tag", "")
     on = request.form.get("action", "add") != "remove"
-    if not reporting.clean_tag(value):
+    if not transcripts.clean_tag(value):
         flash("Escribe una etiqueta.", "error")
     else:
-        reporting.set_tag(conv, value, on)
+        transcripts.set_tag(conv, value, on)
         _audit(
             "conversation_tagged" if on else "conversation_untagged",
             "conversation",
             conv.id,
-            tag=reporting.clean_tag(value),
+            tag=transcripts.clean_tag(value),
         )
         db.commit()
         flash("Etiqueta guardada." if on else "Etiqueta quitada.", "ok")
@@ -413,7 +413,7 @@ def flag(message_id: int):
     message = db.get(Message, message_id)
     if message is None or message.direction != "out":
         abort(404)
-    reporting.flag_message(
+    transcripts.flag_message(
         db, message, current_user.id, request.form.get("expected_intent", ""), request.form.get("note", "")
     )
     _audit(
@@ -432,7 +432,7 @@ def flag(message_id: int):
 @role_required(*ROLES)
 def flags_export():
     db = get_session()
-    body = reporting.nlu_export(db)
+    body = review_exports.nlu_export(db)
     _audit("nlu_flags_exported", "message_flags")
     db.commit()
     return Response(
@@ -446,18 +446,18 @@ def flags_export():
 @bp.get("/export")
 @role_required(*ROLES)
 def exports():
-    return render_template("manager/exports.html", tables=reporting.EXPORT_TABLES, f=_filters())
+    return render_template("manager/exports.html", tables=review_exports.EXPORT_TABLES, f=_filters())
 
 
 @bp.get("/export/<name>.csv")
 @role_required(*ROLES)
 def export_table(name: str):
-    if name not in reporting.EXPORT_TABLES:
+    if name not in review_exports.EXPORT_TABLES:
         abort(404)
     db = get_session()
     _audit("table_exported", "table", name)
     db.commit()
-    return _csv_response(reporting.table_csv(db, name), f"{name}.csv", db)
+    return _csv_response(review_exports.table_csv(db, name), f"{name}.csv", db)
 
 
 def _csv_response(lines, filename: str, db=None) -> Response:

@@ -309,7 +309,7 @@ def history(session):
 
 @pytest.fixture()
 def november():
-    from bot.review.reporting import Filters
+    from bot.review.filters import Filters
 
     def make(**args: str) -> Filters:
         return Filters.from_args({"from": "2026-11-01", "to": "2026-11-30", **args}, tz="America/Bogota")

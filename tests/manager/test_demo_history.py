@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from sqlalchemy import func, select
 
 from bot.demo import history
-from bot.review import reporting
+from bot.review import dashboard, filters
 from bot.store.models import (
     AuditLog,
     ContactAttempt,
@@ -71,7 +71,7 @@ def test_generate_writes_a_history_the_dashboard_can_read(session):
     )
     for conv in session.execute(select(Conversation)).scalars():
         assert conv.last_inbound_at == latest.get(conv.id)
-    d = reporting.dashboard(session, reporting.Filters.from_args({"from": "2000-01-01"}))
+    d = dashboard.dashboard(session, filters.Filters.from_args({"from": "2000-01-01"}))
     assert d.conversations == 200 and d.counts["promise"] > 0 and d.reasons and d.recovered
     assert {cur for cur, _ in d.recovered} <= {"COP", "MXN", "ARS", "CLP", "PEN"}
     assert d.ab and {v["variant"] for v in d.ab[0]["variants"]} == {"A", "B"}

@@ -6,11 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from bot.review import reporting
+from bot.review import ab, dashboard, exports, filters, masks, transcripts
 
 
 def test_dashboard_figures(session, history, november):
-    d = reporting.dashboard(session, november())
+    d = dashboard.dashboard(session, november())
     assert d.conversations == 5  # OLD is outside November
     assert d.debtors == 5
     c = d.counts
@@ -31,7 +31,7 @@ def test_dashboard_figures(session, history, november):
 
 
 def test_mexico_this_month(session, history, november):
-    d = reporting.dashboard(session, november(country="MX"))
+    d = dashboard.dashboard(session, november(country="MX"))
     assert d.conversations == 2
     assert d.reasons == [("job_loss", 2)]
     assert (d.counts["promise"], d.counts["promise_kept"]) == (2, 1)
@@ -39,38 +39,38 @@ def test_mexico_this_month(session, history, november):
     assert d.recovered == [("MXN", Decimal("1500.00"))]
 
 
-@pytest.mark.parametrize("name", reporting.METRICS)
+@pytest.mark.parametrize("name", dashboard.METRICS)
 def test_every_figure_equals_its_list(session, history, november, name):
     """The list a figure links to holds exactly the conversations counted."""
     f = november()
-    d = reporting.dashboard(session, f)
-    linked = reporting.Filters.from_args(f.plus_outcome(name), tz=f.tz)
-    assert reporting.count(session, linked) == d.counts[name]
-    assert len(reporting.conversations(session, linked, per_page=100)) == d.counts[name]
+    d = dashboard.dashboard(session, f)
+    linked = filters.Filters.from_args(f.plus_outcome(name), tz=f.tz)
+    assert transcripts.count(session, linked) == d.counts[name]
+    assert len(transcripts.conversations(session, linked, per_page=100)) == d.counts[name]
 
 
 def test_segment_figures_narrow_not_replace(session, history, november):
     f = november(outcome="promise")
-    d = reporting.dashboard(session, f)
+    d = dashboard.dashboard(session, f)
     assert d.conversations == 2
     assert d.counts["paid"] == 1  # MX-2 only, not CO-1
-    assert reporting.count(session, reporting.Filters.from_args(f.plus_outcome("paid"))) == 1
+    assert transcripts.count(session, filters.Filters.from_args(f.plus_outcome("paid"))) == 1
 
 
 def test_reason_and_error_links(session, history, november):
     f = november()
-    d = reporting.dashboard(session, f)
+    d = dashboard.dashboard(session, f)
     for reason, n in d.reasons:
-        assert reporting.count(session, reporting.Filters.from_args(f.to_args(reason=reason))) == n
+        assert transcripts.count(session, filters.Filters.from_args(f.to_args(reason=reason))) == n
     for code, convs, _msgs in d.failures:
-        assert reporting.count(session, reporting.Filters.from_args(f.to_args(error_code=code))) == convs
+        assert transcripts.count(session, filters.Filters.from_args(f.to_args(error_code=code))) == convs
 
 
 def test_filters(session, history, november):
     convs = history["convs"]
 
     def ids(**args: str) -> set[int]:
-        return {r.id for r in reporting.conversations(session, november(**args), per_page=100)}
+        return {r.id for r in transcripts.conversations(session, november(**args), per_page=100)}
 
     assert ids(country="MX") == {convs["MX-1"].id, convs["MX-2"].id}
     assert ids(channel="sms") == {convs["MX-2"].id}
@@ -84,14 +84,14 @@ def test_filters(session, history, november):
     assert ids(intent="request_payment_link") == {convs["CO-1"].id}
     assert ids(campaign="preventiva", variant="B") == {convs["MX-2"].id, convs["CO-1"].id}
     # The period: September finds only the old conversation and its broken promise.
-    sept = reporting.Filters.from_args({"from": "2026-09-01", "to": "2026-09-30", "outcome": "promise_broken"})
-    assert [r.id for r in reporting.conversations(session, sept)] == [convs["OLD"].id]
+    sept = filters.Filters.from_args({"from": "2026-09-01", "to": "2026-09-30", "outcome": "promise_broken"})
+    assert [r.id for r in transcripts.conversations(session, sept)] == [convs["OLD"].id]
     # Most recent first.
-    assert [r.id for r in reporting.conversations(session, november())][:2] == [convs["PE-1"].id, convs["CO-2"].id]
+    assert [r.id for r in transcripts.conversations(session, november())][:2] == [convs["PE-1"].id, convs["CO-2"].id]
 
 
 def test_list_rows_carry_outcomes_and_masked_text(session, history, november):
-    rows = {r.external_id: r for r in reporting.conversations(session, november())}
+    rows = {r.external_id: r for r in transcripts.conversations(session, november())}
     assert "promise_broken" in rows["MX-1"].outcomes
     assert set(rows["MX-2"].outcomes) >= {"paid", "promise_kept"}
     assert "1111-1111" not in rows["MX-1"].last_text
@@ -101,7 +101,7 @@ def test_search_is_accent_and_case_insensitive(session, history, november):
     convs = history["convs"]
 
     def ids(q: str) -> set[int]:
-        return {r.id for r in reporting.conversations(session, november(q=q), per_page=100)}
+        return {r.id for r in transcripts.conversations(session, november(q=q), per_page=100)}
 
     assert ids("cuanto") == {convs["MX-1"].id}  # "¿cuánto debo?"; OLD is outside the period
     assert ids("CUÁNTO DEBO") == {convs["MX-1"].id}
@@ -121,15 +121,15 @@ def test_search_index_follows_edits_and_deletes(session, history, november):
     m = session.execute(select(Message).where(Message.body == "mándame el link")).scalar_one()
     m.body = "quiero el comprobante de pago"
     session.commit()
-    assert reporting.count(session, november(q="mandame")) == 0
-    assert reporting.count(session, november(q="comprobante")) == 1
+    assert transcripts.count(session, november(q="mandame")) == 0
+    assert transcripts.count(session, november(q="comprobante")) == 1
     session.delete(m)
     session.commit()
-    assert reporting.count(session, november(q="comprobante")) == 0
+    assert transcripts.count(session, november(q="comprobante")) == 0
 
 
 def test_ab_results(session, history, november):
-    [camp] = reporting.dashboard(session, november()).ab
+    [camp] = dashboard.dashboard(session, november()).ab
     assert camp["campaign"] == "preventiva"
     a, b = camp["variants"]
     assert (a["variant"], a["reached"], a["replied"], a["promise"], a["paid"]) == ("A", 2, 1, 1, 0)
@@ -137,19 +137,19 @@ def test_ab_results(session, history, november):
     assert b["amounts"] == [("COP", Decimal("200000.00")), ("MXN", Decimal("1500.00"))]
     assert camp["tests"]["paid"]["winner"] is None  # 0/2 vs 2/2 is not evidence
     # On their own (the A/B page), the same results; the dashboard page leaves them out.
-    assert reporting.ab_table(session, november()) == [camp]
-    assert reporting.dashboard(session, november(), ab=False).ab == []
+    assert dashboard.ab_table(session, november()) == [camp]
+    assert dashboard.dashboard(session, november(), ab=False).ab == []
 
 
 def test_statistics():
-    z, p = reporting.two_proportion_z(120, 1000, 80, 1000)
+    z, p = ab.two_proportion_z(120, 1000, 80, 1000)
     assert z == pytest.approx(2.98, abs=0.01)
     assert p == pytest.approx(0.0029, abs=0.0002)
-    assert reporting.two_proportion_z(0, 0, 1, 2) == (None, None)
-    assert reporting.two_proportion_z(0, 10, 0, 10) == (None, None)
-    lo, hi = reporting.wilson(5, 10)
+    assert ab.two_proportion_z(0, 0, 1, 2) == (None, None)
+    assert ab.two_proportion_z(0, 10, 0, 10) == (None, None)
+    lo, hi = ab.wilson(5, 10)
     assert (lo, hi) == (pytest.approx(0.2366, abs=1e-3), pytest.approx(0.7634, abs=1e-3))
-    assert reporting.wilson(0, 0) is None
+    assert ab.wilson(0, 0) is None
 
 
 @pytest.mark.parametrize(
@@ -168,11 +168,11 @@ def test_statistics():
     ],
 )
 def test_mask(text, expected):
-    assert reporting.mask(text) == expected
+    assert masks.mask(text) == expected
 
 
 def test_filters_round_trip():
-    f = reporting.Filters.from_args(
+    f = filters.Filters.from_args(
         {
             "from": "2026-11-01",
             "to": "2026-11-30",
@@ -184,30 +184,30 @@ def test_filters_round_trip():
         }
     )
     assert f.country == "MX" and f.outcome == "paid" and f.reason == "" and f.agent is None and f.q == "cuanto"
-    assert reporting.Filters.from_args(f.to_args()) == f
+    assert filters.Filters.from_args(f.to_args()) == f
     assert f.plus_outcome("promise")["outcome"] == "paid,promise"
-    swapped = reporting.Filters.from_args({"from": "2026-11-30", "to": "2026-11-01"})
+    swapped = filters.Filters.from_args({"from": "2026-11-30", "to": "2026-11-01"})
     assert swapped.date_from.isoformat() == "2026-11-01"
     start, end = swapped.bounds
     assert start.isoformat() == "2026-11-01T05:00:00+00:00" and end.isoformat() == "2026-12-01T05:00:00+00:00"
 
 
 def test_list_csv_and_table_csv(session, history, november):
-    text = "".join(reporting.list_csv(session, november(country="MX")))
+    text = "".join(exports.list_csv(session, november(country="MX")))
     lines = text.lstrip("\ufeff").splitlines()
     assert lines[0].startswith("conversation_id,debtor_external_id")
     assert len(lines) == 3
     assert "+525500000001" not in text and "1111-1111" not in text
-    msgs = "".join(reporting.table_csv(session, "messages"))
+    msgs = "".join(exports.table_csv(session, "messages"))
     assert "4111-1111-1111-1234" not in msgs and "•1234" in msgs
-    debtors = "".join(reporting.table_csv(session, "debtors"))
+    debtors = "".join(exports.table_csv(session, "debtors"))
     assert "document_hash" not in debtors and "+525500000001" not in debtors
     with pytest.raises(KeyError):
-        list(reporting.table_csv(session, "users"))
+        list(exports.table_csv(session, "users"))
 
 
 def test_csv_cells_are_never_formulas():
-    assert list(reporting.csv_lines(["a"], [["=HYPERLINK(1)"], ["-5"]]))[1:] == ["'=HYPERLINK(1)\r\n", "'-5\r\n"]
+    assert list(exports.csv_lines(["a"], [["=HYPERLINK(1)"], ["-5"]]))[1:] == ["'=HYPERLINK(1)\r\n", "'-5\r\n"]
 
 
 def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debtor):
@@ -248,11 +248,11 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
         return m
 
     message("in", body, "greet")
-    reporting.flag_message(session, message("out", "Hola, ¿en qué le ayudo?"), None, "report_nonpayment_reason")
+    transcripts.flag_message(session, message("out", "Hola, ¿en qué le ayudo?"), None, "report_nonpayment_reason")
     message("in", "[otra](document_digits) cosa", "nlu_fallback")
     session.flush()
 
-    exported = reporting.nlu_export(session)
+    exported = exports.nlu_export(session)
     data = yaml.safe_load(exported)
     assert data["nlu"][0]["examples"] == f"- {plain}\n"
     examples = RasaYAMLReader().reads(exported).training_examples

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from bot.review import reporting, rollups
+from bot.review import dashboard, filters, rollups
 from bot.store.models import (
     AuditLog,
     ContactAttempt,
@@ -34,27 +34,27 @@ NO_MARGIN = timedelta(0)  # the tests write and refresh within a second
 ZONES = ("America/Bogota", "America/Mexico_City", "America/Santiago", "UTC", "Asia/Kolkata")
 
 
-def figures(d: reporting.Dashboard) -> dict:
+def figures(d: dashboard.Dashboard) -> dict:
     out = asdict(d)
     for key in ("filters", "source", "live_conversations"):
         out.pop(key)
     return out
 
 
-def both(session, f: reporting.Filters) -> tuple[reporting.Dashboard, reporting.Dashboard]:
-    return reporting.dashboard(session, f), reporting.dashboard(session, f, rollup=False)
+def both(session, f: filters.Filters) -> tuple[dashboard.Dashboard, dashboard.Dashboard]:
+    return dashboard.dashboard(session, f), dashboard.dashboard(session, f, rollup=False)
 
 
-def assert_same(session, f: reporting.Filters, source: str = "rollup") -> reporting.Dashboard:
+def assert_same(session, f: filters.Filters, source: str = "rollup") -> dashboard.Dashboard:
     fast, live = both(session, f)
     assert fast.source == source
     assert live.source == "live"
     assert figures(fast) == figures(live), f.to_args()
-    assert reporting.ab_table(session, f) == fast.ab  # the A/B page's table, from the rollup too
+    assert dashboard.ab_table(session, f) == fast.ab  # the A/B page's table, from the rollup too
     return fast
 
 
-def filters_for(**args: str) -> list[reporting.Filters]:
+def filters_for(**args: str) -> list[filters.Filters]:
     out = []
     for tz in ZONES:
         for period in (
@@ -63,12 +63,12 @@ def filters_for(**args: str) -> list[reporting.Filters]:
             {"from": "2026-09-01", "to": "2026-11-30"},
             {"from": "2026-11-18", "to": "2026-11-18"},
         ):
-            out.append(reporting.Filters.from_args({**period, **args}, tz=tz))
+            out.append(filters.Filters.from_args({**period, **args}, tz=tz))
     return out
 
 
 def test_without_a_refresh_the_dashboard_is_live(session, history, november):
-    assert reporting.dashboard(session, november()).source == "live"
+    assert dashboard.dashboard(session, november()).source == "live"
 
 
 def test_rollup_dashboard_equals_live_on_the_hand_built_history(session, history, november):
@@ -447,7 +447,7 @@ def _empty(url: str) -> None:
 def _check(session, qs, all_rolled_up: bool = False) -> None:
     for tz, from_day, days, country, channel in qs:
         first = BASE.date() + timedelta(days=from_day)
-        f = reporting.Filters.from_args(
+        f = filters.Filters.from_args(
             {
                 "from": first.isoformat(),
                 "to": (first + timedelta(days=days)).isoformat(),

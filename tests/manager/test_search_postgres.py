@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from bot.review import reporting, search
+from bot.review import filters, search, transcripts
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgresql"), reason="PostgreSQL only (TEST_DATABASE_URL)"
@@ -71,8 +71,8 @@ def test_accent_and_case_insensitive_with_and_without_unaccent(session, bodies, 
     for query, expected in CASES:
         assert found(session, query) == expected, query
     # The list's search filter goes through the same path.
-    f = reporting.Filters.from_args({"from": "2026-11-01", "to": "2026-11-30", "q": "cuanto"})
-    assert [r.last_text for r in reporting.conversations(session, f)] == ["¿Cuánto debo?"]
+    f = filters.Filters.from_args({"from": "2026-11-01", "to": "2026-11-30", "q": "cuanto"})
+    assert [r.last_text for r in transcripts.conversations(session, f)] == ["¿Cuánto debo?"]
 
 
 def test_unaccent_is_detected_once_per_database(session):

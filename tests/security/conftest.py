@@ -183,7 +183,7 @@ def _static_file(app, endpoint: str) -> str:
 
 def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[str, Any]:
     """A real value for each path parameter; a new parameter name fails here until the world seeds one."""
-    from bot.review import reporting
+    from bot.review import exports
 
     known = {
         "handoff_id": world.handoff_id,
@@ -196,7 +196,7 @@ def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[s
         "short_code": world.short_code,
         "reference": world.reference,
         "result": "exito",
-        "name": reporting.EXPORT_TABLES[0],
+        "name": exports.EXPORT_TABLES[0],
     }
     if "filename" in arguments:
         known["filename"] = _static_file(app, endpoint)

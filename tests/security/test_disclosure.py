@@ -194,9 +194,9 @@ def test_rejected_and_pending_payments_to_an_unverified_phone(
 def test_one_phone_mask_everywhere():
     from bot.desk import agent_desk
     from bot.platform import masking
-    from bot.review import reporting
+    from bot.review import masks
 
-    assert agent_desk.mask_phone(PHONE) == reporting.mask_phone(PHONE) == masking.mask_phone(PHONE) == "+57••••••2233"
+    assert agent_desk.mask_phone(PHONE) == masks.mask_phone(PHONE) == masking.mask_phone(PHONE) == "+57••••••2233"
     assert masking.mask_phone("whatsapp:+5215512345678") == "+52•••••••5678"
 
 
