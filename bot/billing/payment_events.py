@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing import money, payment_links, payment_plans, promises, settlements
 from bot.billing.accounts import local_today
+from bot.billing.allocations import paid_since
 from bot.conversation import disclosure, handoffs
 from bot.messaging import outbox
 from bot.platform import audit, policies
@@ -304,18 +305,6 @@ def _allocation(
     return alloc
 
 
-def paid_since(session: Session, invoice_id: int, since: datetime) -> Decimal:
-    """What approved, unreversed payments brought to the invoice since ``since`` (credit included)."""
-    rows = session.execute(
-        select(PaymentAllocation.applied_amount, PaymentAllocation.credit_amount).where(
-            PaymentAllocation.invoice_id == invoice_id,
-            PaymentAllocation.reversed_at.is_(None),
-            PaymentAllocation.created_at >= since,
-        )
-    ).all()
-    return sum((a + c for a, c in rows), Decimal("0.00"))
-
-
 def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: bool) -> int | None:
     promise = promises.open_promise(session, invoice.id)
     if promise is None:
@@ -485,9 +474,7 @@ def _rejected(
     if not disclosure.verified_conversation(session, debtor, now):
         body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
     elif new_link is not None:
-        from bot.billing.debtors import link_url
-
-        body = message("rejected", url=link_url(new_link), **values)
+        body = message("rejected", url=payment_links.link_url(new_link), **values)
     else:
         body = message("rejected_no_link", **values)
     notify(session, debtor, body, out)
@@ -546,17 +533,3 @@ def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
     if rows and (conversation.id, conversation.phone) not in out.conversations:
         out.conversations.append((conversation.id, conversation.phone))
     return bool(rows)
-
-
-def credit_balance(session: Session, debtor_id: int) -> dict[str, Decimal]:
-    """The debtor's credit (over-payments not reversed), per currency."""
-    out: dict[str, Decimal] = {}
-    for currency, credit in session.execute(
-        select(PaymentAllocation.currency, PaymentAllocation.credit_amount).where(
-            PaymentAllocation.debtor_id == debtor_id,
-            PaymentAllocation.reversed_at.is_(None),
-            PaymentAllocation.credit_amount > 0,
-        )
-    ).all():
-        out[currency] = out.get(currency, Decimal("0.00")) + credit
-    return out
