@@ -8,7 +8,7 @@ MAX_LINKS = 3
 
 
 def send_link(ctx: Ctx) -> None:
-    from bot.billing import accounts, debtors, payment_links
+    from bot.billing import accounts, payment_links
 
     if not ctx.require_verified("request_payment_link"):
         return
@@ -21,7 +21,7 @@ def send_link(ctx: Ctx) -> None:
         ctx.utter(
             f"utter_payment_link_{kind}",
             amount=ctx.money(link.amount, link.currency),
-            url=debtors.link_url(link),
+            url=payment_links.link_url(link),
             invoice=invoice.external_id,
             expires=link.expires_at.astimezone(_tz(ctx)).date(),
         )

@@ -97,7 +97,7 @@ def choose_plan(ctx: Ctx) -> None:
 
 
 def confirm_plan(ctx: Ctx) -> None:
-    from bot.billing import debtors, payment_links, payment_plans
+    from bot.billing import payment_links, payment_plans
 
     invoice = first_open_invoice(ctx)
     count = ctx.slot("plan_count")
@@ -122,7 +122,7 @@ def confirm_plan(ctx: Ctx) -> None:
     ctx.utter(
         "utter_payment_link_instalment",
         amount=ctx.money(link.amount, link.currency),
-        url=debtors.link_url(link),
+        url=payment_links.link_url(link),
         invoice=invoice.external_id,
         expires=first.due_date,
     )

@@ -1,7 +1,9 @@
-"""Debtors and their invoices as the billing system sends them, and as integrators read them back.
+"""Debtors and their invoices as the billing system sends them.
 
 The upsert is idempotent: the same payload twice leaves the store as the first one did, and a
-changed payload updates in place (never a second debtor or invoice).
+changed payload updates in place (never a second debtor or invoice). How integrators read a debtor back
+spans billing and the conversation (hand-offs, reasons, the identity lock), so it lives above both, in
+``bot.web.debtor_view``.
 """
 
 from __future__ import annotations
@@ -20,19 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing import money
-from bot.conversation import identity
 from bot.platform import phones
 from bot.platform.config import get_settings
-from bot.store.models import (
-    Debtor,
-    DueDateChange,
-    Handoff,
-    Invoice,
-    NonpaymentReason,
-    Payment,
-    PaymentLink,
-    Promise,
-)
+from bot.store.models import Debtor, Invoice
 
 COUNTRIES = frozenset(phonenumbers.SUPPORTED_REGIONS)
 MAX_INVOICES = 500
@@ -272,144 +264,3 @@ def get_by_phone(session: Session, phone: str) -> Debtor | None:
     return session.execute(
         select(Debtor).where(Debtor.phone == phone).order_by(Debtor.id.desc()).limit(1)
     ).scalar_one_or_none()
-
-
-def _iso(dt) -> str | None:
-    return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
-
-
-def _day(d: date | None) -> str | None:
-    return d.isoformat() if d is not None else None
-
-
-def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
-    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md)."""
-    invoices = list(
-        session.execute(
-            select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
-        ).scalars()
-    )
-    by_id = {inv.id: inv for inv in invoices}
-
-    def ext(invoice_id: int | None) -> str | None:
-        inv = by_id.get(invoice_id) if invoice_id else None
-        return inv.external_id if inv else None
-
-    def rows(model, order):
-        return list(session.execute(select(model).where(model.debtor_id == debtor.id).order_by(order)).scalars())
-
-    return {
-        "external_id": debtor.external_id,
-        "name": debtor.name,
-        "phone": debtor.phone,
-        "whatsapp": debtor.whatsapp,
-        "country": debtor.country,
-        "timezone": debtor.timezone,
-        "language": debtor.language,
-        "document_last4": debtor.document_last4,
-        "contact_status": debtor.contact_status,
-        "created_at": _iso(debtor.created_at),
-        "updated_at": _iso(debtor.updated_at),
-        "invoices": [
-            {
-                "external_id": inv.external_id,
-                "amount": money.to_str(inv.amount),
-                "balance": money.to_str(inv.balance),
-                "currency": inv.currency,
-                "original_due_date": _day(inv.original_due_date),
-                "due_date": _day(inv.due_date),
-                "status": inv.status,
-            }
-            for inv in invoices
-        ],
-        "promises": [
-            {
-                "invoice_external_id": ext(p.invoice_id),
-                "promised_date": _day(p.promised_date),
-                "amount": money.to_str(p.amount),
-                "currency": p.currency,
-                "status": p.status,
-                "source": p.source,
-                "created_at": _iso(p.created_at),
-            }
-            for p in rows(Promise, Promise.id)
-        ],
-        "nonpayment_reasons": [
-            {
-                "reason": r.reason,
-                "text": r.text,
-                "invoice_external_id": ext(r.invoice_id),
-                "created_at": _iso(r.created_at),
-            }
-            for r in rows(NonpaymentReason, NonpaymentReason.id)
-        ],
-        "due_date_changes": [
-            {
-                "invoice_external_id": ext(c.invoice_id),
-                "old_date": _day(c.old_date),
-                "new_date": _day(c.new_date),
-                "changed_by": c.changed_by,
-                "created_at": _iso(c.created_at),
-            }
-            for c in rows(DueDateChange, DueDateChange.id)
-        ],
-        "payment_links": [
-            {
-                "url": link_url(link),
-                "checkout_url": link.url,
-                "invoice_external_id": ext(link.invoice_id),
-                "amount": money.to_str(link.amount),
-                "currency": link.currency,
-                "status": link.status,
-                "expires_at": _iso(link.expires_at),
-                "created_at": _iso(link.created_at),
-            }
-            for link in rows(PaymentLink, PaymentLink.id)
-        ],
-        "payments": [
-            {
-                "provider_id": p.provider_id,
-                "provider": p.provider,
-                "invoice_external_id": ext(p.invoice_id),
-                "amount": money.to_str(p.amount),
-                "currency": p.currency,
-                "status": p.status,
-                "status_detail": p.status_detail,
-                "refunded_amount": money.to_str(p.refunded_amount or Decimal("0")),
-                "paid_at": _iso(p.paid_at),
-            }
-            for p in rows(Payment, Payment.id)
-        ],
-        "handoffs": [
-            {"status": h.status, "reason": h.reason, "created_at": _iso(h.created_at)}
-            for h in rows(Handoff, Handoff.id)
-        ],
-        "opted_out": debtor.opted_out,
-        # set while the debtor is locked out of the identity check (wrong document digits): why no
-        # disclosure happens and until when
-        "identity_locked_until": _iso(identity.locked_until(session, debtor)),
-        "settlements": _settlements(session, debtor),
-        "credit": _credit(session, debtor),
-    }
-
-
-def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:
-    """Over-payments kept for the debtor (not reversed), per currency: ``[{"currency", "amount"}]``."""
-    from bot.billing.payment_events import credit_balance
-
-    return [
-        {"currency": currency, "amount": money.to_str(amount)}
-        for currency, amount in sorted(credit_balance(session, debtor.id).items())
-    ]
-
-
-def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:
-    """Settlement certificates ("paz y salvo"): ``[{"code", "url", "issued_at", "status"}]``."""
-    from bot.billing import settlements
-
-    return settlements.serialize(session, debtor)
-
-
-def link_url(link: PaymentLink) -> str:
-    """The short URL on our own domain that redirects to the provider's checkout (fits an SMS)."""
-    return f"{get_settings().public_base_url}/p/{link.short_code}"

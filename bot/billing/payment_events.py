@@ -7,9 +7,6 @@ run one after the other and the second finds the first's work done; the unique `
 provider_id)`` on ``payments`` and ``payment_id`` on ``payment_allocations`` back that up.
 
 What a status does, the first time the payment reaches it:
-Each message says what happened in detail only to a debtor verified in the conversation still open on their
-phone (``conversation.disclosure``); anyone else is told that a payment was received, rejected or is waiting, and how
-to see the details (answer the identity question). The certificate's link goes to a verified debtor only.
 
 - approved: the invoice's balance goes down (never below zero: the rest is the debtor's credit), the
   invoice is paid at zero and its reminders stop, the link is paid, the open promise is kept when what
@@ -21,8 +18,13 @@ to see the details (answer the identity question). The certificate's link goes t
   and an agent is alerted with a hand-off ``payment_reversed``;
 - approved but partly refunded (``transaction_amount_refunded`` grew): the refunded part comes out of the
   debtor's credit first, the rest goes back onto the invoice (certificate revoked, hand-off as above).
-Messages are prepared in the same transaction (``bot.messaging.outbox``); the caller queues their sending
-after committing (``Outcome.conversations``).
+
+This module does the money; what the debtor is told and the hand-offs belong to the conversation, which
+billing must not import. So the caller passes ``notices`` (``bot.conversation.payment_notices``) and this
+module calls it at the point where each effect happened before the split: the confirmation before the
+certificate is issued, the certificate's link right after, the hand-off after the balance came back. Whatever
+the notices prepare (messages in the same transaction) is sent by the caller after committing
+(``Outcome.conversations``).
 """
 
 from __future__ import annotations
@@ -31,17 +33,14 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.billing import money, payment_links, payment_plans, promises, settlements
-from bot.billing.accounts import local_today
-from bot.conversation import disclosure, handoffs
-from bot.messaging import outbox
-from bot.platform import audit, policies
-from bot.platform.config import get_settings
+from bot.billing import payment_links, payment_plans, promises, settlements
+from bot.billing.allocations import paid_since
+from bot.platform import audit
 from bot.providers import mercadopago as _providers  # noqa: F401  (registers the providers' payment look-ups)
 from bot.store.models import (
     Debtor,
@@ -52,6 +51,7 @@ from bot.store.models import (
     PaymentLink,
     PaymentPlan,
     Promise,
+    Settlement,
 )
 
 log = logging.getLogger(__name__)
@@ -69,31 +69,54 @@ class Outcome:
     status: str
     action: str  # applied, reversed, rejected, pending, recorded, unchanged, ignored
     debtor_id: int | None = None
+    # (conversation id, phone) the notices prepared messages in: the caller queues them after committing
     conversations: list[tuple[int, str]] = field(default_factory=list)
     settlement_code: str | None = None
     new_link_id: int | None = None
 
 
-def texts() -> dict[str, Any]:
-    return policies.load("payment_methods")
+class Notices(Protocol):
+    """What follows a payment outside the money, called by ``apply`` at fixed points (see the module's docstring).
 
+    Implemented by ``bot.conversation.payment_notices`` (the module itself is passed): messages to the
+    debtor go to ``out.conversations``; the hand-offs need no outcome."""
 
-def message(key: str, **values: object) -> str:
-    template = (texts().get("messages") or {}).get(key) or ""
-    return template.format(**values).strip()
+    def kept_as_credit(self, session: Session, debtor: Debtor, payment: Payment) -> None: ...
 
+    def approved(
+        self,
+        session: Session,
+        debtor: Debtor,
+        payment: Payment,
+        invoice: Invoice,
+        *,
+        paid: bool,
+        credit: Decimal,
+        now: datetime,
+        out: Outcome,
+    ) -> None: ...
 
-def rejection_reason(status_detail: str | None) -> str:
-    reasons = texts().get("rejection_reasons") or {}
-    return reasons.get(status_detail or "", reasons.get("default", "el pago no fue aprobado"))
+    def settled(self, session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None: ...
 
+    def payment_reversed(self, session: Session, debtor: Debtor, payment: Payment) -> None: ...
 
-def cash_place(payment_method_id: str | None) -> str | None:
-    return (texts().get("cash_methods") or {}).get(payment_method_id or "")
+    def partly_refunded(
+        self, session: Session, debtor: Debtor, payment: Payment, delta: Decimal, back: Decimal
+    ) -> None: ...
 
+    def rejected(
+        self,
+        session: Session,
+        debtor: Debtor,
+        payment: Payment,
+        new_link: PaymentLink | None,
+        now: datetime,
+        out: Outcome,
+    ) -> None: ...
 
-def first_name(debtor: Debtor) -> str:
-    return (debtor.name or "").split()[0] if (debtor.name or "").split() else ""
+    def waiting(
+        self, session: Session, debtor: Debtor, payment: Payment, info: dict[str, Any], now: datetime, out: Outcome
+    ) -> None: ...
 
 
 def lock_debtor(session: Session, debtor_id: int, now: datetime) -> None:
@@ -117,9 +140,16 @@ def stored_payment(session: Session, provider: str, provider_id: str) -> Payment
 
 
 def apply(
-    session: Session, provider: str, info: dict[str, Any], now: datetime | None = None, link_provider=None
+    session: Session,
+    provider: str,
+    info: dict[str, Any],
+    now: datetime | None = None,
+    link_provider=None,
+    *,
+    notices: Notices,
 ) -> Outcome:
-    """Apply the provider's view of one payment (``normalise_payment`` shape). Does not commit."""
+    """Apply the provider's view of one payment (``normalise_payment`` shape), telling ``notices`` what
+    happened. Does not commit."""
     now = now or datetime.now(timezone.utc)
     payment_id = str(info.get("id") or "")
     status = str(info.get("status") or "")
@@ -159,20 +189,21 @@ def apply(
 
     refunded = min(Decimal(info.get("transaction_amount_refunded") or 0).quantize(CENT), payment.amount)
     if status == APPROVED and not payment.applied:
-        _apply_approved(session, payment, link, invoice, debtor, now, out)
+        _apply_approved(session, payment, link, invoice, debtor, now, out, notices)
         if refunded > payment.refunded_amount:  # already partly refunded when we first saw it
-            _partial_refund(session, payment, debtor, refunded, now)
+            _partial_refund(session, payment, debtor, refunded, now, notices)
     elif status == APPROVED and payment.applied and refunded > payment.refunded_amount:
-        _partial_refund(session, payment, debtor, refunded, now)
+        _partial_refund(session, payment, debtor, refunded, now, notices)
         out.action = "partially_refunded"
     elif status in REVERSED and payment.applied:
-        _reverse(session, payment, debtor, now, out)
+        _reverse(session, payment, debtor, now, out, notices)
     elif status == previous:
         out.action = "unchanged"
     elif status in FAILED and not payment.applied:
-        _rejected(session, payment, link, invoice, debtor, now, out, link_provider)
+        _rejected(session, payment, link, invoice, debtor, now, out, notices, link_provider)
     elif status in WAITING and previous is None:
-        _waiting(session, payment, debtor, info, now, out)
+        out.action = "pending"
+        notices.waiting(session, debtor, payment, info, now, out)
     else:
         out.action = "recorded"
     if out.action in ("applied", "reversed", "partially_refunded", "rejected", "pending", "recorded"):
@@ -204,6 +235,7 @@ def _apply_approved(
     debtor: Debtor,
     now: datetime,
     out: Outcome,
+    notices: Notices,
 ) -> None:
     out.action = "applied"
     amount = payment.amount
@@ -212,13 +244,7 @@ def _apply_approved(
         _allocation(session, payment, debtor, invoice, Decimal("0.00"), amount, now)
         payment.applied = True
         link.status = "paid"
-        handoffs.open(
-            session,
-            debtor.phone,
-            debtor,
-            "payment_review",
-            summary=f"Pago {payment.provider_id} en {payment.currency} sin factura en esa moneda.",
-        )
+        notices.kept_as_credit(session, debtor, payment)
         log.warning("payment %s kept as credit: no invoice in %s", payment.provider_id, payment.currency)
         return
     applied = min(amount, invoice.balance)
@@ -246,36 +272,11 @@ def _apply_approved(
     alloc.promise_id = _keep_promise(session, invoice, link, paid)
     alloc.instalment_id = _pay_instalments(session, invoice, link, amount, paid, now)
 
-    verified = disclosure.verified_conversation(session, debtor, now)
-    if verified:
-        values = {
-            "name": first_name(debtor),
-            "amount": _fmt(amount, payment.currency, debtor),
-            "invoice": invoice.external_id,
-            "balance": _fmt(invoice.balance, invoice.currency, debtor),
-        }
-        body = message("approved_paid" if paid else "approved_partial", **values)
-        if credit > 0:
-            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
-    else:
-        body = message("unverified_approved", business=_business())
-    notify(session, debtor, body, out)
-
+    notices.approved(session, debtor, payment, invoice, paid=paid, credit=credit, now=now, out=out)
     cert = settlements.maybe_issue(session, debtor, now)
     if cert is not None:
         out.settlement_code = cert.code
-        if verified:  # the certificate names the debtor and the invoices: only to whoever proved who they are
-            notify(
-                session,
-                debtor,
-                message(
-                    "settlement",
-                    name=first_name(debtor),
-                    business=_business(),
-                    url=settlements.certificate_url(cert.code),
-                ),
-                out,
-            )
+        notices.settled(session, debtor, cert, now, out)
 
 
 def _allocation(
@@ -302,18 +303,6 @@ def _allocation(
     alloc.created_at = now
     session.flush()
     return alloc
-
-
-def paid_since(session: Session, invoice_id: int, since: datetime) -> Decimal:
-    """What approved, unreversed payments brought to the invoice since ``since`` (credit included)."""
-    rows = session.execute(
-        select(PaymentAllocation.applied_amount, PaymentAllocation.credit_amount).where(
-            PaymentAllocation.invoice_id == invoice_id,
-            PaymentAllocation.reversed_at.is_(None),
-            PaymentAllocation.created_at >= since,
-        )
-    ).all()
-    return sum((a + c for a, c in rows), Decimal("0.00"))
 
 
 def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: bool) -> int | None:
@@ -365,7 +354,7 @@ def _pay_instalments(
 
 
 # --- reversed ----------------------------------------------------------------------------------------------
-def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, out: Outcome) -> None:
+def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, out: Outcome, notices: Notices) -> None:
     out.action = "reversed"
     alloc = _active_allocation(session, payment)
     payment.applied = False
@@ -376,18 +365,12 @@ def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, 
             if invoice is not None:
                 _unpay_instalments(session, invoice, alloc)
     settlements.revoke_for_payment(session, debtor, payment, now)
-    kind = "contracargo" if payment.status == "charged_back" else "reembolso"
-    handoffs.open(
-        session,
-        debtor.phone,
-        debtor,
-        "payment_reversed",
-        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
-        f"tuvo un {kind} ({payment.status}); el saldo se restableció.",
-    )
+    notices.payment_reversed(session, debtor, payment)
 
 
-def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded: Decimal, now: datetime) -> None:
+def _partial_refund(
+    session: Session, payment: Payment, debtor: Debtor, refunded: Decimal, now: datetime, notices: Notices
+) -> None:
     """Part of an applied payment was given back: it comes out of the debtor's credit first, then goes
     back onto the invoice's balance (and a person is told, as for a whole refund)."""
     delta = (refunded - payment.refunded_amount).quantize(CENT)
@@ -403,15 +386,7 @@ def _partial_refund(session: Session, payment: Payment, debtor: Debtor, refunded
     alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
     _back_onto_invoice(session, alloc, back)
     settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
-    handoffs.open(
-        session,
-        debtor.phone,
-        debtor,
-        "payment_reversed",
-        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
-        f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
-        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.",
-    )
+    notices.partly_refunded(session, debtor, payment, delta, back)
 
 
 def _active_allocation(session: Session, payment: Payment) -> PaymentAllocation | None:
@@ -457,14 +432,10 @@ def _rejected(
     debtor: Debtor,
     now: datetime,
     out: Outcome,
+    notices: Notices,
     link_provider=None,
 ) -> None:
     out.action = "rejected"
-    values = {
-        "name": first_name(debtor),
-        "amount": _fmt(payment.amount, payment.currency, debtor),
-        "reason": rejection_reason(payment.status_detail),
-    }
     new_link = None
     if invoice is not None and invoice.status == "open" and invoice.balance > 0:
         amount = min(link.amount, invoice.balance)
@@ -482,81 +453,4 @@ def _rejected(
             session, debtor, invoice, amount, promise=promise, instalment=instalment, provider=provider, now=now
         )
         out.new_link_id = new_link.id
-    if not disclosure.verified_conversation(session, debtor, now):
-        body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
-    elif new_link is not None:
-        from bot.billing.debtors import link_url
-
-        body = message("rejected", url=link_url(new_link), **values)
-    else:
-        body = message("rejected_no_link", **values)
-    notify(session, debtor, body, out)
-
-
-def _waiting(
-    session: Session, payment: Payment, debtor: Debtor, info: dict[str, Any], now: datetime, out: Outcome
-) -> None:
-    out.action = "pending"
-    values: dict[str, object] = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
-    place = cash_place(info.get("payment_method_id"))
-    if not disclosure.verified_conversation(session, debtor, now):
-        body = message("unverified_pending", business=_business())
-    elif place or info.get("payment_type_id") in ("ticket", "atm"):
-        deadline = ""
-        expires = info.get("date_of_expiration")
-        if expires:
-            deadline = message("pending_cash_deadline", date=local_today(debtor, expires).strftime("%d/%m/%Y"))
-        ticket = message("pending_cash_ticket", url=info["ticket_url"]) if info.get("ticket_url") else ""
-        body = message(
-            "pending_cash",
-            place=place or "el punto de pago elegido",
-            deadline=deadline,
-            ticket=(" " + ticket) if ticket else "",
-            **values,
-        )
-    else:
-        body = message("pending", **values)
-    notify(session, debtor, " ".join(body.split()), out)
-
-
-# --- helpers -----------------------------------------------------------------------------------------------
-def _business() -> str:
-    return get_settings().business_name
-
-
-def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
-    return money.format_money(amount, currency, debtor.country)
-
-
-def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
-    """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
-
-    Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
-    debtor who opted out or whose number is not theirs."""
-    conversation = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
-    session.flush()
-    if conversation.mode == "human":
-        log.info("payment message to debtor %s not sent: an agent holds the conversation", debtor.id)
-        return False
-    try:
-        rows = outbox.prepare_text(session, conversation, body, author="bot")
-    except outbox.NotSendable as exc:
-        log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
-        return False
-    if rows and (conversation.id, conversation.phone) not in out.conversations:
-        out.conversations.append((conversation.id, conversation.phone))
-    return bool(rows)
-
-
-def credit_balance(session: Session, debtor_id: int) -> dict[str, Decimal]:
-    """The debtor's credit (over-payments not reversed), per currency."""
-    out: dict[str, Decimal] = {}
-    for currency, credit in session.execute(
-        select(PaymentAllocation.currency, PaymentAllocation.credit_amount).where(
-            PaymentAllocation.debtor_id == debtor_id,
-            PaymentAllocation.reversed_at.is_(None),
-            PaymentAllocation.credit_amount > 0,
-        )
-    ).all():
-        out[currency] = out.get(currency, Decimal("0.00")) + credit
-    return out
+    notices.rejected(session, debtor, payment, new_link, now, out)

@@ -173,6 +173,13 @@ def create_link(
     raise RuntimeError("could not draw a unique payment reference")
 
 
+def link_url(link: PaymentLink) -> str:
+    """The short URL on our own domain that redirects to the provider's checkout (fits an SMS).
+
+    Built from the link's ``short_code`` drawn above; every message and view that shows a link uses it."""
+    return f"{get_settings().public_base_url}/p/{link.short_code}"
+
+
 def link_for_invoice(
     session: Session, debtor: Debtor, invoice: Invoice, now: datetime | None = None
 ) -> tuple[PaymentLink, str]:

@@ -594,7 +594,6 @@ def send_payment_link(
 ) -> tuple[PaymentLink, list[Message]]:
     """Create (or reuse) an exact-amount link with bot.billing.payment_links and send it to the debtor."""
     from bot.billing import payment_links
-    from bot.billing.debtors import link_url
 
     check_can_act(handoff, user)
     debtor = _debtor(session, handoff)
@@ -616,7 +615,7 @@ def send_payment_link(
     )
     text = (
         f"Este es tu enlace de pago por {format_money(link.amount, link.currency, debtor.country)} "
-        f"(factura {invoice.external_id}): {link_url(link)}"
+        f"(factura {invoice.external_id}): {payment_links.link_url(link)}"
     )
     return link, reply(session, handoff, user, text)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from bot.billing import debtors
 from bot.platform import audit
 from bot.store.models import Message
+from bot.web import debtor_view
 from bot.web.db import get_session
 from bot.web.errors import error_response
 
@@ -72,7 +73,7 @@ def put_debtor(external_id: str):
         details={"created": created, "invoices": len(data.invoices)},
     )
     session.commit()
-    return jsonify(debtors.serialize(session, debtor)), 201 if created else 200
+    return jsonify(debtor_view.serialize(session, debtor)), 201 if created else 200
 
 
 @bp.get("/debtors/<external_id>")
@@ -81,7 +82,7 @@ def get_debtor(external_id: str):
     debtor = debtors.get_by_external_id(session, external_id)
     if debtor is None:
         return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
-    return jsonify(debtors.serialize(session, debtor))
+    return jsonify(debtor_view.serialize(session, debtor))
 
 
 @bp.get("/conversations/<external_id>/messages")

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.desk import agent_desk
 from bot.platform import audit, users
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
-from bot.web import auth
+from bot.web import auth, debtor_view
 from bot.web.auth import current_db_user, role_required
 from bot.web.db import get_session
 
@@ -155,7 +155,7 @@ def release(handoff_id: int):
 # --- Conversation ------------------------------------------------------------------------------
 @bp.get("/handoffs/<int:handoff_id>")
 def handoff(handoff_id: int):
-    from bot.billing import accounts, debtors
+    from bot.billing import accounts
     from bot.billing.money import format_money
 
     db = get_session()
@@ -164,7 +164,7 @@ def handoff(handoff_id: int):
     debtor = db.get(Debtor, h.debtor_id) if h.debtor_id else None
     messages = agent_desk.transcript(db, conv.id) if conv else []
     names = agent_desk.agent_names(db, messages)
-    account = debtors.serialize(db, debtor) if debtor else None
+    account = debtor_view.serialize(db, debtor) if debtor else None
     invoices = (
         list(
             db.execute(

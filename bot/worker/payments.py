@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.billing import payment_events, payment_links
+from bot.conversation import payment_notices
 from bot.platform.queue import Job, Retry
 from bot.providers.mercadopago import OPEN_STATUSES, PaymentProviderError, ProviderUnavailable
 from bot.store.db import session_scope
@@ -41,9 +42,10 @@ def queue_sends(conversations: list[tuple[int, str]]) -> None:
 
 
 def apply_info(provider_name: str, info: dict[str, Any], now: datetime | None = None) -> payment_events.Outcome:
-    """Apply one fetched payment in its own transaction, then queue the debtor's messages."""
+    """Apply one fetched payment in its own transaction (billing moves the money, the conversation tells the
+    debtor and opens hand-offs), then queue the debtor's messages."""
     with session_scope() as session:
-        outcome = payment_events.apply(session, provider_name, info, now=now)
+        outcome = payment_events.apply(session, provider_name, info, now=now, notices=payment_notices)
     queue_sends(outcome.conversations)
     return outcome
 

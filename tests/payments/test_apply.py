@@ -106,13 +106,13 @@ def test_over_payment_is_kept_as_credit(mercadopago_mode, session, debtor_with_l
     assert inv.balance == Decimal("0.00") and inv.status == "paid"
     alloc = session.execute(select(PaymentAllocation)).scalar_one()
     assert alloc.applied_amount == Decimal("185000.00") and alloc.credit_amount == Decimal("15000.00")
-    from bot.billing.payment_events import credit_balance
+    from bot.billing.allocations import credit_balance
 
     assert credit_balance(session, debtor.id) == {"COP": Decimal("15000.00")}
     assert has(bot_texts(session), "saldo a favor de $ 15.000")
-    from bot.billing import debtors
+    from bot.web import debtor_view
 
-    assert debtors.serialize(session, debtor)["credit"] == [{"currency": "COP", "amount": "15000.00"}]
+    assert debtor_view.serialize(session, debtor)["credit"] == [{"currency": "COP", "amount": "15000.00"}]
 
 
 def test_instalments_are_paid_and_the_plan_completes(mercadopago_mode, session, make_debtor, redis_client):
@@ -323,7 +323,7 @@ def test_opted_out_or_agent_held_debtor_is_paid_up_but_not_messaged(
 def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(
     mercadopago_mode, session, debtor_with_link, redis_client
 ):
-    from bot.billing.payment_events import credit_balance
+    from bot.billing.allocations import credit_balance
     from bot.store.models import Handoff, Payment
 
     debtor, inv, link = debtor_with_link()
@@ -352,9 +352,9 @@ def test_a_partial_refund_takes_from_the_credit_first_then_reopens_the_invoice(
     assert (inv.balance, inv.status) == (Decimal("15000.00"), "open")
     assert credit_balance(session, debtor.id) == {}
     assert session.execute(select(Payment)).scalar_one().refunded_amount == Decimal("30000.00")
-    from bot.billing import debtors
+    from bot.web import debtor_view
 
-    [shown] = debtors.serialize(session, debtor)["payments"]
+    [shown] = debtor_view.serialize(session, debtor)["payments"]
     assert (shown["amount"], shown["refunded_amount"]) == ("200000.00", "30000.00")
     [handoff] = session.execute(select(Handoff)).scalars().all()
     assert handoff.reason == "payment_reversed" and "reembolso parcial de 20000.00" in handoff.summary

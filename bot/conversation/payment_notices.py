@@ -1,0 +1,216 @@
+"""What the debtor (and the agents) hear about a payment that ``bot.billing.payment_events`` applied.
+
+Billing moves the money and says when something is to be told (``payment_events.Notices``); this module
+says what, because that needs the conversation: the wording depends on whether the person on the phone
+proved who they are, messages go through the outbox, and some results open a hand-off for a person.
+The worker passes this module to ``payment_events.apply`` as its ``notices``.
+
+Each message says what happened in detail only to a debtor verified in the conversation still open on their
+phone (``conversation.disclosure``); anyone else is told that a payment was received, rejected or is waiting,
+and how to see the details (answer the identity question). The certificate's link goes to a verified debtor
+only. Messages are prepared in the caller's transaction (``bot.messaging.outbox``); the conversations they
+went to are added to ``Outcome.conversations``, whose sending the caller queues after committing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.billing import money, settlements
+from bot.billing.accounts import local_today
+from bot.billing.payment_events import Outcome
+from bot.billing.payment_links import link_url
+from bot.conversation import disclosure, handoffs
+from bot.messaging import outbox
+from bot.platform import policies
+from bot.platform.config import get_settings
+from bot.store.models import Debtor, Invoice, Payment, PaymentLink, Settlement
+
+log = logging.getLogger(__name__)
+
+
+def texts() -> dict[str, Any]:
+    return policies.load("payment_methods")
+
+
+def message(key: str, **values: object) -> str:
+    template = (texts().get("messages") or {}).get(key) or ""
+    return template.format(**values).strip()
+
+
+def rejection_reason(status_detail: str | None) -> str:
+    reasons = texts().get("rejection_reasons") or {}
+    return reasons.get(status_detail or "", reasons.get("default", "el pago no fue aprobado"))
+
+
+def cash_place(payment_method_id: str | None) -> str | None:
+    return (texts().get("cash_methods") or {}).get(payment_method_id or "")
+
+
+def first_name(debtor: Debtor) -> str:
+    return (debtor.name or "").split()[0] if (debtor.name or "").split() else ""
+
+
+# --- approved ----------------------------------------------------------------------------------------------
+def kept_as_credit(session: Session, debtor: Debtor, payment: Payment) -> None:
+    """No invoice in the payment's currency: billing kept it all as credit, a person looks."""
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_review",
+        summary=f"Pago {payment.provider_id} en {payment.currency} sin factura en esa moneda.",
+    )
+
+
+def approved(
+    session: Session,
+    debtor: Debtor,
+    payment: Payment,
+    invoice: Invoice,
+    *,
+    paid: bool,
+    credit: Decimal,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    """The payment reduced the invoice (to zero when ``paid``); ``credit`` is what was left over."""
+    if disclosure.verified_conversation(session, debtor, now):
+        values = {
+            "name": first_name(debtor),
+            "amount": _fmt(payment.amount, payment.currency, debtor),
+            "invoice": invoice.external_id,
+            "balance": _fmt(invoice.balance, invoice.currency, debtor),
+        }
+        body = message("approved_paid" if paid else "approved_partial", **values)
+        if credit > 0:
+            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    else:
+        body = message("unverified_approved", business=_business())
+    notify(session, debtor, body, out)
+
+
+def settled(session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None:
+    """A settlement certificate was just issued, right after ``approved`` told the debtor of the payment.
+
+    The certificate names the debtor and the invoices: only to whoever proved who they are. Asked again
+    rather than remembered from ``approved``: nothing in between (an outgoing message, the certificate)
+    changes the answer, which rests on the debtor's identity check and their incoming messages."""
+    if disclosure.verified_conversation(session, debtor, now):
+        notify(
+            session,
+            debtor,
+            message(
+                "settlement",
+                name=first_name(debtor),
+                business=_business(),
+                url=settlements.certificate_url(cert.code),
+            ),
+            out,
+        )
+
+
+# --- reversed ----------------------------------------------------------------------------------------------
+def payment_reversed(session: Session, debtor: Debtor, payment: Payment) -> None:
+    """Refunded or charged back after it was applied: the balance is back, an agent is alerted."""
+    kind = "contracargo" if payment.status == "charged_back" else "reembolso"
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
+        f"tuvo un {kind} ({payment.status}); el saldo se restableció.",
+    )
+
+
+def partly_refunded(session: Session, debtor: Debtor, payment: Payment, delta: Decimal, back: Decimal) -> None:
+    """``delta`` more was given back, ``back`` of it went onto the invoice again: an agent is alerted."""
+    handoffs.open(
+        session,
+        debtor.phone,
+        debtor,
+        "payment_reversed",
+        summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
+        f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
+        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.",
+    )
+
+
+# --- rejected, waiting -------------------------------------------------------------------------------------
+def rejected(
+    session: Session, debtor: Debtor, payment: Payment, new_link: PaymentLink | None, now: datetime, out: Outcome
+) -> None:
+    """The reason in plain words, and the fresh link billing created (if the invoice is still owed)."""
+    values = {
+        "name": first_name(debtor),
+        "amount": _fmt(payment.amount, payment.currency, debtor),
+        "reason": rejection_reason(payment.status_detail),
+    }
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_rejected", business=_business())  # the fresh link waits for the check
+    elif new_link is not None:
+        body = message("rejected", url=link_url(new_link), **values)
+    else:
+        body = message("rejected_no_link", **values)
+    notify(session, debtor, body, out)
+
+
+def waiting(
+    session: Session, debtor: Debtor, payment: Payment, info: dict[str, Any], now: datetime, out: Outcome
+) -> None:
+    """Acknowledged, with where and until when to pay a cash ticket."""
+    values: dict[str, object] = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
+    place = cash_place(info.get("payment_method_id"))
+    if not disclosure.verified_conversation(session, debtor, now):
+        body = message("unverified_pending", business=_business())
+    elif place or info.get("payment_type_id") in ("ticket", "atm"):
+        deadline = ""
+        expires = info.get("date_of_expiration")
+        if expires:
+            deadline = message("pending_cash_deadline", date=local_today(debtor, expires).strftime("%d/%m/%Y"))
+        ticket = message("pending_cash_ticket", url=info["ticket_url"]) if info.get("ticket_url") else ""
+        body = message(
+            "pending_cash",
+            place=place or "el punto de pago elegido",
+            deadline=deadline,
+            ticket=(" " + ticket) if ticket else "",
+            **values,
+        )
+    else:
+        body = message("pending", **values)
+    notify(session, debtor, " ".join(body.split()), out)
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+def _business() -> str:
+    return get_settings().business_name
+
+
+def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
+    return money.format_money(amount, currency, debtor.country)
+
+
+def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
+    """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
+
+    Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
+    debtor who opted out or whose number is not theirs."""
+    conversation = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+    session.flush()
+    if conversation.mode == "human":
+        log.info("payment message to debtor %s not sent: an agent holds the conversation", debtor.id)
+        return False
+    try:
+        rows = outbox.prepare_text(session, conversation, body, author="bot")
+    except outbox.NotSendable as exc:
+        log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
+        return False
+    if rows and (conversation.id, conversation.phone) not in out.conversations:
+        out.conversations.append((conversation.id, conversation.phone))
+    return bool(rows)

@@ -1,0 +1,162 @@
+"""A debtor as integrators read it back (``GET /api/v1/debtors/{external_id}``, docs/api.md) and the console shows it.
+
+The view spans billing (invoices, promises, links, payments, settlements, credit) and the conversation
+(hand-offs, reasons for not paying, the identity lock), so it is built here, above both, next to the schema
+that documents it (``bot.web.openapi``), rather than in ``bot.billing.debtors``, which must not look up.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.billing import money, settlements
+from bot.billing.allocations import credit_balance
+from bot.billing.payment_links import link_url
+from bot.conversation import identity
+from bot.store.models import (
+    Debtor,
+    DueDateChange,
+    Handoff,
+    Invoice,
+    NonpaymentReason,
+    Payment,
+    PaymentLink,
+    Promise,
+)
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
+
+
+def _day(d: date | None) -> str | None:
+    return d.isoformat() if d is not None else None
+
+
+def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
+    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md)."""
+    invoices = list(
+        session.execute(
+            select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
+        ).scalars()
+    )
+    by_id = {inv.id: inv for inv in invoices}
+
+    def ext(invoice_id: int | None) -> str | None:
+        inv = by_id.get(invoice_id) if invoice_id else None
+        return inv.external_id if inv else None
+
+    def rows(model, order):
+        return list(session.execute(select(model).where(model.debtor_id == debtor.id).order_by(order)).scalars())
+
+    return {
+        "external_id": debtor.external_id,
+        "name": debtor.name,
+        "phone": debtor.phone,
+        "whatsapp": debtor.whatsapp,
+        "country": debtor.country,
+        "timezone": debtor.timezone,
+        "language": debtor.language,
+        "document_last4": debtor.document_last4,
+        "contact_status": debtor.contact_status,
+        "created_at": _iso(debtor.created_at),
+        "updated_at": _iso(debtor.updated_at),
+        "invoices": [
+            {
+                "external_id": inv.external_id,
+                "amount": money.to_str(inv.amount),
+                "balance": money.to_str(inv.balance),
+                "currency": inv.currency,
+                "original_due_date": _day(inv.original_due_date),
+                "due_date": _day(inv.due_date),
+                "status": inv.status,
+            }
+            for inv in invoices
+        ],
+        "promises": [
+            {
+                "invoice_external_id": ext(p.invoice_id),
+                "promised_date": _day(p.promised_date),
+                "amount": money.to_str(p.amount),
+                "currency": p.currency,
+                "status": p.status,
+                "source": p.source,
+                "created_at": _iso(p.created_at),
+            }
+            for p in rows(Promise, Promise.id)
+        ],
+        "nonpayment_reasons": [
+            {
+                "reason": r.reason,
+                "text": r.text,
+                "invoice_external_id": ext(r.invoice_id),
+                "created_at": _iso(r.created_at),
+            }
+            for r in rows(NonpaymentReason, NonpaymentReason.id)
+        ],
+        "due_date_changes": [
+            {
+                "invoice_external_id": ext(c.invoice_id),
+                "old_date": _day(c.old_date),
+                "new_date": _day(c.new_date),
+                "changed_by": c.changed_by,
+                "created_at": _iso(c.created_at),
+            }
+            for c in rows(DueDateChange, DueDateChange.id)
+        ],
+        "payment_links": [
+            {
+                "url": link_url(link),
+                "checkout_url": link.url,
+                "invoice_external_id": ext(link.invoice_id),
+                "amount": money.to_str(link.amount),
+                "currency": link.currency,
+                "status": link.status,
+                "expires_at": _iso(link.expires_at),
+                "created_at": _iso(link.created_at),
+            }
+            for link in rows(PaymentLink, PaymentLink.id)
+        ],
+        "payments": [
+            {
+                "provider_id": p.provider_id,
+                "provider": p.provider,
+                "invoice_external_id": ext(p.invoice_id),
+                "amount": money.to_str(p.amount),
+                "currency": p.currency,
+                "status": p.status,
+                "status_detail": p.status_detail,
+                "refunded_amount": money.to_str(p.refunded_amount or Decimal("0")),
+                "paid_at": _iso(p.paid_at),
+            }
+            for p in rows(Payment, Payment.id)
+        ],
+        "handoffs": [
+            {"status": h.status, "reason": h.reason, "created_at": _iso(h.created_at)}
+            for h in rows(Handoff, Handoff.id)
+        ],
+        "opted_out": debtor.opted_out,
+        # set while the debtor is locked out of the identity check (wrong document digits): why no
+        # disclosure happens and until when
+        "identity_locked_until": _iso(identity.locked_until(session, debtor)),
+        "settlements": _settlements(session, debtor),
+        "credit": _credit(session, debtor),
+    }
+
+
+def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:
+    """Over-payments kept for the debtor (not reversed), per currency: ``[{"currency", "amount"}]``."""
+    return [
+        {"currency": currency, "amount": money.to_str(amount)}
+        for currency, amount in sorted(credit_balance(session, debtor.id).items())
+    ]
+
+
+def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:
+    """Settlement certificates ("paz y salvo"): ``[{"code", "url", "issued_at", "status"}]``."""
+    return settlements.serialize(session, debtor)
