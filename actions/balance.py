@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
+from actions.base import PENDING_CONFIRMATION, Ctx
 
 
 def show_balance(ctx: Ctx) -> None:
@@ -30,11 +30,3 @@ def show_balance(ctx: Ctx) -> None:
         return  # "cuánto debo? me pasás el link": the link comes next, not the question
     ctx.utter("utter_offer_payment_link")
     ctx.set(PENDING_CONFIRMATION, "payment_link")
-
-
-class ActionShowBalance(RecobraAction):
-    def name(self) -> str:
-        return "action_show_balance"
-
-    def handle(self, ctx: Ctx) -> None:
-        show_balance(ctx)

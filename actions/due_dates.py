@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from actions import parsing
-from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions import parsing, reading
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:
@@ -59,15 +59,13 @@ def request_change(ctx: Ctx) -> None:
     if invoice is None:
         return
     today = ctx.today
-    from actions.promises import _resolve, _scan
-
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    new_date = _more_time(ctx, invoice, today) or _resolve(ctx, "date", today)
+    new_date = _more_time(ctx, invoice, today) or reading.entity_date(ctx, "date", today)
     if new_date is None and not date_text and ctx.slot(AWAITING) == "due_date" and ctx.turn.text:
         date_text = ctx.turn.text
         new_date = parsing.resolve_date(date_text, today, ctx.debtor.timezone)
     if new_date is None and not date_text:
-        new_date = _scan(ctx, today)
+        new_date = reading.message_date(ctx, today)
     decision = due_dates.check(ctx.session, invoice, new_date, today)
     if decision.approved:
         ctx.set("new_due_date", new_date.isoformat())
@@ -100,11 +98,3 @@ def confirm_change(ctx: Ctx) -> None:
         ctx.utter("utter_due_date_changed", old_date=decision.old_date, new_date=new_date)
     else:
         _refuse(ctx, decision.reason or "not_open", decision.latest_date)
-
-
-class ActionRequestDueDateChange(RecobraAction):
-    def name(self) -> str:
-        return "action_request_due_date_change"
-
-    def handle(self, ctx: Ctx) -> None:
-        request_change(ctx)

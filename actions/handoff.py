@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 
 
 def _wait(ctx: Ctx) -> str:
@@ -86,33 +86,17 @@ def dispute(ctx: Ctx) -> None:
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))
 
 
-class ActionOpenHandoff(RecobraAction):
-    needs_debtor = False
-
-    def name(self) -> str:
-        return "action_open_handoff"
-
-    def handle(self, ctx: Ctx) -> None:
-        if "claim_already_paid" in ctx.turn.intents:
-            if not ctx.verified:
-                request_human(ctx, reason="claims_paid")
-            return  # verified: the claim's action opened the hand-off and said so
-        request_human(ctx)
+def on_request(ctx: Ctx) -> None:
+    """ "Quiero hablar con alguien": a person takes over; with "ya pagué" in the same message, as a claim."""
+    if "claim_already_paid" in ctx.turn.intents:
+        if not ctx.verified:
+            request_human(ctx, reason="claims_paid")
+        return  # verified: the claim's action opened the hand-off and said so
+    request_human(ctx)
 
 
-class ActionRecordClaimedPaid(RecobraAction):
-    def name(self) -> str:
-        return "action_record_claimed_paid"
-
-    def handle(self, ctx: Ctx) -> None:
-        if "request_human" in ctx.turn.intents and not ctx.verified:
-            return  # "ya pagué pero quiero hablar con alguien": the person verifies it (action_open_handoff)
-        claim_paid(ctx)
-
-
-class ActionRecordDispute(RecobraAction):
-    def name(self) -> str:
-        return "action_record_dispute"
-
-    def handle(self, ctx: Ctx) -> None:
-        dispute(ctx)
+def on_claim_paid(ctx: Ctx) -> None:
+    """ "Ya pagué": the claim, unless a person was asked for in the same message before the identity check."""
+    if "request_human" in ctx.turn.intents and not ctx.verified:
+        return  # "ya pagué pero quiero hablar con alguien": the person verifies it (action_open_handoff)
+    claim_paid(ctx)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.common import PENDING_CONFIRMATION, Ctx, RecobraAction
+from actions.base import PENDING_CONFIRMATION, Ctx
 
 MAX_LINKS = 3
 
@@ -41,21 +41,3 @@ def payment_methods(ctx: Ctx) -> None:
     ctx.utter("utter_payment_methods", methods=countries.payment_methods_text(country))
     if ctx.debtor is not None:
         ctx.set(PENDING_CONFIRMATION, "payment_link")
-
-
-class ActionSendPaymentLink(RecobraAction):
-    def name(self) -> str:
-        return "action_send_payment_link"
-
-    def handle(self, ctx: Ctx) -> None:
-        send_link(ctx)
-
-
-class ActionExplainPaymentMethods(RecobraAction):
-    needs_debtor = False
-
-    def name(self) -> str:
-        return "action_explain_payment_methods"
-
-    def handle(self, ctx: Ctx) -> None:
-        payment_methods(ctx)

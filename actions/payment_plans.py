@@ -4,7 +4,7 @@ stored and the link for the first instalment is sent."""
 from __future__ import annotations
 
 from actions import parsing
-from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 
 
 def offer_plan(ctx: Ctx) -> None:
@@ -126,11 +126,3 @@ def confirm_plan(ctx: Ctx) -> None:
         invoice=invoice.external_id,
         expires=first.due_date,
     )
-
-
-class ActionOfferPaymentPlan(RecobraAction):
-    def name(self) -> str:
-        return "action_offer_payment_plan"
-
-    def handle(self, ctx: Ctx) -> None:
-        offer_plan(ctx)

@@ -7,8 +7,8 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from actions import parsing
-from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions import parsing, reading
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.language.text import normalise
 
 
@@ -21,11 +21,11 @@ def propose_promise(ctx: Ctx) -> None:
     today = ctx.today
     limit = promises.latest_date(today)
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    when = _resolve(ctx, "date", today)
+    when = reading.entity_date(ctx, "date", today)
     if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
         when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
     if when is None and not date_text:
-        when = _scan(ctx, today)
+        when = reading.message_date(ctx, today)
     if when is None and not date_text and ctx.slot("promise_date"):
         when = date.fromisoformat(ctx.slot("promise_date"))
     amount_text = ctx.turn.entity_text("amount") or ctx.turn.entity("amount")
@@ -80,24 +80,6 @@ def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:
     return instalment.amount if instalment is not None else None
 
 
-def _resolve(ctx: Ctx, entity: str, today: date) -> date | None:
-    """The entity's span first, then its value (a normaliser may have rewritten it)."""
-    for text in (ctx.turn.entity_text(entity), ctx.turn.entity(entity)):
-        if text:
-            found = parsing.resolve_date(str(text), today, ctx.debtor.timezone)
-            if found is not None:
-                return found
-    return None
-
-
-def _scan(ctx: Ctx, today: date) -> date | None:
-    """A date from the whole message when the NLU tagged none; in a message that also tells a reason, today is
-    the bad news ("hoy me despidieron"), not the date asked for."""
-    return parsing.scan_date(
-        ctx.turn.text, today, ctx.debtor.timezone, allow_today="report_nonpayment_reason" not in ctx.turn.intents
-    )
-
-
 def confirm_promise(ctx: Ctx) -> None:
     from bot.billing import promises
 
@@ -121,11 +103,3 @@ def confirm_promise(ctx: Ctx) -> None:
         ctx.utter("utter_promise_saved_today", amount=amount)
         return
     ctx.utter("utter_promise_saved", amount=amount, date=promise.promised_date)
-
-
-class ActionProposePromise(RecobraAction):
-    def name(self) -> str:
-        return "action_propose_promise"
-
-    def handle(self, ctx: Ctx) -> None:
-        propose_promise(ctx)

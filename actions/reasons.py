@@ -1,29 +1,36 @@
 """Why the debtor has not paid: recorded (normalised value + own words), answered with empathy,
-followed by the next step that fits the reason."""
+followed by the next step that fits the reason.
+
+One next step, a dispute, belongs to the hand-off feature; ``record_reason`` returns the step and the
+dialogue takes it (``actions.dialogue.take_reason``), so that this module imports no other feature."""
 
 from __future__ import annotations
 
-from actions.common import AWAITING, PENDING_CONFIRMATION, Ctx, RecobraAction, first_open_invoice
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 
 
-def record_reason(ctx: Ctx) -> None:
-    from bot.billing import promises
+def record_reason(ctx: Ctx) -> str | None:
+    """Record the reason and answer with empathy. Returns the next step that fits it (``reasons.next_step``),
+    or None when there is none to take now (not verified yet, or the rest of the message says what comes
+    next)."""
     from bot.conversation import reasons
 
     if not ctx.require_verified("report_nonpayment_reason"):
-        return
+        return None
     reason = reasons.normalise(ctx.turn.entity("reason"))
     reasons.record(ctx.session, ctx.debtor, reason, ctx.turn.text, first_open_invoice(ctx))
     ctx.set("last_reason", reason)
     ctx.utter(f"utter_reason_empathy_{reason}")
     if len(ctx.turn.intents) > 1:
-        return  # the other part of the message says what comes next
-    step = reasons.next_step(reason)
-    if step == "dispute":
-        from actions.handoff import dispute
+        return None  # the other part of the message says what comes next
+    return reasons.next_step(reason)
 
-        dispute(ctx)
-    elif first_open_invoice(ctx) is None:
+
+def offer_next_step(ctx: Ctx, step: str) -> None:
+    """After a reason: the offer that fits it (a plan, a promise date, the link), or both kinds of help."""
+    from bot.billing import promises
+
+    if first_open_invoice(ctx) is None:
         ctx.utter("utter_no_debt")
     elif step == "payment_plan":
         ctx.utter("utter_offer_plan_question")
@@ -37,11 +44,3 @@ def record_reason(ctx: Ctx) -> None:
     else:
         ctx.utter("utter_offer_plan_or_promise")
         ctx.set(PENDING_CONFIRMATION, None)
-
-
-class ActionRecordReason(RecobraAction):
-    def name(self) -> str:
-        return "action_record_reason"
-
-    def handle(self, ctx: Ctx) -> None:
-        record_reason(ctx)

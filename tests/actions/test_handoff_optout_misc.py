@@ -1,22 +1,25 @@
 from sqlalchemy import select
 
-from actions.balance import ActionShowBalance
-from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid, ActionRecordDispute
-from actions.misc import (
+from actions.catalogue import (
     ActionAnswerBotChallenge,
     ActionConfirmPending,
     ActionGoodbye,
     ActionGreet,
     ActionHandleFallback,
+    ActionMarkWrongNumber,
+    ActionOfferPaymentPlan,
+    ActionOpenHandoff,
+    ActionOptOut,
     ActionOutOfScope,
     ActionPaymentConfirmed,
     ActionProcessInform,
+    ActionProposePromise,
+    ActionRecordClaimedPaid,
+    ActionRecordDispute,
     ActionSendReminder,
+    ActionShowBalance,
     ActionThank,
 )
-from actions.optout import ActionMarkWrongNumber, ActionOptOut
-from actions.payment_plans import ActionOfferPaymentPlan
-from actions.promises import ActionProposePromise
 from bot.billing import accounts
 from bot.store.models import Conversation, Debtor, Handoff, Invoice, PaymentPlan, Promise
 from tests.actions.conftest import ent
@@ -127,7 +130,7 @@ async def test_campaign_reminder_text_is_sent_as_is(convo, make_debtor):
 
 
 async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, make_debtor, session):
-    from actions.misc import ActionPromiseFollowup
+    from actions.catalogue import ActionPromiseFollowup
 
     for action, intent in (
         (ActionSendReminder, "EXTERNAL_reminder"),
@@ -186,7 +189,7 @@ async def test_a_claim_is_asked_only_what_it_lacks(convo, make_debtor):
 
 
 async def test_a_claim_told_before_the_digits_is_remembered_after_them(convo, make_debtor):
-    from actions.misc import ActionProcessInform
+    from actions.catalogue import ActionProcessInform
     from tests.actions.conftest import ent
 
     make_debtor()

@@ -2,9 +2,14 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from actions.balance import ActionShowBalance
-from actions.handoff import ActionOpenHandoff, ActionRecordClaimedPaid
-from actions.misc import ActionGreet, ActionHandleFallback, ActionProcessInform
+from actions.catalogue import (
+    ActionGreet,
+    ActionHandleFallback,
+    ActionOpenHandoff,
+    ActionProcessInform,
+    ActionRecordClaimedPaid,
+    ActionShowBalance,
+)
 from bot.store.models import Conversation, Handoff
 from tests.actions.conftest import ent
 
@@ -58,7 +63,7 @@ async def test_three_wrong_answers_lock_and_hand_off(convo, make_debtor, session
 async def test_multi_intent_asks_for_digits_once(convo, make_debtor):
     make_debtor()
     c = convo(PHONE, introduced=True)
-    from actions.payment_links import ActionSendPaymentLink
+    from actions.catalogue import ActionSendPaymentLink
 
     replies = await c.say(
         "cuánto debo? mándame el link", "check_balance+request_payment_link", ActionShowBalance, ActionSendPaymentLink
@@ -82,7 +87,7 @@ async def test_paid_and_human_unverified_goes_to_a_person(convo, make_debtor, se
 
 
 async def test_two_misunderstandings_offer_a_person(convo, make_debtor, session):
-    from actions.misc import ActionConfirmPending
+    from actions.catalogue import ActionConfirmPending
 
     make_debtor()
     c = convo(PHONE, introduced=True, verified=True)
@@ -93,7 +98,7 @@ async def test_two_misunderstandings_offer_a_person(convo, make_debtor, session)
 
 
 async def test_digits_read_as_another_intent_still_verify(convo, make_debtor):
-    from actions.promises import ActionProposePromise
+    from actions.catalogue import ActionProposePromise
 
     make_debtor()
     c = convo(PHONE)
@@ -103,7 +108,7 @@ async def test_digits_read_as_another_intent_still_verify(convo, make_debtor):
 
 
 async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_debtor, session):
-    from actions.payment_links import ActionSendPaymentLink
+    from actions.catalogue import ActionSendPaymentLink
 
     make_debtor(
         invoices=[

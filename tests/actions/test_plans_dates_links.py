@@ -3,10 +3,14 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from actions.due_dates import ActionRequestDueDateChange
-from actions.misc import ActionConfirmPending, ActionProcessInform
-from actions.payment_links import ActionExplainPaymentMethods, ActionSendPaymentLink
-from actions.payment_plans import ActionOfferPaymentPlan
+from actions.catalogue import (
+    ActionConfirmPending,
+    ActionExplainPaymentMethods,
+    ActionOfferPaymentPlan,
+    ActionProcessInform,
+    ActionRequestDueDateChange,
+    ActionSendPaymentLink,
+)
 from bot.billing import accounts
 from bot.language import local_today
 from bot.store.models import DueDateChange, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan
@@ -207,7 +211,7 @@ async def test_a_refused_date_change_offers_a_promise_for_that_day(convo, make_d
 
 
 async def test_with_a_plan_running_a_promise_is_for_the_next_instalment(convo, make_debtor, session):
-    from actions.promises import ActionProposePromise
+    from actions.catalogue import ActionProposePromise
     from bot.store.models import Promise
 
     mx_debtor(make_debtor, amount="900.00")

@@ -4,9 +4,13 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from actions.misc import ActionConfirmPending, ActionDeclinePending, ActionProcessInform
-from actions.promises import ActionProposePromise
-from actions.reasons import ActionRecordReason
+from actions.catalogue import (
+    ActionConfirmPending,
+    ActionDeclinePending,
+    ActionProcessInform,
+    ActionProposePromise,
+    ActionRecordReason,
+)
 from bot.billing import accounts
 from bot.store.models import Invoice, NonpaymentReason, Promise
 from tests.actions.conftest import ent
@@ -253,7 +257,7 @@ async def test_the_answer_to_the_reason_question_is_the_reason_whatever_the_clas
 ):
     """Asked what kept them from paying, "un tema familiar" is the reason even when read as out of scope: it is
     recorded in the debtor's words, with empathy, not answered with "con eso no le puedo ayudar"."""
-    from actions.misc import ActionHandleFallback, ActionOutOfScope
+    from actions.catalogue import ActionHandleFallback, ActionOutOfScope
 
     make_debtor(
         "MX-1",

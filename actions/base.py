@@ -1,5 +1,11 @@
 """What every Recobra action shares: the turn as plain data, the replies it collects, the
-identity gate, and the async shell that runs the blocking store work in a thread."""
+identity gate, and the async shell that runs the blocking store work in a thread.
+
+The bottom of ``actions/``: it imports no feature module and not the dialogue, so that every feature can
+import it and none has to import another. What a turn means in the conversation (the checks before every
+action, "sí" to the last proposal, the answer to the open question) is ``actions.dialogue``'s; the shell
+here only leaves it a place (``RecobraAction.answered_before``).
+"""
 
 from __future__ import annotations
 
@@ -32,8 +38,6 @@ AWAITING = "awaiting"
 FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
 AWAITING_TURN = "awaiting_turn"
-# a message of digits only ("4821", "48 21", "4.821"): the document digits, whatever the classifier read
-DIGITS_ONLY = re.compile(r"[\s\d.\-]+")
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
 ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
 
@@ -287,13 +291,22 @@ class Ctx:
 
 class RecobraAction(Action, ABC):
     """Finds the debtor by the conversation's phone, names the creditor on the first reply,
-    runs ``handle`` in a worker thread inside one store transaction, then sends the replies."""
+    runs ``handle`` in a worker thread inside one store transaction, then sends the replies.
+
+    Between the account checks and ``handle`` stands ``answered_before``: the dialogue's checks that run
+    before every action (``actions.dialogue.DialogueAction``). The hook lives here, empty, so that this
+    module needs none of the features those checks call."""
 
     needs_debtor = True  # a phone with no debtor gets a polite reply that discloses nothing
     resets_fallbacks = True
+    introduces = True
 
     @abstractmethod
     def handle(self, ctx: Ctx) -> None: ...
+
+    def answered_before(self, ctx: Ctx) -> bool:
+        """True when the turn was answered before the action's own ``handle`` (none here)."""
+        return False
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -305,7 +318,6 @@ class RecobraAction(Action, ABC):
         return out.all_events()
 
     def work(self, turn: Turn) -> Out:
-        from actions.handoff import answers_claim_question, note_claim_details  # (imports this module)
         from bot.billing import debtors
         from bot.platform.config import get_settings
 
@@ -324,23 +336,11 @@ class RecobraAction(Action, ABC):
                 ctx.utter("utter_no_account")
             elif debtor is not None and debtor.contact_status == "wrong_number" and self.needs_debtor:
                 ctx.utter("utter_no_account")
-            elif self.is_digits_answer(ctx):
-                from actions.identity import verify
-
-                verify(ctx)  # "4821" read as some other intent is still the answer to the identity question
-            elif self.repeats_verified_digits(ctx):
-                ctx.utter("utter_identity_already_verified")
-                if ctx.slot(AWAITING) in ONE_REPLY_QUESTIONS:
-                    ctx.set(AWAITING, ctx.slot(AWAITING))  # the open question waits for the next reply
-            elif answers_claim_question(ctx):
-                note_claim_details(ctx)
-            else:
+            elif not self.answered_before(ctx):
                 self.handle(ctx)
         if self.resets_fallbacks and turn.slot(FALLBACKS):
             out.set(FALLBACKS, 0)
         return out
-
-    introduces = True
 
     @staticmethod
     def refresh_identity_lock(ctx: Ctx) -> None:
@@ -354,35 +354,6 @@ class RecobraAction(Action, ABC):
                 ctx.set(LOCKED, True)
         elif ctx.turn.slot(LOCKED) and ctx.debtor.document_last4:
             ctx.set(LOCKED, False)
-
-    @staticmethod
-    def is_digits_answer(ctx: Ctx) -> bool:
-        from bot.conversation import identity
-
-        return (
-            ctx.debtor is not None
-            and not ctx.verified
-            and not ctx.slot(LOCKED)
-            and ctx.slot(AWAITING) == "document_digits"
-            and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
-            and identity.extract_digits(ctx.turn.text) is not None
-        )
-
-    @staticmethod
-    def repeats_verified_digits(ctx: Ctx) -> bool:
-        """The document digits again, after the check: a reply to an older question, or to a date question
-        mistaken for the identity one ("4821" is no day, and must not be read as the year 4821)."""
-        import hmac
-
-        from bot.conversation import identity
-
-        expected = ctx.debtor.document_last4 if ctx.debtor is not None else None
-        digits = identity.extract_digits(ctx.turn.text) if ctx.verified and expected else None
-        return (
-            digits is not None
-            and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
-            and hmac.compare_digest(digits, expected)
-        )
 
 
 def first_open_invoice(ctx: Ctx):
