@@ -42,7 +42,7 @@ from bot.conversation import disclosure, handoffs
 from bot.messaging import outbox
 from bot.platform import audit, policies
 from bot.platform.config import get_settings
-from bot.providers import mercadopago as _providers  # noqa: F401  (registers the providers' payment look-ups)
+from bot.providers import factory
 from bot.store.models import (
     Debtor,
     Instalment,
@@ -477,7 +477,7 @@ def _rejected(
         instalment = session.get(Instalment, link.instalment_id) if link.instalment_id else None
         if instalment is not None and instalment.status != "pending":
             instalment = None
-        provider = link_provider or payment_links.get_provider(link.provider)
+        provider = link_provider or factory.payment_provider(link.provider)
         new_link, _ = payment_links.create_link(
             session, debtor, invoice, amount, promise=promise, instalment=instalment, provider=provider, now=now
         )
