@@ -331,7 +331,7 @@ def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[
     from twilio.request_validator import RequestValidator
 
     from bot.platform.redis_client import get_redis
-    from bot.providers.messaging import OUTBOX_TO
+    from bot.providers.sandbox_messaging import OUTBOX_TO
 
     redis = get_redis()
     url = f"http://127.0.0.1:{web_port}/webhooks/twilio/messages"

@@ -142,7 +142,7 @@ def _drop_all_postgres(url: str) -> None:
 
 
 def _empty_tables(url: str) -> None:
-    from bot.providers.messaging import stop_ticker
+    from bot.providers.sandbox_messaging import stop_ticker
     from bot.store.db import get_engine
     from bot.store.models import Base
 

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from bot.billing import payment_links, payment_plans, promises, settlements
 from bot.billing.allocations import paid_since
 from bot.platform import audit
-from bot.providers import mercadopago as _providers  # noqa: F401  (registers the providers' payment look-ups)
+from bot.providers import factory
 from bot.store.models import (
     Debtor,
     Instalment,
@@ -448,7 +448,7 @@ def _rejected(
         instalment = session.get(Instalment, link.instalment_id) if link.instalment_id else None
         if instalment is not None and instalment.status != "pending":
             instalment = None
-        provider = link_provider or payment_links.get_provider(link.provider)
+        provider = link_provider or factory.payment_provider(link.provider)
         new_link, _ = payment_links.create_link(
             session, debtor, invoice, amount, promise=promise, instalment=instalment, provider=provider, now=now
         )

@@ -1,18 +1,16 @@
 """Payment links for an exact amount: the balance, a promise, or the instalment due.
 
-The provider is chosen by ``PAYMENTS_PROVIDER``: ``sandbox`` (here: a checkout page on our own
-web edge) or ``mercadopago`` (registered by its adapter with ``register_provider``). A link for
-the same invoice and amount that is still active and unexpired is reused, never duplicated.
+The provider is chosen by ``PAYMENTS_PROVIDER`` through ``bot.providers.factory``: ``sandbox`` (a
+checkout page on our own web edge) or ``mercadopago``. This service speaks to it only through the port
+(``bot.providers.ports.PaymentProvider``, ``LinkRequest``, ``ProviderLink``). A link for the same invoice
+and amount that is still active and unexpired is reused, never duplicated.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -21,61 +19,11 @@ from sqlalchemy.orm import Session
 from bot.billing import payment_plans, promises
 from bot.platform import audit, policies
 from bot.platform.config import get_settings
+from bot.providers import factory
+from bot.providers.ports import LinkRequest, PaymentProvider
 from bot.store.models import Debtor, Instalment, Invoice, PaymentLink, Promise
 
 SHORT_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
-
-
-@dataclass(frozen=True)
-class LinkRequest:
-    reference: str
-    amount: Decimal
-    currency: str
-    description: str
-    expires_at: datetime
-    debtor_external_id: str
-    invoice_external_id: str | None
-
-
-@dataclass(frozen=True)
-class ProviderLink:
-    url: str  # the checkout URL the debtor opens
-    provider_ref: str | None = None  # e.g. a Mercado Pago preference id
-
-
-class PaymentProvider(Protocol):
-    name: str
-
-    def create_link(self, request: LinkRequest) -> ProviderLink: ...
-
-
-class SandboxProvider:
-    """Checkout on the web edge's sandbox page; no money moves."""
-
-    name = "sandbox"
-
-    def create_link(self, request: LinkRequest) -> ProviderLink:
-        base = get_settings().public_base_url
-        return ProviderLink(url=f"{base}/sandbox/checkout/{request.reference}", provider_ref=f"sb-{request.reference}")
-
-
-_PROVIDERS: dict[str, Callable[[], PaymentProvider]] = {"sandbox": SandboxProvider}
-
-
-def register_provider(name: str, factory: Callable[[], PaymentProvider]) -> None:
-    _PROVIDERS[name] = factory
-
-
-def get_provider(name: str | None = None) -> PaymentProvider:
-    name = name or get_settings().payments_provider
-    if name not in _PROVIDERS and name == "mercadopago":
-        try:  # the adapter registers itself on import (bot/providers/mercadopago.py)
-            import bot.providers.mercadopago  # noqa: F401
-        except ImportError:
-            pass
-    if name not in _PROVIDERS:
-        raise LookupError(f"unknown payments provider {name!r}")
-    return _PROVIDERS[name]()
 
 
 def ttl(pol: dict | None = None) -> timedelta:
@@ -121,7 +69,7 @@ def create_link(
 ) -> tuple[PaymentLink, bool]:
     """A link for exactly ``amount`` (default: the balance); returns (link, reused)."""
     now = now or datetime.now(timezone.utc)
-    provider = provider or get_provider()
+    provider = provider or factory.payment_provider()
     amount = (invoice.balance if amount is None else amount).quantize(Decimal("0.01"))
     if amount <= 0 or amount > invoice.balance:
         raise ValueError("a payment link is for more than zero and at most the balance")

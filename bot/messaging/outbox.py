@@ -16,6 +16,11 @@ WhatsApp's 24-hour window is read from ``Conversation.last_whatsapp_inbound_at``
 approved template goes out on WhatsApp (``config/whatsapp_templates.yml``), or the text falls back to
 SMS where the debtor allows it. Status callbacks never move a message's status backwards.
 Sends are throttled per sender across every worker process with a Redis token bucket.
+
+The provider comes from ``bot.providers.factory`` and is driven through its port
+(``bot.providers.ports.MessagingProvider``). ``messaging_provider`` connects it to this service's hooks
+(``HOOKS``): the sandbox, which plays Twilio's status callbacks itself, reports them to ``apply_statuses``
+(the same ``apply_status`` the signed status webhook calls) and shows templates with ``templates.preview``.
 """
 
 from __future__ import annotations
@@ -35,27 +40,27 @@ from sqlalchemy.orm import Session
 
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
+from bot.platform import audit
 from bot.platform.config import get_settings
 from bot.platform.masking import mask_phone
+from bot.platform.queue import Retry
+from bot.platform.redis_client import get_redis
+from bot.providers import factory
+from bot.providers.ports import (
+    AMBIGUOUS,
+    FAILED_STATUSES,
+    MessagingHooks,
+    MessagingProvider,
+    ProviderError,
+    status_moves_forward,
+)
+from bot.store.db import session_scope
 from bot.store.models import Conversation, Debtor, Message
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 WHATSAPP_WINDOW = timedelta(hours=24)
-
-# Delivery statuses in the order they happen; callbacks may arrive out of order.
-STATUS_RANK = {
-    "pending": 0,
-    "accepted": 1,
-    "scheduled": 1,
-    "queued": 1,
-    "sending": 2,
-    "sent": 3,
-    "delivered": 4,
-    "read": 5,
-}
-FAILED_STATUSES = frozenset({"failed", "undelivered", "canceled"})
 
 # Permanent Twilio errors and what they say about the debtor's phone.
 ERROR_CONTACT_STATUS = {
@@ -116,18 +121,6 @@ def retry_on_lock(session: Session, fn: Callable[[], T], attempts: int = 12) -> 
 
 
 # --- Status ----------------------------------------------------------------------------------
-def status_moves_forward(current: str | None, new: str) -> bool:
-    """True when ``new`` is later than ``current``: never backwards; failed/undelivered are final,
-    and a failure reported after delivery does not undo the delivery."""
-    if current in FAILED_STATUSES:
-        return False
-    if new in FAILED_STATUSES:
-        return current not in ("delivered", "read")
-    if new not in STATUS_RANK:
-        return False
-    return STATUS_RANK[new] > STATUS_RANK.get(current or "", -1)
-
-
 def apply_status(session: Session, sid: str, status: str, error_code: str | None = None) -> bool:
     """Apply a status callback (Twilio's or the sandbox's); returns whether anything changed."""
     status = (status or "").strip().lower()
@@ -148,6 +141,15 @@ def apply_status(session: Session, sid: str, status: str, error_code: str | None
     return True
 
 
+def apply_statuses(statuses: list[tuple[str, str]]) -> None:
+    """Statuses the sandbox played (it has no webhook to post them to): the same ``apply_status`` the signed
+    status webhook calls, all in one transaction."""
+    with session_scope() as session:
+        begin_write(session)
+        for sid, status in statuses:
+            apply_status(session, sid, status, None)
+
+
 def _reflect_error(session: Session, message: Message, code: str) -> None:
     contact_status = ERROR_CONTACT_STATUS.get(code)
     if contact_status is None or not message.debtor_id:
@@ -155,8 +157,6 @@ def _reflect_error(session: Session, message: Message, code: str) -> None:
     debtor = session.get(Debtor, message.debtor_id)
     if debtor is None or debtor.contact_status == contact_status or debtor.contact_status == "wrong_number":
         return
-    from bot.platform import audit
-
     previous = debtor.contact_status
     debtor.contact_status = contact_status
     audit.record(
@@ -356,8 +356,6 @@ class RateLimiter:
     @property
     def redis(self):
         if self._redis is None:
-            from bot.platform.redis_client import get_redis
-
             self._redis = get_redis()
         return self._redis
 
@@ -401,6 +399,17 @@ def limiter() -> RateLimiter:
 
 
 # --- Delivery --------------------------------------------------------------------------------
+# What this service lends a provider that plays Twilio's part itself (the sandbox): see MessagingHooks.
+HOOKS = MessagingHooks(statuses=apply_statuses, preview=templates.preview)
+
+
+def messaging_provider(provider: MessagingProvider | None = None) -> MessagingProvider:
+    """``provider``, else the factory's, connected to this service's hooks before it sends."""
+    provider = provider or factory.messaging_provider()
+    provider.connect(HOOKS)
+    return provider
+
+
 IN_PROCESS_ATTEMPTS = int(_env_float("RECOBRA_SEND_ATTEMPTS", 3))
 BACKOFF_BASE = _env_float("RECOBRA_SEND_BACKOFF", 0.25)
 
@@ -410,13 +419,11 @@ def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = 30.0) -
     return random.uniform(0, min(cap, base * 2**attempt))
 
 
-def deliver(session: Session, message: Message, provider=None) -> Message:
+def deliver(session: Session, message: Message, provider: MessagingProvider | None = None) -> Message:
     """Send one pending message once. Commits. Raises ``ProviderError`` (retryable) to the caller."""
-    from bot.providers.messaging import AMBIGUOUS, ProviderError, current_provider
-
     if message.provider_sid or message.status != "pending":
         return message  # sent already (or given up): never twice
-    provider = provider or current_provider()
+    provider = messaging_provider(provider)
     if message.error_code == AMBIGUOUS and hasattr(provider, "find_sent"):
         # The last attempt got no answer: Twilio may have the message already. Ask before resending.
         candidates = provider.find_sent(
@@ -517,12 +524,11 @@ def pending_messages(session: Session, conversation_id: int) -> list[Message]:
     )
 
 
-def deliver_pending(session: Session, conversation_id: int, provider=None, attempts: int | None = None) -> int:
+def deliver_pending(
+    session: Session, conversation_id: int, provider: MessagingProvider | None = None, attempts: int | None = None
+) -> int:
     """Send the conversation's pending messages in order. Raises ``bot.platform.queue.Retry`` when the
     provider keeps failing transiently; what was sent stays sent, the rest waits its turn."""
-    from bot.platform.queue import Retry
-    from bot.providers.messaging import ProviderError
-
     attempts = IN_PROCESS_ATTEMPTS if attempts is None else attempts
     sent = 0
     for message in pending_messages(session, conversation_id):

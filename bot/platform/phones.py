@@ -11,7 +11,7 @@ import phonenumbers
 
 # Recobra's fictitious range, for demo data only: per country an E.164 prefix the national numbering plan
 # does not assign (phonenumbers calls every number in it invalid), with the number's length in digits.
-# Accepted only in demo mode; the real Twilio provider refuses to send to it (bot/providers/messaging.py).
+# Accepted only in demo mode; the real Twilio provider refuses to send to it (bot/providers/twilio.py).
 DEMO_RANGES: dict[str, int] = {
     "+57399": 12,  # Colombia: mobile numbers are 30x-35x; 399 is unassigned
     "+5240": 12,  # Mexico: no area code starts 40

@@ -1,4 +1,4 @@
-"""Mercado Pago: Checkout Pro links and payment look-ups through the official SDK, and the sandbox twin.
+"""Mercado Pago: Checkout Pro links and payment look-ups through the official SDK.
 
 ``MercadoPagoProvider`` creates one Checkout Pro preference per payment link (the exact amount in the
 invoice's currency; CLP as a whole number) with a stable ``x-idempotency-key`` derived from our
@@ -6,10 +6,9 @@ reference, so a retried creation gives the same preference. ``MERCADOPAGO_API_BA
 at another host (a local double in tests, a proxy): a small ``HttpClient`` subclass swaps the base of
 every URL the SDK builds, so the SDK's own request code still runs.
 
-``SandboxPayments`` is the sandbox provider plus the same look-ups: the payments the sandbox checkout
-page records live in the store (``sandbox_payments``), so the web edge and every worker see them.
-
-Both register themselves with ``bot.billing.payment_links.register_provider`` on import.
+It implements ``bot.providers.ports.PaymentProvider`` and imports nothing but the ports and the platform;
+``bot.providers.factory`` builds it when ``PAYMENTS_PROVIDER=mercadopago`` (or for a link made here).
+The SDK and requests are imported where used, so an installation on the sandbox never loads them.
 """
 
 from __future__ import annotations
@@ -21,9 +20,14 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from bot.billing import payment_links
-from bot.billing.payment_links import LinkRequest, ProviderLink
 from bot.platform.config import get_settings
+from bot.providers.ports import (
+    LinkRequest,
+    PaymentInfo,
+    PaymentProviderError,
+    ProviderLink,
+    ProviderUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,16 +42,6 @@ MP_API_BASE = "https://api.mercadopago.com"
 WHOLE_UNIT_CURRENCIES = frozenset({"CLP"})
 # Payment types paid later in cash (a ticket): the preference also sets ``date_of_expiration``.
 CASH_PAYMENT_TYPES = frozenset({"ticket", "atm"})
-# Statuses a payment can still move from.
-OPEN_STATUSES = frozenset({"pending", "in_process", "authorized", "in_mediation"})
-
-
-class PaymentProviderError(Exception):
-    """The provider refused the request (bad data, bad credentials): retrying will not help."""
-
-
-class ProviderUnavailable(PaymentProviderError):
-    """The provider could not be reached or failed on its side: try again later."""
 
 
 def idempotency_key(reference: str, purpose: str = "preference") -> str:
@@ -85,7 +79,7 @@ def parse_datetime(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def normalise_payment(raw: dict[str, Any]) -> dict[str, Any]:
+def normalise_payment(raw: dict[str, Any]) -> PaymentInfo:
     """A provider payment as Recobra reads it (the same shape from Mercado Pago and the sandbox)."""
     details = raw.get("transaction_details") or {}
     amount = raw.get("transaction_amount")
@@ -218,74 +212,11 @@ class MercadoPagoProvider:
         return ProviderLink(url=url, provider_ref=str(body["id"]))
 
     # --- payments ----------------------------------------------------------------------------------------
-    def get_payment(self, payment_id: str) -> dict[str, Any]:
+    def get_payment(self, payment_id: str) -> PaymentInfo:
         body = self._call("payment", self.sdk.payment().get, str(payment_id), self._options())
         return normalise_payment(body)
 
-    def search_payments(self, external_reference: str) -> list[dict[str, Any]]:
+    def search_payments(self, external_reference: str) -> list[PaymentInfo]:
         filters = {"external_reference": external_reference, "sort": "date_created", "criteria": "desc", "limit": 50}
         body = self._call("payment search", self.sdk.payment().search, filters, self._options())
         return [normalise_payment(r) for r in body.get("results") or []]
-
-
-class SandboxPayments(payment_links.SandboxProvider):
-    """The sandbox provider with payment look-ups: payments recorded by the sandbox checkout page."""
-
-    name = "sandbox"
-
-    def get_payment(self, payment_id: str) -> dict[str, Any]:
-        from sqlalchemy import select
-
-        from bot.store.db import session_scope
-        from bot.store.models import SandboxPayment
-
-        with session_scope() as session:
-            row = session.execute(
-                select(SandboxPayment).where(SandboxPayment.provider_id == str(payment_id))
-            ).scalar_one_or_none()
-            if row is None:
-                raise PaymentProviderError(f"sandbox payment {payment_id} not found")
-            return sandbox_payment_dict(row)
-
-    def search_payments(self, external_reference: str) -> list[dict[str, Any]]:
-        from sqlalchemy import select
-
-        from bot.store.db import session_scope
-        from bot.store.models import SandboxPayment
-
-        with session_scope() as session:
-            rows = (
-                session.execute(
-                    select(SandboxPayment)
-                    .where(SandboxPayment.reference == external_reference)
-                    .order_by(SandboxPayment.id.desc())
-                )
-                .scalars()
-                .all()
-            )
-            return [sandbox_payment_dict(r) for r in rows]
-
-
-def sandbox_payment_dict(row) -> dict[str, Any]:
-    return {
-        "id": row.provider_id,
-        "status": row.status,
-        "status_detail": row.status_detail,
-        "transaction_amount": row.amount,
-        "currency_id": row.currency,
-        "external_reference": row.reference,
-        "date_approved": row.date_approved,
-        "date_of_expiration": None,
-        "payment_method_id": row.payment_method_id,
-        "payment_type_id": row.payment_type_id,
-        "ticket_url": None,
-    }
-
-
-def provider_for(name: str | None = None):
-    """The provider by name (default: ``PAYMENTS_PROVIDER``), with payment look-ups."""
-    return payment_links.get_provider(name)
-
-
-payment_links.register_provider("mercadopago", MercadoPagoProvider)
-payment_links.register_provider("sandbox", SandboxPayments)

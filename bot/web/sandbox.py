@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from bot.messaging import sms as sms_format
 from bot.messaging.twilio_messages import whatsapp_wire_number
 from bot.platform.config import get_settings
+from bot.providers.sandbox_messaging import SandboxMessaging
 from bot.store.models import Conversation, Debtor, Message
 from bot.web import api
 from bot.web.db import get_session
@@ -44,7 +45,6 @@ def register(app: Flask) -> None:
 @api_bp.get("/outbox")
 def outbox():
     from bot.platform.phones import PhoneError, normalise
-    from bot.providers.messaging import SandboxMessaging
 
     to = request.args.get("to")
     if to:

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from bot.billing import payment_events, payment_links
 from bot.conversation import payment_notices
 from bot.platform.queue import Job, Retry
-from bot.providers.mercadopago import OPEN_STATUSES, PaymentProviderError, ProviderUnavailable
+from bot.providers import factory
+from bot.providers.ports import OPEN_STATUSES, PaymentProviderError, ProviderUnavailable
 from bot.store.db import session_scope
 from bot.store.models import Payment, PaymentLink
 from bot.worker.jobs import handles
@@ -54,7 +55,7 @@ def process_payment(
     payment_id: str, provider_name: str | None = None, now: datetime | None = None
 ) -> payment_events.Outcome:
     """Fetch the payment from the provider (never trust a notification's body) and apply it."""
-    provider = payment_links.get_provider(provider_name)
+    provider = factory.payment_provider(provider_name)
     try:
         info = provider.get_payment(str(payment_id))
     except ProviderUnavailable as exc:
@@ -107,7 +108,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
     for reference, provider_name in links:
         counts["links_checked"] += 1
         try:
-            provider = payment_links.get_provider(provider_name)
+            provider = factory.payment_provider(provider_name)
             found = provider.search_payments(reference)
         except (PaymentProviderError, LookupError) as exc:
             counts["errors"] += 1
@@ -124,7 +125,7 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
             continue
         counts["payments_checked"] += 1
         try:
-            info = payment_links.get_provider(provider_name).get_payment(provider_id)
+            info = factory.payment_provider(provider_name).get_payment(provider_id)
         except (PaymentProviderError, LookupError) as exc:
             counts["errors"] += 1
             log.warning("reconciliation: cannot fetch payment %s: %s", provider_id, exc)

@@ -29,14 +29,15 @@ def live_console(app, session, make_debtor, redis_client):
     from bot.platform import users
     from bot.platform.queue import QueueWorker
     from bot.platform.redis_client import get_queue
-    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.providers.factory import set_messaging_provider
+    from bot.providers.sandbox_messaging import SandboxMessaging
     from bot.worker import jobs
 
     users.create_or_update(session, "laura", "agent", PASSWORD, name="Laura Gómez")
     session.commit()
     debtor = make_debtor("CO-7001", phone=PHONE, name="Ana María Restrepo")
     provider = SandboxMessaging(delays=(0.2, 0.4, 0.6))
-    set_provider(provider)
+    set_messaging_provider(provider)
     jobs.load_handlers()
     worker = QueueWorker(get_queue(), jobs.dispatch, consumer="console-browser-test", lease_ms=2000, block_ms=100)
     worker.start()
@@ -46,7 +47,7 @@ def live_console(app, session, make_debtor, redis_client):
     yield f"http://127.0.0.1:{server.server_port}", provider, debtor
     server.shutdown()
     worker.stop(5)
-    set_provider(None)
+    set_messaging_provider(None)
 
 
 def _debtor_writes(session, debtor, text: str):

@@ -18,7 +18,8 @@ def live_edge(app, make_debtor, redis_client):
 
     from bot.platform.queue import QueueWorker
     from bot.platform.redis_client import get_queue
-    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.providers.factory import set_messaging_provider
+    from bot.providers.sandbox_messaging import SandboxMessaging
     from bot.worker import jobs
 
     # the simulator lists only the fictitious demo range (bot/platform/phones.py)
@@ -33,7 +34,7 @@ def live_edge(app, make_debtor, redis_client):
     )
     rasa = FakeRasa()
     set_env(RASA_URL=rasa.url)
-    set_provider(SandboxMessaging(delays=(0.2, 0.4, 0.6)))
+    set_messaging_provider(SandboxMessaging(delays=(0.2, 0.4, 0.6)))
     jobs.load_handlers()
     worker = QueueWorker(get_queue(), jobs.dispatch, consumer="browser-test", lease_ms=2000, block_ms=100)
     worker.start()
@@ -43,7 +44,7 @@ def live_edge(app, make_debtor, redis_client):
     yield f"http://127.0.0.1:{server.server_port}", rasa
     server.shutdown()
     worker.stop(5)
-    set_provider(None)
+    set_messaging_provider(None)
     set_env(RASA_URL=None)
     rasa.close()
 

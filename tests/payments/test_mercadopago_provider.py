@@ -8,14 +8,8 @@ from decimal import Decimal
 import pytest
 
 from bot.billing import accounts, payment_links
-from bot.billing.payment_links import LinkRequest
-from bot.providers.mercadopago import (
-    MercadoPagoProvider,
-    PaymentProviderError,
-    ProviderUnavailable,
-    idempotency_key,
-    wire_amount,
-)
+from bot.providers.mercadopago import MercadoPagoProvider, idempotency_key, wire_amount
+from bot.providers.ports import LinkRequest, PaymentProviderError, ProviderUnavailable
 
 
 def request(reference: str = "RCtest000000001", amount: str = "185000.00", currency: str = "COP") -> LinkRequest:

@@ -196,7 +196,8 @@ def test_demo_phones_are_fictitious_and_twilio_refuses_them(twilio_double, monke
     from bot.demo import seed
     from bot.platform.config import get_settings, reset_settings
     from bot.platform.phones import PhoneError, is_demo_number, normalise
-    from bot.providers.messaging import ProviderError, TwilioMessaging
+    from bot.providers.ports import ProviderError
+    from bot.providers.twilio import TwilioMessaging
 
     for _ext, _name, phone, *_rest in seed.DEMO_DEBTORS:
         assert is_demo_number(phone)

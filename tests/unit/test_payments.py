@@ -4,6 +4,7 @@ from decimal import Decimal
 import pytest
 
 from bot.billing import accounts, payment_links, payment_plans, promises
+from bot.providers import factory
 
 
 def test_link_for_balance_and_reuse(session, make_debtor):
@@ -52,4 +53,4 @@ def test_link_for_invoice_prefers_instalment_then_promise(session, make_debtor):
 
 def test_unknown_provider():
     with pytest.raises(LookupError):
-        payment_links.get_provider("nope")
+        factory.payment_provider("nope")

@@ -378,16 +378,17 @@ def test_debtor_and_transcript_responses_match_their_schemas(client, api_headers
 
 
 def test_outbox_response_matches_its_schema(client, api_headers, redis_client, doc):
-    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.providers.factory import set_messaging_provider
+    from bot.providers.sandbox_messaging import SandboxMessaging
 
     provider = SandboxMessaging(delays=(0.05,))
-    set_provider(provider)
+    set_messaging_provider(provider)
     try:
         provider.send("+525512342201", "whatsapp", body="Hola")
         provider.send("+525512342201", "sms", body="Su saldo")
         r = client.get("/api/v1/sandbox/outbox", query_string={"to": "+525512342201"}, headers=api_headers)
     finally:
-        set_provider(None)
+        set_messaging_provider(None)
     assert r.status_code == 200
     assert len(check(doc, openapi.OUTBOX_PATH, "get", r)["messages"]) == 2
     bad = client.get("/api/v1/sandbox/outbox", query_string={"to": "nadie"}, headers=api_headers)

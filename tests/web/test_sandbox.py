@@ -11,12 +11,13 @@ from tests.worker.doubles import FakeRasa, set_env, wait_for
 
 @pytest.fixture()
 def sandbox(redis_client):
-    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.providers.factory import set_messaging_provider
+    from bot.providers.sandbox_messaging import SandboxMessaging
 
     provider = SandboxMessaging(delays=(0.05, 0.1, 0.15))
-    set_provider(provider)
+    set_messaging_provider(provider)
     yield provider
-    set_provider(None)
+    set_messaging_provider(None)
 
 
 def test_outbox_needs_the_api_key(client, redis_client):

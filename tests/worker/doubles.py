@@ -274,12 +274,13 @@ def twilio_double() -> Iterator[FakeTwilio]:
 @pytest.fixture()
 def sandbox_provider(redis_client):
     """The sandbox provider with fast status callbacks, used for every send in the test."""
-    from bot.providers.messaging import SandboxMessaging, set_provider
+    from bot.providers.factory import set_messaging_provider
+    from bot.providers.sandbox_messaging import SandboxMessaging
 
     provider = SandboxMessaging(delays=(0.05, 0.1, 0.15))
-    set_provider(provider)
+    set_messaging_provider(provider)
     yield provider
-    set_provider(None)
+    set_messaging_provider(None)
 
 
 @pytest.fixture()

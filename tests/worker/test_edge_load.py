@@ -73,12 +73,13 @@ def test_fifty_debtors_writing_at_once_each_get_their_replies_in_order(
 WORKER = """
 import logging, sys, time
 logging.basicConfig(level=logging.WARNING)
-from bot.providers.messaging import SandboxMessaging, set_provider
+from bot.providers.factory import set_messaging_provider
+from bot.providers.sandbox_messaging import SandboxMessaging
 from bot.platform.queue import QueueWorker
 from bot.platform.redis_client import get_queue
 from bot.worker import jobs
 jobs.load_handlers()
-set_provider(SandboxMessaging(delays=(0.05, 0.1, 0.15)))
+set_messaging_provider(SandboxMessaging(delays=(0.05, 0.1, 0.15)))
 QueueWorker(get_queue(), jobs.dispatch, consumer="doomed", lease_ms=1000, block_ms=100).start()
 time.sleep(600)
 """

@@ -15,7 +15,11 @@ from sqlalchemy import select
 from bot.conversation.handoffs import get_or_create_conversation
 from bot.messaging import outbox, templates
 from bot.platform.queue import Retry
-from bot.providers.messaging import ProviderError, SandboxMessaging, TwilioMessaging, set_provider
+from bot.providers import ports
+from bot.providers.factory import set_messaging_provider
+from bot.providers.ports import ProviderError
+from bot.providers.sandbox_messaging import SandboxMessaging
+from bot.providers.twilio import TwilioMessaging
 from bot.store.models import Message
 from tests.worker.doubles import set_env, wait_for
 
@@ -33,9 +37,9 @@ def twilio(twilio_double, redis_client):
     from bot.platform.config import get_settings
 
     provider = TwilioMessaging(get_settings())
-    set_provider(provider)
+    set_messaging_provider(provider)
     yield twilio_double
-    set_provider(None)
+    set_messaging_provider(None)
     set_env(TWILIO_API_BASE=None, MESSAGING_PROVIDER="sandbox", RECOBRA_RATE_WHATSAPP=None, RECOBRA_RATE_SMS=None)
 
 
@@ -171,7 +175,7 @@ def test_status_order(db):
 
 def test_sandbox_provider_plays_status_callbacks_and_outbox(session, make_debtor, redis_client):
     provider = SandboxMessaging(redis_client, delays=(0.0, 0.0, 0.0), ticker=False)
-    set_provider(provider)
+    set_messaging_provider(provider)
     try:
         _, conv = _conversation(session, make_debtor)
         [row] = outbox.prepare_text(session, conv, "hola", reply=True)
@@ -187,7 +191,7 @@ def test_sandbox_provider_plays_status_callbacks_and_outbox(session, make_debtor
         [item] = provider.outbox(PHONE)
         assert (item["to"], item["channel"], item["body"], item["status"]) == (PHONE, "whatsapp", "hola", "read")
     finally:
-        set_provider(None)
+        set_messaging_provider(None)
 
 
 def test_sandbox_magic_numbers_fail_like_twilio(redis_client):
@@ -243,9 +247,9 @@ def test_any_order_of_callbacks_never_moves_a_status_backwards(callbacks):
         if outbox.status_moves_forward(status, new):
             status = new
         seen.append(status)
-    ranks = [outbox.STATUS_RANK.get(s, 0) for s in seen if s not in outbox.FAILED_STATUSES]
+    ranks = [ports.STATUS_RANK.get(s, 0) for s in seen if s not in ports.FAILED_STATUSES]
     assert ranks == sorted(ranks)
-    first_failure = next((i for i, s in enumerate(seen) if s in outbox.FAILED_STATUSES), None)
+    first_failure = next((i for i, s in enumerate(seen) if s in ports.FAILED_STATUSES), None)
     if first_failure is not None:
         assert seen[first_failure:] == [seen[first_failure]] * (len(seen) - first_failure)  # terminal
 
@@ -305,7 +309,7 @@ def impatient_twilio(twilio):
     from bot.platform.config import get_settings
 
     provider = TwilioMessaging(get_settings(), timeout=0.5)
-    set_provider(provider)
+    set_messaging_provider(provider)
     return twilio
 
 
