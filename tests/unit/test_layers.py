@@ -164,3 +164,11 @@ def test_the_checker_sees_a_cycle_and_a_breach():
     """The rules above must be able to fail: a made-up graph with both faults is caught."""
     assert _cycles({"a": {"b"}, "b": {"a"}, "c": {"a"}}) == [["a", "b"]]
     assert "bot.web" not in ALLOWED["bot.billing"]
+
+
+def test_the_architecture_page_names_every_package():
+    """docs/architecture.md is where a newcomer looks for a rule's folder: it must know every folder."""
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    packages = sorted({m.split(".")[1] for m in MODULES if m.startswith("bot.") and m.count(".") >= 2})
+    missing = [p for p in packages if f"{p}/" not in page]
+    assert not missing, f"docs/architecture.md does not place: {missing}"
