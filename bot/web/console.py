@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.desk import agent_desk
+from bot.messaging import send_queue
 from bot.platform import audit, users
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
 from bot.web import auth
@@ -107,9 +108,7 @@ def _queue_send(handoff: Handoff) -> None:
     if conv is None:
         return
     try:
-        from bot.worker.outbound import queue_send
-
-        queue_send(conv)
+        send_queue.queue_send(conv)
     except Exception:
         log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id, exc_info=True)
 
