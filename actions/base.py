@@ -282,9 +282,9 @@ class Ctx:
         )
         _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
         if created:
-            from bot.desk import agent_desk
+            from bot.desk import team_hours
 
-            notice = agent_desk.out_of_hours_notice()
+            notice = team_hours.out_of_hours_notice()
             if notice:  # outside the team's hours the debtor is told when a person will answer
                 self.utter("utter_handoff_out_of_hours", notice=notice)
 

@@ -4,7 +4,7 @@ Why: ``rasa run --auth-token TOKEN`` puts the token in the process's arguments, 
 can read (``ps``, /proc/PID/cmdline), and Rasa has no option to read it from elsewhere. Here the token
 comes from ``RASA_AUTH_TOKEN`` and is appended to the arguments inside this process only: the command
 line the system shows never carries it. Likewise ``RASA_JWT_SECRET``, which verifies the JWTs the worker
-sends in a header (bot/conversation/rasa_api.py), so no token travels in a URL. Without them, nothing starts (an API
+sends in a header (bot/conversation/rasa_client.py), so no token travels in a URL. Without them, nothing starts (an API
 without a token could rewrite any conversation). Imports only Rasa: this runs in the Rasa runtime.
 """
 

@@ -1,1 +1,2 @@
-"""What goes out and how: the outbox, SMS and WhatsApp formats, templates, the contact policy."""
+"""What goes out and how: the outbox (and queueing its sending), SMS and WhatsApp formats, templates, the
+contact policy."""

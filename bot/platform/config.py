@@ -22,7 +22,7 @@ GENERATED_SECRETS = (
     "RECOBRA_API_KEY",
     "SECRET_KEY",
     "RASA_AUTH_TOKEN",
-    # Signs the worker's short-lived JWTs for Rasa's HTTP API (bot/conversation/rasa_api.py): no token in a URL.
+    # Signs the worker's short-lived JWTs for Rasa's HTTP API (bot/conversation/rasa_client.py): no token in a URL.
     "RASA_JWT_SECRET",
     "RASA_CHANNEL_SECRET",
     "TWILIO_AUTH_TOKEN",

@@ -1,7 +1,7 @@
 """The agent console (``/console``): the hand-off queue, the conversation view, quick actions, users.
 
 Every page needs a signed-in user (agents, managers and admins); user administration is for admins.
-Every state change is a POST with a CSRF token, done by ``bot.desk.agent_desk`` and committed here; the
+Every state change is a POST with a CSRF token, done by ``bot.desk`` and committed here; the
 debtor's data shown is written to the audit log. The pages poll small JSON endpoints every few
 seconds (``static/console.js``), so new hand-offs and new debtor messages appear without a reload.
 """
@@ -9,13 +9,17 @@ seconds (``static/console.js``), so new hand-offs and new debtor messages appear
 from __future__ import annotations
 
 import logging
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Flask, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from bot.desk import agent_desk
+from bot.billing import accounts
+from bot.billing.money import format_money
+from bot.desk import access, commands, display, handoff_queue, settings, summary, transcript
+from bot.messaging import send_queue
 from bot.platform import audit, users
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
 from bot.web import auth, debtor_view
@@ -56,26 +60,20 @@ def _signed_in():
 def _helpers() -> dict[str, Any]:
     return {
         "fmt_money": _fmt_money,
-        "invoice_labels": agent_desk.INVOICE_LABELS,
-        "promise_labels": agent_desk.PROMISE_LABELS,
-        "link_labels": agent_desk.LINK_LABELS,
-        "payment_labels": agent_desk.PAYMENT_LABELS,
+        "invoice_labels": display.INVOICE_LABELS,
+        "promise_labels": display.PROMISE_LABELS,
+        "link_labels": display.LINK_LABELS,
+        "payment_labels": display.PAYMENT_LABELS,
     }
 
 
 @bp.app_context_processor
 def _layout() -> dict[str, Any]:
     """For base.html on every page that extends it (the manager dashboard's too)."""
-    from flask import current_app
-
     return {"has_dashboard": any(rule.rule.startswith("/manager") for rule in current_app.url_map.iter_rules())}
 
 
 def _fmt_money(amount: str, currency: str, country: str | None = None) -> str:
-    from decimal import Decimal, InvalidOperation
-
-    from bot.billing.money import format_money
-
     try:
         return format_money(Decimal(amount), currency, country)
     except (InvalidOperation, TypeError, ValueError):
@@ -103,13 +101,11 @@ def _audit_view(handoff: Handoff, action: str, details: dict[str, Any] | None = 
 
 def _queue_send(handoff: Handoff) -> None:
     """After the commit: the worker sends the prepared rows in order (the sweeper retries if Redis is down)."""
-    conv = agent_desk.conversation(get_session(), handoff)
+    conv = transcript.conversation(get_session(), handoff)
     if conv is None:
         return
     try:
-        from bot.worker.outbound import queue_send
-
-        queue_send(conv)
+        send_queue.queue_send(conv)
     except Exception:
         log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id, exc_info=True)
 
@@ -121,14 +117,14 @@ def _back(handoff_id: int, anchor: str = ""):
 # --- Queue -------------------------------------------------------------------------------------
 @bp.get("/")
 def index():
-    return render_template("console/queue.html", poll_seconds=agent_desk.poll_seconds())
+    return render_template("console/queue.html", poll_seconds=settings.poll_seconds())
 
 
 @bp.get("/api/queue")
 def queue_json():
-    items = agent_desk.queue(get_session())
+    items = handoff_queue.queue(get_session())
     return jsonify(
-        {"items": [i.to_dict() for i in items], "poll_seconds": agent_desk.poll_seconds(), "me": current_user.id}
+        {"items": [i.to_dict() for i in items], "poll_seconds": settings.poll_seconds(), "me": current_user.id}
     )
 
 
@@ -136,7 +132,7 @@ def queue_json():
 def claim(handoff_id: int):
     db = get_session()
     _handoff(handoff_id)
-    if agent_desk.claim(db, handoff_id, current_db_user()):
+    if handoff_queue.claim(db, handoff_id, current_db_user()):
         db.commit()
         flash("Conversación tomada: ahora la atiendes tú.", "ok")
     else:
@@ -148,22 +144,19 @@ def claim(handoff_id: int):
 @bp.post("/handoffs/<int:handoff_id>/release")
 def release(handoff_id: int):
     return _act(
-        handoff_id, lambda db, h, u: agent_desk.release(db, h, u), "La conversación volvió a la cola.", to_queue=True
+        handoff_id, lambda db, h, u: handoff_queue.release(db, h, u), "La conversación volvió a la cola.", to_queue=True
     )
 
 
 # --- Conversation ------------------------------------------------------------------------------
 @bp.get("/handoffs/<int:handoff_id>")
 def handoff(handoff_id: int):
-    from bot.billing import accounts
-    from bot.billing.money import format_money
-
     db = get_session()
     h = _handoff(handoff_id)
-    conv = agent_desk.conversation(db, h)
+    conv = transcript.conversation(db, h)
     debtor = db.get(Debtor, h.debtor_id) if h.debtor_id else None
-    messages = agent_desk.transcript(db, conv.id) if conv else []
-    names = agent_desk.agent_names(db, messages)
+    messages = transcript.transcript(db, conv.id) if conv else []
+    names = transcript.agent_names(db, messages)
     account = debtor_view.serialize(db, debtor) if debtor else None
     invoices = (
         list(
@@ -178,7 +171,7 @@ def handoff(handoff_id: int):
     if debtor:
         totals = accounts.totals(accounts.owed(db, debtor))
         balances = [format_money(amount, cur, debtor.country) for cur, amount in sorted(totals.items())]
-    notes = agent_desk.notes(db, h)
+    notes = transcript.notes(db, h)
     note_authors = (
         {
             u.id: u.name or u.username
@@ -198,20 +191,20 @@ def handoff(handoff_id: int):
         account=account,
         invoices=invoices,
         balances=balances,
-        summary=agent_desk.summary(db, h),
-        messages=[agent_desk.message_dict(m, names) for m in messages],
+        summary=summary.summary(db, h),
+        messages=[transcript.message_dict(m, names) for m in messages],
         last_id=max((m.id for m in messages), default=0),
         notes=notes,
         note_authors=note_authors,
         claimer=claimer,
-        can_act=agent_desk.can_act(h, current_user),
-        supervisor=current_user.role in agent_desk.SUPERVISORS,
-        reason_label=agent_desk.reason_label,
-        nonpayment_labels=agent_desk.NONPAYMENT_LABELS,
-        channel_labels=agent_desk.CHANNEL_LABELS,
-        dispute_outcomes=agent_desk.DISPUTE_OUTCOMES,
-        poll_seconds=agent_desk.poll_seconds(),
-        mask_phone=agent_desk.mask_phone,
+        can_act=access.can_act(h, current_user),
+        supervisor=current_user.role in access.SUPERVISORS,
+        reason_label=display.reason_label,
+        nonpayment_labels=display.NONPAYMENT_LABELS,
+        channel_labels=display.CHANNEL_LABELS,
+        dispute_outcomes=commands.DISPUTE_OUTCOMES,
+        poll_seconds=settings.poll_seconds(),
+        mask_phone=display.mask_phone,
     )
 
 
@@ -220,19 +213,19 @@ def messages_json(handoff_id: int):
     db = get_session()
     h = _handoff(handoff_id)
     after = request.args.get("after", default=0, type=int)
-    conv = agent_desk.conversation(db, h)
-    messages = agent_desk.transcript(db, conv.id, after) if conv else []
+    conv = transcript.conversation(db, h)
+    messages = transcript.transcript(db, conv.id, after) if conv else []
     if messages:
         _audit_view(h, "transcript_viewed", {"after": after, "messages": len(messages)})
         db.commit()
     claimer = db.get(User, h.claimed_by) if h.claimed_by else None
-    names = agent_desk.agent_names(db, messages)
+    names = transcript.agent_names(db, messages)
     return jsonify(
         {
-            "messages": [agent_desk.message_dict(m, names) for m in messages],
+            "messages": [transcript.message_dict(m, names) for m in messages],
             "status": h.status,
             "mode": conv.mode if conv else None,
-            "statuses": agent_desk.outbound_statuses(db, conv.id) if conv else {},
+            "statuses": transcript.outbound_statuses(db, conv.id) if conv else {},
             "claimed_by": h.claimed_by,
             "claimed_by_name": (claimer.name or claimer.username) if claimer else None,
         }
@@ -244,7 +237,7 @@ def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False, t
     h = _handoff(handoff_id)
     try:
         fn(db, h, current_db_user())
-    except agent_desk.DeskError as exc:
+    except access.DeskError as exc:
         db.rollback()
         flash(str(exc), "error")
         return _back(handoff_id, anchor)
@@ -258,7 +251,7 @@ def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False, t
 @bp.post("/handoffs/<int:handoff_id>/reply")
 def reply(handoff_id: int):
     body = request.form.get("body", "")
-    return _act(handoff_id, lambda db, h, u: agent_desk.reply(db, h, u, body), "Mensaje enviado.", "reply", send=True)
+    return _act(handoff_id, lambda db, h, u: commands.reply(db, h, u, body), "Mensaje enviado.", "reply", send=True)
 
 
 @bp.post("/handoffs/<int:handoff_id>/link")
@@ -266,7 +259,7 @@ def send_link(handoff_id: int):
     f = request.form
     return _act(
         handoff_id,
-        lambda db, h, u: agent_desk.send_payment_link(db, h, u, f.get("invoice_id"), f.get("amount")),
+        lambda db, h, u: commands.send_payment_link(db, h, u, f.get("invoice_id"), f.get("amount")),
         "Enlace de pago enviado.",
         "actions",
         send=True,
@@ -278,7 +271,7 @@ def promise(handoff_id: int):
     f = request.form
     return _act(
         handoff_id,
-        lambda db, h, u: agent_desk.record_promise(
+        lambda db, h, u: commands.record_promise(
             db, h, u, f.get("invoice_id"), f.get("promised_date"), f.get("amount")
         ),
         "Promesa de pago registrada.",
@@ -291,7 +284,7 @@ def due_date(handoff_id: int):
     f = request.form
     return _act(
         handoff_id,
-        lambda db, h, u: agent_desk.move_due_date(
+        lambda db, h, u: commands.move_due_date(
             db, h, u, f.get("invoice_id"), f.get("new_date"), f.get("override_reason", "")
         ),
         "Fecha de vencimiento cambiada.",
@@ -304,7 +297,7 @@ def dispute(handoff_id: int):
     f = request.form
     return _act(
         handoff_id,
-        lambda db, h, u: agent_desk.record_dispute_outcome(
+        lambda db, h, u: commands.record_dispute_outcome(
             db, h, u, f.get("invoice_id"), f.get("outcome", ""), f.get("note", "")
         ),
         "Resultado de la disputa registrado.",
@@ -315,19 +308,19 @@ def dispute(handoff_id: int):
 @bp.post("/handoffs/<int:handoff_id>/note")
 def note(handoff_id: int):
     body = request.form.get("body", "")
-    return _act(handoff_id, lambda db, h, u: agent_desk.add_note(db, h, u, body), "Nota guardada.", "notes")
+    return _act(handoff_id, lambda db, h, u: commands.add_note(db, h, u, body), "Nota guardada.", "notes")
 
 
 @bp.post("/handoffs/<int:handoff_id>/give-back")
 def give_back(handoff_id: int):
     return _act(
-        handoff_id, lambda db, h, u: agent_desk.give_back(db, h, u), "Conversación devuelta al bot.", to_queue=True
+        handoff_id, lambda db, h, u: commands.give_back(db, h, u), "Conversación devuelta al bot.", to_queue=True
     )
 
 
 @bp.post("/handoffs/<int:handoff_id>/close")
 def close(handoff_id: int):
-    return _act(handoff_id, lambda db, h, u: agent_desk.close(db, h, u), "Conversación cerrada.", to_queue=True)
+    return _act(handoff_id, lambda db, h, u: commands.close(db, h, u), "Conversación cerrada.", to_queue=True)
 
 
 # --- Users (admins) ----------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.billing.money import format_money
-from bot.desk.agent_desk import MESSAGE_STATUS_LABELS
+from bot.desk.display import MESSAGE_STATUS_LABELS
 from bot.platform import audit
 from bot.review import dashboard as review_dashboard
 from bot.review import exports as review_exports

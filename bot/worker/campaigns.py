@@ -12,21 +12,17 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 
-import requests
-
-from bot.conversation import handoffs, rasa_api
+from bot.conversation import handoffs, rasa_client
 from bot.messaging import contact_policy, outbox
 from bot.outreach import campaigns
 from bot.platform.config import get_settings
-from bot.platform.masking import mask_phone
-from bot.platform.queue import Job, Retry
+from bot.platform.queue import Job
 from bot.store import session_scope
 from bot.store.models import ContactAttempt, Debtor, Invoice, Promise
 from bot.worker.jobs import handles
 from bot.worker.main import periodic
 
 log = logging.getLogger(__name__)
-RASA_TIMEOUT = 30
 
 
 def now() -> datetime:
@@ -36,22 +32,7 @@ def now() -> datetime:
 
 def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
     """Inject EXTERNAL_reminder into the debtor's Rasa conversation; returns the bot's texts."""
-    s = get_settings()
-    try:
-        response = requests.post(
-            f"{s.rasa_url}/conversations/{phone}/trigger_intent",
-            headers=rasa_api.auth_headers(s),
-            json={"name": "EXTERNAL_reminder", "entities": {"reminder_text": text, "campaign_stage": stage}},
-            timeout=RASA_TIMEOUT,
-        )
-    except requests.RequestException as exc:
-        raise Retry(f"rasa unreachable: {exc}") from exc
-    if response.status_code >= 500:
-        raise Retry(f"rasa answered {response.status_code}")
-    if response.status_code >= 400:
-        log.error("rasa refused EXTERNAL_reminder for %s: %s", mask_phone(phone), response.text[:200])
-        return []
-    return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
+    return rasa_client.trigger_intent(phone, "EXTERNAL_reminder", {"reminder_text": text, "campaign_stage": stage})
 
 
 def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:

@@ -1,10 +1,10 @@
 """``send_message`` jobs: send a conversation's pending outbound messages, in order.
 
 Agent replies and any other outbound message recorded outside an inbound turn go through here:
-``queue_send`` after the rows are committed. Keyed by the debtor's phone, the job shares the
-partition of that conversation's inbound messages, so the order holds. A transient provider failure
-raises ``Retry`` (the queue backs off with jitter and tries again); a sweeper queues again what
-stayed pending (Redis was down at the time).
+``bot.messaging.send_queue.queue_send`` after the rows are committed. Keyed by the debtor's phone, the
+job shares the partition of that conversation's inbound messages, so the order holds. A transient
+provider failure raises ``Retry`` (the queue backs off with jitter and tries again); a sweeper queues
+again what stayed pending (Redis was down at the time).
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.messaging import outbox
+from bot.messaging.send_queue import SEND_JOB, enqueue_send, queue_send
 from bot.platform.queue import Job
+from bot.platform.redis_client import get_redis
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Message
 from bot.worker.jobs import handles
@@ -23,15 +25,7 @@ from bot.worker.main import periodic
 
 log = logging.getLogger(__name__)
 
-SEND_JOB = "send_message"
 SWEEP_AFTER = timedelta(minutes=2)
-
-
-def queue_send(conversation: Conversation) -> str:
-    """Queue the sending of the conversation's pending messages (call after committing them)."""
-    from bot.platform.redis_client import get_queue
-
-    return get_queue().enqueue(conversation.phone, SEND_JOB, {"conversation_id": conversation.id})
 
 
 def send_agent_message(session, conversation: Conversation, body: str, agent_id: int | None) -> list[Message]:
@@ -50,8 +44,6 @@ def handle_send(job: Job) -> None:
 
 @periodic("outbound_sweeper", 60)
 def sweep_pending() -> int:
-    from bot.platform.redis_client import get_queue, get_redis
-
     cutoff = outbox.utcnow() - SWEEP_AFTER
     with session_scope() as session:
         rows = session.execute(
@@ -65,9 +57,9 @@ def sweep_pending() -> int:
             )
             .distinct()
         ).all()
-    redis, queue, queued = get_redis(), get_queue(), 0
+    redis, queued = get_redis(), 0
     for conversation_id, phone in rows:
         if redis.set(f"recobra:swept-out:{conversation_id}", 1, nx=True, ex=600):
-            queue.enqueue(phone, SEND_JOB, {"conversation_id": conversation_id})
+            enqueue_send(phone, conversation_id)
             queued += 1
     return queued

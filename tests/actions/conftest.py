@@ -107,8 +107,8 @@ def convo(db, session):
 @pytest.fixture(autouse=True)
 def team_at_work(monkeypatch):
     """Hand-offs open during the team's working hours unless a test says otherwise."""
-    from bot.desk import agent_desk
+    from bot.desk import settings as desk_settings
 
     working = datetime(2026, 11, 24, 15, 0, tzinfo=timezone.utc)  # Tuesday 10:00 in Bogotá
-    monkeypatch.setattr(agent_desk, "utcnow", lambda: working)
+    monkeypatch.setattr(desk_settings, "utcnow", lambda: working)
     return monkeypatch

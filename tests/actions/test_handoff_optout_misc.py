@@ -148,10 +148,10 @@ async def test_unprompted_messages_never_go_to_unknown_or_wrong_numbers(convo, m
 async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debtor, session, team_at_work):
     from datetime import datetime, timezone
 
-    from bot.desk import agent_desk
+    from bot.desk import settings as desk_settings
 
     sunday_night = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)  # Sunday 22:00 in Bogotá
-    team_at_work.setattr(agent_desk, "utcnow", lambda: sunday_night)
+    team_at_work.setattr(desk_settings, "utcnow", lambda: sunday_night)
     make_debtor()
     c = convo(PHONE, introduced=True)
     assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [

@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from bot.desk import agent_desk
-from bot.desk.agent_desk import DeskError
+from bot.desk import commands, handoff_queue, settings, summary, team_hours, transcript
+from bot.desk.access import DeskError
 
 
 def _fresh(session, obj):
@@ -40,7 +40,7 @@ def test_two_agents_claiming_at_once_only_one_wins(db, session, make_handoff, ag
                 user = s.execute(select(User).where(User.username == username)).scalar_one()
                 s.commit()  # no transaction open while waiting at the barrier
                 barrier.wait(5)
-                results[username] = agent_desk.claim(s, handoff_id, user)
+                results[username] = handoff_queue.claim(s, handoff_id, user)
                 s.commit()
             finally:
                 s.close()
@@ -62,24 +62,24 @@ def test_claim_only_open_handoffs(session, make_handoff, agent, other_agent):
     from bot.store.models import AuditLog
 
     h = make_handoff()
-    assert agent_desk.claim(session, h.id, agent) is True
+    assert handoff_queue.claim(session, h.id, agent) is True
     session.commit()
-    assert agent_desk.claim(session, h.id, other_agent) is False
-    assert agent_desk.claim(session, h.id, agent) is False
-    assert agent_desk.claim(session, 999_999, agent) is False
+    assert handoff_queue.claim(session, h.id, other_agent) is False
+    assert handoff_queue.claim(session, h.id, agent) is False
+    assert handoff_queue.claim(session, 999_999, agent) is False
     row = session.execute(select(AuditLog).where(AuditLog.action == "handoff_claimed")).scalar_one()
     assert row.user_id == agent.id and row.target_id == str(h.id)
 
 
 def test_release_puts_it_back_in_the_queue(session, make_handoff, agent, other_agent):
     h = make_handoff()
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError):
-        agent_desk.release(session, h, other_agent)
-    assert agent_desk.release(session, h, agent) is True
+        handoff_queue.release(session, h, other_agent)
+    assert handoff_queue.release(session, h, agent) is True
     session.commit()
     assert _fresh(session, h).status == "open" and _fresh(session, h).claimed_by is None
-    assert agent_desk.claim(session, h.id, other_agent) is True
+    assert handoff_queue.claim(session, h.id, other_agent) is True
 
 
 # --- Queue -----------------------------------------------------------------------------------------
@@ -99,9 +99,9 @@ def test_queue_order_flags_and_amounts(session, make_handoff, agent):
             {"external_id": "D", "amount": "99.00", "currency": "USD", "due_date": "2999-01-01"},
         ],
     )
-    agent_desk.claim(session, claimed.id, agent)
+    handoff_queue.claim(session, claimed.id, agent)
     session.commit()
-    items = agent_desk.queue(
+    items = handoff_queue.queue(
         session, cfg={"unclaimed_alert_minutes": 10, "urgency": {"dispute": 1, "request_human": 3}}
     )
     assert [i.id for i in items] == [old_human.id, new_dispute.id, closed.id, new_human.id, claimed.id]
@@ -119,7 +119,7 @@ def test_queue_order_flags_and_amounts(session, make_handoff, agent):
 
     handoffs.close(session, closed, actor="test")
     session.commit()
-    assert closed.id not in [i.id for i in agent_desk.queue(session)]
+    assert closed.id not in [i.id for i in handoff_queue.queue(session)]
 
 
 # --- Summary ---------------------------------------------------------------------------------------
@@ -135,7 +135,7 @@ def test_summary_reads_in_five_seconds(session, make_handoff, agent):
     promises.create(session, debtor, invoice, date.today() + timedelta(days=5), Decimal("50000"), today=date.today())
     payment_links.create_link(session, debtor, invoice)
     session.commit()
-    s = agent_desk.summary(session, h)
+    s = summary.summary(session, h)
     text = " ".join(s.lines)
     assert "Pidió hablar con una persona" in text
     assert "Necesito hablar con alguien" in text
@@ -152,14 +152,14 @@ def test_reply_needs_the_claim_and_goes_out_as_the_agent(session, make_handoff, 
 
     h = make_handoff()
     with pytest.raises(DeskError, match="Primero toma"):
-        agent_desk.reply(session, h, agent, "hola")
-    agent_desk.claim(session, h.id, agent)
+        commands.reply(session, h, agent, "hola")
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="Otra persona"):
-        agent_desk.reply(session, h, other_agent, "hola")
+        commands.reply(session, h, other_agent, "hola")
     with pytest.raises(DeskError):
-        agent_desk.reply(session, h, agent, "   ")
-    rows = agent_desk.reply(session, h, agent, "Hola Ana, te ayudo con gusto.")
-    rows += agent_desk.reply(session, h, manager, "Soy la gerente.")  # a supervisor may step in
+        commands.reply(session, h, agent, "   ")
+    rows = commands.reply(session, h, agent, "Hola Ana, te ayudo con gusto.")
+    rows += commands.reply(session, h, manager, "Soy la gerente.")  # a supervisor may step in
     session.commit()
     out = session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars().all()
     assert [(m.author, m.agent_id, m.channel, m.status, m.to_phone) for m in out] == [
@@ -174,8 +174,8 @@ def test_reply_outside_the_whatsapp_window_falls_back_to_sms(session, make_hando
     h = make_handoff()
     conv = session.get(Conversation, h.conversation_id)
     conv.last_whatsapp_inbound_at = datetime.now(timezone.utc) - timedelta(days=2)
-    agent_desk.claim(session, h.id, agent)
-    agent_desk.reply(session, h, agent, "Hola de nuevo")
+    handoff_queue.claim(session, h.id, agent)
+    commands.reply(session, h, agent, "Hola de nuevo")
     session.commit()
     out = session.execute(select(Message).where(Message.direction == "out")).scalars().all()
     assert [m.channel for m in out] == ["sms"]
@@ -186,10 +186,10 @@ def test_send_payment_link(session, make_handoff, agent):
 
     h = make_handoff()
     invoice = session.execute(select(Invoice)).scalar_one()
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="saldo"):
-        agent_desk.send_payment_link(session, h, agent, invoice.id, "999999999")
-    link, rows = agent_desk.send_payment_link(session, h, agent, invoice.id, "50000")
+        commands.send_payment_link(session, h, agent, invoice.id, "999999999")
+    link, rows = commands.send_payment_link(session, h, agent, invoice.id, "50000")
     session.commit()
     assert link.amount == Decimal("50000.00") and link.currency == "COP"
     assert session.execute(select(PaymentLink)).scalar_one().id == link.id
@@ -203,9 +203,9 @@ def test_action_on_another_debtors_invoice_is_refused(session, make_handoff, mak
     h = make_handoff()
     other = make_debtor("OTHER", phone="+573009990000")
     foreign = session.execute(select(Invoice).where(Invoice.debtor_id == other.id)).scalar_one()
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="factura del deudor"):
-        agent_desk.send_payment_link(session, h, agent, foreign.id)
+        commands.send_payment_link(session, h, agent, foreign.id)
 
 
 def test_record_promise(session, make_handoff, agent):
@@ -213,13 +213,13 @@ def test_record_promise(session, make_handoff, agent):
 
     h = make_handoff()
     invoice = session.execute(select(Invoice)).scalar_one()
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="ya pasó"):
-        agent_desk.record_promise(session, h, agent, invoice.id, "2020-01-01")
+        commands.record_promise(session, h, agent, invoice.id, "2020-01-01")
     with pytest.raises(DeskError, match="fecha no es válida"):
-        agent_desk.record_promise(session, h, agent, invoice.id, "mañana")
+        commands.record_promise(session, h, agent, invoice.id, "mañana")
     when = date.today() + timedelta(days=3)
-    agent_desk.record_promise(session, h, agent, invoice.id, when.isoformat())
+    commands.record_promise(session, h, agent, invoice.id, when.isoformat())
     session.commit()
     p = session.execute(select(Promise)).scalar_one()
     assert p.source == "agent" and p.amount == invoice.balance and p.status == "open"
@@ -231,16 +231,16 @@ def test_due_date_policy_applies_and_managers_may_override(session, make_handoff
     h = make_handoff()
     invoice = session.execute(select(Invoice)).scalar_one()
     today = date(2026, 11, 20)  # the invoice fell due on 2026-11-10
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="política"):
-        agent_desk.move_due_date(session, h, agent, invoice.id, "2026-12-31", "me lo pidió", today=today)
-    decision = agent_desk.move_due_date(session, h, agent, invoice.id, "2026-11-24", today=today)
+        commands.move_due_date(session, h, agent, invoice.id, "2026-12-31", "me lo pidió", today=today)
+    decision = commands.move_due_date(session, h, agent, invoice.id, "2026-11-24", today=today)
     assert decision.approved and invoice.due_date == date(2026, 11, 24)
     # A second change is outside the policy (one per invoice); the manager overrides with a reason.
     h = session.get(Handoff, h.id)
     with pytest.raises(DeskError, match="indica el motivo"):
-        agent_desk.move_due_date(session, h, manager, invoice.id, "2026-12-05", today=today)
-    decision = agent_desk.move_due_date(session, h, manager, invoice.id, "2026-12-05", "Hospitalizado", today=today)
+        commands.move_due_date(session, h, manager, invoice.id, "2026-12-05", today=today)
+    decision = commands.move_due_date(session, h, manager, invoice.id, "2026-12-05", "Hospitalizado", today=today)
     session.commit()
     assert decision.approved and invoice.due_date == date(2026, 12, 5)
     changes = session.execute(select(DueDateChange).order_by(DueDateChange.id)).scalars().all()
@@ -249,7 +249,7 @@ def test_due_date_policy_applies_and_managers_may_override(session, make_handoff
         ("manager", date(2026, 12, 5)),
     ]
     assert "Hospitalizado" in changes[1].note
-    assert any(n.kind == "override" for n in agent_desk.notes(session, h))
+    assert any(n.kind == "override" for n in transcript.notes(session, h))
 
 
 def test_dispute_outcome(session, make_handoff, agent):
@@ -259,27 +259,27 @@ def test_dispute_outcome(session, make_handoff, agent):
     h = make_handoff(reason="dispute")
     invoice = session.execute(select(Invoice)).scalar_one()
     accounts.mark_disputed(session, invoice, "no reconozco")
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError):
-        agent_desk.record_dispute_outcome(session, h, agent, invoice.id, "maybe")
-    agent_desk.record_dispute_outcome(session, h, agent, invoice.id, "rejected", "Factura válida")
+        commands.record_dispute_outcome(session, h, agent, invoice.id, "maybe")
+    commands.record_dispute_outcome(session, h, agent, invoice.id, "rejected", "Factura válida")
     assert invoice.status == "open" and invoice.reminders_paused is False
-    agent_desk.record_dispute_outcome(session, h, agent, invoice.id, "upheld")
+    commands.record_dispute_outcome(session, h, agent, invoice.id, "upheld")
     session.commit()
     assert invoice.status == "cancelled" and invoice.reminders_paused is True
-    kinds = [n.kind for n in agent_desk.notes(session, h)]
+    kinds = [n.kind for n in transcript.notes(session, h)]
     assert kinds == ["dispute_outcome", "dispute_outcome"]
 
 
 def test_notes(session, make_handoff, agent, other_agent):
     h = make_handoff()
-    note = agent_desk.add_note(session, h, agent, "Llamar el lunes")
+    note = commands.add_note(session, h, agent, "Llamar el lunes")
     session.commit()
     assert note.user_id == agent.id and note.debtor_id == h.debtor_id
-    agent_desk.claim(session, h.id, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError):
-        agent_desk.add_note(session, h, other_agent, "yo también")
-    assert [n.body for n in agent_desk.notes(session, h)] == ["Llamar el lunes"]
+        commands.add_note(session, h, other_agent, "yo también")
+    assert [n.body for n in transcript.notes(session, h)] == ["Llamar el lunes"]
 
 
 # --- Give back / close -----------------------------------------------------------------------------
@@ -291,17 +291,17 @@ def test_give_back_returns_the_conversation_to_the_bot(session, make_handoff, ag
     conv = session.get(Conversation, h.conversation_id)
     assert conv.mode == "human"
     with pytest.raises(DeskError, match="Primero toma"):
-        agent_desk.give_back(session, h, agent)
-    agent_desk.claim(session, h.id, agent)
+        commands.give_back(session, h, agent)
+    handoff_queue.claim(session, h.id, agent)
     with pytest.raises(DeskError, match="Otra persona"):
-        agent_desk.give_back(session, h, other_agent)
-    agent_desk.give_back(session, h, agent)
+        commands.give_back(session, h, other_agent)
+    commands.give_back(session, h, agent)
     session.commit()
     assert _fresh(session, h).status == "closed"
     assert _fresh(session, conv).mode == "bot"
     assert handoffs.live(session, conv.id) is None
     with pytest.raises(DeskError, match="ya se cerró"):
-        agent_desk.reply(session, _fresh(session, h), agent, "hola")
+        commands.reply(session, _fresh(session, h), agent, "hola")
 
 
 def test_close_and_a_new_handoff_can_open_later(session, make_handoff, agent):
@@ -309,22 +309,22 @@ def test_close_and_a_new_handoff_can_open_later(session, make_handoff, agent):
     from bot.store.models import Conversation, Debtor
 
     h = make_handoff()
-    agent_desk.claim(session, h.id, agent)
-    agent_desk.close(session, h, agent)
+    handoff_queue.claim(session, h.id, agent)
+    commands.close(session, h, agent)
     session.commit()
     conv = _fresh(session, session.get(Conversation, h.conversation_id))
     assert conv.mode == "bot"
     again, created = handoffs.open(session, conv.phone, session.get(Debtor, h.debtor_id), "dispute")
     session.commit()
     assert created and again.id != h.id
-    assert [i.id for i in agent_desk.queue(session)] == [again.id]
+    assert [i.id for i in handoff_queue.queue(session)] == [again.id]
 
 
 def test_supervisor_may_close_an_unclaimed_handoff(session, make_handoff, agent, manager):
     h = make_handoff()
     with pytest.raises(DeskError):
-        agent_desk.close(session, h, agent)
-    agent_desk.close(session, h, manager)
+        commands.close(session, h, agent)
+    commands.close(session, h, manager)
     assert h.status == "closed"
 
 
@@ -362,7 +362,7 @@ def _utc(text: str) -> datetime:
     ],
 )
 def test_out_of_hours_notice(now, expected):
-    notice = agent_desk.out_of_hours_notice(_utc(now), HOURS)
+    notice = team_hours.out_of_hours_notice(_utc(now), HOURS)
     if expected is None:
         assert notice is None
     else:
@@ -370,23 +370,23 @@ def test_out_of_hours_notice(now, expected):
 
 
 def test_no_hours_configured_means_always_staffed():
-    assert agent_desk.out_of_hours_notice(_utc("2026-11-29T03:00:00"), {}) is None
+    assert team_hours.out_of_hours_notice(_utc("2026-11-29T03:00:00"), {}) is None
 
 
 def test_the_shipped_config_is_valid():
-    cfg = agent_desk.config()
-    assert agent_desk.poll_seconds(cfg) <= 3
-    assert agent_desk.next_opening(_utc("2026-11-29T03:00:00"), cfg) is not None
+    cfg = settings.config()
+    assert settings.poll_seconds(cfg) <= 3
+    assert team_hours.next_opening(_utc("2026-11-29T03:00:00"), cfg) is not None
 
 
 def test_notify_out_of_hours_once_per_handoff(session, make_handoff):
     from bot.store.models import Message
 
     h = make_handoff()
-    assert agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T15:00:00"), HOURS) == []  # staffed
-    rows = agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T23:30:00"), HOURS)
+    assert team_hours.notify_out_of_hours(session, h, _utc("2026-11-24T15:00:00"), HOURS) == []  # staffed
+    rows = team_hours.notify_out_of_hours(session, h, _utc("2026-11-24T23:30:00"), HOURS)
     assert len(rows) == 1 and "mañana a partir de las 8:00" in rows[0].body and rows[0].author == "system"
-    assert agent_desk.notify_out_of_hours(session, h, _utc("2026-11-24T23:40:00"), HOURS) == []
+    assert team_hours.notify_out_of_hours(session, h, _utc("2026-11-24T23:40:00"), HOURS) == []
     session.commit()
     out = session.execute(select(Message).where(Message.direction == "out")).scalars().all()
     assert [m.channel for m in out] == ["whatsapp"]

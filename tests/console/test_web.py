@@ -256,11 +256,11 @@ def test_claim_reply_give_back_over_http(client, agent, make_handoff, session, r
 
 
 def test_second_agent_cannot_reply_on_a_claimed_handoff(client, agent, other_agent, make_handoff, session):
-    from bot.desk import agent_desk
+    from bot.desk import handoff_queue
     from bot.store.models import Message
 
     h = make_handoff()
-    assert agent_desk.claim(session, h.id, agent)
+    assert handoff_queue.claim(session, h.id, agent)
     session.commit()
     login(client, "agente2")
     resp = client.post(

@@ -192,11 +192,11 @@ def test_rejected_and_pending_payments_to_an_unverified_phone(
 
 # --- 3. masking ------------------------------------------------------------------------------------------------
 def test_one_phone_mask_everywhere():
-    from bot.desk import agent_desk
+    from bot.desk import display
     from bot.platform import masking
     from bot.review import masks
 
-    assert agent_desk.mask_phone(PHONE) == masks.mask_phone(PHONE) == masking.mask_phone(PHONE) == "+57••••••2233"
+    assert display.mask_phone(PHONE) == masks.mask_phone(PHONE) == masking.mask_phone(PHONE) == "+57••••••2233"
     assert masking.mask_phone("whatsapp:+5215512345678") == "+52•••••••5678"
 
 

@@ -364,7 +364,7 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
         ok = requests.get(tracker, params={"token": token}, timeout=60)
         assert ok.status_code == 200 and ok.json()["slots"].get("verified") in (None, False)
         # the worker's way: a short-lived JWT in a header, no token in the URL
-        from bot.conversation.rasa_api import auth_headers
+        from bot.conversation.rasa_client import auth_headers
         from bot.platform.config import get_settings
 
         settings = dataclasses.replace(get_settings(), rasa_jwt_secret="rasa-jwt-secret-for-this-test")

@@ -134,8 +134,9 @@ def test_a_job_redelivered_after_the_answer_was_recorded_sends_it_once(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
     """A worker that died after recording the answer but before sending it: the redelivery sends it."""
+    from bot.conversation.inbox import process_message
     from bot.platform.queue import Job
-    from bot.worker.inbound import handle_inbound, process_message
+    from bot.worker.inbound import handle_inbound
 
     make_debtor("CO-1", phone="+573001112233")
     post_inbound(client, inbound_params("+573001112233", "hola"))

@@ -215,7 +215,8 @@ def test_opted_out_debtor_gets_no_automated_message(session, make_debtor, sandbo
 def test_a_message_that_keeps_failing_is_set_aside_and_does_not_block_the_next(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
-    from bot.worker.inbound import MAX_ATTEMPTS, handle_inbound
+    from bot.conversation.inbox import MAX_ATTEMPTS
+    from bot.worker.inbound import handle_inbound
 
     make_debtor("CO-1", phone=PHONE)
     rasa_double.reject.add("veneno")

@@ -1,0 +1,144 @@
+"""The one Rasa client: every call the bot's processes make to the Rasa server goes through here.
+
+Two doors into the same server, for two reasons to talk to the bot:
+
+- ``post_turn``: a debtor's message runs one turn on Recobra's own input channel
+  (``channels/recobra_input.py``), which answers with the bot's messages *and* the parse (intent,
+  confidence, entities) for the store. The channel checks a shared secret in a header.
+- ``trigger_intent``: the worker's scheduler injects an ``EXTERNAL_`` intent (a campaign reminder) into
+  a debtor's conversation through Rasa's HTTP API, so the debtor's reply is understood in context.
+
+Why a JWT in a header for the HTTP API, not Rasa's ``?token=`` query parameter: a token in a URL ends up in
+logs, proxies and error messages. Rasa 3.6 also accepts a JWT signed with ``--jwt-secret``
+(channels/rasa_server.py passes it from the environment) in ``Authorization: Bearer``; the worker signs one
+per call, valid for a few minutes.
+
+What counts as transient is decided here, once: Rasa unreachable or overloaded raises
+``bot.platform.queue.Retry`` (the queue keeps the job and tries again later); a refusal that retrying cannot
+change does not.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import jwt
+import requests
+
+from bot.platform import masking
+from bot.platform.config import Settings, get_settings
+from bot.platform.queue import Retry
+from bot.store.models import Conversation, Debtor, Message
+
+log = logging.getLogger(__name__)
+
+# --- Rasa's HTTP API (trigger_intent) ------------------------------------------------------------
+JWT_METHOD = "HS256"
+LIFETIME_S = 300
+TRIGGER_TIMEOUT = 30
+
+
+def auth_headers(settings: Settings | None = None, now: float | None = None) -> dict[str, str]:
+    settings = settings or get_settings()
+    issued = int(now if now is not None else time.time())
+    claims = {"user": {"username": "recobra-worker", "role": "admin"}, "iat": issued, "exp": issued + LIFETIME_S}
+    return {"Authorization": "Bearer " + jwt.encode(claims, settings.rasa_jwt_secret, algorithm=JWT_METHOD)}
+
+
+def trigger_intent(sender: str, name: str, entities: dict[str, Any]) -> list[str]:
+    """Inject the intent ``name`` into ``sender``'s conversation; returns the bot's texts.
+
+    Rasa down or failing (5xx) → ``Retry``; a request Rasa refuses (4xx) is logged and answers nothing,
+    since sending it again would be refused again."""
+    s = get_settings()
+    try:
+        response = requests.post(
+            f"{s.rasa_url}/conversations/{sender}/trigger_intent",
+            headers=auth_headers(s),
+            json={"name": name, "entities": entities},
+            timeout=TRIGGER_TIMEOUT,
+        )
+    except requests.RequestException as exc:
+        raise Retry(f"rasa unreachable: {exc}") from exc
+    if response.status_code >= 500:
+        raise Retry(f"rasa answered {response.status_code}")
+    if response.status_code >= 400:
+        log.error("rasa refused %s for %s: %s", name, masking.mask_phone(sender), response.text[:200])
+        return []
+    return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
+
+
+# --- Recobra's input channel (one debtor message, one turn) ---------------------------------------
+CHANNEL_PATH = "/webhooks/recobra/webhook"
+SECRET_HEADER = "X-Recobra-Secret"
+TURN_TIMEOUT = (3.05, 60.0)  # connect, read: a turn with actions can take a while
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One HTTP session (keep-alive to Rasa) per worker thread."""
+    s = getattr(_local, "session", None)
+    if s is None:
+        s = _local.session = requests.Session()
+    return s
+
+
+def turn_payload(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
+    """What the channel is told about one debtor message (the shape ``channels/recobra_input.py`` reads)."""
+    return {
+        "sender": conversation.phone,
+        "message": masking.mask_cards(message.body),  # a card number never reaches the tracker
+        "metadata": {
+            "channel": message.channel,
+            "debtor_external_id": debtor.external_id,
+            "message_id": message.provider_sid or str(message.id),
+            "locale": f"{debtor.language or 'es'}-{debtor.country}",
+            "media": message.media or [],
+        },
+    }
+
+
+def post_turn(payload: dict[str, Any]) -> dict[str, Any]:
+    """Run one turn; returns ``{"messages": [...], "parse": {...}}`` (``parse`` may be missing)."""
+    settings = get_settings()
+    url = settings.rasa_url.rstrip("/") + CHANNEL_PATH
+    try:
+        resp = _session().post(
+            url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret}, timeout=TURN_TIMEOUT
+        )
+    except requests.RequestException as exc:
+        raise Retry(f"Rasa unreachable: {exc}") from exc
+    if resp.status_code in (401, 403):
+        log.error("Rasa refused the channel secret (HTTP %s): check RASA_CHANNEL_SECRET", resp.status_code)
+        raise Retry(f"Rasa refused the channel secret ({resp.status_code})")
+    if resp.status_code >= 500 or resp.status_code in (404, 408, 429):
+        raise Retry(f"Rasa answered HTTP {resp.status_code}")
+    if resp.status_code >= 400:
+        raise ValueError(f"Rasa rejected the message: HTTP {resp.status_code} {resp.text[:200]}")
+    try:
+        data = resp.json()
+    except ValueError as exc:
+        raise Retry("Rasa answered something that is not JSON") from exc
+    if isinstance(data, list):  # Rasa's plain rest channel shape
+        data = {"messages": data}
+    return data
+
+
+def bot_texts(messages: list[dict[str, Any]]) -> list[str]:
+    """Plain texts for WhatsApp/SMS from the bot's messages: buttons become a numbered list."""
+    out = []
+    for m in messages:
+        text = (m.get("text") or "").strip()
+        buttons = m.get("buttons") or []
+        if buttons:
+            options = "\n".join(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1))
+            text = f"{text}\n{options}" if text else options
+        if m.get("image"):
+            text = f"{text}\n{m['image']}" if text else m["image"]
+        if text:
+            out.append(text)
+    return out
