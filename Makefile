@@ -53,12 +53,14 @@ run: preflight seed model
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 test: setup model
 	@scripts/system_deps.sh
 	$(PY) -m pip check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q -p no:cacheprovider
 	@scripts/rasa_checks.sh
 

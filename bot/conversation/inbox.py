@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +169,7 @@ def answer(session: Session, message_id: int) -> int | None:
     )
     for mid in todo:
         try:
-            outbox.retry_on_lock(session, lambda mid=mid: process_message(mid, session))
+            outbox.retry_on_lock(session, partial(process_message, mid, session))
         except (Retry, OperationalError):
             raise  # transient: the queue tries again later
         except Exception:

@@ -195,6 +195,7 @@ def move_due_date(
     today = today or local_today(debtor)
     decision = due_dates.apply(session, debtor, invoice, wanted, today, changed_by="agent")
     if decision.approved:
+        assert wanted is not None  # the policy approves only a given date
         audit.record(
             session,
             actor=user.username,

@@ -37,7 +37,7 @@ class QueueItem:
     channel: str | None
     channel_label: str
     overdue: list[dict[str, str]]  # [{"currency", "amount", "text"}] one per currency
-    created_at: str
+    created_at: str | None
     waiting_seconds: int
     waiting: str
     flagged: bool  # open and unclaimed for longer than the configured time

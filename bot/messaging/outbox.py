@@ -32,7 +32,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -286,7 +286,7 @@ def prepare_template(
 def _template_row(
     session: Session, conversation: Conversation, debtor: Debtor | None, name: str, author: str, agent_id: int | None
 ) -> Message | None:
-    values = {"business": get_settings().business_name}  # no name: the phone may not be the debtor's
+    values: dict[str, object] = {"business": get_settings().business_name}  # no name: the phone may not be the debtor's
     try:
         template = templates.get_template(name)
         variables = template.content_variables(values)
@@ -351,7 +351,7 @@ class RateLimiter:
 
     def __init__(self, redis_client=None) -> None:
         self._redis = redis_client
-        self._script = None
+        self._script: Any = None  # redis-py's Script, registered on first use
 
     @property
     def redis(self):
@@ -440,7 +440,12 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
         )
         found = next((c for c in candidates if c.sid not in known), None)  # not another message of ours
         if found is not None:
-            _save(session, message, lambda m: (setattr(m, "error_code", None), _record_result(session, m, found)))
+
+            def adopt(m: Message) -> None:
+                m.error_code = None
+                _record_result(session, m, found)
+
+            _save(session, message, adopt)
             return message
         _save(session, message, lambda m: setattr(m, "error_code", None))
     if getattr(provider, "rate_limited", False):

@@ -95,7 +95,7 @@ def _ab_format(rows: ABRows, totals: ABAmounts) -> list[dict[str, Any]]:
         amounts[(camp, var)].append((cur, total))
     campaigns: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for (campaign, variant), (reached, replied, promise, paid) in sorted(rows.items()):
-        v = {
+        v: dict[str, Any] = {
             "variant": variant,
             "reached": reached,
             "replied": replied,
@@ -123,12 +123,12 @@ def _ab_format(rows: ABRows, totals: ABAmounts) -> list[dict[str, Any]]:
 
 def add_ab(total: tuple[ABRows, ABAmounts], part: tuple[ABRows, ABAmounts]) -> None:
     """Add the A/B counts of a disjoint set of conversations (the dashboard's rollup part plus its live part)."""
-    for key, counts in part[0].items():
-        mine = total[0].setdefault(key, [0, 0, 0, 0])
+    for variant, counts in part[0].items():
+        mine = total[0].setdefault(variant, [0, 0, 0, 0])
         for i, n in enumerate(counts):
             mine[i] += n
-    for key, amount in part[1].items():
-        total[1][key] = total[1].get(key, Decimal(0)) + amount
+    for money_key, amount in part[1].items():
+        total[1][money_key] = total[1].get(money_key, Decimal(0)) + amount
 
 
 def wilson(successes: int, n: int, z: float = 1.959964) -> tuple[float, float] | None:

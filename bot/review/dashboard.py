@@ -74,7 +74,8 @@ def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True
     start, end = f.bounds
     where = conditions(session, f)
     replied = replied_clause(start, end)
-    figures, source, live_ids, ab = None, "live", set(), None
+    figures, source, live_ids = None, "live", set()
+    ab_counted: tuple[ABRows, ABAmounts] | None = None
     state = rollups.get_state(session) if rollup and rollups.can_serve(f) else None
     if state is not None:
         live_ids = rollups.live_conversations(session, state)
@@ -89,7 +90,7 @@ def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True
             if multi:
                 add_figures(figures, live_figures(session, f, multi_where))
             if with_ab:
-                ab = _rollup_ab(session, f, state, live_ids, fresh_rows, multi, where)
+                ab_counted = _rollup_ab(session, f, state, live_ids, fresh_rows, multi, where)
         else:
             live_ids = set()
     if source == "rollup":
@@ -137,7 +138,7 @@ def dashboard(session: Session, f: Filters, rollup: bool = True, ab: bool = True
         recovered=sorted((cur, amount) for cur, amount in figures.recovered.items() if figures.payments.get(cur)),
         reasons=sorted(((r, n) for r, n in figures.reasons.items() if n), key=lambda rn: (-rn[1], rn[0])),
         failures=sorted(((code, c, m) for code, (c, m) in figures.failures.items() if m), key=lambda x: (-x[2], x[0])),
-        ab=ab_results(session, f, where, counted=ab) if with_ab else [],
+        ab=ab_results(session, f, where, counted=ab_counted) if with_ab else [],
         source=source,
         live_conversations=len(live_ids),
     )

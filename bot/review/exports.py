@@ -226,7 +226,7 @@ IDENTITY_HANDOFFS = {"failed_verification", "identity_locked"}
 EXCLUDED_DETAILS = {"document", "document_last4"}
 
 
-def _document_last4(session: Session, chunk: list[Any], names: list[str]) -> dict[int, str]:
+def _document_last4(session: Session, chunk: list[Any], names: list[str]) -> dict[int | None, str]:
     """The document's last four of the debtors in ``chunk`` (to mask them wherever they were typed)."""
     if "debtor_id" not in names:
         return {}

@@ -360,8 +360,8 @@ def refresh(
         conversations = len(ids)
         for part in _chunks(ids):
             session.execute(delete(R).where(R.c.conversation_id.in_(part)))
-    for part in range(0, len(rows), 5000):
-        session.execute(insert(R), rows[part : part + 5000])
+    for offset in range(0, len(rows), 5000):
+        session.execute(insert(R), rows[offset : offset + 5000])
     if state is None:
         state = RollupState(name=STATE, watermark=now - margin, max_ids=max_ids, metrics=[], refreshed_at=now, rows=0)
         session.add(state)
@@ -515,7 +515,7 @@ def ab_counts(
             return select(R.c.conversation_id).where(R.c.metric == metric, R.c.at >= start, R.c.at < end)
 
         silent_ids = select(C.c.id).select_from(conversations_from(f)).where(*where, silent)
-        for metric, reached, n_silent, n_promise, n_paid in session.execute(
+        for metric, n_reached, n_silent, n_promise, n_paid in session.execute(
             select(
                 S.c.metric,
                 func.count(),
@@ -527,11 +527,11 @@ def ab_counts(
             .where(*sent_s)
             .group_by(S.c.metric)
         ):
-            r = row(metric)
-            r[0] += reached
-            r[1] += reached - int(n_silent or 0)
-            r[2] += int(n_promise or 0)
-            r[3] += int(n_paid or 0)
+            tally = row(metric)
+            tally[0] += n_reached
+            tally[1] += n_reached - int(n_silent or 0)
+            tally[2] += int(n_promise or 0)
+            tally[3] += int(n_paid or 0)
         recovered = [m for m in state.metrics if m.startswith("recovered:")]
         keep = [R.c.conversation_id.notin_(sorted(exclude))] if exclude else []
         found = [m for m in sent if m in index]
@@ -540,14 +540,14 @@ def ab_counts(
             # reached in (its first sent row in the period: at most one a variant) — one query for every variant.
             # ``metric || ''`` keeps the database from driving the join from the (many) sent rows: it reads the
             # payments by metric and period, then each one's sent rows by conversation.
-            for metric, money, total in session.execute(
+            for metric, paid_metric, total in session.execute(
                 select(S.c.metric, R.c.metric, func.sum(R.c.amount))
                 .select_from(R.join(S, S.c.conversation_id == R.c.conversation_id))
                 .where(R.c.metric.in_(recovered), *segment(f), *keep, S.c.metric.concat("").in_(found), *sent_s[1:])
                 .group_by(S.c.metric, R.c.metric)
             ):
                 if total is not None:
-                    amounts[(*index[metric], money.removeprefix("recovered:"))] += total
+                    amounts[index[metric] + (paid_metric.removeprefix("recovered:"),)] += total
     # The changed conversations, from their rows computed now.
     reached: dict[str, set[int]] = defaultdict(set)
     flags: dict[str, set[int]] = {"promise": set(), "paid": set()}
@@ -569,14 +569,14 @@ def ab_counts(
             ).scalars()
         )
         for metric, convs in reached.items():
-            r = row(metric)
-            r[0] += len(convs)
-            r[1] += len(convs - silent_ids)
-            r[2] += len(convs & flags["promise"])
-            r[3] += len(convs & flags["paid"])
+            tally = row(metric)
+            tally[0] += len(convs)
+            tally[1] += len(convs - silent_ids)
+            tally[2] += len(convs & flags["promise"])
+            tally[3] += len(convs & flags["paid"])
             for conv in convs:
                 for currency, amount in money.get(conv, ()):
-                    amounts[(*index[metric], currency)] += amount
+                    amounts[index[metric] + (currency,)] += amount
     return {key: counts for key, counts in rows.items() if counts[0] > 0}, amounts
 
 

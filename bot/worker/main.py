@@ -14,11 +14,11 @@ from bot.worker import jobs
 log = logging.getLogger(__name__)
 
 # Periodic tasks (name -> (seconds, function)); other areas add theirs (reminders, reconciliation).
-PERIODIC: dict[str, tuple[float, Callable[[], None]]] = {}
+PERIODIC: dict[str, tuple[float, Callable[[], object]]] = {}
 
 
-def periodic(name: str, seconds: float) -> Callable[[Callable[[], None]], Callable[[], None]]:
-    def decorator(fn: Callable[[], None]) -> Callable[[], None]:
+def periodic(name: str, seconds: float) -> Callable[[Callable[[], object]], Callable[[], object]]:
+    def decorator(fn: Callable[[], object]) -> Callable[[], object]:
         PERIODIC[name] = (seconds, fn)
         return fn
 
