@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from actions.base import PENDING_CONFIRMATION, Ctx
+from bot.billing import accounts
 
 
 def show_balance(ctx: Ctx) -> None:
-    from bot.billing import accounts
-
     if not ctx.require_verified("check_balance"):
         return
     views = accounts.owed(ctx.session, ctx.debtor, ctx.today)

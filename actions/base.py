@@ -24,6 +24,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import parsing
 from actions.store import session_scope
+from bot.billing import accounts, debtors
+from bot.billing.money import format_money
+from bot.conversation import handoffs, identity, reasons
+from bot.desk import team_hours
+from bot.language.dates import past_references
+from bot.platform.config import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -101,8 +107,6 @@ class Turn:
 def _without_past_dates(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The entities minus any ``date`` lying in a mention of the past ("pasado" in "el mes pasado"):
     a debtor telling when things went wrong is not giving the new date."""
-    from bot.language.dates import past_references
-
     spans = past_references(text)
 
     def in_the_past(entity: dict[str, Any]) -> bool:
@@ -157,15 +161,11 @@ class Ctx:
         return (self.debtor.name or "").split()[0] if self.debtor.name else ""
 
     def money(self, amount: Decimal, currency: str) -> str:
-        from bot.billing.money import format_money
-
         return format_money(amount, currency, self.debtor.country if self.debtor else None)
 
     @property
     def today(self) -> date:
-        from bot.billing.accounts import local_today
-
-        return local_today(self.debtor)
+        return accounts.local_today(self.debtor)
 
     def render(self, response: str, **kwargs: Any) -> str:
         """A domain response's text with its variables filled (for lines inside one message)."""
@@ -221,8 +221,6 @@ class Ctx:
     def hand_off_locked(self) -> None:
         """A person takes over a debtor locked out of the identity check, and reads why and until when
         (the hand-off already open, if any, is kept)."""
-        from bot.conversation import identity
-
         until = identity.locked_until(self.session, self.debtor) if self.debtor is not None else None
         if self.debtor is not None and not self.debtor.document_last4:
             note = "Sin dígitos del documento en el registro: no se puede verificar la identidad"
@@ -249,8 +247,6 @@ class Ctx:
     def name_the_invoice(self, invoice) -> None:
         """With more than one open invoice, say which one a promise, plan or date change is about
         (the oldest), so that the debtor does not believe the whole debt is covered."""
-        from bot.billing import accounts
-
         others = [i for i in accounts.open_invoices(self.session, self.debtor) if i.id != invoice.id]
         if not others:
             return
@@ -263,9 +259,6 @@ class Ctx:
 
     def record_volunteered_reason(self) -> None:
         """A reason given along with another request is understood and recorded too."""
-        from bot.billing import accounts
-        from bot.conversation import reasons
-
         value = self.turn.entity("reason")
         if not value or "report_nonpayment_reason" in self.turn.intents:
             return
@@ -275,15 +268,11 @@ class Ctx:
         self.set("last_reason", reasons.normalise(str(value)))
 
     def open_handoff(self, reason: str, note: str = "") -> None:
-        from bot.conversation import handoffs
-
         summary = " | ".join(
             filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " + " / ".join(self.turn.user_texts[-4:])])
         )
         _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
         if created:
-            from bot.desk import team_hours
-
             notice = team_hours.out_of_hours_notice()
             if notice:  # outside the team's hours the debtor is told when a person will answer
                 self.utter("utter_handoff_out_of_hours", notice=notice)
@@ -318,9 +307,6 @@ class RecobraAction(Action, ABC):
         return out.all_events()
 
     def work(self, turn: Turn) -> Out:
-        from bot.billing import debtors
-        from bot.platform.config import get_settings
-
         out = Out()
         with session_scope() as session:
             debtor = debtors.get_by_phone(session, turn.sender_id)
@@ -347,8 +333,6 @@ class RecobraAction(Action, ABC):
         """The ``identity_locked`` slot mirrors the store's lock, which outlives the conversation session
         (a new session starts unlocked in Rasa) and ends when its time is up. A debtor with no document
         digits on file stays locked for the session: there is nothing to check an answer against."""
-        from bot.conversation import identity
-
         if identity.locked_until(ctx.session, ctx.debtor) is not None:
             if not ctx.turn.slot(LOCKED):
                 ctx.set(LOCKED, True)
@@ -357,6 +341,4 @@ class RecobraAction(Action, ABC):
 
 
 def first_open_invoice(ctx: Ctx):
-    from bot.billing import accounts
-
     return accounts.primary_invoice(ctx.session, ctx.debtor)

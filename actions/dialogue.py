@@ -44,6 +44,8 @@ from actions.base import (
     Ctx,
     RecobraAction,
 )
+from bot.billing import countries
+from bot.conversation import identity as identity_check
 
 Handler = Callable[[Ctx], None]
 
@@ -89,8 +91,6 @@ def take_reason(ctx: Ctx) -> None:
 
 def is_digits_answer(ctx: Ctx) -> bool:
     """Digits only, while the identity question is open: "4821" read as some other intent is still the answer."""
-    from bot.conversation import identity as identity_check
-
     return (
         ctx.debtor is not None
         and not ctx.verified
@@ -104,8 +104,6 @@ def is_digits_answer(ctx: Ctx) -> bool:
 def repeats_verified_digits(ctx: Ctx) -> bool:
     """The document digits again, after the check: a reply to an older question, or to a date question
     mistaken for the identity one ("4821" is no day, and must not be read as the year 4821)."""
-    from bot.conversation import identity as identity_check
-
     expected = ctx.debtor.document_last4 if ctx.debtor is not None else None
     digits = identity_check.extract_digits(ctx.turn.text) if ctx.verified and expected else None
     return (
@@ -183,8 +181,6 @@ MIN_REASON_WORDS = 2
 
 def process_inform(ctx: Ctx) -> None:
     """The debtor answers what the bot asked: document digits, a date, an instalment count."""
-    from bot.conversation import identity as identity_check
-
     awaiting = ctx.slot(AWAITING)
     digits = ctx.turn.entity("document_digits") or identity_check.extract_digits(ctx.turn.text)
     if not ctx.verified:
@@ -249,8 +245,6 @@ def drop_proposal(ctx: Ctx) -> None:
 
 def ask_what_instead(ctx: Ctx) -> None:
     """ "No" to the link or to a plan: why not (once, where the country allows asking), or the other help."""
-    from bot.billing import countries
-
     if countries.may_ask_reason(ctx.debtor.country) and not ctx.slot("last_reason"):
         ctx.utter("utter_ask_reason")
         ctx.set(AWAITING, "reason")
@@ -346,8 +340,6 @@ def not_understood(ctx: Ctx, response: str) -> None:
 def fallback(ctx: Ctx) -> None:
     """Not understood. A 4-digit answer to the identity question, or a short answer to the bot's open
     question, is taken as that answer whatever the classifier thought."""
-    from bot.conversation import identity as identity_check
-
     if (
         ctx.debtor is not None
         and not ctx.verified

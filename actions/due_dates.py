@@ -7,6 +7,8 @@ from datetime import date
 
 from actions import parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from bot.billing import due_dates, promises
+from bot.language.dates import more_time
 
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:
@@ -33,8 +35,6 @@ PROMISE_INSTEAD = ("too_overdue", "too_many_changes")
 def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:
     """Ready a promise to pay the balance on ``when`` if the promise policy allows that day; the debtor's
     "sí" then records it (as the promise flow's own confirmation does)."""
-    from bot.billing import promises
-
     try:
         terms = promises.validate(invoice, when, None, ctx.today)
     except promises.PromiseError:
@@ -47,14 +47,10 @@ def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:
 
 def _more_time(ctx: Ctx, invoice, today: date) -> date | None:
     """ "me da 5 días más?": five days after the current due date (after today, if it has passed)."""
-    from bot.language.dates import more_time
-
     return more_time(ctx.turn.text or "", max(invoice.due_date, today))
 
 
 def request_change(ctx: Ctx) -> None:
-    from bot.billing import due_dates
-
     invoice = ctx.open_invoice_for("request_due_date_change")
     if invoice is None:
         return
@@ -85,8 +81,6 @@ def request_change(ctx: Ctx) -> None:
 
 
 def confirm_change(ctx: Ctx) -> None:
-    from bot.billing import due_dates
-
     invoice = first_open_invoice(ctx)
     if invoice is None or not ctx.slot("new_due_date"):
         ctx.utter("utter_anything_else")

@@ -4,6 +4,7 @@ the debtor, so an unverified greeting asks for the document digits first (and ke
 from __future__ import annotations
 
 from actions.base import INTRODUCED, PENDING_REQUEST, Ctx
+from bot.platform.config import get_settings
 
 
 def greet(ctx: Ctx) -> None:
@@ -15,7 +16,5 @@ def greet(ctx: Ctx) -> None:
 
 def answer_bot_challenge(ctx: Ctx) -> None:
     """ "¿Eres un robot?": yes, on behalf of the creditor (which also counts as the introduction)."""
-    from bot.platform.config import get_settings
-
     ctx.set(INTRODUCED, True)
     ctx.utter("utter_bot_challenge", business_name=get_settings().business_name)

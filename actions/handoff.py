@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from bot.billing import accounts, countries
+from bot.conversation import handoffs
+from bot.language.claims import read_claim
 
 
 def _wait(ctx: Ctx) -> str:
-    from bot.billing import countries
-
     return countries.settings(ctx.debtor.country if ctx.debtor else None).handoff_wait
 
 
@@ -27,9 +28,6 @@ CLAIM_PAID_REPLIES = {
 
 
 def claim_paid(ctx: Ctx) -> None:
-    from bot.billing import accounts
-    from bot.language.claims import read_claim
-
     if not ctx.require_verified("claim_already_paid"):
         return
     invoices = accounts.open_invoices(ctx.session, ctx.debtor)
@@ -53,8 +51,6 @@ CLAIM_DETAIL_INTENTS = frozenset(
 def answers_claim_question(ctx: Ctx) -> bool:
     """The debtor's next message after the bot asked when and how they paid, if it tells either: it is
     the claim's detail for the person who verifies it, not a new promise or request."""
-    from bot.language.claims import read_claim
-
     if ctx.debtor is None or not ctx.verified or ctx.slot(AWAITING) != "claim_details":
         return False
     if not set(ctx.turn.intents) <= CLAIM_DETAIL_INTENTS:
@@ -64,8 +60,6 @@ def answers_claim_question(ctx: Ctx) -> bool:
 
 
 def note_claim_details(ctx: Ctx) -> None:
-    from bot.conversation import handoffs
-
     handoffs.add_note(ctx.session, ctx.turn.sender_id, "Cuándo y cómo pagó: " + (ctx.turn.text or ""))
     ctx.set(AWAITING, None)
     ctx.set(PENDING_CONFIRMATION, None)
@@ -73,8 +67,6 @@ def note_claim_details(ctx: Ctx) -> None:
 
 
 def dispute(ctx: Ctx) -> None:
-    from bot.billing import accounts
-
     if not ctx.require_verified("dispute_debt"):
         return
     invoice = first_open_invoice(ctx)

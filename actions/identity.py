@@ -11,13 +11,12 @@ What was asked before the check is carried out by the dialogue (``actions.dialog
 from __future__ import annotations
 
 from actions.base import ATTEMPTS, AWAITING, LOCKED, VERIFIED, Ctx
+from bot.conversation import identity
 
 
 def verify(ctx: Ctx) -> bool:
     """Check the debtor's answer to the identity question and say how it went. True when this answer has
     just proved who they are: the caller then carries out what they had asked for."""
-    from bot.conversation import identity
-
     if ctx.verified:
         ctx.utter("utter_anything_else")
         return False

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from actions.base import PENDING_CONFIRMATION, Ctx
+from bot.conversation import contact, optout
 
 
 def opt_out(ctx: Ctx) -> None:
     """A number we do not know may opt out too: it is recorded, nothing disclosed."""
-    from bot.conversation import optout
-
     if ctx.debtor is not None:
         optout.opt_out(ctx.session, ctx.debtor, channel=ctx.turn.metadata.get("channel"), text=ctx.turn.text)
     ctx.set(PENDING_CONFIRMATION, None)
@@ -16,8 +15,6 @@ def opt_out(ctx: Ctx) -> None:
 
 
 def mark_wrong_number(ctx: Ctx) -> None:
-    from bot.conversation import contact
-
     if ctx.debtor is not None:
         contact.mark_wrong_number(ctx.session, ctx.debtor, ctx.turn.sender_id)
     ctx.set(PENDING_CONFIRMATION, None)

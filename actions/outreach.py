@@ -5,6 +5,7 @@ who has not opted out, name the creditor, and disclose nothing before the identi
 from __future__ import annotations
 
 from actions.base import AWAITING, INTRODUCED, PENDING_CONFIRMATION, PENDING_REQUEST, Ctx
+from bot.platform.config import get_settings
 
 
 def may_contact(ctx: Ctx) -> bool:
@@ -14,8 +15,6 @@ def may_contact(ctx: Ctx) -> bool:
 
 def send_reminder(ctx: Ctx) -> None:
     """EXTERNAL_reminder: name the creditor, disclose nothing, ask for the digits."""
-    from bot.platform.config import get_settings
-
     if not may_contact(ctx):
         return
     ctx.set(INTRODUCED, True)
@@ -37,8 +36,6 @@ def send_reminder(ctx: Ctx) -> None:
 
 def promise_followup(ctx: Ctx) -> None:
     """EXTERNAL_promise_followup: the promised day has come; "sí" then means the link."""
-    from bot.platform.config import get_settings
-
     if not may_contact(ctx):
         return
     ctx.set(INTRODUCED, True)
@@ -51,8 +48,6 @@ def promise_followup(ctx: Ctx) -> None:
 
 def payment_confirmed(ctx: Ctx) -> None:
     """EXTERNAL_payment_confirmed: thank the debtor (no amounts: the message goes out unprompted)."""
-    from bot.platform.config import get_settings
-
     if not may_contact(ctx):
         return
     ctx.set(INTRODUCED, True)

@@ -1,8 +1,8 @@
 """Turning what the debtor wrote into dates, amounts and counts.
 
 The NLU side owns ``bot.language.dates.resolve_date(text, today, tz)`` and
-``bot.language.amounts.resolve_amount(text, balance, currency)``; they are used when present.
-The small fallbacks here cover the common phrasings until then (and if they return nothing).
+``bot.language.amounts.resolve_amount(text, balance, currency)``; they are asked first.
+The small fallbacks here cover the common phrasings when they return nothing.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from calendar import monthrange
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from bot.language.amounts import MULTIPLIER_WORDS
-from bot.language.dates import MONTH_BY_PREFIX
+from bot.language.amounts import MULTIPLIER_WORDS, resolve_installments
+from bot.language.amounts import resolve_amount as nlu_resolve_amount
+from bot.language.dates import MONTH_BY_PREFIX, past_references
+from bot.language.dates import resolve_date as nlu_resolve_date
 from bot.language.text import strip_accents
 
 MONTHS = [
@@ -68,18 +70,13 @@ def resolve_date(text: str | None, today: date, tz: str) -> date | None:
     if explicit is not None:
         return explicit  # a full written date, even a past one (so the debtor hears it is past)
     try:
-        from bot.language.dates import resolve_date as nlu_resolve_date
-    except ImportError:
-        nlu_resolve_date = None
-    if nlu_resolve_date is not None:
-        try:
-            found = nlu_resolve_date(text, today, tz)
-        except Exception:  # a resolver bug must not stop the conversation
-            found = None
-        if isinstance(found, datetime):
-            found = found.date()
-        if isinstance(found, date):
-            return _recent_past(found, text, today)
+        found = nlu_resolve_date(text, today, tz)
+    except Exception:  # a resolver bug must not stop the conversation
+        found = None
+    if isinstance(found, datetime):
+        found = found.date()
+    if isinstance(found, date):
+        return _recent_past(found, text, today)
     return fallback_date(text, today)
 
 
@@ -116,11 +113,6 @@ def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) 
     when the message also tells a reason: in "hoy me despidieron, le pago cuando pueda" today is the bad news,
     not the payment date."""
     if not text:
-        return None
-    try:
-        from bot.language.dates import past_references
-        from bot.language.dates import resolve_date as nlu_resolve_date
-    except ImportError:
         return None
     for start, end in past_references(text):
         text = text[:start] + " " * (end - start) + text[end:]
@@ -224,16 +216,11 @@ def resolve_amount(text: str | None, balance: Decimal, currency: str) -> Decimal
     if not text:
         return None
     try:
-        from bot.language.amounts import resolve_amount as nlu_resolve_amount
-    except ImportError:
-        nlu_resolve_amount = None
-    if nlu_resolve_amount is not None:
-        try:
-            found = nlu_resolve_amount(text, balance, currency)
-        except Exception:
-            found = None
-        if isinstance(found, Decimal):
-            return found
+        found = nlu_resolve_amount(text, balance, currency)
+    except Exception:
+        found = None
+    if isinstance(found, Decimal):
+        return found
     return fallback_amount(text, balance)
 
 
@@ -265,16 +252,11 @@ def resolve_count(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        from bot.language.amounts import resolve_installments
-    except ImportError:
-        resolve_installments = None
-    if resolve_installments is not None:
-        try:
-            found = resolve_installments(text)
-        except Exception:
-            found = None
-        if isinstance(found, int) and found > 0:
-            return found
+        found = resolve_installments(text)
+    except Exception:
+        found = None
+    if isinstance(found, int) and found > 0:
+        return found
     t = _plain(text)
     if m := re.search(r"\b(\d{1,2})\b", t):
         return int(m[1])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from actions.base import PENDING_CONFIRMATION, Ctx
+from bot.billing import accounts, countries, payment_links
 
 MAX_LINKS = 3
 
 
 def send_link(ctx: Ctx) -> None:
-    from bot.billing import accounts, payment_links
-
     if not ctx.require_verified("request_payment_link"):
         return
     invoices = accounts.open_invoices(ctx.session, ctx.debtor)
@@ -35,8 +34,6 @@ def _tz(ctx: Ctx):
 
 
 def payment_methods(ctx: Ctx) -> None:
-    from bot.billing import countries
-
     country = ctx.debtor.country if ctx.debtor is not None else None
     ctx.utter("utter_payment_methods", methods=countries.payment_methods_text(country))
     if ctx.debtor is not None:

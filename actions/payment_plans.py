@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from actions import parsing
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from bot.billing import payment_links, payment_plans
+from bot.billing.countries import join_words
 
 
 def offer_plan(ctx: Ctx) -> None:
-    from bot.billing import payment_plans
-
     invoice = ctx.open_invoice_for("request_payment_plan")
     if invoice is None:
         return
@@ -46,8 +46,6 @@ def offer_plan(ctx: Ctx) -> None:
 
 
 def _propose(ctx: Ctx, count: int) -> None:
-    from bot.billing import payment_plans
-
     invoice = first_open_invoice(ctx)
     option = payment_plans.option(invoice.balance, invoice.currency, count, ctx.today)
     if option is None:
@@ -75,8 +73,6 @@ def _amounts(ctx: Ctx, option) -> str:
 
 
 def _counts(ctx: Ctx) -> str:
-    from bot.billing.countries import join_words
-
     return join_words([str(n) for n in (ctx.slot("plan_offer") or [])])
 
 
@@ -97,8 +93,6 @@ def choose_plan(ctx: Ctx) -> None:
 
 
 def confirm_plan(ctx: Ctx) -> None:
-    from bot.billing import payment_links, payment_plans
-
     invoice = first_open_invoice(ctx)
     count = ctx.slot("plan_count")
     if invoice is None or not count:

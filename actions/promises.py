@@ -9,12 +9,11 @@ from decimal import Decimal
 
 from actions import parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from bot.billing import payment_plans, promises
 from bot.language.text import normalise
 
 
 def propose_promise(ctx: Ctx) -> None:
-    from bot.billing import promises
-
     invoice = ctx.open_invoice_for("promise_to_pay")
     if invoice is None:
         return
@@ -74,15 +73,11 @@ REST_LATER = re.compile(r"\b(?:la otra mitad|el resto|lo demas|lo que falta|lo q
 
 def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:
     """With a payment plan running, "le pago el 20" is about the next instalment, not the whole balance."""
-    from bot.billing import payment_plans
-
     instalment = payment_plans.next_instalment(ctx.session, invoice.id)
     return instalment.amount if instalment is not None else None
 
 
 def confirm_promise(ctx: Ctx) -> None:
-    from bot.billing import promises
-
     invoice = first_open_invoice(ctx)
     if invoice is None or not ctx.slot("promise_date"):
         ctx.utter("utter_anything_else")

@@ -7,14 +7,14 @@ dialogue takes it (``actions.dialogue.take_reason``), so that this module import
 from __future__ import annotations
 
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from bot.billing import promises
+from bot.conversation import reasons
 
 
 def record_reason(ctx: Ctx) -> str | None:
     """Record the reason and answer with empathy. Returns the next step that fits it (``reasons.next_step``),
     or None when there is none to take now (not verified yet, or the rest of the message says what comes
     next)."""
-    from bot.conversation import reasons
-
     if not ctx.require_verified("report_nonpayment_reason"):
         return None
     reason = reasons.normalise(ctx.turn.entity("reason"))
@@ -28,8 +28,6 @@ def record_reason(ctx: Ctx) -> str | None:
 
 def offer_next_step(ctx: Ctx, step: str) -> None:
     """After a reason: the offer that fits it (a plan, a promise date, the link), or both kinds of help."""
-    from bot.billing import promises
-
     if first_open_invoice(ctx) is None:
         ctx.utter("utter_no_debt")
     elif step == "payment_plan":

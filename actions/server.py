@@ -28,6 +28,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.platform.config import get_settings
+
 log = logging.getLogger(__name__)
 
 DEFAULT_HOST = "127.0.0.1"
@@ -114,8 +116,6 @@ def create_app(token: str, max_bytes: int = DEFAULT_MAX_BYTES, package: str = "a
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bot.platform.config import get_settings
-
     settings = get_settings()
     parser = argparse.ArgumentParser(description="Recobra's action server (token-checked, loopback by default)")
     parser.add_argument(

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 from sqlalchemy.orm import Session
 
+from bot.store.db import session_scope as scope
+
 
 @contextmanager
 def session_scope() -> Iterator[Session]:
-    from bot.store.db import session_scope as scope
-
     with scope() as session:
         yield session

@@ -17,6 +17,9 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from bot.billing import debtors
+from bot.conversation import handoffs
+from bot.platform import users
+from bot.store.models import Message, User
 
 # (external_id, name, phone, whatsapp, country, timezone, last4, [(amount, days_past_due), ...])
 DEMO_DEBTORS: list[tuple[str, str, str, bool, str, str, str, list[tuple[str, int]]]] = [
@@ -203,9 +206,6 @@ def seed_users(session: Session, password: str) -> list[str]:
     """Create the demo users that are missing; an existing user keeps its password, role and state."""
     from sqlalchemy import select
 
-    from bot.platform import users
-    from bot.store.models import User
-
     created = []
     for username, role, name in DEMO_USERS:
         if session.execute(select(User.id).where(User.username == username)).first() is None:
@@ -216,9 +216,6 @@ def seed_users(session: Session, password: str) -> list[str]:
 
 def _seed_handoffs(session: Session) -> None:
     from datetime import datetime, timedelta, timezone
-
-    from bot.conversation import handoffs
-    from bot.store.models import Message
 
     start = datetime.now(timezone.utc) - timedelta(minutes=25)
     for ext, reason, lines in DEMO_HANDOFFS:

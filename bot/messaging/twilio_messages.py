@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from bot.platform import phones
+from bot.platform.config import get_settings
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MAX_MEDIA = 10  # Twilio sends at most 10 media per message
@@ -42,8 +43,6 @@ def _get(form: Mapping[str, str], name: str) -> str:
 def safe_media_url(url: str) -> bool:
     """A media URL an agent's page may link to: https (Twilio's media always are), or our own base URL (the
     sandbox's sample receipt). Anything else (javascript:, data:, plain http elsewhere) could be a trap."""
-    from bot.platform.config import get_settings
-
     url = (url or "").strip()
     own = get_settings().public_base_url.rstrip("/") + "/"
     return url.lower().startswith("https://") or url.startswith(own)

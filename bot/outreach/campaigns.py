@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.billing import promises
 from bot.messaging import contact_policy
 from bot.platform.config import ROOT
+from bot.platform.redis_client import get_queue
 from bot.store.models import (
     ContactAttempt,
     Conversation,
@@ -660,6 +661,4 @@ def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=Non
 
 def enqueue_send(phone: str, attempt_id: int) -> None:
     """Hand one planned contact to the worker (keyed by the debtor's conversation: in order)."""
-    from bot.platform.redis_client import get_queue
-
     get_queue().enqueue(phone, "campaign_send", {"attempt_id": attempt_id})

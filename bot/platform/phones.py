@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from bot.platform.config import get_settings
+
 # Recobra's fictitious range, for demo data only: per country an E.164 prefix the national numbering plan
 # does not assign (phonenumbers calls every number in it invalid), with the number's length in digits.
 # Accepted only in demo mode; the real Twilio provider refuses to send to it (bot/providers/twilio.py).
@@ -60,8 +62,6 @@ def _one_form(raw: str) -> str:
 
 
 def _demo_numbers_allowed() -> bool:
-    from bot.platform.config import get_settings
-
     return get_settings().env == "demo"
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 import redis
 
 from bot.platform.config import get_settings
+from bot.platform.queue import PartitionedQueue
 
 LOCAL_REDIS_PORT = 6390
 
@@ -28,6 +29,4 @@ def get_redis(url: str | None = None) -> redis.Redis:
 
 
 def get_queue(name: str = "inbound"):
-    from bot.platform.queue import PartitionedQueue
-
     return PartitionedQueue(get_redis(), name=name, partitions=get_settings().queue_partitions)

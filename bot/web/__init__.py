@@ -7,6 +7,7 @@ from typing import Any
 from flask import Flask
 
 from bot.platform.config import get_settings
+from bot.web import api, db, errors, openapi
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -35,16 +36,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]  # DefaultJSONProvider's settings
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
 
-    from bot.web import db, errors
-
     db.init_app(app)
     errors.init_app(app)
 
-    from bot.web import api
-
     app.register_blueprint(api.bp)
-    from bot.web import openapi
-
     openapi.register(app)  # GET /api/v1/openapi.json: public, describes the API and the webhooks, holds no data
 
     # Blueprints of the other areas register themselves here as they land.

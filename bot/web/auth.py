@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from bot.platform import audit, users
+from bot.platform import audit, redis_client, users
 from bot.platform.login_limits import LimiterUnavailable, LoginLimiter
 from bot.store.models import User
 from bot.web.db import get_session
@@ -154,10 +154,8 @@ def _client_ip() -> str:
 
 
 def _limiter() -> LoginLimiter:
-    from bot.platform.redis_client import get_redis
-
     try:
-        return LoginLimiter(get_redis())
+        return LoginLimiter(redis_client.get_redis())
     except Exception as exc:  # e.g. an unusable REDIS_URL: no count, no login
         raise LimiterUnavailable(str(exc)) from exc
 

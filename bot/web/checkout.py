@@ -26,6 +26,7 @@ from bot.billing import money, settlements
 from bot.platform.config import get_settings
 from bot.store.models import Debtor, Invoice, PaymentLink, SandboxPayment
 from bot.web.db import get_session
+from bot.web.mercadopago import sign
 
 log = logging.getLogger(__name__)
 
@@ -331,8 +332,6 @@ def record_sandbox_payment(
 
 
 def notification_headers(payment_id: str) -> dict[str, str]:
-    from bot.web.mercadopago import sign
-
     request_id = secrets.token_hex(16)
     return {
         "x-request-id": request_id,

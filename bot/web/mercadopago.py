@@ -20,6 +20,7 @@ import time
 from flask import Blueprint, Flask, jsonify, request
 
 from bot.platform.config import get_settings
+from bot.platform.redis_client import get_queue, get_redis
 from bot.web.errors import error_response
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,6 @@ def notification():
         return jsonify({"status": "ignored", "reason": f"topic {topic!r} is not handled"}), 200
     if not data_id or not PAYMENT_ID.match(data_id):
         return jsonify({"status": "ignored", "reason": "no payment id"}), 200
-    from bot.platform.redis_client import get_queue, get_redis
 
     request_id = request.headers.get("x-request-id") or ""
     provider = get_settings().payments_provider

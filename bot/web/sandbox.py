@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from bot.messaging import sms as sms_format
 from bot.messaging.twilio_messages import whatsapp_wire_number
 from bot.platform.config import get_settings
+from bot.platform.phones import DEMO_RANGES, PhoneError, is_demo_number, normalise
 from bot.providers.sandbox_messaging import SandboxMessaging
 from bot.store.models import Conversation, Debtor, Message
 from bot.web import api
@@ -44,8 +45,6 @@ def register(app: Flask) -> None:
 # --- Outbox (docs/api.md) ----------------------------------------------------------------------
 @api_bp.get("/outbox")
 def outbox():
-    from bot.platform.phones import PhoneError, normalise
-
     to = request.args.get("to")
     if to:
         try:
@@ -81,8 +80,6 @@ def phone_page() -> Response:
 def phone_debtors():
     """The fictitious demo people only (bot/platform/phones.py's demo range): the page is open to anyone who reaches
     the demo, so it never lists a real debtor's name, phone or document digits."""
-    from bot.platform.phones import DEMO_RANGES, is_demo_number
-
     session = get_session()
     in_range = or_(*(Debtor.phone.startswith(prefix) for prefix in DEMO_RANGES))
     rows = session.execute(
@@ -110,8 +107,6 @@ def phone_debtors():
 @bp.post("/phone/send")
 def phone_send():
     from twilio.request_validator import RequestValidator
-
-    from bot.platform.phones import PhoneError, normalise
 
     data = request.get_json(silent=True) or {}
     body = data.get("body", "")
@@ -184,8 +179,6 @@ def sample_receipt() -> Response:
 
 @bp.get("/phone/messages")
 def phone_messages():
-    from bot.platform.phones import PhoneError, normalise
-
     try:
         phone = normalise(request.args.get("phone", ""))
     except PhoneError:

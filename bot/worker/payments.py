@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from bot.billing import payment_events, payment_links
 from bot.conversation import payment_notices
+from bot.messaging.send_queue import enqueue_send
 from bot.platform.queue import Job, Retry
+from bot.platform.redis_client import get_redis
 from bot.providers import factory
 from bot.providers.ports import OPEN_STATUSES, PaymentProviderError, ProviderUnavailable
 from bot.store.db import session_scope
@@ -32,12 +34,9 @@ LATE_PAYMENT_WINDOW = timedelta(days=3)
 
 
 def queue_sends(conversations: list[tuple[int, str]]) -> None:
-    from bot.platform.redis_client import get_queue
-    from bot.worker.outbound import SEND_JOB
-
     for conversation_id, phone in conversations:
         try:
-            get_queue().enqueue(phone, SEND_JOB, {"conversation_id": conversation_id})
+            enqueue_send(phone, conversation_id)
         except Exception:  # Redis down: the outbound sweeper sends what stayed pending
             log.exception("could not queue the sending for conversation %s", conversation_id)
 
@@ -152,8 +151,6 @@ def _apply_safely(provider_name: str, info: dict[str, Any], now: datetime, count
 @periodic("payments_reconcile", 300)
 def reconcile_job() -> None:
     """Every 5 minutes, in one worker process at a time (a Redis lock shared by all of them)."""
-    from bot.platform.redis_client import get_redis
-
     if not get_redis().set("recobra:lock:payments_reconcile", 1, nx=True, ex=240):
         return
     reconcile()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from bot.platform.redis_client import get_redis
 from bot.review import rollups
 from bot.store.db import session_scope
 from bot.worker.main import periodic
@@ -36,8 +37,6 @@ def refresh_rollups(full: bool = False) -> rollups.RefreshReport:
 @periodic("dashboard_rollups", EVERY)
 def rollups_job() -> None:
     """Every minute, in one worker process at a time (a Redis lock shared by all of them)."""
-    from bot.platform.redis_client import get_redis
-
     if not get_redis().set(LOCK, 1, nx=True, ex=600):
         return
     try:
