@@ -1,7 +1,8 @@
 """The import rules of the house: dependencies point one way, and no module imports itself through others.
 
 Every import counts, including those inside functions: a cycle that holds only because one side imports
-late is still a cycle a reader must untangle. A new package or a new arrow between packages needs a line in
+late is still a cycle a reader must untangle. And they stand at the top of the module (only the command line
+imports inside its command functions). A new package or a new arrow between packages needs a line in
 ``ALLOWED`` (and a reason in docs/architecture.md).
 """
 
@@ -145,6 +146,40 @@ def test_no_module_imports_itself_through_others():
     graph = {m: {t for t in ts if t != m and not m.startswith(t + ".")} for m, ts in GRAPH.items()}
     cycles = _cycles(graph)
     assert not cycles, "import cycles:\n" + "\n".join(" <-> ".join(c) for c in cycles)
+
+
+# Where an import of the project may stand inside a function: the command line loads only what its command needs.
+LATE_IMPORTS_ALLOWED = {"bot.__main__"}
+
+
+def late_imports_of(path: Path) -> list[str]:
+    """The project imports ``path`` makes inside a function body, as ``line: statement``."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import):
+                names = [a.name for a in inner.names]
+            elif isinstance(inner, ast.ImportFrom) and inner.module and inner.level == 0:
+                names = [inner.module]
+            else:
+                continue
+            if any(unit_of(n) is not None for n in names):
+                found.append(f"{inner.lineno}: {ast.unparse(inner)}")
+    return sorted(set(found))
+
+
+def test_imports_of_the_project_stand_at_the_top():
+    """A module's dependencies are read in one place: its head. An import inside a function once held a cycle
+    together; with none left, a late one only hides a dependency."""
+    late = [
+        f"{module}:{line}"
+        for module, path in MODULES.items()
+        if module not in LATE_IMPORTS_ALLOWED
+        for line in late_imports_of(path)
+    ]
+    assert not late, "imports inside functions:\n" + "\n".join(late)
 
 
 def test_web_and_worker_never_import_each_other():
