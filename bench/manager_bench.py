@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import text  # noqa: E402
 
 from bot.demo import history  # noqa: E402
-from bot.platform import users  # noqa: E402
 from bot.review import dashboard, filters, rollups, transcripts  # noqa: E402
+from bot.staff import users  # noqa: E402
 from bot.store import session_scope  # noqa: E402
 from bot.store.db import get_engine  # noqa: E402
 from bot.store.migrate import upgrade  # noqa: E402

@@ -152,7 +152,7 @@ def import_portfolio(file: Path, report_path: Path | None, quiet: bool) -> None:
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
 def create_user(username: str, role: str, name: str, password: str) -> None:
     """Create a console/dashboard user, or reset an existing one's role and password."""
-    from bot.platform import users
+    from bot.staff import users
     from bot.store import session_scope
 
     try:

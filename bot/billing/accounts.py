@@ -10,7 +10,7 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Debtor, Invoice
 
 

@@ -12,7 +12,8 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.platform import audit, policies
+from bot.platform import policies
+from bot.store import audit
 from bot.store.models import Debtor, DueDateChange, Invoice
 
 REFUSALS = ("not_open", "too_overdue", "too_many_changes", "date_missing", "date_too_soon", "not_later", "too_far")

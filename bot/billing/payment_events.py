@@ -40,8 +40,8 @@ from sqlalchemy.orm import Session
 
 from bot.billing import payment_links, payment_plans, promises, settlements
 from bot.billing.allocations import paid_since
-from bot.platform import audit
 from bot.providers import factory
+from bot.store import audit
 from bot.store.models import (
     Debtor,
     Instalment,

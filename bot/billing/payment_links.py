@@ -17,10 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.billing import payment_plans, promises
-from bot.platform import audit, policies
+from bot.platform import policies
 from bot.platform.config import get_settings
 from bot.providers import factory
 from bot.providers.ports import LinkRequest, PaymentProvider
+from bot.store import audit
 from bot.store.models import Debtor, Instalment, Invoice, PaymentLink, Promise
 
 SHORT_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"

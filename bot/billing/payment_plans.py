@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing import money, promises
-from bot.platform import audit, policies
+from bot.platform import policies
+from bot.store import audit
 from bot.store.models import Debtor, Instalment, Invoice, PaymentPlan
 
 # Currencies collected in whole units in practice (CLP has no minor unit; COP cents are not used).

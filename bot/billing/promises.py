@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing.accounts import local_today
-from bot.platform import audit, policies
+from bot.platform import policies
+from bot.store import audit
 from bot.store.models import Debtor, Invoice, Promise
 
 

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.billing import money
-from bot.platform import audit
 from bot.platform.config import get_settings
+from bot.store import audit
 from bot.store.models import Debtor, Invoice, Payment, PaymentAllocation, Settlement
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, 1/I: read aloud or typed from paper

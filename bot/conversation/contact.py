@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Debtor
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Conversation, Debtor, Handoff
 
 REASONS = (

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import AuditLog, Debtor, IdentityCheck
 from bot.store.types import utcnow
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy.orm import Session
 
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Debtor
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing import debtors
 from bot.conversation import handoffs
-from bot.platform import users
+from bot.staff import users
 from bot.store.models import Message, User
 
 # (external_id, name, phone, whatsapp, country, timezone, last4, [(amount, days_past_due), ...])

@@ -22,7 +22,7 @@ from bot.desk import access
 from bot.desk.access import DeskError
 from bot.desk.transcript import conversation
 from bot.messaging import outbox
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import AgentNote, Debtor, DueDateChange, Handoff, Invoice, Message, PaymentLink, Promise, User
 
 DUE_DATE_REFUSALS = {

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing.accounts import local_today
 from bot.desk import access, display, settings
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Conversation, Debtor, Handoff, Invoice, Message, User
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.desk import settings
 from bot.desk.transcript import conversation
 from bot.messaging import outbox
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import AuditLog, Handoff, Message
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

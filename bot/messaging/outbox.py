@@ -40,7 +40,6 @@ from sqlalchemy.orm import Session
 
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
-from bot.platform import audit
 from bot.platform.config import get_settings
 from bot.platform.masking import mask_phone
 from bot.platform.queue import Retry
@@ -54,6 +53,7 @@ from bot.providers.ports import (
     ProviderError,
     status_moves_forward,
 )
+from bot.store import audit
 from bot.store.db import session_scope
 from bot.store.models import Conversation, Debtor, Message
 

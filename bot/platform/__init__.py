@@ -1,1 +1,1 @@
-"""What every part stands on: settings, the store session, Redis, the work queue, policies, audit, staff users."""
+"""What every part stands on: settings, Redis, the work queue, policies, phones, masking, preflight, the launcher."""

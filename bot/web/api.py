@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from bot.billing import debtors
-from bot.platform import audit
+from bot.store import audit
 from bot.store.models import Message
 from bot.web import debtor_view
 from bot.web.db import get_session

@@ -13,7 +13,7 @@ dashboard). Other areas protect their views with::
 CSRF is opt-in per blueprint (``WTF_CSRF_CHECK_DEFAULT`` is off), so the JSON webhooks and
 ``/api/v1`` stay exempt without each having to remember it. Templates get ``csrf_token()``.
 
-Login attempts are counted in Redis (``bot.platform.login_limits``) before the password is compared: 5 per
+Login attempts are counted in Redis (``bot.staff.login_limits``) before the password is compared: 5 per
 username + IP, 20 per username from any IP, 30 per IP in 15 minutes; past a limit even the right
 password is refused (429). Without Redis nobody signs in (503): the limit never fails open.
 """
@@ -31,8 +31,10 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from bot.platform import audit, redis_client, users
-from bot.platform.login_limits import LimiterUnavailable, LoginLimiter
+from bot.platform import redis_client
+from bot.staff import users
+from bot.staff.login_limits import LimiterUnavailable, LoginLimiter
+from bot.store import audit
 from bot.store.models import User
 from bot.web.db import get_session
 
@@ -148,7 +150,7 @@ def role_required(*roles: str) -> Callable:
     return decorator
 
 
-# --- Rate limit (bot.platform.login_limits) -------------------------------------------------------------
+# --- Rate limit (bot.staff.login_limits) -------------------------------------------------------------
 def _client_ip() -> str:
     return request.remote_addr or "unknown"
 

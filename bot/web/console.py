@@ -20,7 +20,8 @@ from bot.billing import accounts
 from bot.billing.money import format_money
 from bot.desk import access, commands, display, handoff_queue, settings, summary, transcript
 from bot.messaging import send_queue
-from bot.platform import audit, users
+from bot.staff import users
+from bot.store import audit
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
 from bot.web import auth, debtor_view
 from bot.web.auth import current_db_user, role_required

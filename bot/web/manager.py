@@ -28,10 +28,10 @@ from sqlalchemy import select
 
 from bot.billing.money import format_money
 from bot.desk.display import MESSAGE_STATUS_LABELS
-from bot.platform import audit
 from bot.review import dashboard as review_dashboard
 from bot.review import exports as review_exports
 from bot.review import filters, masks, search, transcripts
+from bot.store import audit
 from bot.store.models import (
     Conversation,
     Debtor,

@@ -26,11 +26,11 @@ def live_console(app, session, make_debtor, redis_client):
     """The web app on a free port, a queue worker sending through the sandbox provider, an agent."""
     from werkzeug.serving import make_server
 
-    from bot.platform import users
     from bot.platform.queue import QueueWorker
     from bot.platform.redis_client import get_queue
     from bot.providers.factory import set_messaging_provider
     from bot.providers.sandbox_messaging import SandboxMessaging
+    from bot.staff import users
     from bot.worker import jobs
 
     users.create_or_update(session, "laura", "agent", PASSWORD, name="Laura Gómez")

@@ -23,7 +23,7 @@ PASSWORD = "clave-del-gerente-1"
 def live_manager(app, session, history, redis_client):  # noqa: F811
     from werkzeug.serving import make_server
 
-    from bot.platform import users
+    from bot.staff import users
 
     users.create_or_update(session, "marta", "manager", PASSWORD, name="Marta Gerente")
     session.commit()

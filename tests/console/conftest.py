@@ -9,7 +9,7 @@ from tests.console.helpers import PASSWORD
 
 @pytest.fixture()
 def make_user(session):
-    from bot.platform import users
+    from bot.staff import users
 
     def make(username: str, role: str = "agent", password: str = PASSWORD):
         user = users.create_or_update(session, username, role, password, name=username.capitalize())

@@ -59,7 +59,7 @@ def signed():
 def verify_debtor(session):
     """The debtor wrote from their phone and passed the identity check just now (``bot.conversation.disclosure``)."""
     from bot.conversation import handoffs
-    from bot.platform import audit
+    from bot.store import audit
     from bot.store.models import Message
 
     def verify(debtor, at=None):

@@ -248,8 +248,8 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(
 ):
     """The debtor answers the identity question; Rasa checks it (the audit records it); what the store keeps,
     the manager's transcript and every export show no digits of the document."""
-    from bot.platform import audit
     from bot.platform.queue import Job
+    from bot.store import audit
     from bot.store.db import get_sessionmaker
     from bot.worker.inbound import handle_inbound
 

@@ -18,7 +18,7 @@ def hash_calls(monkeypatch):
     slowed down so that parallel requests really overlap while a password is being checked."""
     import werkzeug.security
 
-    from bot.platform import users
+    from bot.staff import users
 
     calls: dict[str, int] = {"check": 0, "generate": 0}
     lock = threading.Lock()
@@ -43,7 +43,7 @@ def hash_calls(monkeypatch):
 
 @pytest.fixture()
 def known_user(session):
-    from bot.platform import users
+    from bot.staff import users
 
     user = users.create_or_update(session, "agente", "agent", PASSWORD, name="Agente")
     session.commit()
@@ -85,7 +85,7 @@ def _post_all_at_once(clients: list, username: str, password: str) -> list[int]:
 def test_parallel_guesses_from_one_address_reach_the_password_check_at_most_5_times(
     app, known_user, redis_client, hash_calls
 ):
-    from bot.platform.login_limits import PAIR_LIMIT
+    from bot.staff.login_limits import PAIR_LIMIT
 
     statuses = _post_all_at_once(_clients(app, ["203.0.113.7"] * 12), "agente", "wrong-password")
     assert hash_calls["check"] == PAIR_LIMIT == 5
@@ -93,7 +93,7 @@ def test_parallel_guesses_from_one_address_reach_the_password_check_at_most_5_ti
 
 
 def test_parallel_guesses_spread_over_many_addresses_hit_the_username_limit(app, known_user, redis_client, hash_calls):
-    from bot.platform.login_limits import USERNAME_LIMIT
+    from bot.staff.login_limits import USERNAME_LIMIT
 
     ips = [f"198.51.100.{i}" for i in range(1, 31)]  # a botnet: one guess from each of 30 addresses
     statuses = _post_all_at_once(_clients(app, ips), "agente", "wrong-password")
@@ -105,7 +105,7 @@ def test_parallel_guesses_spread_over_many_addresses_hit_the_username_limit(app,
 
 
 def test_a_successful_login_gives_its_attempt_back(app, known_user, redis_client):
-    from bot.platform.login_limits import LoginLimiter
+    from bot.staff.login_limits import LoginLimiter
 
     (client,) = _clients(app, ["192.0.2.1"])
     assert login(client, "agente", "wrong-password").status_code == 401
@@ -150,7 +150,7 @@ def test_without_redis_nobody_signs_in(app, known_user, monkeypatch, broken):
 def test_every_attempt_costs_exactly_one_password_hash(
     app, known_user, session, redis_client, hash_calls, username, password, signs_in
 ):
-    from bot.platform import users
+    from bot.staff import users
 
     users.create_or_update(session, "inactivo", "agent", PASSWORD).active = False
     session.commit()
@@ -164,6 +164,6 @@ def test_every_attempt_costs_exactly_one_password_hash(
 def test_the_dummy_hash_costs_what_a_real_one_costs():
     from werkzeug.security import generate_password_hash
 
-    from bot.platform import users
+    from bot.staff import users
 
     assert users.DUMMY_HASH.split("$")[0] == generate_password_hash("x").split("$")[0]  # same KDF and parameters

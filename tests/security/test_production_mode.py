@@ -155,7 +155,7 @@ def test_production_prints_no_secret(tmp_path):
 
 def test_demo_seeding_never_resets_or_reactivates_users(session):
     from bot.demo import seed
-    from bot.platform import users
+    from bot.staff import users
     from bot.store.models import User
 
     users.create_or_update(session, "agente", "agent", "a-password-the-admin-set")

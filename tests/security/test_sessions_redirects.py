@@ -203,7 +203,7 @@ def test_a_cookie_captured_before_logout_is_dead_after_it(app, world):
 def test_a_new_password_or_a_deactivation_ends_every_open_session(app, world, session):
     from sqlalchemy import select
 
-    from bot.platform import users
+    from bot.staff import users
     from bot.store.models import User
 
     client = login_client(app, "agente")
