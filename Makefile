@@ -13,8 +13,9 @@ PIP_NOISE := is ignored: it is neither a file nor a directory
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
 	@echo "make test    the whole test suite (pytest, rasa data validate, rasa test stories)"
+	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (well under a minute)"
 	@echo "make bench   the benchmarks in bench/"
-	@echo "make lock    re-resolve requirements.in into requirements.lock (with rasa, in one install)"
+	@echo "make lock    re-resolve requirements*.in into requirements.lock (with rasa, in one install)"
 
 # The virtualenv, rebuilt only when the lock file or the Python version changes.
 $(STAMP): requirements.lock .python-version
@@ -64,15 +65,16 @@ test: setup model
 	$(PY) -m pytest -q -p no:cacheprovider
 	@scripts/rasa_checks.sh
 
+# The tests that need no trained model, browser or PostgreSQL and take well under a second each (README, Testing).
 test-fast: setup
-	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not rasa"
+	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not rasa and not postgres and not slow"
 
 bench: setup model
 	@scripts/bench.sh
 
 lock:
 	@PYBIN=$$(scripts/find_python.sh) || exit 1; rm -rf /tmp/recobra-lock; "$$PYBIN" -m venv /tmp/recobra-lock; \
-	/tmp/recobra-lock/bin/pip install --quiet -r requirements.in && /tmp/recobra-lock/bin/pip check && \
+	/tmp/recobra-lock/bin/pip install --quiet -r requirements.in -r requirements-dev.in && /tmp/recobra-lock/bin/pip check && \
 	/tmp/recobra-lock/bin/pip freeze --exclude-editable > requirements.lock && echo "requirements.lock updated"
 
 clean:

@@ -24,7 +24,7 @@ from pathlib import Path
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPEAT = 5
 BUDGET_MS = 300
-REUSE = os.environ.get("MANAGER_BENCH_DB")  # an already populated bench.db (skips the ~2.5 min of inserts)
+REUSE = os.environ.get("MANAGER_BENCH_DB")  # an already populated bench.db (skips generating the history)
 tmp = Path(REUSE).parent if REUSE else Path(tempfile.mkdtemp(prefix="recobra-manager-bench-"))
 os.environ["RECOBRA_VAR_DIR"] = str(tmp)
 os.environ["DATABASE_URL"] = f"sqlite:///{REUSE or tmp / 'bench.db'}"

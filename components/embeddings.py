@@ -5,10 +5,10 @@ from n-grams of our own 5,000 examples, so a personal remark that shares words w
 ("fui al hospital a conocer al bebé de mi prima") reads as a reason. WordLlama's token embeddings
 (Llama 2's 32,000-token vocabulary, trained for sentence similarity on millions of pairs) bring
 meaning learnt elsewhere, which is what those confusions lack: a logistic regression on them alone
-is weak (macro-F1 0.86), but it errs on other messages than they do, and as a third voice in the
-blend it lifted cross-validation from 0.944 to 0.950–0.952 (docs/nlu.md, ninth round). No spaCy or
-transformer model for Spanish installs beside rasa 3.6; this one is two files (16 MB of float16 and
-the tokenizer), read with ``tokenizers`` and ``safetensors``, fetched at setup by
+is weak, but it errs on other messages than they do, so as a third voice in the blend it corrects
+some of theirs (the measurements are in docs/nlu.md, ninth round). No spaCy or transformer model for
+Spanish installs beside rasa 3.6; this one is two files (float16 embeddings and the tokenizer), read
+with ``tokenizers`` and ``safetensors``, fetched at setup by
 ``scripts/fetch_embeddings.sh`` and copied into every trained model, so a model archive is
 self-contained and nothing is downloaded at run time.
 
@@ -76,8 +76,8 @@ class EmbeddingIntentModel:
     It reads three views of a message, as the linear model does: the text, the text without accents
     (debtors write "pague" and "pagué"; Llama's tokens split the two differently) and, when the entity
     extractor's spans are given, the text with its dates, amounts and digits masked ("pago __date__"),
-    so that the vector says what is asked rather than which day. Each view lifted cross-validation a
-    little on its own (docs/nlu.md, ninth round)."""
+    so that the vector says what is asked rather than which day. Each view adds what the others miss
+    (docs/nlu.md, ninth round)."""
 
     meta_file = "embedding_model.json"
     VIEWS = ("text", "plain", "masked")

@@ -12,8 +12,7 @@ set, ``weight · P_DIET + embedding_weight · P_embedded + (the rest) · P_linea
 model reads token embeddings learnt elsewhere (``components.embeddings``); the FallbackClassifier
 after it sees the blended confidences.
 
-It persists its vocabularies and weights as JSON + ``.npz`` in the model storage (no pickle) and
-trains in a few seconds.
+It persists its vocabularies and weights as JSON + ``.npz`` in the model storage (no pickle).
 """
 
 from __future__ import annotations
@@ -346,7 +345,7 @@ class IntentEnsemble(PersistedModelComponent):
             # (annotated spans in training, the extracted ones — DIET's — at parse time)
             "mask_entities": False,
             # compose multi-intents from one-vs-rest models of their parts (False: one flat multinomial
-            # regression over the intents, the first version, candidate d)
+            # regression over the intents, as bench/nlu_candidates/d_diet_linear_ensemble.yml has it)
             "compose": True,
             # also learn from the non-reason half of each reason multi-intent (its annotated reason span
             # removed) as an example of the other intent

@@ -4,13 +4,14 @@
     .venv/bin/python scripts/nlu_blend_sweep.py --config bench/nlu_candidates/h_diet50_mindf_blend40.yml --folds 5
     .venv/bin/python scripts/nlu_blend_sweep.py --folds 5 --c-values 10,40,100,250   # also the linear model's C
 
-``rasa test nlu --cross-validation`` scores one weight per run (18–25 minutes here). This trains the pipeline
-once per fold with the ensemble set to pass DIET's whole ranking through (weight 1, every intent ranked),
+``rasa test nlu --cross-validation`` scores one weight per run, and a run is slow (docs/nlu.md, *Measurements*).
+This trains the pipeline once per fold with the ensemble set to pass DIET's whole ranking through (weight 1,
+every intent ranked),
 parses the test fold with the trained model (so the entities that mask dates and amounts are DIET's, as at
 run time), fits the ensemble's linear model on the same training fold, and then scores every blend weight
 from the two sets of probabilities at no extra cost. It prints the macro-F1 per weight (0 = the linear model
 alone, 1 = DIET alone) and, for the best weight, the FallbackClassifier threshold table. ``--c-values`` refits
-the linear model with each inverse regularisation C on the same folds (seconds each) and prints a row of
+the linear model with each inverse regularisation C on the same folds (no DIET training) and prints a row of
 weights per C. With ``embeddings`` set on the ensemble, it also fits the embedding model on each
 training fold and prints the macro-F1 for every pair of DIET's and the embedding model's shares. Outputs go under
 $BENCH_OUT/blend-sweep (default /tmp/recobra-bench); a fold already parsed there is reused.

@@ -10,9 +10,9 @@ if [ -f models/recobra.tar.gz ] && [ "$(cat models/.fingerprint 2>/dev/null)" = 
 fi
 echo "Training the Rasa model (data, domain or config changed) ..."
 start=$(date +%s)
-# --skip-validation: `make test` runs `rasa data validate --fail-on-warnings` on its own (here it cost about
-# 20 s); --augmentation 0: the rules and the few stories need no glued-together story variants, which took TED
-# half its time (every test story passes without them: scripts/rasa_checks.sh)
+# --skip-validation: `make test` runs `rasa data validate --fail-on-warnings` on its own; --augmentation 0: the
+# rules and the few stories need no glued-together story variants, which only fed TED (every test story passes
+# without them: scripts/rasa_checks.sh). What each saved: docs/nlu.md, eighth round.
 TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/rasa train --domain domain --data data --config config.yml \
   --out models --fixed-model-name recobra --quiet --skip-validation --augmentation 0
 echo "$fingerprint" > models/.fingerprint

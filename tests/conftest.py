@@ -1,9 +1,16 @@
 """Shared fixtures: a real Redis, a real migrated database, the Flask app and its client.
 
 The database is SQLite in a temporary folder, or whatever ``TEST_DATABASE_URL`` names (CI runs
-the store and API tests against PostgreSQL too). Each test that touches the store gets a clean
-one: the tables are emptied after it, so the web app and worker threads, which open their own
-sessions, see exactly what the test committed.
+the store and API tests against PostgreSQL too), migrated once per session. Each test that touches
+the store (the ``db`` fixture, and everything built on it) gets an empty one: every table is emptied
+before and after it, the one way the suite cleans up (``empty_store`` does the same in the middle of a
+test). Not a rolled-back transaction: the code under test commits, and the web app, worker threads and
+subprocesses open sessions of their own, which must see exactly what the test committed. Emptying
+costs a few milliseconds (DELETE on SQLite, one TRUNCATE on PostgreSQL).
+
+Markers (pyproject.toml): ``rasa`` needs the trained model, ``browser`` Chromium, ``postgres`` a
+PostgreSQL server, ``slow`` takes seconds (trains a model, starts processes, waits out timeouts).
+`make test-fast` leaves all four out; `make test` runs everything.
 """
 
 from __future__ import annotations
@@ -41,6 +48,41 @@ os.environ.update(
     }
 )
 os.environ.pop("REDIS_URL", None)
+
+
+def _remember_password_hashes() -> None:
+    """Each distinct scrypt run happens once per test session.
+
+    Werkzeug's scrypt costs about a tenth of a second of CPU on purpose, and the suite creates users and signs
+    in hundreds of times with a few passwords: that was most of the time of the console, manager and security
+    tests. The KDF is a pure function of (method, salt, password), so remembering its results changes no
+    answer: a wrong password still fails. What changes, in the test process only, is that every hash of the
+    session gets the same random salt, so that hashing a password a second time is remembered too (no test
+    compares the hashes of two users). Tests that count or slow down hash calls patch the public
+    ``check_password_hash``/``generate_password_hash``, which still run each time."""
+    import werkzeug.security
+
+    real = getattr(werkzeug.security, "_hash_internal", None)
+    real_salt = getattr(werkzeug.security, "gen_salt", None)
+    if real is None or real_salt is None or hasattr(real, "memo"):  # another werkzeug (slower, same answers)
+        return
+    salts: dict[int, str] = {}
+    werkzeug.security.gen_salt = lambda length: salts.setdefault(length, real_salt(length))
+    memo: dict[tuple[str, str, str], tuple[str, str]] = {}
+
+    def remembered(method: str, salt: str, password: str) -> tuple[str, str]:
+        found = memo.get((method, salt, password))
+        if found is None:
+            found = real(method, salt, password)
+            memo[(method, salt, password)] = found
+            memo[(found[1], salt, password)] = found  # "scrypt" and "scrypt:32768:8:1" are the same run
+        return found
+
+    remembered.memo = memo  # type: ignore[attr-defined]
+    werkzeug.security._hash_internal = remembered
+
+
+_remember_password_hashes()
 
 
 def free_port() -> int:
@@ -163,6 +205,12 @@ def db(database_url: str) -> Iterator[str]:
     _empty_tables(database_url)
     yield database_url
     _empty_tables(database_url)
+
+
+@pytest.fixture()
+def empty_store(db: str):
+    """Call it to empty the store again within a test (say, before each example a property test generates)."""
+    return lambda: _empty_tables(db)
 
 
 @pytest.fixture()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -95,6 +96,7 @@ def test_prepared_sms_parts_fit_and_counts_match(text):
             assert info.segments >= -(-info.units // part)  # never fewer than the plain division
 
 
+@pytest.mark.slow
 @given(st.text(min_size=0, max_size=300))
 def test_segment_count_is_monotonic_in_length(text):
     assert sms.segment_count(text + "a") >= sms.segment_count(text)

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -71,6 +72,7 @@ def test_without_a_refresh_the_dashboard_is_live(session, history, november):
     assert dashboard.dashboard(session, november()).source == "live"
 
 
+@pytest.mark.slow
 def test_rollup_dashboard_equals_live_on_the_hand_built_history(session, history, november):
     report = rollups.refresh(session, margin=NO_MARGIN)
     session.commit()
@@ -109,6 +111,7 @@ def test_filters_the_rollup_does_not_carry_are_answered_live(session, history, n
         assert fast.source == "live" and figures(fast) == figures(live)
 
 
+@pytest.mark.slow
 def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, history, november):
     rollups.refresh(session, margin=NO_MARGIN)
     session.commit()
@@ -434,16 +437,6 @@ def _mutate(session) -> None:
     session.commit()
 
 
-def _empty(url: str) -> None:
-    """Every table emptied (as the ``db`` fixture does), for each generated history."""
-    from bot.store.db import get_engine
-    from bot.store.models import Base
-
-    with get_engine(url).begin() as conn:
-        for table in reversed(Base.metadata.sorted_tables):
-            conn.execute(table.delete())
-
-
 def _check(session, qs, all_rolled_up: bool = False) -> None:
     for tz, from_day, days, country, channel in qs:
         first = BASE.date() + timedelta(days=from_day)
@@ -466,6 +459,7 @@ def _check(session, qs, all_rolled_up: bool = False) -> None:
 
 
 # No shrinking: on a database it takes minutes; a failure prints the whole (small) history.
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -473,10 +467,10 @@ def _check(session, qs, all_rolled_up: bool = False) -> None:
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
 )
 @given(spec=history_st, later=st.lists(conversation, max_size=3), qs=queries)
-def test_rollup_equals_live_on_random_histories(db, spec, later, qs):
+def test_rollup_equals_live_on_random_histories(db, empty_store, spec, later, qs):
     from bot.store.db import get_sessionmaker
 
-    _empty(db)
+    empty_store()  # each generated history starts from an empty store, as each test does
     session = get_sessionmaker(db)()
     try:
         _write(session, spec)

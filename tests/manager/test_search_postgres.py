@@ -12,9 +12,12 @@ from sqlalchemy import select
 
 from bot.review import filters, search, transcripts
 
-pytestmark = pytest.mark.skipif(
-    not os.environ.get("DATABASE_URL", "").startswith("postgresql"), reason="PostgreSQL only (TEST_DATABASE_URL)"
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        not os.environ.get("DATABASE_URL", "").startswith("postgresql"), reason="PostgreSQL only (TEST_DATABASE_URL)"
+    ),
+]
 
 BODIES = ["¿Cuánto debo?", "PAGUÉ ayer en Oxxo", "me quedé sin trabajo", "Ñandú y pingüino", "nada que ver"]
 

@@ -119,6 +119,7 @@ def opted_out(session, external_id: str) -> bool:
     return bool(debtors.get_by_external_id(session, external_id).opted_out)
 
 
+@pytest.mark.slow
 def test_action_server_runs_nothing_without_its_token(action_server, make_debtor, session):
     url, _port = action_server
     make_debtor("CO-1", phone=PHONE)
@@ -140,6 +141,7 @@ def test_action_server_runs_nothing_without_its_token(action_server, make_debtor
     assert opted_out(session, "CO-1")
 
 
+@pytest.mark.slow
 def test_action_server_refuses_large_and_inflating_bodies(action_server, make_debtor, session):
     url, _port = action_server
     make_debtor("CO-1", phone=PHONE)
@@ -168,6 +170,7 @@ def test_action_server_refuses_large_and_inflating_bodies(action_server, make_de
     assert r.status_code == 200 and opted_out(session, "CO-1")
 
 
+@pytest.mark.slow
 def test_action_server_listens_on_loopback_only(action_server):
     _url, port = action_server
     addresses = listening_addresses(port)

@@ -92,6 +92,7 @@ def test_parallel_guesses_from_one_address_reach_the_password_check_at_most_5_ti
     assert sorted(statuses) == [401] * 5 + [429] * 7
 
 
+@pytest.mark.slow
 def test_parallel_guesses_spread_over_many_addresses_hit_the_username_limit(app, known_user, redis_client, hash_calls):
     from bot.staff.login_limits import USERNAME_LIMIT
 

@@ -80,6 +80,7 @@ def test_production_with_real_providers_but_missing_secrets(tmp_path):
     assert not any(line.startswith(("refused: MESSAGING_PROVIDER", "refused: DATABASE_URL")) for line in lines), lines
 
 
+@pytest.mark.slow
 def test_production_sqlite_only_when_allowed_and_a_safe_setup_passes(tmp_path):
     env = dict(REAL, RECOBRA_ENV="production", DATABASE_URL=f"sqlite:///{tmp_path}/store.db")
     refused = bot(["preflight"], tmp_path, **env)
@@ -125,6 +126,7 @@ def test_the_demo_still_starts_by_default(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_production_seeds_nothing_and_touches_no_user(tmp_path):
     from bot.store.models import Debtor, User
 
@@ -143,6 +145,7 @@ def test_production_seeds_nothing_and_touches_no_user(tmp_path):
     engine.dispose()
 
 
+@pytest.mark.slow
 def test_production_prints_no_secret(tmp_path):
     env = dict(REAL, RECOBRA_ENV="production", RECOBRA_API_KEY="the-api-key-secret", DEMO_PASSWORD="demo-pass-secret")
     result = bot(["info"], tmp_path, **env)
@@ -275,6 +278,7 @@ def test_var_dir_is_tightened_when_it_exists_open(tmp_path):
     assert open_dir.stat().st_mode & 0o777 == 0o700
 
 
+@pytest.mark.slow
 def test_web_binds_loopback_unless_told(tmp_path):
     """`python -m bot web` (gunicorn) listens on 127.0.0.1 by default."""
     from tests.security.test_internal_services import LOOPBACK, free_port, listening_addresses, stop

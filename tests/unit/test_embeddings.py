@@ -159,6 +159,7 @@ def component(tmp_path_factory):
     return IntentEnsemble.load(config, storage, resource, context)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "intent"),
     [

@@ -80,6 +80,7 @@ def _message(text, diet_intent="nlu_fallback"):
     return message
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("text", "intent"),
     [

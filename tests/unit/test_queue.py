@@ -86,6 +86,7 @@ def test_messages_of_one_conversation_are_handled_in_order_and_conversations_in_
     assert queue.pending_count() == 0
 
 
+@pytest.mark.slow
 def test_transient_failure_keeps_the_message_and_order(queue):
     calls: list[int] = []
     fail = {"left": 2}
@@ -101,6 +102,7 @@ def test_transient_failure_keeps_the_message_and_order(queue):
     assert fail["left"] == 0
 
 
+@pytest.mark.slow
 def test_a_poison_message_is_dead_lettered_and_the_rest_go_on(queue, redis_client):
     calls: list[int] = []
 
@@ -130,6 +132,7 @@ WORKER_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_a_killed_workers_message_is_redelivered_once(queue, redis_client, redis_url):
     queue.enqueue("+573001112233", "test", {"n": 7})
     env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -69,6 +69,7 @@ def model(training_data):
     return ReasonModel().fit(texts, labels)
 
 
+@pytest.mark.slow
 def test_training_pairs_cover_every_reason(training_data):
     texts, labels = training_pairs(training_data)
     assert len(texts) == len(labels) > 500
@@ -78,6 +79,7 @@ def test_training_pairs_cover_every_reason(training_data):
     assert not {t for t, _ in HELD_OUT} & set(texts), "held-out phrasings must not be training examples"
 
 
+@pytest.mark.slow
 def test_held_out_phrasings(model):
     probabilities = model.predict_proba([text for text, _ in HELD_OUT])
     predicted = [max((p for p in probs if p in REASON_VALUES), key=probs.get) for probs in probabilities]
@@ -114,6 +116,7 @@ def _reasons(message):
     return [e for e in message.get("entities") if e["entity"] == "reason"]
 
 
+@pytest.mark.slow
 def test_sets_the_reason_on_reason_messages(component):
     message = _message("me sacaron de la chamba y ando sin un peso", "report_nonpayment_reason")
     component.process([message])
@@ -124,6 +127,7 @@ def test_sets_the_reason_on_reason_messages(component):
     assert (reason["start"], reason["end"]) == (0, len(message.get("text")))
 
 
+@pytest.mark.slow
 def test_sets_the_reason_on_one_part_of_a_multi_intent(component):
     text = "estoy internado en la clínica, pago el viernes"
     date = {"entity": "date", "start": 35, "end": 45, "value": "el viernes", "extractor": "DIETClassifier"}
@@ -133,6 +137,7 @@ def test_sets_the_reason_on_one_part_of_a_multi_intent(component):
     assert date in message.get("entities")
 
 
+@pytest.mark.slow
 def test_replaces_an_unnormalised_extracted_span(component):
     text = "uy es que se me pasó completito el día"
     span = {"entity": "reason", "start": 10, "end": 38, "value": "se me pasó completito el día", "extractor": "DIET"}
@@ -143,6 +148,7 @@ def test_replaces_an_unnormalised_extracted_span(component):
     assert (reason["start"], reason["end"]) == (10, 38)
 
 
+@pytest.mark.slow
 def test_leaves_other_messages_alone(component):
     messages = [
         ("hola buenas tardes", "greet"), ("cuánto debo?", "check_balance"), ("sí", "affirm"),
@@ -174,6 +180,7 @@ CONTRACT_INTENTS = {
 }  # fmt: skip
 
 
+@pytest.mark.slow
 def test_every_contract_intent_has_enough_distinct_examples(training_data):
     counts = {}
     for example in training_data.intent_examples:
@@ -187,6 +194,7 @@ def test_every_contract_intent_has_enough_distinct_examples(training_data):
             assert set(intent.split("+")) <= CONTRACT_INTENTS, intent
 
 
+@pytest.mark.slow
 def test_no_example_is_a_near_copy_of_another(training_data):
     seen = {}
     for example in training_data.intent_examples:
@@ -195,6 +203,7 @@ def test_no_example_is_a_near_copy_of_another(training_data):
         seen[key] = example.get("text")
 
 
+@pytest.mark.slow
 def test_entities_are_the_contracts_and_reasons_are_normalised(training_data):
     for example in training_data.intent_examples:
         for entity in example.get("entities") or []:
@@ -203,6 +212,7 @@ def test_entities_are_the_contracts_and_reasons_are_normalised(training_data):
                 assert entity["value"] in REASON_VALUES, example.get("text")
 
 
+@pytest.mark.slow
 def test_the_domain_declares_every_trained_intent(training_data):
     import yaml
 
@@ -215,6 +225,7 @@ def _key(text: str) -> str:
     return " ".join("".join(ch if ch.isalnum() else " " for ch in normalise_text(text)).split())
 
 
+@pytest.mark.slow
 def test_no_held_out_message_is_trained_on(training_data):
     # tests/nlu/holdout.yml measures the model on messages it never saw: none may slip into data/nlu
     holdout = load_data(str(ROOT / "tests" / "nlu" / "holdout.yml")).intent_examples

@@ -185,6 +185,7 @@ def test_rasa_unreachable_is_a_retry(client, session, make_debtor, sandbox_provi
         set_env(RASA_URL=None)
 
 
+@pytest.mark.slow
 def test_rasa_down_then_up_through_the_queue(client, session, make_debtor, rasa_double, sandbox_provider, run_worker):
     make_debtor("CO-1", phone=PHONE)
     rasa_double.down = True
