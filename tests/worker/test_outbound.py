@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from bot.conversation.handoffs import get_or_create_conversation
-from bot.messaging import outbox, templates
+from bot.messaging import outbox, rate_limit, templates
 from bot.platform.queue import Retry
 from bot.providers import ports
 from bot.providers.factory import set_messaging_provider
@@ -204,7 +204,7 @@ def test_sandbox_magic_numbers_fail_like_twilio(redis_client):
 def test_rate_limit_is_shared_and_paces_sends(redis_client):
     set_env(RECOBRA_RATE_SMS="10", RECOBRA_BURST_SMS="2")
     try:
-        a, b = outbox.RateLimiter(redis_client), outbox.RateLimiter(redis_client)  # two "processes"
+        a, b = rate_limit.RateLimiter(redis_client), rate_limit.RateLimiter(redis_client)  # two "processes"
         assert a.try_acquire("+1500", "sms") == 0
         assert b.try_acquire("+1500", "sms") == 0
         assert a.try_acquire("+1500", "sms") > 0  # the bucket is shared
