@@ -28,7 +28,7 @@ from bot.billing import accounts, debtors
 from bot.billing.money import format_money
 from bot.conversation import handoffs, identity, reasons
 from bot.desk import team_hours
-from bot.language.dates import past_references
+from bot.language.payment_terms import hardship_spans
 from bot.platform.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class Turn:
             sender_id=tracker.sender_id,
             text=text,
             intent=(latest.get("intent") or {}).get("name") or "",
-            entities=_without_past_dates(text, list(latest.get("entities") or [])),
+            entities=_without_hardship(text, list(latest.get("entities") or [])),
             metadata=dict(latest.get("metadata") or {}),
             slots=dict(tracker.current_slot_values()),
             user_texts=[t for t in texts if t and not t.startswith("/")],
@@ -104,18 +104,23 @@ class Turn:
         return [part for part in self.intent.split("+") if part]
 
 
-def _without_past_dates(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The entities minus any ``date`` lying in a mention of the past ("pasado" in "el mes pasado"):
-    a debtor telling when things went wrong is not giving the new date."""
-    spans = past_references(text)
+# what a duration or a mention of the past is never: the day, the amount or the instalment count asked for
+_NUMBERS = ("date", "amount", "installments")
 
-    def in_the_past(entity: dict[str, Any]) -> bool:
+
+def _without_hardship(text: str, entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The entities minus any date, amount or count lying in a mention of the past ("pasado" in "el mes pasado")
+    or in a duration ("una semana" in "llevo una semana sin trabajo", "2 meses" in "llevo 2 meses sin laburo"):
+    a debtor telling when and how long things went wrong is not giving the new date, nor an amount."""
+    spans = hardship_spans(text)
+
+    def in_the_hardship(entity: dict[str, Any]) -> bool:
         start, end = entity.get("start"), entity.get("end")
-        if entity.get("entity") != "date" or not isinstance(start, int) or not isinstance(end, int):
+        if entity.get("entity") not in _NUMBERS or not isinstance(start, int) or not isinstance(end, int):
             return False
         return any(start < span_end and span_start < end for span_start, span_end in spans)
 
-    return [e for e in entities if not in_the_past(e)]
+    return [e for e in entities if not in_the_hardship(e)]
 
 
 @dataclass

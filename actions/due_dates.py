@@ -9,6 +9,7 @@ from actions import parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import due_dates, promises
 from bot.language.dates import more_time
+from bot.language.payment_terms import without_hardship
 
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:
@@ -47,7 +48,7 @@ def _offer_promise(ctx: Ctx, invoice, when: date) -> bool:
 
 def _more_time(ctx: Ctx, invoice, today: date) -> date | None:
     """ "me da 5 días más?": five days after the current due date (after today, if it has passed)."""
-    return more_time(ctx.turn.text or "", max(invoice.due_date, today))
+    return more_time(without_hardship(ctx.turn.text or ""), max(invoice.due_date, today))
 
 
 def request_change(ctx: Ctx) -> None:

@@ -2,7 +2,8 @@
 
 The NLU side owns ``bot.language.dates.resolve_date(text, today, tz)`` and
 ``bot.language.amounts.resolve_amount(text, balance, currency)``; they are asked first.
-The small fallbacks here cover the common phrasings when they return nothing.
+The small fallbacks here cover the common phrasings when they return nothing. Which of a message's dates
+and amounts is the payment's is ``bot.language.payment_terms`` (through ``actions.reading``).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from calendar import monthrange
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
-from bot.language.amounts import MULTIPLIER_WORDS, resolve_installments
 from bot.language.amounts import resolve_amount as nlu_resolve_amount
-from bot.language.dates import MONTH_BY_PREFIX, past_references
+from bot.language.amounts import resolve_installments
+from bot.language.dates import MONTH_BY_PREFIX
 from bot.language.dates import resolve_date as nlu_resolve_date
+from bot.language.payment_terms import readable
 from bot.language.text import strip_accents
 
 MONTHS = [
@@ -64,11 +66,16 @@ def spanish_date(d: date) -> str:
 
 
 def resolve_date(text: str | None, today: date, tz: str) -> date | None:
+    """A date from a tagged span or a short answer. Durations and the past are blanked first ("llevo una semana
+    sin trabajo" answers no "¿cuándo?"), a bare count that says when is read from today ("dos semanas")."""
     if not text:
         return None
     explicit = fallback_date(text, today) if EXPLICIT_DATE.search(text) else None
     if explicit is not None:
         return explicit  # a full written date, even a past one (so the debtor hears it is past)
+    text = readable(text)
+    if not text.strip():
+        return None
     try:
         found = nlu_resolve_date(text, today, tz)
     except Exception:  # a resolver bug must not stop the conversation
@@ -104,48 +111,6 @@ def _recent_past(found: date, text: str, today: date) -> date:
 EXPLICIT_DATE = re.compile(
     r"\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}\s*/\s*\d{1,2}\s*/\s*\d{2,4}\b|\bde \d{4}\b|\bayer\b", re.IGNORECASE
 )
-
-
-def scan_date(text: str | None, today: date, tz: str, allow_today: bool = True) -> date | None:
-    """A date read from the whole message, for when the NLU tagged none ("mañana cancelo la cuota"): only what
-    the resolver itself reads as today or later, with the debtor's mentions of the past blanked out first, so
-    "me quedé sin trabajo el mes pasado" or "siempre pago el 15" do not become a date. ``allow_today=False``
-    when the message also tells a reason: in "hoy me despidieron, le pago cuando pueda" today is the bad news,
-    not the payment date."""
-    if not text:
-        return None
-    for start, end in past_references(text):
-        text = text[:start] + " " * (end - start) + text[end:]
-    try:
-        found = nlu_resolve_date(text, today, tz)
-    except Exception:  # a resolver bug must not stop the conversation
-        return None
-    if not isinstance(found, date) or (not allow_today and found <= today):
-        return None
-    return found
-
-
-_NUMBER_WORD = (
-    r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
-    r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
-    r"cuatrocientos|quinientos|medio)"
-)
-_MULTIPLIER = MULTIPLIER_WORDS
-# Money written so that it cannot be a day, a count or a time: "la mitad", "$120.000", "50 mil",
-# "cincuenta mil", "un millón", "20 lucas".
-MONEY = re.compile(
-    rf"\b(?:la\s+)?mitad\b|\$\s?\d[\d.,]*(?:\s*{_MULTIPLIER}\b)?|\b\d[\d.,]*\s*{_MULTIPLIER}\b(?:\s+y\s+medio\b)?"
-    rf"|\b{_NUMBER_WORD}(?:\s+y\s+{_NUMBER_WORD})?\s+{_MULTIPLIER}\b(?:\s+y\s+medio\b)?"
-)
-
-
-def scan_amount(text: str | None, balance: Decimal, currency: str) -> Decimal | None:
-    """An amount read from the whole message, for when the NLU tagged none ("voy a abonar la mitad mañana"):
-    only money written unmistakably as money, never a bare number ("el 15", "ocho días")."""
-    if not text:
-        return None
-    match = MONEY.search(_plain(text))
-    return resolve_amount(match.group(0), balance, currency) if match else None
 
 
 def _day_in_month(year: int, month: int, day: int) -> date | None:

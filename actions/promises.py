@@ -27,10 +27,7 @@ def propose_promise(ctx: Ctx) -> None:
         when = reading.message_date(ctx, today)
     if when is None and not date_text and ctx.slot("promise_date"):
         when = date.fromisoformat(ctx.slot("promise_date"))
-    amount_text = ctx.turn.entity_text("amount") or ctx.turn.entity("amount")
-    amount = parsing.resolve_amount(str(amount_text), invoice.balance, invoice.currency) if amount_text else None
-    if amount is None and not amount_text:
-        amount = parsing.scan_amount(ctx.turn.text, invoice.balance, invoice.currency)
+    amount = reading.promised_amount(ctx, invoice.balance, invoice.currency)
     if amount is None and ctx.slot("promise_amount") and ctx.slot(PENDING_CONFIRMATION) == "promise":
         amount = Decimal(ctx.slot("promise_amount"))
     if amount is None:

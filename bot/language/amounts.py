@@ -36,6 +36,20 @@ _MULTIPLIERS = {
 # the multiplier words as one regex alternative, longest first ("millones" before "millon")
 MULTIPLIER_WORDS = "(?:" + "|".join(sorted(_MULTIPLIERS, key=len, reverse=True)) + ")"
 _NUMBER = r"\$?\s?\d[\d.,]*"
+_MONEY_NUMBER_WORD = (
+    r"(?:un|una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|quince|veinte|veinticinco|treinta|"
+    r"cuarenta|cincuenta|sesenta|setenta|ochenta|noventa|cien|ciento|doscientos|trescientos|"
+    r"cuatrocientos|quinientos|medio)"
+)
+# Money written so that it cannot be a day, a count or a time (on lower-case text without accents): "la mitad",
+# "$120.000", "150.000", "500 pesos", "50 mil", "cincuenta mil", "un millon", "20 lucas". A bare number ("el 15",
+# "ocho dias") never is.
+MONEY = re.compile(
+    rf"\b(?:la\s+)?mitad\b|\$\s?\d[\d.,]*(?:\s*{MULTIPLIER_WORDS}\b)?|\b\d[\d.,]*\s*{MULTIPLIER_WORDS}\b(?:\s+y\s+medio\b)?"
+    rf"|\b{_MONEY_NUMBER_WORD}(?:\s+y\s+{_MONEY_NUMBER_WORD})?\s+{MULTIPLIER_WORDS}\b(?:\s+y\s+medio\b)?"
+    r"|\b\d[\d.,]*\s*(?:pesos|soles|varos|dolares|mxn|cop|clp|ars|pen|usd)\b"
+    r"|\b\d{1,3}(?:[.,]\d{3})+(?![.,]?\d)"  # "150.000", "1,500": grouped thousands are no day or count
+)
 _INSTALMENT_UNITS = r"cuotas?|pagos?|meses|mensualidades|partes|quincenas|semanas|abonos"
 _HALF = re.compile(r"\b(?:la\s+)?mitad\b")
 _WHOLE = re.compile(

@@ -175,12 +175,28 @@ def _day_of_month(today: dt.date, day: int, months_ahead: int = 0) -> dt.date | 
 
 
 # "5 días más", "una semana más" ("semanita" is repaired to "semana"), "dos meses más": more time
-_MORE_TIME = re.compile(r"\b(\d+|un|una|dos)\s+(dia|dias|semana|semanas|mes|meses)\s+mas\b")
+# small counts text2num leaves as words ("en dos semanas": it converts no lone number below ten)
+_COUNT_WORDS = {
+    "un": 1,
+    "una": 1,
+    "un par de": 2,
+    "par de": 2,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+    "siete": 7,
+    "ocho": 8,
+    "nueve": 9,
+}
+_COUNT = r"(\d+|" + "|".join(sorted(_COUNT_WORDS, key=len, reverse=True)) + ")"
+_MORE_TIME = re.compile(rf"\b{_COUNT}\s+(dia|dias|semana|semanas|mes|meses)\s+mas\b")
 
 
 def _after(start: dt.date, count: str, unit: str) -> dt.date:
-    """``start`` plus a matched count ("5", "una", "dos") of days, weeks or months."""
-    number = {"un": 1, "una": 1, "dos": 2}.get(count) or int(count)
+    """``start`` plus a matched count ("5", "una", "dos", "un par de") of days, weeks or months."""
+    number = _COUNT_WORDS.get(count) or int(count)
     if unit.startswith("dia"):
         return start + dt.timedelta(days=number)
     if unit.startswith("semana"):
@@ -211,7 +227,7 @@ def _rules(text: str, today: dt.date) -> dt.date | None:
 
     # "en 5 dias", "dentro de 3 semanas", "de aqui a 2 dias", "a 10 dias"
     match = re.search(
-        r"\b(?:en|dentro de|de aqui a|a)\s+(?:unos\s+)?(\d+|un|una)\s+(dia|dias|semana|semanas|mes|meses)\b", text
+        rf"\b(?:en|dentro de|de aqui a|a)\s+(?:unos\s+|unas\s+)?{_COUNT}\s+(dia|dias|semana|semanas|mes|meses)\b", text
     )
     if match:
         return _after(today, match.group(1), match.group(2))

@@ -301,3 +301,123 @@ async def test_a_split_payment_records_the_first_part_and_says_the_rest_is_still
         ActionProposePromise,
         entities=[ent("date", "en 5 días", "en 5 días", 13)],
     ) == ["utter_confirm_promise"]
+
+
+# --- issue #28 §3: the date and amount tied to the payment, never the hardship's duration ---------------------
+
+
+def _next(debtor, weekday: int) -> date:
+    today = accounts.local_today(debtor)
+    return today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "weekday"),
+    [
+        # as the NLU may tag it: the duration is a "date" too, and comes first
+        (
+            "llevo dos semanas enfermo, pero el lunes le abono",
+            [ent("date", "dos semanas", "dos semanas", 6), ent("date", "el lunes", "el lunes", 32)],
+            0,
+        ),
+        ("llevo dos semanas enfermo, pero el lunes le abono", [], 0),  # nothing tagged: read from the message
+        # as the trained model tags it today
+        (
+            "llevo una semana sin trabajo pero el viernes le pago",
+            [ent("date", "una semana", "una semana", 6), ent("date", "el viernes", "el viernes", 34)],
+            4,
+        ),
+    ],
+)
+async def test_the_promise_is_the_day_beside_the_payment_verb_not_the_hardships_length(
+    convo, make_debtor, session, text, entities, weekday
+):
+    debtor = make_debtor()
+    c = verified(convo)
+    replies = await c.say(
+        text,
+        "report_nonpayment_reason+promise_to_pay",
+        ActionRecordReason,
+        ActionProposePromise,
+        entities=[ent("reason", "health"), *entities],
+    )
+    assert replies[-1] == "utter_confirm_promise"
+    assert c.slots["promise_date"] == _next(debtor, weekday).isoformat()
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert session.execute(select(Promise)).scalar_one().promised_date == _next(debtor, weekday)
+    assert session.execute(select(NonpaymentReason)).scalar_one().reason == "health"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entities"),
+    [
+        ("hace un mes me quedé sin trabajo", "report_nonpayment_reason", []),
+        ("hace un mes me quedé sin trabajo", "report_nonpayment_reason", [ent("date", "un mes", "un mes", 5)]),
+        ("llevo un mes sin trabajo", "report_nonpayment_reason", [ent("date", "un mes", "un mes", 6)]),
+    ],
+)
+async def test_a_reason_with_only_a_duration_is_recorded_without_a_date(
+    convo, make_debtor, session, text, intent, entities
+):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say(text, intent, ActionRecordReason, entities=[ent("reason", "job_loss"), *entities])
+    assert replies == ["utter_reason_empathy_job_loss", "utter_offer_plan_question"]
+    row = session.execute(select(NonpaymentReason)).scalar_one()
+    assert (row.reason, row.text) == ("job_loss", text)
+    assert not c.slots.get("promise_date")
+    assert session.execute(select(Promise)).first() is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["llevo un mes sin trabajo", "llevo dos semanas enfermo, le voy a pagar", "hace 15 días me operaron"],
+)
+async def test_a_duration_told_with_a_promise_asks_when(convo, make_debtor, session, text):
+    """With only the hardship's length in the message, the bot asks for the day instead of guessing one, even when
+    the NLU tagged the length as a date."""
+    make_debtor()
+    c = verified(convo)
+    span = next(s for s in ("un mes", "dos semanas", "15 días") if s in text)
+    replies = await c.say(
+        text,
+        "report_nonpayment_reason+promise_to_pay",
+        ActionRecordReason,
+        ActionProposePromise,
+        entities=[ent("reason", "health"), ent("date", span, span, text.index(span))],
+    )
+    assert replies[-1] == "utter_ask_promise_date"
+    assert c.slots["awaiting"] == "promise_date"
+    # and the same duration given as the answer to "¿cuándo?" is no answer either
+    assert await c.say("llevo dos semanas sin trabajo", "inform", ActionProcessInform) == ["utter_ask_promise_date"]
+    assert session.execute(select(Promise)).first() is None
+
+
+async def test_the_amount_is_the_one_paid_not_the_debt_nor_a_count_of_months(convo, make_debtor, session):
+    debtor = make_debtor()
+    c = verified(convo)
+    text = "debo 800 mil pero le abono 50 mil el viernes"
+    replies = await c.say(
+        text,
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[
+            ent("amount", "800 mil", "800 mil", 5),
+            ent("amount", "50 mil", "50 mil", 27),
+            ent("date", "el viernes", "el viernes", 34),
+        ],
+    )
+    assert replies == ["utter_confirm_promise"]
+    assert "$50.000" in c.texts()[0]
+    text = "debo como 3 meses de cuota pero le abono 60 mil el viernes"
+    replies = await c.say(
+        text,
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[ent("amount", "3", "3", 10), ent("date", "el viernes", "el viernes", 49)],
+    )
+    assert replies == ["utter_confirm_promise"]
+    assert "$60.000" in c.texts()[0]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    promise = session.execute(select(Promise)).scalar_one()
+    assert (promise.amount, promise.promised_date) == (Decimal("60000.00"), _next(debtor, 4))
