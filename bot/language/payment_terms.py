@@ -178,8 +178,9 @@ def _is_duration(folded: str, clause: Span, match: re.Match[str]) -> bool:
     """Is this count of time a length of time (True) or when the debtor will pay (False)?"""
     before = folded[clause[0] : match.start()]
     after = folded[match.end() : clause[1]]
-    if _DURATION_BEFORE.search(before):
-        return True
+    if (marker := _DURATION_BEFORE.search(before)) is not None:
+        # "me dan plazo por una semana": time asked for, not time gone by
+        return not (marker.group(0).strip() in ("por", "durante") and _GRANT.search(before[: marker.start()]))
     if _FUTURE_BEFORE.search(before) or _FUTURE_AFTER.search(after):
         return False
     if _GRANT.search(before):

@@ -103,6 +103,9 @@ def test_the_table_covers_enough_messages():
         ("en 3 días le pago", []),
         ("me esperan una semana?", []),  # more time asked for: a date, not a duration
         ("me dan dos semanas más de plazo?", []),
+        ("me dan plazo por una semana?", []),  # "por" after asking for time: the time asked for
+        ("por dos meses no me pagaron", ["por dos meses"]),
+        ("me hacen la gauchada de correr la fecha un par de días?", []),
     ],
 )
 def test_durations(text, durations):
