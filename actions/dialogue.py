@@ -285,7 +285,9 @@ PROPOSALS: dict[str, Proposal] = {
     "wrong_number": Proposal(
         yes=optout.record_wrong_number, no=optout.keep_number, yes_needs_check=False, next_reply_only=True
     ),
-    "opt_out": Proposal(yes=optout.confirm_opt_out, no=optout.keep_writing, yes_needs_check=False, next_reply_only=True),
+    "opt_out": Proposal(
+        yes=optout.confirm_opt_out, no=optout.keep_writing, yes_needs_check=False, next_reply_only=True
+    ),
     "dispute": Proposal(yes=handoff.confirm_dispute, no=handoff.no_dispute, no_needs_check=True, next_reply_only=True),
 }
 

@@ -40,6 +40,15 @@ _WRONG_NUMBER = _any(
     r"^equivocad[oa]s?\b",
     r"\bno me llamo asi\b",
     r"\bese no es mi nombre\b",
+    r"\b(ese )?no soy yo\b|\bno soy ese\b|\balguien que no soy yo|\bno me llamo\b|\byo me llamo\b",
+    r"\bno tengo ese apellido|\bse (equivocaron|confundieron)\b|\bestan (equivocados|confundidos)|\bequivocadisim",
+    r"\bal numero que no es|\btienen mal el numero|\bme escribieron por error",
+    r"\b(esa persona|ese senor|esa senora|la persona que buscan|el chico que buscan|la senora que buscan) "
+    r"(no|ya no|era|se)\b",
+    r"\b(este|el) (numero|cel|celular|telefono|wasap|whatsapp) (es|lo tengo|ya lo usa|antes era|era de)\b",
+    r"\b(nueva|nuevo) (duena|dueno) de (esta|la) linea|\bduena anterior|\bdueno anterior",
+    r"\bno (la|lo) conozco\b|\b(no se|no tengo idea( de)?|ni idea) quien (es|la tenia)|\bnunca he tenido trato con",
+    r"\bno (es|era) para mi\b|\bpara otra persona|\bno tengo nada que ver con esa persona",
 )
 
 # "¿de parte de quién?", "¿quién es?", "¿quién me escribe?": a question, not a statement that the number is wrong
@@ -93,6 +102,13 @@ _DISPUTE = _any(
     r"\b(quiero|voy a) (reclamar|impugnar|presentar un reclamo|hacer un reclamo)",
     r"\bno (me )?corresponde",
     r"\b(intereses|cargos?) (abusivos|que no)",
+    r"\bno (lo|la|los|las) debo\b|\bno es lo que debo|\bno existe\b|\b(es|son) (falsa|falso|inventad)|\binventad",
+    r"\bmal calculad|\binflad|\bcobr\w* de mas\b|\bel doble\b|\bduplicad|\bno (es|son) (correct|real)",
+    r"\bno cuadra|\bcobrando mal|\busura|\babusiv|\bilegal|\bno procede|\bno (lo|la|los|las) reconozco",
+    r"\bnunca (lo|la|los|las) (hice|hizo|pedi|acepte|solicite)|\byo no (lo|la) solicite|\byo no fui\b",
+    r"\bhaciendose pasar|\bfalsific|\bclonaron|\bcon mi (cedula|dni|rut|identidad|firma)|\busaron mi",
+    r"\bde otra persona|\bde mi ex\b|\bse equivocaron de cuenta|\bno tengo (nada|contrato|ningun credito) con",
+    r"\bno (lo|la|los|las) (acepto|voy a pagar|pago)\b|\bplazo legal|\bno puede ser\b|\bquien les dijo",
 )
 
 
@@ -126,7 +142,8 @@ REASON_CUES: dict[str, re.Pattern[str]] = {
         r"\bdespid|\bdespido\b",
         r"\bme (echaron|botaron|corrieron|rajaron|cesaron)\b",
         r"\bnos (echaron|botaron|corrieron|despidieron|mandaron a todos)\b",
-        rf"\b(me|nos) (sacaron|recortaron|cortaron|bajaron) (de|del) (la )?({_WORK[1:-1]}|empresa|fabrica|planta|contrato)",
+        r"\b(me|nos) (sacaron|recortaron|cortaron|bajaron) (de|del) (la )?(trabajo|empleo|chamba|pega|laburo|camello|"
+        r"curro|jale|empresa|fabrica|planta|contrato)",
         r"\b(me|nos) liquidaron\b(?! (las|los|el|la) (horas|sueldo|quincena|vacaciones|pago|viaticos))",
         r"\bno me han liquidado del",
         rf"\bsin (el |la |mi )?{_WORK}",

@@ -39,14 +39,19 @@ async def test_who_is_writing_is_answered_not_read_as_a_wrong_number(convo, make
     make_debtor()
     c = convo(PHONE)
     # read as wrong_number with 0.74 by the trained model: the person asks who writes, and may be the debtor
-    replies = await c.say("¿de parte de quién? no reconozco este número", "wrong_number", ActionMarkWrongNumber, confidence=0.74)
+    replies = await c.say(
+        "¿de parte de quién? no reconozco este número", "wrong_number", ActionMarkWrongNumber, confidence=0.74
+    )
     assert replies == ["utter_intro", "utter_who_is_writing_ask_digits"]
     assert status(session) != "wrong_number"
     assert not discloses(c.texts())
     assert "Financiera Aurora" in c.texts()[0] and "4 dígitos" in c.texts()[1]
     assert c.slots["awaiting"] == "document_digits"
     # the debtor it was: the digits, then the conversation goes on
-    assert (await c.say("4821", "inform", ActionProcessInform))[:2] == ["utter_identity_verified", "utter_balance_single"]
+    assert (await c.say("4821", "inform", ActionProcessInform))[:2] == [
+        "utter_identity_verified",
+        "utter_balance_single",
+    ]
 
 
 async def test_who_is_writing_later_in_the_chat_names_the_creditor_again(convo, make_debtor, session):
@@ -101,9 +106,15 @@ async def test_no_to_the_wrong_number_question_leads_to_the_identity_check(convo
     make_debtor()
     c = convo(PHONE, introduced=True)
     await c.say("no reconozco este número", "wrong_number", ActionMarkWrongNumber, confidence=0.88)
-    assert await c.say("no", "deny", ActionDeclinePending) == ["utter_wrong_number_not_marked", "utter_ask_document_digits"]
+    assert await c.say("no", "deny", ActionDeclinePending) == [
+        "utter_wrong_number_not_marked",
+        "utter_ask_document_digits",
+    ]
     assert status(session) != "wrong_number" and not discloses(c.texts())
-    assert (await c.say("4821", "inform", ActionProcessInform))[:2] == ["utter_identity_verified", "utter_balance_single"]
+    assert (await c.say("4821", "inform", ActionProcessInform))[:2] == [
+        "utter_identity_verified",
+        "utter_balance_single",
+    ]
 
 
 async def test_a_later_yes_does_not_answer_the_wrong_number_question(convo, make_debtor, session):
@@ -264,7 +275,9 @@ REASONS = [
 
 
 @pytest.mark.parametrize(("country", "text", "classified", "recorded", "line"), REASONS)
-async def test_reason_phrasings_across_countries(convo, make_debtor, session, country, text, classified, recorded, line):
+async def test_reason_phrasings_across_countries(
+    convo, make_debtor, session, country, text, classified, recorded, line
+):
     make_debtor(country=country)
     replies, said, slot = await reason(convo, text, classified)
     assert (slot, replies[0]) == (recorded, f"utter_reason_empathy_{line}")
