@@ -44,8 +44,13 @@ AWAITING = "awaiting"
 FALLBACKS = "fallback_count"
 GATED_TURN = "gated_turn"
 AWAITING_TURN = "awaiting_turn"
+# for a proposal that only the next message may answer (``actions.dialogue.PROPOSALS``): when it was made and what
+# the debtor had said, e.g. {"turn": 3, "text": "no reconozco este número"}
+PROPOSED = "proposed"
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
 ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
+# the classifier's confidence from which an intent may be acted on at once, when the words also say it plainly
+CLEAR_CONFIDENCE = 0.8
 
 
 @dataclass
@@ -61,6 +66,7 @@ class Turn:
     user_texts: list[str]
     responses: dict[str, Any]
     number: int = 0  # how many user messages the conversation has had
+    confidence: float = 1.0  # the classifier's confidence in ``intent``
 
     @classmethod
     def from_tracker(cls, tracker: Tracker, domain: dict[str, Any]) -> Turn:
@@ -78,6 +84,7 @@ class Turn:
             user_texts=[t for t in texts if t and not t.startswith("/")],
             responses=dict((domain or {}).get("responses") or {}),
             number=len(user_events),
+            confidence=float((latest.get("intent") or {}).get("confidence") or 0.0),
         )
 
     def entity(self, name: str) -> Any:
@@ -102,6 +109,11 @@ class Turn:
     @property
     def intents(self) -> list[str]:
         return [part for part in self.intent.split("+") if part]
+
+    def read_confidently(self, intent: str) -> bool:
+        """The classifier read ``intent`` (alone or as part of the message) with a high confidence. Alone it is no
+        clear reading: the acts that cannot be undone also need the words (``bot.language.wording``)."""
+        return intent in self.intents and self.confidence >= CLEAR_CONFIDENCE
 
 
 # what a duration or a mention of the past is never: the day, the amount or the instalment count asked for
@@ -198,6 +210,13 @@ class Ctx:
         if slot == AWAITING:
             self.out.set(AWAITING_TURN, self.turn.number if value else None)
 
+    def propose(self, proposal: str, response: str, **kwargs: Any) -> None:
+        """Ask whether to do something the debtor could not undo: only their next message answers it («sí» /
+        «no», ``actions.dialogue.PROPOSALS``), and what they had said is kept for the record."""
+        self.utter(response, **kwargs)
+        self.set(PENDING_CONFIRMATION, proposal)
+        self.set(PROPOSED, {"turn": self.turn.number, "text": self.turn.text})
+
     # --- identity gate --------------------------------------------------------------------------
     @property
     def verified(self) -> bool:
@@ -218,7 +237,10 @@ class Ctx:
         if request in self.turn.intents and len(self.turn.intents) > 1:
             request = self.turn.intent
         self.set(PENDING_REQUEST, request)
-        self.set("pending_entities", {"text": self.turn.text, "entities": self.turn.entities})
+        self.set(
+            "pending_entities",
+            {"text": self.turn.text, "entities": self.turn.entities, "confidence": self.turn.confidence},
+        )
         self.set(AWAITING, "document_digits")
         self.utter("utter_ask_document_digits")
         return False
@@ -267,10 +289,11 @@ class Ctx:
         value = self.turn.entity("reason")
         if not value or "report_nonpayment_reason" in self.turn.intents:
             return
+        reason = reasons.read(str(value), self.turn.text).reason  # as far as the words bear it out
         reasons.record(
-            self.session, self.debtor, str(value), self.turn.text, accounts.primary_invoice(self.session, self.debtor)
+            self.session, self.debtor, reason, self.turn.text, accounts.primary_invoice(self.session, self.debtor)
         )
-        self.set("last_reason", reasons.normalise(str(value)))
+        self.set("last_reason", reason)
 
     def open_handoff(self, reason: str, note: str = "") -> None:
         summary = " | ".join(

@@ -28,6 +28,7 @@ from actions import (
     greeting,
     handoff,
     identity,
+    optout,
     parsing,
     payment_links,
     payment_plans,
@@ -41,6 +42,7 @@ from actions.base import (
     ONE_REPLY_QUESTIONS,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
+    PROPOSED,
     Ctx,
     RecobraAction,
 )
@@ -68,7 +70,13 @@ def carry_out_pending(ctx: Ctx) -> None:
     saved = ctx.slot("pending_entities") or {}
     ctx.set(PENDING_REQUEST, None)
     ctx.set("pending_entities", None)
-    turn = replace(ctx.turn, intent=request, text=saved.get("text") or "", entities=saved.get("entities") or [])
+    turn = replace(
+        ctx.turn,
+        intent=request,
+        text=saved.get("text") or "",
+        entities=saved.get("entities") or [],
+        confidence=float(saved.get("confidence", 1.0)),
+    )
     inner = Ctx(ctx.session, ctx.debtor, turn, ctx.out)
     for part in request.split("+"):
         handler = BY_INTENT.get(part)
@@ -262,6 +270,7 @@ class Proposal:
     no: Handler | None = None
     yes_needs_check: bool = True
     no_needs_check: bool = False
+    next_reply_only: bool = False  # an act the debtor cannot undo: only the very next message answers it
 
 
 PROPOSALS: dict[str, Proposal] = {
@@ -271,14 +280,35 @@ PROPOSALS: dict[str, Proposal] = {
     "payment_link": Proposal(yes=payment_links.send_link, no=ask_what_instead, no_needs_check=True),
     "plan_offer": Proposal(yes=payment_plans.offer_plan, no=ask_what_instead, no_needs_check=True),
     "handoff": Proposal(yes=hand_over, yes_needs_check=False),
+    # the acts the person cannot undo in the chat, asked about when the reading was not clear (not yet the debtor:
+    # nothing in the question or the answers discloses the debt)
+    "wrong_number": Proposal(
+        yes=optout.record_wrong_number, no=optout.keep_number, yes_needs_check=False, next_reply_only=True
+    ),
+    "opt_out": Proposal(
+        yes=optout.confirm_opt_out, no=optout.keep_writing, yes_needs_check=False, next_reply_only=True
+    ),
+    "dispute": Proposal(yes=handoff.confirm_dispute, no=handoff.no_dispute, no_needs_check=True, next_reply_only=True),
 }
+
+
+def pending_proposal(ctx: Ctx) -> Proposal | None:
+    """The proposal «sí» or «no» answers now: none when a next-reply-only one was made before the last message."""
+    name = ctx.slot(PENDING_CONFIRMATION) or ""
+    proposal = PROPOSALS.get(name)
+    if proposal is not None and proposal.next_reply_only:
+        asked = (ctx.slot(PROPOSED) or {}).get("turn")
+        if asked is None or ctx.turn.number != int(asked) + 1:
+            ctx.set(PENDING_CONFIRMATION, None)
+            return None
+    return proposal
 
 
 def confirm_pending(ctx: Ctx) -> None:
     """ "Sí" to what the bot proposed last."""
     if answers_with_a_tagged_value(ctx):
         return
-    proposal = PROPOSALS.get(ctx.slot(PENDING_CONFIRMATION) or "")
+    proposal = pending_proposal(ctx)
     if proposal is not None and proposal.yes_needs_check and not ctx.verified:
         ctx.require_verified("confirm_pending")
         return
@@ -299,7 +329,7 @@ def decline_pending(ctx: Ctx) -> None:
     """ "No" to what the bot proposed last, unless it comes with the answer to the open question."""
     if answers_with_a_tagged_value(ctx):
         return
-    proposal = PROPOSALS.get(ctx.slot(PENDING_CONFIRMATION) or "")
+    proposal = pending_proposal(ctx)
     ctx.set(PENDING_CONFIRMATION, None)
     if proposal is not None and proposal.no is not None and (ctx.verified or not proposal.no_needs_check):
         proposal.no(ctx)

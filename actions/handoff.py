@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from actions.base import AWAITING, PENDING_CONFIRMATION, PROPOSED, Ctx, first_open_invoice
 from bot.billing import accounts, countries
 from bot.conversation import handoffs
+from bot.language import wording
 from bot.language.claims import read_claim
 
 
@@ -67,12 +68,33 @@ def note_claim_details(ctx: Ctx) -> None:
 
 
 def dispute(ctx: Ctx) -> None:
+    """ "No reconozco esa deuda": recorded at once (after the identity check). A reading with less evidence ("qué
+    es esto?", a service complaint given as the reason for not paying): asked first, since the invoice is paused
+    and a person takes over."""
     if not ctx.require_verified("dispute_debt"):
         return
+    if not (ctx.turn.read_confidently("dispute_debt") and wording.says_dispute(ctx.turn.text)):
+        ctx.propose("dispute", "utter_confirm_dispute")
+        return
+    record_dispute(ctx, ctx.turn.text)
+
+
+def confirm_dispute(ctx: Ctx) -> None:
+    """ "Sí" to "¿quiere que registre un reclamo?": recorded with what the debtor had said."""
+    proposed = ctx.slot(PROPOSED) or {}
+    record_dispute(ctx, str(proposed.get("text") or ctx.turn.text or ""))
+
+
+def no_dispute(ctx: Ctx) -> None:
+    """ "No" to "¿quiere que registre un reclamo?": nothing recorded, and what else the bot can do."""
+    ctx.utter("utter_dispute_not_recorded")
+
+
+def record_dispute(ctx: Ctx, text: str) -> None:
     invoice = first_open_invoice(ctx)
     if invoice is not None:
-        accounts.mark_disputed(ctx.session, invoice, ctx.turn.text)
-    ctx.open_handoff("dispute", "Reclamo: " + (ctx.turn.text or ""))
+        accounts.mark_disputed(ctx.session, invoice, text)
+    ctx.open_handoff("dispute", "Reclamo: " + (text or ""))
     ctx.set(PENDING_CONFIRMATION, None)
     ctx.utter("utter_dispute_recorded")
     ctx.utter("utter_handoff_opened", wait=_wait(ctx))

@@ -17,10 +17,12 @@ def record_reason(ctx: Ctx) -> str | None:
     next)."""
     if not ctx.require_verified("report_nonpayment_reason"):
         return None
-    reason = reasons.normalise(ctx.turn.entity("reason"))
+    # the classifier's reason only as far as the words bear it out: "estoy pelado" is no job loss
+    reading = reasons.read(ctx.turn.entity("reason"), ctx.turn.text)
+    reason = reading.reason
     reasons.record(ctx.session, ctx.debtor, reason, ctx.turn.text, first_open_invoice(ctx))
     ctx.set("last_reason", reason)
-    ctx.utter(f"utter_reason_empathy_{reason}")
+    ctx.utter(f"utter_reason_empathy_{reading.line}")
     if len(ctx.turn.intents) > 1:
         return None  # the other part of the message says what comes next
     return reasons.next_step(reason)

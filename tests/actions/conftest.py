@@ -39,10 +39,11 @@ class Conversation:
         intent: str,
         entities: list[dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
+        confidence: float = 0.95,
     ) -> dict[str, Any]:
         latest = {
             "text": text,
-            "intent": {"name": intent, "confidence": 0.95},
+            "intent": {"name": intent, "confidence": confidence},
             "entities": entities or [],
             "metadata": metadata or {"channel": "whatsapp"},
         }
@@ -67,9 +68,11 @@ class Conversation:
         *actions: type,
         entities: list[dict[str, Any]] | None = None,
         metadata: dict[str, Any] | None = None,
+        confidence: float = 0.95,
     ) -> list[str]:
-        """The user says ``text``; ``actions`` run in order; returns the responses' names."""
-        latest = self.user(text, intent, entities, metadata)
+        """The user says ``text`` (read as ``intent`` with ``confidence``); ``actions`` run in order; returns the
+        responses' names."""
+        latest = self.user(text, intent, entities, metadata, confidence)
         names: list[dict[str, Any]] = []
         for action in actions:
             await self.run(action, latest)

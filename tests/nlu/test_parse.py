@@ -58,3 +58,26 @@ def test_real_reasons_are_still_recorded(parse, text, intent, reason):
     result = parse(text)
     assert result["intent"]["name"] == intent, result["intent_ranking"][:3]
     assert _reasons(result) == [reason]
+
+
+# issue #28 §4: what the real model makes of these, through the checks the actions apply (CLEAR_CONFIDENCE + words)
+def _clear(result: dict, intent: str, says) -> bool:
+    from actions.base import CLEAR_CONFIDENCE
+
+    name, confidence = result["intent"]["name"], result["intent"]["confidence"]
+    return intent in name.split("+") and confidence >= CLEAR_CONFIDENCE and says(result["text"])
+
+
+def test_who_is_writing_is_no_clear_wrong_number_and_the_plain_one_is(parse):
+    from bot.language import wording
+
+    assert not _clear(parse("¿de parte de quién? no reconozco este número"), "wrong_number", wording.says_wrong_number)
+    assert _clear(parse("número equivocado, no conozco a esa persona"), "wrong_number", wording.says_wrong_number)
+
+
+@pytest.mark.parametrize(("text", "reason"), [("estoy pelado este mes", "other"), ("me quedé sin trabajo", "job_loss")])
+def test_being_broke_is_read_as_no_job_loss(parse, text, reason):
+    from bot.conversation import reasons
+
+    found = _reasons(parse(text))
+    assert reasons.read(found[0] if found else None, text).reason == reason
