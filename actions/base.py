@@ -169,6 +169,7 @@ class Ctx:
         self.debtor = debtor
         self.turn = turn
         self.out = out
+        self.told_when_answered = False  # this turn already said when a person answers (one promise a turn)
 
     # --- what the debtor sees -------------------------------------------------------------------
     @property
@@ -295,15 +296,19 @@ class Ctx:
         )
         self.set("last_reason", reason)
 
-    def open_handoff(self, reason: str, note: str = "") -> None:
+    def open_handoff(self, reason: str, note: str = "", says_when: bool = False) -> None:
+        """Open (or keep) the conversation's hand-off. A caller whose own reply says when a person answers
+        passes ``says_when`` (``actions.handoff.say_handed_off``); otherwise, outside the team's hours, a new
+        hand-off adds the notice of when the team opens, in the debtor's time zone."""
         summary = " | ".join(
             filter(None, [f"Motivo: {reason}", note, "Últimos mensajes: " + " / ".join(self.turn.user_texts[-4:])])
         )
         _handoff, created = handoffs.open(self.session, self.turn.sender_id, self.debtor, reason, summary)
-        if created:
-            notice = team_hours.out_of_hours_notice()
+        if created and not says_when and not self.told_when_answered:
+            notice = team_hours.out_of_hours_notice(debtor=self.debtor)
             if notice:  # outside the team's hours the debtor is told when a person will answer
                 self.utter("utter_handoff_out_of_hours", notice=notice)
+                self.told_when_answered = True
 
 
 class RecobraAction(Action, ABC):

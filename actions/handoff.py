@@ -5,6 +5,7 @@ from __future__ import annotations
 from actions.base import AWAITING, PENDING_CONFIRMATION, PROPOSED, Ctx, first_open_invoice
 from bot.billing import accounts, countries
 from bot.conversation import handoffs
+from bot.desk import team_hours
 from bot.language import wording
 from bot.language.claims import read_claim
 
@@ -13,10 +14,23 @@ def _wait(ctx: Ctx) -> str:
     return countries.settings(ctx.debtor.country if ctx.debtor else None).handoff_wait
 
 
+def say_handed_off(ctx: Ctx) -> None:
+    """The one promise of a hand-off turn: the usual wait while the debtor's team is at work, otherwise
+    only when it opens, in the debtor's time zone ("mañana a partir de las 8:00"). Never both."""
+    if ctx.told_when_answered:
+        return
+    ctx.told_when_answered = True
+    state = team_hours.availability(ctx.debtor)
+    if state.open:
+        ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+    else:
+        ctx.utter("utter_handoff_opened_after_hours", when=state.when)
+
+
 def request_human(ctx: Ctx, reason: str = "request_human") -> None:
-    ctx.open_handoff(reason, f"Intención: {ctx.turn.intent}")
+    ctx.open_handoff(reason, f"Intención: {ctx.turn.intent}", says_when=True)
     ctx.set(PENDING_CONFIRMATION, None)
-    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+    say_handed_off(ctx)
 
 
 # what to ask after "ya pagué", by what the message already says: (when known, how known) -> response
@@ -33,11 +47,11 @@ def claim_paid(ctx: Ctx) -> None:
         return
     invoices = accounts.open_invoices(ctx.session, ctx.debtor)
     accounts.pause_reminders(ctx.session, invoices, "claims_paid")
-    ctx.open_handoff("claims_paid", "El deudor dice que ya pagó: " + (ctx.turn.text or ""))
+    ctx.open_handoff("claims_paid", "El deudor dice que ya pagó: " + (ctx.turn.text or ""), says_when=True)
     ctx.set(PENDING_CONFIRMATION, None)
     claim = read_claim(ctx.turn.text, said_date=ctx.turn.entity_text("date") is not None)
     ctx.utter(CLAIM_PAID_REPLIES[claim.when, claim.how])
-    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+    say_handed_off(ctx)
     if not (claim.when and claim.how):
         ctx.set(AWAITING, "claim_details")
 
@@ -94,10 +108,10 @@ def record_dispute(ctx: Ctx, text: str) -> None:
     invoice = first_open_invoice(ctx)
     if invoice is not None:
         accounts.mark_disputed(ctx.session, invoice, text)
-    ctx.open_handoff("dispute", "Reclamo: " + (text or ""))
+    ctx.open_handoff("dispute", "Reclamo: " + (text or ""), says_when=True)
     ctx.set(PENDING_CONFIRMATION, None)
     ctx.utter("utter_dispute_recorded")
-    ctx.utter("utter_handoff_opened", wait=_wait(ctx))
+    say_handed_off(ctx)
 
 
 def on_request(ctx: Ctx) -> None:

@@ -40,9 +40,9 @@ def verify(ctx: Ctx) -> bool:
         ctx.set(LOCKED, True)
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, None)
-        ctx.hand_off_locked()
         # no digits on file: nothing the debtor typed was wrong, so do not say it was
         ctx.utter("utter_identity_unavailable_handoff" if result.unavailable else "utter_identity_locked_handoff")
+        ctx.hand_off_locked()  # then, outside the team's hours, when a person will answer
     else:
         ctx.set(ATTEMPTS, result.attempts)
         ctx.set(AWAITING, "document_digits")

@@ -1,7 +1,8 @@
 """Per-country conversation settings from ``config/countries.yml``.
 
 Whether the bot may ask why a debtor has not paid (never in Colombia: Ley 2300 de 2023), which
-payment methods to offer, and how long a person usually takes to answer a hand-off.
+payment methods to offer, how long a person usually takes to answer a hand-off (while the team is at work),
+and the country's time zone (for a debtor with none of their own).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class CountrySettings:
     ask_reason: bool
     payment_methods: tuple[str, ...]
     handoff_wait: str
+    timezone: str  # IANA zone of the country ("" when not configured)
 
 
 def settings(country: str | None) -> CountrySettings:
@@ -29,6 +31,7 @@ def settings(country: str | None) -> CountrySettings:
         ask_reason=bool(base.get("ask_reason", True)),
         payment_methods=tuple(base.get("payment_methods") or ()),
         handoff_wait=str(base.get("handoff_wait") or ""),
+        timezone=str(base.get("timezone") or ""),
     )
 
 

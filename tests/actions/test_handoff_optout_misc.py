@@ -154,14 +154,14 @@ async def test_out_of_hours_handoff_tells_when_a_person_answers(convo, make_debt
     team_at_work.setattr(desk_settings, "utcnow", lambda: sunday_night)
     make_debtor()
     c = convo(PHONE, introduced=True)
+    # One message: when a person answers, and not the usual wait as well (issue #28 §5).
     assert await c.say("quiero hablar con un asesor", "request_human", ActionOpenHandoff) == [
-        "utter_handoff_out_of_hours",
-        "utter_handoff_opened",
+        "utter_handoff_opened_after_hours"
     ]
-    assert "mañana a partir de las" in c.texts()[0]
-    assert "le responderá" in c.texts()[0]
-    # A second request in the same hand-off does not repeat the notice.
-    assert await c.say("hola? alguien?", "request_human", ActionOpenHandoff) == ["utter_handoff_opened"]
+    assert "mañana a partir de las 8:00" in c.texts()[0] and "le responderá" in c.texts()[0]
+    assert "30 minutos" not in c.texts()[0] and "hora de Colombia" not in c.texts()[0]  # the debtor's own zone
+    # A second request in the same hand-off is answered the same way, once.
+    assert await c.say("hola? alguien?", "request_human", ActionOpenHandoff) == ["utter_handoff_opened_after_hours"]
 
 
 async def test_a_claim_that_says_when_and_how_is_not_asked_again(convo, make_debtor, session):
