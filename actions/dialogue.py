@@ -363,8 +363,28 @@ def not_understood(ctx: Ctx, response: str) -> None:
         ctx.set("handoff_reason", "request_human")
         ctx.set(FALLBACKS, count)
     else:
-        ctx.utter(response)
+        ctx.utter(unclear_reply(ctx) if response == "utter_default" else response)
         ctx.set(FALLBACKS, count)
+
+
+# What the bot waits for -> the "no entendí" that says what answer fits.
+UNCLEAR_BY_AWAITED = {
+    "promise_date": "utter_default_date",
+    "due_date": "utter_default_date",
+    "plan_count": "utter_default_plan_count",
+}
+
+
+def unclear_reply(ctx: Ctx) -> str:
+    """A first "no entendí" that leads on: the answer the bot waits for (a date, a count), the digits a known
+    number must give first, or else what the bot can do and a person. (Not «¿sí o no?» for a pending proposal:
+    one may stand from several turns back, and the debtor has moved on.)"""
+    awaited = UNCLEAR_BY_AWAITED.get(ctx.slot(AWAITING) or "")
+    if awaited:
+        return awaited
+    if ctx.debtor is not None and not ctx.verified and not ctx.slot(LOCKED):
+        return "utter_default_unverified"
+    return "utter_default"
 
 
 def fallback(ctx: Ctx) -> None:
