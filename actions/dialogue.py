@@ -33,6 +33,7 @@ from actions import (
     payment_links,
     payment_plans,
     promises,
+    reading,
     reasons,
 )
 from actions.base import (
@@ -48,6 +49,7 @@ from actions.base import (
 )
 from bot.billing import countries
 from bot.conversation import identity as identity_check
+from bot.language import payment_terms, wording
 
 Handler = Callable[[Ctx], None]
 
@@ -219,9 +221,45 @@ def answers_open_question(ctx: Ctx) -> bool:
         process_inform(ctx)
         return True
     if len(text.split()) > OPEN_ANSWER_MAX_WORDS:
-        return False
+        return answers_inside_a_remark(ctx, awaiting, text)
     answer = AWAITED.get(awaiting or "")
     if answer is None or answer.read is None or answer.read(ctx, text) is None:
+        return False
+    process_inform(ctx)
+    return True
+
+
+NAMED_DAY = re.compile(
+    r"\b(mejor|para|hasta|sea|seria|queda|quedaria)( (el|la|este|esta|el proximo|la proxima|a))? (\d{1,2}|lunes|martes|"
+    r"miercoles|jueves|viernes|sabado|domingo|fin de mes|quincena|manana|pasado manana|otra semana|semana que viene)\b"
+)
+
+
+def answers_inside_a_remark(ctx: Ctx, awaiting: str | None, text: str) -> bool:
+    """A longer reply that carries the answer inside a remark: "que sean 4, así se me hace más fácil" (one count,
+    nothing else that reads as one), "mejor el 22 que es cuando me depositan" (a date beside a payment word, or
+    the only date). The debtor still confirms what the bot reads back."""
+    if awaiting == "plan_count":
+        counts = set(re.findall(r"\b\d{1,2}\b", text))
+        if len(counts) != 1 or parsing.resolve_count(text) != int(next(iter(counts))):
+            return False
+    elif awaiting in ("promise_date", "due_date"):
+        # the day must be the answer, not chatter that happens to say "hoy": beside a payment word, or named
+        # as the day wanted ("mejor para el 22 que es cuando me depositan")
+        named = NAMED_DAY.search(payment_terms.fold(text))
+        if payment_terms.payment_clauses(text):
+            if reading.message_date(ctx, ctx.today) is None:
+                return False
+        elif named is not None:
+            start, end = named.start(3) if named.group(3) else named.start(4), named.end(4)
+            said = text[start:end]
+            if parsing.resolve_date(said, ctx.today, ctx.debtor.timezone) is None:
+                return False
+            # read as if the NLU had tagged it, so the feature resolves the same day
+            ctx.turn.entities.append({"entity": "date", "value": said, "start": start, "end": end})
+        else:
+            return False
+    else:
         return False
     process_inform(ctx)
     return True
@@ -304,9 +342,19 @@ def pending_proposal(ctx: Ctx) -> Proposal | None:
     return proposal
 
 
+def put_off(ctx: Ctx) -> bool:
+    """ "Lo hablo con mi esposa y le confirmo": the answer comes later. Nothing is saved or dropped, the
+    question stays open, and it is not a misunderstanding."""
+    if not wording.defers(ctx.turn.text or ""):
+        return False
+    ctx.utter("utter_take_your_time")
+    ctx.set(FALLBACKS, 0)
+    return True
+
+
 def confirm_pending(ctx: Ctx) -> None:
-    """ "Sí" to what the bot proposed last."""
-    if answers_with_a_tagged_value(ctx):
+    """ "Sí" to what the bot proposed last (not "sí, lo hablo con mi esposa y le confirmo")."""
+    if answers_with_a_tagged_value(ctx) or put_off(ctx):
         return
     proposal = pending_proposal(ctx)
     if proposal is not None and proposal.yes_needs_check and not ctx.verified:
@@ -326,8 +374,8 @@ def confirm_pending(ctx: Ctx) -> None:
 
 
 def decline_pending(ctx: Ctx) -> None:
-    """ "No" to what the bot proposed last, unless it comes with the answer to the open question."""
-    if answers_with_a_tagged_value(ctx):
+    """ "No" to what the bot proposed last, unless it comes with the answer to the open question or puts it off."""
+    if answers_with_a_tagged_value(ctx) or put_off(ctx):
         return
     proposal = pending_proposal(ctx)
     ctx.set(PENDING_CONFIRMATION, None)
@@ -348,6 +396,9 @@ def not_understood(ctx: Ctx, response: str) -> None:
     if answers_open_question(ctx):
         ctx.set(FALLBACKS, 0)
         return
+    if ctx.slot(AWAITING) or ctx.slot(PENDING_CONFIRMATION):
+        if put_off(ctx):
+            return
     count = int(ctx.slot(FALLBACKS) or 0) + 1
     if count >= 2:
         ctx.utter("utter_offer_human_after_fallback")

@@ -132,6 +132,28 @@ def says_dispute(text: str) -> bool:
     return bool(_DISPUTE.search(normalise(text or "")))
 
 
+# --- an answer put off ------------------------------------------------------------------------------------
+
+# "lo hablo con mi esposa y le confirmo": not a «sí», not a «no», not nonsense; the debtor will answer later
+_DEFERS = _any(
+    r"\b(lo|la|eso) (hablo|converso|platico|consulto|pienso|reviso|veo|chequeo|charlo)\b",
+    r"\b(tengo|debo|necesito|voy a|dejeme|deje|dejame|deja) (que )?(hablarlo|consultarlo|pensarlo|revisarlo|verlo|"
+    r"hablar|consultar|pensar|revisar|chequear|platicar|conversar)\b",
+    r"\b(le|te) (confirmo|aviso|digo|escribo|respondo|contesto) (luego|despues|mas tarde|manana|en un rato|"
+    r"al rato|ahorita)\b",
+    r"\b(luego|despues|mas tarde|manana|en un rato|al rato|ahorita) (le|te) (confirmo|aviso|digo|escribo|respondo|"
+    r"contesto)\b",
+    r"\by (le|te) (confirmo|aviso|digo|escribo|respondo|contesto)\b",
+    r"\bya (le|te) (confirmo|aviso|digo)\b",
+    r"\b(no se|no estoy segur[oa]) todavia\b|\btodavia no (se|lo se|decido)\b",
+)
+
+
+def defers(text: str) -> bool:
+    """ "Lo hablo con mi esposa y le confirmo", "déjeme pensarlo", "mañana le aviso": an answer put off."""
+    return bool(_DEFERS.search(normalise(text or "")))
+
+
 # --- what the debtor said about why they have not paid ----------------------------------------------------
 
 _WORK = r"(trabajo|trabajito|empleo|chamba|chambita|pega|laburo|camello|curro|jale)"
