@@ -51,6 +51,9 @@ MONTH_NAMES = (
 )
 TEAM_KEYS = frozenset({"timezone", "label", "holidays", "days", "countries"})
 LOOK_AHEAD_DAYS = 21  # a closed fortnight (holidays back to back) still finds the next opening
+# The usual wait for a person (config/countries.yml handoff_wait: "unos 30 minutos"). A hand-off closer than this
+# to closing time is told the next opening: a wait the team cannot keep is a promise broken.
+LAST_CALL = timedelta(minutes=30)
 
 
 class TeamHoursError(ValueError):
@@ -278,7 +281,7 @@ def availability(
     ("mañana a partir de las 8:00"), or in the team's zone, named, when the debtor's zone is unknown."""
     now = now or settings.utcnow()
     team = team_for(debtor, cfg)
-    if team is None or _at_work(team, now):
+    if team is None or (_at_work(team, now) and _at_work(team, now + LAST_CALL)):
         return Availability(open=True)
     opening = _next_opening(team, now)
     if opening is None:

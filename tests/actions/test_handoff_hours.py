@@ -101,7 +101,7 @@ async def test_in_hours_a_hand_off_gives_the_usual_wait_and_no_opening_time(hand
     replies = await hand_off(c)
     turn = one_promise(c.texts())
     assert replies.count("utter_handoff_opened") == 1
-    assert "30 minutos" in turn and not OPENING_TIME.search(turn) and "fuera de horario" not in turn
+    assert "30 minutos" in turn and not OPENING_TIME.search(turn) and "no hay asesores disponibles" not in turn
 
 
 async def test_out_of_hours_the_hand_off_is_one_message(convo, make_debtor, team_at_work):
@@ -110,7 +110,8 @@ async def test_out_of_hours_the_hand_off_is_one_message(convo, make_debtor, team
     c = convo(CO_PHONE, introduced=True)
     assert await _request(c) == ["utter_handoff_opened_after_hours"]
     assert c.texts() == [
-        "Le comunico con un asesor de nuestro equipo. Ahora estamos fuera de horario, así que le responderá "
+        "Le comunico con un asesor de nuestro equipo. En este momento no hay asesores disponibles, así que le "
+        "responderá "
         "por este mismo chat mañana a partir de las 8:00."
     ]
 

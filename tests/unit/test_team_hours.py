@@ -150,3 +150,13 @@ def test_unquoted_yaml_times_are_read_as_minutes():
 def test_a_wrong_config_stops_with_the_key_named(cfg, where):
     with pytest.raises(TeamHoursError, match=rf"config/console.yml, {where}\b"):
         team_hours.hours(cfg)
+
+
+def test_a_hand_off_too_close_to_closing_time_is_told_the_next_opening():
+    """17:50 with the team closing at 18:00: "unos 30 minutos" would be a promise the team cannot keep."""
+    co = debtor("CO", "America/Bogota")
+    before_closing = utc("2026-11-26T22:50:00")  # Thursday 17:50 in Bogotá
+    state = team_hours.availability(co, before_closing, OLD)
+    assert not state.open and state.when == "mañana a partir de las 8:00"
+    with_time_to_answer = utc("2026-11-26T22:20:00")  # 17:20: half an hour still fits
+    assert team_hours.availability(co, with_time_to_answer, OLD).open
