@@ -15,26 +15,13 @@ from decimal import Decimal, InvalidOperation
 
 from bot.language.amounts import resolve_amount as nlu_resolve_amount
 from bot.language.amounts import resolve_installments
-from bot.language.dates import MONTH_BY_PREFIX
+from bot.language.dates import MONTH_BY_PREFIX, SPANISH_MONTHS, SPANISH_WEEKDAYS
 from bot.language.dates import resolve_date as nlu_resolve_date
 from bot.language.payment_terms import readable
 from bot.language.text import strip_accents
 
-MONTHS = [
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-]
-WEEKDAYS = ["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"]
+MONTHS = list(SPANISH_MONTHS)
+WEEKDAYS = [strip_accents(day) for day in SPANISH_WEEKDAYS]
 NUMBER_WORDS = {
     "un": 1,
     "una": 1,

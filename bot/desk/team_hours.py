@@ -29,26 +29,14 @@ from sqlalchemy.orm import Session
 from bot.billing import countries
 from bot.desk import settings
 from bot.desk.transcript import conversation
+from bot.language.dates import SPANISH_MONTHS, SPANISH_WEEKDAYS
 from bot.messaging import outbox
 from bot.store import audit
 from bot.store.models import AuditLog, Debtor, Handoff, Message
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = ("lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo")
-MONTH_NAMES = (
-    "enero",
-    "febrero",
-    "marzo",
-    "abril",
-    "mayo",
-    "junio",
-    "julio",
-    "agosto",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
-)
+DAY_NAMES = SPANISH_WEEKDAYS
+MONTH_NAMES = SPANISH_MONTHS
 TEAM_KEYS = frozenset({"timezone", "label", "holidays", "days", "countries"})
 LOOK_AHEAD_DAYS = 21  # a closed fortnight (holidays back to back) still finds the next opening
 # The usual wait for a person (config/countries.yml handoff_wait: "unos 30 minutos"). A hand-off closer than this

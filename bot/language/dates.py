@@ -26,11 +26,15 @@ import re
 from zoneinfo import ZoneInfo
 
 import dateparser
+from babel.dates import get_day_names, get_month_names
 from text_to_num import alpha2digit
 
 from bot.language.text import normalise
 
 DEFAULT_TZ = "America/Bogota"
+# Names as the debtor reads them (CLDR through babel): Monday first, January first, accented.
+SPANISH_WEEKDAYS: tuple[str, ...] = tuple(str(get_day_names("wide", locale="es")[i]) for i in range(7))
+SPANISH_MONTHS: tuple[str, ...] = tuple(str(get_month_names("wide", locale="es")[m]) for m in range(1, 13))
 
 WEEKDAYS = {
     "lunes": 0,
