@@ -26,7 +26,6 @@ The provider comes from ``bot.providers.factory`` and is driven through its port
 from __future__ import annotations
 
 import logging
-import os
 import random
 import time
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from sqlalchemy.orm import Session
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
 from bot.messaging.rate_limit import limiter
-from bot.platform.config import get_settings
+from bot.platform.config import env_float, get_settings
 from bot.platform.masking import mask_phone
 from bot.platform.queue import Retry
 from bot.providers import factory
@@ -75,13 +74,6 @@ ERROR_CONTACT_STATUS = {
 }
 WINDOW_CLOSED = "63016"  # WhatsApp free-form outside the 24-hour window
 NO_SMS_STATUSES = frozenset({"invalid_number", "landline", "unsubscribed", "wrong_number"})
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
 
 
 def utcnow() -> datetime:
@@ -330,8 +322,8 @@ def messaging_provider(provider: MessagingProvider | None = None) -> MessagingPr
     return provider
 
 
-IN_PROCESS_ATTEMPTS = int(_env_float("RECOBRA_SEND_ATTEMPTS", 3))
-BACKOFF_BASE = _env_float("RECOBRA_SEND_BACKOFF", 0.25)
+IN_PROCESS_ATTEMPTS = int(env_float("RECOBRA_SEND_ATTEMPTS", 3))
+BACKOFF_BASE = env_float("RECOBRA_SEND_BACKOFF", 0.25)
 
 
 def backoff_delay(attempt: int, base: float = BACKOFF_BASE, cap: float = 30.0) -> float:

@@ -7,20 +7,12 @@ keeps replies in order and lets the worker give the slot to another conversation
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from typing import Any
 
+from bot.platform.config import env_float
 from bot.platform.redis_client import get_redis
-
-
-def _env_float(name: str, default: float) -> float:
-    try:
-        return float(os.environ.get(name, default))
-    except ValueError:
-        return default
-
 
 _TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
@@ -65,10 +57,10 @@ class RateLimiter:
     @staticmethod
     def rate(channel: str) -> tuple[float, float]:
         if channel == "whatsapp":
-            rate = _env_float("RECOBRA_RATE_WHATSAPP", 80.0)
-            return rate, _env_float("RECOBRA_BURST_WHATSAPP", rate)
-        rate = _env_float("RECOBRA_RATE_SMS", 1.0)
-        return rate, _env_float("RECOBRA_BURST_SMS", max(1.0, rate))
+            rate = env_float("RECOBRA_RATE_WHATSAPP", 80.0)
+            return rate, env_float("RECOBRA_BURST_WHATSAPP", rate)
+        rate = env_float("RECOBRA_RATE_SMS", 1.0)
+        return rate, env_float("RECOBRA_BURST_SMS", max(1.0, rate))
 
     def try_acquire(self, sender: str, channel: str, cost: float = 1.0) -> float:
         """Take ``cost`` tokens; returns 0 when taken, else the seconds to wait before trying again."""

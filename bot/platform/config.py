@@ -92,6 +92,15 @@ def _env(name: str, default: str = "") -> str:
     return default
 
 
+def env_float(name: str, default: float) -> float:
+    """A tuning number read from the environment at import (send pace, retries); a malformed value keeps the
+    default rather than stopping the process."""
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
