@@ -229,16 +229,17 @@ def answers_open_question(ctx: Ctx) -> bool:
     return True
 
 
+# the day named as the one wanted, on folded text: "mejor para el 22", "hasta el viernes", "que sea a fin de mes"
 NAMED_DAY = re.compile(
-    r"\b(mejor|para|hasta|sea|seria|queda|quedaria)( (el|la|este|esta|el proximo|la proxima|a))? (\d{1,2}|lunes|martes|"
-    r"miercoles|jueves|viernes|sabado|domingo|fin de mes|quincena|manana|pasado manana|otra semana|semana que viene)\b"
+    r"\b(mejor|para|hasta|sea|seria|queda|quedaria)( (el|la|este|esta|el proximo|la proxima|a))? "
+    rf"(\d{{1,2}}|{'|'.join(parsing.WEEKDAYS)}|fin de mes|quincena|manana|pasado manana|otra semana|semana que viene)\b"
 )
 
 
 def answers_inside_a_remark(ctx: Ctx, awaiting: str | None, text: str) -> bool:
     """A longer reply that carries the answer inside a remark: "que sean 4, así se me hace más fácil" (one count,
-    nothing else that reads as one), "mejor el 22 que es cuando me depositan" (a date beside a payment word, or
-    the only date). The debtor still confirms what the bot reads back."""
+    nothing else that reads as one), "mejor el 22 que es cuando me depositan" (a date beside a payment word, or a
+    day named as the one wanted). The debtor still confirms what the bot reads back."""
     if awaiting == "plan_count":
         counts = set(re.findall(r"\b\d{1,2}\b", text))
         if len(counts) != 1 or parsing.resolve_count(text) != int(next(iter(counts))):
