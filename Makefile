@@ -8,13 +8,14 @@ STAMP := $(VENV)/.installed
 # A pip configuration may name index folders that do not exist on a machine: pip warns once per package.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help setup preflight run test test-fast lint bench model migrate seed lock clean
+.PHONY: help setup preflight run test test-fast lint bench dialogues model migrate seed lock clean
 
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
 	@echo "make test    the whole test suite (pytest, rasa data validate, rasa test stories)"
 	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (well under a minute)"
 	@echo "make bench   the benchmarks in bench/"
+	@echo "make dialogues  the team's conversations (tests/dialogues/) through signed webhooks; pass rate by category"
 	@echo "make lock    re-resolve requirements*.in into requirements.lock (with rasa, in one install)"
 
 # The virtualenv, rebuilt only when the lock file or the Python version changes.
@@ -71,6 +72,12 @@ test-fast: setup
 
 bench: setup model
 	@scripts/bench.sh
+
+# Issue #28's measurement: every conversation of tests/dialogues/conversations/ through the running product (the
+# one `make run` started, else one started here and stopped after), with the pass rate by category.
+# DIALOGUES_ARGS: e.g. --only payment_plan, --threshold 0.95, --json var/dialogues.json, -v.
+dialogues: preflight seed model
+	@$(PY) -m tests.dialogues.run --start $(DIALOGUES_ARGS)
 
 lock:
 	@PYBIN=$$(scripts/find_python.sh) || exit 1; rm -rf /tmp/recobra-lock; "$$PYBIN" -m venv /tmp/recobra-lock; \

@@ -223,8 +223,7 @@ def table(results: Sequence[Result]) -> str:
     for r in results:
         by_country[r.convo.country].append(r)
     lines.append(
-        "by country: "
-        + ", ".join(f"{c} {sum(r.passed for r in rs)}/{len(rs)}" for c, rs in sorted(by_country.items()))
+        "by country: " + ", ".join(f"{c} {sum(r.passed for r in rs)}/{len(rs)}" for c, rs in sorted(by_country.items()))
     )
     return "\n".join(lines)
 

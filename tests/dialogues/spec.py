@@ -394,7 +394,7 @@ def check_end_state(
 
     reasons = [r.get("reason") for r in account.get("nonpayment_reasons") or []]
     if "reason" in expect:
-        allowed = expect["reason"] if isinstance(expect["reason"], list) else [expect["reason"]]
+        allowed = _as_list(expect["reason"])
         if not reasons:
             bad(f"no non-payment reason recorded (expected {' or '.join(allowed)})")
         elif not set(reasons) & set(allowed) and "any" not in allowed:
@@ -402,7 +402,7 @@ def check_end_state(
     if expect.get("no_reason") and reasons:
         bad(f"a reason was recorded ({reasons}) and none should be")
     if "not_reason" in expect:
-        wrong = set(reasons) & set(expect["not_reason"] if isinstance(expect["not_reason"], list) else [expect["not_reason"]])
+        wrong = set(reasons) & set(_as_list(expect["not_reason"]))
         if wrong:
             bad(f"reason recorded as {sorted(wrong)}, which the debtor did not say")
 
@@ -467,8 +467,12 @@ def check_end_state(
         bad("a payment link was created and none was asked for")
 
     if "identity_locked" in expect and bool(account.get("identity_locked_until")) != bool(expect["identity_locked"]):
-        bad(f"identity_locked_until is {account.get('identity_locked_until')}, expected locked={expect['identity_locked']}")
+        bad(f"identity_locked_until is {account.get('identity_locked_until')}, expected {expect['identity_locked']}")
     return problems
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
 
 
 def check_conversation(
@@ -479,7 +483,7 @@ def check_conversation(
     problems += check_answered(exchanges)
     problems += check_disclosure(exchanges, secrets_of(account))
     problems += check_fallbacks(exchanges)
-    for n, (turn, ex) in enumerate(zip(convo.turns, exchanges), 1):
+    for n, (turn, ex) in enumerate(zip(convo.turns, exchanges, strict=False), 1):  # fewer after a timeout
         problems += check_turn(turn, n, ex.replies)
     problems += check_end_state(convo.expect, account, exchanges, today)
     return problems
