@@ -29,6 +29,8 @@ from actions.dialogue import DialogueAction
 
 
 class ActionShowBalance(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_show_balance"
 
@@ -37,6 +39,8 @@ class ActionShowBalance(DialogueAction):
 
 
 class ActionSendPaymentLink(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_send_payment_link"
 
@@ -45,6 +49,7 @@ class ActionSendPaymentLink(DialogueAction):
 
 
 class ActionExplainPaymentMethods(DialogueAction):
+    carries_requests = True
     needs_debtor = False
 
     def name(self) -> str:
@@ -55,6 +60,8 @@ class ActionExplainPaymentMethods(DialogueAction):
 
 
 class ActionProposePromise(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_propose_promise"
 
@@ -63,6 +70,8 @@ class ActionProposePromise(DialogueAction):
 
 
 class ActionRequestDueDateChange(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_request_due_date_change"
 
@@ -71,6 +80,8 @@ class ActionRequestDueDateChange(DialogueAction):
 
 
 class ActionOfferPaymentPlan(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_offer_payment_plan"
 
@@ -79,6 +90,8 @@ class ActionOfferPaymentPlan(DialogueAction):
 
 
 class ActionRecordReason(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_record_reason"
 
@@ -98,6 +111,7 @@ class ActionVerifyIdentity(DialogueAction):
 
 
 class ActionOpenHandoff(DialogueAction):
+    carries_requests = True
     needs_debtor = False
 
     def name(self) -> str:
@@ -147,6 +161,8 @@ class ActionMarkWrongNumber(DialogueAction):
 
 
 class ActionGreet(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_greet"
 
