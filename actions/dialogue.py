@@ -424,6 +424,13 @@ CORRECTION_READINGS = frozenset(
 )
 
 
+def one_reading_as_it_came(ctx: Ctx) -> bool:
+    """The message has one reading and this is the turn's first action: what the bot waited for is still what it
+    waited for when the message came (a pair the model knows runs one action per part, and the first may have
+    asked something new; the pair is then carried out as the rules say)."""
+    return len(ctx.turn.intents) == 1 and not ctx.turn.acted
+
+
 def corrects_the_proposal(ctx: Ctx) -> bool:
     """While a promise, a date change or a plan waits for «sí», a reply that names another day or count ("mejor
     para el 22 que es cuando me depositan", "ah no, que sean 4") corrects it, whatever the classifier read: the
@@ -431,7 +438,7 @@ def corrects_the_proposal(ctx: Ctx) -> bool:
     proposal = ctx.slot(PENDING_CONFIRMATION) or ""
     if ctx.debtor is None or not ctx.verified or ctx.slot(AWAITING) or proposal not in CORRECTED_BY:
         return False
-    if not set(ctx.turn.intents) <= CORRECTION_READINGS or put_off_words(ctx):
+    if not one_reading_as_it_came(ctx) or ctx.turn.intent not in CORRECTION_READINGS or put_off_words(ctx):
         return False
     text = (ctx.turn.text or "").strip()
     # a short reply ("no, el 22", "el 22") is read where it lands (the «sí»/«no», the answer, the social reply:
@@ -445,6 +452,7 @@ def cannot_meet_the_limit(ctx: Ctx) -> bool:
     return (
         ctx.debtor is not None
         and ctx.verified
+        and one_reading_as_it_came(ctx)
         and awaited(ctx) in ("promise_date", "due_date")
         and wording.cannot_sooner(ctx.turn.text or "")
         and not payment_terms.payment_clauses(ctx.turn.text or "")  # "no puedo antes, le pago el 30": a date

@@ -25,7 +25,8 @@ def offer_plan(ctx: Ctx) -> None:
     # the count the message already gives, tagged or written ("me quedé sin chamba, ¿puedo pagar en 3 cuotas?")
     tagged = ctx.turn.entity_text("installments") or ctx.turn.entity("installments")
     wanted = parsing.resolve_count(tagged) if tagged else asks.plan_count(ctx.turn.text or "")
-    if wanted is not None and any(o.count == wanted for o in options):
+    # any count the policy allows, offered or not (as when it is chosen from the options: ``choose_plan``)
+    if wanted is not None and payment_plans.option(invoice.balance, invoice.currency, wanted, ctx.today) is not None:
         _propose(ctx, wanted)
         return
     lines = [
