@@ -5,7 +5,9 @@ at the top of the package, so that neither the features nor the dialogue need to
 Every one is a ``DialogueAction``: the dialogue's checks run first (``actions.dialogue.BEFORE_EVERY_ACTION``),
 then ``handle``. Class attributes say what differs: ``needs_debtor = False`` for replies that disclose nothing
 (a number we do not know gets them too), ``introduces = False`` for messages that introduce the creditor
-themselves, ``resets_fallbacks = False`` for the not-understood turns that count.
+themselves, ``resets_fallbacks = False`` for the not-understood turns that count, ``carries_requests = True`` for
+the actions of a request, the first of which carries out a message that asks more than the model read
+(``actions.dialogue.whole_message``).
 """
 
 from __future__ import annotations

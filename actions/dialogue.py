@@ -2,14 +2,17 @@
 feature that answers it. The features (``actions/balance.py``, ``promises.py``, ...) each do one thing and
 import only the base; this module imports them and owns the tables that choose between them:
 
-* ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): a bare
-  4-digit answer to the identity question, the digits again after the check, the details of a claimed
-  payment. Whatever intent the classifier read, such a message is that answer.
+* ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): the
+  4-digit answer to the identity question (bare or in a short remark), the digits again after the check, the
+  details of a claimed payment, a correction of what the bot read back, a limit the debtor cannot meet.
+  Whatever intent the classifier read, such a message is that answer.
 * ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands.
 * ``ANSWERS``: what an answer to the bot's open question (``awaiting``) is carried out as, and how a short
   reply the classifier did not place is read as one.
 * ``BY_INTENT``: which handler carries out a request, by intent name, so that a request made before the
   identity check is carried out right after it (``carry_out_pending``; multi-intents: each part in order).
+* ``whole_message``: the requests a message makes beyond the model's reading (``bot.language.asks``), with a reason
+  and a day to pay it already gives, in the order they are carried out (``ORDER``).
 
 The Action classes Rasa calls by name are in ``actions.catalogue``, above this module.
 """
