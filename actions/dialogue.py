@@ -53,7 +53,7 @@ from actions.base import (
 from bot.billing import countries
 from bot.conversation import identity as identity_check
 from bot.conversation import reasons as reason_words
-from bot.language import asks, payment_terms, wording
+from bot.language import amounts, asks, payment_terms, wording
 
 Handler = Callable[[Ctx], None]
 
@@ -208,6 +208,10 @@ def carries_out_whole_message(ctx: Ctx) -> bool:
 
 # one group of digits in a message ("son 4471", "4 4 7 1", "44-71")
 DIGIT_GROUP = re.compile(r"\d[\d\s.\-]*\d|\d")
+# four digits that are a year or money: "desde 2024", "del 2025", "5000 pesos", "$4500"
+NOT_THE_DIGITS = re.compile(
+    r"\b(?:de|del|desde|hasta|ano|año|para el)\s+\d{4}\b|\$\s?\d|\d{4}\s*(?:pesos|soles|mil|lucas)\b"
+)
 # a remark around the digits is short: "perdón, me equivoqué, son 4471" (not a story with a number in it)
 DIGITS_REMARK_MAX_WORDS = 12
 
@@ -224,6 +228,9 @@ def digits_given(text: str) -> str | None:
         return None
     if wording.says_wrong_number(text) or wording.says_opt_out(text) or wording.says_dispute(text):
         return None
+    folded = payment_terms.fold(text)
+    if amounts.MONEY.search(folded) or payment_terms.payment_clauses(text) or NOT_THE_DIGITS.search(folded):
+        return None  # "le pago 5000 mañana", "desde 2024 no pago": money or a year, not the answer (nor a wrong one)
     return groups[0]
 
 

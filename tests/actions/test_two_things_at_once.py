@@ -277,6 +277,21 @@ async def test_the_digits_corrected_inside_a_remark_are_the_answer(convo, make_d
     assert c.slots["verified"] is True
 
 
+@pytest.mark.parametrize(
+    ("text", "intent", "action"),
+    [
+        ("le pago 5000 pesos mañana", "promise_to_pay", ActionProposePromise),
+        ("desde 2024 no he podido pagar nada", "report_nonpayment_reason", ActionRecordReason),
+    ],
+)
+async def test_money_or_a_year_is_no_wrong_answer_to_the_identity_question(convo, make_debtor, text, intent, action):
+    make_debtor()
+    c = convo(PHONE, introduced=True)
+    await c.say("cuánto debo?", "check_balance", ActionShowBalance)
+    assert "utter_identity_wrong" not in await c.say(text, intent, action)
+    assert not c.slots["verification_attempts"]
+
+
 async def test_a_wrong_number_said_plainly_with_digits_is_still_a_wrong_number(convo, make_debtor):
     make_debtor()
     c = convo(PHONE, introduced=True)
