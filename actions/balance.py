@@ -25,7 +25,7 @@ def show_balance(ctx: Ctx) -> None:
         ctx.utter("utter_balance_single", line=lines[0], total=total)
     else:
         ctx.utter("utter_balance_many", lines="\n".join(lines), total=total)
-    if "request_payment_link" in ctx.turn.intents:
-        return  # "cuánto debo? me pasás el link": the link comes next, not the question
+    if ctx.turn.intents and ctx.turn.intents[-1] != "check_balance":
+        return  # "cuánto debo? me pasás el link", "…y el viernes le pago": what follows comes next, not the question
     ctx.utter("utter_offer_payment_link")
     ctx.set(PENDING_CONFIRMATION, "payment_link")

@@ -67,6 +67,8 @@ class Turn:
     responses: dict[str, Any]
     number: int = 0  # how many user messages the conversation has had
     confidence: float = 1.0  # the classifier's confidence in ``intent``
+    # Recobra's actions that already ran for this message (a multi-intent runs one action per part, in turn)
+    acted: tuple[str, ...] = ()
 
     @classmethod
     def from_tracker(cls, tracker: Tracker, domain: dict[str, Any]) -> Turn:
@@ -85,6 +87,7 @@ class Turn:
             responses=dict((domain or {}).get("responses") or {}),
             number=len(user_events),
             confidence=float((latest.get("intent") or {}).get("confidence") or 0.0),
+            acted=_acted_since_the_message(tracker.events),
         )
 
     def entity(self, name: str) -> Any:
@@ -114,6 +117,37 @@ class Turn:
         """The classifier read ``intent`` (alone or as part of the message) with a high confidence. Alone it is no
         clear reading: the acts that cannot be undone also need the words (``bot.language.wording``)."""
         return intent in self.intents and self.confidence >= CLEAR_CONFIDENCE
+
+
+# the actions Rasa runs on its own (``action_extract_slots`` after every message): not a part of the message acted on
+RASA_OWN_ACTIONS = frozenset(
+    {
+        "action_listen",
+        "action_session_start",
+        "action_restart",
+        "action_extract_slots",
+        "action_unlikely_intent",
+        "action_default_fallback",
+        "action_deactivate_loop",
+        "action_revert_fallback_events",
+        "action_default_ask_affirmation",
+        "action_default_ask_rephrase",
+        "action_two_stage_fallback",
+        "action_back",
+    }
+)
+
+
+def _acted_since_the_message(events: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The names of Recobra's actions run since the debtor's last message (Rasa sends every event)."""
+    names: list[str] = []
+    for event in reversed(events):
+        if event.get("event") == "user":
+            break
+        name = event.get("name") or ""
+        if event.get("event") == "action" and name.startswith("action_") and name not in RASA_OWN_ACTIONS:
+            names.append(name)
+    return tuple(reversed(names))
 
 
 # what a duration or a mention of the past is never: the day, the amount or the instalment count asked for
@@ -357,8 +391,8 @@ class RecobraAction(Action, ABC):
                 ctx.utter("utter_no_account")
             elif not self.answered_before(ctx):
                 self.handle(ctx)
-        if self.resets_fallbacks and turn.slot(FALLBACKS):
-            out.set(FALLBACKS, 0)
+        if self.resets_fallbacks and turn.slot(FALLBACKS) and FALLBACKS not in out.slots:
+            out.set(FALLBACKS, 0)  # (a turn that counted itself as not understood keeps its count)
         return out
 
     @staticmethod

@@ -5,7 +5,9 @@ at the top of the package, so that neither the features nor the dialogue need to
 Every one is a ``DialogueAction``: the dialogue's checks run first (``actions.dialogue.BEFORE_EVERY_ACTION``),
 then ``handle``. Class attributes say what differs: ``needs_debtor = False`` for replies that disclose nothing
 (a number we do not know gets them too), ``introduces = False`` for messages that introduce the creditor
-themselves, ``resets_fallbacks = False`` for the not-understood turns that count.
+themselves, ``resets_fallbacks = False`` for the not-understood turns that count, ``carries_requests = True`` for
+the actions of a request, the first of which carries out a message that asks more than the model read
+(``actions.dialogue.whole_message``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from actions.dialogue import DialogueAction
 
 
 class ActionShowBalance(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_show_balance"
 
@@ -37,6 +41,8 @@ class ActionShowBalance(DialogueAction):
 
 
 class ActionSendPaymentLink(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_send_payment_link"
 
@@ -45,6 +51,7 @@ class ActionSendPaymentLink(DialogueAction):
 
 
 class ActionExplainPaymentMethods(DialogueAction):
+    carries_requests = True
     needs_debtor = False
 
     def name(self) -> str:
@@ -55,6 +62,8 @@ class ActionExplainPaymentMethods(DialogueAction):
 
 
 class ActionProposePromise(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_propose_promise"
 
@@ -63,6 +72,8 @@ class ActionProposePromise(DialogueAction):
 
 
 class ActionRequestDueDateChange(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_request_due_date_change"
 
@@ -71,6 +82,8 @@ class ActionRequestDueDateChange(DialogueAction):
 
 
 class ActionOfferPaymentPlan(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_offer_payment_plan"
 
@@ -79,6 +92,8 @@ class ActionOfferPaymentPlan(DialogueAction):
 
 
 class ActionRecordReason(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_record_reason"
 
@@ -98,6 +113,7 @@ class ActionVerifyIdentity(DialogueAction):
 
 
 class ActionOpenHandoff(DialogueAction):
+    carries_requests = True
     needs_debtor = False
 
     def name(self) -> str:
@@ -147,6 +163,8 @@ class ActionMarkWrongNumber(DialogueAction):
 
 
 class ActionGreet(DialogueAction):
+    carries_requests = True
+
     def name(self) -> str:
         return "action_greet"
 

@@ -2,14 +2,17 @@
 feature that answers it. The features (``actions/balance.py``, ``promises.py``, ...) each do one thing and
 import only the base; this module imports them and owns the tables that choose between them:
 
-* ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): a bare
-  4-digit answer to the identity question, the digits again after the check, the details of a claimed
-  payment. Whatever intent the classifier read, such a message is that answer.
+* ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): the
+  4-digit answer to the identity question (bare or in a short remark), the digits again after the check, the
+  details of a claimed payment, a correction of what the bot read back, a limit the debtor cannot meet.
+  Whatever intent the classifier read, such a message is that answer.
 * ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands.
 * ``ANSWERS``: what an answer to the bot's open question (``awaiting``) is carried out as, and how a short
   reply the classifier did not place is read as one.
 * ``BY_INTENT``: which handler carries out a request, by intent name, so that a request made before the
   identity check is carried out right after it (``carry_out_pending``; multi-intents: each part in order).
+* ``whole_message``: the requests a message makes beyond the model's reading (``bot.language.asks``), with a reason
+  and a day to pay it already gives, in the order they are carried out (``ORDER``).
 
 The Action classes Rasa calls by name are in ``actions.catalogue``, above this module.
 """
@@ -49,7 +52,8 @@ from actions.base import (
 )
 from bot.billing import countries
 from bot.conversation import identity as identity_check
-from bot.language import payment_terms, wording
+from bot.conversation import reasons as reason_words
+from bot.language import amounts, asks, payment_terms, wording
 
 Handler = Callable[[Ctx], None]
 
@@ -79,11 +83,20 @@ def carry_out_pending(ctx: Ctx) -> None:
         entities=saved.get("entities") or [],
         confidence=float(saved.get("confidence", 1.0)),
     )
-    inner = Ctx(ctx.session, ctx.debtor, turn, ctx.out)
-    for part in request.split("+"):
+    carry_out(Ctx(ctx.session, ctx.debtor, turn, ctx.out), request.split("+"))
+
+
+def carry_out(ctx: Ctx, parts: list[str] | tuple[str, ...]) -> None:
+    """Each part of a message, in order, as one request of several (``ctx.turn.intent`` names them all, so that
+    a part knows what follows it: no "¿plan o fecha?" after a reason when a date comes next; the identity
+    question asked once, and the whole message carried out after it)."""
+    inner = Ctx(ctx.session, ctx.debtor, replace(ctx.turn, intent="+".join(parts)), ctx.out)
+    inner.told_when_answered = ctx.told_when_answered
+    for part in parts:
         handler = BY_INTENT.get(part)
         if handler is not None:
             handler(inner)
+    ctx.told_when_answered = inner.told_when_answered
 
 
 def take_reason(ctx: Ctx) -> None:
@@ -96,18 +109,140 @@ def take_reason(ctx: Ctx) -> None:
         reasons.offer_next_step(ctx, step)
 
 
-# --- the checks before every action ---------------------------------------------------------------------
+# --- two things in one message -----------------------------------------------------------------------------
+
+REASON = "report_nonpayment_reason"
+PROMISE = "promise_to_pay"
+# the readings after which the other requests the words make are carried out too. Not a dispute, a claim of
+# payment, an opt-out or a wrong number (each asks its own question first), nor a «sí», «no» or an answer (what the
+# bot waits for reads those). A guess (not understood, out of scope) only when the words ask plainly.
+EXTENDED = frozenset(
+    {
+        "check_balance",
+        "request_payment_link",
+        "ask_payment_methods",
+        REASON,
+        PROMISE,
+        "request_due_date_change",
+        "request_payment_plan",
+        "request_human",
+        "greet",
+    }
+)
+GUESSES = frozenset({"nlu_fallback", "out_of_scope"})
+# the order the parts are carried out in: the reason recorded first, then the questions answered, then the
+# requests taken, and a person last (the conversation leaves the bot)
+ORDER = (
+    REASON,
+    "check_balance",
+    "ask_payment_methods",
+    "request_payment_link",
+    PROMISE,
+    "request_due_date_change",
+    "request_payment_plan",
+    "request_human",
+)
+# the requests that record a reason given with them on their own (``Ctx.open_invoice_for``, silently)
+RECORD_THEIR_REASON = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
+# the requests a date to pay on answers: with none of them read, "a fin de mes le cancelo" is a promise
+TAKE_A_DATE = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
+
+
+def tells_a_reason(ctx: Ctx) -> bool:
+    """The classifier found a reason (it sets one beside another intent only when sure) and the words, outside
+    the requests, name a cause: "mándeme el link" is no trouble with the service."""
+    value = ctx.turn.entity("reason")
+    if not value:
+        return False
+    left = asks.without_asks(ctx.turn.text or "")
+    cues = wording.reason_cues(left)
+    return bool(cues) and (reason_words.read(str(value), left).reason != "other" or "short_of_money" in cues)
+
+
+def pays_on_a_day(ctx: Ctx) -> bool:
+    """The message says when the debtor will pay, beside the payment verb ("a fin de mes le cancelo")."""
+    if not payment_terms.payment_clauses(ctx.turn.text or ""):
+        return False
+    today = ctx.today
+    return (reading.entity_date(ctx, "date", today) or reading.message_date(ctx, today)) is not None
+
+
+def whole_message(ctx: Ctx) -> list[str] | None:
+    """Every request of the message in the order to carry them out, when the words ask more than the classifier
+    read ("me quedé sin trabajo, ¿y cuánto es lo que debo?" read as a balance question: the reason, then the
+    balance); None when they do not (the classifier's parts are carried out as the rules say)."""
+    read = ctx.turn.intents
+    if ctx.debtor is None or not read or not (set(read) <= EXTENDED or set(read) <= GUESSES):
+        return None
+    parts = [part for part in read if part in BY_INTENT]
+    extra = [name for name in asks.asks_in(ctx.turn.text or "") if name not in parts]
+    if set(read) <= GUESSES and not extra and not pays_on_a_day(ctx):
+        return None  # a guess, and no plain request in the words: not understood (or the open question's answer)
+    if REASON not in parts and not set(parts) & RECORD_THEIR_REASON and tells_a_reason(ctx):
+        extra.append(REASON)
+    if not set(parts + extra) & TAKE_A_DATE and (REASON in parts + extra or set(read) <= GUESSES):
+        if pays_on_a_day(ctx):
+            extra.append(PROMISE)
+    if not extra:
+        return None
+    whole = sorted(set(parts + extra), key=ORDER.index)
+    if "request_human" in whole:
+        # a person takes the rest; before the identity check the reason waits for them (the hand-off shows it)
+        whole = [part for part in whole if part == "request_human" or (part == REASON and ctx.verified)]
+    return whole
+
+
+def carries_out_whole_message(ctx: Ctx) -> bool:
+    """Before an action's own work: a message that asks more than the classifier read is carried out whole by
+    the first of the turn's actions, and the others of the turn (a multi-intent runs one per part) do nothing."""
+    parts = whole_message(ctx)
+    if parts is None:
+        return False
+    if not ctx.turn.acted:
+        carry_out(ctx, parts)
+    return True
+
+
+# --- the checks before every action (the table is further down, after the answers it names) --------------
+
+
+# one group of digits in a message ("son 4471", "4 4 7 1", "44-71")
+DIGIT_GROUP = re.compile(r"\d[\d\s.\-]*\d|\d")
+# four digits that are a year or money: "desde 2024", "del 2025", "5000 pesos", "$4500"
+NOT_THE_DIGITS = re.compile(
+    r"\b(?:de|del|desde|hasta|ano|año|para el)\s+\d{4}\b|\$\s?\d|\d{4}\s*(?:pesos|soles|mil|lucas)\b"
+)
+# a remark around the digits is short: "perdón, me equivoqué, son 4471" (not a story with a number in it)
+DIGITS_REMARK_MAX_WORDS = 12
+
+
+def digits_given(text: str) -> str | None:
+    """The document digits the message gives: digits only ("4821"), or one group of four inside a short remark
+    ("perdón me equivoqué, son 4471", "ah no, termina en 4471") that says nothing plainly of a wrong number, an
+    opt-out or a dispute (those are answered as such)."""
+    text = text or ""
+    if DIGITS_ONLY.fullmatch(text):
+        return identity_check.extract_digits(text)
+    groups = [re.sub(r"\D", "", group) for group in DIGIT_GROUP.findall(text)]
+    if len(groups) != 1 or len(groups[0]) != 4 or len(text.split()) > DIGITS_REMARK_MAX_WORDS:
+        return None
+    if wording.says_wrong_number(text) or wording.says_opt_out(text) or wording.says_dispute(text):
+        return None
+    folded = payment_terms.fold(text)
+    if amounts.MONEY.search(folded) or payment_terms.payment_clauses(text) or NOT_THE_DIGITS.search(folded):
+        return None  # "le pago 5000 mañana", "desde 2024 no pago": money or a year, not the answer (nor a wrong one)
+    return groups[0]
 
 
 def is_digits_answer(ctx: Ctx) -> bool:
-    """Digits only, while the identity question is open: "4821" read as some other intent is still the answer."""
+    """While the identity question is open, the digits (alone or in a short remark, "perdón me equivoqué, son
+    4471") are the answer, whatever intent the classifier read ("me equivoqué" is no wrong number)."""
     return (
         ctx.debtor is not None
         and not ctx.verified
         and not ctx.slot(LOCKED)
         and ctx.slot(AWAITING) == "document_digits"
-        and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
-        and identity_check.extract_digits(ctx.turn.text) is not None
+        and digits_given(ctx.turn.text) is not None
     )
 
 
@@ -115,12 +250,8 @@ def repeats_verified_digits(ctx: Ctx) -> bool:
     """The document digits again, after the check: a reply to an older question, or to a date question
     mistaken for the identity one ("4821" is no day, and must not be read as the year 4821)."""
     expected = ctx.debtor.document_last4 if ctx.debtor is not None else None
-    digits = identity_check.extract_digits(ctx.turn.text) if ctx.verified and expected else None
-    return (
-        digits is not None
-        and DIGITS_ONLY.fullmatch(ctx.turn.text or "") is not None
-        and hmac.compare_digest(digits, expected)
-    )
+    digits = digits_given(ctx.turn.text) if ctx.verified and expected else None
+    return digits is not None and hmac.compare_digest(digits, expected)
 
 
 def say_already_verified(ctx: Ctx) -> None:
@@ -129,24 +260,20 @@ def say_already_verified(ctx: Ctx) -> None:
         ctx.set(AWAITING, ctx.slot(AWAITING))  # the open question waits for the next reply
 
 
-# (does the message answer this?, then answer it): the first that fits answers the turn, in this order
-BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
-    (is_digits_answer, verify),
-    (repeats_verified_digits, say_already_verified),
-    (handoff.answers_claim_question, handoff.note_claim_details),
-)
-
-
 class DialogueAction(RecobraAction, ABC):
-    """A Recobra action whose turn first goes through ``BEFORE_EVERY_ACTION``: every action Rasa calls
-    (``actions.catalogue``) is one."""
+    """A Recobra action whose turn first goes through ``BEFORE_EVERY_ACTION`` (below, beside the answers it
+    names): every action Rasa calls (``actions.catalogue``) is one. An action that carries out a request
+    (``carries_requests``) then carries out the whole message when the words ask more than the classifier read
+    (``whole_message``)."""
+
+    carries_requests = False
 
     def answered_before(self, ctx: Ctx) -> bool:
         for answers, answer in BEFORE_EVERY_ACTION:
             if answers(ctx):
                 answer(ctx)
                 return True
-        return False
+        return self.carries_requests and carries_out_whole_message(ctx)
 
 
 # --- by awaited answer ----------------------------------------------------------------------------------
@@ -189,9 +316,23 @@ OPEN_ANSWER_MAX_WORDS = 6
 MIN_REASON_WORDS = 2
 
 
-def process_inform(ctx: Ctx) -> None:
-    """The debtor answers what the bot asked: document digits, a date, an instalment count."""
+# a proposal the debtor may correct before saying «sí» ("mejor para el 22"): what the bot then waits for
+CORRECTED_BY = {"promise": "promise_date", "due_date": "due_date", "payment_plan": "plan_count"}
+
+
+def awaited(ctx: Ctx) -> str | None:
+    """What the bot waits for: the answer to its open question, else (after the identity check) a correction of
+    the promise, date change or plan it just read back."""
     awaiting = ctx.slot(AWAITING)
+    if awaiting or not ctx.verified:
+        return awaiting
+    return CORRECTED_BY.get(ctx.slot(PENDING_CONFIRMATION) or "")
+
+
+def process_inform(ctx: Ctx) -> None:
+    """The debtor answers what the bot asked: document digits, a date, an instalment count (or corrects the one
+    it read back: confirmed again)."""
+    awaiting = awaited(ctx)
     digits = ctx.turn.entity("document_digits") or identity_check.extract_digits(ctx.turn.text)
     if not ctx.verified:
         if digits or awaiting == "document_digits":
@@ -204,7 +345,7 @@ def process_inform(ctx: Ctx) -> None:
         if awaiting == answer.awaiting or any(ctx.turn.entity(name) for name in answer.tagged):
             BY_INTENT[answer.intent](ctx)
             return
-    ctx.utter("utter_inform_unclear")
+    not_understood(ctx, "utter_inform_unclear")  # it counts: a second one in a row offers a person
 
 
 def answers_open_question(ctx: Ctx) -> bool:
@@ -212,7 +353,7 @@ def answers_open_question(ctx: Ctx) -> bool:
     the question the bot just asked: the day of a promise or of a due-date change, an instalment count.
     If it reads as that answer, carry it out as one (the debtor still confirms before anything is saved).
     Asked what kept them from paying, any reply of a few words is the reason, however long."""
-    awaiting = ctx.slot(AWAITING)
+    awaiting = awaited(ctx)
     text = (ctx.turn.text or "").strip()
     if ctx.debtor is None or not ctx.verified or not text:
         return False
@@ -240,6 +381,15 @@ def answers_inside_a_remark(ctx: Ctx, awaiting: str | None, text: str) -> bool:
     """A longer reply that carries the answer inside a remark: "que sean 4, así se me hace más fácil" (one count,
     nothing else that reads as one), "mejor el 22 que es cuando me depositan" (a date beside a payment word, or a
     day named as the one wanted). The debtor still confirms what the bot reads back."""
+    if not carries_the_answer(ctx, awaiting, text):
+        return False
+    process_inform(ctx)
+    return True
+
+
+def carries_the_answer(ctx: Ctx, awaiting: str | None, text: str) -> bool:
+    """Does ``text`` carry the answer to what the bot waits for, however many words surround it? A day it reads
+    is tagged on the turn, as if the NLU had, so that the feature resolves the same day."""
     if awaiting == "plan_count":
         counts = set(re.findall(r"\b\d{1,2}\b", text))
         if len(counts) != 1 or parsing.resolve_count(text) != int(next(iter(counts))):
@@ -262,8 +412,87 @@ def answers_inside_a_remark(ctx: Ctx, awaiting: str | None, text: str) -> bool:
             return False
     else:
         return False
-    process_inform(ctx)
     return True
+
+
+# the readings a correction of what the bot read back may come as: "mejor para el 22 que es cuando me depositan"
+# is read as a reason, a promise, a date change, a «no»; never a request of another kind ("¿cuánto debo?")
+CORRECTION_READINGS = frozenset(
+    {
+        REASON,
+        PROMISE,
+        "request_due_date_change",
+        "choose_plan",
+        "inform",
+        "affirm",
+        "deny",
+        "thank",
+        "goodbye",
+        "nlu_fallback",
+        "out_of_scope",
+    }
+)
+
+
+def one_reading_as_it_came(ctx: Ctx) -> bool:
+    """The message has one reading and this is the turn's first action: what the bot waited for is still what it
+    waited for when the message came (a pair the model knows runs one action per part, and the first may have
+    asked something new; the pair is then carried out as the rules say)."""
+    return len(ctx.turn.intents) == 1 and not ctx.turn.acted
+
+
+def corrects_the_proposal(ctx: Ctx) -> bool:
+    """While a promise, a date change or a plan waits for «sí», a reply that names another day or count ("mejor
+    para el 22 que es cuando me depositan", "ah no, que sean 4") corrects it, whatever the classifier read: the
+    correction replaces what was proposed and is read back again (``process_inform``)."""
+    proposal = ctx.slot(PENDING_CONFIRMATION) or ""
+    if ctx.debtor is None or not ctx.verified or ctx.slot(AWAITING) or proposal not in CORRECTED_BY:
+        return False
+    if not one_reading_as_it_came(ctx) or ctx.turn.intent not in CORRECTION_READINGS or put_off_words(ctx):
+        return False
+    text = (ctx.turn.text or "").strip()
+    # a short reply ("no, el 22", "el 22") is read where it lands (the «sí»/«no», the answer, the social reply:
+    # ``answers_with_a_tagged_value``); "gracias, hasta mañana" is a goodbye
+    return len(text.split()) > OPEN_ANSWER_MAX_WORDS and carries_the_answer(ctx, CORRECTED_BY[proposal], text)
+
+
+def cannot_meet_the_limit(ctx: Ctx) -> bool:
+    """Asked for a day up to a limit (or told a day is too far), the debtor says no day that soon works:
+    "imposible antes de esa fecha", "antes no puedo". What the bot offered instead is the next step."""
+    return (
+        ctx.debtor is not None
+        and ctx.verified
+        and one_reading_as_it_came(ctx)
+        and awaited(ctx) in ("promise_date", "due_date")
+        and wording.cannot_sooner(ctx.turn.text or "")
+        and not payment_terms.payment_clauses(ctx.turn.text or "")  # "no puedo antes, le pago el 30": a date
+    )
+
+
+def offer_what_else(ctx: Ctx) -> None:
+    """No day before the limit: a plan in instalments for a promise (as the bot offered), a person for a due date
+    (which only a person may move further)."""
+    waiting_for = awaited(ctx)
+    ctx.set(AWAITING, None)
+    if waiting_for == "promise_date":
+        ctx.set(PENDING_CONFIRMATION, None)
+        payment_plans.offer_plan(ctx)
+        return
+    ctx.utter("utter_offer_human")
+    ctx.set(PENDING_CONFIRMATION, "handoff")
+    ctx.set("handoff_reason", "due_date_refused")
+
+
+# --- the checks before every action, in one table ---------------------------------------------------------
+
+# (does the message answer this?, then answer it): the first that fits answers the turn, in this order
+BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
+    (is_digits_answer, verify),
+    (repeats_verified_digits, say_already_verified),
+    (handoff.answers_claim_question, handoff.note_claim_details),
+    (corrects_the_proposal, process_inform),
+    (cannot_meet_the_limit, offer_what_else),
+)
 
 
 def answers_with_a_tagged_value(ctx: Ctx) -> bool:
@@ -343,10 +572,14 @@ def pending_proposal(ctx: Ctx) -> Proposal | None:
     return proposal
 
 
+def put_off_words(ctx: Ctx) -> bool:
+    return wording.defers(ctx.turn.text or "")
+
+
 def put_off(ctx: Ctx) -> bool:
     """ "Lo hablo con mi esposa y le confirmo": the answer comes later. Nothing is saved or dropped, the
     question stays open, and it is not a misunderstanding."""
-    if not wording.defers(ctx.turn.text or ""):
+    if not put_off_words(ctx):
         return False
     ctx.utter("utter_take_your_time")
     ctx.set(FALLBACKS, 0)
@@ -400,6 +633,11 @@ def not_understood(ctx: Ctx, response: str) -> None:
     if ctx.slot(AWAITING) or ctx.slot(PENDING_CONFIRMATION):
         if put_off(ctx):
             return
+    if (parts := whole_message(ctx)) is not None:
+        # the classifier was unsure, the words are not: "estoy sin chamba desde octubre, ¿cuánto debo?"
+        carry_out(ctx, parts)
+        ctx.set(FALLBACKS, 0)
+        return
     count = int(ctx.slot(FALLBACKS) or 0) + 1
     if count >= 2:
         ctx.utter("utter_offer_human_after_fallback")
@@ -475,6 +713,7 @@ BY_INTENT: dict[str, Handler] = {
     "choose_plan": payment_plans.choose_plan,
     "claim_already_paid": handoff.claim_paid,
     "dispute_debt": handoff.dispute,
+    "request_human": handoff.on_request,
     "confirm_pending": confirm_pending,
     "inform": process_inform,
 }

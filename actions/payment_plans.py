@@ -7,6 +7,7 @@ from actions import parsing
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import payment_links, payment_plans
 from bot.billing.countries import join_words
+from bot.language import asks
 
 
 def offer_plan(ctx: Ctx) -> None:
@@ -21,8 +22,11 @@ def offer_plan(ctx: Ctx) -> None:
         ctx.set("handoff_reason", "payment_plan")
         return
     ctx.set("plan_offer", [o.count for o in options])
-    wanted = parsing.resolve_count(ctx.turn.entity_text("installments") or ctx.turn.entity("installments"))
-    if wanted is not None and any(o.count == wanted for o in options):
+    # the count the message already gives, tagged or written ("me quedé sin chamba, ¿puedo pagar en 3 cuotas?")
+    tagged = ctx.turn.entity_text("installments") or ctx.turn.entity("installments")
+    wanted = parsing.resolve_count(tagged) if tagged else asks.plan_count(ctx.turn.text or "")
+    # any count the policy allows, offered or not (as when it is chosen from the options: ``choose_plan``)
+    if wanted is not None and payment_plans.option(invoice.balance, invoice.currency, wanted, ctx.today) is not None:
         _propose(ctx, wanted)
         return
     lines = [

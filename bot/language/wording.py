@@ -154,6 +154,27 @@ def defers(text: str) -> bool:
     return bool(_DEFERS.search(normalise(text or "")))
 
 
+# --- a limit the debtor cannot meet ---------------------------------------------------------------------
+
+# told "puede ser cualquier fecha hasta el 20", the debtor says no day before it works: "imposible antes de esa
+# fecha", "antes no puedo", "no llego para esa fecha", "ni modo antes del 30"
+_CANNOT_SOONER = _any(
+    r"\b(imposible|no (puedo|podria|podre|alcanzo|llego|me da|me alcanza|se puede|creo poder|hay (forma|manera|chance"
+    r"|modo|como))|ni modo|ni de chiste|de ninguna manera|no me es posible|me queda imposible|no hay chance)\b"
+    r"( \w+){0,4} (antes|mas pronto|tan pronto|tan rapido|para esa fecha|en esa fecha|para entonces|en ese plazo)\b",
+    r"\bantes( de esa fecha| de eso| de ese dia| del \d{1,2}| de esa| de la fecha)? (no|imposible|ni modo|ni de chiste"
+    r"|me es imposible|me queda imposible|se me hace imposible|no hay (forma|manera|chance|modo|como))\b",
+    r"\b(esa fecha|ese plazo|ese dia) (no|ni modo|imposible|es imposible|me queda (imposible|dificil))\b"
+    r"( \w+){0,3}( (alcanzo|llego|puedo|me da|me alcanza|sirve|me sirve))?",
+)
+
+
+def cannot_sooner(text: str) -> bool:
+    """ "Imposible antes de esa fecha", "antes no puedo", "no llego para esa fecha": the limit the bot gave is too
+    soon for the debtor (what the bot offered instead is the next step, not another date)."""
+    return bool(_CANNOT_SOONER.search(normalise(text or "")))
+
+
 # --- what the debtor said about why they have not paid ----------------------------------------------------
 
 _WORK = r"(trabajo|trabajito|empleo|chamba|chambita|pega|laburo|camello|curro|jale)"

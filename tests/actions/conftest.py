@@ -53,7 +53,9 @@ class Conversation:
     async def run(self, action_cls: type, latest: dict[str, Any]) -> list[dict[str, Any]]:
         dispatcher = CollectingDispatcher()
         tracker = Tracker(self.phone, dict(self.slots), latest, list(self.events), False, None, {}, "action_listen")
-        events = await action_cls().run(dispatcher, tracker, self.domain)
+        action = action_cls()
+        events = await action.run(dispatcher, tracker, self.domain)
+        self.events.append({"event": "action", "name": action.name()})  # as Rasa logs it, before the action's events
         for event in events:
             if event.get("event") == "slot":
                 self.slots[event["name"]] = event["value"]

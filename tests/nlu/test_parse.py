@@ -81,3 +81,28 @@ def test_being_broke_is_read_as_no_job_loss(parse, text, reason):
 
     found = _reasons(parse(text))
     assert reasons.read(found[0] if found else None, text).reason == reason
+
+
+# issue #28 §1: two things in one message. Whatever single intent the model picks, the reason it sets (when the words
+# name a cause outside the requests) and the requests the words make (bot/language/asks.py) give the whole message.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("me quedé sin trabajo, ¿y cuánto es lo que debo?", {"report_nonpayment_reason", "check_balance"}),
+        ("se me olvidó pagar, mándeme el link", {"report_nonpayment_reason", "request_payment_link"}),
+        (
+            "el servicio de internet no funciona hace un mes, quiero hablar con alguien",
+            {"report_nonpayment_reason", "request_human"},
+        ),
+        ("me atrasaron el sueldo, cuánto es el total?", {"report_nonpayment_reason", "check_balance"}),
+        ("estoy sin chamba desde octubre, cuánto debo?", {"report_nonpayment_reason", "check_balance"}),
+    ],
+)
+def test_both_halves_of_a_message_are_found(parse, text, expected):
+    from bot.language import asks, wording
+
+    result = parse(text)
+    found = set(result["intent"]["name"].split("+")) | set(asks.asks_in(text))
+    if _reasons(result) and wording.reason_cues(asks.without_asks(text)):
+        found.add("report_nonpayment_reason")
+    assert expected <= found, (result["intent_ranking"][:3], result["entities"])
