@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import sys
 
+from channels import rasa_speedups
+
 
 def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[str]:  # type: ignore[type-arg]
     """The arguments for Rasa's own command line, the API token added when the API is enabled."""
@@ -28,8 +30,15 @@ def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[st
     return ["rasa", *argv, "--auth-token", token, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
 
 
+def environ_flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
+    # RECOBRA_RASA_SPEEDUPS=0 runs Rasa as shipped (bench/load_bench.py --peer measures the difference)
+    if environ_flag(os.environ.get("RECOBRA_RASA_SPEEDUPS", "1")):
+        rasa_speedups.apply()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, List  # noqa: UP035  (Rasa's graph validation compares typing.List)
 
 import numpy as np
+from joblib import Parallel, delayed
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.constants import (
@@ -86,6 +87,11 @@ def _vectorizers() -> tuple[TfidfVectorizer, TfidfVectorizer]:
 
 def _masked_vectorizer() -> TfidfVectorizer:
     return TfidfVectorizer(analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=r"(?u)\b\w+\b")
+
+
+def _fit_part(features: sparse.csr_matrix, target: np.ndarray, c: float) -> tuple[np.ndarray, float]:
+    clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000).fit(features, target)
+    return clf.coef_[0], float(clf.intercept_[0])
 
 
 class LinearIntentModel:
@@ -156,15 +162,11 @@ class LinearIntentModel:
             self.parts, self.coef, self.intercept = [], clf.coef_, clf.intercept_
             return self
         self.parts = sorted({part for label in self.intents for part in label.split(INTENT_SPLIT_SYMBOL)})
-        coefs, intercepts = [], []
-        for part in self.parts:
-            target = np.array([part in label.split(INTENT_SPLIT_SYMBOL) for label in labels])
-            clf = LogisticRegression(C=c, class_weight="balanced", max_iter=5000)
-            clf.fit(features, target)
-            coefs.append(clf.coef_[0])
-            intercepts.append(clf.intercept_[0])
-        self.coef = np.vstack(coefs)
-        self.intercept = np.array(intercepts)
+        targets = [np.array([part in label.split(INTENT_SPLIT_SYMBOL) for label in labels]) for part in self.parts]
+        # one regression per part, independent of each other: on every core (the same weights as one by one)
+        fitted = Parallel(n_jobs=-1, prefer="processes")(delayed(_fit_part)(features, target, c) for target in targets)
+        self.coef = np.vstack([coef for coef, _ in fitted])
+        self.intercept = np.array([intercept for _, intercept in fitted])
         return self
 
     def predict_proba(self, texts: list[str], masked: list[str] | None = None) -> np.ndarray:

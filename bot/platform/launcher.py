@@ -31,7 +31,10 @@ from bot.platform.config import ROOT, ensure_private_dir, ensure_secrets, get_se
 from bot.platform.redis_client import LOCAL_REDIS_PORT, redis_url
 
 VENV_BIN = Path(sys.executable).parent
-MODEL_DIR = ROOT / "models"
+# RECOBRA_MODEL_DIR: another trained model for the same run shape (bench/load_bench.py compares two)
+TRACKER_STORE_CLASS = "channels.tracker_store.LeanSQLTrackerStore"
+RASA_WORKERS = min(2, os.cpu_count() or 1)
+MODEL_DIR = Path(os.environ.get("RECOBRA_MODEL_DIR", ROOT / "models"))
 
 
 def redis_server_binary() -> str:
@@ -53,12 +56,13 @@ def _ref(name: str) -> str:
 
 
 def tracker_store(database_url: str, var_dir: Path) -> dict:
-    """Rasa's SQLTrackerStore on the same database server as the billing store."""
+    """Rasa's SQL tracker store on the same database server as the billing store: Rasa's table, written with less
+    work per turn (channels/tracker_store.py)."""
     if database_url.startswith("sqlite"):
-        return {"type": "SQL", "dialect": "sqlite", "db": str(var_dir / "rasa_tracker.db")}
+        return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": str(var_dir / "rasa_tracker.db")}
     u = urlparse(database_url)
     return {
-        "type": "SQL",
+        "type": TRACKER_STORE_CLASS,
         "dialect": "postgresql",
         "url": u.hostname or "localhost",
         "port": u.port or 5432,
@@ -216,6 +220,9 @@ def run() -> int:
     os.environ.update({k: v for k, v in ensure_secrets().items() if k not in os.environ})
     os.environ.setdefault("REDIS_URL", redis_url())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # Rasa serves each turn on one event loop: two Sanic workers (processes sharing the Redis lock store and the
+    # tracker store) let it use both cores of a small machine (docs/performance.md). Rasa's own variable.
+    os.environ.setdefault("SANIC_WORKERS", str(RASA_WORKERS))
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     write_endpoints(var_dir / "endpoints.yml")
     write_credentials(var_dir / "credentials.yml")
