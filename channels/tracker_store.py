@@ -2,8 +2,9 @@
 
 Why: under load the SQL tracker store was a third of the Rasa server's CPU (docs/performance.md). Every turn it
 built an ORM object for each stored event only to read one column, counted the conversation's events again
-before saving (it had just loaded them, under the conversation's lock), and added the new events one ORM object
-at a time. Here the load reads the ``data`` column alone, the count is the one the load saw (kept on the
+before saving (it had just loaded them, under the conversation's lock), added the new events one ORM object at
+a time, and opened a new connection to a SQLite file for each of these. Here a SQLite file keeps its
+connections open, the load reads the ``data`` column alone, the count is the one the load saw (kept on the
 tracker for the rest of the turn; a tracker this process did not load still asks the database), and the new
 events go in one multi-row insert. The table, its columns and what they hold are Rasa's own, so Rasa's HTTP
 API, ``rasa export`` and a plain ``SQLTrackerStore`` read what this one writes. Runs in the Rasa runtime.
@@ -14,10 +15,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import QueuePool
 
 # events of the latest session that are stored, as the load (or the last save) of this turn saw them
 STORED = "_recobra_stored_events"
@@ -25,6 +29,16 @@ STORED = "_recobra_stored_events"
 
 class LeanSQLTrackerStore(SQLTrackerStore):
     """``SQLTrackerStore`` that reads one column, counts once and inserts in one statement."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.engine.dialect.name == "sqlite":
+            # SQLAlchemy 1.4 opens and closes a file database's connection for every session (NullPool): keep a
+            # few open instead (each turn is served on Rasa's event loop thread, one session at a time)
+            self.engine = sa.create_engine(
+                self.engine.url, poolclass=QueuePool, pool_size=2, connect_args={"check_same_thread": False}
+            )
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         with self.session_scope() as session:

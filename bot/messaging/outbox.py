@@ -115,8 +115,15 @@ def retry_on_lock(session: Session, fn: Callable[[], T], attempts: int = 12) -> 
 # --- Status ----------------------------------------------------------------------------------
 def apply_status(session: Session, sid: str, status: str, error_code: str | None = None) -> bool:
     """Apply a status callback (Twilio's or the sandbox's); returns whether anything changed."""
-    status = (status or "").strip().lower()
     message = session.execute(select(Message).where(Message.provider_sid == sid)).scalar_one_or_none()
+    changed = _apply(session, message, status, error_code)
+    if changed:
+        session.flush()
+    return changed
+
+
+def _apply(session: Session, message: Message | None, status: str, error_code: str | None) -> bool:
+    status = (status or "").strip().lower()
     if message is None or message.direction != "out":
         return False
     if not status_moves_forward(message.status, status):
@@ -129,17 +136,21 @@ def apply_status(session: Session, sid: str, status: str, error_code: str | None
         debtor = session.get(Debtor, message.debtor_id)
         if debtor is not None and debtor.contact_status == "unreachable":
             debtor.contact_status = "ok"
-    session.flush()
     return True
 
 
 def apply_statuses(statuses: list[tuple[str, str]]) -> None:
-    """Statuses the sandbox played (it has no webhook to post them to): the same ``apply_status`` the signed
-    status webhook calls, all in one transaction."""
+    """Statuses the sandbox played (it has no webhook to post them to): what ``apply_status`` does for the
+    signed status webhook, in one transaction, the messages read in one query (a reply's sent, delivered and
+    read come in the same batch; one query and one flush each was a third of the worker's CPU under load)."""
     with session_scope() as session:
         begin_write(session)
+        sids = {sid for sid, _ in statuses}
+        messages = {
+            m.provider_sid: m for m in session.execute(select(Message).where(Message.provider_sid.in_(sids))).scalars()
+        }
         for sid, status in statuses:
-            apply_status(session, sid, status, None)
+            _apply(session, messages.get(sid), status, None)
 
 
 def _reflect_error(session: Session, message: Message, code: str) -> None:

@@ -245,3 +245,24 @@ def test_a_dispute_after_planning_stops_the_promise_follow_up(session, make_debt
     assert session.get(ContactAttempt, attempt_id).reason == "reminders_paused"
     assert session.execute(select(Promise)).scalar_one().status == "broken"
     assert sandbox_provider.outbox(PHONE) == []
+
+
+def test_a_batch_of_sandbox_statuses_lands_like_the_status_webhook(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
+    """Sent, delivered and read of a reminder in one batch (as the sandbox plays them), an unknown sid and a
+    backwards status among them: the message ends read, an unreachable debtor is reachable again."""
+    from bot.messaging import outbox
+
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    send(attempt_id)
+    session.expire_all()
+    message = session.get(Message, session.get(ContactAttempt, attempt_id).message_id)
+    session.get(type(debtor), debtor.id).contact_status = "unreachable"
+    session.commit()
+    sid = message.provider_sid
+    outbox.apply_statuses([(sid, "sent"), ("SM-no-such", "delivered"), (sid, "read"), (sid, "delivered")])
+    session.expire_all()
+    assert session.get(Message, message.id).status == "read"
+    assert session.get(type(debtor), debtor.id).contact_status == "ok"
