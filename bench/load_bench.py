@@ -1,11 +1,10 @@
 """Sustained load through the whole product as `make run` starts it: signed Twilio webhooks at a fixed offered
 rate, each simulated debtor writing every 3 s whether or not it has been answered yet (as people do).
 
-    .venv/bin/python bench/load_bench.py                       # 4, 8, 12, 20 msg/s on the shipped model
-    .venv/bin/python bench/load_bench.py --rates 20 --seconds 60
-    .venv/bin/python bench/load_bench.py --peer                # and, in the same run, main before #26 as the peer
+    .venv/bin/python bench/load_bench.py                       # 4, 8, 12, 20 msg/s: the peer, then the shipped model
+    .venv/bin/python bench/load_bench.py --rates 20 --seconds 60 --no-peer
 
-The peer (``--peer``, what ``make bench`` runs) is the pipeline and policies main shipped before issue #26
+The peer (left out with ``--no-peer``) is the pipeline and policies main shipped before issue #26
 (bench/baseline/config.yml: DIET and TED in the blend) on today's data, trained once into
 models/bench-baseline/ (again only when its inputs change), served by Rasa without channels/rasa_speedups.py.
 
@@ -108,7 +107,9 @@ class Stack:
                 "ACTION_SERVER_URL": f"http://127.0.0.1:{actions_port}/webhook",
                 "RECOBRA_CAMPAIGNS_SCHEDULED": "false",
                 "RECOBRA_MODEL_DIR": str(model),
-                "RECOBRA_RASA_SPEEDUPS": "1" if speedups else "0",
+                "RECOBRA_RASA_SPEEDUPS": "true" if speedups else "false",
+                # the peer is main before #26: one Rasa process
+                "SANIC_WORKERS": os.environ.get("SANIC_WORKERS", "2") if speedups else "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
             }
         )
@@ -383,7 +384,9 @@ def main() -> None:
     parser.add_argument("--rates", default="4,8,12,20", help="offered messages a second, comma separated")
     parser.add_argument("--seconds", type=float, default=30.0, help="how long each rate is offered")
     parser.add_argument("--model", default=str(ROOT / "models"), help="a folder holding one trained model")
-    parser.add_argument("--peer", action="store_true", help="also measure main before #26 (bench/baseline/)")
+    parser.add_argument(
+        "--no-peer", dest="peer", action="store_false", help="skip main before #26 (bench/baseline/), the peer"
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     model = Path(args.model).resolve()

@@ -154,6 +154,8 @@ class Settings:
     # The worker plans and sends due campaign messages every 5 minutes; off, campaigns run only from
     # `python -m bot campaign run` (cron) — and benchmarks are not disturbed by reminders.
     campaigns_scheduled: bool = field(default_factory=lambda: _bool(_env("RECOBRA_CAMPAIGNS_SCHEDULED", "true")))
+    # off: Rasa as shipped (no channels/rasa_speedups.py, Rasa's own SQL tracker store), to measure or rule them out
+    rasa_speedups: bool = field(default_factory=lambda: _bool(_env("RECOBRA_RASA_SPEEDUPS", "true")))
     # The zone of the times and periods on the manager pages until a user picks theirs (IANA name).
     manager_timezone: str = field(default_factory=lambda: _env("RECOBRA_MANAGER_TIMEZONE", "America/Bogota"))
 

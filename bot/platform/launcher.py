@@ -58,11 +58,12 @@ def _ref(name: str) -> str:
 def tracker_store(database_url: str, var_dir: Path) -> dict:
     """Rasa's SQL tracker store on the same database server as the billing store: Rasa's table, written with less
     work per turn (channels/tracker_store.py)."""
+    kind = TRACKER_STORE_CLASS if get_settings().rasa_speedups else "SQL"
     if database_url.startswith("sqlite"):
-        return {"type": TRACKER_STORE_CLASS, "dialect": "sqlite", "db": str(var_dir / "rasa_tracker.db")}
+        return {"type": kind, "dialect": "sqlite", "db": str(var_dir / "rasa_tracker.db")}
     u = urlparse(database_url)
     return {
-        "type": TRACKER_STORE_CLASS,
+        "type": kind,
         "dialect": "postgresql",
         "url": u.hostname or "localhost",
         "port": u.port or 5432,
