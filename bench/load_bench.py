@@ -145,7 +145,7 @@ class Stack:
         from bot.store import session_scope
 
         reset_settings()
-        with session_scope() as session:
+        with session_scope(self.env["DATABASE_URL"]) as session:  # this stack's, not one cached before it
             for i in range(n):
                 debtors.upsert(
                     session,
@@ -190,7 +190,7 @@ class Load:
 
         from bot.platform.redis_client import get_redis
 
-        self.redis = get_redis()
+        self.redis = get_redis(stack.env["REDIS_URL"])  # this stack's Redis, not one cached before it
         self.url = f"http://127.0.0.1:{stack.web_port}/webhooks/twilio/messages"
         self.validator = RequestValidator(TOKEN)
         self.local = threading.local()
@@ -224,22 +224,27 @@ class Load:
         )
         return time.perf_counter() - t0, r.status_code == 200
 
-    def replies_per_turn(self, number: str, turns: int) -> list[int]:
-        """One debtor alone, each turn waited out until its outbox is quiet for a second."""
-        counts = []
+    def replies_per_turn(self, number: str, turns: int) -> tuple[list[int], list[float]]:
+        """One debtor alone, each turn waited out until its outbox is quiet for a second: the replies each turn
+        gets, and how long the first one took (an idle machine's turn)."""
+        counts, firsts = [], []
         for k in range(turns):
             before = self.outbox(number)
+            started = time.monotonic()
             self.post(number, SCRIPT[k % len(SCRIPT)])
-            deadline, last, quiet_since = time.monotonic() + 60, before, time.monotonic()
+            deadline, last, quiet_since = started + 60, before, started
+            first = None
             while time.monotonic() < deadline:
                 now = self.outbox(number)
                 if now != last:
                     last, quiet_since = now, time.monotonic()
+                    first = first or quiet_since - started
                 if now > before and time.monotonic() - quiet_since > 1.0:
                     break
-                time.sleep(0.05)
+                time.sleep(0.005)
             counts.append(last - before)
-        return counts
+            firsts.append(first or float("nan"))
+        return counts, firsts
 
     def run(self, numbers: list[str], turns: int, expected: list[int]) -> dict:
         from bot.providers.sandbox_messaging import OUTBOX_TO
@@ -339,12 +344,13 @@ def measure(name: str, model: Path, speedups: bool, rates: list[float], seconds:
     try:
         stack.start(1 + sum(counts))
         load = Load(stack)
-        expected = load.replies_per_turn(phone(0), turns)
+        expected, idle = load.replies_per_turn(phone(0), turns)
         shown = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
         print(
             f"\n{name}: `make run`'s processes, model {shown}/, Rasa speedups {'on' if speedups else 'off'}; "
             f"each debtor writes every {PERIOD_S:.0f} s for "
-            f"{turns * PERIOD_S:.0f} s; replies per turn {expected}"
+            f"{turns * PERIOD_S:.0f} s; replies per turn {expected}; one debtor alone: first reply p50 "
+            f"{pct(sorted(idle), 50):.2f} s, slowest {max(idle):.2f} s"
         )
         print(
             f"{'offered':>10} {'debtors':>8} {'ack p50/p95 ms':>16} {'reply p50/p95 s':>17} {'answered':>10}   "
