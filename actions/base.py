@@ -249,7 +249,7 @@ class Ctx:
         asked = (self.turn.slot(PROPOSED) or {}).get("turn")
         if asked is None or self.turn.number <= int(asked) + 1:
             return False
-        return self.slot(PENDING_REQUEST) != "confirm_pending"
+        return self.turn.slot(PENDING_REQUEST) != "confirm_pending"  # as the message came (the check clears it)
 
     def set(self, slot: str, value: Any) -> None:
         self.out.set(slot, value)
