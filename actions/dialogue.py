@@ -4,9 +4,11 @@ import only the base; this module imports them and owns the tables that choose b
 
 * ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): the
   4-digit answer to the identity question (bare or in a short remark), the digits again after the check, the
-  details of a claimed payment, a correction of what the bot read back, a limit the debtor cannot meet.
-  Whatever intent the classifier read, such a message is that answer.
-* ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands.
+  details of a claimed payment, the day or count the bot waits for inside a remark (or a correction of what it
+  read back), a limit the debtor cannot meet, an answer put off. Whatever intent the classifier read, such a
+  message is that answer.
+* ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands: for
+  the debtor's very next message only (``Ctx.proposal_expired``).
 * ``ANSWERS``: what an answer to the bot's open question (``awaiting``) is carried out as, and how a short
   reply the classifier did not place is read as one.
 * ``BY_INTENT``: which handler carries out a request, by intent name, so that a request made before the
@@ -457,6 +459,8 @@ def corrects_the_proposal(ctx: Ctx) -> bool:
         return False  # "gracias, hasta mañana" is a goodbye: a short social reply names a day only when tagged
     if not ctx.slot(AWAITING) and restates_the_proposal(ctx):
         return False  # «sí» to what was read back: ``confirm_pending``
+    if awaiting == "promise_date" and ctx.turn.intent == REASON and PROMISE in (whole_message(ctx) or ()):
+        return False  # "no me han pagado, le pago el 30": the reason recorded too, then the day read back
     return carries_the_answer(ctx, awaiting, text)
 
 
@@ -543,6 +547,7 @@ def puts_off_the_answer(ctx: Ctx) -> bool:
         and ctx.turn.intent in CORRECTION_READINGS
         and bool(ctx.slot(AWAITING) or ctx.slot(PENDING_CONFIRMATION))
         and put_off_words(ctx)
+        and not pays_on_a_day(ctx)  # "el viernes le pago y le aviso": the day is given
     )
 
 

@@ -321,3 +321,28 @@ async def test_a_plain_cause_stands_for_the_one_the_classifier_named(convo, make
     )
     assert reasons_recorded(session) == ["job_loss"]
     assert "utter_reason_empathy_health" not in c.last and c.slots["pending_confirmation"] == "promise"
+
+
+async def test_a_reason_with_the_day_asked_for_records_the_reason_and_reads_the_day_back(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    assert c.slots["awaiting"] == "promise_date"
+    replies = await c.say(
+        "es que no me han pagado el sueldo, le pago el 30",
+        "report_nonpayment_reason",
+        ActionRecordReason,
+        entities=[ent("reason", "income_delay")],
+    )
+    assert replies[0] == "utter_reason_empathy_income_delay" and replies[-1] == "utter_confirm_promise"
+    assert reasons_recorded(session) == ["income_delay"]
+
+
+async def test_a_day_given_with_a_later_word_is_no_answer_put_off(convo, make_debtor):
+    make_debtor()
+    c = verified(convo)
+    await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise)
+    replies = await c.say(
+        "el viernes le pago y le aviso", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el viernes")]
+    )
+    assert replies == ["utter_confirm_promise"]
