@@ -695,6 +695,10 @@ def not_understood(ctx: Ctx, response: str) -> None:
         carry_out(ctx, parts)
         ctx.set(FALLBACKS, 0)
         return
+    if ctx.debtor is not None and wording.asks_what_it_is(ctx.turn.text or ""):
+        handoff.dispute(ctx)  # "¿de dónde sale esta deuda?": whether to register a claim (after the digits)
+        ctx.set(FALLBACKS, 0)
+        return
     count = int(ctx.slot(FALLBACKS) or 0) + 1
     if count >= 2:
         ctx.utter("utter_offer_human_after_fallback")

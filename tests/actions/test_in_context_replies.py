@@ -346,3 +346,14 @@ async def test_a_day_given_with_a_later_word_is_no_answer_put_off(convo, make_de
         "el viernes le pago y le aviso", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el viernes")]
     )
     assert replies == ["utter_confirm_promise"]
+
+
+async def test_a_question_about_the_charge_the_model_did_not_place_asks_about_a_claim(convo, make_debtor, session):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("de dónde sale esta deuda? no entiendo", "nlu_fallback", ActionHandleFallback, confidence=0.5)
+    assert replies == ["utter_confirm_dispute"]
+    assert await c.say("no, gracias", "deny", ActionDeclinePending) == ["utter_dispute_not_recorded"]
+    session.expire_all()
+    assert session.execute(select(Invoice)).scalar_one().status == "open"
+    assert session.execute(select(Handoff)).first() is None
