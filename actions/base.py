@@ -238,12 +238,38 @@ class Ctx:
             asked = self.turn.slot(AWAITING_TURN)
             if asked is not None and self.turn.number > int(asked) + 1:
                 return None  # asked before the debtor's last message, which did not answer it
+        if name == PENDING_CONFIRMATION and value and self.proposal_expired():
+            return None
         return value
+
+    def proposal_expired(self) -> bool:
+        """A proposal («¿le envío el link?», «¿es correcto?») is answered by the debtor's very next message only:
+        after a «no entendí» or another request in between, a «sí» means something else. A «sí» already given
+        and waiting for the identity check (``pending_request``) still answers it."""
+        asked = (self.turn.slot(PROPOSED) or {}).get("turn")
+        if asked is None or self.turn.number <= int(asked) + 1:
+            return False
+        return self.turn.slot(PENDING_REQUEST) != "confirm_pending"  # as the message came (the check clears it)
 
     def set(self, slot: str, value: Any) -> None:
         self.out.set(slot, value)
         if slot == AWAITING:
             self.out.set(AWAITING_TURN, self.turn.number if value else None)
+        if slot == PENDING_CONFIRMATION and value and PROPOSED not in self.out.slots:
+            # when it was made (and what the debtor had said): only the next message answers it
+            self.out.set(PROPOSED, {"turn": self.turn.number, "text": self.turn.text})
+
+    def keep_open(self) -> None:
+        """The debtor put the answer off ("lo hablo con mi esposa y le confirmo") or repeated what was already
+        settled: the open question and the proposal wait for the next message again."""
+        awaiting = self.slot(AWAITING)
+        if awaiting in ONE_REPLY_QUESTIONS:
+            self.set(AWAITING, awaiting)
+        proposal = self.slot(PENDING_CONFIRMATION)
+        if proposal:
+            proposed = dict(self.slot(PROPOSED) or {})
+            self.out.set(PROPOSED, {**proposed, "turn": self.turn.number})
+            self.out.set(PENDING_CONFIRMATION, proposal)
 
     def propose(self, proposal: str, response: str, **kwargs: Any) -> None:
         """Ask whether to do something the debtor could not undo: only their next message answers it («sí» /

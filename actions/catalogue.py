@@ -13,9 +13,7 @@ the actions of a request, the first of which carries out a message that asks mor
 from __future__ import annotations
 
 from actions import (
-    balance,
     dialogue,
-    due_dates,
     greeting,
     handoff,
     optout,
@@ -37,7 +35,7 @@ class ActionShowBalance(DialogueAction):
         return "action_show_balance"
 
     def handle(self, ctx: Ctx) -> None:
-        balance.show_balance(ctx)
+        dialogue.balance_or_what_it_is(ctx)
 
 
 class ActionSendPaymentLink(DialogueAction):
@@ -78,7 +76,7 @@ class ActionRequestDueDateChange(DialogueAction):
         return "action_request_due_date_change"
 
     def handle(self, ctx: Ctx) -> None:
-        due_dates.request_change(ctx)
+        dialogue.due_date_or_promise(ctx)
 
 
 class ActionOfferPaymentPlan(DialogueAction):

@@ -4,9 +4,11 @@ import only the base; this module imports them and owns the tables that choose b
 
 * ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): the
   4-digit answer to the identity question (bare or in a short remark), the digits again after the check, the
-  details of a claimed payment, a correction of what the bot read back, a limit the debtor cannot meet.
-  Whatever intent the classifier read, such a message is that answer.
-* ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands.
+  details of a claimed payment, the day or count the bot waits for inside a remark (or a correction of what it
+  read back), a limit the debtor cannot meet, an answer put off. Whatever intent the classifier read, such a
+  message is that answer.
+* ``PROPOSALS``: what «sí» and «no» mean while the bot's last proposal (``pending_confirmation``) stands: for
+  the debtor's very next message only (``Ctx.proposal_expired``).
 * ``ANSWERS``: what an answer to the bot's open question (``awaiting``) is carried out as, and how a short
   reply the classifier did not place is read as one.
 * ``BY_INTENT``: which handler carries out a request, by intent name, so that a request made before the
@@ -43,7 +45,6 @@ from actions.base import (
     AWAITING,
     FALLBACKS,
     LOCKED,
-    ONE_REPLY_QUESTIONS,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
     PROPOSED,
@@ -156,6 +157,8 @@ def tells_a_reason(ctx: Ctx) -> bool:
         return False
     left = asks.without_asks(ctx.turn.text or "")
     cues = wording.reason_cues(left)
+    if wording.says_could_not_pay(left):
+        return True  # "tuve problemas con mi tarjeta y no podía pagar": told, though no listed cause is named
     return bool(cues) and (reason_words.read(str(value), left).reason != "other" or "short_of_money" in cues)
 
 
@@ -256,8 +259,7 @@ def repeats_verified_digits(ctx: Ctx) -> bool:
 
 def say_already_verified(ctx: Ctx) -> None:
     ctx.utter("utter_identity_already_verified")
-    if ctx.slot(AWAITING) in ONE_REPLY_QUESTIONS:
-        ctx.set(AWAITING, ctx.slot(AWAITING))  # the open question waits for the next reply
+    ctx.keep_open()  # the open question (or proposal) waits for the next reply
 
 
 class DialogueAction(RecobraAction, ABC):
@@ -372,7 +374,7 @@ def answers_open_question(ctx: Ctx) -> bool:
 
 # the day named as the one wanted, on folded text: "mejor para el 22", "hasta el viernes", "que sea a fin de mes"
 NAMED_DAY = re.compile(
-    r"\b(mejor|para|hasta|sea|seria|queda|quedaria)( (el|la|este|esta|el proximo|la proxima|a))? "
+    r"\b(mejor|para|hasta|sea|seria|queda|quedaria)( (el|la|al|este|esta|el proximo|la proxima|a))? "
     rf"(\d{{1,2}}|{'|'.join(parsing.WEEKDAYS)}|fin de mes|quincena|manana|pasado manana|otra semana|semana que viene)\b"
 )
 
@@ -442,18 +444,51 @@ def one_reading_as_it_came(ctx: Ctx) -> bool:
 
 
 def corrects_the_proposal(ctx: Ctx) -> bool:
-    """While a promise, a date change or a plan waits for «sí», a reply that names another day or count ("mejor
-    para el 22 que es cuando me depositan", "ah no, que sean 4") corrects it, whatever the classifier read: the
-    correction replaces what was proposed and is read back again (``process_inform``)."""
-    proposal = ctx.slot(PENDING_CONFIRMATION) or ""
-    if ctx.debtor is None or not ctx.verified or ctx.slot(AWAITING) or proposal not in CORRECTED_BY:
+    """While the bot waits for a day or a count (its open question, or a promise, date change or plan it read back
+    and waits «sí» for), a reply that names one ("mejor para el 22 que es cuando me depositan", "no perdón, mejor
+    al 16", "no, mejor en 4", "mejor en 6 porque con menos no me alcanza") is that answer, whatever the classifier
+    read: a correction replaces what was proposed and is read back again (``process_inform``). The same day or
+    count as the one read back ("sí así es, el miércoles") is a «sí»."""
+    awaiting = awaited(ctx)
+    if ctx.debtor is None or not ctx.verified or awaiting not in CORRECTED_BY.values():
         return False
     if not one_reading_as_it_came(ctx) or ctx.turn.intent not in CORRECTION_READINGS or put_off_words(ctx):
         return False
     text = (ctx.turn.text or "").strip()
-    # a short reply ("no, el 22", "el 22") is read where it lands (the «sí»/«no», the answer, the social reply:
-    # ``answers_with_a_tagged_value``); "gracias, hasta mañana" is a goodbye
-    return len(text.split()) > OPEN_ANSWER_MAX_WORDS and carries_the_answer(ctx, CORRECTED_BY[proposal], text)
+    if len(text.split()) <= OPEN_ANSWER_MAX_WORDS and ctx.turn.intent in SOCIAL_READINGS:
+        return False  # "gracias, hasta mañana" is a goodbye: a short social reply names a day only when tagged
+    if not ctx.slot(AWAITING) and restates_the_proposal(ctx):
+        return False  # «sí» to what was read back: ``confirm_pending``
+    if awaiting == "promise_date" and ctx.turn.intent == REASON and PROMISE in (whole_message(ctx) or ()):
+        return False  # "no me han pagado, le pago el 30": the reason recorded too, then the day read back
+    return carries_the_answer(ctx, awaiting, text)
+
+
+# the readings of a social reply ("gracias, hasta mañana"): short, they name no day unless the NLU tagged one
+SOCIAL_READINGS = frozenset({"thank", "goodbye"})
+
+
+def restates_the_proposal(ctx: Ctx) -> bool:
+    """The message names the very day or count the bot read back ("sí así es, el miércoles"): no correction."""
+    proposal = ctx.slot(PENDING_CONFIRMATION) or ""
+    text = ctx.turn.text or ""
+    if proposal == "payment_plan":
+        tagged = ctx.turn.entity_text("installments") or ctx.turn.entity("installments")
+        counts = set(re.findall(r"\b\d{1,2}\b", text))
+        said = parsing.resolve_count(tagged) if tagged else asks.plan_count(text)
+        if said is None and len(counts) == 1:
+            said = int(next(iter(counts)))
+        return said is not None and str(said) == str(ctx.slot("plan_count"))
+    proposed = ctx.slot({"promise": "promise_date", "due_date": "new_due_date"}.get(proposal, "")) if proposal else None
+    if not proposed:
+        return False
+    today = ctx.today
+    said_day = (
+        reading.entity_date(ctx, "date", today)
+        or reading.message_date(ctx, today)
+        or parsing.resolve_date(text, today, ctx.debtor.timezone)
+    )
+    return said_day is not None and said_day.isoformat() == proposed
 
 
 def cannot_meet_the_limit(ctx: Ctx) -> bool:
@@ -463,7 +498,8 @@ def cannot_meet_the_limit(ctx: Ctx) -> bool:
         ctx.debtor is not None
         and ctx.verified
         and one_reading_as_it_came(ctx)
-        and awaited(ctx) in ("promise_date", "due_date")
+        # the bot's question, not the debtor's own day read back ("sí, antes imposible" confirms it)
+        and ctx.slot(AWAITING) in ("promise_date", "due_date")
         and wording.cannot_sooner(ctx.turn.text or "")
         and not payment_terms.payment_clauses(ctx.turn.text or "")  # "no puedo antes, le pago el 30": a date
     )
@@ -472,7 +508,7 @@ def cannot_meet_the_limit(ctx: Ctx) -> bool:
 def offer_what_else(ctx: Ctx) -> None:
     """No day before the limit: a plan in instalments for a promise (as the bot offered), a person for a due date
     (which only a person may move further)."""
-    waiting_for = awaited(ctx)
+    waiting_for = ctx.slot(AWAITING)
     ctx.set(AWAITING, None)
     if waiting_for == "promise_date":
         ctx.set(PENDING_CONFIRMATION, None)
@@ -481,6 +517,38 @@ def offer_what_else(ctx: Ctx) -> None:
     ctx.utter("utter_offer_human")
     ctx.set(PENDING_CONFIRMATION, "handoff")
     ctx.set("handoff_reason", "due_date_refused")
+
+
+def put_off_words(ctx: Ctx) -> bool:
+    return wording.defers(ctx.turn.text or "")
+
+
+def put_off(ctx: Ctx) -> bool:
+    """ "Lo hablo con mi esposa y le confirmo": the answer comes later. Nothing is saved or dropped, the
+    question stays open, and it is not a misunderstanding."""
+    if not put_off_words(ctx):
+        return False
+    ctx.utter("utter_take_your_time")
+    ctx.set(FALLBACKS, 0)
+    ctx.keep_open()
+    return True
+
+
+def answer_later(ctx: Ctx) -> None:
+    put_off(ctx)
+
+
+def puts_off_the_answer(ctx: Ctx) -> bool:
+    """While the bot waits for an answer or a «sí», "lo hablo con mi esposa y le confirmo" puts it off, whatever
+    the classifier read (a promise, a reason): the question stays open for the next message."""
+    return (
+        ctx.debtor is not None
+        and one_reading_as_it_came(ctx)
+        and ctx.turn.intent in CORRECTION_READINGS
+        and bool(ctx.slot(AWAITING) or ctx.slot(PENDING_CONFIRMATION))
+        and put_off_words(ctx)
+        and not pays_on_a_day(ctx)  # "el viernes le pago y le aviso": the day is given
+    )
 
 
 # --- the checks before every action, in one table ---------------------------------------------------------
@@ -492,6 +560,7 @@ BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
     (handoff.answers_claim_question, handoff.note_claim_details),
     (corrects_the_proposal, process_inform),
     (cannot_meet_the_limit, offer_what_else),
+    (puts_off_the_answer, answer_later),
 )
 
 
@@ -499,7 +568,9 @@ def answers_with_a_tagged_value(ctx: Ctx) -> bool:
     """``answers_open_question`` for a message whose date or count the NLU tagged: "no, el 10 de diciembre"
     read as a "no", "bueno, entonces el 5" read as a goodbye."""
     tagged = ctx.turn.entity("date") or ctx.turn.entity("installments")
-    return bool(tagged) and answers_open_question(ctx)
+    if not tagged or (not ctx.slot(AWAITING) and restates_the_proposal(ctx)):
+        return False  # "sí así es, el miércoles": the day read back, confirmed
+    return answers_open_question(ctx)
 
 
 # --- by pending confirmation: what «sí» and «no» mean now ---------------------------------------------
@@ -572,20 +643,6 @@ def pending_proposal(ctx: Ctx) -> Proposal | None:
     return proposal
 
 
-def put_off_words(ctx: Ctx) -> bool:
-    return wording.defers(ctx.turn.text or "")
-
-
-def put_off(ctx: Ctx) -> bool:
-    """ "Lo hablo con mi esposa y le confirmo": the answer comes later. Nothing is saved or dropped, the
-    question stays open, and it is not a misunderstanding."""
-    if not put_off_words(ctx):
-        return False
-    ctx.utter("utter_take_your_time")
-    ctx.set(FALLBACKS, 0)
-    return True
-
-
 def confirm_pending(ctx: Ctx) -> None:
     """ "Sí" to what the bot proposed last (not "sí, lo hablo con mi esposa y le confirmo")."""
     if answers_with_a_tagged_value(ctx) or put_off(ctx):
@@ -636,6 +693,10 @@ def not_understood(ctx: Ctx, response: str) -> None:
     if (parts := whole_message(ctx)) is not None:
         # the classifier was unsure, the words are not: "estoy sin chamba desde octubre, ¿cuánto debo?"
         carry_out(ctx, parts)
+        ctx.set(FALLBACKS, 0)
+        return
+    if ctx.debtor is not None and wording.asks_what_it_is(ctx.turn.text or ""):
+        handoff.dispute(ctx)  # "¿de dónde sale esta deuda?": whether to register a claim (after the digits)
         ctx.set(FALLBACKS, 0)
         return
     count = int(ctx.slot(FALLBACKS) or 0) + 1
@@ -701,14 +762,33 @@ def reply_unless_answer(ctx: Ctx, response: str) -> None:
 
 # --- by intent ----------------------------------------------------------------------------------------
 
+
+def balance_or_what_it_is(ctx: Ctx) -> None:
+    """ "¿Qué es este cobro? no entiendo de dónde sale" is read as a balance question: it questions the charge, so
+    the bot asks whether to register a claim (nothing is recorded on the question alone)."""
+    text = ctx.turn.text or ""
+    if wording.asks_what_it_is(text) and not asks.asks_balance(text):
+        handoff.dispute(ctx)
+    else:
+        balance.show_balance(ctx)
+
+
+def due_date_or_promise(ctx: Ctx) -> None:
+    """ "Quiero dar una fecha para pagar" is read as a due-date change: the debtor means a day to pay (a promise)."""
+    if asks.offers_a_date(ctx.turn.text or ""):
+        promises.propose_promise(ctx)
+    else:
+        due_dates.request_change(ctx)
+
+
 # (last: it names this module's own handlers above)
 BY_INTENT: dict[str, Handler] = {
-    "check_balance": balance.show_balance,
+    "check_balance": balance_or_what_it_is,
     "request_payment_link": payment_links.send_link,
     "ask_payment_methods": payment_links.payment_methods,
     "report_nonpayment_reason": take_reason,
     "promise_to_pay": promises.propose_promise,
-    "request_due_date_change": due_dates.request_change,
+    "request_due_date_change": due_date_or_promise,
     "request_payment_plan": payment_plans.offer_plan,
     "choose_plan": payment_plans.choose_plan,
     "claim_already_paid": handoff.claim_paid,

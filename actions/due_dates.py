@@ -9,7 +9,7 @@ from actions import parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import due_dates, promises
 from bot.language.dates import more_time
-from bot.language.payment_terms import without_hardship
+from bot.language.payment_terms import day_moved_to, without_hardship
 
 
 def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: date | None = None) -> None:
@@ -62,7 +62,7 @@ def request_change(ctx: Ctx) -> None:
         date_text = ctx.turn.text
         new_date = parsing.resolve_date(date_text, today, ctx.debtor.timezone)
     if new_date is None and not date_text:
-        new_date = reading.message_date(ctx, today)
+        new_date = reading.message_date(ctx, today) or day_moved_to(ctx.turn.text or "", today, ctx.debtor.timezone)
     decision = due_dates.check(ctx.session, invoice, new_date, today)
     if decision.approved:
         ctx.set("new_due_date", new_date.isoformat())

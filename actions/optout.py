@@ -15,8 +15,13 @@ from bot.platform.config import get_settings
 
 
 def opt_out(ctx: Ctx) -> None:
-    """ "No me escriban más": recorded at once. "Basta", "déjenme en paz": asked first."""
-    if ctx.debtor is not None and not (ctx.turn.read_confidently("opt_out") and wording.says_opt_out(ctx.turn.text)):
+    """ "No me escriban más": recorded at once. "Basta", "déjenme en paz": asked first. Words no other request shares
+    ("ya no quiero que me sigan escribiendo") are clear even when the classifier was less sure."""
+    text = ctx.turn.text
+    clear = (ctx.turn.read_confidently("opt_out") and wording.says_opt_out(text)) or (
+        "opt_out" in ctx.turn.intents and wording.says_opt_out_plainly(text)
+    )
+    if ctx.debtor is not None and not clear:
         ctx.propose("opt_out", "utter_confirm_opt_out")
         return
     record_opt_out(ctx, ctx.turn.text)

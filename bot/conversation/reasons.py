@@ -37,6 +37,11 @@ EVIDENCE: dict[str, frozenset[str]] = {
 }
 
 
+# the causes the words name plainly enough to replace another cause the classifier named ("por dos meses estuve
+# cesante" read as health: a job loss); the others (forgot, other debts, the service) only with the classifier's word
+PLAIN_CAUSES = {"job_loss": "job_loss", "health": "health", "income_delay": "late_pay"}
+
+
 @dataclass(frozen=True)
 class Reading:
     """The reason as far as the debtor's words bear it out, and the empathy line that names only what they said
@@ -56,8 +61,9 @@ def read(reason: str | None, text: str | None) -> Reading:
     cues = reason_cues(words)
     if value in EVIDENCE and (not words or cues & EVIDENCE[value]):
         return Reading(value, _line(value, cues))
-    if value in EVIDENCE:  # the cause the classifier named is not in the words
-        value = "income_delay" if "late_pay" in cues else "other"
+    if value in EVIDENCE:  # the cause the classifier named is not in the words: the one they do name, if plain
+        named = [reason for reason, cue in PLAIN_CAUSES.items() if cue in cues]
+        value = named[0] if len(named) == 1 else "income_delay" if "late_pay" in cues else "other"
     return Reading(value, _line(value, cues))
 
 

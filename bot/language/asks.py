@@ -31,7 +31,7 @@ PLAN = "request_payment_plan"
 
 # "cuánto debo", "¿y cuánto es lo que debo?", "cuál es mi saldo", "a cuánto asciende la deuda", "cuánto me falta"
 _BALANCE = _any(
-    r"\bcuanto (es )?(lo )?(que )?(le |les )?(debo|adeudo|estoy debiendo|quedo debiendo|tengo que (pagar|cancelar)"
+    r"\bcuanto (es )?(lo )?(que )?(le |les |te )?(debo|adeudo|estoy debiendo|quedo debiendo|tengo que (pagar|cancelar)"
     r"|hay que pagar|tengo pendiente|me falta|falta|me queda|queda|me sale|sale|seria|saldria|es en total|va|llevo)\b",
     r"\bcuanto (es|seria|sale|esta|da|suma) (el|la|mi|todo el|en) ?(total|deuda|saldo|monto|adeudo|pendiente"
     r"|importe)\b",
@@ -142,6 +142,21 @@ def plan_count(text: str) -> int | None:
         return None
     said = found.pop()
     return int(said) if said.isdigit() else _COUNT_WORDS[said]
+
+
+# "quiero dar una fecha para pagar", "le pongo fecha de pago": a promise to come, not the due date moved
+_GIVE_A_DATE = re.compile(
+    r"\b(dar|darle|darte|doy|poner|ponerle|pongo|anotar|anote|fijar|fijo|proponer|propongo|agendar|acordar"
+    r"|comprometerme con|comprometo a)( \w+){0,2} (una )?fecha (para (pagar|pagarle|cancelar|abonar|hacer el pago)"
+    r"|de pago|en que (pago|voy a pagar|puedo pagar))\b"
+)
+_MOVE_THE_DATE = re.compile(r"\b(mover|muev|cambi|pasar|corr|posterg|aplaz|extend|prorrog|vencimiento|venc|otra fecha)")
+
+
+def offers_a_date(text: str) -> bool:
+    """ "Quiero dar una fecha para pagar": the debtor will say when they pay (a promise), not move the due date."""
+    plain = normalise(text or "")
+    return _said(_GIVE_A_DATE, plain) and not _MOVE_THE_DATE.search(plain)
 
 
 # what each check finds, in the order the actions carry them out: a question answered before a request is taken,

@@ -133,7 +133,12 @@ def _clean(text: str) -> str:
     for pattern, replacement in _REWRITES:
         text = re.sub(pattern, replacement, text)
     text = _PAST_REFERENCE.sub(" ", text)  # "el lunes pasado" is not next Monday
+    text = _TRAILING_PARTICLE.sub("", " ".join(text.split()))  # "al 19 pe", "el lunes po", "el 15 nomas"
     return " ".join(text.split())
+
+
+# the particles a short answer may end in (Peru's "pe", Chile's "po", Argentina's "che"): no part of the date
+_TRAILING_PARTICLE = re.compile(r"(?:\s+(?:pe|po|pues|pue|che|nomas|no mas|oiga|porfa|por favor|gracias|ya))+$")
 
 
 def _last_day(year: int, month: int) -> int:

@@ -302,6 +302,18 @@ def payment_date(
     return found if found is not None and (allow_today or found > today) else None
 
 
+# "¿me puede mover el vencimiento al 14?", "pásela para el 20": the day a thing is moved to
+_NOT_A_DAY = r"(?!\s*(?:mil|lucas?|lukas|k|palos?|pesos|soles|%|cuotas?|pagos?|dias?|semanas?|mes(?:es)?|anos?)\b)"
+_MOVED_TO = re.compile(r"\b(?:al|para el|hasta el|pal)\s+(?:dia\s+)?\d{1,2}\b(?![.,]\d)" + _NOT_A_DAY)
+
+
+def day_moved_to(text: str, today: dt.date, tz: str = dates.DEFAULT_TZ) -> dt.date | None:
+    """The day a request to move the due date names ("¿me podés mover el vencimiento al 14? cobro ese día"), from
+    today on; None when it names none ("el 14" alone may be when the debtor is paid, not the day wanted)."""
+    found = _MOVED_TO.search(fold(without_hardship(text)))
+    return _scan_date(found.group(0), today, tz) if found else None
+
+
 def _first(resolve: Callable[[str], object], texts: Sequence[str]):
     for said in texts:
         if said and (found := resolve(said)) is not None:

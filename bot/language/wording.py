@@ -112,6 +112,49 @@ _DISPUTE = _any(
 )
 
 
+# "no quiero que me sigan escribiendo", "dejen de escribirme", "no me escriban más": a request to stop that no
+# other reading shares (not "no me manden el link todavía")
+_OPT_OUT_PLAINLY = _any(
+    r"\b(ya )?no (quiero|deseo) que me (sigan |vuelvan a |sigas |vuelvas a )?(escrib|mand|envi|contact|llam|molest)\w*",
+    r"\b(dejen|deje|paren|pare|deja|para) de (escribir|mandar|enviar|molestar|contactar)(me|le)?\b",
+    r"\bno (me )?(escriban|escribas|escriba|contacten|molesten) (mas|nunca mas)\b",
+    r"\bno (me )?(vuelvan|vuelva|vuelvas) a (escribir|contactar|molestar|mandar mensajes)\b",
+)
+
+# "¿qué es este cobro?", "¿y esto de qué es?", "no entiendo de dónde sale": a question about the charge, which
+# may lead to a claim (asked first, never recorded on the question alone)
+_WHAT_IS_IT = _any(
+    r"\bque es (este|ese|esta|esa|esto|eso)( cobro| cargo| deuda| monto| cuenta| saldo| mensaje)?\b",
+    r"\b(esto|eso|este cobro|ese cobro|esta deuda|esa deuda) (de )?que es\b",
+    r"\bde (donde|que) (sale|salio|viene|es) (este|ese|esto|eso|esta|esa|la deuda|el cobro|el cargo|el monto)\b",
+    r"\bno (entiendo|se) (de donde|por que|porque|que es|a que se debe)\b",
+    r"\ba que (se debe|corresponde) (este|ese|esto|eso|esta|esa|el cobro|la deuda|el cargo)\b",
+    r"\bpor que (me )?(cobran|estan cobrando|me llega este cobro)\b",
+)
+
+
+def says_opt_out_plainly(text: str) -> bool:
+    """ "Ya no quiero que me sigan escribiendo", "dejen de escribirme": no other request reads so."""
+    return bool(_OPT_OUT_PLAINLY.search(normalise(text or "")))
+
+
+def asks_what_it_is(text: str) -> bool:
+    """ "¿Qué es este cobro?", "¿y esto de qué es?", "no entiendo de dónde sale": the debtor questions the charge."""
+    return bool(_WHAT_IS_IT.search(normalise(text or "")))
+
+
+# "tuve problemas con mi tarjeta y no podía pagar", "no he podido pagar": a reason, even with no cause named
+_COULD_NOT_PAY = _any(
+    r"\bno (pude|podia|podiamos|he podido|hemos podido|pudimos|alcance a) (pagar|cancelar|abonar|hacer el pago)\b",
+    r"\btuve (un |unos |varios )?(problema|problemas|inconveniente|inconvenientes|contratiempo|contratiempos)\b",
+)
+
+
+def says_could_not_pay(text: str) -> bool:
+    """ "No pude pagar", "tuve problemas con la tarjeta": the debtor tells why, though no cause listed is named."""
+    return bool(_COULD_NOT_PAY.search(normalise(text or "")))
+
+
 def says_wrong_number(text: str) -> bool:
     """ "Número equivocado", "no soy esa persona", "no conozco a esa persona", "aquí no vive nadie así"."""
     return bool(_WRONG_NUMBER.search(normalise(text or "")))
@@ -228,6 +271,7 @@ REASON_CUES: dict[str, re.Pattern[str]] = {
         r"\b(empresa|patron|jefe) no (me |nos )?paga\b|\batrasad[oa] con los pagos|\bno hubo pago|\bcobro menos",
         r"\b(el|mi) pago (del mes|viene|de mi|como|se)|\bme lo dan\b|\bpaga cada\b|\btanda\b|\bliquidaron las",
         r"\btransferencia de\b|\bno me liquidaron\b",
+        r"\b(me|nos) (cambiaron|movieron|corrieron|pasaron) (la|el) (fecha|dia) de (pago|cobro|deposito)",
         r"\bretras|\bcon retraso|\bviene atrasad|\bllega tarde|\bno (me )?ha (salido|soltado|pagado)",
         r"\bcliente(s)? (no|todavia no|aun no) me (ha |han )?pag|\besperando (que me paguen|el pago|la plata|la "
         r"quincena|el deposito)",
