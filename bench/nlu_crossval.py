@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CANDIDATES = ROOT / "bench" / "nlu_candidates"
 # what config.yml ships, and the candidate it replaced: `make bench` measures these two side by side
-SHIPPED = ("n_diet15_intents_crf_entities", "o_diet15_crf_wordllama")
+SHIPPED = ("o_diet15_crf_wordllama", "q_linear_embeddings_no_diet")
 NLU_DATA = ROOT / "data" / "nlu"
 DOMAIN = ROOT / "domain"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"

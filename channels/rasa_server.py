@@ -13,7 +13,20 @@ from __future__ import annotations
 import os
 import sys
 
-from channels import rasa_speedups
+
+def environ_flag(value: str) -> bool:
+    return value.strip().lower() not in ("0", "false", "no", "off")
+
+
+# RECOBRA_RASA_SPEEDUPS=false runs Rasa as shipped (bench/load_bench.py measures the difference)
+SPEEDUPS = environ_flag(os.environ.get("RECOBRA_RASA_SPEEDUPS", "true"))
+if SPEEDUPS:
+    # One BLAS thread: a turn's matrix products are tiny, and OpenBLAS's idle threads spin between them; under
+    # load they used twice the CPU of the turns themselves (docs/performance.md). Set before numpy loads OpenBLAS.
+    for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
+
+from channels import rasa_speedups  # noqa: E402
 
 
 def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[str]:  # type: ignore[type-arg]
@@ -30,14 +43,9 @@ def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[st
     return ["rasa", *argv, "--auth-token", token, "--jwt-secret", jwt_secret, "--jwt-method", "HS256"]
 
 
-def environ_flag(value: str) -> bool:
-    return value.strip().lower() not in ("0", "false", "no", "off")
-
-
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
-    # RECOBRA_RASA_SPEEDUPS=0 runs Rasa as shipped (bench/load_bench.py --peer measures the difference)
-    if environ_flag(os.environ.get("RECOBRA_RASA_SPEEDUPS", "1")):
+    if SPEEDUPS:
         rasa_speedups.apply()
     from rasa.__main__ import main as rasa_main
 

@@ -12,6 +12,10 @@ set, ``weight · P_DIET + embedding_weight · P_embedded + (the rest) · P_linea
 model reads token embeddings learnt elsewhere (``components.embeddings``); the FallbackClassifier
 after it sees the blended confidences.
 
+Shipped with ``weight: 0`` and no DIET in the pipeline (issue #26): the linear and embedding models alone
+set the intent, within noise of the three-way blend at a fraction of its training and parse time
+(docs/performance.md). DIET can come back by putting it before this component and raising ``weight``.
+
 It persists its vocabularies and weights as JSON + ``.npz`` in the model storage (no pickle).
 """
 
