@@ -149,8 +149,12 @@ def apply_statuses(statuses: list[tuple[str, str]]) -> None:
         messages = {
             m.provider_sid: m for m in session.execute(select(Message).where(Message.provider_sid.in_(sids))).scalars()
         }
+        # their debtors too, in one query (held here: the session's identity map keeps only what is referenced)
+        debtor_ids = {m.debtor_id for m in messages.values() if m.debtor_id}
+        debtors = list(session.execute(select(Debtor).where(Debtor.id.in_(debtor_ids))).scalars()) if debtor_ids else []
         for sid, status in statuses:
             _apply(session, messages.get(sid), status, None)
+        del debtors
 
 
 def _reflect_error(session: Session, message: Message, code: str) -> None:
