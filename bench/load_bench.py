@@ -47,6 +47,7 @@ TOKEN = "bench-twilio-token"
 LAST4 = "4321"
 SCRIPT = ["hola buenas tardes", LAST4, "cuánto debo?", "me quedé sin trabajo", "le pago el viernes", "gracias"]
 PERIOD_S = 3.0
+BASE_ENV = dict(os.environ)
 KINDS = ("rasa", "actions", "web", "worker")  # the processes a debtor's turn costs CPU in (Redis aside)
 ROLES = (("rasa_server", "rasa"), ("actions.server", "actions"), ("gunicorn", "web"), (" web ", "web"))
 
@@ -93,7 +94,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="recobra-load-bench-"))
         self.redis_port, self.web_port = free_port(), free_port()
         rasa_port, actions_port = free_port(), free_port()
-        self.env = dict(os.environ)
+        self.env = dict(BASE_ENV)  # not os.environ: an earlier stack of this run changed it
         self.env.update(
             {
                 "RECOBRA_VAR_DIR": str(self.tmp),
@@ -108,8 +109,8 @@ class Stack:
                 "RECOBRA_CAMPAIGNS_SCHEDULED": "false",
                 "RECOBRA_MODEL_DIR": str(model),
                 "RECOBRA_RASA_SPEEDUPS": "true" if speedups else "false",
-                # the peer is main before #26: one Rasa process
-                "SANIC_WORKERS": os.environ.get("SANIC_WORKERS", "2") if speedups else "1",
+                # the peer is main before #26: one Rasa process (SANIC_WORKERS may give ours more)
+                "SANIC_WORKERS": BASE_ENV.get("SANIC_WORKERS", "1") if speedups else "1",
                 "TF_CPP_MIN_LOG_LEVEL": "2",
             }
         )

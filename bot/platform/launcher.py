@@ -33,7 +33,6 @@ from bot.platform.redis_client import LOCAL_REDIS_PORT, redis_url
 VENV_BIN = Path(sys.executable).parent
 # RECOBRA_MODEL_DIR: another trained model for the same run shape (bench/load_bench.py compares two)
 TRACKER_STORE_CLASS = "channels.tracker_store.LeanSQLTrackerStore"
-RASA_WORKERS = min(2, os.cpu_count() or 1)
 MODEL_DIR = Path(os.environ.get("RECOBRA_MODEL_DIR", ROOT / "models"))
 
 
@@ -221,9 +220,6 @@ def run() -> int:
     os.environ.update({k: v for k, v in ensure_secrets().items() if k not in os.environ})
     os.environ.setdefault("REDIS_URL", redis_url())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # Rasa serves each turn on one event loop: two Sanic workers (processes sharing the Redis lock store and the
-    # tracker store) let it use both cores of a small machine (docs/performance.md). Rasa's own variable.
-    os.environ.setdefault("SANIC_WORKERS", str(RASA_WORKERS))
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     write_endpoints(var_dir / "endpoints.yml")
     write_credentials(var_dir / "credentials.yml")
