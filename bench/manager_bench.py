@@ -21,6 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+if any(a in ("-h", "--help") for a in sys.argv[1:]):
+    print(__doc__)
+    raise SystemExit(0)
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 REPEAT = 5
 BUDGET_MS = 300
