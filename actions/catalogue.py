@@ -12,6 +12,8 @@ the actions of a request, the first of which carries out a message that asks mor
 
 from __future__ import annotations
 
+from abc import abstractmethod
+
 from actions import (
     dialogue,
     greeting,
@@ -210,10 +212,10 @@ class ActionReplyUnlessAnswer(DialogueAction):
 
     needs_debtor = False  # the replies say nothing about any account
     response = ""
-    action_name = ""
 
-    def name(self) -> str:
-        return self.action_name
+    # abstract, so that rasa_sdk registers the two replies below and not this base under the name ""
+    @abstractmethod
+    def name(self) -> str: ...
 
     def handle(self, ctx: Ctx) -> None:
         dialogue.reply_unless_answer(ctx, self.response)
@@ -223,14 +225,18 @@ class ActionGoodbye(ActionReplyUnlessAnswer):
     """Goodbye, or "bueno, entonces el 5" read as one."""
 
     response = "utter_goodbye"
-    action_name = "action_goodbye"
+
+    def name(self) -> str:
+        return "action_goodbye"
 
 
 class ActionThank(ActionReplyUnlessAnswer):
     """Thanks, or "gracias, el viernes entonces" read as such."""
 
     response = "utter_thanks"
-    action_name = "action_thank"
+
+    def name(self) -> str:
+        return "action_thank"
 
 
 class ActionOutOfScope(DialogueAction):
