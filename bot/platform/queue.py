@@ -104,9 +104,9 @@ class Lease:
         self._renewed_at = 0.0
 
     def acquire(self) -> bool:
-        """Take the partition if nobody holds it (a new token), or renew it if we still do."""
-        if self.held:
-            return self.renew()
+        """Renew the lease if we still hold it, else take the partition if nobody does (a new token)."""
+        if self.held and self.renew():
+            return True
         token = self.redis.eval(_ACQUIRE, 2, self.key, self.token_key, self.consumer, self.lease_ms)
         if not token:
             return False
@@ -390,10 +390,10 @@ class PartitionConsumer:
     # --- lease ---------------------------------------------------------------------------
     def acquire(self) -> bool:
         """Take or renew the lease; a fresh acquisition (a new token) starts with the take-over."""
-        was_held = self.lease.held
+        token = self.lease.token if self.lease.held else None
         if not self.lease.acquire():
             return False
-        if not was_held:
+        if self.lease.token != token:
             self._claimed = False
         return True
 

@@ -198,6 +198,7 @@ def test_backlog_counts_what_is_unread_and_what_is_read_but_not_done(redis_clien
 
 
 # --- Several workers: the lease is kept alive, fenced, and taken over only from the dead (issue #24 §1) ----
+@pytest.mark.slow
 def test_a_job_slower_than_the_lease_keeps_it_and_nobody_else_gets_in(queue, redis_client):
     """The heartbeat renews the lease while one job outlives it three times over; before it, another
     worker took the partition after 300 ms and handled the same entry at the same time."""
@@ -301,6 +302,7 @@ def test_every_acquisition_draws_a_larger_fencing_token(one_partition, redis_cli
     assert not old.holding() and new.holding()
 
 
+@pytest.mark.slow
 def test_a_takeover_claims_only_entries_idle_longer_than_the_lease_and_keeps_the_order(one_partition, redis_client):
     q = one_partition
     q.ensure_groups()
@@ -398,6 +400,7 @@ def test_dead_letters_are_replayed_to_their_partition_one_or_all(redis_client):
     from bot.platform.redis_client import get_queue
 
     q = get_queue()
+    q.ensure_groups(force=True)  # the shared client remembers groups an earlier test's flush removed
     first = _dead(redis_client, "+573001112233", "ValueError: x")
     _dead(redis_client, "+573001112244", "ValueError: y", payload='{"message_id": 8}')
     _dead(redis_client, "+573001112255", "ValueError: z", payload='{"message_id": 9}')
