@@ -314,6 +314,94 @@ def rollups_refresh(full: bool, since: str | None) -> None:
     )
 
 
+@cli.group()
+def queue() -> None:
+    """The work queue (Redis streams, partitioned by conversation)."""
+
+
+def _mask_key(key: str) -> str:
+    """A job's key is usually the debtor's phone: only its country code and last four digits are shown."""
+    from bot.platform.masking import mask_numbers, mask_phone
+
+    bare = key.split(":", 1)[1] if key.lower().startswith("whatsapp:") else key
+    return mask_phone(bare) if bare.startswith("+") or bare.isdigit() else mask_numbers(key)
+
+
+def _masked(value):
+    """A payload as staff may see it: every string with its long numbers masked (ids stay: they are ints)."""
+    from bot.platform.masking import mask_numbers
+
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return mask_numbers(value) if isinstance(value, str) else value
+
+
+@queue.command("dead-letters")
+@click.option("--replay", "replay_id", metavar="ID", default=None, help="Queue this dead letter again.")
+@click.option("--replay-all", is_flag=True, help="Queue every dead letter again (oldest first).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: an array, one object per dead letter.")
+@click.option("--limit", default=1000, show_default=True, help="List (or replay, oldest first) at most this many.")
+def queue_dead_letters(replay_id: str | None, replay_all: bool, as_json: bool, limit: int) -> None:
+    """List the jobs set aside after failing again and again, or queue them again (once fixed).
+
+    Phones and other long numbers are masked: the list is for finding the failure, not the debtor."""
+    import json
+
+    from bot.platform import queue as work_queue
+    from bot.platform.masking import mask_numbers
+    from bot.platform.redis_client import get_queue
+
+    q = get_queue()
+    if replay_id and replay_all:
+        raise click.UsageError("--replay and --replay-all go alone")
+    if replay_id or replay_all:
+        ids = [replay_id] if replay_id else [d.id for d in work_queue.dead_letters(q.redis, count=limit)]
+        replayed = []
+        for dead_id in ids:
+            new_id = work_queue.replay_dead_letter(q, dead_id)
+            if new_id is None and replay_id:
+                raise click.ClickException(f"no dead letter {replay_id}")
+            if new_id is not None:
+                replayed.append({"id": dead_id, "queued_as": new_id})
+        if as_json:
+            click.echo(json.dumps(replayed))
+        else:
+            for row in replayed:
+                click.echo(f"replayed {row['id']} as {row['queued_as']}")
+            click.echo(f"{len(replayed)} dead letter{'s' if len(replayed) != 1 else ''} queued again")
+        return
+    letters = work_queue.dead_letters(q.redis, count=limit)
+    if as_json:
+        rows = [
+            {
+                "id": d.id,
+                "when": d.when.isoformat(),
+                "kind": d.kind,
+                "key": _mask_key(d.key),
+                "failures": d.failures,
+                "error": mask_numbers(d.error),
+                "payload": _masked(d.payload),
+                "stream": d.stream,
+                "entry_id": d.entry_id,
+            }
+            for d in letters
+        ]
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not letters:
+        click.echo("no dead letters")
+        return
+    click.echo(f"{'ID':<16} {'WHEN (UTC)':<20} {'KIND':<18} {'KEY':<16} {'FAILS':>5}  ERROR")
+    for d in letters:
+        when = d.when.strftime("%Y-%m-%d %H:%M:%S")
+        error = mask_numbers(d.error).replace("\n", " ")[:120] or "-"
+        click.echo(f"{d.id:<16} {when:<20} {d.kind:<18} {_mask_key(d.key):<16} {d.failures or '?':>5}  {error}")
+    plural = "s" if len(letters) != 1 else ""
+    click.echo(f"{len(letters)} dead letter{plural}; queue one again: python -m bot queue dead-letters --replay ID")
+
+
 @cli.command()
 def run() -> None:
     """Start every process (Redis, Rasa, action server, web, worker) and print the URLs."""

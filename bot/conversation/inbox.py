@@ -39,7 +39,7 @@ from bot.messaging import outbox, sms
 from bot.messaging.twilio_messages import InboundMessage
 from bot.platform import masking
 from bot.platform.config import ROOT, get_settings
-from bot.platform.queue import Retry
+from bot.platform.queue import Retry, fence
 from bot.platform.redis_client import get_queue, get_redis
 from bot.store.db import session_scope
 from bot.store.models import AuditLog, Conversation, Debtor, Message
@@ -235,6 +235,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                 )
             except outbox.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
+        fence()  # a worker that lost the conversation's partition records nothing: the new holder answers
         session.commit()  # processed + its answers, together
     except BaseException:
         session.rollback()

@@ -10,7 +10,8 @@ The two steps keep a send idempotent:
    with exponential backoff and jitter, first in process, then by raising ``bot.platform.queue.Retry`` so the
    queue keeps the job (and the conversation's order) and tries later. Permanent errors (21211,
    21610, 21614, 30003–30007, 63016 ...) are recorded on the message and reflected in
-   ``Debtor.contact_status``.
+   ``Debtor.contact_status``. Inside a queue job, a worker that lost the conversation's partition stops
+   before the provider is called (``bot.platform.queue.fence``): the new holder sends the row instead.
 
 WhatsApp's 24-hour window is read from ``Conversation.last_whatsapp_inbound_at``: outside it only an
 approved template goes out on WhatsApp (``config/whatsapp_templates.yml``), or the text falls back to
@@ -42,7 +43,7 @@ from bot.messaging import templates
 from bot.messaging.rate_limit import limiter
 from bot.platform.config import env_float, get_settings
 from bot.platform.masking import mask_phone
-from bot.platform.queue import Retry
+from bot.platform.queue import Retry, fence
 from bot.providers import factory
 from bot.providers.ports import (
     AMBIGUOUS,
@@ -382,6 +383,9 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
     # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
     session.commit()
+    # The last moment to find out that this worker lost its queue partition (the rate limiter may have
+    # waited half a minute): the new holder sends this row, so we must not (LeaseLost stops the job).
+    fence()
     try:
         result = provider.send(
             message.to_phone,

@@ -138,3 +138,18 @@ def mask_identity_entities(entities: Any) -> list[Any]:
 
 def _list(entities: Any) -> Iterable[Any]:
     return entities if isinstance(entities, list) else []
+
+
+# A phone (after a "+") or any other run of four or more digits, single separators allowed between digits.
+_NUMBER = re.compile(r"(\+?)(\d(?:[ \-.]?\d){3,})")
+
+
+def mask_numbers(text: str | None) -> str:
+    """Free text that may quote a debtor (an error message, a job's payload) as staff tools may show it:
+    a ``+`` number is masked as a phone, any other run of four or more digits becomes ``••••`` (it could be
+    a document number, or the digits that answer the identity question). Shorter numbers stay."""
+
+    def one(match: re.Match[str]) -> str:
+        return mask_phone(match.group(0)) if match.group(1) else DIGITS_MASK
+
+    return _NUMBER.sub(one, text or "")

@@ -8,6 +8,19 @@ machines). Entries are acknowledged only after the handler succeeded (at-least-o
 are idempotent). When a worker dies its lease expires, another worker takes the partition and
 claims the dead worker's pending entries with ``XAUTOCLAIM`` before reading new ones, so the
 order within a conversation holds and nothing is lost.
+
+The lease is only a promise if it outlives the work done under it: one entry can wait a minute for
+Rasa and half a minute for the rate limiter, far past a 30 s lease renewed between polls, and a
+second worker would then take the partition and answer the same debtor at the same time. So:
+
+- a heartbeat thread renews every held lease every third of its length while the jobs run;
+- each acquisition draws a fencing token (``INCR``), stored in the lease's value; the handler's side
+  effects check it (``fence()``: the outbox before each send, the inbox before it commits an answer)
+  and ``XACK`` runs in a script that acknowledges only while the value is still ours. A worker that
+  lost its lease (a pause longer than the lease, Redis unreachable) raises ``LeaseLost`` there, stops
+  its batch, and leaves the entries to the new holder;
+- a new holder claims only entries idle longer than the lease (a live holder renews, so what it is
+  working on is never stolen), and reads nothing new while another consumer's entries are pending.
 """
 
 from __future__ import annotations
@@ -21,8 +34,11 @@ import threading
 import time
 import weakref
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import redis
@@ -35,6 +51,146 @@ DEAD_LETTER = f"{PREFIX}:dead"
 
 class Retry(Exception):
     """A transient failure (Rasa or a provider down): keep the entry and try again later, forever."""
+
+
+class LeaseLost(BaseException):
+    """This worker no longer holds the partition: another one may be handling the same entries now.
+
+    A ``BaseException``, like ``asyncio.CancelledError``, so that no ``except Exception`` in a handler
+    (which counts failures, writes error states, retries) can swallow it: the only right reaction is to
+    roll back and stop, which ``with`` blocks and ``finally`` clauses still do."""
+
+
+# --- The lease and its fencing token --------------------------------------------------------------
+_ACQUIRE = """
+if redis.call('exists', KEYS[1]) == 1 then return false end
+local token = redis.call('incr', KEYS[2])
+redis.call('set', KEYS[1], ARGV[1] .. '#' .. token, 'PX', ARGV[2])
+return token
+"""
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+return 0
+"""
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+# XACK only while the lease is ours: a worker that lost it must not acknowledge what the new holder handles.
+# With fields after the first four arguments, the entry is also copied to the dead-letter stream (KEYS[3]).
+_FENCED_ACK = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return -1 end
+if #ARGV > 4 then
+  redis.call('xadd', KEYS[3], 'MAXLEN', '~', ARGV[4], '*', unpack(ARGV, 5))
+end
+return redis.call('xack', KEYS[2], ARGV[2], ARGV[3])
+"""
+DEAD_LETTER_MAXLEN = 100_000
+ERROR_CHARS = 500  # of the last error, kept with a dead letter
+
+
+class Lease:
+    """One worker's hold on one partition: a Redis key whose value is ``consumer#token``.
+
+    The token grows with every acquisition of the partition (by anyone), so a value compared in Redis
+    tells an old holder from the current one even when both carry the same consumer name."""
+
+    def __init__(self, client: redis.Redis, key: str, consumer: str, lease_ms: int) -> None:
+        self.redis = client
+        self.key = key
+        self.token_key = f"{key}:token"
+        self.consumer = consumer
+        self.lease_ms = lease_ms
+        self.token = 0
+        self.value = ""
+        self.held = False
+        self._renewed_at = 0.0
+
+    def acquire(self) -> bool:
+        """Renew the lease if we still hold it, else take the partition if nobody does (a new token)."""
+        if self.held and self.renew():
+            return True
+        token = self.redis.eval(_ACQUIRE, 2, self.key, self.token_key, self.consumer, self.lease_ms)
+        if not token:
+            return False
+        self.token = int(token)
+        self.value = f"{self.consumer}#{self.token}"
+        self.held = True
+        self._renewed_at = time.monotonic()
+        return True
+
+    def renew(self) -> bool:
+        """Extend the lease if it is still ours; otherwise mark it lost (the fence fails from now on)."""
+        if not self.held:
+            return False
+        started = time.monotonic()
+        try:
+            ok = bool(self.redis.eval(_RENEW, 1, self.key, self.value, self.lease_ms))
+        except redis.RedisError:
+            # Unknown: it may still be ours until a whole lease has passed since the last renewal.
+            if started - self._renewed_at >= self.lease_ms / 1000:
+                self.held = False
+            return self.held
+        if ok:
+            self._renewed_at = started
+        else:
+            self.held = False
+            log.warning("lease %s (token %d) was lost before it could be renewed", self.key, self.token)
+        return self.held
+
+    def _still_ours(self) -> bool:
+        try:
+            return _decode(self.redis.get(self.key) or b"") == self.value
+        except redis.RedisError:
+            return False
+
+    def holding(self) -> bool:
+        """Ask Redis whether the lease is still ours (the fencing check, one round trip)."""
+        if self.held and not self._still_ours():
+            self.held = False
+            log.warning("lease %s (token %d) was lost", self.key, self.token)
+        return self.held
+
+    def check(self) -> None:
+        if not self.holding():
+            raise LeaseLost(f"{self.key}: token {self.token} is no longer the holder")
+
+    def ack(self, stream: str, group: str, entry_id: str, dead_letter: dict[str, str] | None = None) -> None:
+        """Acknowledge ``entry_id`` only while the lease is ours (with ``dead_letter``: and set those fields
+        aside in the dead-letter stream, in the same step); raises ``LeaseLost`` otherwise."""
+        extra: list[str] = [item for pair in (dead_letter or {}).items() for item in pair]
+        result = self.redis.eval(
+            _FENCED_ACK, 3, self.key, stream, DEAD_LETTER, self.value, group, entry_id, DEAD_LETTER_MAXLEN, *extra
+        )
+        if int(result) < 0:
+            self.held = False
+            raise LeaseLost(f"{self.key}: token {self.token} lost the lease before acknowledging {entry_id}")
+
+    def release(self) -> None:
+        if self.value:
+            self.redis.eval(_RELEASE, 1, self.key, self.value)
+        self.held = False
+
+
+_CURRENT_LEASE: ContextVar[Lease | None] = ContextVar("recobra_queue_lease", default=None)
+
+
+def fence() -> None:
+    """Raise ``LeaseLost`` when the job running in this thread no longer holds its partition.
+
+    Called where a job's effects leave the process (before a message is handed to the provider, before an
+    answer is committed): a worker that lost its lease must not act, the new holder will. Outside a
+    queue job (the web, the command line, tests calling a handler directly) it does nothing."""
+    lease = _CURRENT_LEASE.get()
+    if lease is not None:
+        lease.check()
+
+
+@contextmanager
+def fenced_by(lease: Lease) -> Iterator[None]:
+    """Run the block as a job under ``lease``: ``fence()`` inside it checks that lease."""
+    token = _CURRENT_LEASE.set(lease)
+    try:
+        yield
+    finally:
+        _CURRENT_LEASE.reset(token)
 
 
 @dataclass(frozen=True)
@@ -133,6 +289,76 @@ def _decode(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+# --- Dead letters: entries set aside after ``max_failures``, to be read and replayed by a person -------
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str  # in the dead-letter stream (its first part: when it was set aside, in ms)
+    stream: str  # where it came from
+    entry_id: str
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    error: str  # the last failure, as ``Type: message`` (empty for entries set aside before it was kept)
+    failures: int
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(int(self.id.split("-")[0]) / 1000, tz=timezone.utc)
+
+
+def _dead_letter(entry_id: Any, raw: dict) -> DeadLetter:
+    fields = {_decode(k): _decode(v) for k, v in raw.items()}
+    try:
+        payload = json.loads(fields.get("payload", "{}"))
+    except json.JSONDecodeError:
+        payload = {"raw": fields.get("payload")}
+    return DeadLetter(
+        id=_decode(entry_id),
+        stream=fields.get("stream", ""),
+        entry_id=fields.get("entry_id", ""),
+        key=fields.get("key", ""),
+        kind=fields.get("kind", ""),
+        payload=payload if isinstance(payload, dict) else {"raw": payload},
+        error=fields.get("error", ""),
+        failures=int(fields.get("failures") or 0),
+    )
+
+
+def dead_letters(client: redis.Redis, count: int = 1000) -> list[DeadLetter]:
+    """The dead letters, oldest first."""
+    return [_dead_letter(i, f) for i, f in client.xrange(DEAD_LETTER, count=count)]
+
+
+# Move one dead letter back into a partition and out of the dead-letter stream, in one step (two people
+# replaying the same letter at once queue it once).
+_REPLAY = """
+local found = redis.call('xrange', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local id = redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'key', ARGV[3], 'kind', ARGV[4], 'payload', ARGV[5])
+redis.call('xdel', KEYS[1], ARGV[1])
+return id
+"""
+
+
+def replay_dead_letter(queue: PartitionedQueue, dead_id: str) -> str | None:
+    """Queue a dead letter again, on the partition its key maps to now; returns the new entry id, or None
+    when there is no such dead letter. Jobs are idempotent, so a replay of what did succeed is harmless."""
+    found = queue.redis.xrange(DEAD_LETTER, min=dead_id, max=dead_id)
+    if not found:
+        return None
+    letter = _dead_letter(*found[0])
+    raw = {_decode(k): v for k, v in found[0][1].items()}
+    payload = _decode(raw.get("payload", "{}"))  # as it was queued, byte for byte
+    target = queue
+    name = letter.stream[len(PREFIX) + 1 :].rpartition(":")[0] if letter.stream.startswith(PREFIX + ":") else ""
+    if name and name != queue.name:
+        target = PartitionedQueue(queue.redis, name=name, partitions=queue.partitions, group=queue.group)
+    target.ensure_groups()
+    stream = target.stream(target.partition_of(letter.key))
+    new_id = queue.redis.eval(_REPLAY, 2, DEAD_LETTER, stream, dead_id, target.maxlen, letter.key, letter.kind, payload)
+    return _decode(new_id) if new_id else None
+
+
 class PartitionConsumer:
     """Handles one partition while holding its lease. Run by a worker thread."""
 
@@ -155,6 +381,7 @@ class PartitionConsumer:
         self.block_ms = block_ms
         self.max_failures = max_failures
         self.max_backoff = max_backoff
+        self.lease = Lease(queue.redis, queue.lease_key(partition), consumer, lease_ms)
         self._failures: dict[str, int] = {}
         self._retry_at = 0.0
         self._retries = 0
@@ -162,55 +389,63 @@ class PartitionConsumer:
 
     # --- lease ---------------------------------------------------------------------------
     def acquire(self) -> bool:
-        key = self.q.lease_key(self.partition)
-        r = self.q.redis
-        if r.set(key, self.consumer, nx=True, px=self.lease_ms):
+        """Take or renew the lease; a fresh acquisition (a new token) starts with the take-over."""
+        token = self.lease.token if self.lease.held else None
+        if not self.lease.acquire():
+            return False
+        if self.lease.token != token:
             self._claimed = False
-            return True
-        # Renew only if it is still ours (compare-and-expire in one step).
-        renewed = r.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then "
-            "return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end",
-            1,
-            key,
-            self.consumer,
-            self.lease_ms,
-        )
-        return bool(renewed)
+        return True
 
     def release(self) -> None:
-        self.q.redis.eval(
-            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end",
-            1,
-            self.q.lease_key(self.partition),
-            self.consumer,
-        )
+        self.lease.release()
 
     # --- work ----------------------------------------------------------------------------
     def _entries(self, raw: Any) -> list[tuple[str, dict]]:
         out = []
         for entry_id, fields in raw or []:
-            if fields is None:  # deleted while pending
+            if fields is None:  # deleted while pending: nothing to do but acknowledge it
+                self.lease.ack(self.q.stream(self.partition), self.q.group, _decode(entry_id))
                 continue
             out.append((_decode(entry_id), {_decode(k): _decode(v) for k, v in fields.items()}))
         return out
 
-    def _take_over_pending(self) -> list[tuple[str, dict]]:
-        """Claim what a previous holder of this partition left unacknowledged (it died)."""
+    def _take_over_pending(self) -> bool:
+        """Claim what a previous holder of this partition left unacknowledged (it died, or lost the lease).
+
+        Only entries idle longer than the lease: a holder renews its lease while it works, so an entry idle
+        for less may still be in someone's hands. Until every other consumer's entry is ours nothing is
+        handled (an older entry of a conversation must not be overtaken); returns whether that is so."""
         stream = self.q.stream(self.partition)
-        claimed: list[tuple[str, dict]] = []
         start = "0-0"
         while True:
             result = self.q.redis.xautoclaim(
-                stream, self.q.group, self.consumer, min_idle_time=0, start_id=start, count=100
+                stream, self.q.group, self.consumer, min_idle_time=self.lease_ms, start_id=start, count=100
             )
-            next_id, entries = result[0], result[1]
-            claimed.extend(self._entries(entries))
-            if _decode(next_id) == "0-0" or not entries:
+            next_id = _decode(result[0])
+            if next_id == "0-0":
                 break
-            start = _decode(next_id)
-        claimed.sort(key=lambda e: tuple(int(x) for x in e[0].split("-")))
-        return claimed
+            start = next_id
+        summary = self.q.redis.xpending(stream, self.q.group)
+        if not any(_decode(c["name"]) != self.consumer for c in summary.get("consumers") or []):
+            return True
+        others = [
+            p
+            for p in self.q.redis.xpending_range(stream, self.q.group, min="-", max="+", count=1000)
+            if _decode(p["consumer"]) != self.consumer
+        ]
+        if not others:
+            return True
+        # XPENDING lists in id order: the oldest entry decides (it must be handled first).
+        oldest = others[0]
+        log.info(
+            "partition %d: entry %s of %s is %d ms idle; waiting for it to pass the lease",
+            self.partition,
+            _decode(oldest["message_id"]),
+            _decode(oldest["consumer"]),
+            int(oldest["time_since_delivered"]),
+        )
+        return False
 
     def poll(self) -> int:
         """Handle what is there now; returns how many entries were acknowledged."""
@@ -220,19 +455,26 @@ class PartitionConsumer:
         r = self.q.redis
         stream = self.q.stream(self.partition)
         if not self._claimed:
-            entries = self._take_over_pending()
+            if not self._take_over_pending():
+                time.sleep(min(1.0, self.lease_ms / 3000))
+                return 0
             self._claimed = True
-        else:
-            # Our own pending entries first (a retried one), then new ones.
-            entries = self._entries(r.xreadgroup(self.q.group, self.consumer, {stream: "0"}, count=50)[0][1])
+        # Our own pending entries first (claimed, or a retried one), then new ones.
+        entries = self._entries(r.xreadgroup(self.q.group, self.consumer, {stream: "0"}, count=50)[0][1])
         if not entries:
             result = r.xreadgroup(self.q.group, self.consumer, {stream: ">"}, count=20, block=self.block_ms)
             entries = self._entries(result[0][1]) if result else []
         done = 0
-        for entry_id, fields in entries:
-            if not self._handle(entry_id, fields):
-                break  # keep order: nothing after a failed entry runs before it
-            done += 1
+        try:
+            for entry_id, fields in entries:
+                self.lease.check()  # lost meanwhile: not one more entry (the new holder has them)
+                with fenced_by(self.lease):
+                    if not self._handle(entry_id, fields):
+                        break  # keep order: nothing after a failed entry runs before it
+                done += 1
+        except LeaseLost as exc:
+            log.warning("partition %d: %s; stopping this batch", self.partition, exc)
+            self._claimed = False
         return done
 
     def _handle(self, entry_id: str, fields: dict) -> bool:
@@ -257,23 +499,29 @@ class PartitionConsumer:
             log.warning("job %s (%s) will be retried in %.1fs: %s", entry_id, job.kind, delay, exc)
             self._retry_at = time.monotonic() + delay
             return False
-        except Exception:
+        except Exception as exc:
             failures = self._failures.get(entry_id, 0) + 1
             self._failures[entry_id] = failures
             log.exception("job %s (%s) failed (%d/%d)", entry_id, job.kind, failures, self.max_failures)
             if failures < self.max_failures:
                 self._retry_at = time.monotonic() + min(self.max_backoff, 0.2 * 2**failures)
                 return False
-            self.q.redis.xadd(DEAD_LETTER, {**fields, "stream": stream, "entry_id": entry_id}, maxlen=100_000)
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
+            dead = {**fields, "stream": stream, "entry_id": entry_id, "error": error, "failures": str(failures)}
+            self.lease.ack(stream, self.q.group, entry_id, dead_letter=dead)  # set aside and acked, or neither
             log.error("job %s moved to the dead-letter stream after %d failures", entry_id, failures)
-        self.q.redis.xack(stream, self.q.group, entry_id)
+        else:
+            self.lease.ack(stream, self.q.group, entry_id)
         self._failures.pop(entry_id, None)
         self._retries = 0
         return True
 
 
 class QueueWorker:
-    """Runs a thread per partition; each handles its partition while it holds the lease."""
+    """Runs a thread per partition; each handles its partition while it holds the lease.
+
+    One more thread, the heartbeat, renews every held lease each third of its length, so that a job
+    slower than the lease (Rasa thinking, the rate limiter waiting) does not let another worker in."""
 
     def __init__(
         self,
@@ -290,21 +538,24 @@ class QueueWorker:
         self.block_ms = block_ms
         self.stop_event = threading.Event()
         self.threads: list[threading.Thread] = []
+        self.consumers: list[PartitionConsumer] = []
 
-    def _run_partition(self, partition: int) -> None:
-        pc = PartitionConsumer(
-            self.queue, partition, self.handler, self.consumer, lease_ms=self.lease_ms, block_ms=self.block_ms
-        )
-        holding = False
+    def _heartbeat(self) -> None:
+        while not self.stop_event.wait(self.lease_ms / 3000):
+            for pc in self.consumers:
+                try:
+                    if pc.lease.held:
+                        pc.lease.renew()
+                except Exception:  # never let the heartbeat die: the fence catches what it misses
+                    log.exception("heartbeat of partition %d", pc.partition)
+
+    def _run_partition(self, pc: PartitionConsumer) -> None:
+        partition = pc.partition
         while not self.stop_event.is_set():
             try:
                 if not pc.acquire():
-                    holding = False
                     self.stop_event.wait(min(1.0, self.lease_ms / 3000))
                     continue
-                if not holding:
-                    holding = True
-                    pc._claimed = False
                 pc.poll()
             except redis.ConnectionError as exc:
                 log.warning("redis unavailable for partition %d: %s", partition, exc)
@@ -318,6 +569,8 @@ class QueueWorker:
                 log.warning("partition %d: the consumer group is gone; creating it again", partition)
                 self.queue.ensure_groups(force=True)
                 pc._claimed = False
+            except LeaseLost as exc:
+                log.warning("partition %d: %s", partition, exc)
             except Exception:  # never let a thread die: log and go on
                 log.exception("partition %d loop error", partition)
                 self.stop_event.wait(1.0)
@@ -329,9 +582,16 @@ class QueueWorker:
     def start(self) -> None:
         self.queue.ensure_groups()
         for p in range(self.queue.partitions):
-            t = threading.Thread(target=self._run_partition, args=(p,), name=f"queue-p{p}", daemon=True)
+            pc = PartitionConsumer(
+                self.queue, p, self.handler, self.consumer, lease_ms=self.lease_ms, block_ms=self.block_ms
+            )
+            self.consumers.append(pc)
+            t = threading.Thread(target=self._run_partition, args=(pc,), name=f"queue-p{p}", daemon=True)
             t.start()
             self.threads.append(t)
+        heartbeat = threading.Thread(target=self._heartbeat, name="queue-heartbeat", daemon=True)
+        heartbeat.start()
+        self.threads.append(heartbeat)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

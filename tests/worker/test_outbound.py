@@ -341,3 +341,23 @@ def test_a_request_lost_before_twilio_is_sent_again(session, make_debtor, impati
     session.refresh(row)
     assert len(twilio.requests) == 2 and twilio.lists == 1
     assert row.provider_sid == twilio.created[0]["sid"]
+
+
+def test_a_worker_that_lost_its_partition_does_not_send(session, make_debtor, twilio, redis_client):
+    """The fence in the outbox: a job whose lease was taken (it paused longer than the lease) sends nothing;
+    the row stays pending for the new holder, which sends it once."""
+    from bot.platform.queue import Lease, LeaseLost, fenced_by
+
+    _, conv = _conversation(session, make_debtor)
+    [row] = outbox.prepare_text(session, conv, "hola", reply=True)
+    session.commit()
+    lease = Lease(redis_client, "recobra:q:inbound:0:lease", "old", 5_000)
+    assert lease.acquire()
+    redis_client.set(lease.key, "new#999")  # expired, and another worker took it
+    with fenced_by(lease), pytest.raises(LeaseLost):
+        outbox.deliver_pending(session, conv.id)
+    assert twilio.requests == []
+    session.refresh(row)
+    assert row.status == "pending" and row.provider_sid is None
+    assert outbox.deliver_pending(session, conv.id) == 1  # the new holder (no lease here: not a queue job)
+    assert len(twilio.requests) == 1
