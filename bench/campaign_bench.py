@@ -99,8 +99,8 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         f"campaign plan (dry run) over {N:,} debtors: {elapsed:.1f} s, {plan.queries} queries, "
-        f"{report.due:,} due, {report.sent:,} to send, {sum(report.suppressed.values()):,} suppressed, "
-        f"{sum(report.blocked.values()):,} blocked by policy; peak RSS {peak:.0f} MB"
+        f"{report.due:,} due, {report.queued:,} to queue, {sum(report.suppressed.values()):,} suppressed, "
+        f"{sum(report.deferred.values()):,} deferred by policy; peak RSS {peak:.0f} MB"
     )
 
 

@@ -219,28 +219,53 @@ def campaign() -> None:
 
 
 @campaign.command("run")
-@click.option("--dry-run", is_flag=True, help="Plan and report; send and record nothing.")
-@click.option("--at", "at", default=None, help="Pretend the clock says this (ISO 8601; UTC unless an offset).")
+@click.option("--dry-run", is_flag=True, help="Plan and report; record and queue nothing.")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Plan as if the clock said this (ISO 8601; UTC unless an offset). Only with --dry-run.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per decision (JSON Lines), no table.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def campaign_run(dry_run: bool, at: str | None, quiet: bool) -> None:
-    """Find what is due, check suppression and the contact policy, and send (or defer)."""
+def campaign_run(dry_run: bool, at: str | None, as_json: bool, quiet: bool) -> None:
+    """Find what is due, check suppression and the contact policy, and queue the sends (or defer them).
+
+    Prints one line per decision: queued (the worker sends it), deferred until when (in the debtor's zone),
+    suppressed and why. ``--at`` is a planning tool and needs ``--dry-run`` (else exit 2): a real send is
+    re-checked and sent by the worker at the real clock, so a plan made at a pretend time would queue the
+    stages of another day (a D0 eleven days early). Refusing is simpler and safer than carrying the pretend
+    moment to the worker and teaching it to refuse."""
+
+    import json
 
     from tqdm import tqdm
 
     from bot.outreach import campaigns
     from bot.store import session_scope
 
+    if at is not None and not dry_run:
+        raise click.UsageError(
+            "--at plans at a pretend time and queues nothing real: use it with --dry-run "
+            "(real sends are planned and sent at the real clock)"
+        )
     when = _utc_datetime(at, "--at")
     enqueue = None if dry_run else campaigns.enqueue_send
     with session_scope() as session:
         the_plan = campaigns.plan(session, at=when)
         with tqdm(total=len(the_plan.items), unit="contact", disable=quiet, file=sys.stderr) as bar:
             report = campaigns.execute(session, the_plan, dry_run=dry_run, enqueue=enqueue, progress=bar.update)
-    title = "campaign run (dry run: nothing sent)" if dry_run else "campaign run"
+    if as_json:
+        for decision in report.decisions:
+            click.echo(json.dumps(decision.as_json(), ensure_ascii=False))
+        return
+    if dry_run:
+        title = "campaign run (dry run: nothing recorded, nothing queued)"
+    else:
+        title = "campaign run (queued contacts are sent by the worker, which checks them again first)"
     click.echo(f"{title} at {the_plan.at.isoformat()}")
-    width = max((len(k) for k, _ in report.rows()), default=10)
-    for label, value in report.rows():
-        click.echo(f"  {label:<{width}}  {value:>7}")
+    for line in report.table():
+        click.echo(line)
 
 
 @campaign.command("report")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import string
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.billing import promises
 from bot.messaging import contact_policy
 from bot.platform.config import ROOT
+from bot.platform.masking import mask_phone
 from bot.platform.redis_client import get_queue
 from bot.store.models import (
     ContactAttempt,
@@ -191,7 +192,7 @@ class Plan:
             if item.outcome == "suppressed":
                 out[f"suppressed: {item.reason}"] += 1
             elif item.outcome == "deferred":
-                out[f"blocked by policy: {item.reason}"] += 1
+                out[f"deferred: {item.reason}"] += 1
             else:
                 out["to send"] += 1
         return dict(out)
@@ -226,6 +227,14 @@ def segment_matches(
     if seg.promise_broken is not None and broke_promise != seg.promise_broken:
         return False
     return True
+
+
+def stage_offset(campaign: str, stage: str, config: Config | None = None) -> int | None:
+    """The offset in days from the due date of a campaign's stage (None for follow-ups or an unknown stage)."""
+    for c in (config or load()).campaigns:
+        if c.name == campaign:
+            return next((s.offset_days for s in c.stages if s.name == stage), None)
+    return None
 
 
 def attempt_key(debtor_id: int, invoice_id: int | None, stage: str, day: date) -> str:
@@ -590,64 +599,165 @@ def history_for(session: Session, debtor_id: int, at: datetime) -> list[contact_
     return [contact_policy.Contact(a.sent_at, a.channel or "sms") for a in rows]
 
 
+# What a run did with one contact. ``queued``: recorded and handed to the worker, which sends it at the real
+# clock after checking again what may have changed (so a run never says "sent": it does not send);
+# ``would_queue``: the same in a dry run, where nothing is recorded or queued; ``deferred``: the contact
+# policy said not now, ``when`` is the next allowed moment; ``suppressed``: not at all, ``reason`` says why;
+# ``skipped``: another worker or run had already recorded this contact.
+RUN_STATUSES = ("queued", "would_queue", "deferred", "suppressed", "skipped")
+
+
+@dataclass(frozen=True)
+class RunDecision:
+    """One decision of a run as an operator sees it: the debtor by external id and a masked phone only (the
+    output goes to terminals, cron mail and files), never a full phone, a name or a document number."""
+
+    debtor: str
+    phone: str
+    campaign: str
+    stage: str
+    channel: str | None
+    status: str
+    reason: str | None
+    when: datetime | None  # aware, in the debtor's zone: the planned moment, or the end of a deferral
+    timezone: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "debtor": self.debtor,
+            "phone": self.phone,
+            "campaign": self.campaign,
+            "stage": self.stage,
+            "channel": self.channel,
+            "status": self.status,
+            "reason": self.reason,
+            "when": self.when.isoformat() if self.when else None,
+            "timezone": self.timezone,
+        }
+
+    def detail(self) -> str:
+        """The table's last column: when (in the debtor's zone) or why."""
+        local = f"{self.when:%Y-%m-%d %H:%M} {self.timezone}" if self.when else ""
+        if self.status == "deferred":
+            return f"until {local} ({self.reason or 'contact policy'})"
+        if self.status == "suppressed":
+            return self.reason or "other"
+        if self.status == "skipped":
+            return "already recorded by another worker or run"
+        return f"planned for {local}" if local else ""
+
+
 @dataclass
 class RunReport:
-    due: int = 0
-    sent: int = 0
-    suppressed: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    blocked: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    failed: int = 0
-    skipped: int = 0  # already handled by another worker
+    """Every decision of a run, and its totals (the worker logs the totals, the CLI prints both)."""
+
+    at: datetime | None = None
+    dry_run: bool = False
+    decisions: list[RunDecision] = field(default_factory=list)
+
+    def _count(self, status: str) -> int:
+        return sum(1 for d in self.decisions if d.status == status)
+
+    @property
+    def due(self) -> int:
+        return len(self.decisions)
+
+    @property
+    def queued(self) -> int:
+        """Handed to the worker (or, in a dry run, that would be)."""
+        return self._count("would_queue" if self.dry_run else "queued")
+
+    @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    def _reasons(self, status: str) -> dict[str, int]:
+        out: dict[str, int] = defaultdict(int)
+        for d in self.decisions:
+            if d.status == status:
+                out[d.reason or "other"] += 1
+        return dict(sorted(out.items()))
+
+    @property
+    def suppressed(self) -> dict[str, int]:
+        return self._reasons("suppressed")
+
+    @property
+    def deferred(self) -> dict[str, int]:
+        return self._reasons("deferred")
 
     def rows(self) -> list[tuple[str, int]]:
-        out = [("due", self.due), ("sent", self.sent)]
-        out += [(f"suppressed: {k}", v) for k, v in sorted(self.suppressed.items())]
-        out += [(f"blocked by policy: {k}", v) for k, v in sorted(self.blocked.items())]
-        out += [("failed", self.failed)]
+        out = [("due", self.due), ("would queue" if self.dry_run else "queued", self.queued)]
+        out += [(f"deferred: {k}", v) for k, v in self.deferred.items()]
+        out += [(f"suppressed: {k}", v) for k, v in self.suppressed.items()]
         if self.skipped:
             out.append(("already handled elsewhere", self.skipped))
         return out
 
+    def table(self) -> list[str]:
+        """One line per decision (status in plain words, when in the debtor's zone or why), then the totals."""
+        head = ("debtor", "phone", "campaign", "stage", "channel", "status", "when / why")
+        body = [
+            (d.debtor, d.phone, d.campaign, d.stage, d.channel or "-", d.status.replace("_", " "), d.detail())
+            for d in self.decisions
+        ]
+        widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head) - 1)]
+        lines = [
+            "  " + "  ".join(f"{cell:<{w}}" for cell, w in zip(row[:-1], widths, strict=True)) + "  " + row[-1]
+            for row in [head, *body]
+        ]
+        if not body:
+            lines = ["  nothing due"]
+        width = max(len(k) for k, _ in self.rows())
+        lines += ["", "  totals"]
+        lines += [f"  {label:<{width}}  {value:>7}" for label, value in self.rows()]
+        return lines
 
-def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=None, progress=None) -> RunReport:
-    """Record every decision and hand the sends to the worker (``enqueue(phone, attempt_id)``)."""
-    report = RunReport()
-    phones = {}
-    if not dry_run and the_plan.items:
-        ids = {i.debtor_id for i in the_plan.items}
-        phones = dict(session.execute(select(Debtor.id, Debtor.phone).where(Debtor.id.in_(ids))).all())
+
+def _debtor_facts(session: Session, ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """External id, phone and zone of the run's debtors, in chunks (SQLite caps the bound parameters)."""
+    out: dict[int, tuple[str, str, str]] = {}
+    ordered = sorted(ids)
+    for i in range(0, len(ordered), 5000):
+        chunk = ordered[i : i + 5000]
+        rows = session.execute(
+            select(Debtor.id, Debtor.external_id, Debtor.phone, Debtor.timezone).where(Debtor.id.in_(chunk))
+        ).all()
+        out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
+    return out
+
+
+def execute(
+    session: Session,
+    the_plan: Plan,
+    dry_run: bool = False,
+    enqueue: Callable[[str, int], None] | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> RunReport:
+    """Record every decision and hand the sends to the worker (``enqueue(phone, attempt_id)``).
+
+    Returns what was decided for each contact: queued (the worker sends it, re-checking at the real clock),
+    deferred until when, suppressed and why; a dry run records and queues nothing and says ``would_queue``."""
+    report = RunReport(at=the_plan.at, dry_run=dry_run)
+    facts = _debtor_facts(session, {i.debtor_id for i in the_plan.items}) if the_plan.items else {}
     for item in the_plan.items:
-        report.due += 1
-        if item.outcome == "retry":
-            debtor = session.get(Debtor, item.debtor_id)
-            _decide(item, debtor, the_plan.at, history_for(session, item.debtor_id, the_plan.at))
-            if item.outcome == "deferred":
-                report.blocked[item.reason or "policy"] += 1
-                if not dry_run:
-                    attempt = session.get(ContactAttempt, item.attempt_id)
-                    attempt.scheduled_for = item.scheduled_for
-                    attempt.reason = item.reason
-                if progress:
-                    progress(1)
-                continue
-        if item.outcome == "suppressed":
-            report.suppressed[item.reason or "other"] += 1
-        elif item.outcome == "deferred":
-            report.blocked[item.reason or "policy"] += 1
-        if dry_run:
-            if item.outcome == "send":
-                report.sent += 1
-            if progress:
-                progress(1)
-            continue
-        attempt = record(session, item)
-        if attempt is None:
-            report.skipped += 1
-        elif attempt.status == "planned":
-            session.commit()  # the attempt exists before the send is queued: never twice
-            if enqueue is not None:
-                enqueue(phones[item.debtor_id], attempt.id)
-            report.sent += 1
+        status = _carry_out(session, the_plan, item, dry_run, enqueue, facts)
+        external_id, phone, zone = facts.get(item.debtor_id, (str(item.debtor_id), "", "UTC"))
+        timed = status in ("queued", "would_queue", "deferred")
+        when = item.scheduled_for.astimezone(ZoneInfo(zone)) if timed else None
+        report.decisions.append(
+            RunDecision(
+                debtor=external_id,
+                phone=mask_phone(phone),
+                campaign=item.campaign,
+                stage=item.stage,
+                channel=item.channel,
+                status=status,
+                reason=item.reason if status in ("deferred", "suppressed") else None,
+                when=when,
+                timezone=zone,
+            )
+        )
         if progress:
             progress(1)
     if not dry_run:
@@ -657,6 +767,37 @@ def execute(session: Session, the_plan: Plan, dry_run: bool = False, enqueue=Non
             promises.mark_broken(session, promise, at=the_plan.at)
         session.commit()
     return report
+
+
+def _carry_out(
+    session: Session,
+    the_plan: Plan,
+    item: Planned,
+    dry_run: bool,
+    enqueue: Callable[[str, int], None] | None,
+    facts: dict[int, tuple[str, str, str]],
+) -> str:
+    """Record one planned item (unless a dry run) and queue its send; its status in ``RUN_STATUSES``."""
+    if item.outcome == "retry":
+        debtor = session.get(Debtor, item.debtor_id)
+        _decide(item, debtor, the_plan.at, history_for(session, item.debtor_id, the_plan.at))
+        if item.outcome == "deferred":
+            if not dry_run:
+                attempt = session.get(ContactAttempt, item.attempt_id)
+                attempt.scheduled_for = item.scheduled_for
+                attempt.reason = item.reason
+            return "deferred"
+    if dry_run:
+        return "would_queue" if item.outcome == "send" else item.outcome
+    attempt = record(session, item)
+    if attempt is None:
+        return "skipped"
+    if attempt.status != "planned":
+        return attempt.status  # deferred or suppressed, as planned
+    session.commit()  # the attempt exists before the send is queued: never twice
+    if enqueue is not None:
+        enqueue(facts[item.debtor_id][1], attempt.id)
+    return "queued"
 
 
 def enqueue_send(phone: str, attempt_id: int) -> None:

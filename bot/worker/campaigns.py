@@ -1,16 +1,17 @@
 """Campaign sends in the worker, and the periodic run that plans them.
 
 A send re-checks, at the moment it happens, what may have changed since it was planned (opted out,
-paid, the contact policy), enters the Rasa conversation as ``EXTERNAL_reminder`` (so the debtor's
-reply is understood in context; Rasa's reply text is the campaign's text), and goes out through
-the messaging service exactly like a reply: on WhatsApp inside the 24-hour window as text, outside
-it as the stage's approved template, else by SMS.
+paid, a due date moved so that the stage's day has not come, the contact policy), enters the Rasa
+conversation as ``EXTERNAL_reminder`` (so the debtor's reply is understood in context; Rasa's reply
+text is the campaign's text), and goes out through the messaging service exactly like a reply: on
+WhatsApp inside the 24-hour window as text, outside it as the stage's approved template, else by SMS.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from bot.conversation import handoffs, rasa_client
 from bot.messaging import contact_policy, outbox
@@ -63,7 +64,21 @@ def _promise_settled(session, attempt: ContactAttempt) -> bool:
     return promise.status not in ("open", "broken")  # promise_broken: unless kept or replaced meanwhile
 
 
-def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:
+def _before_its_day(attempt: ContactAttempt, invoice: Invoice, debtor: Debtor, at: datetime) -> bool:
+    """A campaign stage whose day has not come in the debtor's zone (a D0 before the due date).
+
+    The planner only plans a stage on its day, but the due date can move after planning (a new date was
+    agreed), and an attempt planned at a pretend clock (before ``campaign run --at`` became dry-run only)
+    may still be waiting: whatever the cause, a stage never goes out before its day. Later is fine (the
+    contact policy defers, never drops)."""
+    offset = campaigns.stage_offset(attempt.campaign, attempt.stage)
+    if offset is None:
+        return False
+    today = at.astimezone(ZoneInfo(debtor.timezone)).date()
+    return (today - invoice.due_date).days < offset
+
+
+def _still_due(session, attempt: ContactAttempt, debtor: Debtor, at: datetime) -> str | None:
     """Why this contact should no longer go out (things change between plan and send)."""
     if debtor.opted_out:
         return "opted_out"
@@ -74,6 +89,8 @@ def _still_due(session, attempt: ContactAttempt, debtor: Debtor) -> str | None:
         return "paid"
     if invoice is not None and invoice.reminders_paused:
         return "reminders_paused"
+    if invoice is not None and _before_its_day(attempt, invoice, debtor, at):
+        return "before_stage_day"
     if attempt.campaign == "followup" and _promise_settled(session, attempt):
         return "promise_settled"
     conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
@@ -96,7 +113,7 @@ def campaign_send(job: Job) -> None:
             return
         if attempt.status != "planned":
             return
-        reason = _still_due(session, attempt, debtor)
+        reason = _still_due(session, attempt, debtor, at)
         if reason:
             attempt.status, attempt.reason = "suppressed", reason
             return

@@ -119,12 +119,13 @@ def test_execute_records_once_and_enqueues_once(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 3)])
     sent = []
     report = campaigns.execute(session, campaigns.plan(session, at=AT), enqueue=lambda phone, a: sent.append(a))
-    assert report.sent == 1 and len(sent) == 1
+    assert report.queued == 1 and len(sent) == 1
+    assert [d.status for d in report.decisions] == ["queued"]
     # A second run the same day (another worker, or a restart) plans nothing new.
     again = campaigns.execute(
         session, campaigns.plan(session, at=AT + timedelta(minutes=5)), enqueue=lambda phone, a: sent.append(a)
     )
-    assert again.sent == 0 and len(sent) == 1
+    assert again.queued == 0 and len(sent) == 1
     attempt = session.get(ContactAttempt, sent[0])
     assert attempt.debtor_id == d.id and attempt.stage == "D+3" and attempt.status == "planned"
 
@@ -158,10 +159,10 @@ def test_deferred_attempt_is_sent_when_its_moment_comes(session, make_debtor):
     )
     sent = []
     first = campaigns.execute(session, campaigns.plan(session, at=sunday), enqueue=lambda p, a: sent.append(a))
-    assert first.sent == 0 and sum(first.blocked.values()) == 1
+    assert first.queued == 0 and sum(first.deferred.values()) == 1
     monday = datetime(2026, 11, 30, 7, 5, tzinfo=BOGOTA)
     second = campaigns.execute(session, campaigns.plan(session, at=monday), enqueue=lambda p, a: sent.append(a))
-    assert second.sent == 1 and len(sent) == 1
+    assert second.queued == 1 and len(sent) == 1
 
 
 def test_promise_followups(session, make_debtor):
@@ -256,12 +257,109 @@ def test_cli_dry_run_prints_the_table_and_sends_nothing(session, make_debtor):
     make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 0)])
     result = CliRunner().invoke(cli, ["campaign", "run", "--dry-run", "--quiet", "--at", AT.isoformat()])
     assert result.exit_code == 0, result.output
-    assert "dry run" in result.output
-    assert "due" in result.output and "sent" in result.output and "failed" in result.output
-    lines = {line.split()[0]: line.split()[-1] for line in result.output.splitlines()[1:] if line.strip()}
-    assert lines["due"] == "3" and lines["sent"] == "3"
+    assert "dry run: nothing recorded, nothing queued" in result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ") and line.split()}
+    for ext, stage in (("A", "D+3"), ("B", "D+7"), ("C", "D0")):
+        assert f" {stage} " in rows[ext] and "would queue" in rows[ext]
+        assert "planned for 2026-11-24 10:00 America/Bogota" in rows[ext]
+    after = result.output.split("totals")[1].splitlines()[1:]
+    totals = {line.rsplit(None, 1)[0].strip(): line.split()[-1] for line in after}
+    assert totals["due"] == "3" and totals["would queue"] == "3"
+    assert "sent" not in result.output  # a run sends nothing itself: the worker does
     session.expire_all()
     assert session.query(ContactAttempt).count() == 0
+
+
+def _mixed_portfolio(session, make_debtor):
+    """One debtor to queue, one deferred by Colombia's once-a-day cap, one opted out."""
+    make_debtor("A", invoices=[invoice("A1", 3)])
+    capped = make_debtor("B", phone="+573001112234", whatsapp=False, invoices=[invoice("B1", 7)])
+    session.add(
+        ContactAttempt(
+            key="earlier-today",
+            debtor_id=capped.id,
+            campaign="manual",
+            stage="x",
+            channel="sms",
+            status="sent",
+            scheduled_for=AT - timedelta(hours=2),
+            sent_at=AT - timedelta(hours=2),
+            created_at=AT - timedelta(hours=2),
+        )
+    )
+    opted = make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 0)])
+    opted.opted_out = True
+    session.commit()
+
+
+def test_cli_run_table_says_queued_deferred_until_when_and_suppressed_why(session, make_debtor, monkeypatch):
+    _mixed_portfolio(session, make_debtor)
+    queued = []
+    real_plan = campaigns.plan
+    monkeypatch.setattr(campaigns, "plan", lambda s, at=None, **kw: real_plan(s, at=AT))  # the real clock, fixed
+    monkeypatch.setattr(campaigns, "enqueue_send", lambda phone, attempt_id: queued.append((phone, attempt_id)))
+    result = CliRunner().invoke(cli, ["campaign", "run", "--quiet"])
+    assert result.exit_code == 0, result.output
+    rows = {line.split()[0]: line for line in result.output.splitlines() if line.startswith("  ") and line.split()}
+    assert "queued" in rows["A"] and "+57••••••2233" in rows["A"]
+    assert "deferred" in rows["B"] and "until 2026-11-25 07:00 America/Bogota (daily_cap" in rows["B"]
+    assert "suppressed" in rows["C"] and rows["C"].endswith("opted_out")
+    assert "+573001112233" not in result.output and "4821" not in result.output
+    assert [phone for phone, _ in queued] == ["+573001112233"]
+    session.expire_all()
+    statuses = {a.stage: a.status for a in session.query(ContactAttempt) if a.key != "earlier-today"}
+    assert statuses == {"D+3": "planned", "D+7": "deferred", "D0": "suppressed"}
+
+
+def test_cli_json_lists_each_decision_without_a_full_phone(session, make_debtor):
+    import json
+
+    _mixed_portfolio(session, make_debtor)
+    result = CliRunner().invoke(cli, ["campaign", "run", "--dry-run", "--json", "--quiet", "--at", AT.isoformat()])
+    assert result.exit_code == 0, result.output
+    decisions = {d["debtor"]: d for d in map(json.loads, result.output.splitlines())}
+    assert set(decisions) == {"A", "B", "C"}
+    for d in decisions.values():
+        assert set(d) == {"debtor", "phone", "campaign", "stage", "channel", "status", "reason", "when", "timezone"}
+        assert d["phone"].startswith("+57••••") and d["timezone"] == "America/Bogota"
+    assert decisions["A"] == {
+        "debtor": "A",
+        "phone": "+57••••••2233",
+        "campaign": "preventiva_y_mora_temprana",
+        "stage": "D+3",
+        "channel": "whatsapp",
+        "status": "would_queue",
+        "reason": None,
+        "when": "2026-11-24T10:00:00-05:00",
+        "timezone": "America/Bogota",
+    }
+    assert decisions["B"]["status"] == "deferred" and "daily_cap" in decisions["B"]["reason"]
+    assert decisions["B"]["when"] == "2026-11-25T07:00:00-05:00"
+    assert (decisions["C"]["status"], decisions["C"]["reason"], decisions["C"]["when"]) == (
+        "suppressed",
+        "opted_out",
+        None,
+    )
+    assert "+573001112233" not in result.output and "4821" not in result.output and "Ana" not in result.output
+
+
+def test_cli_refuses_a_pretend_clock_for_real_sends(session, make_debtor, monkeypatch):
+    # The issue: a D0 for a due date 11 days ahead, planned at --at (that day) and queued for real, went out
+    # 11 days early. --at only plans: without --dry-run nothing is planned, recorded or queued, exit 2.
+    make_debtor("A", invoices=[invoice("A1", -11)])
+    queued = []
+    monkeypatch.setattr(campaigns, "enqueue_send", lambda phone, attempt_id: queued.append(attempt_id))
+    later = (AT + timedelta(days=11)).isoformat()
+    result = CliRunner().invoke(cli, ["campaign", "run", "--quiet", "--at", later])
+    assert result.exit_code == 2
+    assert "--dry-run" in result.output
+    assert queued == []
+    session.expire_all()
+    assert session.query(ContactAttempt).count() == 0
+    # As a dry run it shows what that day would bring, and still records nothing.
+    dry = CliRunner().invoke(cli, ["campaign", "run", "--quiet", "--dry-run", "--at", later])
+    assert dry.exit_code == 0 and " D0 " in dry.output and "would queue" in dry.output
+    assert queued == [] and session.query(ContactAttempt).count() == 0
 
 
 def test_cli_rejects_a_bad_clock():

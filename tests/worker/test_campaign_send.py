@@ -266,3 +266,41 @@ def test_a_batch_of_sandbox_statuses_lands_like_the_status_webhook(
     session.expire_all()
     assert session.get(Message, message.id).status == "read"
     assert session.get(type(debtor), debtor.id).contact_status == "ok"
+
+
+def test_a_stage_planned_at_a_pretend_clock_is_not_sent_before_its_day(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
+    """The issue's D0 for a due date 11 days ahead, planned at that day's clock (as `campaign run --at` once
+    did for real sends) and handed to the worker today: the debtor gets nothing 11 days early."""
+    make_debtor("A", whatsapp=False, invoices=invoice(-11))
+    attempt_id = plan_one(session, at=AT + timedelta(days=11))
+    send(attempt_id)  # the worker's clock is the real one: AT
+    assert rasa_api.calls == [] and sandbox_provider.outbox(PHONE) == []
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert (attempt.stage, attempt.status, attempt.reason) == ("D0", "suppressed", "before_stage_day")
+    # and no later run brings it back
+    assert not [i for i in campaigns.plan(session, at=AT + timedelta(hours=1)).items if i.stage == "D0"]
+
+
+def test_a_due_date_moved_after_planning_stops_an_overdue_notice(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    debtor.invoices[0].due_date = AT.date() + timedelta(days=10)  # a new date agreed before the worker sent it
+    session.commit()
+    send(attempt_id)
+    assert sandbox_provider.outbox(PHONE) == []
+    session.expire_all()
+    assert session.get(ContactAttempt, attempt_id).reason == "before_stage_day"
+
+
+def test_a_stage_deferred_to_a_later_day_still_goes_out(session, make_debtor, rasa_api, sandbox_provider, clock):
+    # later than its day is fine: the contact policy defers, never drops
+    make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    clock["now"] = AT + timedelta(days=1)
+    send(attempt_id)
+    assert len(sandbox_provider.outbox(PHONE)) == 1
