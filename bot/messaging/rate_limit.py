@@ -3,11 +3,16 @@
 Twilio queues what a sender sends faster than its number may (a long code: about one SMS segment a second;
 WhatsApp: the sender's tier), and a queued message arrives late, after the debtor's next reply. Pacing here
 keeps replies in order and lets the worker give the slot to another conversation instead of waiting.
+
+A bucket of rate r and burst b lets through at most b + r messages in any one second, so the configured limit is
+paced at 95 % with a burst of one: a campaign of 10,000 reminders measured at the Twilio double never had more
+than the limit in any second (bench/outbound_bench.py); with the burst at the limit it had 110 against 80. A
+caller that must wait reserves its slot (the bucket goes negative) and sleeps until it is due, so threads waking
+late lose no slots and the pace holds at the rate.
 """
 
 from __future__ import annotations
 
-import random
 import time
 from typing import Any
 
@@ -18,6 +23,7 @@ _TOKEN_BUCKET = """
 local rate = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local cost = tonumber(ARGV[3])
+local max_wait = tonumber(ARGV[4])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
@@ -25,23 +31,30 @@ local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + math.max(0, now - ts) * rate)
 local wait = 0
-if tokens >= math.min(cost, burst) then
-  tokens = tokens - cost
-else
+if tokens < math.min(cost, burst) then
   wait = (math.min(cost, burst) - tokens) / rate
 end
+local taken = 0
+if wait <= max_wait then
+  -- taken now, or a slot reserved `wait` seconds ahead (the bucket goes negative until then)
+  tokens = tokens - cost
+  taken = 1
+end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'ts', tostring(now))
-redis.call('PEXPIRE', KEYS[1], math.ceil(1000 * (burst + cost) / rate) + 1000)
-return tostring(wait)
+redis.call('PEXPIRE', KEYS[1], math.ceil(1000 * (burst + cost + math.max(0, -tokens)) / rate) + 1000)
+return {taken, tostring(wait)}
 """
+
+
+PACE = 0.95  # of the configured limit: scheduling jitter between the reserved slot and the send stays under it
 
 
 class RateLimiter:
     """A token bucket per sender in Redis, shared by every worker process.
 
-    WhatsApp: ``RECOBRA_RATE_WHATSAPP`` messages/s (default 80); SMS: ``RECOBRA_RATE_SMS`` segments/s
-    (default 1, a long code). A multi-segment SMS may borrow: the bucket goes negative and the next
-    send waits until it has paid the debt.
+    WhatsApp: ``RECOBRA_RATE_WHATSAPP`` messages/s, the sender's limit (default 80); SMS: ``RECOBRA_RATE_SMS``
+    segments/s (default 1, a long code); both paced at ``PACE`` of the limit, burst ``RECOBRA_BURST_*`` (default 1).
+    A multi-segment SMS may borrow: the bucket goes negative and the next send waits until it has paid the debt.
     """
 
     def __init__(self, redis_client=None) -> None:
@@ -56,31 +69,34 @@ class RateLimiter:
 
     @staticmethod
     def rate(channel: str) -> tuple[float, float]:
+        """(refill rate, burst) for the channel: the sender's limit, paced at ``PACE``."""
         if channel == "whatsapp":
-            rate = env_float("RECOBRA_RATE_WHATSAPP", 80.0)
-            return rate, env_float("RECOBRA_BURST_WHATSAPP", rate)
-        rate = env_float("RECOBRA_RATE_SMS", 1.0)
-        return rate, env_float("RECOBRA_BURST_SMS", max(1.0, rate))
+            limit = env_float("RECOBRA_RATE_WHATSAPP", 80.0)
+            return limit * PACE, env_float("RECOBRA_BURST_WHATSAPP", 1.0)
+        limit = env_float("RECOBRA_RATE_SMS", 1.0)
+        return limit * PACE, env_float("RECOBRA_BURST_SMS", 1.0)
 
-    def try_acquire(self, sender: str, channel: str, cost: float = 1.0) -> float:
-        """Take ``cost`` tokens; returns 0 when taken, else the seconds to wait before trying again."""
+    def _reserve(self, sender: str, channel: str, cost: float, max_wait: float) -> tuple[bool, float]:
         rate, burst = self.rate(channel)
         if rate <= 0:
-            return 0.0
+            return True, 0.0
         if self._script is None:
             self._script = self.redis.register_script(_TOKEN_BUCKET)
-        wait = self._script(keys=[f"recobra:rate:{channel}:{sender}"], args=[rate, burst, cost])
-        return float(wait.decode() if isinstance(wait, bytes) else wait)
+        taken, wait = self._script(keys=[f"recobra:rate:{channel}:{sender}"], args=[rate, burst, cost, max_wait])
+        return bool(int(taken)), float(wait.decode() if isinstance(wait, bytes) else wait)
+
+    def try_acquire(self, sender: str, channel: str, cost: float = 1.0) -> float:
+        """Take ``cost`` tokens now; returns 0 when taken, else the seconds until they could be (nothing taken)."""
+        taken, wait = self._reserve(sender, channel, cost, 0.0)
+        return 0.0 if taken else max(wait, 1e-6)
 
     def acquire(self, sender: str, channel: str, cost: float = 1.0, max_wait: float = 30.0) -> bool:
-        deadline = time.monotonic() + max_wait
-        while True:
-            wait = self.try_acquire(sender, channel, cost)
-            if wait <= 0:
-                return True
-            if time.monotonic() + wait > deadline:
-                return False
-            time.sleep(wait * random.uniform(1.0, 1.2))
+        """Take ``cost`` tokens, waiting for a reserved slot up to ``max_wait`` seconds; False (nothing taken)
+        when the next slot is further away."""
+        taken, wait = self._reserve(sender, channel, cost, max_wait)
+        if taken and wait > 0:
+            time.sleep(wait)
+        return taken
 
 
 _limiter: RateLimiter | None = None

@@ -219,6 +219,37 @@ def test_rate_limit_is_shared_and_paces_sends(redis_client):
         set_env(RECOBRA_RATE_SMS=None, RECOBRA_BURST_SMS=None)
 
 
+@pytest.mark.slow
+def test_no_second_carries_more_than_the_senders_limit(redis_client):
+    """Eight threads of two "processes" send as fast as the limiter lets them: no 1-second window holds more than
+    the limit (with the burst at the limit a window held nearly twice it), and waiting threads lose no slots."""
+    import threading
+
+    set_env(RECOBRA_RATE_WHATSAPP="40")
+    try:
+        limiters = [rate_limit.RateLimiter(redis_client), rate_limit.RateLimiter(redis_client)]
+        sent: list[float] = []
+        lock = threading.Lock()
+
+        def sender(limiter: rate_limit.RateLimiter) -> None:
+            for _ in range(10):
+                assert limiter.acquire("+1800", "whatsapp", max_wait=10)
+                with lock:
+                    sent.append(time.monotonic())
+
+        threads = [threading.Thread(target=sender, args=(limiters[i % 2],)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        sent.sort()
+        most = max(sum(1 for t in sent[i:] if t < start + 1.0) for i, start in enumerate(sent))
+        assert most <= 40, most
+        assert len(sent) / (sent[-1] - sent[0]) > 40 * rate_limit.PACE * 0.9  # the pace holds
+    finally:
+        set_env(RECOBRA_RATE_WHATSAPP=None)
+
+
 def test_agent_message_is_queued_and_sent_by_the_send_job(session, make_debtor, sandbox_provider, run_worker):
     from bot.worker.outbound import send_agent_message
 
