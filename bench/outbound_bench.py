@@ -336,7 +336,7 @@ def main() -> None:
         f"campaign run (real): {queued:,} queued in {planned_s:.1f} s ({dict(decisions)}); "
         f"{args.workers} worker process{'es' if args.workers > 1 else ''}; "
         f"limit {rate:g} msg/s per sender (RECOBRA_RATE_WHATSAPP), burst "
-        f"{float(os.environ.get('RECOBRA_BURST_WHATSAPP') or rate):g}"
+        f"{float(os.environ.get('RECOBRA_BURST_WHATSAPP') or 1):g}"
     )
     print(
         f"{'sender':<26} {'received':>9} {'first→last s':>13} {'msg/s':>7} {'per second p50/max':>19} "
@@ -366,8 +366,7 @@ def main() -> None:
         f"verdict: {'OK' if ok else 'NOT OK'}: {len(sends):,}/{args.debtors:,} reminders sent, "
         f"{max(0, worst - int(rate))} over the limit in the worst 1 s window ({worst} vs {rate:g}"
         + (
-            ": the token bucket refills to RECOBRA_BURST_WHATSAPP (default = the rate) whenever sending lags, and the "
-            "next second carries up to rate + burst"
+            ": see bot/messaging/rate_limit.py"
             if worst > rate
             else ""
         )
