@@ -8,10 +8,11 @@ STAMP := $(VENV)/.installed
 # A pip configuration may name index folders that do not exist on a machine: pip warns once per package.
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
-.PHONY: help setup preflight run test test-fast lint bench dialogues model migrate seed lock clean
+.PHONY: help setup preflight run run-scaled test test-fast lint bench dialogues model migrate seed lock clean
 
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
+	@echo "make run-scaled  production's shape: PostgreSQL, Redis, HAProxy, 2 each of web, worker, Rasa, action server"
 	@echo "make test    the whole test suite (pytest, rasa data validate, rasa test stories)"
 	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (well under a minute)"
 	@echo "make bench   the benchmarks in bench/"
@@ -51,6 +52,12 @@ model: setup
 
 run: preflight seed model
 	@$(PY) -m bot run
+
+# Issue #24: the processes of a production deployment on this machine (bot/platform/scaled.py). Debian's
+# PostgreSQL and HAProxy come from scripts/scaled_deps.sh; the launcher migrates and seeds its own cluster.
+run-scaled: preflight model
+	@scripts/scaled_deps.sh
+	@$(PY) -m bot run-scaled
 
 lint: setup
 	$(VENV)/bin/ruff check .

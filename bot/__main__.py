@@ -436,6 +436,22 @@ def run() -> None:
     sys.exit(launch())
 
 
+@cli.command("run-scaled")
+@click.option(
+    "--demo-history",
+    default=3000,
+    show_default=True,
+    help="Past conversations to seed for the manager dashboard on a fresh store (0: none).",
+)
+def run_scaled(demo_history: int) -> None:
+    """Start production's shape on this machine: PostgreSQL, Redis, HAProxy, two web, worker, Rasa and action
+    servers (bot/platform/scaled.py)."""
+    from bot.platform.scaled import run_scaled as launch
+
+    _refuse_unsafe()
+    sys.exit(launch(demo_history))
+
+
 @cli.command("rasa-endpoints")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def rasa_endpoints(path: Path) -> None:

@@ -32,6 +32,8 @@ GENERATED_SECRETS = (
     "ACTION_SERVER_TOKEN",
     # The bundled local Redis (`make run` without REDIS_URL) asks for it (requirepass).
     "REDIS_PASSWORD",
+    # The PostgreSQL cluster `make run-scaled` starts when DATABASE_URL is unset (bot/platform/scaled.py).
+    "POSTGRES_PASSWORD",
 )
 
 

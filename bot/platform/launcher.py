@@ -23,6 +23,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 import yaml
@@ -161,23 +162,49 @@ def write_redis_config(path: Path, data_dir: Path, port: int = LOCAL_REDIS_PORT)
     return path
 
 
+def redis_line(var_dir: Path, bundled: bool | None = None) -> list[str]:
+    """The bundled Redis's Procfile line, only when REDIS_URL names no Redis of the operator's own (``bundled``:
+    decided by the caller, who read REDIS_URL before it pointed it at the bundled one)."""
+    if bundled is None:
+        bundled = not get_settings().redis_url
+    if not bundled:
+        return []
+    config = write_redis_config(var_dir / "redis.conf", var_dir / "redis")
+    return [f"redis: {redis_server_binary()} {config}"]
+
+
+def rasa_command(var_dir: Path, port: int, log_name: str = "rasa.log") -> str:
+    """One Rasa server. The HTTP API can rewrite any conversation: loopback only, with a token (docs/platform.md)
+    that channels/rasa_server.py reads from the environment, so `ps` never shows it."""
+    return (
+        f"{VENV_BIN / 'python'} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {port} "
+        f"--model {MODEL_DIR} --endpoints {var_dir / 'endpoints.yml'} --credentials {var_dir / 'credentials.yml'} "
+        "--cors '' --log-file " + str(var_dir / log_name)
+    )
+
+
+def actions_command(port: int, host: str | None = None) -> str:
+    """One action server (ACTION_SERVER_HOST, else loopback, unless ``host`` pins it)."""
+    return f"{VENV_BIN / 'python'} -m actions.server -p {port}" + (f" --host {host}" if host else "")
+
+
+def web_command(port: int, host: str | None = None) -> str:
+    """One web edge (gunicorn; RECOBRA_WEB_HOST, else loopback, unless ``host`` pins it)."""
+    return f"{VENV_BIN / 'python'} -m bot web --port {port}" + (f" --host {host}" if host else "")
+
+
+def worker_command() -> str:
+    return f"{VENV_BIN / 'python'} -m bot worker"
+
+
 def procfile(var_dir: Path) -> str:
     s = get_settings()
-    py = VENV_BIN / "python"
-    lines = []
-    if not s.redis_url:
-        config = write_redis_config(var_dir / "redis.conf", var_dir / "redis")
-        lines.append(f"redis: {redis_server_binary()} {config}")
-    rasa_port = urlparse(s.rasa_url).port or 5005
+    lines = redis_line(var_dir)
     lines += [
-        # The HTTP API can rewrite any conversation: loopback only, with a token (docs/platform.md) that
-        # channels/rasa_server.py reads from the environment, so `ps` never shows it.
-        f"rasa: {py} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {rasa_port} "
-        f"--model {MODEL_DIR} --endpoints {var_dir / 'endpoints.yml'} --credentials {var_dir / 'credentials.yml'} "
-        "--cors '' --log-file " + str(var_dir / "rasa.log"),
-        f"actions: {py} -m actions.server -p {urlparse(s.action_server_url).port or 5055}",
-        f"web: {py} -m bot web --port {s.web_port}",
-        f"worker: {py} -m bot worker",
+        f"rasa: {rasa_command(var_dir, urlparse(s.rasa_url).port or 5005)}",
+        f"actions: {actions_command(urlparse(s.action_server_url).port or 5055)}",
+        f"web: {web_command(s.web_port)}",
+        f"worker: {worker_command()}",
     ]
     return "\n".join(lines) + "\n"
 
@@ -201,9 +228,9 @@ def _announce_when_ready() -> None:
         print(f"  still starting: {', '.join(k for k, v in ready.items() if not v)} (see the log above)")
 
 
-def run() -> int:
-    s = get_settings()
-    var_dir = ensure_private_dir(s.var_dir)
+def take_run_lock(var_dir: Path) -> IO[str] | None:
+    """The lock that keeps a second launcher (`make run` or `make run-scaled`: the same ports) from starting; None,
+    after saying so, when another one holds it. The caller keeps the file open for as long as it runs."""
     lock = (var_dir / "run.lock").open("a+")
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -211,21 +238,26 @@ def run() -> int:
         lock.seek(0)
         pid = lock.read().strip() or "?"
         print(f"Recobra is already running (launcher pid {pid}); stop it with Ctrl-C first.", file=sys.stderr)
-        return 1
+        lock.close()
+        return None
     lock.seek(0)
     lock.truncate()
     lock.write(str(os.getpid()))
     lock.flush()
+    return lock
 
+
+def prepare_environment() -> None:
+    """The generated secrets and the defaults every process started from here inherits."""
     os.environ.update({k: v for k, v in ensure_secrets().items() if k not in os.environ})
     os.environ.setdefault("REDIS_URL", redis_url())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    write_endpoints(var_dir / "endpoints.yml")
-    write_credentials(var_dir / "credentials.yml")
-    procfile_path = var_dir / "Procfile"
-    procfile_path.write_text(procfile(var_dir))
 
+
+def run_honcho(procfile_path: Path) -> int:
+    """Every process of ``procfile_path`` under honcho until it stops; SIGINT and SIGTERM reach honcho, which
+    stops them all."""
     threading.Thread(target=_announce_when_ready, daemon=True).start()
     honcho = subprocess.Popen(
         [str(VENV_BIN / "honcho"), "start", "-f", str(procfile_path), "-d", str(ROOT), "--no-colour"]
@@ -237,6 +269,20 @@ def run() -> int:
 
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
-    code = honcho.wait()
+    return honcho.wait()
+
+
+def run() -> int:
+    s = get_settings()
+    var_dir = ensure_private_dir(s.var_dir)
+    lock = take_run_lock(var_dir)
+    if lock is None:
+        return 1
+    prepare_environment()
+    write_endpoints(var_dir / "endpoints.yml")
+    write_credentials(var_dir / "credentials.yml")
+    procfile_path = var_dir / "Procfile"
+    procfile_path.write_text(procfile(var_dir))
+    code = run_honcho(procfile_path)
     print("Recobra stopped.")
     return code
