@@ -66,6 +66,8 @@ lint: setup
 
 test: setup model
 	@scripts/system_deps.sh
+	@# PostgreSQL and HAProxy: the scaled stack's end-to-end test (tests/dialogues/test_scaled_stack.py)
+	@scripts/scaled_deps.sh
 	$(PY) -m pip check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
