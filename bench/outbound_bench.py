@@ -365,11 +365,7 @@ def main() -> None:
     print(
         f"verdict: {'OK' if ok else 'NOT OK'}: {len(sends):,}/{args.debtors:,} reminders sent, "
         f"{max(0, worst - int(rate))} over the limit in the worst 1 s window ({worst} vs {rate:g}"
-        + (
-            ": see bot/messaging/rate_limit.py"
-            if worst > rate
-            else ""
-        )
+        + (": see bot/messaging/rate_limit.py" if worst > rate else "")
         + f"), {dups} sent twice"
     )
     if args.keep:
