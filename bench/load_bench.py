@@ -49,7 +49,7 @@ LAST4 = "4321"
 SCRIPT = ["hola buenas tardes", LAST4, "cuánto debo?", "me quedé sin trabajo", "le pago el viernes", "gracias"]
 PERIOD_S = 3.0
 BASE_ENV = dict(os.environ)
-KINDS = ("rasa", "actions", "web", "worker")  # the processes a debtor's turn costs CPU in (Redis aside)
+KINDS = ("rasa", "actions", "web", "worker", "haproxy")  # the processes a debtor's turn costs CPU in (Redis aside)
 ROLES = (("rasa_server", "rasa"), ("actions.server", "actions"), ("gunicorn", "web"), (" web ", "web"))
 
 
@@ -62,6 +62,8 @@ def role_of(cmdline: list[str]) -> str | None:
         return "worker"
     if "redis-server" in line:
         return "redis"
+    if "haproxy" in line:
+        return "haproxy"
     return None
 
 
@@ -91,7 +93,7 @@ def usage(root_pid: int) -> tuple[Counter, Counter]:
 class Stack:
     """`make run`'s Procfile on a private var folder, database, Redis and free ports."""
 
-    def __init__(self, model: Path, speedups: bool = True) -> None:
+    def __init__(self, model: Path, speedups: bool = True, postgres: str = "") -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="recobra-load-bench-"))
         self.redis_port, self.web_port = free_port(), free_port()
         rasa_port, actions_port = free_port(), free_port()
@@ -117,6 +119,12 @@ class Stack:
         )
         self.procs: list[subprocess.Popen] = []
         self.launcher: subprocess.Popen | None = None
+        self.server_url, self.database = postgres, ""
+        if postgres:  # `make run-scaled`'s shape on a fresh database of that server, backends on free ports
+            self.database = f"recobra_load_{os.getpid()}"
+            self.env["DATABASE_URL"] = postgres.rsplit("/", 1)[0] + "/" + self.database
+            for variable in ("RECOBRA_WEB_BACKEND_PORTS", "RECOBRA_RASA_BACKEND_PORTS", "RECOBRA_ACTION_BACKEND_PORTS"):
+                self.env[variable] = f"{free_port()},{free_port()}"
 
     def start(self, debtors: int) -> None:
         from bot.platform.launcher import redis_server_binary
@@ -131,11 +139,17 @@ class Stack:
         )
         os.environ.update(self.env)
         py = sys.executable
+        if self.database:
+            self._database("CREATE")
         subprocess.run([py, "-m", "bot", "migrate"], cwd=ROOT, env=self.env, check=True, stdout=subprocess.DEVNULL)
         self._seed(debtors)
         log = open(self.tmp / "launcher.log", "wb")
         self.launcher = subprocess.Popen(
-            [py, "-m", "bot", "run"], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
+            [py, "-m", "bot", *(["run-scaled", "--demo-history", "0"] if self.database else ["run"])],
+            cwd=ROOT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_http(f"http://127.0.0.1:{self.web_port}/healthz", timeout=120)
         wait_http(f"{self.env['RASA_URL']}/", timeout=600)
@@ -166,6 +180,14 @@ class Stack:
                     ),
                 )
 
+    def _database(self, verb: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.server_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f"{verb} DATABASE {self.database}"))
+        engine.dispose()
+
     def stop(self) -> None:
         if self.launcher and self.launcher.poll() is None:
             self.launcher.terminate()
@@ -176,6 +198,14 @@ class Stack:
         for p in self.procs:
             p.terminate()
             p.wait(10)
+        if self.database:
+            from bot.store.db import get_engine
+
+            get_engine(self.env["DATABASE_URL"]).dispose()
+            try:
+                self._database("DROP")
+            except Exception as exc:  # a figure printed is worth more than a tidy server
+                print(f"   (database {self.database} left behind: {exc})")
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
@@ -338,13 +368,13 @@ def train_peer() -> Path:
 
 
 def measure(
-    name: str, model: Path, speedups: bool, rates: list[float], seconds: float
+    name: str, model: Path, speedups: bool, rates: list[float], seconds: float, postgres: str = ""
 ) -> tuple[dict[float, float], set[float]]:
     """One stack, every rate in turn; returns the CPU ms per message (all four process kinds) by rate, and the
     rates it carried (every message answered, reply p95 under 1 s)."""
     turns = max(1, round(seconds / PERIOD_S))
     counts = [round(r * PERIOD_S) for r in rates]
-    stack = Stack(model, speedups)
+    stack = Stack(model, speedups, postgres)
     totals: dict[float, float] = {}
     carried: set[float] = set()
     try:
@@ -401,6 +431,13 @@ def main() -> None:
     parser.add_argument(
         "--no-peer", dest="peer", action="store_false", help="skip main before #26 (bench/baseline/), the peer"
     )
+    parser.add_argument(
+        "--scaled",
+        metavar="POSTGRES_URL",
+        default="",
+        help="also measure `make run-scaled`'s shape on a fresh database of this PostgreSQL server "
+        "(e.g. the URL scripts/postgres.sh prints)",
+    )
     args = parser.parse_args()
     rates = [float(r) for r in args.rates.split(",")]
     model = Path(args.model).resolve()
@@ -410,6 +447,9 @@ def main() -> None:
         measure("peer (main before #26)", train_peer(), False, rates, args.seconds) if args.peer else ({}, set())
     )
     ours, carried = measure("Recobra", model, True, rates, args.seconds)
+    if args.scaled:
+        _, scaled = measure("Recobra, make run-scaled's shape", model, True, rates, args.seconds, args.scaled)
+        print(f"make run-scaled carried {', '.join(f'{r:.0f}' for r in sorted(scaled)) or 'none'} messages a second")
     print(
         f"\nRecobra carried {', '.join(f'{r:.0f}' for r in sorted(carried)) or 'none'} messages a second "
         "(all answered, p95 under 1 s)"
