@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
-from bot.messaging.rate_limit import limiter
+from bot.messaging.rate_limit import Slot, limiter
 from bot.platform.config import env_float, get_settings
 from bot.platform.masking import mask_phone
 from bot.platform.queue import Retry, fence
@@ -376,10 +376,13 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
             _save(session, message, adopt)
             return message
         _save(session, message, lambda m: setattr(m, "error_code", None))
+    slot = Slot()
     if getattr(provider, "rate_limited", False):
         cost = (message.segments or 1) if message.channel == "sms" else 1
-        if not limiter().acquire(message.from_phone or "", message.channel, cost):
+        acquired = limiter().acquire(message.from_phone or "", message.channel, cost)
+        if acquired is None:
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
+        slot = acquired
     attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
     # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
     session.commit()
@@ -387,13 +390,16 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     # waited half a minute): the new holder sends this row, so we must not (LeaseLost stops the job).
     fence()
     try:
-        result = provider.send(
-            message.to_phone,
-            message.channel,
-            body=None if message.content_sid else message.body,
-            content_sid=message.content_sid,
-            content_variables=message.content_variables,
-        )
+        try:
+            result = provider.send(
+                message.to_phone,
+                message.channel,
+                body=None if message.content_sid else message.body,
+                content_sid=message.content_sid,
+                content_variables=message.content_variables,
+            )
+        finally:
+            slot.finished()  # it counts for its sender's last second from here, not from its start
     except ProviderError as exc:
         error = exc
         if error.retryable:

@@ -49,8 +49,9 @@ return {taken, tostring(wait)}
 PACE = 0.95  # of the configured limit: scheduling jitter between the reserved slot and the send stays under it
 
 
-# The hard guarantee: sends started in the last second, per sender. A slot's holder may be late (the GIL, a commit)
-# and then send right behind the next one; the pace alone let 83 through against 80 that way.
+# The hard guarantee: per sender, the sends in flight or finished in the last second. A send counts from its start
+# until a second after its HTTP call ended, so one that reaches Twilio late (a new connection, the GIL, a commit)
+# still counts when the next ones start: they cannot arrive together. The pace alone let 86 through against 80.
 _WINDOW = """
 local cap = tonumber(ARGV[1])
 local t = redis.call('TIME')
@@ -58,15 +59,38 @@ local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 1)
 if redis.call('ZCARD', KEYS[1]) < cap then
   local n = redis.call('INCR', KEYS[1] .. ':n')
-  redis.call('ZADD', KEYS[1], now, tostring(n))
-  redis.call('PEXPIRE', KEYS[1], 2000)
-  redis.call('PEXPIRE', KEYS[1] .. ':n', 2000)
-  return '0'
+  -- in flight: counted until it ends (or, if its process died, until the provider's timeout has passed)
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), tostring(n))
+  redis.call('PEXPIRE', KEYS[1], 1000 * (tonumber(ARGV[2]) + 2))
+  redis.call('PEXPIRE', KEYS[1] .. ':n', 1000 * (tonumber(ARGV[2]) + 2))
+  return {1, tostring(n)}
 end
 local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-return tostring(math.max(0.001, tonumber(oldest[2]) + 1 - now))
+return {0, tostring(math.max(0.001, math.min(1.0, tonumber(oldest[2]) + 1 - now)))}
 """
-WINDOW_SHARE = 0.975  # of the limit: the share of a second's sends started in it; the rest is arrival jitter
+_FINISHED = """
+local t = redis.call('TIME')
+redis.call('ZADD', KEYS[1], 'XX', tonumber(t[1]) + tonumber(t[2]) / 1000000, ARGV[1])
+return 1
+"""
+IN_FLIGHT_S = 30  # the longest a provider call may take (the HTTP timeout): an orphan's entry lasts that long
+
+
+class Slot:
+    """A send's place in its sender's last second: truthy; ``finished()`` when the provider call has ended."""
+
+    def __init__(self, limiter: RateLimiter | None = None, key: str = "", member: str = "") -> None:
+        self._limiter, self._key, self._member = limiter, key, member
+
+    def __bool__(self) -> bool:
+        return True
+
+    def finished(self) -> None:
+        if self._limiter is not None and self._member:
+            self._limiter._finish(self._key, self._member)
+
+
+WINDOW_SHARE = 1.0  # of the limit: sends in flight or ended in the last second
 
 
 class RateLimiter:
@@ -81,6 +105,7 @@ class RateLimiter:
         self._redis = redis_client
         self._script: Any = None  # redis-py's Script, registered on first use
         self._window: Any = None
+        self._finished: Any = None
 
     @property
     def redis(self):
@@ -111,28 +136,36 @@ class RateLimiter:
         taken, wait = self._reserve(sender, channel, cost, 0.0)
         return 0.0 if taken else max(wait, 1e-6)
 
-    def acquire(self, sender: str, channel: str, cost: float = 1.0, max_wait: float = 30.0) -> bool:
-        """Take ``cost`` tokens, waiting for a reserved slot up to ``max_wait`` seconds; False (nothing taken)
-        when the next slot is further away."""
+    def acquire(self, sender: str, channel: str, cost: float = 1.0, max_wait: float = 30.0) -> Slot | None:
+        """Take ``cost`` tokens, waiting for a reserved slot up to ``max_wait`` seconds; then a place among the
+        last second's sends. None (nothing taken) when the next slot is further away; call ``finished()`` on the
+        slot once the provider call has ended."""
         deadline = time.monotonic() + max_wait
         taken, wait = self._reserve(sender, channel, cost, max_wait)
         if not taken:
-            return False
+            return None
         if wait > 0:
             time.sleep(wait)
         rate, _ = self.rate(channel)
         if rate <= 0:
-            return True
+            return Slot()
         cap = max(1, int(rate / PACE * WINDOW_SHARE))
         if self._window is None:
             self._window = self.redis.register_script(_WINDOW)
+        key = f"recobra:rate:{channel}:{sender}:sent"
         while True:  # the slot is ours: now the last second's sends must leave room
-            late = float(self._window(keys=[f"recobra:rate:{channel}:{sender}:sent"], args=[cap]))
-            if late <= 0:
-                return True
-            if time.monotonic() + late > deadline + 1.0:
-                return True  # the pace already holds it back; never starve a reserved slot
-            time.sleep(late)
+            placed, value = self._window(keys=[key], args=[cap, IN_FLIGHT_S])
+            value = value.decode() if isinstance(value, bytes) else str(value)
+            if int(placed):
+                return Slot(self, key, value)
+            if time.monotonic() > deadline + IN_FLIGHT_S:
+                return Slot()  # never starve a reserved slot (orphaned entries expire within IN_FLIGHT_S)
+            time.sleep(float(value))
+
+    def _finish(self, key: str, member: str) -> None:
+        if self._finished is None:
+            self._finished = self.redis.register_script(_FINISHED)
+        self._finished(keys=[key], args=[member])
 
 
 _limiter: RateLimiter | None = None

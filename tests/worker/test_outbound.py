@@ -233,9 +233,11 @@ def test_no_second_carries_more_than_the_senders_limit(redis_client):
 
         def sender(limiter: rate_limit.RateLimiter) -> None:
             for _ in range(10):
-                assert limiter.acquire("+1800", "whatsapp", max_wait=10)
+                slot = limiter.acquire("+1800", "whatsapp", max_wait=10)
+                assert slot
                 with lock:
                     sent.append(time.monotonic())
+                slot.finished()
 
         threads = [threading.Thread(target=sender, args=(limiters[i % 2],)) for i in range(8)]
         for t in threads:
@@ -246,6 +248,31 @@ def test_no_second_carries_more_than_the_senders_limit(redis_client):
         most = max(sum(1 for t in sent[i:] if t < start + 1.0) for i, start in enumerate(sent))
         assert most <= 40, most
         assert len(sent) / (sent[-1] - sent[0]) > 40 * rate_limit.PACE * 0.9  # the pace holds
+    finally:
+        set_env(RECOBRA_RATE_WHATSAPP=None)
+
+
+@pytest.mark.slow
+def test_a_send_still_in_flight_keeps_its_place_in_the_senders_second(redis_client):
+    """A send whose call to Twilio has not ended still counts: the next sends wait for it instead of arriving
+    together with it (that is how 86 reached Twilio in one second against 80)."""
+    import threading
+
+    set_env(RECOBRA_RATE_WHATSAPP="4")
+    try:
+        limiter = rate_limit.RateLimiter(redis_client)
+        slow = [limiter.acquire("+1900", "whatsapp", max_wait=10) for _ in range(4)]  # 4 calls still running
+        assert all(slow)
+        got: list[float] = []
+        fifth = threading.Thread(target=lambda: got.append(bool(limiter.acquire("+1900", "whatsapp", max_wait=10))))
+        fifth.start()
+        fifth.join(timeout=1.5)
+        assert fifth.is_alive() and not got, "the fifth send waited for the four in flight"
+        ended = time.monotonic()
+        slow[0].finished()
+        fifth.join(timeout=5)
+        assert got == [True]
+        assert time.monotonic() - ended >= 0.9  # a second after the first call ended, not at once
     finally:
         set_env(RECOBRA_RATE_WHATSAPP=None)
 
