@@ -18,26 +18,10 @@ from bot.language.amounts import resolve_installments
 from bot.language.dates import MONTH_BY_PREFIX, SPANISH_MONTHS, SPANISH_WEEKDAYS
 from bot.language.dates import resolve_date as nlu_resolve_date
 from bot.language.payment_terms import readable
-from bot.language.text import strip_accents
+from bot.language.text import NUMBER_WORDS, strip_accents
 
 MONTHS = list(SPANISH_MONTHS)
 WEEKDAYS = [strip_accents(day) for day in SPANISH_WEEKDAYS]
-NUMBER_WORDS = {
-    "un": 1,
-    "una": 1,
-    "uno": 1,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "once": 11,
-    "doce": 12,
-}
 
 
 def _plain(text: str) -> str:

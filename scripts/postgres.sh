@@ -4,10 +4,7 @@
 set -eu
 PGPORT=${PGPORT:-55432}
 PGDATA=${PGDATA:-/tmp/recobra-pg}
-if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2 && apt-get install -y -qq postgresql >/dev/null
-fi
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || "$(dirname "$0")/apt_install.sh" postgresql
 BIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 if [ ! -f "$PGDATA/PG_VERSION" ]; then

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from bot.language.text import normalise
+from bot.language.text import NUMBER_WORDS, normalise
 
 
 def _any(*patterns: str) -> re.Pattern[str]:
@@ -83,19 +83,8 @@ _PLAN = _any(
     r"\bpor partes\b|\bde a poco\b|\bde a poquito\b|\ben pagos\b",
 )
 
-_COUNT_WORDS = {
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
-    "diez": 10,
-    "once": 11,
-    "doce": 12,
-}
+# a plan has two instalments or more ("en una cuota" is no plan)
+_COUNT_WORDS = {word: n for word, n in NUMBER_WORDS.items() if n >= 2}
 # "en 3 cuotas", "a seis meses", "en 4 pagos", "dividido en dos partes": the count of a plan (never "3 meses de
 # atraso": the count must follow "en", "a" or "de a" and name instalments)
 _COUNT = re.compile(
