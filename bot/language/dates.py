@@ -29,7 +29,7 @@ import dateparser
 from babel.dates import get_day_names, get_month_names
 from text_to_num import alpha2digit
 
-from bot.language.text import normalise
+from bot.language.text import NUMBER_WORDS, normalise
 
 DEFAULT_TZ = "America/Bogota"
 # Names as the debtor reads them (CLDR through babel): Monday first, January first, accented.
@@ -186,18 +186,9 @@ def _day_of_month(today: dt.date, day: int, months_ahead: int = 0) -> dt.date | 
 # "5 días más", "una semana más" ("semanita" is repaired to "semana"), "dos meses más": more time
 # small counts text2num leaves as words ("en dos semanas": it converts no lone number below ten)
 _COUNT_WORDS = {
-    "un": 1,
-    "una": 1,
+    **{word: n for word, n in NUMBER_WORDS.items() if n <= 9 and word != "uno"},
     "un par de": 2,
     "par de": 2,
-    "dos": 2,
-    "tres": 3,
-    "cuatro": 4,
-    "cinco": 5,
-    "seis": 6,
-    "siete": 7,
-    "ocho": 8,
-    "nueve": 9,
 }
 _COUNT = r"(\d+|" + "|".join(sorted(_COUNT_WORDS, key=len, reverse=True)) + ")"
 _MORE_TIME = re.compile(rf"\b{_COUNT}\s+(dia|dias|semana|semanas|mes|meses)\s+mas\b")

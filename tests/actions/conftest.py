@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
@@ -11,6 +11,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from bot.language import local_today
 from bot.platform.config import ROOT
 
 
@@ -99,6 +100,35 @@ def ent(entity: str, value: Any, text: str | None = None, start: int | None = No
     if text is not None and start is not None:
         out.update(start=start, end=start + len(text))
     return out
+
+
+PHONE = "+573001112233"  # the default debtor's (tests/conftest.py make_debtor)
+MX_PHONE = "+525512340000"
+
+
+def verified(convo: Any) -> Conversation:
+    """The default debtor's conversation, past the greeting and the identity check."""
+    return convo(PHONE, introduced=True, verified=True)
+
+
+def mx_debtor(make_debtor: Any, due_in_days: int) -> Any:
+    """A Mexican debtor (Mexico City) with one MXN invoice due ``due_in_days`` from their own today."""
+    today = local_today(tz="America/Mexico_City")
+    return make_debtor(
+        "MX-1",
+        phone=MX_PHONE,
+        country="MX",
+        timezone="America/Mexico_City",
+        document_last4="2045",
+        invoices=[
+            {
+                "external_id": "MX-F1",
+                "amount": "1000.00",
+                "currency": "MXN",
+                "due_date": (today + timedelta(days=due_in_days)).isoformat(),
+            }
+        ],
+    )
 
 
 @pytest.fixture()

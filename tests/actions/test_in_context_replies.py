@@ -31,7 +31,6 @@ from actions.catalogue import (
     ActionVerifyIdentity,
 )
 from bot.billing import accounts
-from bot.language import local_today
 from bot.store.models import (
     Debtor,
     DueDateChange,
@@ -42,33 +41,7 @@ from bot.store.models import (
     PaymentPlan,
     Promise,
 )
-from tests.actions.conftest import ent
-
-PHONE = "+573001112233"
-MX_PHONE = "+525512340000"
-
-
-def verified(convo):
-    return convo(PHONE, introduced=True, verified=True)
-
-
-def _mx_debtor(make_debtor, due_in_days: int):
-    today = local_today(tz="America/Mexico_City")
-    return make_debtor(
-        "MX-1",
-        phone=MX_PHONE,
-        country="MX",
-        timezone="America/Mexico_City",
-        document_last4="2045",
-        invoices=[
-            {
-                "external_id": "MX-F1",
-                "amount": "1000.00",
-                "currency": "MXN",
-                "due_date": (today + timedelta(days=due_in_days)).isoformat(),
-            }
-        ],
-    )
+from tests.actions.conftest import MX_PHONE, PHONE, ent, mx_debtor, verified
 
 
 def reasons_recorded(session) -> list[str]:
@@ -92,7 +65,7 @@ async def test_a_yes_after_a_no_entendi_does_not_answer_the_link_offer_of_an_ear
 
 async def test_a_yes_after_another_question_does_not_send_the_link(convo, make_debtor, session):
     """The due date asked for after the balance: «sí» answers that question (asked again), never the old offer."""
-    _mx_debtor(make_debtor, due_in_days=3)
+    mx_debtor(make_debtor, due_in_days=3)
     c = convo(MX_PHONE, introduced=True, verified=True)
     await c.say("cuánto debo?", "check_balance", ActionShowBalance)
     assert await c.say("se puede postergar el vencimiento?", "request_due_date_change", ActionRequestDueDateChange) == [
@@ -120,7 +93,7 @@ async def test_a_yes_given_before_the_identity_check_still_answers_the_offer_aft
 async def test_a_short_correction_of_the_due_date_replaces_it_and_the_yes_saves_the_new_day(
     convo, make_debtor, session
 ):
-    debtor = _mx_debtor(make_debtor, due_in_days=2)
+    debtor = mx_debtor(make_debtor, due_in_days=2)
     c = convo(MX_PHONE, introduced=True, verified=True)
     today = accounts.local_today(debtor)
     first, wanted = today + timedelta(days=5), today + timedelta(days=8)
@@ -136,7 +109,7 @@ async def test_a_short_correction_of_the_due_date_replaces_it_and_the_yes_saves_
 
 
 async def test_no_and_another_count_replaces_the_plan(convo, make_debtor, session):
-    _mx_debtor(make_debtor, due_in_days=0)
+    mx_debtor(make_debtor, due_in_days=0)
     c = convo(MX_PHONE, introduced=True, verified=True)
     await c.say("quiero pagar en cuotas", "request_payment_plan", ActionOfferPaymentPlan)
     assert await c.say("en 2", "inform", ActionProcessInform) == ["utter_confirm_plan"]
@@ -218,7 +191,7 @@ async def test_an_answer_put_off_read_as_a_reason_records_no_reason(convo, make_
 
 
 async def test_a_due_date_request_that_names_the_day_reads_it_back(convo, make_debtor):
-    debtor = _mx_debtor(make_debtor, due_in_days=3)
+    debtor = mx_debtor(make_debtor, due_in_days=3)
     c = convo(MX_PHONE, introduced=True, verified=True)
     wanted = accounts.local_today(debtor) + timedelta(days=9)
     replies = await c.say(
@@ -231,7 +204,7 @@ async def test_a_due_date_request_that_names_the_day_reads_it_back(convo, make_d
 
 
 async def test_a_day_followed_by_pe_is_the_day(convo, make_debtor):
-    debtor = _mx_debtor(make_debtor, due_in_days=3)
+    debtor = mx_debtor(make_debtor, due_in_days=3)
     c = convo(MX_PHONE, introduced=True, verified=True)
     wanted = accounts.local_today(debtor) + timedelta(days=8)
     await c.say("se puede postergar la fecha de vencimiento?", "request_due_date_change", ActionRequestDueDateChange)

@@ -13,13 +13,7 @@ from actions.catalogue import (
 )
 from bot.billing import accounts
 from bot.store.models import Invoice, NonpaymentReason, Promise
-from tests.actions.conftest import ent
-
-PHONE = "+573001112233"
-
-
-def verified(convo):
-    return convo(PHONE, introduced=True, verified=True)
+from tests.actions.conftest import ent, verified
 
 
 async def test_promise_confirmed_and_stored(convo, make_debtor, session):

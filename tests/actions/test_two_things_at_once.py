@@ -26,17 +26,10 @@ from actions.catalogue import (
     ActionShowBalance,
 )
 from bot.billing import accounts
-from bot.language import local_today
 from bot.store.models import DueDateChange, Handoff, Invoice, NonpaymentReason, PaymentLink, PaymentPlan, Promise
-from tests.actions.conftest import ent
+from tests.actions.conftest import MX_PHONE, PHONE, ent, mx_debtor, verified
 
-PHONE = "+573001112233"
-MX_PHONE = "+525512340000"
 NOISE = "uff la verdad no sé qué decirle jajaja qué pena con usted"
-
-
-def verified(convo):
-    return convo(PHONE, introduced=True, verified=True)
 
 
 def reasons_recorded(session) -> list[tuple[str, str]]:
@@ -215,27 +208,8 @@ async def test_a_new_day_inside_a_remark_corrects_the_promise_and_is_read_back_a
     assert promise.promised_date.day == 22 and promise.promised_date > accounts.local_today(debtor)
 
 
-def _mx_debtor(make_debtor, due_in_days: int):
-    today = local_today(tz="America/Mexico_City")
-    return make_debtor(
-        "MX-1",
-        phone=MX_PHONE,
-        country="MX",
-        timezone="America/Mexico_City",
-        document_last4="2045",
-        invoices=[
-            {
-                "external_id": "MX-F1",
-                "amount": "1000.00",
-                "currency": "MXN",
-                "due_date": (today + timedelta(days=due_in_days)).isoformat(),
-            }
-        ],
-    )
-
-
 async def test_a_new_day_inside_a_remark_corrects_the_due_date_change(convo, make_debtor, session):
-    debtor = _mx_debtor(make_debtor, due_in_days=2)
+    debtor = mx_debtor(make_debtor, due_in_days=2)
     c = convo(MX_PHONE, introduced=True, verified=True)
     today = accounts.local_today(debtor)
     await c.say("me la mueven 5 días?", "request_due_date_change", ActionRequestDueDateChange)
@@ -253,7 +227,7 @@ async def test_a_new_day_inside_a_remark_corrects_the_due_date_change(convo, mak
 
 
 async def test_a_count_inside_a_remark_corrects_the_plan(convo, make_debtor, session):
-    _mx_debtor(make_debtor, due_in_days=0)
+    mx_debtor(make_debtor, due_in_days=0)
     c = convo(MX_PHONE, introduced=True, verified=True)
     await c.say("en cuántas cuotas puedo pagar?", "request_payment_plan", ActionOfferPaymentPlan)
     assert await c.say("3", "inform", ActionProcessInform) == ["utter_confirm_plan"]
@@ -319,7 +293,7 @@ async def test_no_day_before_the_limit_offers_the_plan_the_bot_spoke_of(convo, m
 
 
 async def test_no_day_before_the_due_date_limit_offers_a_person(convo, make_debtor, session):
-    _mx_debtor(make_debtor, due_in_days=2)
+    mx_debtor(make_debtor, due_in_days=2)
     c = convo(MX_PHONE, introduced=True, verified=True)
     assert await c.say("me cambian la fecha?", "request_due_date_change", ActionRequestDueDateChange) == [
         "utter_ask_new_due_date"
