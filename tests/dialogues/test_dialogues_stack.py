@@ -47,7 +47,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def stack(database_url: str, redis_url: str, tmp_path: Path):
+def stack(database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from bot.platform.config import reset_settings
     from tests.dialogues import run
 
@@ -61,8 +61,8 @@ def stack(database_url: str, redis_url: str, tmp_path: Path):
         "ACTION_SERVER_TOKEN": "dialogues-action-token",
         "RASA_JWT_SECRET": "dialogues-jwt-secret",
     }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
     reset_settings()
     proc = run.start_stack(env["PUBLIC_BASE_URL"], env["RASA_URL"], tmp_path / "stack.log", timeout=400)
     try:
@@ -74,11 +74,7 @@ def stack(database_url: str, redis_url: str, tmp_path: Path):
         )
     finally:
         run.stop_stack(proc)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        monkeypatch.undo()
         reset_settings()
 
 

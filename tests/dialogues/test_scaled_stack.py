@@ -46,7 +46,9 @@ def listening(port: int) -> bool:
     return any(c.laddr.port == port and c.status == psutil.CONN_LISTEN for c in psutil.net_connections("tcp"))
 
 
-def test_the_scaled_stack_answers_a_conversation_and_stops_clean(redis_url: str, tmp_path: Path):
+def test_the_scaled_stack_answers_a_conversation_and_stops_clean(
+    redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     from bot.platform.config import reset_settings
     from tests.dialogues import run, spec
 
@@ -98,19 +100,15 @@ def test_the_scaled_stack_answers_a_conversation_and_stops_clean(redis_url: str,
         assert sum(c[1:] == ["-m", "bot", "worker"] for c in commands) == 2
         assert any("haproxy" in c[0] for c in commands) and any(c[0].endswith("/postgres") for c in commands)
 
-        saved = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
         reset_settings()
         try:
             stack = run.Stack(web, web, env["RECOBRA_API_KEY"], env["TWILIO_AUTH_TOKEN"])
             balance = run.select(spec.load(), ["co-balance-1"])[0]  # a greeting, the 4 digits, the balance
             result = run.run_one(stack, balance)
         finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+            monkeypatch.undo()
             reset_settings()
         assert result.passed, run.failure_report(result)
         assert len(result.exchanges) == 2 and all(ex.replies for ex in result.exchanges)
