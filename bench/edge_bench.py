@@ -214,6 +214,29 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def post_signed(session, url: str, validator, phone: str, text: str):
+    """One debtor WhatsApp message as Twilio posts it: form-encoded, signed with the account's token."""
+    import secrets
+
+    params = {
+        "MessageSid": "SM" + secrets.token_hex(16),
+        "AccountSid": "AC" + "0" * 32,
+        "From": f"whatsapp:{phone}",
+        "To": "whatsapp:+15005550006",
+        "Body": text,
+        "NumMedia": "0",
+    }
+    return session.post(
+        url,
+        data=urlencode(params),
+        timeout=30,
+        headers={
+            "X-Twilio-Signature": validator.compute_signature(url, params),
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+
 def cpu_by_role(roles: dict[int, str]) -> Counter:
     """CPU seconds (user + system) used so far by each role's processes and their children."""
     import psutil
@@ -239,11 +262,13 @@ def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:
         raise SystemExit("no trained model in models/: run `make model` first (or pass --agent echo)")
     reset_settings()
     endpoints = write_endpoints(tmp / "endpoints.yml")
-    rasa = str(Path(sys.executable).parent / "rasa")
     spawn([sys.executable, "-m", "actions.server", "-p", str(actions_port)], "actions")
     spawn(
         [
-            rasa,
+            # as `make run` starts it: Rasa with channels/rasa_speedups.py and one BLAS thread
+            sys.executable,
+            "-m",
+            "channels.rasa_server",
             "run",
             "-i",
             "127.0.0.1",
@@ -325,7 +350,6 @@ def direct(
 
 
 def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[int]]) -> float:
-    import secrets
 
     import requests
     from twilio.request_validator import RequestValidator
@@ -363,25 +387,8 @@ def edge(web_port: int, phones: list[str], texts: list[str], replies: list[list[
         out = []
         for n, text in enumerate(texts):
             before = redis.llen(OUTBOX_TO + phone)
-            sid = "SM" + secrets.token_hex(16)
-            params = {
-                "MessageSid": sid,
-                "AccountSid": "AC" + "0" * 32,
-                "From": f"whatsapp:{phone}",
-                "To": "whatsapp:+15005550006",
-                "Body": text,
-                "NumMedia": "0",
-            }
             t0 = time.perf_counter()
-            r = s.post(
-                url,
-                data=urlencode(params),
-                timeout=30,
-                headers={
-                    "X-Twilio-Signature": validator.compute_signature(url, params),
-                    "Content-Type": "application/x-www-form-urlencoded",
-                },
-            )
+            r = post_signed(s, url, validator, phone, text)
             acks.append(time.perf_counter() - t0)
             if r.status_code != 200:
                 failures.append(f"HTTP {r.status_code}")

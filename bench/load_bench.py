@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import secrets
 import shutil
 import statistics
 import subprocess
@@ -36,13 +35,12 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from edge_bench import free_port, pct, wait_http  # noqa: E402
+from edge_bench import free_port, pct, post_signed, wait_http  # noqa: E402
 
 TOKEN = "bench-twilio-token"
 LAST4 = "4321"
@@ -236,24 +234,8 @@ class Load:
     def post(self, number: str, text: str) -> tuple[float, bool]:
         s = getattr(self.local, "session", None) or self.requests.Session()
         self.local.session = s
-        params = {
-            "MessageSid": "SM" + secrets.token_hex(16),
-            "AccountSid": "AC" + "0" * 32,
-            "From": f"whatsapp:{number}",
-            "To": "whatsapp:+15005550006",
-            "Body": text,
-            "NumMedia": "0",
-        }
         t0 = time.perf_counter()
-        r = s.post(
-            self.url,
-            data=urlencode(params),
-            timeout=30,
-            headers={
-                "X-Twilio-Signature": self.validator.compute_signature(self.url, params),
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
+        r = post_signed(s, self.url, self.validator, number, text)
         return time.perf_counter() - t0, r.status_code == 200
 
     def replies_per_turn(self, number: str, turns: int) -> tuple[list[int], list[float]]:
