@@ -47,6 +47,11 @@ from bot.platform.launcher import (
 )
 
 REPLICAS = 2
+# A process that stops is started again after RESTART_DELAY_S, as systemd or Kubernetes would do; one that stops
+# GIVE_UP_AFTER times in a row within QUICK_EXIT_S of starting is broken, not unlucky: the stack stops, loudly.
+RESTART_DELAY_S = 1
+QUICK_EXIT_S = 10
+GIVE_UP_AFTER = 5
 DEFAULT_PG_PORT = 55433  # scripts/postgres.sh's test cluster has 55432
 PG_USER = "recobra"
 PG_DATABASE = "recobra"
@@ -183,6 +188,25 @@ def scaled_procfile(var_dir: Path, ports: ScaledPorts, haproxy_cfg: Path, bundle
         lines.append(f"web{i}: {web_command(port, host='127.0.0.1')}")
     lines += [f"worker{i}: {worker_command()}" for i in range(1, REPLICAS + 1)]
     return "\n".join(lines) + "\n"
+
+
+def supervised(name: str, command: str) -> str:
+    """``command`` in a shell loop that starts it again when it stops (killed, crashed), so one process's death is
+    a fault the others ride out, as in production, not the end of the whole stack (honcho stops every process when
+    one exits). honcho's SIGTERM reaches the whole process group: the loop and the process stop together."""
+    return (
+        f"n=0; while :; do t=$(date +%s); ({command}); rc=$?; "
+        f"if [ $(($(date +%s) - t)) -lt {QUICK_EXIT_S} ]; then n=$((n + 1)); else n=1; fi; "
+        f'if [ $n -ge {GIVE_UP_AFTER} ]; then echo "{name} stopped ($rc) {GIVE_UP_AFTER} times within '
+        f'{QUICK_EXIT_S} s of starting: giving up" >&2; exit $rc; fi; '
+        f'echo "{name} stopped ($rc): starting it again in {RESTART_DELAY_S} s" >&2; sleep {RESTART_DELAY_S}; done'
+    )
+
+
+def supervised_procfile(procfile: str) -> str:
+    """Every line of ``procfile`` under :func:`supervised`."""
+    entries = (line.split(": ", 1) for line in procfile.splitlines() if line.strip())
+    return "".join(f"{name}: {supervised(name, command)}\n" for name, command in entries)
 
 
 def scaled_environment(ports: ScaledPorts, database_url: str, environ: Mapping[str, str]) -> dict[str, str]:
@@ -419,7 +443,7 @@ def run_scaled(demo_history: int = 3000) -> int:
         config = var_dir / "haproxy.cfg"
         write_private(config, haproxy_config(ports, get_settings().web_host))
         procfile_path = var_dir / "Procfile.scaled"
-        procfile_path.write_text(scaled_procfile(var_dir, ports, config, bundled_redis))
+        procfile_path.write_text(supervised_procfile(scaled_procfile(var_dir, ports, config, bundled_redis)))
         code = run_honcho(procfile_path)
     except KeyboardInterrupt:
         code = 130
