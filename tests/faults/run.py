@@ -54,6 +54,7 @@ PAY_SCRIPT = ["hola", LAST4, "mándeme el link de pago"]
 THINK_S = 1.5
 TURN_WAIT_S = 150.0  # a reply later than this is "missing" for the figures (the worker's own retries are shorter)
 FAULT_AT_S = 4.0
+ASK_AGAIN = "Disculpe, tuve un problema para responder su mensaje. ¿Me lo puede enviar de nuevo, por favor?"
 MUST_BE_ZERO = (
     "inbound_lost",
     "replies_duplicated",
@@ -75,6 +76,7 @@ class Outcome:
     debtors: int = 0
     messages: int = 0
     redelivered: int = 0  # webhooks posted again because the first delivery was not acknowledged
+    asked_again: int = 0  # "please write again" (the bot answered nothing), and the debtor did
     inbound_lost: int = 0
     replies_duplicated: int = 0
     replies_missing: int = 0
@@ -93,7 +95,9 @@ class Outcome:
     # not printed: what the end-of-run count needs
     phones: list[str] = field(default_factory=list, repr=False)
     sids: list[str] = field(default_factory=list, repr=False)
+    payment_ids: dict[str, bool] = field(default_factory=dict, repr=False)  # Mercado Pago id -> approved
     turns: dict[str, int] = field(default_factory=dict, repr=False)
+    posted: dict[str, int] = field(default_factory=dict, repr=False)
 
     def failed(self) -> list[str]:
         return [name for name in MUST_BE_ZERO if getattr(self, name)]
@@ -118,7 +122,7 @@ def seed_debtors(prefix: str, phones: list[str], due: date) -> None:
                         "document": f"{52000000 + i}{LAST4}",
                         "invoices": [
                             {
-                                "external_id": f"{prefix}-{i}-F1",
+                                "external_id": "F1",
                                 "amount": "100000",
                                 "currency": "COP",
                                 "due_date": due.isoformat(),
@@ -191,23 +195,33 @@ class Conversations:
 
         def converse(i: int, phone: str) -> None:
             time.sleep(i * 0.08)  # the debtors start spread over a few seconds
-            base = self.stack.twilio.count(phone)
+            twilio = self.stack.twilio
+            base = twilio.count(phone, skip=ASK_AGAIN)
             for k, text in enumerate(script):
-                sid = "SM" + secrets.token_hex(16)
                 sent = time.monotonic()
-                if not self.post(phone, text, sid, outcome):
-                    with lock:
-                        outcome.notes.append(f"{phone} turn {k}: never acknowledged")
-                    return
-                with lock:
-                    outcome.sids.append(sid)
-                    outcome.turns[phone] = k + 1
-                while self.stack.twilio.count(phone) - base < cumulative[k]:
-                    if time.monotonic() - sent > TURN_WAIT_S:
+                for _attempt in range(3):  # a person asked to write again does so
+                    sid = "SM" + secrets.token_hex(16)
+                    apologies = twilio.count(phone) - twilio.count(phone, skip=ASK_AGAIN)
+                    if not self.post(phone, text, sid, outcome):
                         with lock:
-                            outcome.notes.append(f"{phone} turn {k}: no reply within {TURN_WAIT_S:g} s")
+                            outcome.notes.append(f"{phone} turn {k}: never acknowledged")
                         return
-                    time.sleep(0.05)
+                    with lock:
+                        outcome.sids.append(sid)
+                        outcome.turns[phone] = k + 1
+                        outcome.posted[phone] = outcome.posted.get(phone, 0) + 1
+                    while twilio.count(phone, skip=ASK_AGAIN) - base < cumulative[k]:
+                        if twilio.count(phone) - twilio.count(phone, skip=ASK_AGAIN) > apologies:
+                            break
+                        if time.monotonic() - sent > TURN_WAIT_S:
+                            with lock:
+                                outcome.notes.append(f"{phone} turn {k}: no reply within {TURN_WAIT_S:g} s")
+                            return
+                        time.sleep(0.05)
+                    else:
+                        break
+                    with lock:
+                        outcome.asked_again += 1
                 with lock:
                     waits.append(time.monotonic() - sent)
                 time.sleep(THINK_S)
@@ -246,9 +260,9 @@ def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list
     undisturbed = [body for turn in expected for body in turn]
     with session_scope() as session:
         rows = dict(
-            session.execute(select(Message.provider_sid, Message.status).where(Message.provider_sid.in_(outcome.sids)))
-            .tuples()
-            .all()
+            session.execute(
+                select(Message.provider_sid, Message.status).where(Message.provider_sid.in_(outcome.sids))
+            ).all()
         )
         promises = dict(
             session.execute(
@@ -256,9 +270,7 @@ def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list
                 .join(Promise, Promise.debtor_id == Debtor.id)
                 .where(Debtor.phone.in_(outcome.phones))
                 .group_by(Debtor.phone)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         tracker = {
             sender: (int(users), int(starts))
@@ -272,20 +284,25 @@ def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list
     outcome.inbound_lost = sum(1 for sid in outcome.sids if rows.get(sid) != "processed")
     outcome.promises_twice = sum(max(0, n - 1) for n in promises.values())
     for phone in outcome.phones:
-        got = stack.twilio.bodies(phone)
+        got = stack.twilio.bodies(phone, skip=ASK_AGAIN)
         want = undisturbed[: sum(len(t) for t in expected[: outcome.turns.get(phone, 0)])]
         outcome.replies_duplicated += max(0, len(got) - len(want))
         outcome.replies_missing += max(0, len(want) - len(got))
         if got != want:
             outcome.off_script += 1
+            at = next((i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w), min(len(got), len(want)))
+            outcome.notes.append(
+                f"{phone} off script at reply {at + 1}: got {got[at : at + 1]!r}, "
+                f"the undisturbed one {want[at : at + 1]!r}"
+            )
         digits = phone.lstrip("+")
         mine = [v for sender, v in tracker.items() if sender.lstrip("+").endswith(digits) or digits in sender]
         users = sum(u for u, _ in mine)
         starts = sum(s for _, s in mine)
-        turns = outcome.turns.get(phone, 0)
-        if starts > 1 or users < turns:
+        sent = outcome.posted.get(phone, 0)  # every message posted, a repeat after "write again" included
+        if starts > 1 or users < outcome.turns.get(phone, 0):
             outcome.reset += 1
-        outcome.rasa_turns_twice += max(0, users - turns)
+        outcome.rasa_turns_twice += max(0, users - sent)
 
 
 # --- the scenarios --------------------------------------------------------------------------------------------
@@ -393,6 +410,7 @@ def run_payments(stack: FaultStack, convos: Conversations, phones: list[str]) ->
         approved, rejected = str(8_100_000 + 2 * n), str(8_100_001 + 2 * n)
         stack.mp.add_payment(rejected, reference, float(amount), status="rejected", status_detail="cc_rejected_other")
         stack.mp.add_payment(approved, reference, float(amount))
+        outcome.payment_ids.update({approved: True, rejected: False})
         first = "req-" + secrets.token_hex(6)
         deliveries += [(approved, first), (approved, "req-" + secrets.token_hex(6)), (approved, first)]
         deliveries += [(rejected, "req-" + secrets.token_hex(6))] * 2
@@ -401,53 +419,50 @@ def run_payments(stack: FaultStack, convos: Conversations, phones: list[str]) ->
         list(pool.map(lambda d: mp_notify(stack, *d), deliveries))
     outcome.phones, outcome.debtors = phones, len(phones)
     outcome.messages = len(deliveries)
-    refs = {reference: Decimal(str(amount)) for _, reference, amount in links}
+    approved = [pid for pid, ok in outcome.payment_ids.items() if ok]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and not all(paid == 1 for paid in applied_payments(refs).values()):
+    while time.monotonic() < deadline and not all(n == 1 for n in applications(approved).values()):
         time.sleep(0.5)
     outcome.back_after_s = round(time.monotonic() - started, 1)
     return outcome
 
 
-def applied_payments(refs: dict[str, Decimal]) -> dict[str, int]:
-    """For each link reference: how many times an approved payment reduced a balance (its allocations)."""
+def applications(payment_ids: list[str]) -> dict[str, int]:
+    """For each Mercado Pago payment id: how many times it reduced a balance (its allocations not reversed)."""
     from sqlalchemy import func, select
 
     from bot.store import session_scope
-    from bot.store.models import Payment, PaymentAllocation, PaymentLink
+    from bot.store.models import Payment, PaymentAllocation
 
     with session_scope() as session:
         counted = dict(
             session.execute(
-                select(PaymentLink.reference, func.count(PaymentAllocation.id))
-                .join(Payment, Payment.payment_link_id == PaymentLink.id)
+                select(Payment.provider_id, func.count(PaymentAllocation.id))
                 .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
-                .where(PaymentLink.reference.in_(list(refs)), PaymentAllocation.reversed_at.is_(None))
-                .group_by(PaymentLink.reference)
-            )
-            .tuples()
-            .all()
+                .where(Payment.provider_id.in_(payment_ids), PaymentAllocation.reversed_at.is_(None))
+                .group_by(Payment.provider_id)
+            ).all()
         )
-    return {reference: int(counted.get(reference, 0)) for reference in refs}
+    return {pid: int(counted.get(pid, 0)) for pid in payment_ids}
 
 
 def count_payments(stack: FaultStack, outcome: Outcome) -> None:
+    """Each approved payment applied exactly once, a rejected attempt never; every balance paid off."""
     from sqlalchemy import select
 
     from bot.store import session_scope
-    from bot.store.models import Debtor, Invoice, PaymentLink
+    from bot.store.models import Debtor, Invoice
 
+    counts = applications(list(outcome.payment_ids))
+    approved = {pid for pid, ok in outcome.payment_ids.items() if ok}
+    outcome.payments_twice = sum(max(0, n - 1) for pid, n in counts.items() if pid in approved)
+    outcome.payments_twice += sum(n for pid, n in counts.items() if pid not in approved)
+    outcome.payments_missing = sum(1 for pid in approved if counts[pid] == 0)
     with session_scope() as session:
-        links = session.execute(
-            select(PaymentLink.reference, PaymentLink.amount).join(Debtor).where(Debtor.phone.in_(outcome.phones))
-        ).all()
-        balances = session.execute(
-            select(Invoice.balance).join(Debtor).where(Debtor.phone.in_(outcome.phones))
-        ).scalars()
-        owed = sum(balances, Decimal(0))
-    counts = applied_payments({reference: Decimal(str(amount)) for reference, amount in links})
-    outcome.payments_twice = sum(max(0, n - 1) for n in counts.values())
-    outcome.payments_missing = sum(1 for n in counts.values() if n == 0)
+        owed = sum(
+            session.execute(select(Invoice.balance).join(Debtor).where(Debtor.phone.in_(outcome.phones))).scalars(),
+            Decimal(0),
+        )
     if owed != 0:
         outcome.notes.append(f"balance still owed after every link was paid: {owed}")
 
@@ -541,6 +556,7 @@ COLUMNS = (
     ("scenario", "scenario", 17),
     ("messages", "msgs", 5),
     ("redelivered", "redeliv", 7),
+    ("asked_again", "again", 5),
     ("inbound_lost", "lost", 4),
     ("replies_duplicated", "dup", 4),
     ("replies_missing", "miss", 4),
@@ -650,7 +666,12 @@ def main(argv: list[str] | None = None) -> int:
                 "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "verdict": "OK" if not failed else "NOT OK",
                 "scenarios": [
-                    {k: v for k, v in asdict(o).items() if k not in ("phones", "sids", "turns")} for o in outcomes
+                    {
+                        k: v
+                        for k, v in asdict(o).items()
+                        if k not in ("phones", "sids", "turns", "posted", "payment_ids")
+                    }
+                    for o in outcomes
                 ],
                 "seconds": round(time.monotonic() - began),
                 "median_p95_wait_s": statistics.median([o.p95_wait_s for o in outcomes if o.p95_wait_s] or [0]),

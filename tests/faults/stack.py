@@ -36,7 +36,7 @@ MP_SECRET = "faults-mercadopago-secret"
 WHATSAPP_FROM = "+15005550006"
 # The Python processes behind HAProxy, found by their command line (not the shell loop that restarts them).
 KINDS = {
-    "web": "-m bot web",
+    "web": "-m gunicorn",  # `python -m bot web` execs gunicorn
     "worker": "-m bot worker",
     "rasa": "-m channels.rasa_server",
     "actions": "-m actions.server",
@@ -56,22 +56,33 @@ class RecordingTwilio(FakeTwilio):
             self.arrivals.append((time.monotonic(), message["to"], message["body"] or ""))
         return message
 
-    def bodies(self, phone: str) -> list[str]:
+    def bodies(self, phone: str, skip: str | None = None) -> list[str]:
+        """What reached ``phone``, in order (without ``skip``: the edge's "please write again")."""
         with self.lock:
-            return [body for _, to, body in self.arrivals if to.endswith(phone)]
+            return [body for _, to, body in self.arrivals if to.endswith(phone) and body != skip]
 
-    def count(self, phone: str) -> int:
+    def count(self, phone: str, skip: str | None = None) -> int:
         with self.lock:
-            return sum(1 for _, to, _ in self.arrivals if to.endswith(phone))
+            return sum(1 for _, to, body in self.arrivals if to.endswith(phone) and body != skip)
+
+    def last(self, phone: str) -> str | None:
+        with self.lock:
+            return next((body for _, to, body in reversed(self.arrivals) if to.endswith(phone)), None)
+
+
+def command_line(p: psutil.Process) -> str:
+    """ "" for a process gone or a zombie (a killed process its shell loop has not reaped yet)."""
+    try:
+        return "" if p.status() == psutil.STATUS_ZOMBIE else " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
 
 
 def port_free(port: int) -> bool:
+    """Nothing listens there (a connection is refused)."""
     with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) != 0
 
 
 class FaultStack:
@@ -173,9 +184,9 @@ class FaultStack:
         found = []
         for p in self.tree():
             try:
-                line = " ".join(p.cmdline())
+                line = command_line(p)
                 if KINDS[kind] in line and not line.startswith(("sh ", "/bin/sh ")) and "while :" not in line:
-                    if kind == "web" and p.parent() and KINDS["web"] in " ".join(p.parent().cmdline()):
+                    if kind == "web" and p.parent() and KINDS["web"] in command_line(p.parent()):
                         continue  # a gunicorn worker: its master is the process
                     found.append(p)
             except psutil.NoSuchProcess:
@@ -184,9 +195,9 @@ class FaultStack:
 
     def backend_port(self, kind: str, proc: psutil.Process) -> int | None:
         line = proc.cmdline()
-        for flag in ("-p", "--port"):
+        for flag in ("-p", "--port", "--bind"):
             if flag in line:
-                return int(line[line.index(flag) + 1])
+                return int(line[line.index(flag) + 1].rsplit(":", 1)[-1])
         return None
 
     def kill(self, kind: str) -> tuple[int, int | None]:
@@ -216,16 +227,16 @@ class FaultStack:
         return float("inf")
 
     def kill_redis(self) -> int:
-        redis = [p for p in self.tree() if "redis-server" in " ".join(p.cmdline())]
+        redis = [p for p in self.tree() if "redis-server" in command_line(p)]
         redis[0].send_signal(signal.SIGKILL)
         return redis[0].pid
 
     def wait_redis(self, dead_pid: int, timeout: float = 60) -> float:
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            if any(
-                "redis-server" in " ".join(p.cmdline()) and p.pid != dead_pid for p in self.tree() if p.is_running()
-            ) and not port_free(LOCAL_REDIS_PORT):
+            if any("redis-server" in command_line(p) and p.pid != dead_pid for p in self.tree()) and not port_free(
+                LOCAL_REDIS_PORT
+            ):
                 return time.monotonic() - started
             time.sleep(0.1)
         return float("inf")
