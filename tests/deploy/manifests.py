@@ -3,9 +3,12 @@ rendered by kubectl, the env files, and each process's command and environment, 
 
 from __future__ import annotations
 
+import copy
+import functools
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,16 +75,23 @@ def kubectl() -> str:
     return found
 
 
-def render(overlay: str, tmp_path: Path) -> list[dict]:
+def render(overlay: str) -> list[dict]:
     """``kubectl kustomize`` of an overlay, on a copy of deploy/k8s whose git-ignored secrets.env files are the
-    committed examples (as an operator's would be, filled in)."""
-    copy = tmp_path / f"k8s-{overlay}"
-    shutil.copytree(K8S, copy, ignore=shutil.ignore_patterns("secrets.env"))
-    for example in copy.glob("overlays/*/secrets.env.example"):
-        shutil.copy(example, example.with_name("secrets.env"))
-    out = subprocess.run(
-        [kubectl(), "kustomize", str(copy / "overlays" / overlay)], capture_output=True, text=True, timeout=120
-    )
+    committed examples (as an operator's would be, filled in). Rendered once per test session; each caller gets
+    its own copy to change."""
+    return copy.deepcopy(_rendered(overlay))
+
+
+@functools.cache
+def _rendered(overlay: str) -> list[dict]:
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "k8s"
+        shutil.copytree(K8S, tree, ignore=shutil.ignore_patterns("secrets.env"))
+        for example in tree.glob("overlays/*/secrets.env.example"):
+            shutil.copy(example, example.with_name("secrets.env"))
+        out = subprocess.run(
+            [kubectl(), "kustomize", str(tree / "overlays" / overlay)], capture_output=True, text=True, timeout=120
+        )
     assert out.returncode == 0, out.stderr
     return [doc for doc in yaml.safe_load_all(out.stdout) if doc]
 

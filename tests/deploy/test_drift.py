@@ -100,10 +100,10 @@ def _python(command: str) -> list[str]:
     return ["python", *argv[1:]]
 
 
-def _all_processes(tmp_path: Path) -> list[Process]:
+def _all_processes() -> list[Process]:
     found = list(compose_processes().values())
     for overlay in OVERLAYS:
-        found += k8s_processes(render(overlay, tmp_path), overlay).values()
+        found += k8s_processes(render(overlay), overlay).values()
     return found
 
 
@@ -124,14 +124,14 @@ def _options(argv: list[str]) -> dict[str, str | None]:
 # --- commands -------------------------------------------------------------------------------------------------
 
 
-def test_service_commands_are_the_launchers(tmp_path):
+def test_service_commands_are_the_launchers():
     expected = {
         "web": _python(launcher.web_command(8000, host="0.0.0.0")),
         "worker": _python(launcher.worker_command()),
         "actions": _python(launcher.actions_command(5055, host="0.0.0.0")),
         "migrate": ["python", "-m", "bot", "migrate"],  # what run-scaled runs before it starts anything
     }
-    processes = _all_processes(tmp_path)
+    processes = _all_processes()
     for process in processes:
         if process.name in expected:
             assert process.command == expected[process.name], process.where
@@ -148,13 +148,13 @@ def test_the_migration_and_process_commands_exist_in_the_command_line():
     assert {"--port", "--host"} <= web_options
 
 
-def test_rasa_runs_as_the_launcher_starts_it_but_on_the_pods_address(tmp_path):
+def test_rasa_runs_as_the_launcher_starts_it_but_on_the_pods_address():
     """The same module, subcommand and flags as rasa_command(); in a container it listens on every address (the
     network policy and its token guard it), logs to stdout (no --log-file) and reads its files where the image and
     the ConfigMap put them."""
     local = _python(launcher.rasa_command(Path("/var"), 5005))
     local_options = _options(local[3:])
-    containers = [p for p in _all_processes(tmp_path) if p.name == "rasa"]
+    containers = [p for p in _all_processes() if p.name == "rasa"]
     assert len(containers) == 1 + len(OVERLAYS)
     for process in containers:
         assert process.command[:5] == local[:5] == ["python", "-m", "channels.rasa_server", "run", "--enable-api"]
@@ -168,8 +168,8 @@ def test_rasa_runs_as_the_launcher_starts_it_but_on_the_pods_address(tmp_path):
         assert Path(options["--credentials"] or "").name == "credentials.yml"
 
 
-def test_the_images_default_commands_are_the_deployed_ones(tmp_path):
-    processes = {p.name: p for p in _all_processes(tmp_path) if p.where == "compose"}
+def test_the_images_default_commands_are_the_deployed_ones():
+    processes = {p.name: p for p in _all_processes() if p.where == "compose"}
     for dockerfile in DOCKERFILES:
         text = dockerfile.read_text().replace("\\\n", " ")
         cmd = yaml.safe_load(re.search(r"^CMD (\[.*\])", text, re.M).group(1))  # type: ignore[union-attr]
@@ -177,9 +177,9 @@ def test_the_images_default_commands_are_the_deployed_ones(tmp_path):
         assert cmd == processes[process].command, dockerfile.name
 
 
-def test_rasa_files_are_mounted_where_its_command_reads_them(tmp_path):
+def test_rasa_files_are_mounted_where_its_command_reads_them():
     for overlay in OVERLAYS:
-        docs = render(overlay, tmp_path / overlay)
+        docs = render(overlay)
         rasa = next(d for d in docs if d["kind"] == "Deployment" and d["metadata"]["name"] == "recobra-rasa")
         container = rasa["spec"]["template"]["spec"]["containers"][0]
         options = _options(container["command"][3:])
@@ -194,10 +194,10 @@ def test_rasa_files_are_mounted_where_its_command_reads_them(tmp_path):
 # --- environment ----------------------------------------------------------------------------------------------
 
 
-def test_every_variable_deploy_sets_is_one_something_reads(tmp_path):
+def test_every_variable_deploy_sets_is_one_something_reads():
     product = product_names()
     unknown: set[tuple[str, str]] = set()
-    for process in _all_processes(tmp_path):
+    for process in _all_processes():
         unknown |= {(process.where, n) for n in process.env_names if not _known(n, product)}
     files = [
         COMPOSE_ENV_EXAMPLE,
@@ -209,7 +209,8 @@ def test_every_variable_deploy_sets_is_one_something_reads(tmp_path):
         unknown |= {(path.name, n) for n in read_env_file(path) if not _known(n, product)}
     for dockerfile in DOCKERFILES:
         for block in re.findall(r"^ENV (.*?)(?<!\\)$", dockerfile.read_text(), re.M | re.S):
-            unknown |= {(dockerfile.name, n) for n in re.findall(r"([A-Z_][A-Z0-9_]*)=", block) if not _known(n, product)}
+            names = re.findall(r"([A-Z_][A-Z0-9_]*)=", block)
+            unknown |= {(dockerfile.name, n) for n in names if not _known(n, product)}
     assert unknown == set()
 
 
@@ -219,20 +220,20 @@ def test_the_drift_check_knows_an_invented_name_from_a_real_one():
     assert not _known("RECOBRA_QUEUE_PARTITION", product)
 
 
-def test_every_service_container_gets_the_shared_secrets_and_the_wiring(tmp_path):
-    for process in _all_processes(tmp_path):
+def test_every_service_container_gets_the_shared_secrets_and_the_wiring():
+    for process in _all_processes():
         if process.name in SERVICE_PROCESSES:
             missing = (SHARED_SECRETS | WIRING) - process.env_names
             assert missing == set(), (process.where, process.name)
 
 
-def test_rasa_gets_its_api_secrets_and_every_name_its_files_use(tmp_path):
+def test_rasa_gets_its_api_secrets_and_every_name_its_files_use():
     referenced = set()
     for name in ("endpoints.yml", "credentials.yml"):
         values = yaml.safe_dump(yaml.safe_load((RASA_FILES / name).read_text()))  # the values, not the comments
         referenced |= set(re.findall(r"\$\{([A-Z0-9_]+)\}", values))
     needed = referenced | {"RASA_AUTH_TOKEN", "RASA_JWT_SECRET"}
-    for process in _all_processes(tmp_path):
+    for process in _all_processes():
         if process.name == "rasa":
             assert needed - process.env_names == set(), process.where
             # least privilege: no provider secret, no API key in Rasa's environment

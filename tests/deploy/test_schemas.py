@@ -31,8 +31,8 @@ def _validate_all(docs: list[dict]) -> list[str]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_every_overlay_renders_objects_kubernetes_accepts(overlay, tmp_path):
-    docs = render(overlay, tmp_path)
+def test_every_overlay_renders_objects_kubernetes_accepts(overlay):
+    docs = render(overlay)
     assert {d["kind"] for d in docs} >= {
         "Deployment",
         "Job",
@@ -47,8 +47,8 @@ def test_every_overlay_renders_objects_kubernetes_accepts(overlay, tmp_path):
     assert _validate_all(docs) == []
 
 
-def test_the_kubernetes_check_rejects_a_misspelt_field(tmp_path):
-    docs = render(OVERLAYS[0], tmp_path)
+def test_the_kubernetes_check_rejects_a_misspelt_field():
+    docs = render(OVERLAYS[0])
     deployment = copy.deepcopy(next(d for d in docs if d["kind"] == "Deployment"))
     container = deployment["spec"]["template"]["spec"]["containers"][0]
     container["livenessProbe"]["httpGet"]["paht"] = container["livenessProbe"]["httpGet"].pop("path")
@@ -75,4 +75,5 @@ def test_the_compose_check_rejects_an_unknown_service_key():
 
 def test_compose_stops_on_a_missing_secret():
     with pytest.raises(KeyError, match="ACTION_SERVER_TOKEN"):
-        compose({"POSTGRES_PASSWORD": "x", "REDIS_PASSWORD": "x", "RASA_AUTH_TOKEN": "x", "RASA_JWT_SECRET": "x", "RASA_CHANNEL_SECRET": "x"})
+        given = ("POSTGRES_PASSWORD", "REDIS_PASSWORD", "RASA_AUTH_TOKEN", "RASA_JWT_SECRET", "RASA_CHANNEL_SECRET")
+        compose(dict.fromkeys(given, "x"))
