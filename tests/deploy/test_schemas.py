@@ -14,7 +14,7 @@ from tests.deploy.manifests import DEPLOY, OVERLAYS, compose, compose_raw, rende
 # The oldest Kubernetes the manifests must be valid for (autoscaling/v2, policy/v1 and the restricted Pod Security
 # labels are all older); kubernetes-validate checks each object against that version's schema, strictly (an
 # unknown field is an error, as `kubectl apply --validate=strict` makes it).
-KUBERNETES_VERSION = "1.29.0"
+KUBERNETES_VERSION = "1.28.0"
 
 
 def _validate_all(docs: list[dict]) -> list[str]:
