@@ -1,6 +1,7 @@
 """Safe by default: production's overlay is a set-up the product itself accepts as production (and never the demo's
 sandbox), every container runs without root, privileges or a writable root file system, with limits and probes,
-and the network policies let through exactly worker -> Rasa -> action server and the Ingress -> web."""
+and the network policies let through exactly worker -> Rasa -> action server, the Ingress -> web, and web -> Rasa
+for the web's readiness check."""
 
 from __future__ import annotations
 
@@ -134,7 +135,8 @@ def test_network_policies_allow_exactly_the_product_paths(overlay):
         for name, pod in ((d["metadata"]["name"], d["spec"]["template"]) for d in docs if d["kind"] == "Deployment")
     }
     allowed = {(src, dst) for src in pods for dst in pods if src != dst and _admits(policies, pods[dst], pods[src], "")}
-    assert allowed == {("worker", "rasa"), ("rasa", "actions")}
+    # web -> Rasa: the web's /readyz asks Rasa's GET / (its own policy object, recobra-rasa-from-web-readiness)
+    assert allowed == {("worker", "rasa"), ("rasa", "actions"), ("web", "rasa")}
     from_ingress = {dst for dst in pods if _admits(policies, pods[dst], None, "ingress-nginx")}
     assert from_ingress == {"web"}
     assert not any(_admits(policies, pods[dst], None, "default") for dst in pods)
