@@ -80,7 +80,9 @@ def debtor(client, api_headers, session):
                 amount=Decimal("1000.00"),
                 currency="MXN",
             ),
-            PaymentPlan(debtor_id=d.id, invoice_id=inv.id, total=Decimal("2450.00"), currency="MXN", instalment_count=2),
+            PaymentPlan(
+                debtor_id=d.id, invoice_id=inv.id, total=Decimal("2450.00"), currency="MXN", instalment_count=2
+            ),
             Payment(
                 debtor_id=d.id,
                 invoice_id=inv.id,

@@ -37,9 +37,7 @@ POLICY = retention.Policy(
 
 def settled(make_debtor, external_id: str, phone: str, country: str = "CO", tz: str = "America/Bogota") -> Debtor:
     """A debtor whose only invoice is paid: nothing of theirs is needed any more."""
-    invoices = [
-        {"external_id": "F1", "amount": "1000.00", "currency": "COP", "due_date": "2024-01-10", "balance": "0"}
-    ]
+    invoices = [{"external_id": "F1", "amount": "1000.00", "currency": "COP", "due_date": "2024-01-10", "balance": "0"}]
     return make_debtor(external_id, phone=phone, country=country, timezone=tz, invoices=invoices)
 
 

@@ -11,7 +11,10 @@ from bot.billing import debtors
 from bot.lifecycle import erased_phones, erasure
 from bot.outreach import campaigns
 from bot.store.models import ContactAttempt
-from tests.worker.test_campaign_send import AT, PHONE, clock, invoice, plan_one, rasa_api, send  # noqa: F401
+from tests.worker import test_campaign_send as sends
+from tests.worker.test_campaign_send import AT, PHONE, invoice, plan_one, send
+
+rasa_api, clock = sends.rasa_api, sends.clock  # the campaign sender's fixtures: a fake Rasa API, a fixed clock
 
 
 def erase(session, external_id: str) -> None:
@@ -32,9 +35,7 @@ def test_neither_the_erased_debtor_nor_a_new_one_with_the_same_phone_is_planned(
     assert len(items) == 2
 
 
-def test_a_contact_planned_before_the_erasure_is_never_sent(
-    session, make_debtor, rasa_api, sandbox_provider, clock
-):
+def test_a_contact_planned_before_the_erasure_is_never_sent(session, make_debtor, rasa_api, sandbox_provider, clock):
     make_debtor("A", whatsapp=False, invoices=invoice(7))
     attempt_id = plan_one(session)
     erase(session, "A")
