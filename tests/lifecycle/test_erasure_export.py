@@ -198,3 +198,20 @@ def test_an_erased_debtor_cannot_be_pushed_again_under_the_same_id(client, api_h
     r = client.put("/api/v1/debtors/MX-1", json=BODY, headers=api_headers)
     assert r.status_code == 409 and r.json["error"]["code"] == "debtor_erased"
     assert client.get("/api/v1/debtors/MX-1", headers=api_headers).json["name"] != NAME
+
+
+def test_erasure_and_export_answers_match_the_openapi_document(client, api_headers, debtor, tracker):
+    from bot.web import openapi
+    from tests.web.test_openapi import check
+
+    doc = openapi.build()
+    debtor_path, export_path = "/api/v1/debtors/{external_id}", "/api/v1/debtors/{external_id}/export"
+    check(doc, export_path, "get", client.get("/api/v1/debtors/MX-1/export", headers=api_headers))
+    check(doc, debtor_path, "delete", client.delete("/api/v1/debtors/MX-1", headers=api_headers))
+    check(doc, debtor_path, "delete", client.delete("/api/v1/debtors/MX-1", headers=api_headers))
+    assert check(doc, debtor_path, "get", client.get("/api/v1/debtors/MX-1", headers=api_headers))["erased_at"]
+    check(doc, export_path, "get", client.get("/api/v1/debtors/MX-1/export", headers=api_headers))
+    check(doc, debtor_path, "put", client.put("/api/v1/debtors/MX-1", json=BODY, headers=api_headers))  # 409
+    check(doc, export_path, "get", client.get("/api/v1/debtors/NOPE/export", headers=api_headers))
+    check(doc, debtor_path, "delete", client.delete("/api/v1/debtors/NOPE", headers=api_headers))
+    check(doc, export_path, "get", client.get("/api/v1/debtors/MX-1/export"))
