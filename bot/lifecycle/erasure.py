@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing.settlements import render_pdf
 from bot.lifecycle import erased_phones
+from bot.platform.config import get_settings
 from bot.store import audit
 from bot.store.models import (
     AgentNote,
@@ -171,7 +172,9 @@ def erase(
 
     certificates = list(session.execute(select(Settlement).where(Settlement.debtor_id == debtor.id)).scalars())
     for cert in certificates:
-        cert_details = dict(cert.details or {})
+        # the certificate is drawn again without the name: the same creditor, invoices and payments
+        blank = {"creditor": get_settings().business_name, "invoices": [], "payments": []}
+        cert_details = {**blank, **(cert.details or {})}
         cert_details.update(debtor_name=ERASED_NAME, document="-")
         cert.details = cert_details
         cert.pdf = render_pdf(debtor, cert_details, cert.code, cert.issued_at)

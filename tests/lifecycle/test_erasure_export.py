@@ -215,3 +215,30 @@ def test_erasure_and_export_answers_match_the_openapi_document(client, api_heade
     check(doc, export_path, "get", client.get("/api/v1/debtors/NOPE/export", headers=api_headers))
     check(doc, debtor_path, "delete", client.delete("/api/v1/debtors/NOPE", headers=api_headers))
     check(doc, export_path, "get", client.get("/api/v1/debtors/MX-1/export"))
+
+
+def test_a_settlement_certificate_loses_the_name_and_keeps_the_sums(client, api_headers, debtor, session):
+    from bot.billing.settlements import render_pdf
+    from bot.store.models import Settlement
+
+    details = {
+        "creditor": "Financiera Aurora",
+        "debtor_name": NAME,
+        "debtor_external_id": "MX-1",
+        "document": "****2045",
+        "invoices": [
+            {"external_id": "INV-1", "amount": "3450.00", "currency": "MXN", "original_due_date": "2026-11-15"}
+        ],
+        "payments": [],
+    }
+    issued = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    pdf = render_pdf(debtor, details, "CODE12345678", issued)
+    session.add(Settlement(debtor_id=debtor.id, code="CODE12345678", fingerprint="a" * 64, details=details, pdf=pdf))
+    session.commit()
+    assert b"Guadalupe" in pdf  # uncompressed: the name is readable in the bytes, so its absence below means something
+
+    client.delete("/api/v1/debtors/MX-1", headers=api_headers)
+    session.expire_all()
+    cert = session.execute(select(Settlement)).scalar_one()
+    assert b"Guadalupe" not in cert.pdf and b"2045" not in cert.pdf and b"INV-1" in cert.pdf
+    assert cert.details["debtor_name"] != NAME and cert.details["invoices"][0]["amount"] == "3450.00"
