@@ -242,3 +242,20 @@ def test_a_settlement_certificate_loses_the_name_and_keeps_the_sums(client, api_
     cert = session.execute(select(Settlement)).scalar_one()
     assert b"Guadalupe" not in cert.pdf and b"2045" not in cert.pdf and b"INV-1" in cert.pdf
     assert cert.details["debtor_name"] != NAME and cert.details["invoices"][0]["amount"] == "3450.00"
+
+
+def test_staff_pages_show_an_erased_conversation_without_the_person(client, api_headers, debtor, session, redis_client):
+    from bot.staff import users
+    from tests.console.helpers import PASSWORD, login
+
+    users.create_or_update(session, "gerente", "manager", PASSWORD, name="Gerente")
+    session.commit()
+    conv_id = session.execute(select(Conversation.id)).scalar_one()
+    login(client, "gerente")
+    assert "hermana" in client.get(f"/manager/conversations/{conv_id}").get_data(as_text=True)  # before: the words
+    client.delete("/api/v1/debtors/MX-1", headers=api_headers)
+    for path in ("/manager/conversations", f"/manager/conversations/{conv_id}"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        text = page.get_data(as_text=True)
+        assert NAME not in text and "hermana" not in text and "2201" not in text, path
