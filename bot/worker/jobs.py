@@ -22,6 +22,7 @@ HANDLER_MODULES = (
     "bot.worker.outbound",
     "bot.worker.campaigns",
     "bot.worker.rollups",
+    "bot.worker.retention",
 )
 
 
