@@ -383,9 +383,12 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
         if acquired is None:
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
         slot = acquired
-    attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
-    # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
-    session.commit()
+    attempts = (message.attempts or 0) + 1  # saved with the outcome
+    # Marked "may have gone out" before the provider is called, and committed (nothing of ours is held open while
+    # it answers: SQLite has no read snapshot to upgrade). If recording the outcome then fails (the database went
+    # away right after Twilio accepted the message, or the process died), the next attempt asks Twilio before it
+    # sends again instead of sending twice: found by tests/faults/run.py, PostgreSQL restarted mid-conversation.
+    _save(session, message, lambda m: setattr(m, "error_code", AMBIGUOUS))
     # The last moment to find out that this worker lost its queue partition (the rate limiter may have
     # waited half a minute): the new holder sends this row, so we must not (LeaseLost stops the job).
     fence()
@@ -406,8 +409,7 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
 
             def transient(m: Message) -> None:
                 m.attempts = attempts
-                if error.ambiguous:
-                    m.error_code = AMBIGUOUS  # look it up before the next attempt
+                m.error_code = AMBIGUOUS if error.ambiguous else None  # ambiguous: look it up before the next attempt
 
             _save(session, message, transient)
             raise
@@ -424,7 +426,7 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
         return message
 
     def sent(m: Message) -> None:
-        m.attempts = attempts
+        m.attempts, m.error_code = attempts, None
         _record_result(session, m, result)
 
     _save(session, message, sent)  # the sid must be recorded: retried through any lock contention

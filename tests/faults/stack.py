@@ -232,12 +232,21 @@ class FaultStack:
         return redis[0].pid
 
     def wait_redis(self, dead_pid: int, timeout: float = 60) -> float:
+        """Seconds until Redis answers again (a new process, its append-only file loaded)."""
+        import redis
+
+        from bot.platform.config import reset_settings
+        from bot.platform.redis_client import redis_url
+
+        reset_settings()  # the launcher wrote the bundled Redis password into the var folder after we read it
+        client = redis.Redis.from_url(redis_url(), socket_timeout=1, socket_connect_timeout=1)
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            if any("redis-server" in command_line(p) and p.pid != dead_pid for p in self.tree()) and not port_free(
-                LOCAL_REDIS_PORT
-            ):
-                return time.monotonic() - started
+            try:
+                if client.ping():
+                    return time.monotonic() - started
+            except redis.RedisError:
+                pass
             time.sleep(0.1)
         return float("inf")
 
