@@ -164,12 +164,26 @@ def create_user(username: str, role: str, name: str, password: str) -> None:
 
 
 @cli.command()
-def worker() -> None:
-    """Run the worker: queue consumers and the scheduler."""
+@click.option(
+    "--health-port",
+    type=int,
+    default=None,
+    help="Port of /healthz, /readyz and /metrics (default RECOBRA_WORKER_HEALTH_PORT, 8010; 0: any free one).",
+)
+@click.option("--health-host", default=None, help="Its address (default RECOBRA_WORKER_HEALTH_HOST, 127.0.0.1).")
+def worker(health_port: int | None, health_host: str | None) -> None:
+    """Run the worker: queue consumers and the scheduler, with its health and metrics server."""
+    from bot.worker.health import PortTaken
     from bot.worker.main import run
 
     _refuse_unsafe()
-    run()
+    try:
+        run(health_host=health_host, health_port=health_port)
+    except PortTaken as exc:
+        raise click.ClickException(
+            f"the worker's health server could not listen ({exc}): give each worker its own "
+            "RECOBRA_WORKER_HEALTH_PORT (or --health-port)"
+        ) from exc
 
 
 @cli.command()
@@ -186,6 +200,9 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     _refuse_unsafe()
     port = port or get_settings().web_port
     host = host or get_settings().web_host
+    # gunicorn's processes add up their metrics in a folder of this edge's own, emptied at each start
+    # (bot/platform/metrics.py): set before gunicorn starts, since prometheus-client reads it at import.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(port))
     os.execvp(
         sys.executable,
         [
@@ -204,9 +221,23 @@ def web(port: int | None, host: str | None, workers: int) -> None:
             "bot.web.access_log.RedactingLogger",
             "--graceful-timeout",
             "5",
+            "--config",
+            "python:bot.web.gunicorn_conf",
             "bot.web.wsgi:app",
         ],
     )
+
+
+def _fresh_metrics_dir(port: int) -> Path:
+    """var/prometheus/web-PORT, private and empty: values left by a previous run would be added to this one's."""
+    import shutil
+
+    from bot.platform.config import ensure_private_dir, get_settings
+
+    folder = get_settings().var_dir / "prometheus" / f"web-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    ensure_private_dir(folder.parent)
+    return ensure_private_dir(folder)
 
 
 def _bind_address(host: str) -> str:

@@ -30,3 +30,9 @@ def get_redis(url: str | None = None) -> redis.Redis:
 
 def get_queue(name: str = "inbound"):
     return PartitionedQueue(get_redis(), name=name, partitions=get_settings().queue_partitions)
+
+
+@lru_cache(maxsize=4)
+def probe_redis(timeout: float, url: str | None = None) -> redis.Redis:
+    """A client for health checks: it gives up after ``timeout`` seconds (the shared one waits 10 s)."""
+    return redis.Redis.from_url(url or redis_url(), socket_timeout=timeout, socket_connect_timeout=timeout)
