@@ -281,7 +281,18 @@ class PartitionedQueue:
         out: dict[int, int] = {}
         for p in range(self.partitions):
             total = 0
-            for group in self.redis.xinfo_groups(self.stream(p)):
+            try:
+                groups = self.redis.xinfo_groups(self.stream(p))
+            except redis.ResponseError as exc:
+                if "no such key" not in str(exc).lower():
+                    raise
+                groups = []  # Redis lost the stream (restarted empty): nothing waits there
+            if not any(_decode(g["name"]) == self.group for g in groups):
+                # no group (Redis restarted empty, then a message came): every entry waits for the workers,
+                # who create the group again from the stream's start
+                out[p] = int(self.redis.xlen(self.stream(p))) if groups or self.redis.exists(self.stream(p)) else 0
+                continue
+            for group in groups:
                 if _decode(group["name"]) != self.group:
                     continue
                 total += int(group.get("pending", 0))
