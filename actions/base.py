@@ -404,7 +404,9 @@ class RecobraAction(Action, ABC):
                 out = await asyncio.to_thread(self.work, turn)
                 outcome = "ok"
             finally:
-                metrics.ACTION_SECONDS.labels(self.name(), outcome).observe(time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                metrics.ACTION_SECONDS.labels(self.name(), outcome).observe(seconds)
+            logger.info("%s ran in %.0f ms: %d responses", self.name(), seconds * 1000, len(out.messages))
         for response, kwargs in out.messages:
             dispatcher.utter_message(response=response, **kwargs)
         return out.all_events()
