@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.platform import logs
 from tests.conftest import free_port
-from tests.worker.doubles import inbound_params, post_inbound, rasa_double, set_env  # noqa: F401
+from tests.worker.doubles import inbound_params, post_inbound, set_env
 
 METRICS_TOKEN = "metrics-token-for-tests"
 PHONE = "+573001112233"
