@@ -201,9 +201,9 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     port = port or get_settings().web_port
     host = host or get_settings().web_host
     # gunicorn's processes add up their metrics in a folder of this edge's own, emptied at each start
-    # (bot/platform/metrics.py): set before gunicorn starts, since prometheus-client reads it at import.
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(_fresh_metrics_dir(port))
-    os.execvp(
+    # (bot/platform/metrics.py): in gunicorn's environment from its start, since prometheus-client reads it at import.
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(port))}
+    os.execvpe(
         sys.executable,
         [
             sys.executable,
@@ -225,6 +225,7 @@ def web(port: int | None, host: str | None, workers: int) -> None:
             "python:bot.web.gunicorn_conf",
             "bot.web.wsgi:app",
         ],
+        environment,
     )
 
 
