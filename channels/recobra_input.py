@@ -208,7 +208,7 @@ def configure_log(stream: Any = None, environ: Any = os.environ) -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
-                structlog.processors.JSONRenderer(),
+                structlog.processors.JSONRenderer(ensure_ascii=False),
             ],
             foreign_pre_chain=[
                 structlog.contextvars.merge_contextvars,

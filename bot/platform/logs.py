@@ -78,7 +78,11 @@ def formatter(json: bool, process: str = "") -> logging.Formatter:
     if process:
         pre.append(lambda _l, _m, event: {**event, "process": process})
     if json:
-        tail: list[Any] = [structlog.processors.format_exc_info, mask_event, structlog.processors.JSONRenderer()]
+        tail: list[Any] = [
+            structlog.processors.format_exc_info,
+            mask_event,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ]
     else:
         tail = [mask_event, structlog.dev.ConsoleRenderer(colors=False)]
     return structlog.stdlib.ProcessorFormatter(
