@@ -56,7 +56,8 @@ LOGIN_FAILURES = Counter(
 # --- The queue and the worker ------------------------------------------------------------------------
 QUEUE_JOBS = Counter(
     "recobra_queue_jobs_total",
-    "Queue entries handled, by job kind and outcome (ok, retry, failed, dead_letter).",
+    "Queue entries handled, by job kind and outcome (ok, retry, failed; recobra_queue_dead_lettered_total counts "
+    "those set aside).",
     ["queue", "kind", "outcome"],
 )
 QUEUE_JOB_SECONDS = Histogram(
