@@ -76,6 +76,41 @@ def run(checks: Mapping[str, Check], timeout: float) -> tuple[bool, dict[str, An
     return ready, body
 
 
+class Shared:
+    """Probes that arrive while one is running wait for its answer instead of running their own (the web's
+    ``/readyz`` is public: a flood of calls must not become a flood of calls to the store, Redis and Rasa).
+    Probes one after another each get a fresh answer."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running: _Run | None = None
+
+    def run(self, checks: Callable[[], Mapping[str, Check]], timeout: float) -> tuple[bool, dict[str, Any]]:
+        with self._lock:
+            current = self._running
+            leader = current is None
+            if current is None:
+                current = self._running = _Run()
+        if leader:
+            try:
+                current.result = run(checks(), timeout)
+            finally:
+                with self._lock:
+                    self._running = None
+                current.done.set()
+        else:
+            current.done.wait(timeout + 1.0)
+        if current.result is None:
+            return False, {"status": "not_ready", "checks": {}, "failed": ["probe"]}
+        return current.result
+
+
+class _Run:
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.result: tuple[bool, dict[str, Any]] | None = None
+
+
 def queue_check(queue: PartitionedQueue, max_backlog: int) -> Check:
     """The queue answers and holds at most ``max_backlog`` entries not yet handled."""
 

@@ -70,8 +70,11 @@ def store_url() -> str:
     return current_app.config.get("DATABASE_URL") or get_settings().database_url
 
 
+PROBES = readiness.Shared()  # concurrent /readyz calls share one run of the checks
+
+
 def readyz() -> tuple[Response, int]:
-    ready, body = readiness.run(checks(), get_settings().ready_timeout)
+    ready, body = PROBES.run(checks, get_settings().ready_timeout)
     return jsonify(body), 200 if ready else 503
 
 

@@ -87,6 +87,7 @@ class HealthServer:
     def __init__(self, host: str, port: int, consuming: Callable[[], bool]) -> None:
         outer = self
         self.consuming = consuming
+        self.probes = readiness.Shared()  # concurrent /readyz calls share one run of the checks
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -124,7 +125,7 @@ class HealthServer:
         if path == "/healthz":
             return _json(200, {"status": "ok"})
         if path == "/readyz":
-            ready, body = readiness.run(checks(self.consuming), get_settings().ready_timeout)
+            ready, body = self.probes.run(lambda: checks(self.consuming), get_settings().ready_timeout)
             return _json(200 if ready else 503, body)
         if path == "/metrics":
             token = get_settings().metrics_token

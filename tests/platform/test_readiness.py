@@ -42,3 +42,28 @@ def test_not_ready_carries_its_details():
         "max_backlog": 5,
         "ms": body["checks"]["queue"]["ms"],
     }
+
+
+def test_concurrent_probes_share_one_run_and_later_ones_run_afresh():
+    runs = []
+    gate = threading.Event()
+
+    def slow() -> None:
+        runs.append(1)
+        gate.wait(2)
+
+    shared = readiness.Shared()
+    answers = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(shared.run(lambda: {"slow": slow}, timeout=3))) for _ in range(8)
+    ]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    gate.set()
+    for t in threads:
+        t.join(5)
+    assert len(answers) == 8 and all(ready for ready, _ in answers)
+    assert len(runs) == 1  # a flood of probes is one call to each dependency
+    shared.run(lambda: {"slow": slow}, timeout=3)
+    assert len(runs) == 2  # one after another: a fresh answer each time
