@@ -76,6 +76,18 @@ def run(checks: Mapping[str, Check], timeout: float) -> tuple[bool, dict[str, An
     return ready, body
 
 
+def without(checks: Mapping[str, Check], skip: str | None) -> dict[str, Check]:
+    """``checks`` less those named in ``skip`` (comma-separated: ``/readyz?skip=rasa``). Why: the web edge stores
+    and queues a debtor's message whatever Rasa does, so a probe that takes every edge out of service while Rasa is
+    down would turn a slow dialogue into lost webhooks; the operator chooses. An unknown name is a ValueError (the
+    caller answers 400), so a typo never silently skips nothing."""
+    names = [n.strip() for n in (skip or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in checks]
+    if unknown:
+        raise ValueError(f"unknown check {', '.join(unknown)}: the checks are {', '.join(checks)}")
+    return {name: check for name, check in checks.items() if name not in names}
+
+
 class Shared:
     """Probes that arrive while one is running wait for its answer instead of running their own (the web's
     ``/readyz`` is public: a flood of calls must not become a flood of calls to the store, Redis and Rasa).
@@ -83,20 +95,23 @@ class Shared:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: _Run | None = None
+        self._running: dict[tuple[str, ...], _Run] = {}
 
-    def run(self, checks: Callable[[], Mapping[str, Check]], timeout: float) -> tuple[bool, dict[str, Any]]:
+    def run(
+        self, checks: Callable[[], Mapping[str, Check]], timeout: float, key: tuple[str, ...] = ()
+    ) -> tuple[bool, dict[str, Any]]:
+        """``key`` tells apart probes that run different checks (``?skip=``): only the same ones share a run."""
         with self._lock:
-            current = self._running
+            current = self._running.get(key)
             leader = current is None
             if current is None:
-                current = self._running = _Run()
+                current = self._running[key] = _Run()
         if leader:
             try:
                 current.result = run(checks(), timeout)
             finally:
                 with self._lock:
-                    self._running = None
+                    self._running.pop(key, None)
                 current.done.set()
         else:
             current.done.wait(timeout + 1.0)

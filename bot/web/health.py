@@ -74,7 +74,12 @@ PROBES = readiness.Shared()  # concurrent /readyz calls share one run of the che
 
 
 def readyz() -> tuple[Response, int]:
-    ready, body = PROBES.run(checks, get_settings().ready_timeout)
+    skip = request.args.get("skip")
+    try:
+        chosen = readiness.without(checks(), skip)
+    except ValueError as exc:
+        return error_response(400, "bad_request", str(exc))
+    ready, body = PROBES.run(lambda: chosen, get_settings().ready_timeout, key=tuple(sorted(chosen)))
     return jsonify(body), 200 if ready else 503
 
 

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from bot.conversation import rasa_client
 from bot.platform import metrics, readiness
@@ -91,7 +92,7 @@ class HealthServer:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                status, body, content_type = outer.answer(self.path.split("?")[0], self.headers.get("Authorization"))
+                status, body, content_type = outer.answer(self.path, self.headers.get("Authorization"))
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -121,11 +122,18 @@ class HealthServer:
         self.server.shutdown()
         self.server.server_close()
 
-    def answer(self, path: str, authorization: str | None) -> tuple[int, bytes, str]:
+    def answer(self, target: str, authorization: str | None) -> tuple[int, bytes, str]:
+        url = urlsplit(target)
+        path = url.path
         if path == "/healthz":
             return _json(200, {"status": "ok"})
         if path == "/readyz":
-            ready, body = self.probes.run(lambda: checks(self.consuming), get_settings().ready_timeout)
+            skip = ",".join(parse_qs(url.query).get("skip", []))
+            try:
+                chosen = readiness.without(checks(self.consuming), skip)
+            except ValueError as exc:
+                return _json(400, {"error": {"code": "bad_request", "message": str(exc)}})
+            ready, body = self.probes.run(lambda: chosen, get_settings().ready_timeout, key=tuple(sorted(chosen)))
             return _json(200 if ready else 503, body)
         if path == "/metrics":
             token = get_settings().metrics_token

@@ -103,6 +103,19 @@ def test_a_check_that_hangs_costs_the_timeout_not_the_probe(client, redis_client
     assert resp.json["checks"]["rasa"]["error"] in ("ReadTimeout", "timeout") and resp.json["failed"] == ["rasa"]
 
 
+def test_the_operator_may_leave_rasa_out_of_the_edges_readiness(client, redis_client, env_restored):
+    """The edge stores and queues messages while Rasa is down: a probe may say so (``?skip=rasa``)."""
+    set_env(RASA_URL=f"http://127.0.0.1:{free_port()}")  # no Rasa
+    try:
+        assert client.get("/readyz").status_code == 503
+        resp = client.get("/readyz?skip=rasa")
+        assert resp.status_code == 200 and set(resp.json["checks"]) == {"database", "redis", "queue"}
+        bad = client.get("/readyz?skip=rasa,nope")
+        assert bad.status_code == 400 and "nope" in bad.json["error"]["message"]
+    finally:
+        set_env(RASA_URL=None)
+
+
 # --- /metrics ----------------------------------------------------------------------------------------
 def test_metrics_need_the_token(client, env_restored):
     set_env(RECOBRA_METRICS_TOKEN=None)

@@ -53,6 +53,19 @@ def test_healthz_and_readyz(health, rasa_double):
     assert requests.get(url(server, "/nothing"), timeout=5).status_code == 404
 
 
+def test_readyz_can_leave_a_check_out(health):
+    server, _ = health
+    saved = os.environ.get("RASA_URL")
+    set_env(RASA_URL=f"http://127.0.0.1:{free_port()}")  # no Rasa
+    try:
+        assert requests.get(url(server, "/readyz"), timeout=5).status_code == 503
+        resp = requests.get(url(server, "/readyz?skip=rasa"), timeout=5)
+        assert resp.status_code == 200 and "rasa" not in resp.json()["checks"]
+        assert requests.get(url(server, "/readyz?skip=rasa,nope"), timeout=5).status_code == 400
+    finally:
+        set_env(RASA_URL=saved)
+
+
 def test_readyz_when_redis_is_down(health, rasa_double):
     server, _ = health
     saved = os.environ["REDIS_URL"]
