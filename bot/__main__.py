@@ -510,6 +510,7 @@ def info() -> None:
         click.echo(f"  agent console       {base}/console")
         click.echo(f"  manager dashboard   {base}/manager   (users: python -m bot create-user)")
         click.echo(f"  rasa (private)      {s.rasa_url}")
+        click.echo(f"  readiness           {base}/readyz   worker: http://{_health_address(s)}/readyz")
         click.echo("")
         return
     secrets = ensure_secrets()
@@ -519,6 +520,7 @@ def info() -> None:
     click.echo(f"  agent console       {base}/console   (agente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  manager dashboard   {base}/manager   (gerente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  rasa (private)      {s.rasa_url}")
+    click.echo(f"  readiness           {base}/readyz   worker: http://{_health_address(s)}/readyz")
     click.echo("")
     click.echo(f"  try:  curl -H 'Authorization: Bearer {s.api_key}' {base}/api/v1/debtors/CO-1001")
     click.echo("")
@@ -537,6 +539,11 @@ def demo_debtors() -> None:
 
     for ext, name, phone, whatsapp, _country, tz, last4, _inv in seed.DEMO_DEBTORS:
         click.echo(f"{ext:8} {name:24} {phone:15} {'WhatsApp' if whatsapp else 'SMS':8} {tz:32} {last4}")
+
+
+def _health_address(settings) -> str:
+    """The (first) worker's health server, as a URL authority."""
+    return f"{_bind_address(settings.worker_health_host)}:{settings.worker_health_port}"
 
 
 def _safe_url(url: str) -> str:
