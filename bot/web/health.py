@@ -20,10 +20,9 @@ import time
 from flask import Flask, Response, current_app, g, jsonify, request
 
 from bot.conversation import rasa_client
-from bot.platform import logs, metrics, readiness
+from bot.platform import logs, metrics, readiness, redis_client
 from bot.platform.config import get_settings
-from bot.platform.queue import PartitionedQueue, dead_letter_count
-from bot.platform.redis_client import probe_redis, redis_url
+from bot.platform.queue import dead_letter_count
 from bot.review import rollups
 from bot.store import db as store
 from bot.web.db import get_session
@@ -43,12 +42,6 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def probe_queue() -> PartitionedQueue:
-    """The inbound queue on a client that gives up quickly (a probe must not wait 10 s for Redis)."""
-    s = get_settings()
-    return PartitionedQueue(probe_redis(s.ready_timeout, redis_url()), name="inbound", partitions=s.queue_partitions)
-
-
 def checks() -> dict[str, readiness.Check]:
     """What the web edge needs to do its work: the store, Redis, Rasa (CONTRACT: ready only when they answer) and
     the queue, under its bound."""
@@ -56,14 +49,10 @@ def checks() -> dict[str, readiness.Check]:
     url = store_url()
     return {
         "database": lambda: store.ping(url),
-        "redis": lambda: _ping_redis(s.ready_timeout),
+        "redis": lambda: redis_client.ping(s.ready_timeout),
         "rasa": lambda: rasa_client.ping(s.ready_timeout),
-        "queue": readiness.queue_check(probe_queue(), s.ready_max_backlog),
+        "queue": readiness.queue_check(redis_client.probe_queue(s.ready_timeout), s.ready_max_backlog),
     }
-
-
-def _ping_redis(timeout: float) -> None:
-    probe_redis(timeout, redis_url()).ping()
 
 
 def store_url() -> str:
@@ -95,7 +84,7 @@ def metrics_view():
 
 def levels() -> list[metrics.ScrapeCollector]:
     """What is read at scrape time: the queue's backlog and dead letters, the rollups' age."""
-    queue = probe_queue()
+    queue = redis_client.probe_queue(get_settings().ready_timeout)
 
     def rollup_age():
         return metrics.rollup_age_family(rollups.age_seconds(get_session()))

@@ -25,20 +25,14 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.conversation import rasa_client
-from bot.platform import metrics, readiness
+from bot.platform import metrics, readiness, redis_client
 from bot.platform.config import get_settings
-from bot.platform.queue import PartitionedQueue, dead_letter_count
-from bot.platform.redis_client import probe_redis, redis_url
+from bot.platform.queue import dead_letter_count
 from bot.review import rollups
 from bot.store import db as store
 from bot.store.db import session_scope
 
 log = logging.getLogger(__name__)
-
-
-def probe_queue() -> PartitionedQueue:
-    s = get_settings()
-    return PartitionedQueue(probe_redis(s.ready_timeout, redis_url()), name="inbound", partitions=s.queue_partitions)
 
 
 def checks(consuming: Callable[[], bool]) -> dict[str, readiness.Check]:
@@ -51,15 +45,11 @@ def checks(consuming: Callable[[], bool]) -> dict[str, readiness.Check]:
 
     return {
         "database": store.ping,
-        "redis": lambda: _ping_redis(s.ready_timeout),
+        "redis": lambda: redis_client.ping(s.ready_timeout),
         "rasa": lambda: rasa_client.ping(s.ready_timeout),
-        "queue": readiness.queue_check(probe_queue(), s.ready_max_backlog),
+        "queue": readiness.queue_check(redis_client.probe_queue(s.ready_timeout), s.ready_max_backlog),
         "consumers": consumers,
     }
-
-
-def _ping_redis(timeout: float) -> None:
-    probe_redis(timeout, redis_url()).ping()
 
 
 def _rollup_age() -> list[Any]:
@@ -68,7 +58,7 @@ def _rollup_age() -> list[Any]:
 
 
 def levels() -> list[metrics.ScrapeCollector]:
-    queue = probe_queue()
+    queue = redis_client.probe_queue(get_settings().ready_timeout)
     return [
         metrics.ScrapeCollector(
             "queue", lambda: metrics.queue_families(queue.name, queue.backlogs(), dead_letter_count(queue.redis))
