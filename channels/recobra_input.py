@@ -2,8 +2,8 @@
 
 ``POST /webhooks/recobra/webhook`` with the shared secret in ``X-Recobra-Secret`` and a JSON body
 ``{"sender": "+57…", "message": "…", "metadata": {"channel", "debtor_external_id", "message_id",
-"locale", "media"}}`` runs one dialogue turn and answers with what the bot said plus how the
-message was understood::
+"locale", "media", "conversation_id", "message_sid"}}`` runs one dialogue turn and answers with what the bot
+said plus how the message was understood::
 
     {"messages": [{"recipient_id", "text", ...}], "parse": {"intent", "confidence", "entities", ...},
      "replayed": false}
@@ -13,6 +13,10 @@ messages. Unlike Rasa's ``rest`` channel, a failed turn is an HTTP error (so the
 rather than an empty 200, the action server is checked before the turn (Rasa would otherwise
 carry on without the action's events), and a turn is never run twice: a ``message_id`` already in
 the tracker replays that turn's bot messages instead of running the dialogue again.
+
+Logs: each turn writes one line with ``conversation_id`` and ``message_sid`` bound (structlog contextvars, which
+Rasa's own structlog events merge too); with ``RECOBRA_LOG_FORMAT=json`` (or in production) this module's lines are
+JSON like the rest of Recobra's (``configure_log``). The sender's phone shows as its last four digits only.
 """
 
 from __future__ import annotations
