@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
 from bot.messaging.rate_limit import Slot, limiter
+from bot.platform import metrics
 from bot.platform.config import env_float, get_settings
 from bot.platform.masking import mask_phone
 from bot.platform.queue import Retry, fence
@@ -130,6 +131,8 @@ def _apply(session: Session, message: Message | None, status: str, error_code: s
     if not status_moves_forward(message.status, status):
         return False
     message.status = status
+    if status in FAILED_STATUSES:
+        metrics.DELIVERY_FAILURES.labels(metrics.label(message.channel), status, metrics.label(error_code)).inc()
     if error_code and status in FAILED_STATUSES:
         message.error_code = str(error_code)
         _reflect_error(session, message, str(error_code))
@@ -379,8 +382,11 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     slot = Slot()
     if getattr(provider, "rate_limited", False):
         cost = (message.segments or 1) if message.channel == "sms" else 1
+        waited = time.perf_counter()
         acquired = limiter().acquire(message.from_phone or "", message.channel, cost)
+        metrics.RATE_LIMIT_WAIT.labels(message.channel).observe(time.perf_counter() - waited)
         if acquired is None:
+            metrics.RATE_LIMIT_REFUSED.labels(message.channel).inc()
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
         slot = acquired
     attempts = (message.attempts or 0) + 1  # saved with the outcome
@@ -405,6 +411,9 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
             slot.finished()  # it counts for its sender's last second from here, not from its start
     except ProviderError as exc:
         error = exc
+        metrics.SEND_FAILURES.labels(
+            _provider_name(), message.channel, metrics.label(error.code, "unknown"), str(error.retryable).lower()
+        ).inc()
         if error.retryable:
 
             def transient(m: Message) -> None:
@@ -430,7 +439,16 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
         _record_result(session, m, result)
 
     _save(session, message, sent)  # the sid must be recorded: retried through any lock contention
+    if result.error_code:
+        metrics.SEND_FAILURES.labels(_provider_name(), message.channel, result.error_code, "false").inc()
+    else:
+        metrics.MESSAGES_SENT.labels(_provider_name(), message.channel).inc()
+    log.info("message %s sent to %s on %s: %s", message.id, mask_phone(message.to_phone), message.channel, result.sid)
     return message
+
+
+def _provider_name() -> str:
+    return get_settings().messaging_provider
 
 
 def _save(session: Session, message: Message, change: Callable[[Message], None]) -> None:
