@@ -222,4 +222,4 @@ def test_the_written_procfile_supervises_every_process(tmp_path):
         ["haproxy", "rasa1", "rasa2", "actions1", "actions2", "web1", "web2", "worker1", "worker2"]
     )
     assert all(command.startswith("n=0; while :; do") for command in entries.values())
-    assert "-m bot worker); rc=$?" in entries["worker1"]
+    assert "-m bot worker --health-port 8010); rc=$?" in entries["worker1"]
