@@ -62,8 +62,8 @@ def sample(stack: FaultStack) -> dict[str, Any]:
     import psutil
     from sqlalchemy import text
 
-    from bot.platform.queue import dead_letters
-    from bot.platform.redis_client import get_queue, get_redis
+    from bot.platform.config import get_settings
+    from bot.platform.queue import PartitionedQueue, dead_letters
     from bot.store.db import get_engine
 
     rss: Counter = Counter()
@@ -90,7 +90,7 @@ def sample(stack: FaultStack) -> dict[str, Any]:
                 text("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'")
             ).scalar_one()
         )
-    redis = get_redis()
+    redis = stack.redis(timeout=5)
     info = redis.info()
     return {
         "at": time.monotonic(),
@@ -101,7 +101,7 @@ def sample(stack: FaultStack) -> dict[str, Any]:
         "postgres_connections": pg,
         "redis_clients": int(info.get("connected_clients", 0)),
         "redis_mb": round(int(info.get("used_memory", 0)) / 2**20, 1),
-        "backlog": int(get_queue().backlog()),
+        "backlog": int(PartitionedQueue(redis, name="inbound", partitions=get_settings().queue_partitions).backlog()),
         "dead_letters": len(dead_letters(redis)),
     }
 
@@ -156,13 +156,14 @@ def main() -> int:
         waits: list[float] = []
         lock = threading.Lock()
         outcome = Outcome("soak", "")
+        halt = threading.Event()  # a failed sample stops the traffic rather than waiting out the run
 
         def slot(s: int) -> None:
             time.sleep(s * THINK_S / args.debtors)
             for k in range(per_slot):
                 phone = f"+57301{s:03d}{k:04d}"
                 for text in SCRIPT:
-                    if time.monotonic() > stop_at:
+                    if time.monotonic() > stop_at or halt.is_set():
                         return
                     before = stack.twilio.count(phone)
                     sent = time.monotonic()
@@ -180,19 +181,22 @@ def main() -> int:
 
         with ThreadPoolExecutor(max_workers=args.debtors + 1) as pool:
             futures = [pool.submit(slot, s) for s in range(args.debtors)]
-            time.sleep(args.warmup)
-            with lock:
-                m0 = done["messages"]
-            start = sample(stack)
-            t_start = time.monotonic()
-            print(f"start (after {args.warmup:g} s warm-up): {json.dumps(start)}", flush=True)
-            next_report = time.monotonic() + 300
-            while any(not f.done() for f in futures):
-                time.sleep(1)
-                if time.monotonic() > next_report:
-                    mid = sample(stack)
-                    print(f"  +{(time.monotonic() - t_start) / 60:.0f} min: {json.dumps(mid)}", flush=True)
-                    next_report += 300
+            try:
+                time.sleep(args.warmup)
+                with lock:
+                    m0 = done["messages"]
+                start = sample(stack)
+                print(f"start (after {args.warmup:g} s warm-up): {json.dumps(start)}", flush=True)
+                next_report = time.monotonic() + 300
+                while any(not f.done() for f in futures):
+                    time.sleep(1)
+                    if time.monotonic() > next_report:
+                        mid = sample(stack)
+                        print(f"  +{(mid['at'] - start['at']) / 60:.0f} min: {json.dumps(mid)}", flush=True)
+                        next_report += 300
+            except BaseException:
+                halt.set()
+                raise
             for f in futures:
                 f.result()
         time.sleep(5)  # the last replies
@@ -242,5 +246,12 @@ def main() -> int:
     return 0 if not problems else 1
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt  # the stack (its own process group, its PostgreSQL) is stopped by main's finally
+
+
 if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     sys.exit(main())

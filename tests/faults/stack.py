@@ -233,20 +233,25 @@ class FaultStack:
         redis[0].send_signal(signal.SIGKILL)
         return redis[0].pid
 
+    def redis(self, timeout: float = 1.0) -> Any:
+        """A client of the stack's bundled Redis (its password is in the launcher's generated secrets)."""
+        import redis
+
+        secrets_file = self.tmp / "var" / "secrets.env"
+        values = dict(line.split("=", 1) for line in secrets_file.read_text().splitlines() if "=" in line)
+        return redis.Redis(
+            host="127.0.0.1",
+            port=LOCAL_REDIS_PORT,
+            password=values.get("REDIS_PASSWORD"),
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
+        )
+
     def wait_redis(self, dead_pid: int, timeout: float = 60) -> float:
         """Seconds until Redis answers again (a new process, its append-only file loaded)."""
         import redis
 
-        # the launcher's generated secrets hold the bundled Redis's password
-        secrets_file = self.tmp / "var" / "secrets.env"
-        values = dict(line.split("=", 1) for line in secrets_file.read_text().splitlines() if "=" in line)
-        client = redis.Redis(
-            host="127.0.0.1",
-            port=LOCAL_REDIS_PORT,
-            password=values.get("REDIS_PASSWORD"),
-            socket_timeout=1,
-            socket_connect_timeout=1,
-        )
+        client = self.redis()
         started = time.monotonic()
         while time.monotonic() - started < timeout:
             try:
