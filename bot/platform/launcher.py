@@ -174,10 +174,12 @@ def redis_line(var_dir: Path, bundled: bool | None = None) -> list[str]:
 
 
 def rasa_command(var_dir: Path, port: int, log_name: str = "rasa.log") -> str:
-    """One Rasa server. The HTTP API can rewrite any conversation: loopback only, with a token (docs/platform.md)
-    that channels/rasa_server.py reads from the environment, so `ps` never shows it."""
+    """One Rasa server, on the Rasa runtime's Python (RECOBRA_RASA_PYTHON, else .venv-rasa/bin/python), not
+    this process's: Rasa 3.6 runs on Python 3.10 at the newest. The HTTP API can rewrite any conversation:
+    loopback only, with a token (docs/platform.md) that channels/rasa_server.py reads from the environment, so
+    `ps` never shows it."""
     return (
-        f"{VENV_BIN / 'python'} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {port} "
+        f"{get_settings().rasa_python} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {port} "
         f"--model {MODEL_DIR} --endpoints {var_dir / 'endpoints.yml'} --credentials {var_dir / 'credentials.yml'} "
         "--cors '' --log-file " + str(var_dir / log_name)
     )

@@ -23,7 +23,6 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def parse():
-    pytest.importorskip("rasa")
     from rasa.core.agent import Agent
 
     agent = Agent.load(trained_model())
