@@ -195,7 +195,7 @@ def database_url() -> str:
 def _drop_all_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url, future=True)
+    engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
