@@ -40,7 +40,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 def pytest_report_header(config: pytest.Config) -> str:
     if IN_RASA_RUNTIME:
-        return "runtime: Rasa (.venv-rasa): the tests of channels/, components/ and the NLU (tests/runtimes.py)"
+        return "runtime: Rasa (.venv-rasa): the tests of channels/ and components/ (tests/runtimes.py)"
     return "runtime: service (.venv): every test but the Rasa runtime's (tests/runtimes.py)"
 
 

@@ -30,7 +30,6 @@ RASA_RUNTIME_TESTS = frozenset(
         "channels/test_recobra_input.py",
         "channels/test_recobra_input_rasa.py",
         "channels/test_tracker_store.py",
-        "nlu/test_parse.py",
         "unit/test_embeddings.py",
         "unit/test_fallback.py",
         "unit/test_intent_ensemble.py",
