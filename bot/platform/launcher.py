@@ -185,6 +185,18 @@ def rasa_command(var_dir: Path, port: int, log_name: str = "rasa.log") -> str:
     )
 
 
+def missing_rasa_runtime() -> str | None:
+    """What to tell the operator when the Rasa runtime's Python is not there (else None): started anyway, Rasa
+    would only fail in honcho's log, the rest of the product up and every debtor's message unanswered."""
+    python = get_settings().rasa_python
+    if shutil.which(python):
+        return None
+    return (
+        f"the Rasa runtime's Python ({python}) is missing: `make setup` builds .venv-rasa (Python 3.10), "
+        "or point RECOBRA_RASA_PYTHON at one with rasa installed"
+    )
+
+
 def actions_command(port: int, host: str | None = None) -> str:
     """One action server (ACTION_SERVER_HOST, else loopback, unless ``host`` pins it)."""
     return f"{VENV_BIN / 'python'} -m actions.server -p {port}" + (f" --host {host}" if host else "")
@@ -275,6 +287,9 @@ def run_honcho(procfile_path: Path) -> int:
 
 
 def run() -> int:
+    if problem := missing_rasa_runtime():
+        print(problem, file=sys.stderr)
+        return 1
     s = get_settings()
     var_dir = ensure_private_dir(s.var_dir)
     lock = take_run_lock(var_dir)

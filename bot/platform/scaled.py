@@ -35,6 +35,7 @@ from bot.platform.config import ROOT, Settings, ensure_private_dir, get_settings
 from bot.platform.launcher import (
     VENV_BIN,
     actions_command,
+    missing_rasa_runtime,
     prepare_environment,
     rasa_command,
     redis_line,
@@ -377,6 +378,9 @@ def run_scaled(demo_history: int = 3000) -> int:
     missing = missing_engines()
     if missing:
         print(f"run-scaled needs {', '.join(missing)}: run scripts/scaled_deps.sh (as root)", file=sys.stderr)
+        return 1
+    if problem := missing_rasa_runtime():
+        print(problem, file=sys.stderr)
         return 1
     s = get_settings()
     var_dir = ensure_private_dir(s.var_dir)

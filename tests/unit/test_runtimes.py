@@ -122,3 +122,20 @@ def test_the_action_tests_domain_is_the_one_rasa_loads() -> None:
     )
     assert {k: v.get("initial_value") for k, v in mine["slots"].items()} == theirs["slots"]
     assert mine["responses"] == theirs["responses"]
+
+
+def test_without_the_rasa_runtime_the_launcher_says_so_and_starts_nothing(tmp_path, monkeypatch, capsys) -> None:
+    from bot.platform import launcher
+    from bot.platform.config import reset_settings
+
+    monkeypatch.setenv("RECOBRA_RASA_PYTHON", str(tmp_path / "no-such-python"))
+    started = []
+    monkeypatch.setattr(launcher, "take_run_lock", lambda var_dir: started.append(var_dir))  # the first step
+    reset_settings()
+    try:
+        assert launcher.run() == 1
+    finally:
+        reset_settings()
+    err = capsys.readouterr().err
+    assert "Rasa runtime" in err and "RECOBRA_RASA_PYTHON" in err and "make setup" in err
+    assert not started  # no lock, no Procfile, no endpoints: nothing was started
