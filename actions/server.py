@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     app = create_app(settings.action_server_token, settings.action_server_max_bytes)
     log.info("action server on http://%s:%s (token required)", args.host, args.port)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    # one process, as under Sanic 21: the multi-process mode of Sanic 22+ runs the app in a worker that must
+    # rebuild it from an importable factory (an AppLoader), and one process is what one action server needs
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 
 if __name__ == "__main__":
