@@ -103,7 +103,8 @@ def create_app(token: str, max_bytes: int = DEFAULT_MAX_BYTES, package: str = "a
             return response.json({"error": exc.message, "action_name": exc.action_name}, status=400)
         except ActionNotFoundException as exc:
             return response.json({"error": exc.message, "action_name": exc.action_name}, status=404)
-        return response.json(result)
+        # rasa-sdk 3.21 returns a model ({events, responses}); as its own endpoint does, the body is its dump
+        return response.json(result.model_dump() if result else None)
 
     @app.exception(Exception)
     async def failed(request: Request, exc: Exception) -> HTTPResponse:
