@@ -18,7 +18,7 @@ resolve() {  # resolve NAME VERSION_FILE OUT_LOCK pip-args...
   local py venv="$tmp/$name"
   py=$(scripts/find_python.sh "$version_file")
   "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" wheel 2>&1 \
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" 2>&1 \
     | { grep -v "$noise" || true; }
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "$@" 2>&1 | { grep -v "$noise" || true; }
   "$venv/bin/python" -m pip check
