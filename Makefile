@@ -16,7 +16,7 @@ RASA_STAMP := $(RASA_VENV)/.installed
 PIP_NOISE := is ignored: it is neither a file nor a directory
 PIP := --quiet --disable-pip-version-check
 
-.PHONY: help setup preflight run run-scaled test test-fast lint bench dialogues model migrate seed lock clean
+.PHONY: help setup preflight run run-scaled test test-fast lint bench dialogues faults soak model migrate seed lock clean
 
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
@@ -25,6 +25,9 @@ help:
 	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (both runtimes)"
 	@echo "make bench   the benchmarks in bench/"
 	@echo "make dialogues  the team's conversations (tests/dialogues/) through signed webhooks; pass rate by category"
+	@echo "make faults  kill -9 each process kind, restart Redis and PostgreSQL, fail Twilio and Mercado Pago, kill a campaign"
+	@echo "             run, during live conversations on run-scaled's shape: what was lost or doubled (~15 min)"
+	@echo "make soak    run-scaled's shape under steady traffic for 30 min: memory, connections, backlog at start and end"
 	@echo "make lock    re-resolve requirements/*.in into the four lock files (scripts/lock.sh)"
 
 # Each virtualenv is rebuilt only when its lock file or its Python version changes: one install of every pin
@@ -105,6 +108,18 @@ bench: setup model
 # DIALOGUES_ARGS: e.g. --only payment_plan, --threshold 0.95, --json var/dialogues.json, -v.
 dialogues: preflight seed model
 	@$(PY) -m tests.dialogues.run --start $(DIALOGUES_ARGS)
+
+# Issue #24 §3: one table of what each fault cost (tests/faults/run.py; var/faults.json). CI runs a slice
+# (tests/faults/test_faults_slice.py). FAULTS_ARGS: e.g. --only kill-rasa --debtors 20.
+faults: setup model
+	@scripts/scaled_deps.sh
+	@$(PY) -m tests.faults.run $(FAULTS_ARGS)
+
+# Issue #24 §4: 30 minutes of conversations on run-scaled's shape (bench/soak.py; var/soak.json). Not in CI.
+# SOAK_ARGS: e.g. --minutes 5 --debtors 10.
+soak: setup model
+	@scripts/scaled_deps.sh
+	@$(PY) bench/soak.py $(SOAK_ARGS)
 
 lock:
 	@scripts/lock.sh

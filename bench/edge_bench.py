@@ -222,12 +222,13 @@ def main() -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def post_signed(session, url: str, validator, phone: str, text: str):
-    """One debtor WhatsApp message as Twilio posts it: form-encoded, signed with the account's token."""
+def post_signed(session, url: str, validator, phone: str, text: str, sid: str | None = None, timeout: float = 30):
+    """One debtor WhatsApp message as Twilio posts it: form-encoded, signed with the account's token (``sid``: the
+    same MessageSid again, as Twilio's retry of an unacknowledged delivery)."""
     import secrets
 
     params = {
-        "MessageSid": "SM" + secrets.token_hex(16),
+        "MessageSid": sid or "SM" + secrets.token_hex(16),
         "AccountSid": "AC" + "0" * 32,
         "From": f"whatsapp:{phone}",
         "To": "whatsapp:+15005550006",
@@ -237,7 +238,7 @@ def post_signed(session, url: str, validator, phone: str, text: str):
     return session.post(
         url,
         data=urlencode(params),
-        timeout=30,
+        timeout=timeout,
         headers={
             "X-Twilio-Signature": validator.compute_signature(url, params),
             "Content-Type": "application/x-www-form-urlencoded",

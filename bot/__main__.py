@@ -517,5 +517,166 @@ def _safe_url(url: str) -> str:
     return url
 
 
+@cli.group()
+def retention() -> None:
+    """Data retention (config/retention.yml): message bodies, Rasa tracker events, contact records."""
+
+
+@retention.command("run")
+@click.option("--dry-run", is_flag=True, help="Count what would be pruned; change nothing.")
+@click.option("--at", "at", default=None, help="Count as if the clock said this (ISO 8601). Only with --dry-run.")
+@click.option("--json", "as_json", is_flag=True, help="The report as one JSON object.")
+def retention_run(dry_run: bool, at: str | None, as_json: bool) -> None:
+    """Prune what is past its retention period (what the worker does every hour), per kind and country."""
+    import json
+
+    from bot.lifecycle import retention as service
+    from bot.lifecycle import tracker_events
+    from bot.platform.config import get_settings
+    from bot.store import session_scope
+
+    if at is not None and not dry_run:
+        raise click.UsageError("--at counts at a pretend time: use it with --dry-run (pruning uses the real clock)")
+    try:
+        policy = service.load_policy()
+    except service.PolicyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with session_scope() as session:
+        report = service.run(
+            session,
+            at=_utc_datetime(at, "--at"),
+            dry_run=dry_run,
+            tracker=tracker_events.tracker_engine(get_settings()),
+            policy=policy,
+            actor="cli",
+        )
+        if dry_run:
+            session.rollback()
+    if as_json:
+        click.echo(json.dumps(report.as_json(), ensure_ascii=False))
+        return
+    title = "retention (dry run: nothing changed)" if dry_run else "retention"
+    click.echo(f"{title} at {report.at.isoformat()}, policy {report.version}")
+    for line in report.table():
+        click.echo(line)
+
+
+BACKUP_DIR_HELP = "Default: var/backups/<UTC time>."
+
+
+def _backup_dir(value: Path | None) -> Path:
+    from datetime import datetime, timezone
+
+    from bot.platform.config import get_settings
+
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return value or get_settings().var_dir / "backups" / stamp
+
+
+def _release_connections() -> None:
+    """Close every pooled connection to the store and the tracker (before a wipe or restore replaces them)."""
+    from bot.lifecycle import tracker_events
+    from bot.store.db import get_engine, get_sessionmaker
+
+    for engine in (get_engine, tracker_events.engine_for):
+        engine.cache_clear()
+    get_sessionmaker.cache_clear()
+
+
+@cli.command("backup")
+@click.option(
+    "--to", "directory", type=click.Path(path_type=Path), default=None, help="Default: var/backups/<UTC time>."
+)
+def backup_cmd(directory: Path | None) -> None:
+    """Back up the store (SQLite: online backup of the store and Rasa's tracker file; PostgreSQL: pg_dump)."""
+    from bot.lifecycle import backup, tracker_events
+    from bot.platform.config import get_settings
+
+    s = get_settings()
+    try:
+        made = backup.backup(s.database_url, tracker_events.tracker_url(s), _backup_dir(directory))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup of {_safe_url(s.database_url)} in {made.directory} ({', '.join(made.files.values())})")
+
+
+@cli.command("restore")
+@click.option("--from", "directory", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--yes", is_flag=True, help="Replace the current store without asking.")
+def restore_cmd(directory: Path, yes: bool) -> None:
+    """Replace the store with a backup (stop the web, worker and Rasa first; run `migrate` after)."""
+    from bot.lifecycle import backup, tracker_events
+    from bot.platform.config import get_settings
+
+    s = get_settings()
+    if not yes:
+        click.confirm(f"Replace {_safe_url(s.database_url)} with the backup in {directory}?", abort=True)
+    try:
+        made = backup.Backup.read(directory)
+        _release_connections()
+        backup.restore(made, s.database_url, tracker_events.tracker_url(s))
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"restored {_safe_url(s.database_url)} from {directory} (taken {made.created_at})")
+
+
+@cli.command("restore-drill")
+@click.option(
+    "--to", "directory", type=click.Path(path_type=Path), default=None, help="Default: var/backups/<UTC time>."
+)
+@click.option("--force", is_flag=True, help="Run in production mode too (it wipes the live store, then restores it).")
+def restore_drill(directory: Path | None, force: bool) -> None:
+    """Prove the backup works: back up, wipe and restore the store, then check that the debtors, their balances,
+    every table's row count and an /api/v1 read of a debtor are what they were. Stop the web, worker and Rasa first.
+    Exit 1 when anything differs."""
+    import json
+
+    from bot.lifecycle import backup, tracker_events
+    from bot.platform.config import get_settings
+    from bot.web import create_app
+
+    s = get_settings()
+    if s.production and not force:
+        raise click.UsageError("the drill wipes the store before restoring it: in production add --force")
+    first = backup.fingerprint(s.database_url, sample=1)["balances"]
+    external_id = next(iter(first), None)
+
+    def probe() -> object:
+        """The API's answer about the first debtor, as an integrator reads it."""
+        if external_id is None:
+            return None
+        app = create_app({"TESTING": True})
+        with app.test_client() as client:
+            r = client.get(f"/api/v1/debtors/{external_id}", headers={"Authorization": f"Bearer {s.api_key}"})
+            return {"status": r.status_code, "body": r.get_json()}
+
+    try:
+        result = backup.drill(
+            s.database_url,
+            tracker_events.tracker_url(s),
+            _backup_dir(directory),
+            probe=probe,
+            release=_release_connections,
+        )
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name, seconds in result.steps:
+        click.echo(f"  {name:12} {seconds:6.2f} s")
+    rows = result.after.get("rows", {})
+    click.echo(
+        f"{result.kind} store: {sum(rows.values())} rows in {len(rows)} tables, "
+        f"{len(result.after.get('balances', {}))} debtors' balances checked, revision {result.after.get('revision')}"
+    )
+    if external_id is not None:
+        click.echo(f"GET /api/v1/debtors/{external_id}: {result.after.get('probe', {}).get('status')}, same as before")
+    click.echo(f"backup kept in {result.directory}")
+    if not result.ok:
+        what = ", ".join(result.differences()) if result.wiped else "the wipe left the store in place"
+        click.echo(f"restore drill FAILED: {what}", err=True)
+        click.echo(json.dumps({"before": result.before, "after": result.after}, default=str)[:4000], err=True)
+        sys.exit(1)
+    click.echo("restore drill passed: the restored store answers as before the wipe")
+
+
 if __name__ == "__main__":
     cli()

@@ -26,7 +26,7 @@ if SPEEDUPS:
     for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(_variable, "1")
 
-from channels import rasa_speedups  # noqa: E402
+from channels import rasa_speedups, tracker_failstop  # noqa: E402
 
 
 def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[str]:  # type: ignore[type-arg]
@@ -45,6 +45,7 @@ def rasa_argv(argv: list[str], environ: dict[str, str] | os._Environ) -> list[st
 
 def main() -> None:
     sys.argv = rasa_argv(sys.argv[1:], os.environ)
+    tracker_failstop.apply()  # a correctness repair: not one of the speedups the peer runs without
     if SPEEDUPS:
         rasa_speedups.apply()
     from rasa.__main__ import main as rasa_main

@@ -5,7 +5,8 @@
 #   service.lock      service.in alone, constrained to service-dev.lock's pins (what a service image installs)
 #   rasa-dev.lock     rasa.in + rasa-dev.in, on requirements/rasa.python-version's Python (what .venv-rasa installs)
 #   rasa.lock         rasa.in alone, constrained to rasa-dev.lock's pins (what a Rasa image installs)
-# So an image runs exactly the versions the tests ran, minus the test tools.
+# So an image runs exactly the versions the tests ran, minus the test tools. `scripts/lock.sh service` (or `rasa`)
+# re-resolves one runtime only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 noise="is ignored: it is neither a file nor a directory"
@@ -27,7 +28,12 @@ resolve() {  # resolve NAME VERSION_FILE OUT_LOCK pip-args...
 }
 
 r=requirements
-resolve service-dev .python-version $r/service-dev.lock -r $r/service.in -r $r/service-dev.in
-resolve service .python-version $r/service.lock -r $r/service.in -c $r/service-dev.lock
-resolve rasa-dev $r/rasa.python-version $r/rasa-dev.lock -r $r/rasa.in -r $r/rasa-dev.in
-resolve rasa $r/rasa.python-version $r/rasa.lock -r $r/rasa.in -c $r/rasa-dev.lock
+which=${1:-both}  # scripts/lock.sh service | rasa: one runtime's two locks
+if [ "$which" != rasa ]; then
+  resolve service-dev .python-version $r/service-dev.lock -r $r/service.in -r $r/service-dev.in
+  resolve service .python-version $r/service.lock -r $r/service.in -c $r/service-dev.lock
+fi
+if [ "$which" != service ]; then
+  resolve rasa-dev $r/rasa.python-version $r/rasa-dev.lock -r $r/rasa.in -r $r/rasa-dev.in
+  resolve rasa $r/rasa.python-version $r/rasa.lock -r $r/rasa.in -c $r/rasa-dev.lock
+fi

@@ -294,7 +294,13 @@ def decide(
     session.rollback()
     result = rasa_client.post_turn(payload)
     outbox.begin_write(session)
-    return [(text, False) for text in rasa_client.bot_texts(result.get("messages") or [])], result.get("parse") or None
+    texts = rasa_client.bot_texts(result.get("messages") or [])
+    if not texts:
+        # Rasa ran the turn but said nothing: a custom action failed (an action server that died mid-call; Rasa
+        # logs it and goes on without the action's answer). Silence would leave the debtor waiting for ever.
+        log.warning("the bot answered nothing to message %s: asking the debtor to write again", message.id)
+        return [(reply_text("no_answer"), False)], result.get("parse") or None
+    return [(text, False) for text in texts], result.get("parse") or None
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:

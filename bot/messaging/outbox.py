@@ -163,7 +163,7 @@ def _reflect_error(session: Session, message: Message, code: str) -> None:
     if contact_status is None or not message.debtor_id:
         return
     debtor = session.get(Debtor, message.debtor_id)
-    if debtor is None or debtor.contact_status == contact_status or debtor.contact_status == "wrong_number":
+    if debtor is None or debtor.contact_status in (contact_status, "wrong_number", "erased"):
         return
     previous = debtor.contact_status
     debtor.contact_status = contact_status

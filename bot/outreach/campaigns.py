@@ -27,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.billing import promises
+from bot.lifecycle import erased_phones
 from bot.messaging import contact_policy
 from bot.platform.config import ROOT
 from bot.platform.masking import mask_phone
@@ -35,6 +36,7 @@ from bot.store.models import (
     ContactAttempt,
     Conversation,
     Debtor,
+    ErasedPhone,
     Instalment,
     Invoice,
     Message,
@@ -44,7 +46,7 @@ from bot.store.models import (
 )
 
 CAMPAIGNS_FILE = ROOT / "config" / "campaigns.yml"
-BAD_CONTACT = {"wrong_number", "invalid_number", "landline", "unsubscribed"}
+BAD_CONTACT = {"wrong_number", "invalid_number", "landline", "unsubscribed", "erased"}
 HISTORY_DAYS = 35
 
 
@@ -295,6 +297,8 @@ class _Loaded:
             c.debtor_id: c
             for c in self._scalars(session, select(Conversation).where(Conversation.debtor_id.is_not(None)))
         }
+        # phones whose owner was erased on request: never contacted again, whoever they are pushed for now
+        self.erased = frozenset(self._scalars(session, select(ErasedPhone.digest)))
         self.last_reason: dict[int, str] = {}
         for r in self._scalars(session, select(NonpaymentReason).order_by(NonpaymentReason.id)):
             self.last_reason[r.debtor_id] = r.reason
@@ -343,6 +347,9 @@ class _Loaded:
             .where(Promise.status == "open", Promise.promised_date <= today + timedelta(days=1)),
         )
 
+    def is_erased(self, debtor: Debtor) -> bool:
+        return debtor.erased_at is not None or (bool(self.erased) and erased_phones.digest(debtor.phone) in self.erased)
+
     def _all(self, session: Session, stmt) -> list:
         self.queries += 1
         return list(session.execute(stmt).all())
@@ -353,6 +360,8 @@ class _Loaded:
 
 
 def _suppression(data: _Loaded, inv: Invoice, debtor: Debtor, today: date) -> str | None:
+    if data.is_erased(debtor):
+        return "erased"
     if debtor.opted_out:
         return "opted_out"
     if debtor.contact_status in BAD_CONTACT:
@@ -488,7 +497,9 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             scheduled_for=at,
             promise_id=promise.id,
         )
-        if debtor.opted_out:
+        if data.is_erased(debtor):
+            item.outcome, item.reason = "suppressed", "erased"
+        elif debtor.opted_out:
             item.outcome, item.reason = "suppressed", "opted_out"
         elif debtor.contact_status in BAD_CONTACT:
             item.outcome, item.reason = "suppressed", "invalid_contact"
@@ -519,7 +530,9 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             scheduled_for=at,
             failed_attempt_id=attempt.id,
         )
-        if debtor.opted_out or debtor.contact_status in BAD_CONTACT:
+        if data.is_erased(debtor):
+            item.outcome, item.reason = "suppressed", "erased"
+        elif debtor.opted_out or debtor.contact_status in BAD_CONTACT:
             item.outcome, item.reason = "suppressed", "opted_out" if debtor.opted_out else "invalid_contact"
         else:
             # the failed message never reached the debtor: it does not count as a contact

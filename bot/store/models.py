@@ -42,7 +42,7 @@ class Base(metaclass=DeclarativeMeta):
 
 
 # Contact status of a debtor's phone: how reachable they are.
-CONTACT_STATUSES = ("ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable")
+CONTACT_STATUSES = ("ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable", "erased")
 INVOICE_STATUSES = ("open", "paid", "disputed", "cancelled")
 PROMISE_STATUSES = ("open", "kept", "broken", "replaced")
 LINK_STATUSES = ("active", "paid", "expired")
@@ -67,6 +67,9 @@ class Debtor(Base):
     contact_status = Column(String(20), nullable=False, default="ok")
     opted_out = Column(Boolean, nullable=False, default=False)
     opted_out_at = Column(UTCDateTime)
+    # Set when the debtor's personal data was erased on request (bot.lifecycle.erasure): the row stays, anonymised,
+    # as the link that keeps their invoices and payments in the books.
+    erased_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -288,6 +291,9 @@ class Message(Base):
     attempts = Column(Integer, nullable=False, default=0)
     content_sid = Column(String(40))  # approved WhatsApp template sent instead of a body
     content_variables = Column(JSON)  # its numbered variables {"1": ..., "2": ...}
+    # When the body (and media, entities, template values) was removed by retention or erasure; the row stays
+    # for the dashboard's figures and the contact records that point at it.
+    redacted_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
@@ -398,7 +404,7 @@ class ContactAttempt(Base):
     scheduled_for = Column(UTCDateTime, nullable=False, index=True)
     sent_at = Column(UTCDateTime, index=True)
     message_id = Column(Integer, ForeignKey("messages.id", ondelete="SET NULL"))
-    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)  # retention deletes by age
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
@@ -578,3 +584,20 @@ class RollupState(Base):
 
 
 __all__ += ["DashboardRollup", "RollupState"]
+
+
+class ErasedPhone(Base):
+    """A phone whose owner had their data erased: never contacted by a campaign again, whoever it is later pushed for.
+
+    Only a digest is kept (``bot.lifecycle.erased_phones``), the least that lets a later push of the same number be
+    recognised; it is a pseudonym, not an anonymous value (a given number can be checked against it), kept on the
+    legal ground of honouring the erasure."""
+
+    __tablename__ = "erased_phones"
+
+    id = Column(Integer, primary_key=True)
+    digest = Column(String(64), nullable=False, unique=True)
+    erased_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+
+__all__ += ["ErasedPhone"]

@@ -5,11 +5,14 @@ Bearer key on every call."""
 from __future__ import annotations
 
 import hmac
+from datetime import datetime, timezone
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from bot.billing import debtors
+from bot.lifecycle import erasure, tracker_events
+from bot.lifecycle import export as debtor_export
 from bot.store import audit
 from bot.store.models import Message
 from bot.web import debtor_view
@@ -63,6 +66,13 @@ def _invalid(exc: debtors.ValidationError):
 def put_debtor(external_id: str):
     data = debtors.parse_debtor(external_id, json_body())
     session = get_session()
+    erased = debtors.get_by_external_id(session, external_id)
+    if erased is not None and erased.erased_at is not None:
+        return error_response(
+            409,
+            "debtor_erased",
+            f"The debtor {external_id!r} was erased on request; their data cannot be stored again under this id.",
+        )
     debtor, created = debtors.upsert(session, data)
     audit.record(
         session,
@@ -83,6 +93,51 @@ def get_debtor(external_id: str):
     if debtor is None:
         return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
     return jsonify(debtor_view.serialize(session, debtor))
+
+
+@bp.delete("/debtors/<external_id>")
+def erase_debtor(external_id: str):
+    """Erase the debtor's personal data (``bot.lifecycle.erasure``); 200 the first time and every time after
+    (``status`` says ``erased`` or ``already_erased``), 404 for an id never pushed."""
+    session = get_session()
+    debtor = debtors.get_by_external_id(session, external_id)
+    if debtor is None:
+        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    done = erasure.erase(
+        session,
+        debtor,
+        at=datetime.now(timezone.utc),
+        actor="api",
+        delete_tracker=tracker_events.deleter(current_app.config["SETTINGS"]),
+        details={"remote_addr": request.remote_addr},
+    )
+    session.commit()
+    return jsonify(done.as_json())
+
+
+@bp.get("/debtors/<external_id>/export")
+def export_debtor(external_id: str):
+    """Everything held about the debtor, as JSON (a data-access request); the read is audited."""
+    session = get_session()
+    debtor = debtors.get_by_external_id(session, external_id)
+    if debtor is None:
+        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    data = debtor_export.export(
+        session,
+        debtor,
+        at=datetime.now(timezone.utc),
+        tracker_events=tracker_events.reader(current_app.config["SETTINGS"]),
+    )
+    audit.record(
+        session,
+        actor="api",
+        action="debtor.export",
+        target_type="debtor",
+        target_id=external_id,
+        details={"remote_addr": request.remote_addr},
+    )
+    session.commit()
+    return jsonify(data)
 
 
 @bp.get("/conversations/<external_id>/messages")

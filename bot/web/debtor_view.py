@@ -146,6 +146,7 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
         "identity_locked_until": _iso(identity.locked_until(session, debtor)),
         "settlements": _settlements(session, debtor),
         "credit": _credit(session, debtor),
+        "erased_at": _iso(debtor.erased_at),  # set once the debtor's personal data was erased on request
     }
 
 

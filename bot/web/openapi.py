@@ -221,7 +221,10 @@ def _schemas() -> dict[str, Any]:
         {
             "external_id": STR,
             "name": STR,
-            "phone": E164,
+            "phone": {
+                "anyOf": [E164, {"type": "string", "pattern": "^erased:"}],
+                "description": "E.164; after an erasure a placeholder starting `erased:` (no number)",
+            },
             "whatsapp": BOOL,
             "country": {"type": "string", "pattern": "^[A-Z]{2}$"},
             "timezone": STR,
@@ -229,7 +232,7 @@ def _schemas() -> dict[str, Any]:
             "document_last4": _nullable({"type": "string", "pattern": r"^\d{4}$"}),
             "contact_status": {
                 "type": "string",
-                "enum": ["ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable"],
+                "enum": ["ok", "wrong_number", "invalid_number", "landline", "unsubscribed", "unreachable", "erased"],
             },
             "created_at": TIME,
             "updated_at": TIME,
@@ -249,6 +252,9 @@ def _schemas() -> dict[str, Any]:
             ),
             "settlements": {**items("Settlement"), "description": "settlement certificates (paz y salvo)"},
             "credit": {**items("Credit"), "description": "over-payments kept for the debtor, per currency"},
+            "erased_at": _nullable(
+                {**TIME, "description": "when the debtor's personal data was erased on request (DELETE)"}
+            ),
         },
         description="A debtor as GET /api/v1/debtors/{external_id} returns it. Lists are oldest first; "
         "more fields may be added.",
@@ -310,7 +316,65 @@ def _schemas() -> dict[str, Any]:
         },
         description="Every 4xx/5xx answer of the API and the webhooks. Never a stack trace.",
     )
+    rows = {"type": "array", "items": {"type": "object", "additionalProperties": True}}
+    erasure = _obj(
+        {
+            "external_id": STR,
+            "status": {"type": "string", "enum": ["erased", "already_erased"]},
+            "erased_at": TIME,
+            "removed": {
+                "type": "object",
+                "additionalProperties": {"type": "integer"},
+                "description": "first erasure only: what was removed or anonymised, by kind (messages, "
+                "tracker_events, nonpayment_reason_texts, handoffs, agent_notes, pending_contacts_cancelled, "
+                "settlement_names)",
+            },
+        },
+        required=["external_id", "status", "erased_at"],
+        description="The answer to DELETE /api/v1/debtors/{external_id}: the same 200 every time (idempotent).",
+    )
+    export = _obj(
+        {
+            "format": {"type": "string", "const": "recobra.debtor-export/1"},
+            "exported_at": TIME,
+            "profile": {"type": "object", "additionalProperties": True},
+            "consent": {"type": "object", "additionalProperties": True},
+            **{
+                name: rows
+                for name in (
+                    "invoices",
+                    "payments",
+                    "payment_allocations",
+                    "payment_links",
+                    "promises",
+                    "payment_plans",
+                    "due_date_changes",
+                    "nonpayment_reasons",
+                    "conversations",
+                    "messages",
+                    "handoffs",
+                    "agent_notes",
+                    "contact_attempts",
+                    "identity_checks",
+                    "settlements",
+                    "audit",
+                )
+            },
+            "rasa_tracker": _nullable(
+                {
+                    "type": "object",
+                    "additionalProperties": rows,
+                    "description": "Rasa's stored events per conversation id (phone); null without a tracker store",
+                }
+            ),
+        },
+        description="Everything held about a debtor (a data-access request): every column of every row, named as "
+        "in the store; money as decimal strings, times ISO 8601 UTC. The document's hash and certificate PDFs are "
+        "left out.",
+    )
     return {
+        "DebtorErasure": erasure,
+        "DebtorExport": export,
         "DebtorUpsert": debtor_in,
         "InvoiceUpsert": invoice_in,
         "Debtor": debtor,
@@ -414,6 +478,7 @@ def _paths(include_sandbox: bool) -> dict[str, Any]:
                     "400": _error("malformed_json: the body is not JSON"),
                     **API_ERRORS,
                     "413": _error("payload_too_large"),
+                    "409": _error("debtor_erased: this debtor was erased on request"),
                     "415": _error("unsupported_media_type: send Content-Type: application/json"),
                     "422": _error("validation_error, with `field`"),
                 },
@@ -424,6 +489,33 @@ def _paths(include_sandbox: bool) -> dict[str, Any]:
                 "security": bearer,
                 "summary": "A debtor with invoices, promises, reasons, due-date changes, links, payments, hand-offs",
                 "responses": {"200": _json(_ref("Debtor"), "the debtor"), **API_ERRORS, "404": _error("not_found")},
+            },
+            "delete": {
+                "operationId": "eraseDebtor",
+                "tags": ["debtors"],
+                "security": bearer,
+                "summary": "Erase the debtor's personal data on request (audited; invoices and payments stay, "
+                "anonymised; the phone is never contacted by a campaign again). Idempotent: a repeat answers 200 "
+                "with status already_erased",
+                "responses": {
+                    "200": _json(_ref("DebtorErasure"), "erased (or already erased)"),
+                    **API_ERRORS,
+                    "404": _error("not_found"),
+                },
+            },
+        },
+        "/api/v1/debtors/{external_id}/export": {
+            "parameters": [_external_id()],
+            "get": {
+                "operationId": "exportDebtor",
+                "tags": ["debtors"],
+                "security": bearer,
+                "summary": "Everything held about the debtor, as JSON (a data-access request; audited)",
+                "responses": {
+                    "200": _json(_ref("DebtorExport"), "the debtor's data"),
+                    **API_ERRORS,
+                    "404": _error("not_found"),
+                },
             },
         },
         "/api/v1/conversations/{external_id}/messages": {

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 from bot.conversation import handoffs, rasa_client
+from bot.lifecycle import erased_phones
 from bot.messaging import contact_policy, outbox
 from bot.outreach import campaigns
 from bot.platform.config import get_settings
@@ -80,6 +81,8 @@ def _before_its_day(attempt: ContactAttempt, invoice: Invoice, debtor: Debtor, a
 
 def _still_due(session, attempt: ContactAttempt, debtor: Debtor, at: datetime) -> str | None:
     """Why this contact should no longer go out (things change between plan and send)."""
+    if debtor.erased_at is not None or erased_phones.is_erased(session, debtor.phone):
+        return "erased"  # the number's owner asked to be erased: never contacted again
     if debtor.opted_out:
         return "opted_out"
     if debtor.contact_status in campaigns.BAD_CONTACT:

@@ -6,7 +6,10 @@ import importlib
 import logging
 from collections.abc import Callable
 
-from bot.platform.queue import Job
+import redis
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+
+from bot.platform.queue import Job, Retry
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +22,7 @@ HANDLER_MODULES = (
     "bot.worker.outbound",
     "bot.worker.campaigns",
     "bot.worker.rollups",
+    "bot.worker.retention",
 )
 
 
@@ -40,11 +44,26 @@ def load_handlers() -> dict[str, Callable[[Job], None]]:
     return dict(_HANDLERS)
 
 
+def unavailable(exc: BaseException) -> bool:
+    """The database or Redis is away (restarting, failing over, refusing connections): the job waits for it.
+
+    Why not a failure: a failure counts toward the dead-letter stream, and five of them go by in six seconds;
+    a PostgreSQL restart then set aside every message that arrived meanwhile (found by tests/faults/run.py)."""
+    if isinstance(exc, OperationalError | DisconnectionError | redis.ConnectionError | redis.TimeoutError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
 def dispatch(job: Job) -> None:
     handler = _HANDLERS.get(job.kind)
     if handler is None:
         raise ValueError(f"no handler for job kind {job.kind!r}")
-    handler(job)
+    try:
+        handler(job)
+    except Exception as exc:
+        if unavailable(exc):
+            raise Retry(f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}") from exc
+        raise
 
 
 @handles("noop")

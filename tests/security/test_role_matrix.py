@@ -104,6 +104,7 @@ RULES: tuple[Rule, ...] = (
     # /api/v1: the bearer key.
     Rule(("GET",), "api.*", api_only(), "billing systems, with the bearer key"),
     Rule(("PUT",), "api.put_debtor", api_only(), "billing systems, with the bearer key", json=DEBTOR_PAYLOAD),
+    Rule(("DELETE",), "api.erase_debtor", api_only(), "erasure on the debtor's request: the bearer key only"),
     Rule(("GET",), "sandbox_api.outbox", api_only(), "the sandbox outbox, with the bearer key"),
     # Webhooks: signed by the provider, whoever else asks.
     Rule(

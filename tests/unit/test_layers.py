@@ -27,16 +27,18 @@ ALLOWED: dict[str, set[str]] = {
     "bot.billing": FOUNDATION | {"bot.providers"},
     "bot.messaging": FOUNDATION | {"bot.providers", "bot.billing"},
     "bot.conversation": FOUNDATION | {"bot.billing", "bot.messaging"},
-    "bot.outreach": FOUNDATION | {"bot.billing", "bot.messaging", "bot.conversation"},
+    "bot.lifecycle": FOUNDATION | {"bot.billing"},
+    "bot.outreach": FOUNDATION | {"bot.billing", "bot.messaging", "bot.conversation", "bot.lifecycle"},
     "bot.desk": FOUNDATION | {"bot.billing", "bot.messaging", "bot.conversation"},
     "bot.review": FOUNDATION,
     "bot.demo": FOUNDATION | {"bot.billing", "bot.conversation", "bot.staff"},
     # the entry points: thin, over the services; never over each other
     "bot.web": FOUNDATION
     | {"bot.providers", "bot.billing", "bot.messaging", "bot.conversation", "bot.desk", "bot.review", "bot.outreach"}
-    | {"bot.staff"},
+    | {"bot.staff", "bot.lifecycle"},
     "bot.worker": FOUNDATION
-    | {"bot.providers", "bot.billing", "bot.messaging", "bot.conversation", "bot.outreach", "bot.review"},
+    | {"bot.providers", "bot.billing", "bot.messaging", "bot.conversation", "bot.outreach", "bot.review"}
+    | {"bot.lifecycle"},
     "bot.__main__": set(),  # the command line may start anything (filled in below)
     "actions": FOUNDATION | {"bot.billing", "bot.conversation", "bot.desk"},
     "channels": set(),  # runs inside the Rasa server: Rasa and the standard library only

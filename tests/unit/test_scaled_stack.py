@@ -174,3 +174,49 @@ def test_make_run_scaled_installs_its_engines_first():
     target = makefile.split("\nrun-scaled:", 1)[1].split("\n\n", 1)[0]
     assert "scripts/scaled_deps.sh" in target and "-m bot run-scaled" in target
     assert shutil.which("bash")
+
+
+def test_a_process_that_dies_is_started_again_and_the_loop_stops_with_the_stack(tmp_path):
+    """kill -9 of one process is a fault the stack rides out (issue #24 §3), and honcho's SIGTERM to the
+    process group still stops the loop and its process."""
+    import os
+    import signal
+    import time
+
+    runs = tmp_path / "runs"
+    # the first run dies by SIGKILL, the second stays up
+    command = f"sh -c 'echo up >> {runs}; [ $(wc -l < {runs}) -ge 2 ] && exec sleep 30; kill -9 $$'"
+    loop = subprocess.Popen(
+        ["sh", "-c", scaled.supervised("demo", command)], start_new_session=True, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (runs.exists() and len(runs.read_text().split()) >= 2):
+            time.sleep(0.1)
+        assert runs.read_text().split() == ["up", "up"]
+        assert loop.poll() is None
+    finally:
+        os.killpg(loop.pid, signal.SIGTERM)
+    assert loop.wait(10) != 0
+    assert b"demo stopped (137): starting it again in 1 s" in loop.stderr.read()
+
+
+def test_a_process_that_cannot_start_stops_the_stack(monkeypatch):
+    monkeypatch.setattr(scaled, "RESTART_DELAY_S", 0)
+    result = subprocess.run(
+        ["sh", "-c", scaled.supervised("broken", "exit 3")], capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 3
+    assert (
+        f"broken stopped (3) {scaled.GIVE_UP_AFTER} times within {scaled.QUICK_EXIT_S} s of starting" in result.stderr
+    )
+
+
+def test_the_written_procfile_supervises_every_process(tmp_path):
+    text = scaled.supervised_procfile(scaled.scaled_procfile(tmp_path, PORTS, tmp_path / "h.cfg", bundled_redis=False))
+    entries = procfile_entries(text)
+    assert sorted(entries) == sorted(
+        ["haproxy", "rasa1", "rasa2", "actions1", "actions2", "web1", "web2", "worker1", "worker2"]
+    )
+    assert all(command.startswith("n=0; while :; do") for command in entries.values())
+    assert "-m bot worker); rc=$?" in entries["worker1"]

@@ -57,6 +57,22 @@ def test_a_message_goes_to_the_bot_and_its_answer_goes_out(client, session, make
     wait_for(lambda: (session.expire_all(), session.get(Message, reply.id).status == "read")[1], timeout=5)
 
 
+def test_a_turn_the_bot_answers_with_nothing_still_gets_a_reply(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
+    """An action server killed mid-call: Rasa logs the failed action and answers nothing (issue #24 §3). The debtor
+    is asked to write again rather than left waiting."""
+    make_debtor("CO-1", phone=PHONE)
+    rasa_double.reply = lambda payload: []
+    mid = _say(client, session, "4321")
+    assert session.get(Message, mid).status == "processed"
+    [reply] = _out(session)
+    assert (
+        reply.body == "Disculpe, tuve un problema para responder su mensaje. ¿Me lo puede enviar de nuevo, por favor?"
+    )
+    assert [m["body"] for m in sandbox_provider.outbox(PHONE)] == [reply.body]
+
+
 def test_reply_goes_out_on_the_channel_the_debtor_last_wrote_on(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
