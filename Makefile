@@ -26,7 +26,7 @@ help:
 	@echo "make bench   the benchmarks in bench/"
 	@echo "make dialogues  the team's conversations (tests/dialogues/) through signed webhooks; pass rate by category"
 	@echo "make faults  kill -9 each process kind, restart Redis and PostgreSQL, fail Twilio and Mercado Pago, kill a campaign"
-	@echo "             run, during live conversations on run-scaled's shape: what was lost or doubled (~15 min)"
+	@echo "             run, during live conversations on run-scaled's shape: what was lost or doubled (~7 min)"
 	@echo "make soak    run-scaled's shape under steady traffic for 30 min: memory, connections, backlog at start and end"
 	@echo "make lock    re-resolve requirements/*.in into the four lock files (scripts/lock.sh)"
 

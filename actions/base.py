@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import date
@@ -29,6 +30,7 @@ from bot.billing.money import format_money
 from bot.conversation import handoffs, identity, reasons
 from bot.desk import team_hours
 from bot.language.payment_terms import hardship_spans
+from bot.platform import logs, metrics
 from bot.platform.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -394,7 +396,17 @@ class RecobraAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
         turn = Turn.from_tracker(tracker, domain)
-        out = await asyncio.to_thread(self.work, turn)
+        started = time.perf_counter()
+        outcome = "error"
+        # The turn's ids from the message metadata (bot/platform/logs.py); to_thread carries them to the thread.
+        with logs.bound(action=self.name(), **logs.turn_ids(turn.metadata)):
+            try:
+                out = await asyncio.to_thread(self.work, turn)
+                outcome = "ok"
+            finally:
+                seconds = time.perf_counter() - started
+                metrics.ACTION_SECONDS.labels(self.name(), outcome).observe(seconds)
+            logger.info("%s ran in %.0f ms: %d responses", self.name(), seconds * 1000, len(out.messages))
         for response, kwargs in out.messages:
             dispatcher.utter_message(response=response, **kwargs)
         return out.all_events()

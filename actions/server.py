@@ -28,6 +28,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.platform import logs, metrics
 from bot.platform.config import get_settings
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5055
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
-OPEN_PATHS = frozenset({"/health"})  # liveness only: says nothing and runs nothing
+OPEN_PATHS = frozenset({"/health", "/metrics"})  # liveness, says nothing; /metrics checks its own token
 
 
 class BodyTooLarge(ValueError):
@@ -76,6 +77,14 @@ def create_app(token: str, max_bytes: int = DEFAULT_MAX_BYTES, package: str = "a
     @app.get("/health")
     async def health(_: Request) -> HTTPResponse:
         return response.json({"status": "ok"})
+
+    @app.get("/metrics")
+    async def metrics_view(request: Request) -> HTTPResponse:
+        # The actions' latency (recobra_action_seconds). Loopback; RECOBRA_METRICS_TOKEN, when set, is asked for.
+        metrics_token = get_settings().metrics_token
+        if metrics_token and not token_matches(request.headers.get("Authorization"), metrics_token):
+            return response.json({"error": "forbidden"}, status=403)
+        return response.raw(metrics.render(), content_type=metrics.CONTENT_TYPE)
 
     @app.get("/actions")
     async def actions(_: Request) -> HTTPResponse:
@@ -126,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("-p", "--port", type=int, default=urlparse(settings.action_server_url).port or DEFAULT_PORT)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logs.configure("actions")
     app = create_app(settings.action_server_token, settings.action_server_max_bytes)
     log.info("action server on http://%s:%s (token required)", args.host, args.port)
     # one process, as under Sanic 21: the multi-process mode of Sanic 22+ runs the app in a worker that must

@@ -179,7 +179,7 @@ def main() -> None:
                 )
         spawn([sys.executable, "-m", "bot", "web", "--port", str(web_port), "--workers", "2"], "web")
         for _ in range(args.worker_processes):
-            spawn([sys.executable, "-m", "bot", "worker"], "worker")
+            spawn([sys.executable, "-m", "bot", "worker", "--health-port", "0"], "worker")  # any free port each
         wait_http(f"http://127.0.0.1:{web_port}/healthz")
         wait_http(f"{rasa_url}/webhooks/recobra/", timeout=300)
         time.sleep(2)  # the worker's consumers start

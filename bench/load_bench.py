@@ -16,7 +16,7 @@ replies each turn gets; under load, turn k of a debtor is answered when that deb
 the replies of its earlier turns plus one.
 
 Prints, for every offered rate: the webhook acknowledgement (Twilio gets its TwiML) p50/p95, webhook → first
-reply p50/p95, how many messages were answered, and the CPU each process kind used per message with its
+reply p50/p95/p99, how many messages were answered, and the CPU each process kind used per message with its
 resident memory at the end. Why: the issue (#26) sizes machines from these four figures, and a figure is only
 comparable when the run shape is the same.
 """
@@ -373,7 +373,7 @@ def measure(
             f"{pct(sorted(idle), 50):.2f} s, slowest {max(idle):.2f} s"
         )
         print(
-            f"{'offered':>10} {'debtors':>8} {'ack p50/p95 ms':>16} {'reply p50/p95 s':>17} {'answered':>10}   "
+            f"{'offered':>10} {'debtors':>8} {'ack p50/p95 ms':>16} {'reply p50/p95/p99 s':>23} {'answered':>10}   "
             "CPU ms per message by process (resident MB at the end)"
         )
         first = 1
@@ -392,6 +392,7 @@ def measure(
             print(
                 f"{rate:>6.0f}/s {n:>8} {pct(acks, 50) * 1000:>7.0f} /{pct(acks, 95) * 1000:>5.0f} "
                 f"{pct(lat, 50) if lat else float('nan'):>8.2f} /{pct(lat, 95) if lat else float('nan'):>6.2f} "
+                f"/{pct(lat, 99) if lat else float('nan'):>6.2f} "
                 f"{result['answered']:>5}/{result['offered']:<4}   "
                 + "  ".join(f"{r} {used[r] * 1000 / m:.0f} ({rss[r]:.0f})" for r in KINDS)
                 + f"  total {totals[rate]:.0f}",

@@ -273,7 +273,9 @@ def main() -> None:
         for k in range(args.workers):
             log = open(tmp / f"worker-{k}.log", "wb")
             workers.append(
-                subprocess.Popen([py, "-m", "bot", "worker"], cwd=ROOT, env=child_env, stdout=log, stderr=log)
+                subprocess.Popen(
+                    [py, "-m", "bot", "worker", "--health-port", "0"], cwd=ROOT, env=child_env, stdout=log, stderr=log
+                )
             )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -164,12 +164,26 @@ def create_user(username: str, role: str, name: str, password: str) -> None:
 
 
 @cli.command()
-def worker() -> None:
-    """Run the worker: queue consumers and the scheduler."""
+@click.option(
+    "--health-port",
+    type=int,
+    default=None,
+    help="Port of /healthz, /readyz and /metrics (default RECOBRA_WORKER_HEALTH_PORT, 8010; 0: any free one).",
+)
+@click.option("--health-host", default=None, help="Its address (default RECOBRA_WORKER_HEALTH_HOST, 127.0.0.1).")
+def worker(health_port: int | None, health_host: str | None) -> None:
+    """Run the worker: queue consumers and the scheduler, with its health and metrics server."""
+    from bot.worker.health import PortTaken
     from bot.worker.main import run
 
     _refuse_unsafe()
-    run()
+    try:
+        run(health_host=health_host, health_port=health_port)
+    except PortTaken as exc:
+        raise click.ClickException(
+            f"the worker's health server could not listen ({exc}): give each worker its own "
+            "RECOBRA_WORKER_HEALTH_PORT (or --health-port)"
+        ) from exc
 
 
 @cli.command()
@@ -186,7 +200,10 @@ def web(port: int | None, host: str | None, workers: int) -> None:
     _refuse_unsafe()
     port = port or get_settings().web_port
     host = host or get_settings().web_host
-    os.execvp(
+    # gunicorn's processes add up their metrics in a folder of this edge's own, emptied at each start
+    # (bot/platform/metrics.py): in gunicorn's environment from its start, since prometheus-client reads it at import.
+    environment = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(_fresh_metrics_dir(port))}
+    os.execvpe(
         sys.executable,
         [
             sys.executable,
@@ -204,9 +221,24 @@ def web(port: int | None, host: str | None, workers: int) -> None:
             "bot.web.access_log.RedactingLogger",
             "--graceful-timeout",
             "5",
+            "--config",
+            "python:bot.web.gunicorn_conf",
             "bot.web.wsgi:app",
         ],
+        environment,
     )
+
+
+def _fresh_metrics_dir(port: int) -> Path:
+    """var/prometheus/web-PORT, private and empty: values left by a previous run would be added to this one's."""
+    import shutil
+
+    from bot.platform.config import ensure_private_dir, get_settings
+
+    folder = get_settings().var_dir / "prometheus" / f"web-{port}"
+    shutil.rmtree(folder, ignore_errors=True)
+    ensure_private_dir(folder.parent)
+    return ensure_private_dir(folder)
 
 
 def _bind_address(host: str) -> str:
@@ -478,6 +510,7 @@ def info() -> None:
         click.echo(f"  agent console       {base}/console")
         click.echo(f"  manager dashboard   {base}/manager   (users: python -m bot create-user)")
         click.echo(f"  rasa (private)      {s.rasa_url}")
+        click.echo(f"  readiness           {base}/readyz   worker: http://{_health_address(s)}/readyz")
         click.echo("")
         return
     secrets = ensure_secrets()
@@ -487,6 +520,7 @@ def info() -> None:
     click.echo(f"  agent console       {base}/console   (agente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  manager dashboard   {base}/manager   (gerente / {secrets['DEMO_PASSWORD']})")
     click.echo(f"  rasa (private)      {s.rasa_url}")
+    click.echo(f"  readiness           {base}/readyz   worker: http://{_health_address(s)}/readyz")
     click.echo("")
     click.echo(f"  try:  curl -H 'Authorization: Bearer {s.api_key}' {base}/api/v1/debtors/CO-1001")
     click.echo("")
@@ -505,6 +539,11 @@ def demo_debtors() -> None:
 
     for ext, name, phone, whatsapp, _country, tz, last4, _inv in seed.DEMO_DEBTORS:
         click.echo(f"{ext:8} {name:24} {phone:15} {'WhatsApp' if whatsapp else 'SMS':8} {tz:32} {last4}")
+
+
+def _health_address(settings) -> str:
+    """The (first) worker's health server, as a URL authority."""
+    return f"{_bind_address(settings.worker_health_host)}:{settings.worker_health_port}"
 
 
 def _safe_url(url: str) -> str:

@@ -2,8 +2,8 @@
 
 ``POST /webhooks/recobra/webhook`` with the shared secret in ``X-Recobra-Secret`` and a JSON body
 ``{"sender": "+57…", "message": "…", "metadata": {"channel", "debtor_external_id", "message_id",
-"locale", "media"}}`` runs one dialogue turn and answers with what the bot said plus how the
-message was understood::
+"locale", "media", "conversation_id", "message_sid"}}`` runs one dialogue turn and answers with what the bot
+said plus how the message was understood::
 
     {"messages": [{"recipient_id", "text", ...}], "parse": {"intent", "confidence", "entities", ...},
      "replayed": false}
@@ -13,6 +13,10 @@ messages. Unlike Rasa's ``rest`` channel, a failed turn is an HTTP error (so the
 rather than an empty 200, the action server is checked before the turn (Rasa would otherwise
 carry on without the action's events), and a turn is never run twice: a ``message_id`` already in
 the tracker replays that turn's bot messages instead of running the dialogue again.
+
+Logs: each turn writes one line with ``conversation_id`` and ``message_sid`` bound (structlog contextvars, which
+Rasa's own structlog events merge too); with ``RECOBRA_LOG_FORMAT=json`` (or in production) this module's lines are
+JSON like the rest of Recobra's (``configure_log``). The sender's phone shows as its last four digits only.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import os
+import sys
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
 from rasa.shared.core.events import BotUttered, UserUttered
 from sanic import Blueprint, response
@@ -50,6 +57,7 @@ class RecobraInput(InputChannel):
         secret = (credentials or {}).get("secret")
         if not secret or str(secret).startswith("${"):
             cls.raise_missing_credentials_exception()
+        configure_log()
         return cls(str(secret))
 
     def __init__(self, secret: str, action_health_ttl: float = 5.0, health_timeout: float = 5.0) -> None:
@@ -94,20 +102,31 @@ class RecobraInput(InputChannel):
             return 503, _error("action_server_unavailable", "the action server does not answer")
 
         collector = CollectingOutputChannel()
-        try:
-            await on_new_message(
-                UserMessage(
-                    text, collector, sender, input_channel=self.name(), message_id=message_id, metadata=metadata
+        started = time.perf_counter()
+        # The turn's ids on every structlog line of this task: ours below, and Rasa's own (its structlog chain
+        # merges contextvars), so the worker's and the actions' lines of the same message can be matched.
+        with structlog.contextvars.bound_contextvars(**turn_ids(metadata)):
+            try:
+                await on_new_message(
+                    UserMessage(
+                        text, collector, sender, input_channel=self.name(), message_id=message_id, metadata=metadata
+                    )
                 )
+            except Exception:  # the worker retries; a replay returns what was said before the failure
+                log.exception("recobra turn failed for a message of %s", _mask(sender))
+                return 500, _error("turn_failed", "the dialogue turn failed")
+            parse: dict[str, Any] = {}
+            tracker = await agent.tracker_store.retrieve(sender)
+            if tracker is not None:
+                event = _find_user_event(tracker, message_id) if message_id else tracker.latest_message
+                parse = parse_summary(getattr(event, "parse_data", None) or {})
+            log.info(
+                "recobra turn of %s: %d messages, intent %s, %.0f ms",
+                _mask(sender),
+                len(collector.messages),
+                parse.get("intent") or "-",
+                (time.perf_counter() - started) * 1000,
             )
-        except Exception:  # the worker retries; a replay returns what was said before the failure
-            log.exception("recobra turn failed for a message of %s", _mask(sender))
-            return 500, _error("turn_failed", "the dialogue turn failed")
-        parse: dict[str, Any] = {}
-        tracker = await agent.tracker_store.retrieve(sender)
-        if tracker is not None:
-            event = _find_user_event(tracker, message_id) if message_id else tracker.latest_message
-            parse = parse_summary(getattr(event, "parse_data", None) or {})
         return 200, {"messages": collector.messages, "parse": parse, "replayed": False}
 
     async def _action_server_up(self, agent: Any) -> bool:
@@ -160,6 +179,53 @@ class RecobraInput(InputChannel):
             return response.json(body, status=status, ensure_ascii=False)
 
         return bp
+
+
+def turn_ids(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The ids the worker puts in the metadata (``conversation_id``, ``message_sid``: see bot/platform/logs.py)."""
+    found = {"conversation_id": metadata.get("conversation_id"), "message_sid": metadata.get("message_sid")}
+    return {k: v for k, v in found.items() if v not in (None, "")}
+
+
+def json_logs(environ: Any = os.environ) -> bool:
+    """As bot/platform/config.py decides: RECOBRA_LOG_FORMAT=json|text, else JSON in production."""
+    chosen = environ.get("RECOBRA_LOG_FORMAT", "").strip().lower()
+    if chosen in ("json", "text"):
+        return chosen == "json"
+    return environ.get("RECOBRA_ENV", "").strip().lower() == "production"
+
+
+def configure_log(stream: Any = None, environ: Any = os.environ) -> None:
+    """In JSON mode, this channel's lines as the rest of Recobra writes them (one JSON object a line with the bound
+    ids; structlog, which Rasa itself depends on); otherwise Rasa's own logging, as before. Only this module's
+    logger: Rasa's handlers and format stay Rasa's."""
+    for handler in list(log.handlers):
+        if getattr(handler, "_recobra_handler", False):
+            log.removeHandler(handler)
+    if not json_logs(environ):
+        log.propagate = True
+        return
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler._recobra_handler = True  # type: ignore[attr-defined]
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(ensure_ascii=False),
+            ],
+            foreign_pre_chain=[
+                structlog.contextvars.merge_contextvars,
+                structlog.stdlib.add_log_level,
+                structlog.stdlib.add_logger_name,
+                structlog.processors.TimeStamper(fmt="iso", utc=True),
+                lambda _l, _m, event: {**event, "process": "rasa"},
+            ],
+        )
+    )
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
 
 
 def defuse_intent_syntax(text: str) -> str:

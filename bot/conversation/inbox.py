@@ -37,7 +37,7 @@ from bot.billing import debtors
 from bot.conversation import handoffs, keywords, optout, rasa_client
 from bot.messaging import outbox, sms
 from bot.messaging.twilio_messages import InboundMessage
-from bot.platform import masking
+from bot.platform import logs, masking
 from bot.platform.config import ROOT, get_settings
 from bot.platform.queue import Retry, fence
 from bot.platform.redis_client import get_queue, get_redis
@@ -204,6 +204,8 @@ def process_message(message_id: int, session: Session | None = None) -> None:
     message = session.get(Message, message_id)
     if message is None or message.status != "received":
         return
+    # The same ids as the webhook's lines (bot/platform/logs.py); the queue runs each job in a context of its own.
+    logs.bind(conversation_id=message.conversation_id, message_id=message.id, message_sid=message.provider_sid)
     try:
         conversation = session.get(Conversation, message.conversation_id)
         debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
@@ -237,6 +239,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                 log.info("answer to message %s not sent: %s", message.id, exc)
         fence()  # a worker that lost the conversation's partition records nothing: the new holder answers
         session.commit()  # processed + its answers, together
+        log.info("message answered: %d replies, intent %s", len(answers), (parse or {}).get("intent") or "-")
     except BaseException:
         session.rollback()
         raise

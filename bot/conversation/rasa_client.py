@@ -28,7 +28,7 @@ from typing import Any
 import jwt
 import requests
 
-from bot.platform import masking
+from bot.platform import logs, masking, metrics
 from bot.platform.config import Settings, get_settings
 from bot.platform.queue import Retry
 from bot.store.models import Conversation, Debtor, Message
@@ -54,6 +54,7 @@ def trigger_intent(sender: str, name: str, entities: dict[str, Any]) -> list[str
     Rasa down or failing (5xx) → ``Retry``; a request Rasa refuses (4xx) is logged and answers nothing,
     since sending it again would be refused again."""
     s = get_settings()
+    started = time.perf_counter()
     try:
         response = requests.post(
             f"{s.rasa_url}/conversations/{sender}/trigger_intent",
@@ -62,13 +63,29 @@ def trigger_intent(sender: str, name: str, entities: dict[str, Any]) -> list[str
             timeout=TRIGGER_TIMEOUT,
         )
     except requests.RequestException as exc:
+        _observe("trigger_intent", "retry", started)
         raise Retry(f"rasa unreachable: {exc}") from exc
     if response.status_code >= 500:
+        _observe("trigger_intent", "retry", started)
         raise Retry(f"rasa answered {response.status_code}")
     if response.status_code >= 400:
+        _observe("trigger_intent", "refused", started)
         log.error("rasa refused %s for %s: %s", name, masking.mask_phone(sender), response.text[:200])
         return []
+    _observe("trigger_intent", "ok", started)
     return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
+
+
+def _observe(call: str, outcome: str, started: float) -> None:
+    metrics.RASA_SECONDS.labels(call, outcome).observe(time.perf_counter() - started)
+
+
+def ping(timeout: float) -> None:
+    """Rasa answers with a model loaded (``GET /status``, which needs the API's JWT; 409 while no model is)."""
+    s = get_settings()
+    response = requests.get(f"{s.rasa_url.rstrip('/')}/status", headers=auth_headers(s), timeout=timeout)
+    if response.status_code != 200:
+        raise ConnectionError(f"Rasa answered /status with HTTP {response.status_code}")
 
 
 # --- Recobra's input channel (one debtor message, one turn) ---------------------------------------
@@ -96,6 +113,9 @@ def turn_payload(message: Message, conversation: Conversation, debtor: Debtor) -
             "channel": message.channel,
             "debtor_external_id": debtor.external_id,
             "message_id": message.provider_sid or str(message.id),
+            # for the log lines of Rasa and the actions (bot/platform/logs.py): the edge's and the worker's ids
+            logs.CONVERSATION_ID: conversation.id,
+            logs.MESSAGE_SID: message.provider_sid,
             "locale": f"{debtor.language or 'es'}-{debtor.country}",
             "media": message.media or [],
         },
@@ -106,19 +126,25 @@ def post_turn(payload: dict[str, Any]) -> dict[str, Any]:
     """Run one turn; returns ``{"messages": [...], "parse": {...}}`` (``parse`` may be missing)."""
     settings = get_settings()
     url = settings.rasa_url.rstrip("/") + CHANNEL_PATH
+    started = time.perf_counter()
     try:
         resp = _session().post(
             url, json=payload, headers={SECRET_HEADER: settings.rasa_channel_secret}, timeout=TURN_TIMEOUT
         )
     except requests.RequestException as exc:
+        _observe("turn", "retry", started)
         raise Retry(f"Rasa unreachable: {exc}") from exc
     if resp.status_code in (401, 403):
+        _observe("turn", "retry", started)
         log.error("Rasa refused the channel secret (HTTP %s): check RASA_CHANNEL_SECRET", resp.status_code)
         raise Retry(f"Rasa refused the channel secret ({resp.status_code})")
     if resp.status_code >= 500 or resp.status_code in (404, 408, 429):
+        _observe("turn", "retry", started)
         raise Retry(f"Rasa answered HTTP {resp.status_code}")
     if resp.status_code >= 400:
+        _observe("turn", "refused", started)
         raise ValueError(f"Rasa rejected the message: HTTP {resp.status_code} {resp.text[:200]}")
+    _observe("turn", "ok", started)
     try:
         data = resp.json()
     except ValueError as exc:

@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 from bot.messaging import sms as sms_format
 from bot.messaging import templates
 from bot.messaging.rate_limit import Slot, limiter
+from bot.platform import metrics
 from bot.platform.config import env_float, get_settings
 from bot.platform.masking import mask_phone
 from bot.platform.queue import Retry, fence
@@ -130,6 +131,8 @@ def _apply(session: Session, message: Message | None, status: str, error_code: s
     if not status_moves_forward(message.status, status):
         return False
     message.status = status
+    if status in FAILED_STATUSES:
+        metrics.DELIVERY_FAILURES.labels(metrics.label(message.channel), status, metrics.label(error_code)).inc()
     if error_code and status in FAILED_STATUSES:
         message.error_code = str(error_code)
         _reflect_error(session, message, str(error_code))
@@ -379,13 +382,19 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     slot = Slot()
     if getattr(provider, "rate_limited", False):
         cost = (message.segments or 1) if message.channel == "sms" else 1
+        waited = time.perf_counter()
         acquired = limiter().acquire(message.from_phone or "", message.channel, cost)
+        metrics.RATE_LIMIT_WAIT.labels(message.channel).observe(time.perf_counter() - waited)
         if acquired is None:
+            metrics.RATE_LIMIT_REFUSED.labels(message.channel).inc()
             raise ProviderError("rate limit: sender busy", code="rate_limited", retryable=True)
         slot = acquired
-    attempts = (message.attempts or 0) + 1  # saved with the outcome: one write per send
-    # Nothing of ours is held open while the provider is called (SQLite: no read snapshot to upgrade).
-    session.commit()
+    attempts = (message.attempts or 0) + 1  # saved with the outcome
+    # Marked "may have gone out" before the provider is called, and committed (nothing of ours is held open while
+    # it answers: SQLite has no read snapshot to upgrade). If recording the outcome then fails (the database went
+    # away right after Twilio accepted the message, or the process died), the next attempt asks Twilio before it
+    # sends again instead of sending twice: found by tests/faults/run.py, PostgreSQL restarted mid-conversation.
+    _save(session, message, lambda m: setattr(m, "error_code", AMBIGUOUS))
     # The last moment to find out that this worker lost its queue partition (the rate limiter may have
     # waited half a minute): the new holder sends this row, so we must not (LeaseLost stops the job).
     fence()
@@ -402,12 +411,14 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
             slot.finished()  # it counts for its sender's last second from here, not from its start
     except ProviderError as exc:
         error = exc
+        metrics.SEND_FAILURES.labels(
+            _provider_name(), message.channel, metrics.label(error.code, "unknown"), str(error.retryable).lower()
+        ).inc()
         if error.retryable:
 
             def transient(m: Message) -> None:
                 m.attempts = attempts
-                if error.ambiguous:
-                    m.error_code = AMBIGUOUS  # look it up before the next attempt
+                m.error_code = AMBIGUOUS if error.ambiguous else None  # ambiguous: look it up before the next attempt
 
             _save(session, message, transient)
             raise
@@ -424,11 +435,20 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
         return message
 
     def sent(m: Message) -> None:
-        m.attempts = attempts
+        m.attempts, m.error_code = attempts, None
         _record_result(session, m, result)
 
     _save(session, message, sent)  # the sid must be recorded: retried through any lock contention
+    if result.error_code:
+        metrics.SEND_FAILURES.labels(_provider_name(), message.channel, result.error_code, "false").inc()
+    else:
+        metrics.MESSAGES_SENT.labels(_provider_name(), message.channel).inc()
+    log.info("message %s sent to %s on %s: %s", message.id, mask_phone(message.to_phone), message.channel, result.sid)
     return message
+
+
+def _provider_name() -> str:
+    return get_settings().messaging_provider
 
 
 def _save(session: Session, message: Message, change: Callable[[Message], None]) -> None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from bot.billing import promises
 from bot.lifecycle import erased_phones
 from bot.messaging import contact_policy
+from bot.platform import metrics
 from bot.platform.config import ROOT
 from bot.platform.masking import mask_phone
 from bot.platform.redis_client import get_queue
@@ -755,6 +756,9 @@ def execute(
     facts = _debtor_facts(session, {i.debtor_id for i in the_plan.items}) if the_plan.items else {}
     for item in the_plan.items:
         status = _carry_out(session, the_plan, item, dry_run, enqueue, facts)
+        if not dry_run:
+            reason = item.reason if status in ("deferred", "suppressed") else None
+            metrics.CAMPAIGN_DECISIONS.labels(item.campaign, status, metrics.label(reason)).inc()
         external_id, phone, zone = facts.get(item.debtor_id, (str(item.debtor_id), "", "UTC"))
         timed = status in ("queued", "would_queue", "deferred")
         when = item.scheduled_for.astimezone(ZoneInfo(zone)) if timed else None

@@ -163,6 +163,20 @@ class Settings:
     rasa_speedups: bool = field(default_factory=lambda: _bool(_env("RECOBRA_RASA_SPEEDUPS", "true")))
     # The zone of the times and periods on the manager pages until a user picks theirs (IANA name).
     manager_timezone: str = field(default_factory=lambda: _env("RECOBRA_MANAGER_TIMEZONE", "America/Bogota"))
+    # The worker's own small HTTP server: /healthz, /readyz, /metrics (bot/worker/health.py). Two workers on one
+    # machine need two ports (`make run-scaled` passes 8010 and 8011); 0 lets the system pick a free one.
+    worker_health_host: str = field(default_factory=lambda: _env("RECOBRA_WORKER_HEALTH_HOST", "127.0.0.1"))
+    worker_health_port: int = field(default_factory=lambda: int(_env("RECOBRA_WORKER_HEALTH_PORT", "8010")))
+    # Bearer token for GET /metrics on the web edge (which faces the internet): unset, the web has no /metrics
+    # (404). Also asked by the worker's and the action server's /metrics when set.
+    metrics_token: str = field(default_factory=lambda: _env("RECOBRA_METRICS_TOKEN", ""))
+    # `json` (one object a line, for a log shipper) or `text` (readable in `make run`'s console); unset: json in
+    # production, text in the demo.
+    log_format: str = field(default_factory=lambda: _env("RECOBRA_LOG_FORMAT", "").strip().lower())
+    # /readyz answers 503 when the inbound queue holds more than this many entries (not yet handled)...
+    ready_max_backlog: int = field(default_factory=lambda: int(_env("RECOBRA_READY_MAX_BACKLOG", "5000")))
+    # ... or when a check (store, Redis, Rasa, queue) takes longer than this many seconds.
+    ready_timeout: float = field(default_factory=lambda: float(_env("RECOBRA_READY_TIMEOUT", "2")))
 
     @property
     def var_dir(self) -> Path:
@@ -171,6 +185,11 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def json_logs(self) -> bool:
+        """JSON log lines: asked for, or by default in production (text keeps `make run`'s console readable)."""
+        return self.log_format == "json" if self.log_format in ("json", "text") else self.production
 
     @property
     def demo(self) -> bool:

@@ -208,8 +208,9 @@ def web_command(port: int, host: str | None = None) -> str:
     return f"{VENV_BIN / 'python'} -m bot web --port {port}" + (f" --host {host}" if host else "")
 
 
-def worker_command() -> str:
-    return f"{VENV_BIN / 'python'} -m bot worker"
+def worker_command(health_port: int | None = None) -> str:
+    """One worker; ``health_port`` pins its /healthz, /readyz, /metrics port (else RECOBRA_WORKER_HEALTH_PORT)."""
+    return f"{VENV_BIN / 'python'} -m bot worker" + (f" --health-port {health_port}" if health_port is not None else "")
 
 
 def procfile(var_dir: Path) -> str:

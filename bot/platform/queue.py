@@ -25,6 +25,7 @@ second worker would then take the partition and answer the same debtor at the sa
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -42,6 +43,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 import redis
+
+from bot.platform import logs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -270,10 +273,26 @@ class PartitionedQueue:
 
     def backlog(self) -> int:
         """Entries not yet acknowledged or not yet read, over all partitions."""
+        return sum(self.backlogs().values())
+
+    def backlogs(self) -> dict[int, int]:
+        """Entries not yet acknowledged or not yet read, per partition."""
         self.ensure_groups()
-        total = 0
+        out: dict[int, int] = {}
         for p in range(self.partitions):
-            for group in self.redis.xinfo_groups(self.stream(p)):
+            total = 0
+            try:
+                groups = self.redis.xinfo_groups(self.stream(p))
+            except redis.ResponseError as exc:
+                if "no such key" not in str(exc).lower():
+                    raise
+                groups = []  # Redis lost the stream (restarted empty): nothing waits there
+            if not any(_decode(g["name"]) == self.group for g in groups):
+                # no group (Redis restarted empty, then a message came): every entry waits for the workers,
+                # who create the group again from the stream's start
+                out[p] = int(self.redis.xlen(self.stream(p))) if groups or self.redis.exists(self.stream(p)) else 0
+                continue
+            for group in groups:
                 if _decode(group["name"]) != self.group:
                     continue
                 total += int(group.get("pending", 0))
@@ -282,7 +301,8 @@ class PartitionedQueue:
                 else:  # Redis < 7 reports no lag: count what lies after the last delivered entry
                     last = _decode(group.get("last-delivered-id") or "0-0")
                     total += len(stream_entries(self.redis.xrange(self.stream(p), min=f"({last}", max="+")))
-        return total
+            out[p] = total
+        return out
 
 
 def _decode(value: Any) -> str:
@@ -333,6 +353,11 @@ def _dead_letter(entry_id: Any, raw: dict) -> DeadLetter:
         error=fields.get("error", ""),
         failures=int(fields.get("failures") or 0),
     )
+
+
+def dead_letter_count(client: redis.Redis) -> int:
+    """How many dead letters wait for a person."""
+    return int(client.xlen(DEAD_LETTER))
 
 
 def dead_letters(client: redis.Redis, count: int = 1000) -> list[DeadLetter]:
@@ -504,9 +529,12 @@ class PartitionConsumer:
             payload=payload,
             deliveries=self._failures.get(entry_id, 0) + 1,
         )
+        started = time.perf_counter()
         try:
-            self.handler(job)
+            # A copy of the context per job: the ids a job binds for its log lines (bot.platform.logs) end with it.
+            contextvars.copy_context().run(self._run, job)
         except Retry as exc:
+            self._count(job, "retry", started)
             self._retries += 1
             delay = min(self.max_backoff, 0.5 * 2 ** min(self._retries, 10)) * random.uniform(0.7, 1.3)
             log.warning("job %s (%s) will be retried in %.1fs: %s", entry_id, job.kind, delay, exc)
@@ -516,18 +544,30 @@ class PartitionConsumer:
             failures = self._failures.get(entry_id, 0) + 1
             self._failures[entry_id] = failures
             log.exception("job %s (%s) failed (%d/%d)", entry_id, job.kind, failures, self.max_failures)
+            self._count(job, "failed", started)
             if failures < self.max_failures:
                 self._retry_at = time.monotonic() + min(self.max_backoff, 0.2 * 2**failures)
                 return False
             error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS]
             dead = {**fields, "stream": stream, "entry_id": entry_id, "error": error, "failures": str(failures)}
             self.lease.ack(stream, self.q.group, entry_id, dead_letter=dead)  # set aside and acked, or neither
+            metrics.DEAD_LETTERED.labels(self.q.name, str(self.partition), job.kind or "none").inc()
             log.error("job %s moved to the dead-letter stream after %d failures", entry_id, failures)
         else:
+            self._count(job, "ok", started)
             self.lease.ack(stream, self.q.group, entry_id)
         self._failures.pop(entry_id, None)
         self._retries = 0
         return True
+
+    def _run(self, job: Job) -> None:
+        with logs.bound(job_id=job.id, job_kind=job.kind, partition=job.partition):
+            self.handler(job)
+
+    def _count(self, job: Job, outcome: str, started: float) -> None:
+        kind = job.kind or "none"
+        metrics.QUEUE_JOBS.labels(self.q.name, kind, outcome).inc()
+        metrics.QUEUE_JOB_SECONDS.labels(self.q.name, kind).observe(time.perf_counter() - started)
 
 
 class QueueWorker:
@@ -605,6 +645,10 @@ class QueueWorker:
         heartbeat = threading.Thread(target=self._heartbeat, name="queue-heartbeat", daemon=True)
         heartbeat.start()
         self.threads.append(heartbeat)
+
+    def alive(self) -> bool:
+        """Started, not stopping, and every partition thread and the heartbeat still running."""
+        return bool(self.threads) and not self.stop_event.is_set() and all(t.is_alive() for t in self.threads)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.stop_event.set()

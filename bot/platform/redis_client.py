@@ -32,3 +32,19 @@ def get_redis(url: str | None = None) -> redis.Redis:
 
 def get_queue(name: str = "inbound"):
     return PartitionedQueue(get_redis(), name=name, partitions=get_settings().queue_partitions)
+
+
+@lru_cache(maxsize=4)
+def probe_redis(timeout: float, url: str | None = None) -> redis.Redis:
+    """A client for health checks: it gives up after ``timeout`` seconds (the shared one waits 10 s)."""
+    return redis.Redis.from_url(url or redis_url(), socket_timeout=timeout, socket_connect_timeout=timeout)
+
+
+def ping(timeout: float) -> None:
+    """Redis answers within ``timeout`` seconds (readiness)."""
+    probe_redis(timeout, redis_url()).ping()
+
+
+def probe_queue(timeout: float, name: str = "inbound") -> PartitionedQueue:
+    """The queue on the probe client: readiness and metrics read its levels without waiting 10 s for Redis."""
+    return PartitionedQueue(probe_redis(timeout, redis_url()), name=name, partitions=get_settings().queue_partitions)

@@ -75,6 +75,8 @@ class ScaledPorts:
     actions: int
     action_backends: tuple[int, ...]
     postgres: int
+    # each worker's /healthz, /readyz and /metrics (RECOBRA_WORKER_HEALTH_PORT and the next one)
+    worker_health: tuple[int, ...] = (8010, 8011)
 
     def all(self) -> list[int]:
         return [
@@ -85,6 +87,7 @@ class ScaledPorts:
             self.actions,
             *self.action_backends,
             self.postgres,
+            *self.worker_health,
         ]
 
 
@@ -112,6 +115,7 @@ def scaled_ports(settings: Settings, environ: Mapping[str, str]) -> ScaledPorts:
         actions=actions,
         action_backends=backends("actions", actions),
         postgres=int(environ.get("RECOBRA_PG_PORT", str(DEFAULT_PG_PORT))),
+        worker_health=tuple(settings.worker_health_port + i for i in range(REPLICAS)),
     )
     if len(set(ports.all())) != len(ports.all()):
         raise ValueError(f"run-scaled needs distinct ports, got {ports.all()}")
@@ -187,7 +191,7 @@ def scaled_procfile(var_dir: Path, ports: ScaledPorts, haproxy_cfg: Path, bundle
         lines.append(f"actions{i}: {actions_command(port, host='127.0.0.1')}")
     for i, port in enumerate(ports.web_backends, 1):
         lines.append(f"web{i}: {web_command(port, host='127.0.0.1')}")
-    lines += [f"worker{i}: {worker_command()}" for i in range(1, REPLICAS + 1)]
+    lines += [f"worker{i}: {worker_command(port)}" for i, port in enumerate(ports.worker_health, 1)]
     return "\n".join(lines) + "\n"
 
 

@@ -100,6 +100,14 @@ def get_state(session: Session) -> RollupState | None:
     return session.get(RollupState, STATE)
 
 
+def age_seconds(session: Session, now: datetime | None = None) -> float | None:
+    """Seconds since the rollups were last refreshed (a metric: the refresh job stalled), None before the first."""
+    refreshed = session.execute(select(RollupState.refreshed_at).where(RollupState.name == STATE)).scalar_one_or_none()
+    if refreshed is None:
+        return None
+    return max(0.0, ((now or datetime.now(timezone.utc)) - refreshed).total_seconds())
+
+
 # --- Computing the rows --------------------------------------------------------------------------------
 def _chunks(ids: list[int], size: int = CHUNK) -> Iterator[list[int]]:
     for i in range(0, len(ids), size):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from bot.platform.config import get_settings
-from bot.web import api, db, errors, openapi
+from bot.web import api, db, errors, health, openapi
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +38,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     errors.init_app(app)
+    health.register(app)  # /healthz, /readyz, /metrics; request timing and log context
 
     app.register_blueprint(api.bp)
     openapi.register(app)  # GET /api/v1/openapi.json: public, describes the API and the webhooks, holds no data
@@ -47,10 +48,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         module = _optional_blueprint(name)
         if module is not None:
             module.register(app)
-
-    @app.get("/healthz")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 

@@ -16,6 +16,9 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from bot.platform import logs
+from bot.platform.config import get_settings
+
 LOGGER_CLASS = "bot.web.access_log.RedactingLogger"
 REDACTED = "[redactado]"
 
@@ -45,7 +48,14 @@ def redact(text: str) -> str:
 
 
 class RedactingLogger(Logger):
-    """Gunicorn's logger, with every string atom of an access log line redacted (``redact``)."""
+    """Gunicorn's logger, with every string atom of an access log line redacted (``redact``); its lines rendered
+    like every other line of the web process (bot/platform/logs.py: JSON in production)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        if get_settings().json_logs:  # text: gunicorn's own format, as before
+            for handler in [*self.error_log.handlers, *self.access_log.handlers]:
+                handler.setFormatter(logs.formatter(True, "web"))
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)

@@ -31,7 +31,7 @@ from flask import Blueprint, Flask, abort, flash, redirect, render_template, req
 from flask_login import LoginManager, UserMixin, current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import CSRFProtect
 
-from bot.platform import redis_client
+from bot.platform import metrics, redis_client
 from bot.staff import users
 from bot.staff.login_limits import LimiterUnavailable, LoginLimiter
 from bot.store import audit
@@ -189,6 +189,7 @@ def login():
             limiter = _limiter()
             allowed = limiter.reserve(username, _client_ip())
         except LimiterUnavailable:
+            metrics.LOGIN_FAILURES.labels("unavailable").inc()
             audit.record(
                 db, actor=username or "?", action="login_unavailable", target_type="user", details={"ip": _client_ip()}
             )
@@ -198,6 +199,7 @@ def login():
             )
             return render_template("auth/login.html", username=username), 503
         if not allowed:
+            metrics.LOGIN_FAILURES.labels("locked").inc()
             audit.record(
                 db, actor=username or "?", action="login_locked", target_type="user", details={"ip": _client_ip()}
             )
@@ -206,6 +208,7 @@ def login():
             return render_template("auth/login.html", username=username), 429
         user = users.authenticate(db, username, password)  # one KDF run whatever the case
         if user is None:
+            metrics.LOGIN_FAILURES.labels("bad_credentials").inc()
             audit.record(
                 db, actor=username or "?", action="login_failed", target_type="user", details={"ip": _client_ip()}
             )

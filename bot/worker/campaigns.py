@@ -17,6 +17,7 @@ from bot.conversation import handoffs, rasa_client
 from bot.lifecycle import erased_phones
 from bot.messaging import contact_policy, outbox
 from bot.outreach import campaigns
+from bot.platform import logs, metrics
 from bot.platform.config import get_settings
 from bot.platform.queue import Job
 from bot.store import session_scope
@@ -111,6 +112,7 @@ def campaign_send(job: Job) -> None:
             return
         debtor = session.get(Debtor, attempt.debtor_id)
         conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
+        logs.bind(conversation_id=conv.id, campaign=attempt.campaign, stage=attempt.stage)
         if attempt.status == "sent":  # a retried job: finish delivering what was prepared
             outbox.deliver_pending(session, conv.id)
             return
@@ -119,6 +121,7 @@ def campaign_send(job: Job) -> None:
         reason = _still_due(session, attempt, debtor, at)
         if reason:
             attempt.status, attempt.reason = "suppressed", reason
+            _count(attempt, "suppressed", reason)
             return
         decision = contact_policy.decide(
             debtor.country, debtor.timezone, at, campaigns.history_for(session, debtor.id, at), attempt.channel or "sms"
@@ -126,10 +129,12 @@ def campaign_send(job: Job) -> None:
         if not decision.allowed:
             attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
             attempt.scheduled_for = decision.next_allowed_at or at
+            _count(attempt, "deferred", attempt.reason)
             return
         variant = _variant(attempt)
         if variant is None:
             attempt.status, attempt.reason = "failed", "unknown stage"
+            _count(attempt, "failed", "unknown_stage")
             return
         text = variant.text.format(business=get_settings().business_name)
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
@@ -144,7 +149,12 @@ def campaign_send(job: Job) -> None:
         attempt.rules_version = decision.rules_version
         attempt.message_id = rows[0].id if rows else None
         session.commit()
+        _count(attempt, "sent", None)
         outbox.deliver_pending(session, conv.id)
+
+
+def _count(attempt: ContactAttempt, outcome: str, reason: str | None) -> None:
+    metrics.CAMPAIGN_SENDS.labels(metrics.label(attempt.campaign), outcome, metrics.label(reason)).inc()
 
 
 @periodic("campaigns", 300)

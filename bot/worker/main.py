@@ -7,9 +7,11 @@ import signal
 import threading
 from collections.abc import Callable
 
+from bot.platform import logs
+from bot.platform.config import get_settings
 from bot.platform.queue import QueueWorker
 from bot.platform.redis_client import get_queue
-from bot.worker import jobs
+from bot.worker import health, jobs
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +43,20 @@ def _run_periodic(stop: threading.Event) -> None:
         stop.wait(1.0)
 
 
-def run() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(levelname)s %(name)s: %(message)s")
-    # The Twilio SDK logs every request at INFO (URL, headers): noise at best; failures are logged by us.
-    logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
+def run(health_host: str | None = None, health_port: int | None = None) -> None:
+    """Consume the queue and run the periodic tasks until SIGTERM/SIGINT; ``/healthz``, ``/readyz`` and
+    ``/metrics`` on ``health_host:health_port`` (default RECOBRA_WORKER_HEALTH_HOST/_PORT)."""
+    logs.configure("worker")
+    settings = get_settings()
     handlers = jobs.load_handlers()
     log.info("worker handles %s", ", ".join(sorted(handlers)))
     queue = get_queue()
     worker = QueueWorker(queue, jobs.dispatch)
+    health_server = health.HealthServer(
+        settings.worker_health_host if health_host is None else health_host,
+        settings.worker_health_port if health_port is None else health_port,
+        worker.alive,
+    ).start()  # before anything is consumed: a taken port stops the worker here
     stop = threading.Event()
 
     def _stop(signum, _frame) -> None:
@@ -63,4 +71,5 @@ def run() -> None:
     log.info("worker %s consuming %d partitions", worker.consumer, queue.partitions)
     stop.wait()
     worker.stop()
+    health_server.stop()
     log.info("worker stopped")

@@ -256,3 +256,29 @@ def test_mounted_in_sanic_as_rasa_does():
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_in_json_mode_the_turns_line_carries_the_workers_ids_and_no_phone(channel):
+    """RECOBRA_LOG_FORMAT=json: the channel writes Recobra's JSON lines (structlog, which Rasa depends on), with
+    the ids the worker put in the metadata, so Rasa's side of a turn joins the webhook's and the worker's lines."""
+    import io
+    import json
+    import logging
+
+    from channels import recobra_input
+
+    stream = io.StringIO()
+    recobra_input.configure_log(stream, {"RECOBRA_LOG_FORMAT": "json"})
+    try:
+        agent = FakeAgent()
+        payload = _payload("hola", "SM9")
+        payload["metadata"].update({"conversation_id": 42, "message_sid": "SM9"})
+        status, _ = await channel.handle(SECRET, payload, agent, agent.handle_message)
+        assert status == 200
+        lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+        [turn] = [line for line in lines if "recobra turn" in line["event"]]
+        assert turn["conversation_id"] == 42 and turn["message_sid"] == "SM9" and turn["process"] == "rasa"
+        assert "+573001112233" not in stream.getvalue() and "3001112233" not in stream.getvalue()
+    finally:
+        recobra_input.configure_log(stream, {"RECOBRA_LOG_FORMAT": "text"})
+    assert not any(getattr(h, "_recobra_handler", False) for h in logging.getLogger(recobra_input.__name__).handlers)

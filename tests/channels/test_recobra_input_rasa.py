@@ -93,3 +93,80 @@ def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def test_readiness_and_json_lines_against_real_rasa(tmp_path, monkeypatch):
+    """As `make run` starts Rasa (channels.rasa_server, its API behind a token and a JWT secret): the readiness
+    probe's ``GET /status`` with the worker's JWT answers once the model is loaded, and in JSON mode the channel
+    writes the turn's line with the ids the worker sent (bot/platform/logs.py)."""
+    import json
+
+    import requests
+
+    from bot.conversation import rasa_client
+    from bot.platform.config import reset_settings
+
+    endpoints = tmp_path / "endpoints.yml"
+    endpoints.write_text("")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    secrets = {"RASA_CHANNEL_SECRET": SECRET, "RASA_AUTH_TOKEN": "rasa-api-token", "RASA_JWT_SECRET": "rasa-jwt-secret"}
+    env = dict(os.environ, **secrets, RECOBRA_LOG_FORMAT="json", TF_CPP_MIN_LOG_LEVEL="2")
+    log_path = tmp_path / "rasa.err"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "channels.rasa_server", "run", "--enable-api", "--model", trained_model(),
+             "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
+             "-i", "127.0.0.1", "-p", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    for name, value in {**secrets, "RASA_URL": f"http://127.0.0.1:{port}"}.items():
+        monkeypatch.setenv(name, value)
+    reset_settings()
+    try:
+        deadline = time.monotonic() + 280
+        while True:
+            try:
+                rasa_client.ping(5)
+                break
+            except (requests.RequestException, ConnectionError):
+                assert time.monotonic() < deadline, "rasa did not come up"
+                assert proc.poll() is None, "rasa exited: " + log_path.read_text()[-2000:]
+                time.sleep(1)
+        payload = {
+            "sender": "+573001112233",
+            "message": "hola",
+            "metadata": {
+                "channel": "whatsapp",
+                "message_id": "SMjson1",
+                "message_sid": "SMjson1",
+                "conversation_id": 77,
+            },
+        }
+        r = requests.post(
+            f"http://127.0.0.1:{port}/webhooks/recobra/webhook",
+            json=payload,
+            headers={"X-Recobra-Secret": SECRET},
+            timeout=60,
+        )
+        assert r.status_code == 200, r.text
+        time.sleep(0.5)
+        monkeypatch.setenv("RASA_JWT_SECRET", "not-the-secret")
+        reset_settings()
+        with pytest.raises(ConnectionError):
+            rasa_client.ping(5)  # a JWT Rasa did not sign for is refused: the probe fails
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        reset_settings()
+    lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith('{"event"')]
+    [turn] = [line for line in lines if "recobra turn" in line["event"]]
+    assert turn["conversation_id"] == 77 and turn["message_sid"] == "SMjson1" and turn["process"] == "rasa"
+    assert "3001112233" not in turn["event"]

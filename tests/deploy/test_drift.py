@@ -33,11 +33,7 @@ from tests.deploy.manifests import (
 
 # Names the product will read once the concurrent work lands (issue #25): the worker's health endpoint and the
 # metrics token. The coordinator removes each one from here when bot/ reads it; then the scan below finds it.
-PENDING_PRODUCT_NAMES = {
-    "RECOBRA_WORKER_HEALTH_HOST",
-    "RECOBRA_WORKER_HEALTH_PORT",
-    "RECOBRA_METRICS_TOKEN",
-}
+PENDING_PRODUCT_NAMES: set[str] = set()
 # Rasa's tracker and lock stores, split into the parts its endpoints.yml names (the launcher derives them from
 # DATABASE_URL and REDIS_URL; Rasa cannot parse a URL): read by Rasa through deploy/k8s/base/rasa/endpoints.yml.
 RASA_STORE_PARTS = {

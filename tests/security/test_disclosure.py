@@ -9,6 +9,7 @@ everywhere; bearer codes stay out of the access log; a revoked certificate's PDF
 from __future__ import annotations
 
 import io
+import os
 import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -372,11 +373,15 @@ def test_the_web_command_runs_gunicorn_with_the_redacting_logger(monkeypatch):
 
     import bot.__main__ as main
 
-    seen: list[list[str]] = []
-    monkeypatch.setattr("os.execvp", lambda exe, argv: seen.append(argv))
+    seen: list[tuple[list[str], dict[str, str]]] = []
+    monkeypatch.setattr("os.execvpe", lambda exe, argv, env: seen.append((argv, env)))
     CliRunner().invoke(main.cli, ["web", "--port", "8999"], catch_exceptions=False)
-    (argv,) = seen
+    ((argv, env),) = seen
     assert argv[argv.index("--logger-class") + 1] == "bot.web.access_log.RedactingLogger"
+    # gunicorn's processes add up their metrics in a private folder of this edge's own (bot/web/gunicorn_conf.py)
+    assert argv[argv.index("--config") + 1] == "python:bot.web.gunicorn_conf"
+    assert env["PROMETHEUS_MULTIPROC_DIR"].endswith("prometheus/web-8999")
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ  # this process's own metrics stay its own
 
 
 def test_a_revoked_certificate_is_not_served(mercadopago_mode, app, session, debtor_with_link, redis_client):

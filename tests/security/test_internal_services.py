@@ -140,6 +140,10 @@ def test_action_server_runs_nothing_without_its_token(action_server, make_debtor
     r = requests.post(f"{url}/webhook", json=call, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     assert r.status_code == 200, r.text
     assert opted_out(session, "CO-1")
+    # /metrics (loopback; no RECOBRA_METRICS_TOKEN set here) times the one action that ran, and runs nothing
+    metrics = requests.get(f"{url}/metrics", timeout=10)
+    assert metrics.status_code == 200
+    assert 'recobra_action_seconds_count{action="action_opt_out",outcome="ok"} 1.0' in metrics.text
 
 
 @pytest.mark.slow

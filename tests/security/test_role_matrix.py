@@ -71,6 +71,9 @@ DEBTOR_PAYLOAD = {
 RULES: tuple[Rule, ...] = (
     # Public on purpose.
     Rule(("GET",), "healthz", every(200), "liveness probe, says nothing"),
+    # readiness names the failed checks only (no addresses, no messages); Rasa is not running in this test
+    Rule(("GET",), "readyz", every(503), "readiness probe, says which dependency is down"),
+    Rule(("GET",), "metrics", every(404), "no RECOBRA_METRICS_TOKEN here: no metrics (tests/web/test_observe.py)"),
     Rule(("GET",), "static", every(200), "CSS and JavaScript"),
     Rule(("GET",), "console.static", every(200), "CSS and JavaScript"),
     Rule(("GET",), "manager.static", every(200), "CSS and JavaScript"),

@@ -44,6 +44,7 @@ def test_the_ports_keep_make_runs_addresses_for_the_frontends():
     )
     assert scaled.scaled_ports(settings, {}) == PORTS
     moved = scaled.scaled_ports(settings, {"RECOBRA_WEB_BACKEND_PORTS": "9001,9002", "RECOBRA_PG_PORT": "6000"})
+    assert scaled.scaled_ports(Settings(worker_health_port=9100), {}).worker_health == (9100, 9101)
     assert moved.web_backends == (9001, 9002) and moved.postgres == 6000 and moved.web == 8000
 
 
@@ -128,7 +129,9 @@ def test_the_procfile_runs_two_of_each_behind_haproxy(tmp_path, monkeypatch):
         assert entries[f"actions{i}"].endswith(f"-m actions.server -p {port} --host 127.0.0.1")
     for i, port in enumerate(PORTS.web_backends, 1):
         assert entries[f"web{i}"].endswith(f"-m bot web --port {port} --host 127.0.0.1")
-    assert entries["worker1"] == entries["worker2"] and entries["worker1"].endswith("-m bot worker")
+    # two workers, each with its own /healthz, /readyz and /metrics port
+    assert entries["worker1"].endswith("-m bot worker --health-port 8010")
+    assert entries["worker2"].endswith("-m bot worker --health-port 8011")
     for secret in (
         s.rasa_auth_token,
         s.rasa_jwt_secret,
@@ -219,4 +222,4 @@ def test_the_written_procfile_supervises_every_process(tmp_path):
         ["haproxy", "rasa1", "rasa2", "actions1", "actions2", "web1", "web2", "worker1", "worker2"]
     )
     assert all(command.startswith("n=0; while :; do") for command in entries.values())
-    assert "-m bot worker); rc=$?" in entries["worker1"]
+    assert "-m bot worker --health-port 8010); rc=$?" in entries["worker1"]

@@ -76,6 +76,7 @@ class FakeRasa:
         self.refused = 0
         self.reject: set[str] = set()  # messages answered 400 (a persistent, non-transient failure)
         self.delay = delay
+        self.status_delay = 0.0  # how long GET /status takes (a Rasa too slow for the readiness probe)
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
         self.url = self.http.url
@@ -84,6 +85,12 @@ class FakeRasa:
         ]
 
     def _handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, Any]:
+        if path == "/status" and method == "GET":  # readiness (bot/conversation/rasa_client.ping): the API's JWT
+            if not headers.get("Authorization", "").startswith("Bearer "):
+                return 401, {"error": "unauthorized"}
+            if self.status_delay:
+                time.sleep(self.status_delay)
+            return (503, {"error": "down"}) if self.down else (200, {"model_file": "fake.tar.gz"})
         if path != "/webhooks/recobra/webhook" or method != "POST":
             return 404, {"error": "not found"}
         if headers.get("X-Recobra-Secret") != CHANNEL_SECRET:

@@ -401,6 +401,32 @@ def test_a_request_lost_before_twilio_is_sent_again(session, make_debtor, impati
     assert row.provider_sid == twilio.created[0]["sid"]
 
 
+def test_a_message_twilio_accepted_while_the_database_went_away_is_not_sent_twice(
+    session, make_debtor, twilio, monkeypatch
+):
+    """Twilio accepted the message, then recording its sid failed (PostgreSQL restarting): the job is retried and
+    asks Twilio before sending again (issue #24 §3; tests/faults/run.py found two replies where one was due)."""
+    from sqlalchemy.exc import OperationalError
+
+    _, conv = _conversation(session, make_debtor)
+    [row] = outbox.prepare_text(session, conv, "Laura, este es su saldo pendiente", reply=True)
+    session.commit()
+    record = outbox._record_result
+
+    def database_gone(*args, **kwargs):
+        raise OperationalError("UPDATE messages", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(outbox, "_record_result", database_gone)
+    with pytest.raises(OperationalError):
+        outbox.deliver_pending(session, conv.id)
+    session.rollback()
+    monkeypatch.setattr(outbox, "_record_result", record)
+    outbox.deliver_pending(session, conv.id)  # the job again, the database back
+    session.refresh(row)
+    assert len(twilio.created) == 1 and twilio.lists == 1
+    assert row.provider_sid == twilio.created[0]["sid"] and row.error_code is None
+
+
 def test_a_worker_that_lost_its_partition_does_not_send(session, make_debtor, twilio, redis_client):
     """The fence in the outbox: a job whose lease was taken (it paused longer than the lease) sends nothing;
     the row stays pending for the new holder, which sends it once."""
