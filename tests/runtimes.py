@@ -28,7 +28,6 @@ RASA_RUNTIME_TESTS = frozenset(
         "channels/test_rasa_server.py",
         "channels/test_rasa_speedups.py",
         "channels/test_recobra_input.py",
-        "channels/test_recobra_input_rasa.py",
         "channels/test_tracker_failstop.py",
         "channels/test_tracker_store.py",
         "unit/test_embeddings.py",
