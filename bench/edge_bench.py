@@ -44,6 +44,13 @@ LAST4 = "4321"
 SCRIPT = ["hola buenas", LAST4, "cuánto debo?", "ok gracias"]
 
 
+def rasa_python() -> str:
+    """The Rasa runtime's interpreter (RECOBRA_RASA_PYTHON, else .venv-rasa): Rasa 3.6 runs on Python 3.10 only."""
+    from bot.platform.config import get_settings
+
+    return get_settings().rasa_python
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -133,7 +140,8 @@ def main() -> None:
         if args.rasa_url:
             rasa_url = args.rasa_url.rstrip("/")
         elif args.agent == "echo":
-            spawn([sys.executable, "-m", "tests.channels.fake_agent", str(rasa_port), SECRET], "rasa")
+            # the echo agent is Rasa's channel code with no model: the Rasa runtime's Python
+            spawn([rasa_python(), "-m", "tests.channels.fake_agent", str(rasa_port), SECRET], "rasa")
             rasa_url = f"http://127.0.0.1:{rasa_port}"
         else:
             rasa_url = start_rasa(spawn, tmp, rasa_port, actions_port)
@@ -266,8 +274,8 @@ def start_rasa(spawn, tmp: Path, rasa_port: int, actions_port: int) -> str:
     spawn([sys.executable, "-m", "actions.server", "-p", str(actions_port)], "actions")
     spawn(
         [
-            # as `make run` starts it: Rasa with channels/rasa_speedups.py and one BLAS thread
-            sys.executable,
+            # as `make run` starts it: Rasa with channels/rasa_speedups.py and one BLAS thread, on its own runtime
+            rasa_python(),
             "-m",
             "channels.rasa_server",
             "run",

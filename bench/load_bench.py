@@ -339,9 +339,11 @@ def train_peer() -> Path:
         return out
     print("training the peer (bench/baseline/config.yml) into models/bench-baseline/ ...", flush=True)
     out.mkdir(parents=True, exist_ok=True)
-    rasa = str(Path(sys.executable).parent / "rasa")
+    from bot.platform.config import get_settings
+
+    rasa = [get_settings().rasa_python, "-m", "rasa"]  # the Rasa runtime
     subprocess.run(
-        [rasa, "train", "--domain", "domain", "--data", "data", "--config", str(config), "--out", str(out),
+        [*rasa, "train", "--domain", "domain", "--data", "data", "--config", str(config), "--out", str(out),
          "--fixed-model-name", "recobra", "--quiet", "--skip-validation", "--augmentation", "0"],
         cwd=ROOT, check=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )  # fmt: skip

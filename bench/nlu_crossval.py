@@ -24,7 +24,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -35,7 +34,9 @@ SHIPPED = ("o_diet15_crf_wordllama", "q_linear_embeddings_no_diet")
 NLU_DATA = ROOT / "data" / "nlu"
 DOMAIN = ROOT / "domain"
 HOLDOUT = ROOT / "tests" / "nlu" / "holdout.yml"
-RASA = Path(sys.executable).parent / "rasa"
+# Rasa's own command line, on the Rasa runtime's Python (as bot.platform.config's rasa_python: RECOBRA_RASA_PYTHON,
+# else .venv-rasa); this script itself runs on either runtime (the standard library only)
+RASA = [os.environ.get("RECOBRA_RASA_PYTHON") or str(ROOT / ".venv-rasa" / "bin" / "python"), "-m", "rasa"]
 TRAIN_BUDGET_S = 300
 TIE_F1 = 0.002  # equal macro-F1 to the third decimal: then the faster candidate
 THRESHOLDS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -137,7 +138,7 @@ def bench_candidate(config: Path, folds: int, holdout: bool, base: Path) -> dict
     print(f"[{name}] {folds}-fold cross-validation ...", flush=True)
     cv_out = work / "cv"
     result["cv_seconds"] = _run(
-        [str(RASA), "test", "nlu", "--cross-validation", "--folds", str(folds), "--config", str(config),
+        [*RASA, "test", "nlu", "--cross-validation", "--folds", str(folds), "--config", str(config),
          "--nlu", str(NLU_DATA), "--domain", str(DOMAIN), "--out", str(cv_out), "--successes", "--no-plot"],
         work / "cv.log",
     )  # fmt: skip
@@ -148,7 +149,7 @@ def bench_candidate(config: Path, folds: int, holdout: bool, base: Path) -> dict
         print(f"[{name}] training on all data and testing on {HOLDOUT.relative_to(ROOT)} ...", flush=True)
         models = work / "models"
         result["train_seconds"] = _run(
-            [str(RASA), "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA), "--domain", str(DOMAIN),
+            [*RASA, "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA), "--domain", str(DOMAIN),
              "--out", str(models), "--fixed-model-name", name],
             work / "train.log",
         )  # fmt: skip
@@ -156,7 +157,7 @@ def bench_candidate(config: Path, folds: int, holdout: bool, base: Path) -> dict
         result["model_mb"] = model_size_mb(model)
         holdout_out = work / "holdout"
         _run(
-            [str(RASA), "test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(holdout_out),
+            [*RASA, "test", "nlu", "--model", str(model), "--nlu", str(HOLDOUT), "--out", str(holdout_out),
              "--successes", "--no-plot"],
             work / "holdout.log",
         )  # fmt: skip

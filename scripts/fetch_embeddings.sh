@@ -3,7 +3,7 @@
 # setup time, never at run time: WordLlama's published wheel carries a 32,000 x 256 table of token
 # embeddings (Llama 2's tokenizer, trained for sentence similarity) and its tokenizer. The package itself
 # wants numpy 2, which rasa 3.6 forbids, so only those two files are taken out of the pinned, hash-checked
-# wheel; `tokenizers` and `safetensors` (requirements.lock) read them. Idempotent.
+# wheel; `tokenizers` and `safetensors` (requirements/rasa.lock) read them. Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEST=models/wordllama

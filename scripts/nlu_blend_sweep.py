@@ -1,8 +1,8 @@
 """How much of the intent blend should be DIET's: a cross-validated sweep of IntentEnsemble's ``weight``.
 
-    .venv/bin/python scripts/nlu_blend_sweep.py                       # config.yml, 3 folds
-    .venv/bin/python scripts/nlu_blend_sweep.py --config bench/nlu_candidates/h_diet50_mindf_blend40.yml --folds 5
-    .venv/bin/python scripts/nlu_blend_sweep.py --folds 5 --c-values 10,40,100,250   # also the linear model's C
+    .venv-rasa/bin/python scripts/nlu_blend_sweep.py                       # config.yml, 3 folds
+    .venv-rasa/bin/python scripts/nlu_blend_sweep.py --config bench/nlu_candidates/h_diet50_mindf_blend40.yml --folds 5
+    .venv-rasa/bin/python scripts/nlu_blend_sweep.py --folds 5 --c-values 10,40,100,250   # also the linear model's C
 
 ``rasa test nlu --cross-validation`` scores one weight per run, and a run is slow (docs/nlu.md, *Measurements*).
 This trains the pipeline once per fold with the ensemble set to pass DIET's whole ranking through (weight 1,

@@ -3,12 +3,14 @@
 set -eu
 cd "$(dirname "$0")/.."
 export TF_CPP_MIN_LOG_LEVEL=2
+# the Rasa runtime (requirements/rasa.lock): RECOBRA_RASA_PYTHON, else .venv-rasa (Makefile)
+rasa=("${RECOBRA_RASA_PYTHON:-.venv-rasa/bin/python}" -m rasa)
 echo "rasa data validate ..."
-.venv/bin/rasa data validate --domain domain --data data --config config.yml --fail-on-warnings --quiet
+"${rasa[@]}" data validate --domain domain --data data --config config.yml --fail-on-warnings --quiet
 if ls tests/stories/*.yml >/dev/null 2>&1; then
   echo "rasa test core (tests/stories) ..."
   out=$(mktemp -d)
-  .venv/bin/rasa test core --model models/recobra.tar.gz --stories tests/stories \
+  "${rasa[@]}" test core --model models/recobra.tar.gz --stories tests/stories \
     --out "$out" --fail-on-prediction-errors --quiet
   echo "rasa test core: all test stories passed"
 fi

@@ -13,7 +13,8 @@ start=$(date +%s)
 # --skip-validation: `make test` runs `rasa data validate --fail-on-warnings` on its own; --augmentation 0: the
 # rules and the few stories need no glued-together story variants, which only fed TED (every test story passes
 # without them: scripts/rasa_checks.sh). What each saved: docs/nlu.md, eighth round.
-TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/rasa train --domain domain --data data --config config.yml \
+# on the Rasa runtime (requirements/rasa.lock): RECOBRA_RASA_PYTHON, else .venv-rasa (Makefile)
+TF_CPP_MIN_LOG_LEVEL=2 "${RECOBRA_RASA_PYTHON:-.venv-rasa/bin/python}" -m rasa train --domain domain --data data --config config.yml \
   --out models --fixed-model-name recobra --quiet --skip-validation --augmentation 0
 echo "$fingerprint" > models/.fingerprint
 echo "Model trained in $(( $(date +%s) - start )) s."

@@ -11,6 +11,10 @@ costs a few milliseconds (DELETE on SQLite, one TRUNCATE on PostgreSQL).
 Markers (pyproject.toml): ``rasa`` needs the trained model, ``browser`` Chromium, ``postgres`` a
 PostgreSQL server, ``slow`` takes seconds (trains a model, starts processes, waits out timeouts).
 `make test-fast` leaves all four out; `make test` runs everything.
+
+Two runtimes (tests/runtimes.py): this pytest collects only the tests of the runtime it runs on, the Rasa
+runtime's (.venv-rasa: channels/, components/, the NLU) or the service's (.venv: everything else). Nothing at the
+top of this file imports either side's libraries; the fixtures import the service's when a service test asks.
 """
 
 from __future__ import annotations
@@ -25,6 +29,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.runtimes import IN_RASA_RUNTIME, runs_here
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The other runtime's tests are not collected here (their imports would fail)."""
+    return True if runs_here(collection_path) is False else None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if IN_RASA_RUNTIME:
+        return "runtime: Rasa (.venv-rasa): the tests of channels/ and components/ (tests/runtimes.py)"
+    return "runtime: service (.venv): every test but the Rasa runtime's (tests/runtimes.py)"
+
 
 _TMP = Path(tempfile.mkdtemp(prefix="recobra-tests-"))
 TEST_API_KEY = "test-api-key-0123456789"
@@ -82,7 +100,8 @@ def _remember_password_hashes() -> None:
     werkzeug.security._hash_internal = remembered
 
 
-_remember_password_hashes()
+if not IN_RASA_RUNTIME:  # no web app on the Rasa runtime
+    _remember_password_hashes()
 
 
 def free_port() -> int:
@@ -176,7 +195,7 @@ def database_url() -> str:
 def _drop_all_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(url, future=True)
+    engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))

@@ -132,6 +132,9 @@ class Settings:
     secret_key: str = field(default_factory=lambda: _env("SECRET_KEY"))
     public_base_url: str = field(default_factory=lambda: _env("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/"))
     rasa_url: str = field(default_factory=lambda: _env("RASA_URL", "http://127.0.0.1:5005"))
+    # the Rasa runtime's interpreter (Python 3.10, requirements/rasa.lock): Rasa 3.6 cannot run on the service's
+    # Python; a container image with Rasa alone sets it to `python`
+    rasa_python: str = field(default_factory=lambda: _env("RECOBRA_RASA_PYTHON", str(ROOT / ".venv-rasa/bin/python")))
     rasa_auth_token: str = field(default_factory=lambda: _env("RASA_AUTH_TOKEN"))
     rasa_jwt_secret: str = field(default_factory=lambda: _env("RASA_JWT_SECRET"))
     rasa_channel_secret: str = field(default_factory=lambda: _env("RASA_CHANNEL_SECRET"))

@@ -175,12 +175,26 @@ def redis_line(var_dir: Path, bundled: bool | None = None) -> list[str]:
 
 
 def rasa_command(var_dir: Path, port: int, log_name: str = "rasa.log") -> str:
-    """One Rasa server. The HTTP API can rewrite any conversation: loopback only, with a token (docs/platform.md)
-    that channels/rasa_server.py reads from the environment, so `ps` never shows it."""
+    """One Rasa server, on the Rasa runtime's Python (RECOBRA_RASA_PYTHON, else .venv-rasa/bin/python), not
+    this process's: Rasa 3.6 runs on Python 3.10 at the newest. The HTTP API can rewrite any conversation:
+    loopback only, with a token (docs/platform.md) that channels/rasa_server.py reads from the environment, so
+    `ps` never shows it."""
     return (
-        f"{VENV_BIN / 'python'} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {port} "
+        f"{get_settings().rasa_python} -m channels.rasa_server run --enable-api -i 127.0.0.1 -p {port} "
         f"--model {MODEL_DIR} --endpoints {var_dir / 'endpoints.yml'} --credentials {var_dir / 'credentials.yml'} "
         "--cors '' --log-file " + str(var_dir / log_name)
+    )
+
+
+def missing_rasa_runtime() -> str | None:
+    """What to tell the operator when the Rasa runtime's Python is not there (else None): started anyway, Rasa
+    would only fail in honcho's log, the rest of the product up and every debtor's message unanswered."""
+    python = get_settings().rasa_python
+    if shutil.which(python):
+        return None
+    return (
+        f"the Rasa runtime's Python ({python}) is missing: `make setup` builds .venv-rasa (Python 3.10), "
+        "or point RECOBRA_RASA_PYTHON at one with rasa installed"
     )
 
 
@@ -279,6 +293,9 @@ def run_honcho(procfile_path: Path) -> int:
 
 
 def run() -> int:
+    if problem := missing_rasa_runtime():
+        print(problem, file=sys.stderr)
+        return 1
     s = get_settings()
     var_dir = ensure_private_dir(s.var_dir)
     lock = take_run_lock(var_dir)

@@ -259,7 +259,7 @@ class PartitionedQueue:
     def enqueue(self, key: str, kind: str, payload: dict[str, Any]) -> str:
         """Append a job for conversation ``key``; returns the stream entry id."""
         self.ensure_groups()
-        fields = {"key": key, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False)}
+        fields: dict[Any, Any] = {"key": key, "kind": kind, "payload": json.dumps(payload, ensure_ascii=False)}
         entry_id = self.redis.xadd(self.stream(self.partition_of(key)), fields, maxlen=self.maxlen, approximate=True)
         return entry_id.decode() if isinstance(entry_id, bytes) else entry_id
 
@@ -300,13 +300,24 @@ class PartitionedQueue:
                     total += int(group["lag"])
                 else:  # Redis < 7 reports no lag: count what lies after the last delivered entry
                     last = _decode(group.get("last-delivered-id") or "0-0")
-                    total += len(self.redis.xrange(self.stream(p), min=f"({last}", max="+"))
+                    total += len(stream_entries(self.redis.xrange(self.stream(p), min=f"({last}", max="+")))
             out[p] = total
         return out
 
 
 def _decode(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def stream_entries(reply: Any) -> list[tuple[Any, dict[Any, Any]]]:
+    """XRANGE's reply in RESP2 (the protocol get_redis speaks): [(id, {field: value}), ...]. redis-py types it for
+    RESP3 too (and as possibly None), hence the one place that says which it is."""
+    return list(reply or [])
+
+
+def stream_reply(reply: Any) -> list[Any]:
+    """XREADGROUP's reply in RESP2: [[stream, [(id, fields), ...]], ...] (empty when nothing came)."""
+    return list(reply or [])
 
 
 # --- Dead letters: entries set aside after ``max_failures``, to be read and replayed by a person -------
@@ -351,7 +362,7 @@ def dead_letter_count(client: redis.Redis) -> int:
 
 def dead_letters(client: redis.Redis, count: int = 1000) -> list[DeadLetter]:
     """The dead letters, oldest first."""
-    return [_dead_letter(i, f) for i, f in client.xrange(DEAD_LETTER, count=count)]
+    return [_dead_letter(i, f) for i, f in stream_entries(client.xrange(DEAD_LETTER, count=count))]
 
 
 # Move one dead letter back into a partition and out of the dead-letter stream, in one step (two people
@@ -368,7 +379,7 @@ return id
 def replay_dead_letter(queue: PartitionedQueue, dead_id: str) -> str | None:
     """Queue a dead letter again, on the partition its key maps to now; returns the new entry id, or None
     when there is no such dead letter. Jobs are idempotent, so a replay of what did succeed is harmless."""
-    found = queue.redis.xrange(DEAD_LETTER, min=dead_id, max=dead_id)
+    found = stream_entries(queue.redis.xrange(DEAD_LETTER, min=dead_id, max=dead_id))
     if not found:
         return None
     letter = _dead_letter(*found[0])
@@ -485,9 +496,11 @@ class PartitionConsumer:
                 return 0
             self._claimed = True
         # Our own pending entries first (claimed, or a retried one), then new ones.
-        entries = self._entries(r.xreadgroup(self.q.group, self.consumer, {stream: "0"}, count=50)[0][1])
+        entries = self._entries(stream_reply(r.xreadgroup(self.q.group, self.consumer, {stream: "0"}, count=50))[0][1])
         if not entries:
-            result = r.xreadgroup(self.q.group, self.consumer, {stream: ">"}, count=20, block=self.block_ms)
+            result = stream_reply(
+                r.xreadgroup(self.q.group, self.consumer, {stream: ">"}, count=20, block=self.block_ms)
+            )
             entries = self._entries(result[0][1]) if result else []
         done = 0
         try:

@@ -23,8 +23,10 @@ def redis_url() -> str:
 
 @lru_cache(maxsize=4)
 def get_redis(url: str | None = None) -> redis.Redis:
+    # protocol 2 (RESP2): the reply shapes the queue reads (bot/platform/queue.py), on any Redis a deployment
+    # brings; redis-py 8 would otherwise ask for RESP3 and fall back, with a warning, on a server without it
     return redis.Redis.from_url(
-        url or redis_url(), health_check_interval=30, socket_timeout=10, socket_connect_timeout=5
+        url or redis_url(), protocol=2, health_check_interval=30, socket_timeout=10, socket_connect_timeout=5
     )
 
 

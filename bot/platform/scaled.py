@@ -29,12 +29,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-import psycopg2
+import psycopg
 
 from bot.platform.config import ROOT, Settings, ensure_private_dir, get_settings, reset_settings, write_private
 from bot.platform.launcher import (
     VENV_BIN,
     actions_command,
+    missing_rasa_runtime,
     prepare_environment,
     rasa_command,
     redis_line,
@@ -339,9 +340,9 @@ class LocalPostgres:
         deadline = time.monotonic() + timeout
         while True:
             try:
-                psycopg2.connect(self._dsn("postgres"), connect_timeout=2).close()
+                psycopg.connect(self._dsn("postgres"), connect_timeout=2).close()
                 break
-            except psycopg2.OperationalError as exc:
+            except psycopg.OperationalError as exc:
                 if "password authentication failed" in str(exc):
                     self.stop()
                     raise RuntimeError(
@@ -358,7 +359,7 @@ class LocalPostgres:
         return f"host=127.0.0.1 port={self.port} user={PG_USER} password={self.password} dbname={database}"
 
     def _create_database(self) -> None:
-        connection = psycopg2.connect(self._dsn("postgres"))
+        connection = psycopg.connect(self._dsn("postgres"))
         try:
             connection.autocommit = True
             with connection.cursor() as cursor:
@@ -405,6 +406,9 @@ def run_scaled(demo_history: int = 3000) -> int:
     missing = missing_engines()
     if missing:
         print(f"run-scaled needs {', '.join(missing)}: run scripts/scaled_deps.sh (as root)", file=sys.stderr)
+        return 1
+    if problem := missing_rasa_runtime():
+        print(problem, file=sys.stderr)
         return 1
     s = get_settings()
     var_dir = ensure_private_dir(s.var_dir)

@@ -1,4 +1,4 @@
-"""The billing store: SQLAlchemy 1.4 in 2.0 style, migrated by Alembic."""
+"""The billing store: SQLAlchemy 2, migrated by Alembic."""
 
 from bot.store.db import get_engine, get_sessionmaker, session_scope
 

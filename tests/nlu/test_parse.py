@@ -1,15 +1,20 @@
 """Messages the trained model once got wrong, parsed by the real model (marked ``rasa``; skipped when
 no model is there: ``models/*.tar.gz``, or RECOBRA_TEST_MODEL naming one). None of these sentences
-is a training example."""
+is a training example. The model parses on the Rasa runtime and the service's own reading of the parse (the
+actions' checks, the words' requests) runs here, on the service runtime, as in production."""
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.rasa_model import trained_model
+from tests.runtimes import rasa_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,14 +25,42 @@ pytestmark = [
     pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)"),
 ]
 
+# One Rasa process for the module: a text per line in, ``PARSE <json>`` per line out (Rasa logs elsewhere).
+PARSER = """
+import asyncio, json, sys
+from rasa.core.agent import Agent
+agent = Agent.load(sys.argv[1])
+for line in sys.stdin:
+    result = asyncio.run(agent.parse_message(json.loads(line)))
+    print("PARSE " + json.dumps(result, default=lambda o: o.item() if hasattr(o, "item") else str(o)), flush=True)
+"""
+
 
 @pytest.fixture(scope="module")
-def parse():
-    pytest.importorskip("rasa")
-    from rasa.core.agent import Agent
+def parse() -> Iterator[Callable[[str], dict]]:
+    proc = subprocess.Popen(
+        [rasa_python(), "-c", PARSER, str(trained_model())],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdin and proc.stdout
 
-    agent = Agent.load(trained_model())
-    return lambda text: asyncio.run(agent.parse_message(text))
+    def one(text: str) -> dict:
+        proc.stdin.write(json.dumps(text) + "\n")
+        proc.stdin.flush()
+        for line in proc.stdout:
+            if line.startswith("PARSE "):
+                return json.loads(line[len("PARSE ") :])
+        raise AssertionError(f"the Rasa runtime stopped parsing (exit {proc.wait(30)})")
+
+    try:
+        yield one
+    finally:
+        proc.stdin.close()
+        proc.wait(60)
 
 
 def _reasons(result: dict) -> list[str]:

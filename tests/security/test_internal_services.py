@@ -17,6 +17,7 @@ import requests
 
 from tests.conftest import free_port
 from tests.rasa_model import trained_model
+from tests.runtimes import in_rasa_runtime, rasa_python
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-action-server-token-0123456789"
@@ -181,10 +182,16 @@ def test_action_server_listens_on_loopback_only(action_server):
     assert addresses and addresses <= LOOPBACK, addresses
 
 
+READ_ACTION_ENDPOINT = """
+import json, sys
+from rasa.utils.endpoints import read_endpoint_config
+e = read_endpoint_config(sys.argv[1], "action_endpoint")
+print(json.dumps({"url": e.url, "headers": e.headers, "token": e.token}))
+"""
+
+
 def test_rasa_sends_the_token_from_its_environment_not_from_a_file_or_url(tmp_path, monkeypatch):
     """The endpoints file names the secret; Rasa's own reader expands it into a header (never a URL)."""
-    from rasa.utils.endpoints import read_endpoint_config
-
     from bot.platform.config import get_settings, reset_settings
     from bot.platform.launcher import write_endpoints
 
@@ -195,9 +202,9 @@ def test_rasa_sends_the_token_from_its_environment_not_from_a_file_or_url(tmp_pa
         text = path.read_text()
         assert TOKEN not in text and "${ACTION_SERVER_TOKEN}" in text
         assert path.stat().st_mode & 0o777 == 0o600
-        endpoint = read_endpoint_config(str(path), "action_endpoint")
-        assert endpoint.headers == {"Authorization": f"Bearer {TOKEN}"}
-        assert endpoint.token is None and TOKEN not in endpoint.url
+        endpoint = in_rasa_runtime(READ_ACTION_ENDPOINT, str(path))  # the Rasa that reads it, on its own Python
+        assert endpoint["headers"] == {"Authorization": f"Bearer {TOKEN}"}
+        assert endpoint["token"] is None and TOKEN not in endpoint["url"]
         assert get_settings().action_server_token == TOKEN
     finally:
         reset_settings()
@@ -230,32 +237,6 @@ def test_no_secret_in_any_process_arguments(tmp_path, monkeypatch):
         assert "-m actions.server" in text and "run actions" not in text
     finally:
         reset_settings()
-
-
-def test_rasa_wrapper_takes_the_api_token_from_the_environment():
-    from channels.rasa_server import rasa_argv
-
-    env = {"RASA_AUTH_TOKEN": "t0k", "RASA_JWT_SECRET": "s3cret"}
-    argv = rasa_argv(["run", "--enable-api", "-i", "127.0.0.1"], env)
-    assert argv == [
-        "rasa",
-        "run",
-        "--enable-api",
-        "-i",
-        "127.0.0.1",
-        "--auth-token",
-        "t0k",
-        "--jwt-secret",
-        "s3cret",
-        "--jwt-method",
-        "HS256",
-    ]
-    with pytest.raises(SystemExit, match="RASA_AUTH_TOKEN"):
-        rasa_argv(["run", "--enable-api"], {})
-    with pytest.raises(SystemExit, match="never on the command line"):
-        rasa_argv(["run", "--enable-api", "--auth-token", "x"], env)
-    with pytest.raises(SystemExit, match="never on the command line"):
-        rasa_argv(["run", "--enable-api", "--jwt-secret=x"], env)
 
 
 def test_rest_channel_only_in_the_demo(tmp_path, monkeypatch):
@@ -338,7 +319,7 @@ def test_rasa_api_refuses_calls_without_its_token_and_hides_it_from_ps(tmp_path)
     )
     proc = subprocess.Popen(
         [
-            sys.executable,
+            rasa_python(),  # as the launcher starts it: on the Rasa runtime
             "-m",
             "channels.rasa_server",
             "run",

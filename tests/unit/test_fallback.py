@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("rasa")
-
 from rasa.shared.nlu.training_data.message import Message
 
 from components.fallback import PartAwareFallbackClassifier, nested
