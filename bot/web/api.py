@@ -7,20 +7,30 @@ from __future__ import annotations
 import hmac
 from datetime import datetime, timezone
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
 
 from bot.billing import debtors
 from bot.lifecycle import erasure, tracker_events
 from bot.lifecycle import export as debtor_export
 from bot.store import audit
-from bot.store.models import Message
+from bot.store.models import Debtor, Message
 from bot.web import debtor_view
 from bot.web.db import get_session
 from bot.web.errors import error_response
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
+
+
+def _pushed_debtor(session, external_id: str) -> Debtor:
+    """The debtor the billing system pushed under ``external_id``; otherwise the request ends with a JSON 404."""
+    debtor = debtors.get_by_external_id(session, external_id)
+    if debtor is None:
+        response, status = error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+        response.status_code = status
+        abort(response)
+    return debtor
 
 @bp.before_request
 def require_api_key():
@@ -89,9 +99,7 @@ def put_debtor(external_id: str):
 @bp.get("/debtors/<external_id>")
 def get_debtor(external_id: str):
     session = get_session()
-    debtor = debtors.get_by_external_id(session, external_id)
-    if debtor is None:
-        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    debtor = _pushed_debtor(session, external_id)
     return jsonify(debtor_view.serialize(session, debtor))
 
 
@@ -100,9 +108,7 @@ def erase_debtor(external_id: str):
     """Erase the debtor's personal data (``bot.lifecycle.erasure``); 200 the first time and every time after
     (``status`` says ``erased`` or ``already_erased``), 404 for an id never pushed."""
     session = get_session()
-    debtor = debtors.get_by_external_id(session, external_id)
-    if debtor is None:
-        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    debtor = _pushed_debtor(session, external_id)
     done = erasure.erase(
         session,
         debtor,
@@ -119,9 +125,7 @@ def erase_debtor(external_id: str):
 def export_debtor(external_id: str):
     """Everything held about the debtor, as JSON (a data-access request); the read is audited."""
     session = get_session()
-    debtor = debtors.get_by_external_id(session, external_id)
-    if debtor is None:
-        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    debtor = _pushed_debtor(session, external_id)
     data = debtor_export.export(
         session,
         debtor,
@@ -143,9 +147,7 @@ def export_debtor(external_id: str):
 @bp.get("/conversations/<external_id>/messages")
 def get_messages(external_id: str):
     session = get_session()
-    debtor = debtors.get_by_external_id(session, external_id)
-    if debtor is None:
-        return error_response(404, "not_found", f"No debtor with external_id {external_id!r}.")
+    debtor = _pushed_debtor(session, external_id)
     rows = session.execute(
         select(Message).where(Message.debtor_id == debtor.id).order_by(Message.created_at, Message.id)
     ).scalars()

@@ -10,22 +10,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from bot.platform.scaled import haproxy_binary, postgres_bin_dir
-from tests.rasa_model import trained_model
+from tests.scaled_stack import SCALED_STACK_MARKS
 
 ROOT = Path(__file__).resolve().parents[2]
 
-pytestmark = [
-    pytest.mark.rasa,
-    pytest.mark.slow,
-    pytest.mark.skipif(trained_model() is None, reason="no trained Rasa model in models/ (make model)"),
-    pytest.mark.skipif(
-        haproxy_binary() is None or postgres_bin_dir() is None,
-        reason="haproxy or postgresql is not installed (scripts/scaled_deps.sh)",
-    ),
-]
+pytestmark = SCALED_STACK_MARKS
 
 
 def test_a_killed_worker_a_twilio_timeout_and_mercado_pagos_retries_lose_and_double_nothing(tmp_path: Path):
