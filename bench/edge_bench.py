@@ -147,36 +147,11 @@ def main() -> None:
             rasa_url = start_rasa(spawn, tmp, rasa_port, actions_port)
         env["RASA_URL"] = os.environ["RASA_URL"] = rasa_url
 
-        from bot.billing import debtors
-        from bot.store import session_scope
-
         def phones(group: int) -> list[str]:
             return [f"+57300{group:02d}{i:05d}" for i in range(args.debtors)]
 
         groups = 1 + 2 * args.rounds  # a warm-up, then a fresh set of debtors for every run
-        with session_scope() as session:
-            for i, phone in enumerate(p for g in range(groups) for p in phones(g)):
-                debtors.upsert(
-                    session,
-                    debtors.parse_debtor(
-                        f"BENCH-{i}",
-                        {
-                            "name": "Laura Gómez",
-                            "phone": phone,
-                            "whatsapp": True,
-                            "country": "CO",
-                            "document": f"{52000000 + i}{LAST4}",
-                            "invoices": [
-                                {
-                                    "external_id": "F1",
-                                    "amount": "100000.00",
-                                    "currency": "COP",
-                                    "due_date": "2026-11-01",
-                                }
-                            ],
-                        },
-                    ),
-                )
+        seed_debtors("BENCH", [p for g in range(groups) for p in phones(g)], "2026-11-01")
         spawn([sys.executable, "-m", "bot", "web", "--port", str(web_port), "--workers", "2"], "web")
         for _ in range(args.worker_processes):
             spawn([sys.executable, "-m", "bot", "worker", "--health-port", "0"], "worker")  # any free port each
@@ -220,6 +195,27 @@ def main() -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def seed_debtors(
+    prefix: str, phones: list[str], due_date: str, last4: str = LAST4, database_url: str | None = None
+) -> None:
+    """One Colombian debtor on WhatsApp per phone (``PREFIX-i``), the same account each: one invoice "F1" of
+    100.000 COP due on ``due_date``, a document ending in ``last4``; so every conversation gets the same replies."""
+    from bot.billing import debtors
+    from bot.store import session_scope
+
+    with session_scope(database_url) as session:  # a stack's own store, not one cached before it
+        for i, phone in enumerate(phones):
+            account = {
+                "name": "Laura Gómez",
+                "phone": phone,
+                "whatsapp": True,
+                "country": "CO",
+                "document": f"{52000000 + i}{last4}",
+                "invoices": [{"external_id": "F1", "amount": "100000", "currency": "COP", "due_date": due_date}],
+            }
+            debtors.upsert(session, debtors.parse_debtor(f"{prefix}-{i}", account))
 
 
 def post_signed(session, url: str, validator, phone: str, text: str, sid: str | None = None, timeout: float = 30):

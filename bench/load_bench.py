@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from edge_bench import free_port, pct, post_signed, wait_http  # noqa: E402
+from edge_bench import free_port, pct, post_signed, seed_debtors, wait_http  # noqa: E402
 
 TOKEN = "bench-twilio-token"
 LAST4 = "4321"
@@ -154,29 +154,10 @@ class Stack:
         time.sleep(3)  # the worker's consumers start
 
     def _seed(self, n: int) -> None:
-        from bot.billing import debtors
         from bot.platform.config import reset_settings
-        from bot.store import session_scope
 
         reset_settings()
-        with session_scope(self.env["DATABASE_URL"]) as session:  # this stack's, not one cached before it
-            for i in range(n):
-                debtors.upsert(
-                    session,
-                    debtors.parse_debtor(
-                        f"LOAD-{i}",
-                        {
-                            "name": "Laura Gómez",
-                            "phone": phone(i),
-                            "whatsapp": True,
-                            "country": "CO",
-                            "document": f"{52000000 + i}{LAST4}",
-                            "invoices": [
-                                {"external_id": "F1", "amount": "100000", "currency": "COP", "due_date": "2026-11-01"}
-                            ],
-                        },
-                    ),
-                )
+        seed_debtors("LOAD", [phone(i) for i in range(n)], "2026-11-01", LAST4, self.env["DATABASE_URL"])
 
     def _database(self, verb: str) -> None:
         from sqlalchemy import create_engine, text

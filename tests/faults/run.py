@@ -105,32 +105,9 @@ class Outcome:
 
 # --- seeding --------------------------------------------------------------------------------------------------
 def seed_debtors(prefix: str, phones: list[str], due: date) -> None:
-    from bot.billing import debtors
-    from bot.store import session_scope
+    from bench.edge_bench import seed_debtors as seed
 
-    with session_scope() as session:
-        for i, phone in enumerate(phones):
-            debtors.upsert(
-                session,
-                debtors.parse_debtor(
-                    f"{prefix}-{i}",
-                    {
-                        "name": "Laura Gómez",
-                        "phone": phone,
-                        "whatsapp": True,
-                        "country": "CO",
-                        "document": f"{52000000 + i}{LAST4}",
-                        "invoices": [
-                            {
-                                "external_id": "F1",
-                                "amount": "100000",
-                                "currency": "COP",
-                                "due_date": due.isoformat(),
-                            }
-                        ],
-                    },
-                ),
-            )
+    seed(prefix, phones, due.isoformat(), LAST4)
 
 
 # --- conversations --------------------------------------------------------------------------------------------
