@@ -8,11 +8,14 @@ here. Order of decisions for a stored inbound message:
 1. already processed → only send what is still pending (a redelivered job answers nothing twice);
 2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
 3. a number with no debtor → a polite answer that discloses nothing, no bot;
-4. an opted-out debtor → reminded how to opt back in, no bot;
-5. a conversation in human hands → kept for the agent console, no bot;
-6. media with no text → kept on the message and acknowledged;
-7. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
+4. a conversation in human hands → kept for the agent console, no bot;
+5. media with no text → kept on the message and acknowledged;
+6. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
    returns the answer and the parse.
+
+A debtor who opted out (BAJA) and writes first still gets the bot (balance, link, certificate): the opt-out stops
+automated outbound only (campaigns, follow-ups, unprompted payment notices; ``bot.messaging.outbox`` refuses an
+unprompted bot message to them), as the contact rules intend. ALTA turns reminders back on; it is not needed to talk.
 
 The inbound message is marked ``processed`` in the same transaction that adds the answer's outbound
 rows; the caller then sends the rows in order. Rasa down → ``Retry``: the job stays queued and is
@@ -284,8 +287,6 @@ def decide(
             return [(reply_text("help", language), True)], None
     if debtor is None:
         return _once_a_day(session, conversation, reply_text("unknown_number")), None
-    if debtor.opted_out:
-        return _once_a_day(session, conversation, reply_text("opted_out")), None
     if conversation.mode == "human":
         return [], None  # the agent console shows it; the bot stays out
     if message.media and not message.body.strip():
@@ -307,7 +308,7 @@ def decide(
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:
-    """A notice (unknown number, opted out) goes out at most once a day, however often they write."""
+    """A notice (an unknown number's) goes out at most once a day, however often they write."""
     since = outbox.utcnow() - timedelta(hours=24)
     already = session.execute(
         select(Message.id)
