@@ -80,19 +80,63 @@ def approved(
     out: Outcome,
 ) -> None:
     """The payment reduced the invoice (to zero when ``paid``); ``credit`` is what was left over."""
-    if disclosure.verified_conversation(session, debtor, now):
-        values = {
-            "name": first_name(debtor),
-            "amount": _fmt(payment.amount, payment.currency, debtor),
-            "invoice": invoice.external_id,
-            "balance": _fmt(invoice.balance, invoice.currency, debtor),
-        }
-        body = message("approved_paid" if paid else "approved_partial", **values)
-        if credit > 0:
-            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    confirm(session, debtor, payment, [invoice], credit=credit, now=now, out=out)
+
+
+def recorded(
+    session: Session,
+    debtor: Debtor,
+    payment: Payment,
+    invoices: list[Invoice],
+    *,
+    credit: Decimal,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    """A payment made elsewhere (reported by the billing system, or a proof an agent confirmed): the same
+    confirmation as a Mercado Pago payment's."""
+    confirm(session, debtor, payment, invoices, credit=credit, now=now, out=out)
+
+
+def confirm(
+    session: Session,
+    debtor: Debtor,
+    payment: Payment,
+    invoices: list[Invoice],
+    *,
+    credit: Decimal,
+    now: datetime,
+    out: Outcome,
+) -> bool:
+    """The one place a payment's confirmation is built and prepared, whoever collected it: what it says
+    (``confirmation_text``) and where it goes (``notify``). Anything to add to every confirmation (a receipt)
+    belongs here."""
+    return notify(session, debtor, confirmation_text(session, debtor, payment, invoices, credit=credit, now=now), out)
+
+
+def confirmation_text(
+    session: Session, debtor: Debtor, payment: Payment, invoices: list[Invoice], *, credit: Decimal, now: datetime
+) -> str:
+    """Amount, invoices and what is left only to a debtor verified in the open conversation; anyone else is told
+    that a payment arrived and how to see the details."""
+    if not disclosure.verified_conversation(session, debtor, now):
+        return message("unverified_approved", business=_business())
+    values = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
+    if len(invoices) == 1:
+        [invoice] = invoices
+        values.update(invoice=invoice.external_id, balance=_fmt(invoice.balance, invoice.currency, debtor))
+        body = message("approved_paid" if invoice.balance == 0 else "approved_partial", **values)
     else:
-        body = message("unverified_approved", business=_business())
-    notify(session, debtor, body, out)
+        left = sum((inv.balance for inv in invoices), Decimal("0.00"))
+        body = message(
+            "approved_many_paid" if left == 0 else "approved_many_partial",
+            invoices=", ".join(inv.external_id for inv in invoices),
+            balance=_fmt(left, payment.currency, debtor),
+            **values,
+        )
+    if credit > 0:
+        body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    return body
 
 
 def settled(session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None:
