@@ -8,9 +8,11 @@ here. Order of decisions for a stored inbound message:
 1. already processed → only send what is still pending (a redelivered job answers nothing twice);
 2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
 3. a number with no debtor → a polite answer that discloses nothing, no bot;
-4. a conversation in human hands → kept for the agent console, no bot;
-5. media with no text → kept on the message and acknowledged;
-6. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
+4. a photo or PDF (a proof of payment, ``bot.conversation.payment_proofs``) → a "verify payment" task for an
+   agent (a hand-off), acknowledged;
+5. a conversation in human hands → kept for the agent console, no bot;
+6. other media with no text → kept on the message and acknowledged;
+7. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
    returns the answer and the parse.
 
 A debtor who opted out (BAJA) and writes first still gets the bot (balance, link, certificate): the opt-out stops
@@ -37,7 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.billing import debtors
-from bot.conversation import handoffs, keywords, optout, rasa_client
+from bot.conversation import handoffs, keywords, optout, payment_proofs, rasa_client
 from bot.messaging import outbox, sms
 from bot.messaging.twilio_messages import InboundMessage
 from bot.platform import logs, masking
@@ -288,7 +290,10 @@ def decide(
     if debtor is None:
         return _once_a_day(session, conversation, reply_text("unknown_number")), None
     if conversation.mode == "human":
+        payment_proofs.open_task(session, message, conversation, debtor)  # the agent sees it, and a task to verify
         return [], None  # the agent console shows it; the bot stays out
+    if payment_proofs.open_task(session, message, conversation, debtor) is not None:
+        return [(reply_text("media_received"), False)], None  # an agent verifies it; the bot stays out meanwhile
     if message.media and not message.body.strip():
         return [(reply_text("media_received"), False)], None
     payload = rasa_client.turn_payload(message, conversation, debtor)
