@@ -127,7 +127,7 @@ def _queue_send(handoff: Handoff) -> None:
 
 def _media_url(message_id: int, index: int) -> str:
     """Debtors' files are shown through ``media``, never from the provider's URL (it needs the account's credentials)."""
-    return url_for("console.media", message_id=message_id, index=index)
+    return url_for("console.media", inbound_id=message_id, index=index)
 
 
 def _back(handoff_id: int, anchor: str = ""):
@@ -357,12 +357,12 @@ def reject_proof(handoff_id: int, proof_id: int):
 INLINE_MEDIA = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "image/svg+xml"})
 
 
-@bp.get("/media/<int:message_id>/<int:index>")
-def media(message_id: int, index: int):
+@bp.get("/messages/<int:inbound_id>/media/<int:index>")
+def media(inbound_id: int, index: int):
     """A file a debtor sent, fetched from the provider with the account's credentials (Twilio's media URLs need
     them): the browser sees only this page, never the URL's credentials. Audited like any view of debtor data."""
     db = get_session()
-    message = db.get(Message, message_id)
+    message = db.get(Message, inbound_id)
     files = [m for m in (message.media or []) if isinstance(m, dict)] if message is not None else []
     if message is None or message.direction != "in" or not 0 <= index < len(files):
         abort(404)
@@ -374,7 +374,7 @@ def media(message_id: int, index: int):
     try:
         found = fetch(url)
     except MediaUnavailable as exc:
-        log.warning("media %s/%s of message %s not shown: %s", message_id, index, message.id, exc)
+        log.warning("media %s of message %s not shown: %s", index, message.id, exc)
         return Response("No se pudo obtener el archivo.", status=502, mimetype="text/plain")
     audit.record(
         db,
@@ -391,7 +391,7 @@ def media(message_id: int, index: int):
     resp.headers["Content-Disposition"] = "inline" if inline else f'attachment; filename="adjunto-{message.id}-{index}"'
     resp.headers["X-Content-Type-Options"] = "nosniff"
     # an SVG or PDF opened on its own runs nothing of ours, and nothing of its own
-    policy = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    policy = "default-src 'none'; img-src data:; script-src 'self'; frame-ancestors 'none'"
     # (a sandboxed document gets no PDF viewer in Chromium: a PDF goes without it, and still loads nothing)
     resp.headers["Content-Security-Policy"] = policy if found.content_type == "application/pdf" else policy + "; sandbox"
     resp.headers["Cache-Control"] = "private, no-store"

@@ -80,7 +80,7 @@ def test_the_agent_sees_the_receipt_and_confirms_the_payment(client, session, pr
     debtor, inv, promise, task = proof
     csrf, page = open_console(client, agent, task.handoff_id)
     # the file is shown through the console's own view, never from the provider's URL
-    media_path = f"/console/media/{task.message_id}/0"
+    media_path = f"/console/messages/{task.message_id}/media/0"
     assert f'src="{media_path}"' in page and RECEIPT not in page and 'id="proofs"' in page
     shown = client.get(media_path)
     assert shown.status_code == 200 and shown.mimetype == "image/svg+xml" and b"Comprobante de pago" in shown.data
@@ -202,14 +202,14 @@ def test_twilio_media_is_fetched_with_the_accounts_credentials_which_never_reach
         login(client, agent.username)
         page = client.get(f"/console/handoffs/{handoff.id}").get_data(as_text=True)
         assert media_url not in page and "test-twilio-token" not in page
-        shown = client.get(f"/console/media/{message.id}/0")
+        shown = client.get(f"/console/messages/{message.id}/media/0")
         assert shown.status_code == 200 and shown.data == PNG and shown.mimetype == "image/png"
         assert twilio.auth and twilio.auth[0].startswith("Basic ")
         # a URL that is not Twilio's never gets the credentials
         calls = len(twilio.auth)
-        assert client.get(f"/console/media/{message.id}/1").status_code == 502
+        assert client.get(f"/console/messages/{message.id}/media/1").status_code == 502
         assert len(twilio.auth) == calls
-        assert client.get(f"/console/media/{message.id}/9").status_code == 404
+        assert client.get(f"/console/messages/{message.id}/media/9").status_code == 404
         client.get("/console/logout")
     finally:
         set_env(MESSAGING_PROVIDER="sandbox", TWILIO_API_BASE=None)
@@ -218,5 +218,5 @@ def test_twilio_media_is_fetched_with_the_accounts_credentials_which_never_reach
 
 def test_the_media_view_needs_a_signed_in_user(client, session, proof):
     _debtor, _inv, _promise, task = proof
-    r = client.get(f"/console/media/{task.message_id}/0")
+    r = client.get(f"/console/messages/{task.message_id}/media/0")
     assert r.status_code in (302, 401) and b"Comprobante" not in r.data
