@@ -346,6 +346,7 @@ def _schemas() -> dict[str, Any]:
                     "payments",
                     "payment_allocations",
                     "payment_links",
+                    "payment_proofs",
                     "promises",
                     "payment_plans",
                     "due_date_changes",
