@@ -74,7 +74,9 @@ def _text(payload: dict[str, Any], name: str, max_len: int, required: bool = Tru
     if value is None and not required:
         return None
     if not isinstance(value, str) or not value.strip():
-        raise ValidationError(name, "is required (a non-empty string)" if value is None else "must be a non-empty string")
+        raise ValidationError(
+            name, "is required (a non-empty string)" if value is None else "must be a non-empty string"
+        )
     if len(value.strip()) > max_len:
         raise ValidationError(name, f"must be at most {max_len} characters")
     if any(ord(ch) < 32 for ch in value):
@@ -116,9 +118,9 @@ def parse(payload: Any) -> RecordedPayment:
     debtor_external_id = _text(payload, "debtor_external_id", 100) or ""
     currency = (_text(payload, "currency", 3) or "").upper()
     if currency not in money.SUPPORTED_CURRENCIES:
+        supported = ", ".join(money.SUPPORTED_CURRENCIES)
         raise ValidationError(
-            "currency",
-            f"{payload.get('currency')!r} is not a supported ISO 4217 currency ({', '.join(money.SUPPORTED_CURRENCIES)})",
+            "currency", f"{payload.get('currency')!r} is not a supported ISO 4217 currency ({supported})"
         )
     amount = _amount(payload.get("amount"), currency, "amount")
     raw = payload.get("invoices")
@@ -155,8 +157,7 @@ def _when(paid_at: datetime | date, debtor: Debtor) -> datetime:
 def _invoices(session: Session, debtor: Debtor, data: RecordedPayment) -> list[tuple[Invoice, Decimal]]:
     """Each share's invoice, checked against the debtor's own (unknown, cancelled, another currency: refused)."""
     by_ext = {
-        inv.external_id: inv
-        for inv in session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars()
+        inv.external_id: inv for inv in session.execute(select(Invoice).where(Invoice.debtor_id == debtor.id)).scalars()
     }
     out = []
     for i, share in enumerate(data.shares):
@@ -165,7 +166,9 @@ def _invoices(session: Session, debtor: Debtor, data: RecordedPayment) -> list[t
         if invoice is None:
             raise ValidationError(where, f"the debtor has no invoice {share.invoice_external_id!r}")
         if invoice.currency != data.currency:
-            raise ValidationError("currency", f"invoice {invoice.external_id!r} is in {invoice.currency}, not {data.currency}")
+            raise ValidationError(
+                "currency", f"invoice {invoice.external_id!r} is in {invoice.currency}, not {data.currency}"
+            )
         if invoice.status == "cancelled":
             raise ValidationError(where, f"invoice {invoice.external_id!r} is cancelled")
         out.append((invoice, share.amount))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -24,7 +25,7 @@ from bot.conversation import payment_notices
 from bot.desk import access
 from bot.desk.access import DeskError
 from bot.store import audit
-from bot.store.models import Debtor, Handoff, Invoice, Message, PaymentProof, User
+from bot.store.models import Debtor, Handoff, Invoice, Message, Payment, PaymentProof, Settlement, User
 
 PROVIDER = "proof"  # Payment.provider of a payment an agent confirmed from a debtor's proof
 METHOD = "comprobante"
@@ -95,12 +96,22 @@ class _AgentNotices:
     def __init__(self, agent_id: int) -> None:
         self.agent_id = agent_id
 
-    def recorded(self, session, debtor, payment, invoices, *, credit, now, out) -> None:  # type: ignore[no-untyped-def]
+    def recorded(
+        self,
+        session: Session,
+        debtor: Debtor,
+        payment: Payment,
+        invoices: list[Invoice],
+        *,
+        credit: Decimal,
+        now: datetime,
+        out: Outcome,
+    ) -> None:
         payment_notices.confirm(
             session, debtor, payment, invoices, credit=credit, now=now, out=out, agent_id=self.agent_id
         )
 
-    def settled(self, session, debtor, cert, now, out) -> None:  # type: ignore[no-untyped-def]
+    def settled(self, session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None:
         payment_notices.settled(session, debtor, cert, now, out, agent_id=self.agent_id)
 
     def __getattr__(self, name: str) -> Any:  # the rest (never called for a recorded payment) as they are
@@ -199,4 +210,3 @@ def reject(session: Session, handoff: Handoff, user: User, proof_id: Any, reason
     )
     session.flush()
     return out
-

@@ -21,8 +21,8 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
-from bot.platform.redis_client import get_redis
 from bot.platform.config import get_settings
+from bot.platform.redis_client import get_redis
 from bot.providers.ports import (
     MediaFile,
     MediaUnavailable,

@@ -32,10 +32,10 @@ from bot.billing import accounts
 from bot.billing.money import format_money
 from bot.desk import access, commands, display, handoff_queue, payment_proofs, settings, summary, transcript
 from bot.messaging import send_queue
-from bot.staff import users
-from bot.store import audit
 from bot.providers import factory
 from bot.providers.ports import MediaUnavailable
+from bot.staff import users
+from bot.store import audit
 from bot.store.models import ROLES, Debtor, Handoff, Invoice, Message, User
 from bot.web import auth, debtor_view
 from bot.web.auth import current_db_user, role_required
@@ -126,7 +126,7 @@ def _queue_send(handoff: Handoff) -> None:
 
 
 def _media_url(message_id: int, index: int) -> str:
-    """Debtors' files are shown through ``media``, never from the provider's URL (it needs the account's credentials)."""
+    """Debtors' files go through ``media``, never from the provider's URL (it wants the account's credentials)."""
     return url_for("console.media", inbound_id=message_id, index=index)
 
 
@@ -393,7 +393,9 @@ def media(inbound_id: int, index: int):
     # an SVG or PDF opened on its own runs nothing of ours, and nothing of its own
     policy = "default-src 'none'; img-src data:; script-src 'self'; frame-ancestors 'none'"
     # (a sandboxed document gets no PDF viewer in Chromium: a PDF goes without it, and still loads nothing)
-    resp.headers["Content-Security-Policy"] = policy if found.content_type == "application/pdf" else policy + "; sandbox"
+    resp.headers["Content-Security-Policy"] = (
+        policy if found.content_type == "application/pdf" else policy + "; sandbox"
+    )
     resp.headers["Cache-Control"] = "private, no-store"
     return resp
 

@@ -424,7 +424,10 @@ def _schemas() -> dict[str, Any]:
                         "external_id": STR,
                         "amount": MONEY,
                         "applied_amount": {**MONEY, "description": "what reduced the invoice's balance"},
-                        "credit_amount": {**MONEY, "description": "what was more than the balance: the debtor's credit"},
+                        "credit_amount": {
+                            **MONEY,
+                            "description": "what was more than the balance: the debtor's credit",
+                        },
                     }
                 ),
             },

@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from tests/worker/doubles.py are parameters of the tests
 """A photo or PDF the debtor sends as proof of payment (issue #27 §4): it opens a "verify payment" task, the agent
 sees the file in the console (through a view that fetches it with the provider's credentials) and confirms it (the
 payment is recorded with every effect) or rejects it with a reason the debtor is told."""
@@ -63,7 +64,9 @@ def test_a_receipt_photo_opens_a_verify_payment_task_and_is_acknowledged(session
 
 def test_audio_is_not_a_proof_of_payment(client, session, make_debtor, rasa_double, sandbox_provider):
     make_debtor("D-1", phone=PHONE)
-    send_media(client, session, [("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "audio/ogg")])
+    send_media(
+        client, session, [("https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1", "audio/ogg")]
+    )
     assert session.execute(select(PaymentProof)).first() is None
     assert session.execute(select(Handoff)).first() is None
 
@@ -84,7 +87,9 @@ def test_the_agent_sees_the_receipt_and_confirms_the_payment(client, session, pr
     assert f'src="{media_path}"' in page and RECEIPT not in page and 'id="proofs"' in page
     shown = client.get(media_path)
     assert shown.status_code == 200 and shown.mimetype == "image/svg+xml" and b"Comprobante de pago" in shown.data
-    assert "sandbox" in shown.headers["Content-Security-Policy"] and shown.headers["X-Content-Type-Options"] == "nosniff"
+    assert (
+        "sandbox" in shown.headers["Content-Security-Policy"] and shown.headers["X-Content-Type-Options"] == "nosniff"
+    )
     # confirming without the CSRF token changes nothing
     url = f"/console/handoffs/{task.handoff_id}/proofs/{task.id}/confirm"
     form = {"invoice_id": str(inv.id), "amount": "185000", "paid_on": date.today().isoformat()}

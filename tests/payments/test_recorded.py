@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - fixtures imported from tests/worker/doubles.py are parameters of the tests
 """``POST /api/v1/payments``: a payment the billing system recorded outside Mercado Pago (issue #27 §4), applied once
 with a Mercado Pago payment's effects, through the public API end to end."""
 
@@ -32,7 +33,10 @@ def body(**overrides):
 
 def out_texts(session) -> list[str]:
     session.expire_all()
-    return [m.body for m in session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()]
+    return [
+        m.body
+        for m in session.execute(select(Message).where(Message.direction == "out").order_by(Message.id)).scalars()
+    ]
 
 
 def test_a_payment_made_elsewhere_keeps_the_promise_confirms_and_settles(
@@ -127,7 +131,9 @@ def test_one_payment_over_two_invoices_pays_instalments_and_keeps_credit(
     assert session.execute(select(Settlement)).first() is None  # B is still owed
 
 
-def test_an_unverified_debtor_is_told_only_that_a_payment_arrived(client, api_headers, session, make_debtor, redis_client):
+def test_an_unverified_debtor_is_told_only_that_a_payment_arrived(
+    client, api_headers, session, make_debtor, redis_client
+):
     make_debtor()
     assert client.post("/api/v1/payments", json=body(), headers=api_headers).status_code == 201
     texts = out_texts(session)

@@ -182,7 +182,13 @@ def test_media_is_kept_and_acknowledged(client, session, make_debtor, rasa_doubl
     _say(client, session, "mire", media=[("https://api.twilio.com/Media/ME2", "image/png")])
     assert rasa_double.calls == []
     make_debtor("CO-2", phone="+573001112244")
-    _say(client, session, "le mando un audio", phone="+573001112244", media=[("https://api.twilio.com/Media/ME3", "audio/ogg")])
+    _say(
+        client,
+        session,
+        "le mando un audio",
+        phone="+573001112244",
+        media=[("https://api.twilio.com/Media/ME3", "audio/ogg")],
+    )
     assert rasa_double.calls[0]["metadata"]["media"][0]["url"].endswith("ME3")
 
 
