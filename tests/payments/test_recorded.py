@@ -187,3 +187,17 @@ def test_a_day_alone_is_the_start_of_that_day_where_the_debtor_lives(client, api
     make_debtor()
     r = client.post("/api/v1/payments", json=body(paid_at="2026-12-04"), headers=api_headers)
     assert r.status_code == 201 and r.json["paid_at"] == "2026-12-04T05:00:00Z"  # Bogotá is UTC-5
+
+
+def test_paying_the_whole_invoice_elsewhere_pays_every_instalment_and_completes_the_plan(
+    client, api_headers, session, make_debtor, redis_client
+):
+    debtor = make_debtor()
+    inv = accounts.primary_invoice(session, debtor)
+    plan = payment_plans.create(session, debtor, inv, 3, today=date.today())
+    session.commit()
+    assert client.post("/api/v1/payments", json=body(), headers=api_headers).status_code == 201
+    session.expire_all()
+    insts = session.execute(select(Instalment).where(Instalment.plan_id == plan.id)).scalars().all()
+    assert [i.status for i in insts] == ["paid", "paid", "paid"]
+    assert session.get(type(plan), plan.id).status == "completed"  # nothing left to break
