@@ -8,9 +8,9 @@ here. Order of decisions for a stored inbound message:
 1. already processed → only send what is still pending (a redelivered job answers nothing twice);
 2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
 3. a number with no debtor → a polite answer that discloses nothing, no bot;
-4. a photo or PDF (a proof of payment, ``bot.conversation.payment_proofs``) → a "verify payment" task for an
-   agent (a hand-off), acknowledged;
-5. a conversation in human hands → kept for the agent console, no bot;
+4. a conversation in human hands → kept for the agent console, no bot (a photo or PDF also opens its task, below);
+5. a photo or PDF (a proof of payment, ``bot.conversation.payment_proofs``) → a "verify payment" task for an
+   agent (a hand-off), acknowledged, no bot;
 6. other media with no text → kept on the message and acknowledged;
 7. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
    returns the answer and the parse.

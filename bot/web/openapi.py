@@ -184,7 +184,11 @@ def _schemas() -> dict[str, Any]:
     payment = _obj(
         {
             "provider_id": STR,
-            "provider": {**STR, "description": "sandbox, mercadopago, or billing (recorded by your billing system)"},
+            "provider": {
+                **STR,
+                "description": "sandbox, mercadopago, billing (recorded by your billing system) or proof (an agent "
+                "confirmed a proof of payment)",
+            },
             "invoice_external_id": _nullable(STR),
             "amount": MONEY,
             "currency": CURRENCY,
