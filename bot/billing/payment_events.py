@@ -96,6 +96,20 @@ class Notices(Protocol):
         out: Outcome,
     ) -> None: ...
 
+    def recorded(
+        self,
+        session: Session,
+        debtor: Debtor,
+        payment: Payment,
+        invoices: list[Invoice],
+        *,
+        credit: Decimal,
+        now: datetime,
+        out: Outcome,
+    ) -> None:
+        """A payment made elsewhere (``bot.billing.recorded_payments``) reduced ``invoices``: one confirmation."""
+        ...
+
     def settled(self, session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None: ...
 
     def payment_reversed(self, session: Session, debtor: Debtor, payment: Payment) -> None: ...
@@ -247,6 +261,27 @@ def _apply_approved(
         notices.kept_as_credit(session, debtor, payment)
         log.warning("payment %s kept as credit: no invoice in %s", payment.provider_id, payment.currency)
         return
+    link.status = "paid"
+    paid, credit = settle_invoice(session, payment, debtor, invoice, amount, now, first_instalment=link.instalment_id)
+    payment.applied = True
+    notices.approved(session, debtor, payment, invoice, paid=paid, credit=credit, now=now, out=out)
+    issue_certificate(session, debtor, now, out, notices)
+
+
+def settle_invoice(
+    session: Session,
+    payment: Payment,
+    debtor: Debtor,
+    invoice: Invoice,
+    amount: Decimal,
+    now: datetime,
+    first_instalment: int | None = None,
+) -> tuple[bool, Decimal]:
+    """What ``amount`` of an approved payment does to one invoice in its currency, whoever collected it (Mercado
+    Pago's link, or the billing system: ``bot.billing.recorded_payments``): the balance goes down (never below zero:
+    the rest is the debtor's credit), the invoice is paid at zero and its reminders stop, the open promise is kept
+    when covered, instalments are paid in order (``first_instalment`` first), and the allocation records it all so
+    that a reversal can undo exactly that. Returns (the invoice is paid, the credit kept)."""
     applied = min(amount, invoice.balance)
     credit = amount - applied
     invoice.balance = (invoice.balance - applied).quantize(CENT)
@@ -264,15 +299,16 @@ def _apply_approved(
                 target_id=invoice.id,
                 details={"why": "paid"},
             )
-    link.status = "paid"
     alloc = _allocation(session, payment, debtor, invoice, applied, credit, now)
     alloc.invoice_was_paid = paid
-    payment.applied = True
     session.flush()
-    alloc.promise_id = _keep_promise(session, invoice, link, paid)
-    alloc.instalment_id = _pay_instalments(session, invoice, link, amount, paid, now)
+    alloc.promise_id = _keep_promise(session, invoice, paid)
+    alloc.instalment_id = _pay_instalments(session, invoice, first_instalment, amount, paid, now)
+    return paid, credit
 
-    notices.approved(session, debtor, payment, invoice, paid=paid, credit=credit, now=now, out=out)
+
+def issue_certificate(session: Session, debtor: Debtor, now: datetime, out: Outcome, notices: Notices) -> None:
+    """After the confirmation: a settlement certificate when everything the debtor owed is paid."""
     cert = settlements.maybe_issue(session, debtor, now)
     if cert is not None:
         out.settlement_code = cert.code
@@ -288,8 +324,9 @@ def _allocation(
     credit: Decimal,
     now: datetime,
 ) -> PaymentAllocation:
+    on_invoice = PaymentAllocation.invoice_id == invoice.id if invoice else PaymentAllocation.invoice_id.is_(None)
     alloc = session.execute(
-        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id)
+        select(PaymentAllocation).where(PaymentAllocation.payment_id == payment.id, on_invoice)
     ).scalar_one_or_none()
     if alloc is None:
         alloc = PaymentAllocation(payment_id=payment.id, debtor_id=debtor.id)
@@ -305,7 +342,7 @@ def _allocation(
     return alloc
 
 
-def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: bool) -> int | None:
+def _keep_promise(session: Session, invoice: Invoice, paid: bool) -> int | None:
     promise = promises.open_promise(session, invoice.id)
     if promise is None:
         return None
@@ -316,7 +353,7 @@ def _keep_promise(session: Session, invoice: Invoice, link: PaymentLink, paid: b
 
 
 def _pay_instalments(
-    session: Session, invoice: Invoice, link: PaymentLink, amount: Decimal, paid: bool, now: datetime
+    session: Session, invoice: Invoice, first: int | None, amount: Decimal, paid: bool, now: datetime
 ) -> int | None:
     plan = payment_plans.active_plan(session, invoice.id)
     if plan is None:
@@ -328,8 +365,8 @@ def _pay_instalments(
             .order_by(Instalment.number)
         ).scalars()
     )
-    if link.instalment_id:  # the instalment the link was for goes first
-        pending.sort(key=lambda i: (i.id != link.instalment_id, i.number))
+    if first:  # the instalment the link was for goes first
+        pending.sort(key=lambda i: (i.id != first, i.number))
     first_paid = None
     remaining = amount
     for inst in pending:

@@ -121,12 +121,15 @@ def _details(session: Session, debtor: Debtor, invoices: list[Invoice], now: dat
         list(
             session.execute(
                 select(Payment)
-                .join(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
                 .where(
                     Payment.debtor_id == debtor.id,
                     Payment.applied.is_(True),
-                    PaymentAllocation.reversed_at.is_(None),
-                    PaymentAllocation.invoice_id.in_(ids),
+                    # a payment the billing system split over several invoices has one allocation each: listed once
+                    Payment.id.in_(
+                        select(PaymentAllocation.payment_id).where(
+                            PaymentAllocation.reversed_at.is_(None), PaymentAllocation.invoice_id.in_(ids)
+                        )
+                    ),
                 )
                 .order_by(Payment.paid_at, Payment.id)
             ).scalars()

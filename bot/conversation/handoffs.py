@@ -16,6 +16,7 @@ from bot.store.models import Conversation, Debtor, Handoff
 REASONS = (
     "failed_verification",
     "claims_paid",
+    "payment_proof",
     "dispute",
     "request_human",
     "due_date_refused",

@@ -8,11 +8,16 @@ here. Order of decisions for a stored inbound message:
 1. already processed → only send what is still pending (a redelivered job answers nothing twice);
 2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
 3. a number with no debtor → a polite answer that discloses nothing, no bot;
-4. an opted-out debtor → reminded how to opt back in, no bot;
-5. a conversation in human hands → kept for the agent console, no bot;
-6. media with no text → kept on the message and acknowledged;
+4. a conversation in human hands → kept for the agent console, no bot (a photo or PDF also opens its task, below);
+5. a photo or PDF (a proof of payment, ``bot.conversation.payment_proofs``) → a "verify payment" task for an
+   agent (a hand-off), acknowledged, no bot;
+6. other media with no text → kept on the message and acknowledged;
 7. otherwise the bot: Rasa's ``recobra`` channel runs the turn (``bot.conversation.rasa_client``) and
    returns the answer and the parse.
+
+A debtor who opted out (BAJA) and writes first still gets the bot (balance, link, certificate): the opt-out stops
+automated outbound only (campaigns, follow-ups, unprompted payment notices; ``bot.messaging.outbox`` refuses an
+unprompted bot message to them), as the contact rules intend. ALTA turns reminders back on; it is not needed to talk.
 
 The inbound message is marked ``processed`` in the same transaction that adds the answer's outbound
 rows; the caller then sends the rows in order. Rasa down → ``Retry``: the job stays queued and is
@@ -34,7 +39,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from bot.billing import debtors
-from bot.conversation import handoffs, keywords, optout, rasa_client
+from bot.conversation import handoffs, keywords, optout, payment_proofs, rasa_client
 from bot.messaging import outbox, sms
 from bot.messaging.twilio_messages import InboundMessage
 from bot.platform import logs, masking
@@ -284,10 +289,11 @@ def decide(
             return [(reply_text("help", language), True)], None
     if debtor is None:
         return _once_a_day(session, conversation, reply_text("unknown_number")), None
-    if debtor.opted_out:
-        return _once_a_day(session, conversation, reply_text("opted_out")), None
     if conversation.mode == "human":
+        payment_proofs.open_task(session, message, conversation, debtor)  # the agent sees it, and a task to verify
         return [], None  # the agent console shows it; the bot stays out
+    if payment_proofs.open_task(session, message, conversation, debtor) is not None:
+        return [(reply_text("media_received"), False)], None  # an agent verifies it; the bot stays out meanwhile
     if message.media and not message.body.strip():
         return [(reply_text("media_received"), False)], None
     payload = rasa_client.turn_payload(message, conversation, debtor)
@@ -307,7 +313,7 @@ def decide(
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:
-    """A notice (unknown number, opted out) goes out at most once a day, however often they write."""
+    """A notice (an unknown number's) goes out at most once a day, however often they write."""
     since = outbox.utcnow() - timedelta(hours=24)
     already = session.execute(
         select(Message.id)

@@ -80,22 +80,70 @@ def approved(
     out: Outcome,
 ) -> None:
     """The payment reduced the invoice (to zero when ``paid``); ``credit`` is what was left over."""
-    if disclosure.verified_conversation(session, debtor, now):
-        values = {
-            "name": first_name(debtor),
-            "amount": _fmt(payment.amount, payment.currency, debtor),
-            "invoice": invoice.external_id,
-            "balance": _fmt(invoice.balance, invoice.currency, debtor),
-        }
-        body = message("approved_paid" if paid else "approved_partial", **values)
-        if credit > 0:
-            body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    confirm(session, debtor, payment, [invoice], credit=credit, now=now, out=out)
+
+
+def recorded(
+    session: Session,
+    debtor: Debtor,
+    payment: Payment,
+    invoices: list[Invoice],
+    *,
+    credit: Decimal,
+    now: datetime,
+    out: Outcome,
+) -> None:
+    """A payment made elsewhere (reported by the billing system, or a proof an agent confirmed): the same
+    confirmation as a Mercado Pago payment's."""
+    confirm(session, debtor, payment, invoices, credit=credit, now=now, out=out)
+
+
+def confirm(
+    session: Session,
+    debtor: Debtor,
+    payment: Payment,
+    invoices: list[Invoice],
+    *,
+    credit: Decimal,
+    now: datetime,
+    out: Outcome,
+    agent_id: int | None = None,
+) -> bool:
+    """The one place a payment's confirmation is built and prepared, whoever collected it: what it says
+    (``confirmation_text``) and where it goes (``notify``; as ``agent_id``'s message when an agent confirmed a
+    proof of payment). Anything to add to every confirmation (a receipt) belongs here."""
+    body = confirmation_text(session, debtor, payment, invoices, credit=credit, now=now)
+    return notify(session, debtor, body, out, agent_id=agent_id)
+
+
+def confirmation_text(
+    session: Session, debtor: Debtor, payment: Payment, invoices: list[Invoice], *, credit: Decimal, now: datetime
+) -> str:
+    """Amount, invoices and what is left only to a debtor verified in the open conversation; anyone else is told
+    that a payment arrived and how to see the details."""
+    if not disclosure.verified_conversation(session, debtor, now):
+        return message("unverified_approved", business=_business())
+    values = {"name": first_name(debtor), "amount": _fmt(payment.amount, payment.currency, debtor)}
+    if len(invoices) == 1:
+        [invoice] = invoices
+        values.update(invoice=invoice.external_id, balance=_fmt(invoice.balance, invoice.currency, debtor))
+        body = message("approved_paid" if invoice.balance == 0 else "approved_partial", **values)
     else:
-        body = message("unverified_approved", business=_business())
-    notify(session, debtor, body, out)
+        left = sum((inv.balance for inv in invoices), Decimal("0.00"))
+        body = message(
+            "approved_many_paid" if left == 0 else "approved_many_partial",
+            invoices=", ".join(inv.external_id for inv in invoices),
+            balance=_fmt(left, payment.currency, debtor),
+            **values,
+        )
+    if credit > 0:
+        body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+    return body
 
 
-def settled(session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None:
+def settled(
+    session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome, agent_id: int | None = None
+) -> None:
     """A settlement certificate was just issued, right after ``approved`` told the debtor of the payment.
 
     The certificate names the debtor and the invoices: only to whoever proved who they are. Asked again
@@ -112,6 +160,7 @@ def settled(session: Session, debtor: Debtor, cert: Settlement, now: datetime, o
                 url=settlements.certificate_url(cert.code),
             ),
             out,
+            agent_id=agent_id,
         )
 
 
@@ -187,6 +236,13 @@ def waiting(
     notify(session, debtor, " ".join(body.split()), out)
 
 
+# --- proofs of payment -------------------------------------------------------------------------------------
+def proof_rejected(session: Session, debtor: Debtor, reason: str, agent_id: int, out: Outcome) -> bool:
+    """The agent could not confirm the debtor's proof of payment: why, in the agent's words, and what to do."""
+    body = message("proof_rejected", reason=reason.strip().rstrip("."))
+    return notify(session, debtor, body, out, agent_id=agent_id)
+
+
 # --- helpers -----------------------------------------------------------------------------------------------
 def _business() -> str:
     return get_settings().business_name
@@ -196,18 +252,22 @@ def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
     return money.format_money(amount, currency, debtor.country)
 
 
-def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
+def notify(session: Session, debtor: Debtor, body: str, out: Outcome, agent_id: int | None = None) -> bool:
     """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
 
     Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
-    debtor who opted out or whose number is not theirs."""
+    debtor who opted out or whose number is not theirs. With ``agent_id`` the message is that agent's answer in the
+    conversation they hold (they confirmed the debtor's proof of payment)."""
     conversation = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
     session.flush()
-    if conversation.mode == "human":
+    if conversation.mode == "human" and agent_id is None:
         log.info("payment message to debtor %s not sent: an agent holds the conversation", debtor.id)
         return False
     try:
-        rows = outbox.prepare_text(session, conversation, body, author="bot")
+        if agent_id is not None:
+            rows = outbox.prepare_text(session, conversation, body, author="agent", agent_id=agent_id, reply=True)
+        else:
+            rows = outbox.prepare_text(session, conversation, body, author="bot")
     except outbox.NotSendable as exc:
         log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
         return False

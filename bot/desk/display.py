@@ -17,6 +17,7 @@ HANDOFF_REASON_LABELS = {
     "request_human": "Pidió hablar con una persona",
     "dispute": "Disputa la deuda",
     "claims_paid": "Dice que ya pagó",
+    "payment_proof": "Envió un comprobante de pago por verificar",
     "failed_verification": "No pasó la verificación de identidad",
     "fallback": "El bot no le entendió varias veces",
     "due_date_refused": "Cambio de fecha rechazado",

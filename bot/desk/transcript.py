@@ -6,6 +6,7 @@ never carries a card number, an identity answer or a script.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -31,9 +32,17 @@ def transcript(session: Session, conversation_id: int, after_id: int = 0) -> lis
     )
 
 
-def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict[str, Any]:
+def message_dict(
+    message: Message, agents: dict[int, str] | None = None, media_url: Callable[[int, int], str] | None = None
+) -> dict[str, Any]:
+    """``media_url(message_id, index)``: where the page shows a debtor's file (the console's media view, which fetches
+    it with the provider's credentials); without it, the stored URL."""
     # https only, whatever was stored before ingest checked it: a javascript: or data: URL never becomes a link
-    media = [m for m in (message.media or []) if isinstance(m, dict) and safe_media_url(str(m.get("url") or ""))]
+    media = [
+        (i, m)
+        for i, m in enumerate(message.media or [])
+        if isinstance(m, dict) and safe_media_url(str(m.get("url") or ""))
+    ]
     return {
         "id": message.id,
         "direction": message.direction,
@@ -50,11 +59,11 @@ def message_dict(message: Message, agents: dict[int, str] | None = None) -> dict
         "template": bool(message.content_sid),
         "media": [
             {
-                "url": m["url"],
+                "url": media_url(message.id, i) if media_url else m["url"],
                 "content_type": m.get("content_type") or "",
                 "image": str(m.get("content_type") or "").startswith("image/"),
             }
-            for m in media
+            for i, m in media
         ],
         "created_at": display.iso(message.created_at),
     }

@@ -34,6 +34,7 @@ from bot.store.models import (
     IdentityCheck,
     Message,
     NonpaymentReason,
+    PaymentProof,
     Settlement,
 )
 
@@ -142,6 +143,13 @@ def erase(
             .execution_options(synchronize_session=False)
         ).rowcount
         or 0
+    )
+    # an agent's reason for rejecting a proof of payment was told to the person: it goes with their messages
+    session.execute(
+        update(PaymentProof)
+        .where(PaymentProof.debtor_id == debtor.id)
+        .values(reason=None)
+        .execution_options(synchronize_session=False)
     )
     session.execute(delete(IdentityCheck).where(IdentityCheck.debtor_id == debtor.id))
     removed["pending_contacts_cancelled"] = (

@@ -38,6 +38,7 @@ from bot.store.models import (
     PaymentAllocation,
     PaymentLink,
     PaymentPlan,
+    PaymentProof,
     Promise,
     Settlement,
 )
@@ -121,6 +122,7 @@ def export(
         "payments": rows(Payment, Payment.debtor_id == debtor.id),
         "payment_allocations": rows(PaymentAllocation, PaymentAllocation.debtor_id == debtor.id),
         "payment_links": rows(PaymentLink, PaymentLink.debtor_id == debtor.id),
+        "payment_proofs": rows(PaymentProof, PaymentProof.debtor_id == debtor.id),
         "promises": rows(Promise, Promise.debtor_id == debtor.id),
         "payment_plans": [
             {**row(p), "instalments": rows(Instalment, Instalment.plan_id == p.id, order=Instalment.number)}

@@ -187,6 +187,9 @@ class Plan:
     # not a follow-up may go out (opted out, paused, disputed, in human hands) — a promise's status is
     # bookkeeping, the follow-up only a message
     broken_promises: list[int] = field(default_factory=list)
+    # open promises whose invoice is already paid (a payment made elsewhere, an update from the billing system):
+    # never broken, whatever their date; ``execute`` marks them kept
+    kept_promises: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -199,6 +202,11 @@ class Plan:
             else:
                 out["to send"] += 1
         return dict(out)
+
+
+def invoice_paid(status: str, balance: Decimal) -> bool:
+    """Nothing is owed on the invoice any more: a promise or instalment on it is never broken."""
+    return status == "paid" or balance <= 0
 
 
 def pick_variant(stage: Stage, seed: str) -> Variant:
@@ -343,8 +351,9 @@ class _Loaded:
         # every open promise whose date may have passed somewhere (the exact day is the debtor's zone's)
         self.open_promises_due = self._all(
             session,
-            select(Promise.id, Promise.promised_date, Debtor.timezone)
+            select(Promise.id, Promise.promised_date, Debtor.timezone, Invoice.status, Invoice.balance)
             .join(Debtor, Promise.debtor_id == Debtor.id)
+            .join(Invoice, Promise.invoice_id == Invoice.id)
             .where(Promise.status == "open", Promise.promised_date <= today + timedelta(days=1)),
         )
 
@@ -468,12 +477,16 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             result.items.append(item)
             break  # one campaign message per debtor per run
 
-    for promise_id, promised_date, tz in data.open_promises_due:
-        if promised_date < at.astimezone(ZoneInfo(tz)).date():
+    for promise_id, promised_date, tz, invoice_status, invoice_balance in data.open_promises_due:
+        if invoice_paid(invoice_status, invoice_balance):
+            result.kept_promises.append(promise_id)
+        elif promised_date < at.astimezone(ZoneInfo(tz)).date():
             result.broken_promises.append(promise_id)
 
     # Promise follow-ups: the day before the promised date, and the day after a missed one.
     for promise, inv, debtor in data.due_promises:
+        if invoice_paid(inv.status, inv.balance):
+            continue  # nothing to remind of: the promise is kept (above)
         today = at.astimezone(ZoneInfo(debtor.timezone)).date()
         if promise.promised_date == today + timedelta(days=1):
             kind = "promise_reminder"
@@ -782,6 +795,10 @@ def execute(
             select(Promise).where(Promise.id.in_(the_plan.broken_promises), Promise.status == "open")
         ):
             promises.mark_broken(session, promise, at=the_plan.at)
+        for promise in session.scalars(
+            select(Promise).where(Promise.id.in_(the_plan.kept_promises), Promise.status == "open")
+        ):
+            promises.mark_kept(session, promise)
         session.commit()
     return report
 

@@ -139,6 +139,29 @@ class MessagingProvider(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class MediaFile:
+    """A file a debtor sent (a photo or PDF of a payment receipt), as fetched from the provider."""
+
+    content: bytes
+    content_type: str
+
+
+MAX_MEDIA_BYTES = 16 * 1024 * 1024  # WhatsApp's own limit for a document is 100 MB; a receipt is far smaller
+
+
+class MediaUnavailable(Exception):
+    """The file cannot be fetched (not the provider's URL, gone, too large, the provider down)."""
+
+
+class MediaSource(Protocol):
+    """What a messaging provider may also offer: the file behind an inbound media URL, fetched with the account's
+    own credentials (Twilio's media URLs want them), so that a person sees it without the browser ever holding them.
+    ``fetch_media`` refuses a URL that is not the provider's own (the credentials go nowhere else)."""
+
+    def fetch_media(self, url: str) -> MediaFile: ...
+
+
 # --- Payments --------------------------------------------------------------------------------------------
 
 

@@ -21,8 +21,17 @@ import time
 from datetime import datetime, timezone
 from typing import Any
 
+from bot.platform.config import get_settings
 from bot.platform.redis_client import get_redis
-from bot.providers.ports import MessagingHooks, ProviderError, ProviderResult, check_send, status_moves_forward
+from bot.providers.ports import (
+    MediaFile,
+    MediaUnavailable,
+    MessagingHooks,
+    ProviderError,
+    ProviderResult,
+    check_send,
+    status_moves_forward,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,16 @@ SANDBOX_FAILURES = {
     "+15005550004": "21610",  # unsubscribed (replied STOP)
     "+15005550009": "21614",  # not a mobile number
 }
+
+
+# The phone simulator's "photo of a receipt" (``/sandbox/phone/sample-receipt.svg`` serves it; the agent console
+# shows it through ``fetch_media``, as it shows a real one from Twilio).
+SAMPLE_RECEIPT_PATH = "/sandbox/phone/sample-receipt.svg"
+SAMPLE_RECEIPT = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="240" height="320"><rect width="240" height="320" '
+    b'fill="#fff" stroke="#999"/><text x="20" y="40" font-size="18">Comprobante de pago</text>'
+    b'<text x="20" y="80" font-size="14">Referencia 000123</text></svg>'
+)
 
 
 class SandboxMessaging:
@@ -68,6 +87,12 @@ class SandboxMessaging:
         if self._redis is None:
             return get_redis()
         return self._redis
+
+    def fetch_media(self, url: str) -> MediaFile:
+        """The simulator's sample receipt (the only media the sandbox phone sends); nothing else is fetched."""
+        if url == get_settings().public_base_url.rstrip("/") + SAMPLE_RECEIPT_PATH:
+            return MediaFile(SAMPLE_RECEIPT, "image/svg+xml")
+        raise MediaUnavailable("the sandbox has no such file")
 
     def send(
         self,

@@ -21,7 +21,16 @@ from typing import Any
 
 from bot.platform.config import Settings, get_settings
 from bot.platform.phones import is_demo_number
-from bot.providers.ports import AMBIGUOUS, MessagingHooks, ProviderError, ProviderResult, check_send
+from bot.providers.ports import (
+    AMBIGUOUS,
+    MAX_MEDIA_BYTES,
+    MediaFile,
+    MediaUnavailable,
+    MessagingHooks,
+    ProviderError,
+    ProviderResult,
+    check_send,
+)
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +147,30 @@ class TwilioMessaging:
             raise ProviderError(str(exc), code="twilio", retryable=False) from exc
         error_code = str(message.error_code) if getattr(message, "error_code", None) else None
         return ProviderResult(sid=message.sid, status=message.status or "queued", error_code=error_code)
+
+    def fetch_media(self, url: str) -> MediaFile:
+        """The file behind an inbound ``MediaUrlN``: Twilio's media URLs answer only with the account's basic auth,
+        which goes to Twilio's own API host and nowhere else (Twilio redirects to its media store with a signed URL;
+        requests drops the credentials when a redirect leaves the host)."""
+        import requests
+
+        if not url.startswith(TWILIO_API + "/"):
+            raise MediaUnavailable("not a Twilio media URL")
+        s = self.settings
+        target = s.twilio_api_base.rstrip("/") + url[len(TWILIO_API) :] if s.twilio_api_base else url
+        try:
+            with requests.get(
+                target, auth=(s.twilio_account_sid, s.twilio_auth_token), timeout=self.timeout, stream=True
+            ) as resp:
+                if resp.status_code != 200:
+                    raise MediaUnavailable(f"Twilio answered {resp.status_code}")
+                content = resp.raw.read(MAX_MEDIA_BYTES + 1, decode_content=True)
+                content_type = (resp.headers.get("Content-Type") or "application/octet-stream").split(";")[0]
+        except requests.RequestException as exc:
+            raise MediaUnavailable(f"Twilio could not be reached: {exc}") from exc
+        if len(content) > MAX_MEDIA_BYTES:
+            raise MediaUnavailable("the file is too large")
+        return MediaFile(content, content_type.strip().lower())
 
     def find_sent(
         self, to_e164: str, channel: str, body: str | None, content_sid: str | None, since: datetime

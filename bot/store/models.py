@@ -445,7 +445,7 @@ class SandboxPayment(Base):
 
 
 class PaymentAllocation(Base):
-    """What applying one approved payment did: the part that reduced the invoice's balance and the part
+    """What applying one approved payment did to one invoice: the part that reduced the invoice's balance and the part
     kept as the debtor's credit (an over-payment), so that a refund or charge-back undoes exactly that."""
 
     __tablename__ = "payment_allocations"
@@ -464,7 +464,9 @@ class PaymentAllocation(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("payment_id", name="uq_payment_allocations_payment"),
+        # one per invoice the payment went to (a payment the billing system recorded may cover several)
+        UniqueConstraint("payment_id", "invoice_id", name="uq_payment_allocations_payment_invoice"),
+        Index("ix_payment_allocations_payment_id", "payment_id"),
         CheckConstraint("applied_amount >= 0 AND credit_amount >= 0", name="ck_payment_allocations_amounts"),
     )
 
@@ -601,3 +603,28 @@ class ErasedPhone(Base):
 
 
 __all__ += ["ErasedPhone"]
+
+
+class PaymentProof(Base):
+    """A photo or PDF the debtor sent as proof of a payment made elsewhere (a transfer, a bank deposit): a task for
+    an agent, who confirms it (the payment is recorded through ``bot.billing.recorded_payments``, as if the billing
+    system had reported it) or rejects it with a reason the debtor is told. The file stays on its message."""
+
+    __tablename__ = "payment_proofs"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False)
+    message_id = Column(Integer, ForeignKey("messages.id", ondelete="CASCADE"), nullable=False)
+    handoff_id = Column(Integer, ForeignKey("handoffs.id", ondelete="SET NULL"))
+    status = Column(String(12), nullable=False, default="pending", index=True)  # pending, confirmed, rejected
+    reason = Column(Text)  # why it was rejected, as the debtor was told
+    payment_id = Column(Integer, ForeignKey("payments.id", ondelete="SET NULL"))
+    decided_by = Column(Integer, ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at = Column(UTCDateTime)
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("message_id", name="uq_payment_proofs_message"),)
+
+
+__all__ += ["PaymentProof"]

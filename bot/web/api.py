@@ -9,10 +9,13 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, abort, current_app, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from bot.billing import debtors
+from bot.billing import debtors, recorded_payments
+from bot.conversation import payment_notices
 from bot.lifecycle import erasure, tracker_events
 from bot.lifecycle import export as debtor_export
+from bot.messaging.send_queue import enqueue_send
 from bot.store import audit
 from bot.store.models import Debtor, Message
 from bot.web import debtor_view
@@ -142,6 +145,39 @@ def export_debtor(external_id: str):
     )
     session.commit()
     return jsonify(data)
+
+
+@bp.post("/payments")
+def post_payment():
+    """A payment the billing system recorded outside Mercado Pago (a transfer, cash at the office), applied once
+    with a Mercado Pago payment's effects (``bot.billing.recorded_payments``). 201 when recorded, 200 for a repeat
+    (the same answer), 409 when the id was used for another payment."""
+    data = recorded_payments.parse(json_body())
+    session = get_session()
+    try:
+        payment, created, outcome = recorded_payments.record(session, data, notices=payment_notices)
+    except recorded_payments.Conflict as exc:
+        session.rollback()
+        return error_response(409, "payment_conflict", f"{exc}; send a new external_id for a new payment.")
+    except recorded_payments.DebtorErased:
+        session.rollback()
+        return error_response(
+            409, "debtor_erased", f"The debtor {data.debtor_external_id!r} was erased on request; nothing is recorded."
+        )
+    except debtors.ValidationError:
+        session.rollback()
+        raise
+    except IntegrityError:  # the same id recorded for another debtor at this very moment
+        session.rollback()
+        return error_response(409, "payment_conflict", f"payment {data.external_id!r} was recorded for another debtor.")
+    body = recorded_payments.view(session, payment)
+    session.commit()
+    for conversation_id, phone in outcome.conversations:
+        try:
+            enqueue_send(phone, conversation_id)
+        except Exception:  # Redis down: the outbound sweeper sends what stayed pending
+            current_app.logger.warning("could not queue the payment confirmation for conversation %s", conversation_id)
+    return jsonify(body), 201 if created else 200
 
 
 @bp.get("/conversations/<external_id>/messages")

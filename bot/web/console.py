@@ -12,17 +12,31 @@ import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
 from bot.billing import accounts
 from bot.billing.money import format_money
-from bot.desk import access, commands, display, handoff_queue, settings, summary, transcript
+from bot.desk import access, commands, display, handoff_queue, payment_proofs, settings, summary, transcript
 from bot.messaging import send_queue
+from bot.providers import factory
+from bot.providers.ports import MediaUnavailable
 from bot.staff import users
 from bot.store import audit
-from bot.store.models import ROLES, Debtor, Handoff, Invoice, User
+from bot.store.models import ROLES, Debtor, Handoff, Invoice, Message, User
 from bot.web import auth, debtor_view
 from bot.web.auth import current_db_user, role_required
 from bot.web.db import get_session
@@ -111,6 +125,11 @@ def _queue_send(handoff: Handoff) -> None:
         log.warning("could not queue the agent's message for %s; the outbound sweeper will", conv.id, exc_info=True)
 
 
+def _media_url(message_id: int, index: int) -> str:
+    """Debtors' files go through ``media``, never from the provider's URL (it wants the account's credentials)."""
+    return url_for("console.media", inbound_id=message_id, index=index)
+
+
 def _back(handoff_id: int, anchor: str = ""):
     return redirect(url_for("console.handoff", handoff_id=handoff_id) + (f"#{anchor}" if anchor else ""))
 
@@ -193,7 +212,9 @@ def handoff(handoff_id: int):
         invoices=invoices,
         balances=balances,
         summary=summary.summary(db, h),
-        messages=[transcript.message_dict(m, names) for m in messages],
+        messages=[transcript.message_dict(m, names, _media_url) for m in messages],
+        proofs=payment_proofs.for_handoff(db, h),
+        media_url=_media_url,
         last_id=max((m.id for m in messages), default=0),
         notes=notes,
         note_authors=note_authors,
@@ -223,7 +244,7 @@ def messages_json(handoff_id: int):
     names = transcript.agent_names(db, messages)
     return jsonify(
         {
-            "messages": [transcript.message_dict(m, names) for m in messages],
+            "messages": [transcript.message_dict(m, names, _media_url) for m in messages],
             "status": h.status,
             "mode": conv.mode if conv else None,
             "statuses": transcript.outbound_statuses(db, conv.id) if conv else {},
@@ -304,6 +325,79 @@ def dispute(handoff_id: int):
         "Resultado de la disputa registrado.",
         "actions",
     )
+
+
+@bp.post("/handoffs/<int:handoff_id>/proofs/<int:proof_id>/confirm")
+def confirm_proof(handoff_id: int, proof_id: int):
+    f = request.form
+    return _act(
+        handoff_id,
+        lambda db, h, u: payment_proofs.confirm(
+            db, h, u, proof_id, f.get("invoice_id"), f.get("amount"), f.get("paid_on")
+        ),
+        "Pago confirmado y registrado; el deudor recibe la confirmación.",
+        "proofs",
+        send=True,
+    )
+
+
+@bp.post("/handoffs/<int:handoff_id>/proofs/<int:proof_id>/reject")
+def reject_proof(handoff_id: int, proof_id: int):
+    reason = request.form.get("reason", "")
+    return _act(
+        handoff_id,
+        lambda db, h, u: payment_proofs.reject(db, h, u, proof_id, reason),
+        "Comprobante rechazado; el deudor recibe el motivo.",
+        "proofs",
+        send=True,
+    )
+
+
+# Shown inline only when the browser cannot be made to run them; anything else is a download.
+INLINE_MEDIA = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf", "image/svg+xml"})
+
+
+@bp.get("/messages/<int:inbound_id>/media/<int:index>")
+def media(inbound_id: int, index: int):
+    """A file a debtor sent, fetched from the provider with the account's credentials (Twilio's media URLs need
+    them): the browser sees only this page, never the URL's credentials. Audited like any view of debtor data."""
+    db = get_session()
+    message = db.get(Message, inbound_id)
+    files = [m for m in (message.media or []) if isinstance(m, dict)] if message is not None else []
+    if message is None or message.direction != "in" or not 0 <= index < len(files):
+        abort(404)
+    url = str(files[index].get("url") or "")
+    provider = factory.messaging_provider()
+    fetch = getattr(provider, "fetch_media", None)
+    if fetch is None:
+        abort(404)
+    try:
+        found = fetch(url)
+    except MediaUnavailable as exc:
+        log.warning("media %s of message %s not shown: %s", index, message.id, exc)
+        return Response("No se pudo obtener el archivo.", status=502, mimetype="text/plain")
+    audit.record(
+        db,
+        actor=current_user.username,
+        user_id=current_user.id,
+        action="media_viewed",
+        target_type="message",
+        target_id=message.id,
+        details={"index": index, "debtor_id": message.debtor_id},
+    )
+    db.commit()
+    inline = found.content_type in INLINE_MEDIA
+    resp = Response(found.content, mimetype=found.content_type if inline else "application/octet-stream")
+    resp.headers["Content-Disposition"] = "inline" if inline else f'attachment; filename="adjunto-{message.id}-{index}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    # an SVG or PDF opened on its own runs nothing of ours, and nothing of its own
+    policy = "default-src 'none'; img-src data:; script-src 'self'; frame-ancestors 'none'"
+    # (a sandboxed document gets no PDF viewer in Chromium: a PDF goes without it, and still loads nothing)
+    resp.headers["Content-Security-Policy"] = (
+        policy if found.content_type == "application/pdf" else policy + "; sandbox"
+    )
+    resp.headers["Cache-Control"] = "private, no-store"
+    return resp
 
 
 @bp.post("/handoffs/<int:handoff_id>/note")

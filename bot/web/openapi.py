@@ -184,7 +184,11 @@ def _schemas() -> dict[str, Any]:
     payment = _obj(
         {
             "provider_id": STR,
-            "provider": {**STR, "description": "sandbox or mercadopago"},
+            "provider": {
+                **STR,
+                "description": "sandbox, mercadopago, billing (recorded by your billing system) or proof (an agent "
+                "confirmed a proof of payment)",
+            },
             "invoice_external_id": _nullable(STR),
             "amount": MONEY,
             "currency": CURRENCY,
@@ -346,6 +350,7 @@ def _schemas() -> dict[str, Any]:
                     "payments",
                     "payment_allocations",
                     "payment_links",
+                    "payment_proofs",
                     "promises",
                     "payment_plans",
                     "due_date_changes",
@@ -372,7 +377,71 @@ def _schemas() -> dict[str, Any]:
         "in the store; money as decimal strings, times ISO 8601 UTC. The document's hash and certificate PDFs are "
         "left out.",
     )
+    payment_in = _obj(
+        {
+            "external_id": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "description": "your id for the payment: a repeat with the same id is applied once",
+            },
+            "debtor_external_id": {"type": "string", "minLength": 1, "maxLength": 100},
+            "invoices": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": 50,
+                "items": _obj(
+                    {
+                        "external_id": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "amount": {**MONEY, "type": ["string", "integer"], "description": "more than zero"},
+                    }
+                ),
+                "description": "the debtor's invoices the payment went to, and how much to each (their sum is "
+                "`amount`); more than an invoice's balance is kept as the debtor's credit",
+            },
+            "amount": {**MONEY, "type": ["string", "integer"], "description": "more than zero; a float never"},
+            "currency": {**CURRENCY, "enum": list(money.SUPPORTED_CURRENCIES), "description": "the invoices' currency"},
+            "paid_at": {
+                "type": "string",
+                "description": "ISO 8601 time with its offset (2026-12-04T15:20:00-05:00), or a date YYYY-MM-DD "
+                "(the start of that day in the debtor's zone); not in the future",
+            },
+            "method": {"type": "string", "maxLength": 40, "description": "how it was paid, e.g. bank_transfer, cash"},
+        },
+        required=["external_id", "debtor_external_id", "invoices", "amount", "currency", "paid_at"],
+        description="The body of POST /api/v1/payments: a payment your billing system recorded outside Mercado Pago.",
+    )
+    payment_out = _obj(
+        {
+            "external_id": STR,
+            "debtor_external_id": STR,
+            "provider": {"type": "string", "const": "billing"},
+            "amount": MONEY,
+            "currency": CURRENCY,
+            "status": {"type": "string", "const": "approved"},
+            "method": _nullable(STR),
+            "paid_at": TIME,
+            "invoices": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "external_id": STR,
+                        "amount": MONEY,
+                        "applied_amount": {**MONEY, "description": "what reduced the invoice's balance"},
+                        "credit_amount": {
+                            **MONEY,
+                            "description": "what was more than the balance: the debtor's credit",
+                        },
+                    }
+                ),
+            },
+            "created_at": {**TIME, "description": "when Recobra recorded it"},
+        },
+        description="A payment recorded by the billing system, as applied (the same answer for every repeat).",
+    )
     return {
+        "PaymentRecord": payment_in,
+        "RecordedPayment": payment_out,
         "DebtorErasure": erasure,
         "DebtorExport": export,
         "DebtorUpsert": debtor_in,
@@ -518,6 +587,36 @@ def _paths(include_sandbox: bool) -> dict[str, Any]:
                 },
             },
         },
+        "/api/v1/payments": {
+            "post": {
+                "operationId": "recordPayment",
+                "tags": ["payments"],
+                "security": bearer,
+                "summary": "A payment your billing system recorded outside Mercado Pago (a transfer, cash), applied "
+                "once with a Mercado Pago payment's effects: balance, promise kept, instalments, the debtor's "
+                "confirmation, the settlement certificate at zero balance",
+                "description": "Idempotent by external_id: a repeat answers 200 with the same body and changes "
+                "nothing; the same external_id with other content answers 409.",
+                "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("PaymentRecord")}}},
+                "responses": {
+                    "201": _json(_ref("RecordedPayment"), "recorded and applied"),
+                    "200": _json(_ref("RecordedPayment"), "a repeat: recorded before, nothing changed"),
+                    "400": _error("malformed_json: the body is not JSON"),
+                    **API_ERRORS,
+                    "409": _error(
+                        "payment_conflict: the external_id was used for another payment; debtor_erased: the "
+                        "debtor was erased on request"
+                    ),
+                    "413": _error("payload_too_large"),
+                    "415": _error("unsupported_media_type: send Content-Type: application/json"),
+                    "422": _error(
+                        "validation_error, with `field`: unknown debtor or invoice, a currency not the invoices', "
+                        "an amount not more than zero or not the invoices' sum, a paid_at without offset or in the "
+                        "future"
+                    ),
+                },
+            }
+        },
         "/api/v1/conversations/{external_id}/messages": {
             "parameters": [_external_id()],
             "get": {
@@ -630,6 +729,7 @@ def build(base_url: str = "http://localhost:8000", include_sandbox: bool = True)
         "servers": [{"url": base_url}],
         "tags": [
             {"name": "debtors"},
+            {"name": "payments"},
             {"name": "conversations"},
             {
                 "name": "webhooks",

@@ -21,7 +21,7 @@ from bot.messaging import sms as sms_format
 from bot.messaging.twilio_messages import whatsapp_wire_number
 from bot.platform.config import get_settings
 from bot.platform.phones import DEMO_RANGES, PhoneError, is_demo_number, normalise
-from bot.providers.sandbox_messaging import SandboxMessaging
+from bot.providers.sandbox_messaging import SAMPLE_RECEIPT, SAMPLE_RECEIPT_PATH, SandboxMessaging
 from bot.store.models import Conversation, Debtor, Message
 from bot.web import api
 from bot.web.db import get_session
@@ -149,7 +149,7 @@ def phone_send():
             {
                 "NumMedia": "1",
                 "MediaContentType0": "image/svg+xml",
-                "MediaUrl0": settings.public_base_url + "/sandbox/phone/sample-receipt.svg",
+                "MediaUrl0": settings.public_base_url + SAMPLE_RECEIPT_PATH,
             }
         )
     path = "/webhooks/twilio/messages"
@@ -167,14 +167,9 @@ def phone_send():
     return jsonify({"sid": sid, "status": "sent"})
 
 
-@bp.get("/phone/sample-receipt.svg")
+@bp.get(SAMPLE_RECEIPT_PATH.removeprefix("/sandbox"))
 def sample_receipt() -> Response:
-    svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="320"><rect width="240" height="320" '
-        'fill="#fff" stroke="#999"/><text x="20" y="40" font-size="18">Comprobante de pago</text>'
-        '<text x="20" y="80" font-size="14">Referencia 000123</text></svg>'
-    )
-    return Response(svg, mimetype="image/svg+xml")
+    return Response(SAMPLE_RECEIPT, mimetype="image/svg+xml")
 
 
 @bp.get("/phone/messages")

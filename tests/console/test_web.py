@@ -322,11 +322,13 @@ def test_debtor_text_is_escaped_and_receipts_are_shown(client, agent, make_hando
     html = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert '<img src="https://api.twilio.com/2010-04-01/Media/ME1"' in html
-    assert 'href="https://api.twilio.com/2010-04-01/Media/ME2"' in html and "application/pdf" in html
+    # shown through the console's media view (Twilio's URLs need the account's credentials), never directly
+    media_id = session.execute(select(Message.id).where(Message.body == "")).scalar_one()
+    assert f'<img src="/console/messages/{media_id}/media/0"' in html and "api.twilio.com" not in html
+    assert f'href="/console/messages/{media_id}/media/1"' in html and "application/pdf" in html
     data = client.get(f"/console/api/handoffs/{h.id}/messages").get_json()
     assert data["messages"][-1]["media"][0] == {
-        "url": "https://api.twilio.com/2010-04-01/Media/ME1",
+        "url": f"/console/messages/{media_id}/media/0",
         "content_type": "image/jpeg",
         "image": True,
     }

@@ -57,6 +57,8 @@ class World:
     handoff_id: int
     conversation_id: int
     outbound_message_id: int
+    inbound_media_id: int
+    proof_id: int
     target_user_id: int
     external_id: str
     certificate_code: str
@@ -68,7 +70,7 @@ class World:
 @pytest.fixture()
 def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F811 (fixture)
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
-    from bot.store.models import Conversation, Handoff, Message, PaymentLink, Settlement
+    from bot.store.models import Conversation, Handoff, Message, PaymentLink, PaymentProof, Settlement
 
     staff = {role: make_staff(username, role).id for role, username in STAFF.items()}
     target = make_staff("objetivo", "agent")
@@ -106,12 +108,31 @@ def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F8
         details={},
         pdf=b"%PDF-1.4\n%%EOF\n",
     )
-    session.add_all([out, link, cert])
+    photo = Message(
+        conversation_id=conv.id,
+        debtor_id=handoff.debtor_id,
+        direction="in",
+        author="debtor",
+        channel="whatsapp",
+        from_phone=DEBTOR_PHONE,
+        body="",
+        media=[{"url": "http://localhost:8000/sandbox/phone/sample-receipt.svg", "content_type": "image/svg+xml"}],
+        status="processed",
+        created_at=now,
+    )
+    session.add_all([out, link, cert, photo])
+    session.flush()
+    proof = PaymentProof(
+        debtor_id=handoff.debtor_id, conversation_id=conv.id, message_id=photo.id, handoff_id=handoff.id
+    )
+    session.add(proof)
     session.commit()
     return World(
         handoff_id=handoff.id,
         conversation_id=conv.id,
         outbound_message_id=out.id,
+        inbound_media_id=photo.id,
+        proof_id=proof.id,
         target_user_id=target.id,
         external_id="D-1",
         certificate_code=cert.code,
@@ -189,6 +210,9 @@ def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[s
         "handoff_id": world.handoff_id,
         "conversation_id": world.conversation_id,
         "message_id": world.outbound_message_id,
+        "inbound_id": world.inbound_media_id,
+        "index": 0,
+        "proof_id": world.proof_id,
         "user_id": world.target_user_id,
         "verb": "deactivate",
         "external_id": world.external_id,

@@ -107,6 +107,20 @@ RULES: tuple[Rule, ...] = (
     # /api/v1: the bearer key.
     Rule(("GET",), "api.*", api_only(), "billing systems, with the bearer key"),
     Rule(("PUT",), "api.put_debtor", api_only(), "billing systems, with the bearer key", json=DEBTOR_PAYLOAD),
+    Rule(
+        ("POST",),
+        "api.post_payment",
+        api_only(201),
+        "a payment the billing system recorded: the bearer key only",
+        json={
+            "external_id": "SEC-PAY-1",
+            "debtor_external_id": "D-1",
+            "invoices": [{"external_id": "D-1-F1", "amount": "1000.00"}],
+            "amount": "1000.00",
+            "currency": "COP",
+            "paid_at": "2026-12-01",
+        },
+    ),
     Rule(("DELETE",), "api.erase_debtor", api_only(), "erasure on the debtor's request: the bearer key only"),
     Rule(("GET",), "sandbox_api.outbox", api_only(), "the sandbox outbox, with the bearer key"),
     # Webhooks: signed by the provider, whoever else asks.

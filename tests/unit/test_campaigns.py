@@ -227,6 +227,30 @@ def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks
     assert all(p.resolved_at is not None for p in session.query(Promise) if p.status == "broken")
 
 
+def test_a_promise_on_an_invoice_already_paid_is_never_broken(session, make_debtor):
+    """Issue #27 §4: the invoice was paid outside the promise's link (the billing system recorded it, or a
+    new balance of zero came in): the run marks the promise kept and sends no "we did not see your payment"."""
+    paid = make_debtor("P", invoices=[invoice("P1", 10)])
+    paid.invoices[0].balance, paid.invoices[0].status = Decimal("0.00"), "paid"
+    owed = make_debtor("Q", phone="+573001112299", invoices=[invoice("Q1", 10)])
+    for debtor in (paid, owed):
+        session.add(
+            Promise(
+                debtor_id=debtor.id,
+                invoice_id=debtor.invoices[0].id,
+                promised_date=TODAY - timedelta(days=1),
+                amount=Decimal("185000.00"),
+                currency="COP",
+            )
+        )
+    session.commit()
+    the_plan = campaigns.plan(session, at=AT)
+    assert {i.debtor_id for i in the_plan.items if i.campaign == "followup"} == {owed.id}
+    campaigns.execute(session, the_plan, enqueue=lambda p, a: None)
+    session.expire_all()
+    assert {p.debtor_id: p.status for p in session.query(Promise)} == {paid.id: "kept", owed.id: "broken"}
+
+
 def test_a_dry_run_breaks_no_promise(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 10)])
     session.add(

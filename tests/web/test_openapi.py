@@ -444,3 +444,27 @@ def test_the_strict_check_notices_an_undescribed_field(doc):
     }
     with pytest.raises(AssertionError, match="created_at"):
         check(doc, openapi.OUTBOX_PATH, "get", Fake())
+
+
+def test_recorded_payment_responses_match_their_schemas(client, api_headers, redis_client, doc):
+    path = "/api/v1/payments"
+    assert client.put("/api/v1/debtors/MX-1", json=DEBTOR, headers=api_headers).status_code == 201
+    payment = {
+        "external_id": "BILL-1",
+        "debtor_external_id": "MX-1",
+        "invoices": [{"external_id": "INV-1", "amount": "3450.00"}, {"external_id": "INV-2", "amount": "100.00"}],
+        "amount": "3550.00",
+        "currency": "MXN",
+        "paid_at": "2026-12-04T10:00:00-06:00",
+        "method": "cash",
+    }
+    created = client.post(path, json=payment, headers=api_headers)
+    assert created.status_code == 201 and len(check(doc, path, "post", created)["invoices"]) == 2
+    repeat = client.post(path, json=payment, headers=api_headers)
+    assert repeat.status_code == 200 and check(doc, path, "post", repeat) == created.json
+    conflict = client.post(path, json={**payment, "method": None}, headers=api_headers)
+    assert conflict.status_code == 409 and check(doc, path, "post", conflict)
+    invalid = client.post(path, json={**payment, "external_id": "BILL-2", "currency": "COP"}, headers=api_headers)
+    assert invalid.status_code == 422 and check(doc, path, "post", invalid)["error"]["field"] == "currency"
+    view = check(doc, "/api/v1/debtors/{external_id}", "get", client.get("/api/v1/debtors/MX-1", headers=api_headers))
+    assert [p["provider"] for p in view["payments"]] == ["billing"]

@@ -102,8 +102,6 @@ def test_opt_out_keywords_are_handled_before_the_bot(client, session, make_debto
 def test_opt_in_and_help_keywords(client, session, make_debtor, rasa_double, sandbox_provider):
     debtor = make_debtor("CO-1", phone=PHONE)
     _say(client, session, "BAJA")
-    _say(client, session, "quiero pagar")  # opted out: reminded how to come back, no bot
-    assert rasa_double.calls == []
     _say(client, session, "Alta")
     session.refresh(debtor)
     assert not debtor.opted_out
@@ -111,7 +109,26 @@ def test_opt_in_and_help_keywords(client, session, make_debtor, rasa_double, san
     _say(client, session, "help")
     assert rasa_double.calls == []
     bodies = [m.body for m in _out(session)]
-    assert "ALTA" in bodies[1] and "BAJA" in bodies[2] and "BAJA" in bodies[3] and "STOP" in bodies[4]
+    assert "ALTA" in bodies[0] and "BAJA" in bodies[1] and "BAJA" in bodies[2] and "STOP" in bodies[3]
+
+
+def test_an_opted_out_debtor_who_writes_first_gets_the_bot(client, session, make_debtor, rasa_double, sandbox_provider):
+    """Issue #27 §6: BAJA stops automated outbound only; the debtor can still ask the bot (balance, link,
+    certificate) without writing ALTA first, and stays opted out of reminders."""
+    debtor = make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "BAJA")
+    _say(client, session, "¿cuánto debo?")
+    assert [c["message"] for c in rasa_double.calls] == ["¿cuánto debo?"]
+    session.refresh(debtor)
+    assert debtor.opted_out  # talking to the bot is not an opt-in
+    bodies = [m["body"] for m in sandbox_provider.outbox(PHONE)]
+    assert bodies[-1] == "eco: ¿cuánto debo?" and not any("escriba ALTA" in b for b in bodies[1:])
+    # ... while an unprompted bot message (a reminder, a payment notice) is still refused
+    from bot.conversation.handoffs import get_or_create_conversation
+    from bot.messaging import outbox
+
+    with pytest.raises(outbox.NotSendable):
+        outbox.prepare_text(session, get_or_create_conversation(session, PHONE, debtor), "Recordatorio", author="bot")
 
 
 def test_looser_wordings_and_ambiguous_opt_in_words_go_to_the_bot(
@@ -160,9 +177,19 @@ def test_media_is_kept_and_acknowledged(client, session, make_debtor, rasa_doubl
     assert session.get(Message, mid).media[0]["content_type"] == "image/jpeg"
     [reply] = _out(session)
     assert "archivo" in reply.body
-    # With a caption the bot gets the text and the media as metadata.
-    _say(client, session, "este es mi comprobante", media=[("https://api.twilio.com/Media/ME2", "image/png")])
-    assert rasa_double.calls[0]["metadata"]["media"][0]["url"].endswith("ME2")
+    # A photo may be a proof of payment: an agent verifies it (tests/console/test_payment_proofs.py), the bot stays
+    # out meanwhile. Other media with a caption: the bot gets the text and the media as metadata.
+    _say(client, session, "mire", media=[("https://api.twilio.com/Media/ME2", "image/png")])
+    assert rasa_double.calls == []
+    make_debtor("CO-2", phone="+573001112244")
+    _say(
+        client,
+        session,
+        "le mando un audio",
+        phone="+573001112244",
+        media=[("https://api.twilio.com/Media/ME3", "audio/ogg")],
+    )
+    assert rasa_double.calls[0]["metadata"]["media"][0]["url"].endswith("ME3")
 
 
 def test_rasa_down_retries_and_nothing_is_lost_or_answered_twice(
