@@ -10,8 +10,8 @@ whatever outbound rows were prepared (``bot.messaging.send_queue.queue_send``).
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -109,9 +109,7 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
     if override and user.role not in access.SUPERVISORS:
         raise DeskError("Solo un gerente puede enviar fuera de las reglas de contacto.")
     try:
-        rows = outbox.prepare_text(
-            session, conv, body, author="agent", agent_id=user.id, reply=True, override=override
-        )
+        rows = outbox.prepare_text(session, conv, body, author="agent", agent_id=user.id, reply=True, override=override)
     except outbox.NotSendable as exc:
         raise DeskError(f"No se puede enviar: {exc}") from exc
     details: dict[str, object] = {"messages": [r.id for r in rows]}
@@ -155,7 +153,10 @@ def held_notice(rows: list[Message], debtor: Debtor | None) -> str | None:
     if not held_rows:
         return None
     when = held_rows[0].hold_until.astimezone(_zone(debtor))
-    return f"Mensaje retenido: fuera del horario permitido para contactar al deudor. Saldrá el {when:%d/%m/%Y %H:%M} (hora del deudor)."
+    return (
+        "Mensaje retenido: fuera del horario permitido para contactar al deudor. "
+        f"Saldrá el {when:%d/%m/%Y %H:%M} (hora del deudor)."
+    )
 
 
 def _zone(debtor: Debtor | None) -> ZoneInfo:

@@ -90,8 +90,10 @@ def history(session: Session, debtor_id: int, at: datetime) -> list[Contact]:
 
 def _is_answer(conversation: Conversation, rules: contact_policy.CountryRules, now: datetime) -> bool:
     last = conversation.last_inbound_at
-    return bool(rules.reply_minutes) and last is not None and timedelta(0) <= now - last <= timedelta(
-        minutes=rules.reply_minutes
+    return (
+        bool(rules.reply_minutes)
+        and last is not None
+        and timedelta(0) <= now - last <= timedelta(minutes=rules.reply_minutes)
     )
 
 
@@ -124,6 +126,4 @@ def check(
     if decision.allowed:
         return Gate(CONTACT, rules_version=decision.rules_version)
     # No allowed moment within the policy's search (a country with no window at all): a week on, re-checked then.
-    return Gate(
-        CONTACT, decision.next_allowed_at or now + timedelta(days=7), decision.reasons, decision.rules_version
-    )
+    return Gate(CONTACT, decision.next_allowed_at or now + timedelta(days=7), decision.reasons, decision.rules_version)

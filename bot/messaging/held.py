@@ -75,8 +75,9 @@ def _move(session: Session, rows: list[Message], now: datetime | None, **values:
     where = [Message.id.in_([r.id for r in rows]), Message.status == "held"]
     if now is not None:
         where.append(Message.hold_until <= now)
-    result = session.execute(update(Message).where(*where).values(**values).execution_options(synchronize_session=False))
-    if result.rowcount != len(rows):  # type: ignore[attr-defined]
+    statement = update(Message).where(*where).values(**values).execution_options(synchronize_session=False)
+    result = session.execute(statement)
+    if result.rowcount != len(rows):
         session.rollback()
         return False
     for r in rows:

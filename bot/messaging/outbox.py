@@ -42,9 +42,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from bot.messaging import contact_gate
+from bot.messaging import contact_gate, templates
 from bot.messaging import sms as sms_format
-from bot.messaging import templates
 from bot.messaging.rate_limit import Slot, limiter
 from bot.platform import metrics
 from bot.platform.config import env_float, get_settings

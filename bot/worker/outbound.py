@@ -10,6 +10,7 @@ gate held (outside the debtor's allowed window) when their time comes (``bot.mes
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
@@ -47,7 +48,7 @@ def release_held() -> int:
     released = 0
     for conversation_id, phone in due:
         with session_scope() as session:
-            outcome = outbox.retry_on_lock(session, lambda s=session, c=conversation_id: held.release(s, c, now))
+            outcome = outbox.retry_on_lock(session, functools.partial(held.release, session, conversation_id, now))
         if outcome.sent:
             enqueue_send(phone, conversation_id)
             released += outcome.sent
