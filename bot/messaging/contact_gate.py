@@ -50,6 +50,7 @@ class Gate:
     hold_until: datetime | None = None  # aware UTC; None: send now
     reasons: tuple[str, ...] = ()  # why not now (outside_hours, daily_cap ...)
     rules_version: str = ""
+    at: datetime | None = None  # the moment it was decided (the message's creation: the caps count from it)
 
     @property
     def send_now(self) -> bool:
@@ -113,17 +114,17 @@ def check(
     now = now or utcnow()
     if force or debtor is None or (reply and author in ("bot", "system")):
         # no debtor: no country nor zone to apply (a stranger writing to us gets the bot's answers)
-        return Gate(EXEMPT)
+        return Gate(EXEMPT, at=now)
     rules = contact_policy.rules_for(debtor.country)
     if override:
-        return Gate(OVERRIDE, rules_version=rules.version)
+        return Gate(OVERRIDE, rules_version=rules.version, at=now)
     if _is_answer(conversation, rules, now) and (
         rules.replies_outside_hours or contact_policy.in_window(rules, now, debtor.timezone)
     ):
-        return Gate(ANSWER, rules_version=rules.version)
+        return Gate(ANSWER, rules_version=rules.version, at=now)
     past = [c for c in history(session, debtor.id, now) if not (timedelta(0) <= now - c.at < BURST)]
     decision = contact_policy.decide(debtor.country, debtor.timezone, now, past, channel, rules)
     if decision.allowed:
-        return Gate(CONTACT, rules_version=decision.rules_version)
+        return Gate(CONTACT, rules_version=decision.rules_version, at=now)
     # No allowed moment within the policy's search (a country with no window at all): a week on, re-checked then.
     return Gate(CONTACT, decision.next_allowed_at or now + timedelta(days=7), decision.reasons, decision.rules_version)

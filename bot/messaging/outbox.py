@@ -291,6 +291,8 @@ def prepare_text(
 
 def _apply_gate(row: Message, gate: contact_gate.Gate) -> None:
     row.contact_kind = gate.kind
+    if gate.at is not None:
+        row.created_at = gate.at  # the gate's clock: the caps count contacts from it
     if not gate.send_now:
         row.status, row.hold_until = "held", gate.hold_until
 

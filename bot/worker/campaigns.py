@@ -124,8 +124,8 @@ def campaign_send(job: Job) -> None:
             _count(attempt, "suppressed", reason)
             return
         decision = contact_policy.decide(
-            debtor.country, debtor.timezone, at, campaigns.history_for(session, debtor.id, at), attempt.channel or "sms"
-        )
+            debtor.country, debtor.timezone, at, contact_gate.history(session, debtor.id, at), attempt.channel or "sms"
+        )  # the agent's and the system's contacts count toward the caps too
         if not decision.allowed:
             attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
             attempt.scheduled_for = decision.next_allowed_at or at
