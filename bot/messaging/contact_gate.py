@@ -5,8 +5,9 @@ console, a follow-up the next day, the SMS fallback of either and the notices th
 (a reversed payment) did not. ``check`` decides for any outbound message, and ``bot.messaging.outbox``
 asks it for every row it prepares, so no sender can forget it:
 
-- the bot's answer in an inbound turn, and a compliance answer (``force``: the opt-out confirmation), are
-  answers to the debtor's own message: ``exempt``;
+- the bot's (or the system's) answer within the debtor's own inbound turn (``reply``), and a compliance
+  answer (``force``: the opt-out confirmation), answer the message that just arrived: ``exempt``. A
+  bot or system message prepared outside such a turn (a payment's notice) must not pass ``reply``;
 - a campaign send was decided by the campaign worker already, with its own contact records: ``campaign``;
 - an agent's or the system's message within the country's ``reply_minutes`` of the debtor's last message
   is an ``answer``: it does not count toward the caps, and goes outside the window only where the

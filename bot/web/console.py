@@ -293,13 +293,19 @@ def edit_held(handoff_id: int, message_id: int):
 @bp.post("/handoffs/<int:handoff_id>/link")
 def send_link(handoff_id: int):
     f = request.form
-    return _act(
-        handoff_id,
-        lambda db, h, u: commands.send_payment_link(db, h, u, f.get("invoice_id"), f.get("amount")),
-        "Enlace de pago enviado.",
-        "actions",
-        send=True,
-    )
+    db = get_session()
+    h = _handoff(handoff_id)
+    try:
+        _link, rows = commands.send_payment_link(db, h, current_db_user(), f.get("invoice_id"), f.get("amount"))
+    except access.DeskError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return _back(handoff_id, "actions")
+    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
+    db.commit()
+    _queue_send(h)
+    flash(notice or "Enlace de pago enviado.", "ok")
+    return _back(handoff_id, "actions")
 
 
 @bp.post("/handoffs/<int:handoff_id>/promise")

@@ -17,7 +17,6 @@ from bot.messaging import contact_gate, held, outbox
 from bot.store.models import AgentNote, AuditLog, Conversation, Debtor, Invoice, Message
 from bot.worker import outbound
 from tests.console.helpers import login, token
-from tests.worker.doubles import sandbox_provider  # noqa: F401, F811
 
 BOGOTA = ZoneInfo("America/Bogota")
 MEXICO = ZoneInfo("America/Mexico_City")
