@@ -170,4 +170,5 @@ def edit(session: Session, conversation_id: int, message_id: int, body: str) -> 
         raise HeldError("Ese mensaje ya no está retenido.")
     conversation = session.get(Conversation, conversation_id)
     assert conversation is not None
-    return outbox.prepare_text(session, conversation, body, author=first.author, agent_id=first.agent_id, reply=True)
+    # never ``reply``: an edited bot or system notice is not an answer in the debtor's turn, so it is gated again
+    return outbox.prepare_text(session, conversation, body, author=first.author, agent_id=first.agent_id)
