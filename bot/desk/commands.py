@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -21,7 +22,7 @@ from bot.conversation import handoffs
 from bot.desk import access
 from bot.desk.access import DeskError
 from bot.desk.transcript import conversation
-from bot.messaging import outbox
+from bot.messaging import held, outbox
 from bot.store import audit
 from bot.store.models import AgentNote, Debtor, DueDateChange, Handoff, Invoice, Message, PaymentLink, Promise, User
 
@@ -87,9 +88,13 @@ def _date(value: str | date | None) -> date | None:
         raise DeskError("La fecha no es válida (AAAA-MM-DD).") from exc
 
 
-def reply(session: Session, handoff: Handoff, user: User, body: str) -> list[Message]:
+def reply(session: Session, handoff: Handoff, user: User, body: str, override_reason: str = "") -> list[Message]:
     """Prepare the agent's reply on the debtor's channel (bot.messaging.outbox handles WhatsApp's 24-hour
-    window); the caller commits and then queues the sending (``bot.messaging.send_queue.queue_send``)."""
+    window and the contact rules: outside the debtor's allowed hours it is held, see ``held_notice``); the
+    caller commits and then queues the sending (``bot.messaging.send_queue.queue_send``).
+
+    ``override_reason``: a manager or admin sends it now whatever the contact rules say; the reason is
+    audited and left as a note on the hand-off, like a due date's override."""
     access.check_can_act(handoff, user)
     body = (body or "").strip()
     if not body:
@@ -99,10 +104,18 @@ def reply(session: Session, handoff: Handoff, user: User, body: str) -> list[Mes
     conv = conversation(session, handoff)
     if conv is None:
         raise DeskError("Esta conversación no tiene teléfono.")
+    override_reason = (override_reason or "").strip()
+    override = bool(override_reason)
+    if override and user.role not in access.SUPERVISORS:
+        raise DeskError("Solo un gerente puede enviar fuera de las reglas de contacto.")
     try:
-        rows = outbox.prepare_text(session, conv, body, author="agent", agent_id=user.id, reply=True)
+        rows = outbox.prepare_text(session, conv, body, author="agent", agent_id=user.id, reply=True, override=override)
     except outbox.NotSendable as exc:
         raise DeskError(f"No se puede enviar: {exc}") from exc
+    details: dict[str, object] = {"messages": [r.id for r in rows]}
+    held_rows = [r for r in rows if r.status == "held"]
+    if held_rows:
+        details["held_until"] = held_rows[0].hold_until.isoformat()
     audit.record(
         session,
         actor=user.username,
@@ -110,7 +123,88 @@ def reply(session: Session, handoff: Handoff, user: User, body: str) -> list[Mes
         action="agent_reply",
         target_type="handoff",
         target_id=handoff.id,
+        details=details,
+    )
+    if override:
+        session.add(
+            AgentNote(
+                handoff_id=handoff.id,
+                debtor_id=handoff.debtor_id,
+                user_id=user.id,
+                kind="override",
+                body=f"Mensaje enviado fuera de las reglas de contacto. Motivo: {override_reason}"[:4000],
+            )
+        )
+        audit.record(
+            session,
+            actor=user.username,
+            user_id=user.id,
+            action="contact_rules_override",
+            target_type="handoff",
+            target_id=handoff.id,
+            details={"messages": [r.id for r in rows], "reason": override_reason[:500]},
+        )
+    return rows
+
+
+def held_notice(rows: list[Message], debtor: Debtor | None) -> str | None:
+    """What the agent is told when the reply was held: when it will go, in the debtor's time."""
+    held_rows = [r for r in rows if r.status == "held" and r.hold_until]
+    if not held_rows:
+        return None
+    when = held_rows[0].hold_until.astimezone(_zone(debtor))
+    return (
+        "Mensaje retenido: fuera del horario permitido para contactar al deudor. "
+        f"Saldrá el {when:%d/%m/%Y %H:%M} (hora del deudor)."
+    )
+
+
+def _zone(debtor: Debtor | None) -> ZoneInfo:
+    try:
+        return ZoneInfo((debtor.timezone if debtor else None) or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def cancel_held(session: Session, handoff: Handoff, user: User, message_id: int) -> list[Message]:
+    """Take back a held message before it goes."""
+    access.check_can_act(handoff, user)
+    try:
+        rows = held.cancel(session, handoff.conversation_id, message_id)
+    except held.HeldError as exc:
+        raise DeskError(str(exc)) from exc
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="held_message_cancelled",
+        target_type="handoff",
+        target_id=handoff.id,
         details={"messages": [r.id for r in rows]},
+    )
+    return rows
+
+
+def edit_held(session: Session, handoff: Handoff, user: User, message_id: int, body: str) -> list[Message]:
+    """Replace a held message's text; the new text passes the contact rules again."""
+    access.check_can_act(handoff, user)
+    body = (body or "").strip()
+    if not body:
+        raise DeskError("Escribe un mensaje.")
+    if len(body) > 1600:
+        raise DeskError("El mensaje es demasiado largo (máximo 1600 caracteres).")
+    try:
+        rows = held.edit(session, handoff.conversation_id, message_id, body)
+    except held.HeldError as exc:
+        raise DeskError(str(exc)) from exc
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action="held_message_edited",
+        target_type="handoff",
+        target_id=handoff.id,
+        details={"replaced": message_id, "messages": [r.id for r in rows]},
     )
     return rows
 

@@ -41,6 +41,8 @@ LINK_LABELS = {"active": "activo", "paid": "pagado", "expired": "vencido"}
 INVOICE_LABELS = {"open": "abierta", "paid": "pagada", "disputed": "en disputa", "cancelled": "anulada"}
 MESSAGE_STATUS_LABELS = {
     "pending": "pendiente",
+    "held": "retenido",
+    "cancelled": "cancelado",
     "accepted": "aceptado",
     "queued": "en cola",
     "sending": "enviando",

@@ -66,6 +66,8 @@ def message_dict(
             for i, m in media
         ],
         "created_at": display.iso(message.created_at),
+        # held by the contact rules: goes at this moment (UTC ISO) unless the agent cancels or edits it
+        "hold_until": display.iso(message.hold_until) if message.status == "held" else None,
     }
 
 

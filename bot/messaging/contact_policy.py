@@ -38,6 +38,11 @@ class CountryRules:
     min_spacing: timedelta
     one_channel_per_week: bool
     version: str
+    # An agent's or the system's message within this many minutes of the debtor's last message is an answer,
+    # not a contact: it does not count toward the caps. ``replies_outside_hours``: such an answer may also go
+    # outside the window (debtor wrote 21:50, agent answers 21:55) where the country's rule allows it.
+    reply_minutes: int = 0
+    replies_outside_hours: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,6 +77,8 @@ def _rules_from(raw: dict, country: str, version: str) -> CountryRules:
         min_spacing=timedelta(hours=float(raw.get("min_spacing_hours") or 0)),
         one_channel_per_week=bool(raw.get("one_channel_per_week", False)),
         version=version,
+        reply_minutes=int(raw.get("reply_minutes") or 0),
+        replies_outside_hours=bool(raw.get("replies_outside_hours", False)),
     )
 
 
@@ -178,6 +185,11 @@ def _one_channel(
     if any(c.channel != channel and _week_start(c.at.astimezone(tz).date()) == week for c in history):
         return _start_of_day(week + timedelta(days=7), tz)
     return None
+
+
+def in_window(r: CountryRules, t: datetime, timezone: str) -> bool:
+    """Whether ``t`` falls inside the country's days and hours (holidays included), caps aside."""
+    return _window_rule(r, t, ZoneInfo(timezone), (), "") is None
 
 
 RULES: tuple[tuple[str, Callable[..., datetime | None]], ...] = (

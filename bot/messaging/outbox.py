@@ -13,6 +13,10 @@ The two steps keep a send idempotent:
    ``Debtor.contact_status``. Inside a queue job, a worker that lost the conversation's partition stops
    before the provider is called (``bot.platform.queue.fence``): the new holder sends the row instead.
 
+Every row passes the contact gate (``bot.messaging.contact_gate``) as it is prepared, whoever writes it:
+a row outside the debtor's allowed window (or over a cap) gets status ``held`` and ``hold_until``, and
+``deliver_pending`` leaves it alone; ``bot.messaging.held`` releases it when its time comes.
+
 WhatsApp's 24-hour window is read from ``Conversation.last_whatsapp_inbound_at``: outside it only an
 approved template goes out on WhatsApp (``config/whatsapp_templates.yml``), or the text falls back to
 SMS where the debtor allows it. Status callbacks never move a message's status backwards.
@@ -38,8 +42,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot.messaging import contact_gate, templates
 from bot.messaging import sms as sms_format
-from bot.messaging import templates
 from bot.messaging.rate_limit import Slot, limiter
 from bot.platform import metrics
 from bot.platform.config import env_float, get_settings
@@ -236,11 +240,16 @@ def prepare_text(
     reply: bool = False,
     force: bool = False,
     now: datetime | None = None,
+    override: bool = False,
+    gate: contact_gate.Gate | None = None,
 ) -> list[Message]:
     """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
 
     ``reply``: an answer to the debtor's own message (allowed even if the turn opted them out);
     ``force``: a compliance answer (the opt-out confirmation) that goes out whatever the state.
+    ``override``: a supervisor sends outside the contact rules (the caller checked the role and audits the
+    reason); ``gate``: the caller decided already (a campaign send, a held message being released).
+    The rows are ``held`` when the contact gate says not now (see ``contact_gate``).
     """
     body = (body or "").strip()
     if not body:
@@ -248,6 +257,10 @@ def prepare_text(
     debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
     _check_allowed(debtor, author, reply, force)
     r = route(conversation, debtor, channel, now)
+    # The channel the message will really go on (an SMS fallback is gated as SMS).
+    gate = gate or contact_gate.check(
+        session, conversation, debtor, author, r.channel, reply=reply, force=force, override=override, now=now
+    )
     rows: list[Message] = []
     if r.template:
         closed = _row(conversation, debtor, author, agent_id, "whatsapp", body)
@@ -256,6 +269,7 @@ def prepare_text(
         session.add(closed)
         template_row = _template_row(session, conversation, debtor, r.template, author, agent_id)
         if template_row is not None:
+            _apply_gate(template_row, gate)
             rows.append(template_row)
         session.flush()
         return rows
@@ -268,9 +282,19 @@ def prepare_text(
         rows = [
             _row(conversation, debtor, author, agent_id, "whatsapp", part) for part in sms_format.prepare_whatsapp(body)
         ]
+    for row in rows:
+        _apply_gate(row, gate)
     session.add_all(rows)
     session.flush()
     return rows
+
+
+def _apply_gate(row: Message, gate: contact_gate.Gate) -> None:
+    row.contact_kind = gate.kind
+    if gate.at is not None:
+        row.created_at = gate.at  # the gate's clock: the caps count contacts from it
+    if not gate.send_now:
+        row.status, row.hold_until = "held", gate.hold_until
 
 
 def prepare_template(
@@ -281,14 +305,17 @@ def prepare_template(
     author: str = "bot",
     agent_id: int | None = None,
     force: bool = False,
+    gate: contact_gate.Gate | None = None,
 ) -> Message:
     """A WhatsApp template message (content_sid + variables, no body): valid outside the window."""
     debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
     _check_allowed(debtor, author, False, force)
+    gate = gate or contact_gate.check(session, conversation, debtor, author, "whatsapp", force=force)
     template = templates.get_template(name)
     variables = template.content_variables(values)
     row = _row(conversation, debtor, author, agent_id, "whatsapp", template.render(variables))
     row.content_sid, row.content_variables = template.content_sid, variables
+    _apply_gate(row, gate)
     session.add(row)
     session.flush()
     return row

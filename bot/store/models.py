@@ -294,11 +294,17 @@ class Message(Base):
     # When the body (and media, entities, template values) was removed by retention or erasure; the row stays
     # for the dashboard's figures and the contact records that point at it.
     redacted_at = Column(UTCDateTime)
+    # The contact gate (bot.messaging.contact_gate): a message outside the debtor's allowed window has status
+    # "held" and goes at ``hold_until``; ``contact_kind`` says how the gate counted it (contact, answer,
+    # override, exempt, campaign) so that the caps count agent and system contacts too.
+    hold_until = Column(UTCDateTime)
+    contact_kind = Column(String(10))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        Index("ix_messages_status_hold_until", "status", "hold_until"),
         Index("ix_messages_created_at", "created_at"),
     )
 

@@ -202,6 +202,8 @@ def serialize_message(m: Message) -> dict[str, object]:
         "media": m.media or [],
         "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
     }
+    if m.status == "held" and m.hold_until is not None:
+        item["hold_until"] = m.hold_until.isoformat().replace("+00:00", "Z")  # when the contact rules let it go
     if m.direction == "out" and m.channel == "sms":
         item["encoding"] = m.encoding
         item["segments"] = m.segments

@@ -273,19 +273,60 @@ def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False, t
 @bp.post("/handoffs/<int:handoff_id>/reply")
 def reply(handoff_id: int):
     body = request.form.get("body", "")
-    return _act(handoff_id, lambda db, h, u: commands.reply(db, h, u, body), "Mensaje enviado.", "reply", send=True)
+    reason = request.form.get("override_reason", "")
+    db = get_session()
+    h = _handoff(handoff_id)
+    try:
+        rows = commands.reply(db, h, current_db_user(), body, override_reason=reason)
+    except access.DeskError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return _back(handoff_id, "reply")
+    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
+    db.commit()
+    _queue_send(h)
+    flash(notice or "Mensaje enviado.", "ok")
+    return _back(handoff_id, "reply")
+
+
+@bp.post("/handoffs/<int:handoff_id>/held/<int:message_id>/cancel")
+def cancel_held(handoff_id: int, message_id: int):
+    return _act(
+        handoff_id,
+        lambda db, h, u: commands.cancel_held(db, h, u, message_id),
+        "Mensaje retenido cancelado: no se enviará.",
+        "reply",
+    )
+
+
+@bp.post("/handoffs/<int:handoff_id>/held/<int:message_id>/edit")
+def edit_held(handoff_id: int, message_id: int):
+    body = request.form.get("body", "")
+    return _act(
+        handoff_id,
+        lambda db, h, u: commands.edit_held(db, h, u, message_id, body),
+        "Mensaje retenido corregido.",
+        "reply",
+        send=True,
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/link")
 def send_link(handoff_id: int):
     f = request.form
-    return _act(
-        handoff_id,
-        lambda db, h, u: commands.send_payment_link(db, h, u, f.get("invoice_id"), f.get("amount")),
-        "Enlace de pago enviado.",
-        "actions",
-        send=True,
-    )
+    db = get_session()
+    h = _handoff(handoff_id)
+    try:
+        _link, rows = commands.send_payment_link(db, h, current_db_user(), f.get("invoice_id"), f.get("amount"))
+    except access.DeskError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return _back(handoff_id, "actions")
+    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
+    db.commit()
+    _queue_send(h)
+    flash(notice or "Enlace de pago enviado.", "ok")
+    return _back(handoff_id, "actions")
 
 
 @bp.post("/handoffs/<int:handoff_id>/promise")

@@ -273,9 +273,13 @@ def _schemas() -> dict[str, Any]:
             "body": STR,
             "status": {
                 **STR,
-                "description": "received (inbound); queued, sending, sent, delivered, read, undelivered, "
-                "failed (outbound)",
+                "description": "received (inbound); pending, queued, sending, sent, delivered, read, undelivered, "
+                "failed (outbound); held (outside the debtor's allowed contact hours: goes at hold_until), "
+                "cancelled (a held message taken back, or no longer due when its time came)",
             },
+            "hold_until": _nullable(
+                {**TIME, "description": "held messages only: when the contact rules let it go (UTC)"}
+            ),
             "error_code": _nullable({**STR, "description": "the provider's error code on a failed send"}),
             "media": {"type": "array", "items": _obj({"url": {**STR, "format": "uri"}, "content_type": STR})},
             "created_at": {**TIME, "description": "when the message was received or handed to the provider"},

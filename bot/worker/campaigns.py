@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.conversation import handoffs, rasa_client
 from bot.lifecycle import erased_phones
-from bot.messaging import contact_policy, outbox
+from bot.messaging import contact_gate, contact_policy, outbox
 from bot.outreach import campaigns
 from bot.platform import logs, metrics
 from bot.platform.config import get_settings
@@ -124,13 +124,14 @@ def campaign_send(job: Job) -> None:
             _count(attempt, "suppressed", reason)
             return
         decision = contact_policy.decide(
-            debtor.country, debtor.timezone, at, campaigns.history_for(session, debtor.id, at), attempt.channel or "sms"
-        )
+            debtor.country, debtor.timezone, at, contact_gate.history(session, debtor.id, at), attempt.channel or "sms"
+        )  # the agent's and the system's contacts count toward the caps too
         if not decision.allowed:
             attempt.status, attempt.reason = "deferred", ",".join(decision.reasons)
             attempt.scheduled_for = decision.next_allowed_at or at
             _count(attempt, "deferred", attempt.reason)
             return
+        decided = contact_gate.Gate(contact_gate.CAMPAIGN, rules_version=decision.rules_version)  # counted by attempt
         variant = _variant(attempt)
         if variant is None:
             attempt.status, attempt.reason = "failed", "unknown stage"
@@ -140,11 +141,13 @@ def campaign_send(job: Job) -> None:
         texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
         if attempt.channel == "whatsapp" and not outbox.in_whatsapp_window(conv, at):
             values: dict[str, object] = {"business": get_settings().business_name}
-            rows = [outbox.prepare_template(session, conv, variant.whatsapp_template, values)]
+            rows = [outbox.prepare_template(session, conv, variant.whatsapp_template, values, gate=decided)]
         else:
             rows = []
             for t in texts:
-                rows += outbox.prepare_text(session, conv, t, author="bot", channel=attempt.channel, now=at)
+                rows += outbox.prepare_text(
+                    session, conv, t, author="bot", channel=attempt.channel, now=at, gate=decided
+                )
         attempt.status, attempt.sent_at = "sent", at
         attempt.rules_version = decision.rules_version
         attempt.message_id = rows[0].id if rows else None

@@ -4,17 +4,19 @@ Agent replies and any other outbound message recorded outside an inbound turn go
 ``bot.messaging.send_queue.queue_send`` after the rows are committed. Keyed by the debtor's phone, the
 job shares the partition of that conversation's inbound messages, so the order holds. A transient
 provider failure raises ``Retry`` (the queue backs off with jitter and tries again); a sweeper queues
-again what stayed pending (Redis was down at the time).
+again what stayed pending (Redis was down at the time). ``release_held`` releases the messages the contact
+gate held (outside the debtor's allowed window) when their time comes (``bot.messaging.held``).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 
 from sqlalchemy import select
 
-from bot.messaging import outbox
+from bot.messaging import contact_gate, held, outbox
 from bot.messaging.send_queue import SEND_JOB, enqueue_send, queue_send
 from bot.platform.queue import Job
 from bot.platform.redis_client import get_redis
@@ -34,6 +36,23 @@ def send_agent_message(session, conversation: Conversation, body: str, agent_id:
     session.commit()
     queue_send(conversation)
     return rows
+
+
+@periodic("release_held", 60)
+def release_held() -> int:
+    """Release (or hold further, or cancel) the held messages whose time has come; safe with several workers:
+    each row leaves ``held`` once (``held.release``'s conditional update), and the send is idempotent."""
+    now = contact_gate.utcnow()
+    with session_scope() as session:
+        due = held.due_conversations(session, now)
+    released = 0
+    for conversation_id, phone in due:
+        with session_scope() as session:
+            outcome = outbox.retry_on_lock(session, functools.partial(held.release, session, conversation_id, now))
+        if outcome.sent:
+            enqueue_send(phone, conversation_id)
+            released += outcome.sent
+    return released
 
 
 @handles(SEND_JOB)

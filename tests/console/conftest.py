@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.console.helpers import PASSWORD
+from tests.worker.doubles import sandbox_provider  # noqa: F401  (the held messages' sends)
 
 
 @pytest.fixture()

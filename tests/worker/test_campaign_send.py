@@ -135,6 +135,28 @@ def test_a_send_that_the_clock_no_longer_allows_is_deferred(session, make_debtor
     assert attempt.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 25, 7, 0, tzinfo=BOGOTA)
 
 
+def test_an_agents_contact_that_day_counts_toward_the_campaigns_cap(
+    session, make_debtor, rasa_api, sandbox_provider, clock, monkeypatch
+):
+    from bot.conversation.handoffs import get_or_create_conversation
+    from bot.messaging import contact_gate
+    from bot.messaging import outbox as messages
+
+    debtor = make_debtor("A", whatsapp=False, invoices=invoice(7))
+    attempt_id = plan_one(session)
+    monkeypatch.setattr(contact_gate, "utcnow", lambda: AT.replace(hour=8))
+    conv = get_or_create_conversation(session, PHONE, debtor)
+    [row] = messages.prepare_text(session, conv, "Hola, te escribe Laura de Financiera Aurora.", author="agent")
+    session.commit()
+    assert (row.status, row.contact_kind) == ("pending", "contact")  # 08:00 in Bogotá: allowed, and counted
+    send(attempt_id)  # 10:00: Colombia allows one contact a day
+    assert rasa_api.calls == []
+    session.expire_all()
+    attempt = session.get(ContactAttempt, attempt_id)
+    assert (attempt.status, attempt.reason) == ("deferred", "daily_cap")
+    assert attempt.scheduled_for.astimezone(BOGOTA) == datetime(2026, 11, 25, 7, 0, tzinfo=BOGOTA)
+
+
 def test_rasa_down_keeps_the_job_for_later(session, make_debtor, rasa_api, sandbox_provider, clock):
     make_debtor("A", whatsapp=False, invoices=invoice(7))
     attempt_id = plan_one(session)

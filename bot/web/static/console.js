@@ -146,6 +146,7 @@
       if (m.template) meta.appendChild(el("span", "tag", "plantilla"));
       li.appendChild(meta);
       if (m.body) li.appendChild(el("div", "body", m.body));
+      if (m.hold_until) li.appendChild(el("div", "held", "Retenido por las reglas de contacto: sale el " + localTime(m.hold_until) + " (recarga para cancelar o corregir)"));
       m.media.forEach(function (media) {
         var a = el("a", "media");
         a.href = media.url; a.target = "_blank"; a.rel = "noopener noreferrer";
