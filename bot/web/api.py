@@ -25,7 +25,6 @@ from bot.web.errors import error_response
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-
 def _pushed_debtor(session, external_id: str) -> Debtor:
     """The debtor the billing system pushed under ``external_id``; otherwise the request ends with a JSON 404."""
     debtor = debtors.get_by_external_id(session, external_id)
@@ -34,6 +33,7 @@ def _pushed_debtor(session, external_id: str) -> Debtor:
         response.status_code = status
         abort(response)
     return debtor
+
 
 @bp.before_request
 def require_api_key():

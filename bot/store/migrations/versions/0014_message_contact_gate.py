@@ -1,8 +1,8 @@
 """contact gate: messages.hold_until (a message held outside the debtor's allowed window goes then) and
 messages.contact_kind (how the gate counted it: contact, answer, override, exempt, campaign)
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-05 13:20:00
 """
 from alembic import op  # noqa: I001
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import bot.store.types
 
 
-revision = '0013'
-down_revision = '0012'
+revision = '0014'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
