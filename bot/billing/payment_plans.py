@@ -172,3 +172,56 @@ def create(
         details={"invoice_id": invoice.id, "count": count, "amounts": [str(a) for a in chosen.amounts]},
     )
     return plan
+
+
+# What a plan is, as the API and the console show it: ``late`` is an active plan with an instalment past its
+# due date (stored as ``active``: only breaking it is a decision), ``completed`` also covers an active plan
+# whose invoice was paid some other way (the planner stores that on its next run).
+PLAN_STATUSES = ("active", "late", "broken", "completed", "cancelled")
+
+
+def broken_after_days(country: str, pol: dict | None = None) -> int:
+    """Days an instalment may be late before the plan is broken, for the debtor's country."""
+    pol = pol if pol is not None else policy()
+    table = pol.get("broken_after_days_late") or {}
+    return int(table.get(country.upper(), table.get("default", 10)))
+
+
+def days_late(instalments: list[Instalment], today: date) -> int:
+    """How many days the oldest pending instalment is past its due date (0 when none is)."""
+    due = [i.due_date for i in instalments if i.status == "pending" and i.due_date < today]
+    return (today - min(due)).days if due else 0
+
+
+def plan_status(plan: PaymentPlan, invoice: Invoice, today: date) -> str:
+    """One of ``PLAN_STATUSES``; an instalment whose invoice is already paid is never late."""
+    if plan.status != "active":
+        return plan.status
+    if invoice.status == "paid" or invoice.balance <= 0:
+        return "completed"
+    return "late" if days_late(list(plan.instalments), today) > 0 else "active"
+
+
+def mark_broken(session: Session, plan: PaymentPlan, days: int) -> bool:
+    """Break an active plan (False when it no longer is active: another worker or a payment got there first)."""
+    if plan.status != "active":
+        return False
+    plan.status = "broken"
+    audit.record(
+        session,
+        actor="bot",
+        action="payment_plan_broken",
+        target_type="payment_plan",
+        target_id=plan.id,
+        details={"invoice_id": plan.invoice_id, "days_late": days},
+    )
+    return True
+
+
+def mark_completed(session: Session, plan: PaymentPlan) -> bool:
+    """Complete an active plan whose invoice was paid (elsewhere, or by an update from the billing system)."""
+    if plan.status != "active":
+        return False
+    plan.status = "completed"
+    audit.record(session, actor="bot", action="payment_plan_completed", target_type="payment_plan", target_id=plan.id)
+    return True

@@ -23,6 +23,7 @@ REASONS = (
     "fallback",
     "service_issue",
     "payment_plan",
+    "plan_broken",
     "other",
 )
 

@@ -21,6 +21,7 @@ HANDOFF_REASON_LABELS = {
     "failed_verification": "No pasó la verificación de identidad",
     "fallback": "El bot no le entendió varias veces",
     "due_date_refused": "Cambio de fecha rechazado",
+    "plan_broken": "Plan de pagos incumplido",
     "payment_reversed": "Pago revertido",
     "payment_plan": "Plan de pagos",
     "service_issue": "Problema con el servicio",

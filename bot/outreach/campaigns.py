@@ -3,7 +3,9 @@
 The planner loads everything it needs in a fixed number of queries (independent of the number of
 debtors) and decides in Python: campaign and stage by days past due in the debtor's own time zone,
 suppression (paid, promise pending, plan current, dispute, human hands, opted out, wrong number,
-replied today), then the country's contact policy, which defers rather than drops. Executing a
+replied today), then the country's contact policy, which defers rather than drops. Payment plans are
+followed up the same way: a reminder the day before each instalment, and a plan too many days late is
+broken, with a follow-up to the debtor and a hand-off to an agent (``config/payment_plan_policy.yml``). Executing a
 plan records one ContactAttempt per debtor + invoice + stage + day (a unique key) before anything
 is sent, so several workers or a restart mid-run never send twice.
 """
@@ -26,7 +28,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.billing import promises
+from bot.billing import payment_plans, promises
+from bot.conversation import handoffs
 from bot.lifecycle import erased_phones
 from bot.messaging import contact_policy
 from bot.platform import metrics
@@ -190,6 +193,10 @@ class Plan:
     # open promises whose invoice is already paid (a payment made elsewhere, an update from the billing system):
     # never broken, whatever their date; ``execute`` marks them kept
     kept_promises: list[int] = field(default_factory=list)
+    # active plans whose instalment is too late (plan id, days late): ``execute`` breaks them and hands each to an
+    # agent, whether or not the follow-up may go out; and active plans whose invoice is paid: completed
+    broken_plans: list[tuple[int, int]] = field(default_factory=list)
+    completed_plans: list[int] = field(default_factory=list)
 
     def summary(self) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -257,9 +264,15 @@ def followup_key(debtor_id: int, invoice_id: int, stage: str, promise_id: int) -
     return f"{debtor_id}:{invoice_id}:{stage}:{promise_id}"
 
 
+# Follow-ups about a payment plan: their keys carry the instalment's id (reminder) or the plan's (broken).
+PLAN_FOLLOWUPS = ("instalment_reminder", "plan_broken")
+
+
 def followup_promise_id(key: str) -> int | None:
     """The promise a follow-up's attempt key (``followup_key``, maybe with ``:sms``) is about."""
     fields = key.split(":")
+    if len(fields) >= 3 and fields[2] in PLAN_FOLLOWUPS:
+        return None
     return int(fields[3]) if len(fields) >= 4 and fields[3].isdigit() else None
 
 
@@ -346,6 +359,23 @@ class _Loaded:
                     Promise.promised_date >= today - timedelta(days=3),
                     Promise.promised_date <= today + timedelta(days=2),
                 ),
+            )
+        ]
+        # pending instalments of active plans due by the day after tomorrow anywhere: reminders, late, broken
+        self.due_instalments: list[tuple[Instalment, PaymentPlan, Invoice, Debtor]] = [
+            (i, p, inv, d)
+            for i, p, inv, d in self._all(
+                session,
+                select(Instalment, PaymentPlan, Invoice, Debtor)
+                .join(PaymentPlan, Instalment.plan_id == PaymentPlan.id)
+                .join(Invoice, PaymentPlan.invoice_id == Invoice.id)
+                .join(Debtor, PaymentPlan.debtor_id == Debtor.id)
+                .where(
+                    PaymentPlan.status == "active",
+                    Instalment.status == "pending",
+                    Instalment.due_date <= today + timedelta(days=2),
+                )
+                .order_by(Instalment.plan_id, Instalment.number),
             )
         ]
         # every open promise whose date may have passed somewhere (the exact day is the debtor's zone's)
@@ -525,6 +555,8 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             _decide(item, debtor, at, data.history[debtor.id])
         result.items.append(item)
 
+    _plan_followups(result, data, at)
+
     # A WhatsApp message that did not arrive: the same stage by SMS, where the debtor and the rules allow.
     for attempt, debtor in data.failed_whatsapp:
         key = f"{attempt.key}:sms"
@@ -575,6 +607,88 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             )
     result.queries = data.queries
     return result
+
+
+def _followup_suppression(data: _Loaded, inv: Invoice, debtor: Debtor) -> str | None:
+    """Why no automated follow-up may go to this debtor about this invoice (None: the contact policy decides)."""
+    if data.is_erased(debtor):
+        return "erased"
+    if debtor.opted_out:
+        return "opted_out"
+    if debtor.contact_status in BAD_CONTACT:
+        return "invalid_contact"
+    if inv.reminders_paused:  # "ya pagué" being checked, or a dispute
+        return "reminders_paused"
+    if (conv := data.conversations.get(debtor.id)) is not None and conv.mode == "human":
+        return "in_human_hands"
+    return None
+
+
+def _plan_followups(result: Plan, data: _Loaded, at: datetime) -> None:
+    """Payment plans: a reminder the day before each instalment; a plan too many days late is broken (``execute``
+    breaks it and hands it to an agent) and the debtor gets one follow-up. A plan whose invoice is paid is done."""
+    pol = payment_plans.policy()
+    seen: set[int] = set()
+    for inst, the_plan, inv, debtor in data.due_instalments:
+        if invoice_paid(inv.status, inv.balance):
+            if the_plan.id not in seen:
+                result.completed_plans.append(the_plan.id)  # paid some other way: never late, never broken
+            seen.add(the_plan.id)
+            continue
+        today = at.astimezone(ZoneInfo(debtor.timezone)).date()
+        if inst.due_date == today + timedelta(days=1):
+            kind, about = "instalment_reminder", inst.id
+        elif the_plan.id in seen:
+            continue  # only the oldest pending instalment says how late a plan is
+        elif (late := (today - inst.due_date).days) >= payment_plans.broken_after_days(debtor.country, pol):
+            seen.add(the_plan.id)
+            result.broken_plans.append((the_plan.id, late))
+            kind, about = "plan_broken", the_plan.id
+        else:
+            seen.add(the_plan.id)
+            continue
+        key = followup_key(debtor.id, inv.id, kind, about)
+        if key in data.keys:
+            continue
+        item = Planned(
+            kind=kind,
+            key=key,
+            debtor_id=debtor.id,
+            invoice_id=inv.id,
+            campaign="followup",
+            stage=kind,
+            variant=None,
+            channel=_channel(debtor, ("whatsapp", "sms")),
+            outcome="send",
+            reason=None,
+            scheduled_for=at,
+        )
+        reason = _followup_suppression(data, inv, debtor)
+        if reason:
+            item.outcome, item.reason = "suppressed", reason
+        else:
+            _decide(item, debtor, at, data.history[debtor.id])
+        result.items.append(item)
+
+
+def _settle_plans(session: Session, the_plan: Plan) -> None:
+    """Break the plans too late (each handed to an agent) and complete the ones whose invoice is paid."""
+    late = dict(the_plan.broken_plans)
+    for plan_row in session.scalars(select(PaymentPlan).where(PaymentPlan.id.in_(list(late)))):
+        if not payment_plans.mark_broken(session, plan_row, late[plan_row.id]):
+            continue
+        debtor = session.get(Debtor, plan_row.debtor_id)
+        if debtor is None or debtor.erased_at is not None:
+            continue
+        handoffs.open(
+            session,
+            debtor.phone,
+            debtor,
+            "plan_broken",
+            summary=f"Plan de pagos incumplido: {late[plan_row.id]} días de atraso en una cuota.",
+        )
+    for plan_row in session.scalars(select(PaymentPlan).where(PaymentPlan.id.in_(the_plan.completed_plans))):
+        payment_plans.mark_completed(session, plan_row)
 
 
 def record(session: Session, item: Planned) -> ContactAttempt | None:
@@ -799,6 +913,7 @@ def execute(
             select(Promise).where(Promise.id.in_(the_plan.kept_promises), Promise.status == "open")
         ):
             promises.mark_kept(session, promise)
+        _settle_plans(session, the_plan)
         session.commit()
     return report
 

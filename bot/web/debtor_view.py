@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.billing import money, settlements
+from bot.billing import accounts, money, payment_plans, settlements
 from bot.billing.allocations import credit_balance
 from bot.billing.payment_links import link_url
 from bot.conversation import identity
@@ -26,6 +26,7 @@ from bot.store.models import (
     NonpaymentReason,
     Payment,
     PaymentLink,
+    PaymentPlan,
     Promise,
 )
 
@@ -90,6 +91,7 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
             }
             for p in rows(Promise, Promise.id)
         ],
+        "payment_plans": _plans(session, debtor, ext, by_id),
         "nonpayment_reasons": [
             {
                 "reason": r.reason,
@@ -148,6 +150,39 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
         "credit": _credit(session, debtor),
         "erased_at": _iso(debtor.erased_at),  # set once the debtor's personal data was erased on request
     }
+
+
+def _plans(session: Session, debtor: Debtor, ext, by_id: dict[int, Invoice]) -> list[dict[str, Any]]:
+    """Payment plans, oldest first, with their status on the debtor's own day (``active``, ``late``, ``broken``,
+    ``completed``, ``cancelled``) and their instalments (due date, amount, paid)."""
+    today = accounts.local_today(debtor)
+    plans = session.execute(select(PaymentPlan).where(PaymentPlan.debtor_id == debtor.id).order_by(PaymentPlan.id))
+    out = []
+    for plan in plans.scalars():
+        invoice = by_id[plan.invoice_id]
+        instalments = list(plan.instalments)
+        status = payment_plans.plan_status(plan, invoice, today)
+        out.append(
+            {
+                "invoice_external_id": ext(plan.invoice_id),
+                "total": money.to_str(plan.total),
+                "currency": plan.currency,
+                "status": status,
+                "days_late": payment_plans.days_late(instalments, today) if status == "late" else 0,
+                "created_at": _iso(plan.created_at),
+                "instalments": [
+                    {
+                        "number": i.number,
+                        "due_date": _day(i.due_date),
+                        "amount": money.to_str(i.amount),
+                        "paid": i.status == "paid",
+                        "paid_at": _iso(i.paid_at),
+                    }
+                    for i in instalments
+                ],
+            }
+        )
+    return out
 
 
 def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:

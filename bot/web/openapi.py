@@ -152,6 +152,32 @@ def _schemas() -> dict[str, Any]:
             "created_at": TIME,
         }
     )
+    instalment = _obj(
+        {
+            "number": {"type": "integer", "minimum": 1},
+            "due_date": DATE,
+            "amount": MONEY,
+            "paid": BOOL,
+            "paid_at": _nullable(TIME),
+        }
+    )
+    plan = _obj(
+        {
+            "invoice_external_id": _nullable(STR),
+            "total": MONEY,
+            "currency": CURRENCY,
+            "status": {
+                "type": "string",
+                "enum": ["active", "late", "broken", "completed", "cancelled"],
+                "description": "on the debtor's own day: late = an instalment past its due date; broken = too many "
+                "days late (config/payment_plan_policy.yml), handed to an agent; an instalment whose invoice is "
+                "paid is never late",
+            },
+            "days_late": {"type": "integer", "minimum": 0, "description": "days the oldest unpaid instalment is late"},
+            "created_at": TIME,
+            "instalments": {"type": "array", "items": _ref("Instalment"), "description": "in order"},
+        }
+    )
     reason = _obj(
         {
             "reason": {"type": "string", "enum": REASONS},
@@ -242,6 +268,7 @@ def _schemas() -> dict[str, Any]:
             "updated_at": TIME,
             "invoices": {**items("Invoice"), "description": "by due date"},
             "promises": items("Promise"),
+            "payment_plans": {**items("PaymentPlan"), "description": "oldest first"},
             "nonpayment_reasons": items("NonpaymentReason"),
             "due_date_changes": items("DueDateChange"),
             "payment_links": items("PaymentLink"),
@@ -453,6 +480,8 @@ def _schemas() -> dict[str, Any]:
         "Debtor": debtor,
         "Invoice": invoice,
         "Promise": promise,
+        "PaymentPlan": plan,
+        "Instalment": instalment,
         "NonpaymentReason": reason,
         "DueDateChange": due_change,
         "PaymentLink": link,

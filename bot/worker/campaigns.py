@@ -21,7 +21,7 @@ from bot.platform import logs, metrics
 from bot.platform.config import get_settings
 from bot.platform.queue import Job
 from bot.store import session_scope
-from bot.store.models import ContactAttempt, Debtor, Invoice, Promise
+from bot.store.models import ContactAttempt, Debtor, Instalment, Invoice, PaymentPlan, Promise
 from bot.worker.jobs import handles
 from bot.worker.main import periodic
 
@@ -66,6 +66,17 @@ def _promise_settled(session, attempt: ContactAttempt) -> bool:
     return promise.status not in ("open", "broken")  # promise_broken: unless kept or replaced meanwhile
 
 
+def _plan_settled(session, attempt: ContactAttempt) -> bool:
+    """A payment plan's follow-up that is no longer true: the instalment was paid (or its plan is no longer
+    active) since a reminder was planned, or a broken plan was replaced by a new one."""
+    about = attempt.key.split(":")[3]
+    if attempt.stage == "instalment_reminder":
+        inst = session.get(Instalment, int(about))
+        return inst is None or inst.status != "pending" or inst.plan.status != "active"
+    plan = session.get(PaymentPlan, int(about))
+    return plan is None or plan.status != "broken"
+
+
 def _before_its_day(attempt: ContactAttempt, invoice: Invoice, debtor: Debtor, at: datetime) -> bool:
     """A campaign stage whose day has not come in the debtor's zone (a D0 before the due date).
 
@@ -95,12 +106,24 @@ def _still_due(session, attempt: ContactAttempt, debtor: Debtor, at: datetime) -
         return "reminders_paused"
     if invoice is not None and _before_its_day(attempt, invoice, debtor, at):
         return "before_stage_day"
-    if attempt.campaign == "followup" and _promise_settled(session, attempt):
+    if attempt.stage in campaigns.PLAN_FOLLOWUPS:
+        if _plan_settled(session, attempt):
+            return "plan_settled"
+    elif attempt.campaign == "followup" and _promise_settled(session, attempt):
         return "promise_settled"
     conv = handoffs.get_or_create_conversation(session, debtor.phone, debtor)
-    if conv.mode == "human":
+    if conv.mode == "human" and not _handed_off_for_it(session, attempt, conv.id):
         return "in_human_hands"
     return None
+
+
+def _handed_off_for_it(session, attempt: ContactAttempt, conversation_id: int) -> bool:
+    """The conversation is in human hands because this very plan broke: the debtor is still told, once, that
+    someone will write (the agent takes the reply)."""
+    if attempt.stage != "plan_broken":
+        return False
+    live = handoffs.live(session, conversation_id)
+    return live is not None and live.reason == "plan_broken"
 
 
 @handles("campaign_send")
