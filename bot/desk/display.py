@@ -38,6 +38,13 @@ NONPAYMENT_LABELS = {
 }
 CHANNEL_LABELS = {"whatsapp": "WhatsApp", "sms": "SMS"}
 PROMISE_LABELS = {"open": "vigente", "kept": "cumplida", "broken": "incumplida", "replaced": "reemplazada"}
+PLAN_LABELS = {
+    "active": "al día",
+    "late": "atrasado",
+    "broken": "incumplido",
+    "completed": "completado",
+    "cancelled": "cancelado",
+}
 LINK_LABELS = {"active": "activo", "paid": "pagado", "expired": "vencido"}
 INVOICE_LABELS = {"open": "abierta", "paid": "pagada", "disputed": "en disputa", "cancelled": "anulada"}
 MESSAGE_STATUS_LABELS = {

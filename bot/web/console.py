@@ -77,6 +77,7 @@ def _helpers() -> dict[str, Any]:
         "fmt_money": _fmt_money,
         "invoice_labels": display.INVOICE_LABELS,
         "promise_labels": display.PROMISE_LABELS,
+        "plan_labels": display.PLAN_LABELS,
         "link_labels": display.LINK_LABELS,
         "payment_labels": display.PAYMENT_LABELS,
     }

@@ -7,7 +7,7 @@ that documents it (``bot.web.openapi``), rather than in ``bot.billing.debtors``,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -39,8 +39,9 @@ def _day(d: date | None) -> str | None:
     return d.isoformat() if d is not None else None
 
 
-def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
-    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md)."""
+def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> dict[str, Any]:
+    """The debtor as ``GET /api/v1/debtors/{external_id}`` returns it (docs/api.md); ``now`` (tests) is the
+    moment a plan's status is read at (late or not is the debtor's own day)."""
     invoices = list(
         session.execute(
             select(Invoice).where(Invoice.debtor_id == debtor.id).order_by(Invoice.due_date, Invoice.id)
@@ -91,7 +92,7 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
             }
             for p in rows(Promise, Promise.id)
         ],
-        "payment_plans": _plans(session, debtor, ext, by_id),
+        "payment_plans": _plans(session, debtor, ext, by_id, now),
         "nonpayment_reasons": [
             {
                 "reason": r.reason,
@@ -152,10 +153,12 @@ def serialize(session: Session, debtor: Debtor) -> dict[str, Any]:
     }
 
 
-def _plans(session: Session, debtor: Debtor, ext, by_id: dict[int, Invoice]) -> list[dict[str, Any]]:
+def _plans(
+    session: Session, debtor: Debtor, ext, by_id: dict[int, Invoice], now: datetime | None
+) -> list[dict[str, Any]]:
     """Payment plans, oldest first, with their status on the debtor's own day (``active``, ``late``, ``broken``,
     ``completed``, ``cancelled``) and their instalments (due date, amount, paid)."""
-    today = accounts.local_today(debtor)
+    today = accounts.local_today(debtor, now)
     plans = session.execute(select(PaymentPlan).where(PaymentPlan.debtor_id == debtor.id).order_by(PaymentPlan.id))
     out = []
     for plan in plans.scalars():
