@@ -38,7 +38,7 @@ from typing import Any, Protocol
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot.billing import payment_links, payment_plans, promises, settlements
+from bot.billing import offers, payment_links, payment_plans, promises, settlements
 from bot.billing.allocations import paid_since
 from bot.providers import factory
 from bot.store import audit
@@ -262,6 +262,7 @@ def _apply_approved(
         log.warning("payment %s kept as credit: no invoice in %s", payment.provider_id, payment.currency)
         return
     link.status = "paid"
+    offers.before_payment(session, link, amount, now)  # a discount offer paid in full: the discount first
     paid, credit = settle_invoice(session, payment, debtor, invoice, amount, now, first_instalment=link.instalment_id)
     payment.applied = True
     notices.approved(session, debtor, payment, invoice, paid=paid, credit=credit, now=now, out=out)

@@ -167,6 +167,31 @@ class PaymentLink(Base):
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
+class SettlementOffer(Base):
+    """A settlement offer made to a debtor (``config/settlement_offers.yml``): a discount for paying in full by a
+    date, or a plan with a larger first instalment. The manager sees every one made, accepted and paid."""
+
+    __tablename__ = "settlement_offers"
+
+    id = Column(Integer, primary_key=True)
+    debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)  # the offer's name in the config
+    kind = Column(String(20), nullable=False)  # discount, first_instalment
+    balance = Column(Money, nullable=False)  # what was owed when offered
+    amount = Column(Money, nullable=False)  # what the debtor pays now: the discounted total, or the first instalment
+    currency = Column(String(3), nullable=False)
+    discount_pct = Column(Money, nullable=False, default=0)
+    instalments = Column(Integer)  # first_instalment: the plan's count
+    valid_until = Column(Date, nullable=False)
+    status = Column(String(20), nullable=False, default="offered", index=True)  # offered, accepted, paid, expired
+    link_id = Column(Integer, ForeignKey("payment_links.id", ondelete="SET NULL"), index=True)
+    plan_id = Column(Integer, ForeignKey("payment_plans.id", ondelete="SET NULL"))
+    created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)
+    accepted_at = Column(UTCDateTime)
+    paid_at = Column(UTCDateTime)
+
+
 class Promise(Base):
     __tablename__ = "promises"
 
