@@ -1,0 +1,127 @@
+"""Settlement offers: chosen by country, days overdue, balance and stated reason, within the manager's limits; the
+payment link carries the offered amount, and paying it settles the invoice and marks the offer paid."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from bot.billing import accounts, offers
+from bot.store.models import AuditLog, Instalment, Invoice, PaymentLink, PaymentPlan, SettlementOffer
+from bot.worker.payments import process_payment
+
+DUE = date(2026, 11, 10)  # make_debtor's invoice: COP 185.000
+LATE = date(2027, 1, 15)  # 66 days overdue
+
+
+def config(**limits):
+    return offers.parse(
+        {
+            "limits": {"max_discount_pct": limits.get("caps", {"default": 15, "CO": 25})},
+            "offers": [
+                {
+                    "name": "pronto_pago",
+                    "kind": "discount",
+                    "discount_pct": 20,
+                    "pay_within_days": 5,
+                    "segment": {"countries": ["CO"], "min_days_past_due": 60, "reasons": ["job_loss", "health"]},
+                },
+                {
+                    "name": "cuota_mayor",
+                    "kind": "first_instalment",
+                    "first_instalment_pct": 40,
+                    "instalments": 3,
+                    "segment": {"min_days_past_due": 31},
+                },
+            ],
+        }
+    )
+
+
+def test_an_offer_above_the_managers_limit_is_refused():
+    with pytest.raises(offers.OfferConfigError, match="maximum discount for CO"):
+        config(caps={"default": 30, "CO": 10})
+    with pytest.raises(offers.OfferConfigError, match="DEFAULT"):
+        offers.parse(
+            {
+                "limits": {"max_discount_pct": {"default": 5}},
+                "offers": [{"name": "x", "kind": "discount", "discount_pct": 10}],
+            }
+        )
+    assert offers.load().offers  # the shipped file is within its own limits
+
+
+def test_the_offer_follows_days_overdue_and_the_stated_reason():
+    c = config()
+    big = Decimal("185000.00")
+    assert offers.choose(c, "CO", 66, big, "job_loss").name == "pronto_pago"
+    assert offers.choose(c, "CO", 66, big, "forgot").name == "cuota_mayor"  # no discount for forgetting
+    assert offers.choose(c, "MX", 66, big, "job_loss").name == "cuota_mayor"  # the discount is Colombia's
+    assert offers.choose(c, "CO", 20, big, "job_loss") is None  # too early for any offer
+
+
+def test_a_discount_link_carries_the_offered_amount_and_paying_it_settles(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client
+):
+    debtor = make_debtor("A")
+    verify_debtor(debtor)
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "job_loss", LATE, config())
+    assert (offer.kind, offer.amount, offer.discount_pct, offer.valid_until) == (
+        "discount",
+        Decimal("148000.00"),
+        Decimal("20.00"),
+        date(2027, 1, 20),
+    )
+    assert offers.make(session, debtor, inv, "job_loss", LATE, config()).id == offer.id  # one open offer at a time
+    link = offers.accept(session, offer, LATE)
+    session.commit()
+    assert link.amount == Decimal("148000.00") and offer.status == "accepted"
+
+    mercadopago_mode.add_payment("3001", link.reference, "148000.00")
+    assert process_payment("3001").action == "applied"
+    session.expire_all()
+    inv = session.get(Invoice, inv.id)
+    assert (inv.balance, inv.status) == (Decimal("0.00"), "paid")
+    offer = session.get(SettlementOffer, offer.id)
+    assert offer.status == "paid" and offer.paid_at is not None
+    forgiven = session.scalars(select(AuditLog).where(AuditLog.action == "offer_discount_applied")).one()
+    assert forgiven.details["forgiven"] == "37000.00"
+
+
+def test_a_larger_first_instalment_is_a_plan_with_a_link_for_it(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client
+):
+    debtor = make_debtor("A")
+    verify_debtor(debtor)
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "forgot", LATE, config())
+    link = offers.accept(session, offer, LATE)
+    session.commit()
+    plan = session.get(PaymentPlan, offer.plan_id)
+    amounts = [i.amount for i in plan.instalments]
+    assert amounts[0] == Decimal("74000.00") == link.amount and sum(amounts) == Decimal("185000.00")
+    assert len(amounts) == 3 and amounts[0] > amounts[1]
+
+    mercadopago_mode.add_payment("3002", link.reference, "74000.00")
+    process_payment("3002")
+    session.expire_all()
+    assert session.get(SettlementOffer, offer.id).status == "paid"
+    assert session.get(Invoice, inv.id).balance == Decimal("111000.00")
+    first = session.scalars(select(Instalment).where(Instalment.plan_id == plan.id, Instalment.number == 1)).one()
+    assert first.status == "paid"
+
+
+def test_an_offer_is_not_accepted_once_the_balance_changed_or_it_expired(session, make_debtor):
+    debtor = make_debtor("A")
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "job_loss", LATE, config())
+    with pytest.raises(offers.OfferError, match="offer_closed"):
+        offers.accept(session, offer, date(2027, 1, 21))
+    inv.balance = Decimal("100000.00")  # a payment since the offer
+    with pytest.raises(offers.OfferError, match="balance_changed"):
+        offers.accept(session, offer, LATE)
+    assert session.scalars(select(PaymentLink)).all() == []
