@@ -127,9 +127,7 @@ def load(path: Path = OFFERS_FILE) -> Config:
     return parse(yaml.safe_load(path.read_text()) or {})
 
 
-def choose(
-    config: Config, country: str, days_past_due: int, balance: Decimal, reason: str | None
-) -> Offer | None:
+def choose(config: Config, country: str, days_past_due: int, balance: Decimal, reason: str | None) -> Offer | None:
     """The first configured offer that fits the debtor (None: nothing to offer)."""
     return next((o for o in config.offers if o.fits(country, days_past_due, balance, reason)), None)
 

@@ -31,6 +31,7 @@ from bot.desk.display import MESSAGE_STATUS_LABELS
 from bot.review import dashboard as review_dashboard
 from bot.review import exports as review_exports
 from bot.review import filters, masks, search, transcripts
+from bot.review import offers as review_offers
 from bot.store import audit
 from bot.store.models import (
     Conversation,
@@ -439,6 +440,27 @@ def flags_export():
         body,
         mimetype="application/x-yaml",
         headers={"Content-Disposition": 'attachment; filename="recobra_nlu_flags.yml"'},
+    )
+
+
+# --- Settlement offers -------------------------------------------------------------------------------
+OFFER_STATUS_LABELS = {"offered": "ofrecida", "accepted": "aceptada", "paid": "pagada", "expired": "vencida"}
+OFFER_KIND_LABELS = {"discount": "descuento por pago total", "first_instalment": "primera cuota mayor"}
+
+
+@bp.get("/offers")
+@role_required(*ROLES)
+def offers():
+    """Every settlement offer made in the period (the filters' dates, the manager's zone): accepted, paid, and what
+    each offer collected against the discount it gave up."""
+    f = _filters()
+    data = review_offers.report(get_session(), f.date_from, f.date_to, manager_tz())
+    return render_template(
+        "manager/offers.html",
+        f=f,
+        r=data,
+        offer_status=OFFER_STATUS_LABELS,
+        offer_kind=OFFER_KIND_LABELS,
     )
 
 

@@ -16,6 +16,7 @@ PAGES = [
     f"/manager/conversations?{NOV}",
     "/manager/conversations.csv",
     "/manager/export",
+    f"/manager/offers?{NOV}",
     "/manager/export/messages.csv",
     "/manager/flags/export.yml",
     f"/manager/ab?{NOV}",
