@@ -41,6 +41,7 @@ from bot.store.models import (
     PaymentProof,
     Promise,
     Settlement,
+    SettlementOffer,
 )
 
 FORMAT = "recobra.debtor-export/1"
@@ -128,6 +129,7 @@ def export(
             {**row(p), "instalments": rows(Instalment, Instalment.plan_id == p.id, order=Instalment.number)}
             for p in plans
         ],
+        "settlement_offers": rows(SettlementOffer, SettlementOffer.debtor_id == debtor.id),
         "due_date_changes": rows(DueDateChange, DueDateChange.debtor_id == debtor.id),
         "nonpayment_reasons": rows(NonpaymentReason, NonpaymentReason.debtor_id == debtor.id),
         "conversations": [row(c) for c in conversations],

@@ -164,6 +164,7 @@ EXPORT_TABLES = (
     "due_date_changes",
     "payment_plans",
     "instalments",
+    "settlement_offers",
     "conversations",
     "messages",
     "handoffs",

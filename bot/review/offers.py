@@ -64,7 +64,7 @@ def report(session: Session, date_from: date, date_to: date, tz: str) -> Report:
         .order_by(SettlementOffer.created_at.desc(), SettlementOffer.id.desc())
     ).all()
     totals: dict[str, Totals] = defaultdict(Totals)
-    rows = []
+    rows: list[OfferRow] = []
     for offer, debtor, country, invoice in result:
         t = totals[offer.name]
         t.made += 1

@@ -384,6 +384,7 @@ def _schemas() -> dict[str, Any]:
                     "payment_proofs",
                     "promises",
                     "payment_plans",
+                    "settlement_offers",
                     "due_date_changes",
                     "nonpayment_reasons",
                     "conversations",
