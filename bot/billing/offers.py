@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.billing import payment_links, payment_plans
+from bot.billing import accounts, payment_links, payment_plans
 from bot.platform.config import ROOT
 from bot.store import audit
 from bot.store.models import Debtor, Invoice, PaymentLink, SettlementOffer
@@ -243,7 +243,8 @@ def before_payment(session: Session, link: PaymentLink, amount: Decimal, now: da
     """A payment on an offer's link is about to be applied: for a discount paid in full, the discount is written
     off first (so the payment pays the invoice); either way the offer is marked paid. None: not an offer's link."""
     offer = session.execute(select(SettlementOffer).where(SettlementOffer.link_id == link.id)).scalar_one_or_none()
-    if offer is None or offer.status != "accepted" or amount < link.amount:
+    # an expired offer whose link the debtor pays all the same is honoured: the link was what we gave them
+    if offer is None or offer.status not in ("accepted", "expired") or amount < link.amount:
         return None
     invoice = session.get(Invoice, offer.invoice_id)
     if offer.kind == "discount" and invoice is not None and invoice.balance > amount:
@@ -260,3 +261,18 @@ def before_payment(session: Session, link: PaymentLink, amount: Decimal, now: da
     offer.status, offer.paid_at = "paid", now
     audit.record(session, actor="worker", action="offer_paid", target_type="settlement_offer", target_id=offer.id)
     return offer
+
+
+def expire_offers(session: Session, now: datetime) -> int:
+    """Offers past their last day in the debtor's zone, not paid: ``expired`` (the worker runs this)."""
+    candidates = session.execute(
+        select(SettlementOffer, Debtor)
+        .join(Debtor, SettlementOffer.debtor_id == Debtor.id)
+        .where(SettlementOffer.status.in_(("offered", "accepted")), SettlementOffer.valid_until < now.date())
+    ).all()
+    count = 0
+    for offer, debtor in candidates:
+        if offer.valid_until < accounts.local_today(debtor, now):
+            offer.status = "expired"
+            count += 1
+    return count

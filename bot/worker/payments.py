@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.billing import payment_events, payment_links
+from bot.billing import offers, payment_events, payment_links
 from bot.conversation import payment_notices
 from bot.messaging.send_queue import enqueue_send
 from bot.platform.queue import Job, Retry
@@ -133,7 +133,8 @@ def reconcile(now: datetime | None = None) -> dict[str, int]:
             counts["changed"] += _apply_safely(provider_name, info, now, counts)
     with session_scope() as session:
         counts["expired"] = payment_links.expire_links(session, now)
-    if counts["changed"] or counts["expired"] or counts["errors"]:
+        counts["offers_expired"] = offers.expire_offers(session, now)
+    if counts["changed"] or counts["expired"] or counts["offers_expired"] or counts["errors"]:
         log.info("payments reconciled: %s", counts)
     return counts
 

@@ -3,7 +3,7 @@ payment link carries the offered amount, and paying it settles the invoice and m
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -125,3 +125,24 @@ def test_an_offer_is_not_accepted_once_the_balance_changed_or_it_expired(session
     with pytest.raises(offers.OfferError, match="balance_changed"):
         offers.accept(session, offer, LATE)
     assert session.scalars(select(PaymentLink)).all() == []
+
+
+def test_an_offer_expires_after_its_last_day_where_the_debtor_lives_but_its_link_is_honoured(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client
+):
+    debtor = make_debtor("A")
+    verify_debtor(debtor)
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "job_loss", LATE, config())  # valid until 20 Jan 2027
+    link = offers.accept(session, offer, LATE)
+    session.commit()
+    # 21 Jan 02:00 UTC is still the 20th in Bogotá: not yet
+    assert offers.expire_offers(session, datetime(2027, 1, 21, 2, 0, tzinfo=timezone.utc)) == 0
+    assert offers.expire_offers(session, datetime(2027, 1, 21, 6, 0, tzinfo=timezone.utc)) == 1
+    session.commit()
+    assert offer.status == "expired"
+    mercadopago_mode.add_payment("3003", link.reference, "148000.00")
+    process_payment("3003")
+    session.expire_all()
+    assert session.get(Invoice, inv.id).status == "paid"
+    assert session.get(SettlementOffer, offer.id).status == "paid"
