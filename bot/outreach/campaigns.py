@@ -636,6 +636,8 @@ def _plan_followups(result: Plan, data: _Loaded, at: datetime) -> None:
             seen.add(the_plan.id)
             continue
         today = at.astimezone(ZoneInfo(debtor.timezone)).date()
+        if result.broken_plans and result.broken_plans[-1][0] == the_plan.id:
+            continue  # breaking now: no reminder of its next instalment
         if inst.due_date == today + timedelta(days=1):
             kind, about = "instalment_reminder", inst.id
         elif the_plan.id in seen:

@@ -91,6 +91,15 @@ def test_a_plan_is_late_then_broken_after_the_countrys_days_with_a_handoff(sessi
     assert debtor_view.serialize(session, debtor, AT)["payment_plans"][0]["status"] == "broken"
 
 
+def test_a_plan_broken_today_gets_no_reminder_of_its_next_instalment(session, make_debtor):
+    debtor = make_debtor("A", invoices=[invoice("A1")])
+    # instalments 30 days apart: the first 29 days late, the second due tomorrow
+    plan = make_plan(session, debtor, TODAY - timedelta(days=29))
+    the_plan = campaigns.plan(session, at=AT)
+    assert the_plan.broken_plans == [(plan.id, 29)]
+    assert set(followups(the_plan)) == {(debtor.id, "plan_broken")}
+
+
 def test_mexico_breaks_a_plan_sooner(session, make_debtor):
     debtor = make_debtor(
         "M",
