@@ -97,5 +97,5 @@ def test_a_reminder_goes_out_with_the_followup_text(session, make_debtor, rasa_a
     [attempt_id] = run(session)
     send(attempt_id)
     [sent] = sandbox_provider.outbox(PHONE)
-    assert "acordamos" in sent["body"] and "300" not in sent["body"]
+    assert "recordatorio" in sent["body"] and "300" not in sent["body"]
     assert rasa_api.calls[0][1]["entities"]["campaign_stage"] == "instalment_reminder"
