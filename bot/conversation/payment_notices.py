@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.billing import money, settlements
+from bot.billing import money, settlements, statements
 from bot.billing.accounts import local_today
 from bot.billing.payment_events import Outcome
 from bot.billing.payment_links import link_url
@@ -79,7 +79,12 @@ def approved(
     now: datetime,
     out: Outcome,
 ) -> None:
-    """The payment reduced the invoice (to zero when ``paid``); ``credit`` is what was left over."""
+    """The payment reduced the invoice (to zero when ``paid``); ``credit`` is what was left over.
+
+    The one confirmation of an approved payment, whoever reported it (the payment provider's notification, the
+    billing system's ``POST /api/v1/payments``): a verified debtor gets the receipt PDF with it (attached on
+    WhatsApp, a link on SMS: ``bot.billing.statements``); anyone else only hears that a payment arrived."""
+    receipt = None
     if disclosure.verified_conversation(session, debtor, now):
         values = {
             "name": first_name(debtor),
@@ -90,9 +95,12 @@ def approved(
         body = message("approved_paid" if paid else "approved_partial", **values)
         if credit > 0:
             body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
+        session.flush()  # the payment's id names the receipt
+        receipt = statements.receipt_url(payment, now)
+        body += " " + message("receipt")
     else:
         body = message("unverified_approved", business=_business())
-    notify(session, debtor, body, out)
+    notify(session, debtor, body, out, media_url=receipt)
 
 
 def settled(session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None:
@@ -196,8 +204,9 @@ def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
     return money.format_money(amount, currency, debtor.country)
 
 
-def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
-    """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
+def notify(session: Session, debtor: Debtor, body: str, out: Outcome, media_url: str | None = None) -> bool:
+    """Prepare a bot message to the debtor on their last channel (sent after the caller commits), with the
+    document ``media_url`` attached (WhatsApp) or linked (SMS).
 
     Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
     debtor who opted out or whose number is not theirs."""
@@ -207,7 +216,7 @@ def notify(session: Session, debtor: Debtor, body: str, out: Outcome) -> bool:
         log.info("payment message to debtor %s not sent: an agent holds the conversation", debtor.id)
         return False
     try:
-        rows = outbox.prepare_text(session, conversation, body, author="bot")
+        rows = outbox.prepare_text(session, conversation, body, author="bot", media_url=media_url)
     except outbox.NotSendable as exc:
         log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
         return False
