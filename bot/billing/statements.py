@@ -123,7 +123,9 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "", name or "")[:40] or "pago"
 
 
-def render(session: Session, document: document_links.Document, now: datetime | None = None) -> tuple[bytes, str] | None:
+def render(
+    session: Session, document: document_links.Document, now: datetime | None = None
+) -> tuple[bytes, str] | None:
     """The PDF a link names and the file name to give it, or None when there is nothing to show."""
     if document.kind == document_links.STATEMENT:
         debtor = session.get(Debtor, document.id)

@@ -282,7 +282,11 @@ def decide(
         if kind == keywords.OPT_OUT:
             if debtor is not None:
                 optout.opt_out(session, debtor, actor="edge", channel=message.channel, text=message.body)
-            return [(reply_text("opt_out", language), True, None)], {"intent": "opt_out", "confidence": 1.0, "entities": []}
+            return [(reply_text("opt_out", language), True, None)], {
+                "intent": "opt_out",
+                "confidence": 1.0,
+                "entities": [],
+            }
         if kind == keywords.OPT_IN and debtor is not None and debtor.opted_out:
             optout.opt_in(session, debtor, actor="edge", channel=message.channel)
             return [(reply_text("opt_in", language), True, None)], None

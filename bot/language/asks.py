@@ -215,6 +215,12 @@ def without_asks(text: str) -> str:
     """``text`` (normalised) with its requests blanked: what is left to tell a reason by. "Mándeme el link" names
     no trouble with the service, though "link" is one of its words."""
     plain = normalise(text or "")
-    for _name, pattern in ((BALANCE, _BALANCE), (STATEMENT, _STATEMENT), (LINK, _LINK), (PLAN, _PLAN), (PERSON, _PERSON)):
+    for _name, pattern in (
+        (BALANCE, _BALANCE),
+        (STATEMENT, _STATEMENT),
+        (LINK, _LINK),
+        (PLAN, _PLAN),
+        (PERSON, _PERSON),
+    ):
         plain = pattern.sub(lambda m: " " * len(m.group(0)), plain)
     return plain

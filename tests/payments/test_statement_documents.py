@@ -89,9 +89,7 @@ def _document_url(message: Message) -> str | None:
     return next((word for word in message.body.split() if "/d/" in word), None)
 
 
-def test_an_approved_payment_comes_with_its_receipt(
-    mercadopago_mode, client, session, debtor_with_link, redis_client
-):
+def test_an_approved_payment_comes_with_its_receipt(mercadopago_mode, client, session, debtor_with_link, redis_client):
     debtor, inv, link = debtor_with_link(amount="85000.00")
     mercadopago_mode.add_payment("3001", link.reference, "85000.00")
     assert process_payment("3001").action == "applied"
