@@ -4,7 +4,8 @@ A payment link's short code (``/p/<code>``), a statement's or receipt's signed t
 settlement certificate's code (``/certificados/<code>.pdf``, ``/certificados/verificar?code=``) and a sandbox
 checkout's reference are all a debtor needs to see or pay a debt: whoever reads them in a log file (a log shipper,
 a support ticket, a backup) holds the link. The access log keeps the route and the status but replaces those path
-segments and query values with ``[redactado]``, wherever they appear (request line, path, query, referer, any header or environ atom).
+segments and query values with ``[redactado]``, wherever they appear (request line, path, query, referer, any
+header or environ atom).
 
 ``python -m bot web`` runs gunicorn with ``--logger-class bot.web.access_log.RedactingLogger``.
 """
