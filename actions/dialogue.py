@@ -206,6 +206,8 @@ def whole_message(ctx: Ctx) -> list[str] | None:
 STATEMENT_READ_AS: dict[str, Callable[[str], bool]] = {
     "check_balance": asks.asks_balance,
     "request_payment_link": asks.asks_link,
+    "request_human": asks.asks_person,
+    "request_payment_plan": asks.asks_plan,
     "ask_payment_methods": lambda _text: False,
     "greet": lambda _text: False,
 }

@@ -3,7 +3,8 @@
 No intent of the classifier's asks for it: ``bot.language.asks.asks_statement`` finds the request in the words,
 and the action that runs the turn carries it out (``actions.dialogue.whole_message``). Like the balance, only
 after the identity check: the PDF names the debtor and every open invoice. The reply carries the document as an
-attachment (``utter_message(attachment=…)``): the worker sends it as WhatsApp media, or as a link on SMS.
+attachment (``utter_message(attachment=…)``): the worker sends it as WhatsApp media (Twilio fetches it); the link
+is in the text too, for SMS and for a phone that does not show the attachment.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ def send_statement(ctx: Ctx) -> None:
     if not accounts.open_invoices(ctx.session, ctx.debtor):
         ctx.utter("utter_no_debt")
         return
-    ctx.utter("utter_statement_sent", attachment=statements.statement_url(ctx.debtor))
+    url = statements.statement_url(ctx.debtor)
+    ctx.utter("utter_statement_sent", url=url, attachment=url)
     if ctx.turn.intents and ctx.turn.intents[-1] != asks.STATEMENT:
         return  # what follows in the message comes next
     ctx.utter("utter_offer_payment_link")

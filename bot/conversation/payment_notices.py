@@ -97,7 +97,7 @@ def approved(
             body += " " + message("credit", credit=_fmt(credit, payment.currency, debtor))
         session.flush()  # the payment's id names the receipt
         receipt = statements.receipt_url(payment, now)
-        body += " " + message("receipt")
+        body += " " + message("receipt", url=receipt)
     else:
         body = message("unverified_approved", business=_business())
     notify(session, debtor, body, out, media_url=receipt)

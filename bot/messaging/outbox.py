@@ -250,7 +250,8 @@ def prepare_text(
     """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
 
     ``media_url``: a document for the debtor (a signed ``/d/`` link to a PDF): attached to the last WhatsApp
-    row (Twilio fetches it), or written at the end of the body on SMS, which carries no attachment.
+    row (Twilio fetches it), or written at the end of the body on SMS (unless the body already gives it), which
+    carries no attachment.
 
     ``reply``: an answer to the debtor's own message (allowed even if the turn opted them out);
     ``force``: a compliance answer (the opt-out confirmation) that goes out whatever the state.
@@ -273,7 +274,7 @@ def prepare_text(
         session.flush()
         return rows
     if r.channel == "sms":
-        if media_url:
+        if media_url and media_url not in body:
             body = f"{body}\n{media_url}"
         for part, info in sms_format.prepare_sms(body, get_settings().sms_transliterate):
             row = _row(conversation, debtor, author, agent_id, "sms", part)

@@ -24,6 +24,7 @@ async def test_statement_waits_for_the_identity_check_then_comes_attached(convo,
     assert replies[:2] == ["utter_identity_verified", "utter_statement_sent"]
     url = attachment(c)
     assert url is not None and "/d/" in url
+    assert url in c.texts()[1] and "estado de cuenta" in c.texts()[1]  # the link in the text too (SMS)
     document = document_links.read(url.rsplit("/", 1)[1])
     assert document is not None and (document.kind, document.id) == (document_links.STATEMENT, debtor.id)
 

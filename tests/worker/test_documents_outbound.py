@@ -66,6 +66,12 @@ def test_sms_gets_the_document_as_a_link_in_the_text(session, make_debtor, twili
     assert all(not r.media for r in rows)
 
 
+def test_a_text_that_gives_the_link_already_is_not_given_it_twice(session, make_debtor, twilio):
+    _, conv = _conversation(session, make_debtor, channel="sms")
+    rows = outbox.prepare_text(session, conv, f"Su estado de cuenta: {DOC}", reply=True, media_url=DOC)
+    assert "".join(r.body for r in rows).count(DOC) == 1
+
+
 def test_whatsapp_window_closed_falls_back_to_sms_with_the_link(session, make_debtor, twilio):
     _, conv = _conversation(session, make_debtor, window_open=False)
     rows = outbox.prepare_text(session, conv, "Su recibo en PDF.", reply=True, media_url=DOC)
