@@ -4,7 +4,6 @@ through /api/v1 and its bearer key."""
 from __future__ import annotations
 
 import io
-
 import json
 from datetime import date, datetime, timezone
 from decimal import Decimal

@@ -13,11 +13,11 @@ from bot.billing import document_links, pdf, statements
 from bot.store.models import Message, Payment
 from bot.worker.payments import process_payment
 
-pypdf = pytest.importorskip("pypdf")  # requirements/service-dev.in
-
 
 def text_of(data: bytes) -> str:
-    """The PDF's text as a reader copies it, spaces squeezed (justified lines stretch them)."""
+    """The PDF's text as a reader copies it, spaces squeezed (justified lines stretch them). pypdf is a test
+    dependency (requirements/service-dev.in): where it is missing, the checks up to here have run."""
+    pypdf = pytest.importorskip("pypdf")
     return " ".join(" ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages).split())
 
 
