@@ -15,8 +15,8 @@ import only the base; this module imports them and owns the tables that choose b
   identity check is carried out right after it (``carry_out_pending``; multi-intents: each part in order).
 * ``whole_message``: the requests a message makes beyond the model's reading (``bot.language.asks``), with a reason
   and a day to pay it already gives, in the order they are carried out (``ORDER``). The statement PDF is asked
-  for in the words only (no intent of its own): carried out this way, in place of the balance or link the
-  classifier may have read it as.
+  for in the words only (no intent of its own): carried out this way, after the balance (the summary in the
+  chat), in place of the link or reason the classifier may have read it as.
 
 The Action classes Rasa calls by name are in ``actions.catalogue``, above this module.
 """
@@ -185,6 +185,8 @@ def whole_message(ctx: Ctx) -> list[str] | None:
     extra = [name for name in asks.asks_in(ctx.turn.text or "") if name not in parts]
     if asks.STATEMENT in extra:
         parts = [part for part in parts if not statement_read_as(ctx, part)]
+        if "check_balance" not in parts:
+            extra.append("check_balance")  # the summary in the chat, the document attached
     if set(read) <= GUESSES and not extra and not pays_on_a_day(ctx):
         return None  # a guess, and no plain request in the words: not understood (or the open question's answer)
     if REASON not in parts and not set(parts) & RECORD_THEIR_REASON and tells_a_reason(ctx):
@@ -201,10 +203,10 @@ def whole_message(ctx: Ctx) -> list[str] | None:
     return whole
 
 
-# what the classifier may read a request for the statement as ("mándeme la factura" as the balance or the link),
-# with the check that tells whether the words ask for that too
+# what the classifier may read a request for the statement as ("mándeme la factura" as the link, "me regala la
+# factura" as a reason), with the check that tells whether the words ask for that too. The balance is never dropped:
+# the statement always comes with it, the summary in the chat and the document attached.
 STATEMENT_READ_AS: dict[str, Callable[[str], bool]] = {
-    "check_balance": asks.asks_balance,
     "request_payment_link": asks.asks_link,
     "request_human": asks.asks_person,
     "request_payment_plan": asks.asks_plan,
@@ -215,7 +217,7 @@ STATEMENT_READ_AS: dict[str, Callable[[str], bool]] = {
 
 def statement_read_as(ctx: Ctx, part: str) -> bool:
     """The classifier's ``part`` is only its reading of a request for the statement: the words ask no such
-    thing ("pásame el recibo" is no balance question; "cuánto debo y mándeme la factura" asks both)."""
+    thing ("pásame el recibo" asks no payment link; "mándeme la factura y el link" asks both)."""
     if part == REASON:
         return not tells_a_reason(ctx)  # "me regala la factura por favor": no trouble told, only a document asked
     check = STATEMENT_READ_AS.get(part)
@@ -231,7 +233,7 @@ def statement_not_dispute(ctx: Ctx) -> bool:
 def dispute_or_statement(ctx: Ctx) -> None:
     """A dispute, unless the words only ask for the statement ("dame la cuenta de cobro", "mándeme la factura")."""
     if statement_not_dispute(ctx):
-        statements.send_statement(ctx)
+        carry_out(ctx, ["check_balance", asks.STATEMENT])
     else:
         handoff.dispute(ctx)
 

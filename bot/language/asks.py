@@ -90,7 +90,7 @@ _PLAN = _any(
 # for by a verb that has the bot give it to the debtor (never "le mando el comprobante": that is the debtor's)
 _DOCUMENT = (
     r"(?:estados? de cuenta|estado de mi cuenta|extractos?|resumen(?:es)?(?: de (?:mi )?cuenta)?|facturas?|recibos?"
-    r"|boletas?|cuentas? de cobro|comprobantes?|detalle|desglose|constancia|documento|pdf|liquidacion)"
+    r"|boletas?|cuentas? de cobro|comprobantes?|detalle|desglose|constancia|documento|pdf)"
 )
 # what may stand between the verb and the document: articles, "una copia de", "de nuevo", "porfa"
 _FILLER = (

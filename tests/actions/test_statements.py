@@ -21,10 +21,11 @@ async def test_statement_waits_for_the_identity_check_then_comes_attached(convo,
     assert replies == ["utter_ask_document_digits"]
     assert attachment(c) is None and "185" not in " ".join(c.texts())  # nothing disclosed before the check
     replies = await c.say("4821", "inform", ActionProcessInform, entities=[ent("document_digits", "4821")])
-    assert replies[:2] == ["utter_identity_verified", "utter_statement_sent"]
+    # the summary in the chat, then the document attached (its link in the text too, for SMS)
+    assert replies[:3] == ["utter_identity_verified", "utter_balance_single", "utter_statement_sent"]
     url = attachment(c)
     assert url is not None and "/d/" in url
-    assert url in c.texts()[1] and "estado de cuenta" in c.texts()[1]  # the link in the text too (SMS)
+    assert url in c.texts()[2] and "estado de cuenta" in c.texts()[2] and "185.000" in c.texts()[1]
     document = document_links.read(url.rsplit("/", 1)[1])
     assert document is not None and (document.kind, document.id) == (document_links.STATEMENT, debtor.id)
 
@@ -40,12 +41,12 @@ async def test_statement_waits_for_the_identity_check_then_comes_attached(convo,
         ("pásame la boleta porfa", "out_of_scope"),  # Chile
     ],
 )
-async def test_colloquial_requests_get_the_statement_not_the_balance(convo, make_debtor, text, intent):
+async def test_colloquial_requests_get_the_statement_with_the_balance(convo, make_debtor, text, intent):
     make_debtor()
     c = verified(convo)
     entities = [ent("reason", "service_issue")] if intent == "report_nonpayment_reason" else []
     replies = await c.say(text, intent, ActionShowBalance, entities=entities, confidence=0.6)
-    assert replies == ["utter_statement_sent", "utter_offer_payment_link"]
+    assert replies == ["utter_balance_single", "utter_statement_sent", "utter_offer_payment_link"]
     assert attachment(c) is not None
 
 
@@ -59,7 +60,8 @@ async def test_balance_and_statement_both_asked_get_both(convo, make_debtor):
 async def test_a_request_for_the_bill_read_as_a_dispute_gets_the_statement(convo, make_debtor):
     make_debtor()
     c = verified(convo)
-    assert (await c.say("dame la cuenta de cobro", "dispute_debt", ActionRecordDispute))[0] == "utter_statement_sent"
+    replies = await c.say("dame la cuenta de cobro", "dispute_debt", ActionRecordDispute)
+    assert replies[:2] == ["utter_balance_single", "utter_statement_sent"]
     c2 = verified(convo)
     replies = await c2.say("no reconozco esa deuda, mándeme la factura", "dispute_debt", ActionRecordDispute)
     assert "utter_statement_sent" not in replies  # a dispute stays a dispute
@@ -70,3 +72,18 @@ async def test_nothing_owed_no_document(convo, make_debtor):
     c = verified(convo)
     assert await c.say("mándeme el estado de cuenta", "check_balance", ActionShowBalance) == ["utter_no_debt"]
     assert attachment(c) is None
+
+
+async def test_a_statement_and_the_payment_link_in_one_message(convo, make_debtor):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("mándeme la factura y el link para pagar", "request_payment_link", ActionShowBalance)
+    assert replies[:2] == ["utter_balance_single", "utter_statement_sent"]
+    assert any(r.startswith("utter_payment_link_") for r in replies[2:])
+
+
+async def test_a_person_read_for_a_statement_request_is_not_called(convo, make_debtor):
+    make_debtor()
+    c = verified(convo)
+    replies = await c.say("me regala el estado de cuenta", "request_human", ActionShowBalance, confidence=0.5)
+    assert "utter_statement_sent" in replies and not any("handoff" in r for r in replies)

@@ -51,6 +51,7 @@ def test_asks_for_the_statement(text):
         "no quiero el estado de cuenta",
         "cuánto debo",
         "la factura está mal, no reconozco ese cobro",
+        "el viernes me dan mi liquidación y le deposito",  # severance pay, not a document
     ],
 )
 def test_other_messages_do_not(text):
