@@ -136,7 +136,7 @@ class ActionRecordDispute(DialogueAction):
         return "action_record_dispute"
 
     def handle(self, ctx: Ctx) -> None:
-        handoff.dispute(ctx)
+        dialogue.dispute_or_statement(ctx)
 
 
 class ActionOptOut(DialogueAction):

@@ -14,7 +14,9 @@ import only the base; this module imports them and owns the tables that choose b
 * ``BY_INTENT``: which handler carries out a request, by intent name, so that a request made before the
   identity check is carried out right after it (``carry_out_pending``; multi-intents: each part in order).
 * ``whole_message``: the requests a message makes beyond the model's reading (``bot.language.asks``), with a reason
-  and a day to pay it already gives, in the order they are carried out (``ORDER``).
+  and a day to pay it already gives, in the order they are carried out (``ORDER``). The statement PDF is asked
+  for in the words only (no intent of its own): carried out this way, after the balance (the summary in the
+  chat), in place of the link or reason the classifier may have read it as.
 
 The Action classes Rasa calls by name are in ``actions.catalogue``, above this module.
 """
@@ -40,6 +42,7 @@ from actions import (
     promises,
     reading,
     reasons,
+    statements,
 )
 from actions.base import (
     AWAITING,
@@ -136,6 +139,7 @@ GUESSES = frozenset({"nlu_fallback", "out_of_scope"})
 ORDER = (
     REASON,
     "check_balance",
+    asks.STATEMENT,
     "ask_payment_methods",
     "request_payment_link",
     PROMISE,
@@ -179,6 +183,10 @@ def whole_message(ctx: Ctx) -> list[str] | None:
         return None
     parts = [part for part in read if part in BY_INTENT]
     extra = [name for name in asks.asks_in(ctx.turn.text or "") if name not in parts]
+    if asks.STATEMENT in extra:
+        parts = [part for part in parts if not statement_read_as(ctx, part)]
+        if "check_balance" not in parts:
+            extra.append("check_balance")  # the summary in the chat, the document attached
     if set(read) <= GUESSES and not extra and not pays_on_a_day(ctx):
         return None  # a guess, and no plain request in the words: not understood (or the open question's answer)
     if REASON not in parts and not set(parts) & RECORD_THEIR_REASON and tells_a_reason(ctx):
@@ -193,6 +201,41 @@ def whole_message(ctx: Ctx) -> list[str] | None:
         # a person takes the rest; before the identity check the reason waits for them (the hand-off shows it)
         whole = [part for part in whole if part == "request_human" or (part == REASON and ctx.verified)]
     return whole
+
+
+# what the classifier may read a request for the statement as ("mándeme la factura" as the link, "me regala la
+# factura" as a reason), with the check that tells whether the words ask for that too. The balance is never dropped:
+# the statement always comes with it, the summary in the chat and the document attached.
+STATEMENT_READ_AS: dict[str, Callable[[str], bool]] = {
+    "request_payment_link": asks.asks_link,
+    "request_human": asks.asks_person,
+    "request_payment_plan": asks.asks_plan,
+    "ask_payment_methods": lambda _text: False,
+    "greet": lambda _text: False,
+}
+
+
+def statement_read_as(ctx: Ctx, part: str) -> bool:
+    """The classifier's ``part`` is only its reading of a request for the statement: the words ask no such
+    thing ("pásame el recibo" asks no payment link; "mándeme la factura y el link" asks both)."""
+    if part == REASON:
+        return not tells_a_reason(ctx)  # "me regala la factura por favor": no trouble told, only a document asked
+    check = STATEMENT_READ_AS.get(part)
+    return check is not None and not check(ctx.turn.text or "")
+
+
+def statement_not_dispute(ctx: Ctx) -> bool:
+    """ "Dame la cuenta de cobro" read as a dispute: the words ask for the statement and question nothing."""
+    text = ctx.turn.text or ""
+    return ctx.debtor is not None and asks.asks_statement(text) and not wording.says_dispute(text)
+
+
+def dispute_or_statement(ctx: Ctx) -> None:
+    """A dispute, unless the words only ask for the statement ("dame la cuenta de cobro", "mándeme la factura")."""
+    if statement_not_dispute(ctx):
+        carry_out(ctx, ["check_balance", asks.STATEMENT])
+    else:
+        handoff.dispute(ctx)
 
 
 def carries_out_whole_message(ctx: Ctx) -> bool:
@@ -792,8 +835,9 @@ BY_INTENT: dict[str, Handler] = {
     "request_payment_plan": payment_plans.offer_plan,
     "choose_plan": payment_plans.choose_plan,
     "claim_already_paid": handoff.claim_paid,
-    "dispute_debt": handoff.dispute,
+    "dispute_debt": dispute_or_statement,
     "request_human": handoff.on_request,
+    asks.STATEMENT: statements.send_statement,
     "confirm_pending": confirm_pending,
     "inform": process_inform,
 }

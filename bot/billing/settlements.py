@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot.billing import money
+from bot.billing import money, pdf
 from bot.platform.config import get_settings
 from bot.store import audit
 from bot.store.models import Debtor, Invoice, Payment, PaymentAllocation, Settlement
@@ -166,13 +166,8 @@ def _details(session: Session, debtor: Debtor, invoices: list[Invoice], now: dat
     }
 
 
-def _latin1(text: str) -> str:
-    """The core PDF fonts speak latin-1 (Spanish accents and ñ are in it); anything else becomes '?'."""
-    return str(text).encode("latin-1", "replace").decode("latin-1")
-
-
 def _money_text(amount: str, currency: str, country: str | None) -> str:
-    return _latin1(money.format_money(Decimal(amount), currency, country) + f" {currency}")
+    return money.format_money(Decimal(amount), currency, country) + f" {currency}"
 
 
 def _day(iso: str) -> str:
@@ -183,64 +178,46 @@ def _day(iso: str) -> str:
 
 
 def render_pdf(debtor: Debtor, details: dict[str, Any], code: str, issued_at: datetime) -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF(format="A4")
-    pdf.set_compression(False)  # small, and its text stays searchable by plain tools
-    pdf.set_title(_latin1(f"Paz y salvo {code}"))
-    pdf.set_author(_latin1(details["creditor"]))
-    pdf.add_page()
-    pdf.set_margins(20, 20, 20)
-    pdf.set_font("Helvetica", "B", 18)
-    pdf.cell(0, 12, _latin1("Certificado de paz y salvo"), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.set_font("Helvetica", "", 11)
-    pdf.cell(0, 8, _latin1(details["creditor"]), new_x="LMARGIN", new_y="NEXT", align="C")
-    pdf.ln(6)
+    doc = pdf.new_document(f"Paz y salvo {code}", details["creditor"])
+    pdf.heading(doc, "Certificado de paz y salvo")
+    pdf.centred(doc, details["creditor"])
+    doc.ln(6)
     day = issued_at.astimezone(timezone.utc).strftime("%d/%m/%Y")
     body = (
         f"{details['creditor']} certifica que {details['debtor_name']}, documento de identidad "
         f"{details['document']}, se encuentra a paz y salvo por las obligaciones que se detallan a "
         f"continuación, a la fecha {day}."
     )
-    pdf.multi_cell(0, 6, _latin1(body), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(4)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin1("Obligaciones saldadas"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf.paragraph(doc, body, size=11)
+    doc.ln(4)
+    pdf.section(doc, "Obligaciones saldadas")
     for inv in details["invoices"]:
-        line = (
+        pdf.paragraph(
+            doc,
             f"Factura {inv['external_id']}  -  valor {_money_text(inv['amount'], inv['currency'], debtor.country)}"
-            f"  -  vencimiento original {_day(inv['original_due_date'])}"
+            f"  -  vencimiento original {_day(inv['original_due_date'])}",
         )
-        pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(3)
-    pdf.set_font("Helvetica", "B", 12)
-    pdf.cell(0, 8, _latin1("Pagos recibidos"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    doc.ln(3)
+    pdf.section(doc, "Pagos recibidos")
     if not details["payments"]:
-        pdf.multi_cell(0, 6, _latin1("Saldado directamente con el acreedor."), new_x="LMARGIN", new_y="NEXT")
+        pdf.paragraph(doc, "Saldado directamente con el acreedor.")
     for p in details["payments"]:
         when = datetime.fromisoformat(p["paid_at"]).strftime("%d/%m/%Y")
-        line = (
+        pdf.paragraph(
+            doc,
             f"{when}  -  {_money_text(p['amount'], p['currency'], debtor.country)}  -  "
-            f"factura {p['invoice_external_id'] or '-'}  -  operación {p['provider_id']}"
+            f"factura {p['invoice_external_id'] or '-'}  -  operación {p['provider_id']}",
         )
-        pdf.multi_cell(0, 6, _latin1(line), new_x="LMARGIN", new_y="NEXT")
-    pdf.ln(6)
-    pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(0, 8, _latin1(f"Código de verificación: {code}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 9)
-    pdf.multi_cell(
-        0,
-        5,
-        _latin1(
-            f"Verifique la autenticidad de este certificado en {verify_url()} con el código "
-            f"de verificación. Emitido el {day} (UTC)."
-        ),
-        new_x="LMARGIN",
-        new_y="NEXT",
+    doc.ln(6)
+    pdf.paragraph(doc, f"Código de verificación: {code}", size=11, height=8, bold=True)
+    pdf.paragraph(
+        doc,
+        f"Verifique la autenticidad de este certificado en {verify_url()} con el código "
+        f"de verificación. Emitido el {day} (UTC).",
+        size=9,
+        height=5,
     )
-    return bytes(pdf.output())
+    return pdf.output(doc)
 
 
 def by_code(session: Session, code: str | None) -> Settlement | None:

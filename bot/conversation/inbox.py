@@ -229,7 +229,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                 message.body = masking.mask_identity(message.body, answer=True)
                 message.entities = masking.mask_identity_entities(message.entities)
         message.status = PROCESSED
-        for text, force in answers:
+        for text, force, media_url in answers:
             try:
                 outbox.prepare_text(
                     session,
@@ -239,6 +239,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                     channel=message.channel,
                     reply=True,
                     force=force,
+                    media_url=media_url,
                 )
             except outbox.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
@@ -271,31 +272,40 @@ def identity_checked(session: Session, debtor: Debtor, message: Message) -> bool
     )
 
 
+# one answer to send: its text, whether it goes out whatever the debtor's state (a compliance notice), and the
+# document attached to it (a signed /d/ link), if any
+Answer = tuple[str, bool, str | None]
+
+
 def decide(
     session: Session, message: Message, conversation: Conversation, debtor: Debtor | None
-) -> tuple[list[tuple[str, bool]], dict[str, Any] | None]:
-    """The answers to send ([(text, force)]) and the parse result to store, if any."""
+) -> tuple[list[Answer], dict[str, Any] | None]:
+    """The answers to send ([(text, force, attachment URL or None)]) and the parse result to store, if any."""
     keyword = keywords.classify(message.body) if not message.media or message.body else None
     if keyword is not None:
         kind, language = keyword
         if kind == keywords.OPT_OUT:
             if debtor is not None:
                 optout.opt_out(session, debtor, actor="edge", channel=message.channel, text=message.body)
-            return [(reply_text("opt_out", language), True)], {"intent": "opt_out", "confidence": 1.0, "entities": []}
+            return [(reply_text("opt_out", language), True, None)], {
+                "intent": "opt_out",
+                "confidence": 1.0,
+                "entities": [],
+            }
         if kind == keywords.OPT_IN and debtor is not None and debtor.opted_out:
             optout.opt_in(session, debtor, actor="edge", channel=message.channel)
-            return [(reply_text("opt_in", language), True)], None
+            return [(reply_text("opt_in", language), True, None)], None
         if kind == keywords.HELP:
-            return [(reply_text("help", language), True)], None
+            return [(reply_text("help", language), True, None)], None
     if debtor is None:
         return _once_a_day(session, conversation, reply_text("unknown_number")), None
     if conversation.mode == "human":
         payment_proofs.open_task(session, message, conversation, debtor)  # the agent sees it, and a task to verify
         return [], None  # the agent console shows it; the bot stays out
     if payment_proofs.open_task(session, message, conversation, debtor) is not None:
-        return [(reply_text("media_received"), False)], None  # an agent verifies it; the bot stays out meanwhile
+        return [(reply_text("media_received"), False, None)], None  # an agent verifies it; the bot stays out meanwhile
     if message.media and not message.body.strip():
-        return [(reply_text("media_received"), False)], None
+        return [(reply_text("media_received"), False, None)], None
     payload = rasa_client.turn_payload(message, conversation, debtor)
     # No transaction is held while Rasa thinks (hundreds of ms): on SQLite a read snapshot kept open
     # across the call could not be upgraded to a write once other workers had committed, and the
@@ -303,16 +313,16 @@ def decide(
     session.rollback()
     result = rasa_client.post_turn(payload)
     outbox.begin_write(session)
-    texts = rasa_client.bot_texts(result.get("messages") or [])
-    if not texts:
+    answers = rasa_client.bot_answers(result.get("messages") or [])
+    if not answers:
         # Rasa ran the turn but said nothing: a custom action failed (an action server that died mid-call; Rasa
         # logs it and goes on without the action's answer). Silence would leave the debtor waiting for ever.
         log.warning("the bot answered nothing to message %s: asking the debtor to write again", message.id)
-        return [(reply_text("no_answer"), False)], result.get("parse") or None
-    return [(text, False) for text in texts], result.get("parse") or None
+        return [(reply_text("no_answer"), False, None)], result.get("parse") or None
+    return [(text, False, media) for text, media in answers], result.get("parse") or None
 
 
-def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[tuple[str, bool]]:
+def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[Answer]:
     """A notice (an unknown number's) goes out at most once a day, however often they write."""
     since = outbox.utcnow() - timedelta(hours=24)
     already = session.execute(
@@ -326,7 +336,7 @@ def _once_a_day(session: Session, conversation: Conversation, text: str) -> list
         )
         .limit(1)
     ).first()
-    return [] if already else [(text, True)]
+    return [] if already else [(text, True, None)]
 
 
 def _bodies(text: str) -> list[str]:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.billing import money, settlements
+from bot.billing import money, settlements, statements
 from bot.billing.accounts import local_today
 from bot.billing.payment_events import Outcome
 from bot.billing.payment_links import link_url
@@ -111,9 +111,15 @@ def confirm(
 ) -> bool:
     """The one place a payment's confirmation is built and prepared, whoever collected it: what it says
     (``confirmation_text``) and where it goes (``notify``; as ``agent_id``'s message when an agent confirmed a
-    proof of payment). Anything to add to every confirmation (a receipt) belongs here."""
+    proof of payment). A debtor verified in the open conversation gets the receipt PDF with it (attached on
+    WhatsApp, a link on SMS: ``bot.billing.statements``); anyone else only hears that a payment arrived."""
     body = confirmation_text(session, debtor, payment, invoices, credit=credit, now=now)
-    return notify(session, debtor, body, out, agent_id=agent_id)
+    receipt = None
+    if disclosure.verified_conversation(session, debtor, now):
+        session.flush()  # the payment's id names the receipt
+        receipt = statements.receipt_url(payment, now)
+        body += " " + message("receipt", url=receipt)
+    return notify(session, debtor, body, out, agent_id=agent_id, media_url=receipt)
 
 
 def confirmation_text(
@@ -252,8 +258,16 @@ def _fmt(amount: Decimal, currency: str, debtor: Debtor) -> str:
     return money.format_money(amount, currency, debtor.country)
 
 
-def notify(session: Session, debtor: Debtor, body: str, out: Outcome, agent_id: int | None = None) -> bool:
-    """Prepare a bot message to the debtor on their last channel (sent after the caller commits).
+def notify(
+    session: Session,
+    debtor: Debtor,
+    body: str,
+    out: Outcome,
+    agent_id: int | None = None,
+    media_url: str | None = None,
+) -> bool:
+    """Prepare a bot message to the debtor on their last channel (sent after the caller commits), with the
+    document ``media_url`` attached (WhatsApp) or linked (SMS).
 
     Not while an agent holds the conversation (the agent sees the payment in the account), nor to a
     debtor who opted out or whose number is not theirs. With ``agent_id`` the message is that agent's answer in the
@@ -265,9 +279,11 @@ def notify(session: Session, debtor: Debtor, body: str, out: Outcome, agent_id: 
         return False
     try:
         if agent_id is not None:
-            rows = outbox.prepare_text(session, conversation, body, author="agent", agent_id=agent_id, reply=True)
+            rows = outbox.prepare_text(
+                session, conversation, body, author="agent", agent_id=agent_id, reply=True, media_url=media_url
+            )
         else:
-            rows = outbox.prepare_text(session, conversation, body, author="bot")
+            rows = outbox.prepare_text(session, conversation, body, author="bot", media_url=media_url)
     except outbox.NotSendable as exc:
         log.info("payment message to debtor %s not sent: %s", debtor.id, exc)
         return False

@@ -154,6 +154,23 @@ def post_turn(payload: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+def bot_answers(messages: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
+    """``bot_texts`` with the documents the bot attached: ``(text, attachment URL or None)``. Rasa sends an
+    ``attachment`` as a message of its own after the text it came with (``utter_message(attachment=…)``): it
+    goes with that text (a WhatsApp caption, or the link at the end of an SMS)."""
+    out: list[tuple[str, str | None]] = []
+    for m in messages:
+        attachment = m.get("attachment")
+        texts = bot_texts([{k: v for k, v in m.items() if k != "attachment"}])
+        out.extend((text, None) for text in texts)
+        if isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
+            if out and out[-1][1] is None:
+                out[-1] = (out[-1][0], attachment)
+            else:
+                out.append(("\U0001f4c4", attachment))  # an attachment on its own: WhatsApp needs some body
+    return out
+
+
 def bot_texts(messages: list[dict[str, Any]]) -> list[str]:
     """Plain texts for WhatsApp/SMS from the bot's messages: buttons become a numbered list."""
     out = []

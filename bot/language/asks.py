@@ -28,6 +28,8 @@ BALANCE = "check_balance"
 LINK = "request_payment_link"
 PERSON = "request_human"
 PLAN = "request_payment_plan"
+# no intent of the classifier's: found in the words only, and carried out by the action that runs the turn
+STATEMENT = "request_statement"
 
 # "cuánto debo", "¿y cuánto es lo que debo?", "cuál es mi saldo", "a cuánto asciende la deuda", "cuánto me falta"
 _BALANCE = _any(
@@ -82,6 +84,51 @@ _PLAN = _any(
     r"|prorratear|parcializar|parcelar)\b",
     r"\bpor partes\b|\bde a poco\b|\bde a poquito\b|\ben pagos\b",
 )
+
+# "mándeme la factura", "pásame el recibo", "quiero ver mi estado de cuenta", "mándame el detalle de lo que debo en
+# pdf", "me pasás el resumen", "ocupo la boleta", "me regala la cuenta de cobro": a document of what is owed, asked
+# for by a verb that has the bot give it to the debtor (never "le mando el comprobante": that is the debtor's)
+_DOCUMENT = (
+    r"(?:estados? de cuenta|estado de mi cuenta|extractos?|resumen(?:es)?(?: de (?:mi )?cuenta)?|facturas?|recibos?"
+    r"|boletas?|cuentas? de cobro|comprobantes?|detalle|desglose|constancia|documento|pdf)"
+)
+# what may stand between the verb and the document: articles, "una copia de", "de nuevo", "porfa"
+_FILLER = (
+    r"(?:(?:el|la|los|las|mi|mis|un|una|su|sus|me|nos|lo|de|del|nuevo|otra|vez|nuevamente|copia|porfa|porfis|pf"
+    r"|por|favor|todo|toda|ultimo|ultima|actual|actualizado|completo|completa|ahi|aca|aqui|ya|tu|tus)\s+){0,4}"
+)
+_GIVE_ME = (
+    r"(?:(?:mand|envi|pas|regal|compart|reenvi|facilit|hag|haz)(?:a|e|as|es|an|en)?(?:me|nos)(?:lo|la|los|las)?"
+    r"(?: llegar)?|da(?:me|nos)(?:lo|la|los|las)?|de(?:me|nos)(?:lo|la|los|las)?|denme|regalame)"
+)
+_TO_ME = (
+    r"(?:me|nos) (?:lo |la |los |las )?(?:(?:puede|puedes|podes|podria|podrias|pueden|podrian|podra|quiere|quieres"
+    r"|va a|vas a|van a) )?(?:mand\w*|envi\w*|pas\w*|regal\w*|compart\w*|reenvi\w*|facilit\w*|da|das|dan|dar"
+    r"|hace llegar|haces llegar|hacen llegar|hacer llegar|hagan llegar|haga llegar)"
+)
+_WANT = (
+    r"(?:quiero|quisiera|necesito|necesitaria|ocupo|requiero|solicito|pido|me gustaria|deseo|queria|puedo|como|donde"
+    r"|se puede)(?: (?:ver|veo|tener|recibir|revisar|consultar|consulto|descargar|descargo|bajar|obtener|sacar|pedir"
+    r"|pedirle|pedirles|solicitar|solicitarle|que me (?:manden|mande|envien|envie|pasen|pase|hagan llegar"
+    r"|haga llegar|den|de|compartan|comparta)))?"
+)
+_STATEMENT = _any(
+    rf"\b(?:{_GIVE_ME}|{_TO_ME}|{_WANT}) {_FILLER}{_DOCUMENT}\b",
+    r"\b(?:debo|deuda|saldo|adeudo|cuenta|facturas?|detalle|pendiente)( \w+){0,3} (?:en|por|como) pdf\b",
+    rf"\b(?:{_GIVE_ME}|{_TO_ME}|{_WANT})( \w+){{0,3}} (?:en|por|como) pdf\b",
+    r"^(?:el |mi )?(?:estado de cuenta|extracto|resumen de cuenta)(?: (?:por favor|porfa|porfavor|pls|en pdf))?$",
+)
+# "el link de la factura", "el enlace para pagar el recibo": a payment link, not the document
+_DOCUMENT_OF_A_LINK = re.compile(rf"\b{_LINK_WORD} (?:de|del|para|pa)( \w+){{0,3}} {_DOCUMENT}\b")
+
+
+def asks_statement(text: str) -> bool:
+    """ "Mándeme la factura", "pásame el recibo", "quiero ver mi estado de cuenta", "el detalle de lo que debo en
+    pdf": the statement of what is owed, as a PDF (not "le mando el comprobante", nor "el link de la factura")."""
+    plain = normalise(text or "").strip(" ?!.,")
+    plain = _DOCUMENT_OF_A_LINK.sub(lambda m: " " * len(m.group(0)), plain)
+    return _said(_STATEMENT, plain)
+
 
 # a plan has two instalments or more ("en una cuota" is no plan)
 _COUNT_WORDS = {word: n for word, n in NUMBER_WORDS.items() if n >= 2}
@@ -150,7 +197,13 @@ def offers_a_date(text: str) -> bool:
 
 # what each check finds, in the order the actions carry them out: a question answered before a request is taken,
 # a person last (the conversation leaves the bot)
-CHECKS = ((BALANCE, asks_balance), (LINK, asks_link), (PLAN, asks_plan), (PERSON, asks_person))
+CHECKS = (
+    (BALANCE, asks_balance),
+    (STATEMENT, asks_statement),
+    (LINK, asks_link),
+    (PLAN, asks_plan),
+    (PERSON, asks_person),
+)
 
 
 def asks_in(text: str) -> tuple[str, ...]:
@@ -162,6 +215,12 @@ def without_asks(text: str) -> str:
     """``text`` (normalised) with its requests blanked: what is left to tell a reason by. "Mándeme el link" names
     no trouble with the service, though "link" is one of its words."""
     plain = normalise(text or "")
-    for _name, pattern in ((BALANCE, _BALANCE), (LINK, _LINK), (PLAN, _PLAN), (PERSON, _PERSON)):
+    for _name, pattern in (
+        (BALANCE, _BALANCE),
+        (STATEMENT, _STATEMENT),
+        (LINK, _LINK),
+        (PLAN, _PLAN),
+        (PERSON, _PERSON),
+    ):
         plain = pattern.sub(lambda m: " " * len(m.group(0)), plain)
     return plain

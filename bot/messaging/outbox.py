@@ -216,6 +216,15 @@ def route(
     return Route(channel)
 
 
+PDF = "application/pdf"
+
+
+def media_url_of(message: Message) -> str | None:
+    """The attachment an outbound row carries (``prepare_text``'s ``media_url``), if any."""
+    media = message.media or []
+    return str(media[0].get("url")) if media and isinstance(media[0], dict) and media[0].get("url") else None
+
+
 def _sender(channel: str) -> str:
     s = get_settings()
     return s.twilio_whatsapp_from if channel == "whatsapp" else s.twilio_sms_from
@@ -242,8 +251,13 @@ def prepare_text(
     now: datetime | None = None,
     override: bool = False,
     gate: contact_gate.Gate | None = None,
+    media_url: str | None = None,
 ) -> list[Message]:
     """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
+
+    ``media_url``: a document for the debtor (a signed ``/d/`` link to a PDF): attached to the last WhatsApp
+    row (Twilio fetches it), or written at the end of the body on SMS (unless the body already gives it), which
+    carries no attachment.
 
     ``reply``: an answer to the debtor's own message (allowed even if the turn opted them out);
     ``force``: a compliance answer (the opt-out confirmation) that goes out whatever the state.
@@ -274,6 +288,8 @@ def prepare_text(
         session.flush()
         return rows
     if r.channel == "sms":
+        if media_url and media_url not in body:
+            body = f"{body}\n{media_url}"
         for part, info in sms_format.prepare_sms(body, get_settings().sms_transliterate):
             row = _row(conversation, debtor, author, agent_id, "sms", part)
             row.encoding, row.segments = info.encoding, info.segments
@@ -282,6 +298,8 @@ def prepare_text(
         rows = [
             _row(conversation, debtor, author, agent_id, "whatsapp", part) for part in sms_format.prepare_whatsapp(body)
         ]
+        if media_url and rows:
+            rows[-1].media = [{"url": media_url, "content_type": PDF}]
     for row in rows:
         _apply_gate(row, gate)
     session.add_all(rows)
@@ -427,12 +445,14 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     fence()
     try:
         try:
+            attachment = media_url_of(message)
             result = provider.send(
                 message.to_phone,
                 message.channel,
                 body=None if message.content_sid else message.body,
                 content_sid=message.content_sid,
                 content_variables=message.content_variables,
+                **({"media_url": attachment} if attachment else {}),
             )
         finally:
             slot.finished()  # it counts for its sender's last second from here, not from its start

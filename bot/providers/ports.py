@@ -116,9 +116,10 @@ class MessagingHooks:
 class MessagingProvider(Protocol):
     """Sends one WhatsApp or SMS message (a body, or an approved template's content SID and variables).
 
-    ``send`` returns a ``ProviderResult`` or raises ``ProviderError``. A provider may also offer
-    ``find_sent(to_e164, channel, body, content_sid, since) -> list[ProviderResult]``: the outbox asks it
-    after an ``AMBIGUOUS`` failure before sending again.
+    ``send`` returns a ``ProviderResult`` or raises ``ProviderError``. ``media_url`` (WhatsApp only): a public
+    address the provider fetches and attaches to the message (Twilio's ``MediaUrl``), e.g. a statement PDF.
+    A provider may also offer ``find_sent(to_e164, channel, body, content_sid, since) -> list[ProviderResult]``:
+    the outbox asks it after an ``AMBIGUOUS`` failure before sending again.
     """
 
     name: str
@@ -132,6 +133,7 @@ class MessagingProvider(Protocol):
         content_sid: str | None = None,
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
+        media_url: str | None = None,
     ) -> ProviderResult: ...
 
     def connect(self, hooks: MessagingHooks) -> None:

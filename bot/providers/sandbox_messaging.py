@@ -102,6 +102,7 @@ class SandboxMessaging:
         content_sid: str | None = None,
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
+        media_url: str | None = None,
     ) -> ProviderResult:
         check_send(channel, body, content_sid)
         if to_e164 in SANDBOX_FAILURES:
@@ -121,6 +122,7 @@ class SandboxMessaging:
             "body": shown or "",
             "content_sid": content_sid or "",
             "content_variables": content_variables or "",
+            "media_url": media_url or "",  # the phone simulator shows it as an attachment
             "status": "queued",
             "created_at": now.isoformat().replace("+00:00", "Z"),
         }

@@ -102,6 +102,7 @@ class TwilioMessaging:
         content_sid: str | None = None,
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
+        media_url: str | None = None,
     ) -> ProviderResult:
         import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
@@ -127,6 +128,8 @@ class TwilioMessaging:
                 )
         else:
             kwargs["body"] = body
+        if media_url and channel == "whatsapp":
+            kwargs["media_url"] = [media_url]  # Twilio fetches it (a signed /d/ link) and attaches it
         try:
             message = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:

@@ -1,10 +1,11 @@
 """Gunicorn's access log without bearer codes.
 
-A payment link's short code (``/p/<code>``), a settlement certificate's code (``/certificados/<code>.pdf``,
-``/certificados/verificar?code=``) and a sandbox checkout's reference are all a debtor needs to see or pay a
-debt: whoever reads them in a log file (a log shipper, a support ticket, a backup) holds the link. The access
-log keeps the route and the status but replaces those path segments and query values with ``[redactado]``,
-wherever they appear (request line, path, query, referer, any header or environ atom).
+A payment link's short code (``/p/<code>``), a statement's or receipt's signed token (``/d/<token>``), a
+settlement certificate's code (``/certificados/<code>.pdf``, ``/certificados/verificar?code=``) and a sandbox
+checkout's reference are all a debtor needs to see or pay a debt: whoever reads them in a log file (a log shipper,
+a support ticket, a backup) holds the link. The access log keeps the route and the status but replaces those path
+segments and query values with ``[redactado]``, wherever they appear (request line, path, query, referer, any
+header or environ atom).
 
 ``python -m bot web`` runs gunicorn with ``--logger-class bot.web.access_log.RedactingLogger``.
 """
@@ -23,7 +24,9 @@ LOGGER_CLASS = "bot.web.access_log.RedactingLogger"
 REDACTED = "[redactado]"
 
 # Path segments that are bearer codes: what follows these prefixes, up to the next "/", "?", "." or space.
-_PATHS = re.compile(r"(/(?:p|sandbox/checkout|certificados)/)(?!verificar(?:[/?.\s\"]|$))([^/?#.\s\"]+)", re.IGNORECASE)
+_PATHS = re.compile(
+    r"(/(?:p|d|sandbox/checkout|certificados)/)(?!verificar(?:[/?.\s\"]|$))([^/?#.\s\"]+)", re.IGNORECASE
+)
 # Query values that are bearer codes or secrets.
 SECRET_PARAMS = (
     "code",

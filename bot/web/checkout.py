@@ -4,6 +4,9 @@ and, with ``PAYMENTS_PROVIDER=sandbox``, the sandbox checkout.
 - ``GET /p/<short_code>``: 302 to the link's checkout; a friendly page when it expired, was paid, or is
   unknown (404).
 - ``GET /pago/<exito|error|pendiente>``: where Mercado Pago's checkout returns the debtor.
+- ``GET /d/<token>``: a statement or a payment receipt, rendered now, behind a signed link that expires
+  (``bot.billing.document_links``): what Twilio fetches as a WhatsApp attachment, what an SMS links to.
+  404 (a page, no PDF) for a forged, altered or expired link, or a receipt whose payment was reversed.
 - ``GET /certificados/<code>.pdf``: the settlement certificate (410, no PDF, once revoked);
   ``GET /certificados/verificar?code=``: only whether a code is genuine, and its issue date.
 - ``GET/POST /sandbox/checkout/<reference>`` (sandbox only): approve, reject (with a reason) or leave a
@@ -22,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request
 from sqlalchemy import select
 
-from bot.billing import money, settlements
+from bot.billing import document_links, money, settlements, statements
 from bot.platform.config import get_settings
 from bot.store.models import Debtor, Invoice, PaymentLink, SandboxPayment
 from bot.web.db import get_session
@@ -130,6 +133,32 @@ def payment_result(result: str):
     }
     title, text = texts.get(result, texts["pendiente"])
     return page(title, f"<h1>{_esc(title)}</h1><p>{_esc(text)}</p><p class='muted'>{_business()}</p>")
+
+
+# --- statements and receipts --------------------------------------------------------------------------------
+@links_bp.get("/d/<token>")
+def document_pdf(token: str):
+    document = document_links.read(token)
+    rendered = statements.render(get_session(), document) if document is not None else None
+    if rendered is None:
+        resp = page(
+            "Documento no disponible",
+            "<h1>Este enlace no es válido o ya venció</h1><p>Pida el documento de nuevo respondiendo a "
+            "nuestro mensaje.</p>",
+            404,
+        )
+        resp.headers.update({"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"})
+        return resp
+    body, filename = rendered
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+            "X-Robots-Tag": "noindex",
+        },
+    )
 
 
 # --- certificates ------------------------------------------------------------------------------------------

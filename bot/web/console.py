@@ -271,23 +271,34 @@ def _act(handoff_id: int, fn, done: str, anchor: str = "", send: bool = False, t
     return redirect(url_for("console.index")) if to_queue else _back(handoff_id, anchor)
 
 
+def _send(handoff_id: int, command, sent: str, anchor: str):
+    """An agent's outbound message: ``command(db, handoff, user)`` prepares its rows; the flash says when it goes
+    (now, or when the debtor's contact window opens: the contact gate may hold it)."""
+    db = get_session()
+    h = _handoff(handoff_id)
+    try:
+        rows = command(db, h, current_db_user())
+    except access.DeskError as exc:
+        db.rollback()
+        flash(str(exc), "error")
+        return _back(handoff_id, anchor)
+    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
+    db.commit()
+    _queue_send(h)
+    flash(notice or sent, "ok")
+    return _back(handoff_id, anchor)
+
+
 @bp.post("/handoffs/<int:handoff_id>/reply")
 def reply(handoff_id: int):
     body = request.form.get("body", "")
     reason = request.form.get("override_reason", "")
-    db = get_session()
-    h = _handoff(handoff_id)
-    try:
-        rows = commands.reply(db, h, current_db_user(), body, override_reason=reason)
-    except access.DeskError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return _back(handoff_id, "reply")
-    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
-    db.commit()
-    _queue_send(h)
-    flash(notice or "Mensaje enviado.", "ok")
-    return _back(handoff_id, "reply")
+    return _send(
+        handoff_id,
+        lambda db, h, user: commands.reply(db, h, user, body, override_reason=reason),
+        "Mensaje enviado.",
+        "reply",
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/held/<int:message_id>/cancel")
@@ -315,19 +326,12 @@ def edit_held(handoff_id: int, message_id: int):
 @bp.post("/handoffs/<int:handoff_id>/link")
 def send_link(handoff_id: int):
     f = request.form
-    db = get_session()
-    h = _handoff(handoff_id)
-    try:
-        _link, rows = commands.send_payment_link(db, h, current_db_user(), f.get("invoice_id"), f.get("amount"))
-    except access.DeskError as exc:
-        db.rollback()
-        flash(str(exc), "error")
-        return _back(handoff_id, "actions")
-    notice = commands.held_notice(rows, db.get(Debtor, h.debtor_id) if h.debtor_id else None)
-    db.commit()
-    _queue_send(h)
-    flash(notice or "Enlace de pago enviado.", "ok")
-    return _back(handoff_id, "actions")
+    return _send(
+        handoff_id,
+        lambda db, h, user: commands.send_payment_link(db, h, user, f.get("invoice_id"), f.get("amount"))[1],
+        "Enlace de pago enviado.",
+        "actions",
+    )
 
 
 @bp.post("/handoffs/<int:handoff_id>/promise")

@@ -332,6 +332,7 @@ def _schemas() -> dict[str, Any]:
             "created_at": TIME,
             "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
             "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
+            "media_url": _nullable({**STR, "description": "the document attached (a signed /d/ link to a PDF)"}),
         },
         required=["to", "channel", "body", "status", "created_at"],
     )

@@ -63,6 +63,7 @@ def outbox():
                     "created_at": m["created_at"],
                     "sid": m.get("sid"),
                     "content_sid": m.get("content_sid") or None,
+                    "media_url": m.get("media_url") or None,  # the attachment Twilio would fetch (a /d/ PDF)
                 }
                 for m in items
             ]

@@ -75,6 +75,7 @@ CATEGORIES: dict[str, str] = {
     "already_paid": "already paid",
     "handoff": "hand-off to a person",
     "identity": "identity (wrong, then right)",
+    "statement": "statement PDF",
 }
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -37,6 +37,7 @@ SLICE = [
     "co-paid-1",
     "co-handoff-1",
     "ar-identity-locked",
+    "co-statement-before-digits",
 ]
 
 

@@ -121,8 +121,8 @@ def test_certificate_listed_served_and_verifiable(
     assert listed["issued_at"].endswith("Z")
     pdf = client.get(f"/certificados/{outcome.settlement_code}.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
-    assert pdf.data.startswith(b"%PDF") and b"****4821" in pdf.data and outcome.settlement_code.encode() in pdf.data
-    assert b"Ana Mar\xeda Restrepo" in pdf.data  # latin-1 in the PDF's own encoding
+    assert pdf.data.startswith(b"%PDF") and outcome.settlement_code.encode() in pdf.data  # in its title
+    # its text (an embedded Unicode font): tests/payments/test_statement_documents.py reads it back
     assert client.get("/certificados/AAAAAAAAAAAA.pdf").status_code == 404
 
     page = client.get(f"/certificados/verificar?code={outcome.settlement_code.lower()}").get_data(as_text=True)

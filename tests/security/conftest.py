@@ -64,12 +64,14 @@ class World:
     certificate_code: str
     short_code: str
     reference: str
+    document_token: str
     users: dict[str, int] = field(default_factory=dict)
 
 
 @pytest.fixture()
 def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F811 (fixture)
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
+    from bot.billing import document_links
     from bot.store.models import Conversation, Handoff, Message, PaymentLink, PaymentProof, Settlement
 
     staff = {role: make_staff(username, role).id for role, username in STAFF.items()}
@@ -138,6 +140,7 @@ def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F8
         certificate_code=cert.code,
         short_code=link.short_code,
         reference=link.reference,
+        document_token=document_links.token(document_links.STATEMENT, handoff.debtor_id),
         users=staff,
     )
 
@@ -219,6 +222,7 @@ def path_values(app, world: World, endpoint: str, arguments: set[str]) -> dict[s
         "code": world.certificate_code,
         "short_code": world.short_code,
         "reference": world.reference,
+        "token": world.document_token,
         "result": "exito",
         "name": exports.EXPORT_TABLES[0],
     }

@@ -83,7 +83,7 @@ RULES: tuple[Rule, ...] = (
         ("GET",),
         "payment_pages.*",
         every(200),
-        "payment results, a certificate by its unguessable code, and code verification",
+        "payment results, a certificate by its unguessable code, code verification, a statement by its signed link",
     ),
     # Login and logout.
     Rule(("GET",), "auth.login", signed_in(302, 302, 302, anonymous=200), "the form; signed-in users go home"),
