@@ -424,6 +424,26 @@ def _suppression(data: _Loaded, inv: Invoice, debtor: Debtor, today: date) -> st
     return None
 
 
+def _followup(
+    debtor: Debtor, inv: Invoice, kind: str, key: str, at: datetime, promise_id: int | None = None
+) -> Planned:
+    """A follow-up (of a promise or a plan) to send now, on the debtor's channel; the caller may suppress it."""
+    return Planned(
+        kind=kind,
+        key=key,
+        debtor_id=debtor.id,
+        invoice_id=inv.id,
+        campaign="followup",
+        stage=kind,
+        variant=None,
+        channel=_channel(debtor, ("whatsapp", "sms")),
+        outcome="send",
+        reason=None,
+        scheduled_for=at,
+        promise_id=promise_id,
+    )
+
+
 def _channel(debtor: Debtor, stage_channels: Iterable[str]) -> str:
     for ch in stage_channels:
         if ch == "whatsapp" and debtor.whatsapp:
@@ -527,20 +547,7 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         key = followup_key(debtor.id, inv.id, kind, promise.id)
         if key in data.keys:
             continue
-        item = Planned(
-            kind=kind,
-            key=key,
-            debtor_id=debtor.id,
-            invoice_id=inv.id,
-            campaign="followup",
-            stage=kind,
-            variant=None,
-            channel=_channel(debtor, ("whatsapp", "sms")),
-            outcome="send",
-            reason=None,
-            scheduled_for=at,
-            promise_id=promise.id,
-        )
+        item = _followup(debtor, inv, kind, key, at, promise_id=promise.id)
         if data.is_erased(debtor):
             item.outcome, item.reason = "suppressed", "erased"
         elif debtor.opted_out:
@@ -652,19 +659,7 @@ def _plan_followups(result: Plan, data: _Loaded, at: datetime) -> None:
         key = followup_key(debtor.id, inv.id, kind, about)
         if key in data.keys:
             continue
-        item = Planned(
-            kind=kind,
-            key=key,
-            debtor_id=debtor.id,
-            invoice_id=inv.id,
-            campaign="followup",
-            stage=kind,
-            variant=None,
-            channel=_channel(debtor, ("whatsapp", "sms")),
-            outcome="send",
-            reason=None,
-            scheduled_for=at,
-        )
+        item = _followup(debtor, inv, kind, key, at)
         reason = _followup_suppression(data, inv, debtor)
         if reason:
             item.outcome, item.reason = "suppressed", reason
