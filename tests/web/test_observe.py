@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.platform import logs
 from tests.conftest import free_port
+from tests.json_logs import json_lines
 from tests.worker.doubles import inbound_params, post_inbound, set_env
 
 METRICS_TOKEN = "metrics-token-for-tests"
@@ -168,16 +168,8 @@ def test_failed_logins_are_counted(client, db, redis_client, env_restored):
 # --- logs ----------------------------------------------------------------------------------------------
 @pytest.fixture()
 def json_log() -> Iterator[io.StringIO]:
-    """The root logger's lines as JSON into a buffer (what `RECOBRA_LOG_FORMAT=json` gives a process)."""
-    root = logging.getLogger()
-    level = root.level
-    stream = io.StringIO()
-    logs.configure("web", stream=stream, json=True)
-    yield stream
-    for handler in list(root.handlers):
-        if getattr(handler, "_recobra_handler", False):
-            root.removeHandler(handler)
-    root.setLevel(level)
+    with json_lines("web") as stream:
+        yield stream
 
 
 def lines(stream: io.StringIO) -> list[dict]:

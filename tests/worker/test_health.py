@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import os
 import socket
 import subprocess
@@ -17,10 +16,10 @@ import requests
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 
-from bot.platform import logs
 from bot.store.models import Message
 from bot.worker.health import HealthServer
 from tests.conftest import free_port
+from tests.json_logs import json_lines
 from tests.worker.doubles import inbound_params, post_inbound, set_env, wait_for
 
 PHONE = "+573001112233"
@@ -97,15 +96,8 @@ def value(name: str, **labels: str) -> float:
 
 @pytest.fixture()
 def json_log() -> Iterator[io.StringIO]:
-    root = logging.getLogger()
-    level = root.level
-    stream = io.StringIO()
-    logs.configure("worker", stream=stream, json=True)
-    yield stream
-    for handler in list(root.handlers):
-        if getattr(handler, "_recobra_handler", False):
-            root.removeHandler(handler)
-    root.setLevel(level)
+    with json_lines("worker") as stream:
+        yield stream
 
 
 def test_one_turn_is_followed_by_its_ids_and_moves_the_workers_metrics(
