@@ -229,7 +229,7 @@ class Conversations:
 
 # --- the end-of-run count -------------------------------------------------------------------------------------
 def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list[str]]) -> None:
-    from sqlalchemy import func, select, text
+    from sqlalchemy import bindparam, func, select, text
 
     from bot.store import session_scope
     from bot.store.models import Debtor, Message, Promise
@@ -254,8 +254,10 @@ def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list
             for sender, users, starts in session.execute(
                 text(
                     "SELECT sender_id, SUM(CASE WHEN type_name = 'user' THEN 1 ELSE 0 END), "
-                    "SUM(CASE WHEN type_name = 'session_started' THEN 1 ELSE 0 END) FROM events GROUP BY sender_id"
-                )
+                    "SUM(CASE WHEN type_name = 'session_started' THEN 1 ELSE 0 END) FROM events "
+                    "WHERE sender_id IN :phones GROUP BY sender_id"  # Rasa's sender id is the debtor's phone
+                ).bindparams(bindparam("phones", expanding=True)),
+                {"phones": outcome.phones},
             ).all()
         }
     outcome.inbound_lost = sum(1 for sid in outcome.sids if rows.get(sid) != "processed")
@@ -272,10 +274,7 @@ def count_conversations(stack: FaultStack, outcome: Outcome, expected: list[list
                 f"{phone} off script at reply {at + 1}: got {got[at : at + 1]!r}, "
                 f"the undisturbed one {want[at : at + 1]!r}"
             )
-        digits = phone.lstrip("+")
-        mine = [v for sender, v in tracker.items() if sender.lstrip("+").endswith(digits) or digits in sender]
-        users = sum(u for u, _ in mine)
-        starts = sum(s for _, s in mine)
+        users, starts = tracker.get(phone, (0, 0))
         sent = outcome.posted.get(phone, 0)  # every message posted, a repeat after "write again" included
         if starts > 1 or users < outcome.turns.get(phone, 0):
             outcome.reset += 1
