@@ -23,7 +23,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import parsing
+from actions import choices, parsing
 from actions.store import session_scope
 from bot.billing import accounts, debtors
 from bot.billing.money import format_money
@@ -51,6 +51,8 @@ AWAITING_TURN = "awaiting_turn"
 PROPOSED = "proposed"
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
 ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
+# who Rasa says found the entities of an intent payload ("/inform{...}", a tapped choice: ``actions.choices``)
+PAYLOAD_EXTRACTOR = "RegexMessageHandler"
 # the classifier's confidence from which an intent may be acted on at once, when the words also say it plainly
 CLEAR_CONFIDENCE = 0.8
 
@@ -103,7 +105,9 @@ class Turn:
         for ent in self.entities:
             if ent.get("entity") == name:
                 start, end = ent.get("start"), ent.get("end")
-                if isinstance(start, int) and isinstance(end, int) and self.text:
+                # a choice's payload (``/inform{"installments": "3"}``): its span is the JSON, the value is the text
+                from_payload = ent.get("extractor") == PAYLOAD_EXTRACTOR
+                if isinstance(start, int) and isinstance(end, int) and self.text and not from_payload:
                     return self.text[start:end]
                 return str(ent.get("value"))
         return None
@@ -178,6 +182,7 @@ class Out:
     messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
+    proposed: bool = False  # a proposal («¿le envío el link?») was made this turn: its question gets «Sí» / «No»
 
     def utter(self, response: str, **kwargs: Any) -> None:
         self.messages.append((response, {k: _plain(v) for k, v in kwargs.items()}))
@@ -187,6 +192,16 @@ class Out:
 
     def all_events(self) -> list[dict[str, Any]]:
         return [SlotSet(k, v) for k, v in self.slots.items()] + self.events
+
+    def offer_yes_no(self) -> None:
+        """A proposal made this turn and still standing: its question (the turn's last message) carries «Sí» and
+        «No» buttons, unless the turn offers choices of its own. The question may be said before or after the
+        slot is set (``promises``: the proposal first, then the read-back), hence here, once the turn is done."""
+        if not (self.proposed and self.slots.get(PENDING_CONFIRMATION) and self.messages):
+            return
+        if any(kwargs.get("buttons") for _, kwargs in self.messages):
+            return
+        self.messages[-1][1]["buttons"] = [dict(b) for b in choices.YES_NO]
 
 
 def _plain(value: Any) -> Any:
@@ -257,6 +272,8 @@ class Ctx:
         self.out.set(slot, value)
         if slot == AWAITING:
             self.out.set(AWAITING_TURN, self.turn.number if value else None)
+        if slot == PENDING_CONFIRMATION and value:
+            self.out.proposed = True
         if slot == PENDING_CONFIRMATION and value and PROPOSED not in self.out.slots:
             # when it was made (and what the debtor had said): only the next message answers it
             self.out.set(PROPOSED, {"turn": self.turn.number, "text": self.turn.text})
@@ -431,6 +448,7 @@ class RecobraAction(Action, ABC):
                 self.handle(ctx)
         if self.resets_fallbacks and turn.slot(FALLBACKS) and FALLBACKS not in out.slots:
             out.set(FALLBACKS, 0)  # (a turn that counted itself as not understood keeps its count)
+        out.offer_yes_no()
         return out
 
     @staticmethod

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 
 from actions import (
     balance,
+    choices,
     due_dates,
     greeting,
     handoff,
@@ -639,7 +640,7 @@ def ask_what_instead(ctx: Ctx) -> None:
         ctx.utter("utter_ask_reason")
         ctx.set(AWAITING, "reason")
     else:
-        ctx.utter("utter_offer_plan_or_promise")
+        ctx.utter("utter_offer_plan_or_promise", buttons=choices.PLAN_OR_DATE)
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ stored and the link for the first instalment is sent."""
 
 from __future__ import annotations
 
-from actions import parsing
+from actions import choices, parsing
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import payment_links, payment_plans
 from bot.billing.countries import join_words
@@ -44,6 +44,7 @@ def offer_plan(ctx: Ctx) -> None:
         lines="\n".join(lines),
         interval=payment_plans.policy().get("interval_days", 30),
         invoice=invoice.external_id,
+        buttons=choices.plan_counts([o.count for o in options]),
     )
     ctx.set(AWAITING, "plan_count")
     ctx.set(PENDING_CONFIRMATION, None)
@@ -53,7 +54,7 @@ def _propose(ctx: Ctx, count: int) -> None:
     invoice = first_open_invoice(ctx)
     option = payment_plans.option(invoice.balance, invoice.currency, count, ctx.today)
     if option is None:
-        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx))
+        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx), buttons=_count_buttons(ctx))
         ctx.set(AWAITING, "plan_count")
         return
     ctx.set("plan_count", count)
@@ -76,6 +77,10 @@ def _amounts(ctx: Ctx, option) -> str:
     return ctx.render(f"utter_plan_amounts_{split}", first=first, other=other)
 
 
+def _count_buttons(ctx: Ctx) -> list[choices.Button]:
+    return choices.plan_counts([int(n) for n in (ctx.slot("plan_offer") or [])])
+
+
 def _counts(ctx: Ctx) -> str:
     return join_words([str(n) for n in (ctx.slot("plan_offer") or [])])
 
@@ -90,7 +95,7 @@ def choose_plan(ctx: Ctx) -> None:
         ctx.turn.entity_text("installments") or ctx.turn.entity("installments") or ctx.turn.text
     )
     if count is None:
-        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx))
+        ctx.utter("utter_plan_count_invalid", counts=_counts(ctx), buttons=_count_buttons(ctx))
         ctx.set(AWAITING, "plan_count")
         return
     _propose(ctx, count)

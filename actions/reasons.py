@@ -6,6 +6,7 @@ dialogue takes it (``actions.dialogue.take_reason``), so that this module import
 
 from __future__ import annotations
 
+from actions import choices
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import promises
 from bot.conversation import reasons
@@ -42,5 +43,5 @@ def offer_next_step(ctx: Ctx, step: str) -> None:
         ctx.utter("utter_offer_payment_link")
         ctx.set(PENDING_CONFIRMATION, "payment_link")
     else:
-        ctx.utter("utter_offer_plan_or_promise")
+        ctx.utter("utter_offer_plan_or_promise", buttons=choices.PLAN_OR_DATE)
         ctx.set(PENDING_CONFIRMATION, None)

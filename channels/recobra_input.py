@@ -2,7 +2,7 @@
 
 ``POST /webhooks/recobra/webhook`` with the shared secret in ``X-Recobra-Secret`` and a JSON body
 ``{"sender": "+57…", "message": "…", "metadata": {"channel", "debtor_external_id", "message_id",
-"locale", "media", "conversation_id", "message_sid"}}`` runs one dialogue turn and answers with what the bot
+"locale", "media", "conversation_id", "message_sid", "choice"}}`` runs one dialogue turn and answers with what the bot
 said plus how the message was understood::
 
     {"messages": [{"recipient_id", "text", ...}], "parse": {"intent", "confidence", "entities", ...},
@@ -89,7 +89,8 @@ class RecobraInput(InputChannel):
             return 400, _error("bad_request", "metadata must be an object")
         if agent is None or not _is_ready(agent):
             return 503, _error("not_ready", "no model loaded yet")
-        text = defuse_intent_syntax(text)
+        if not picked_choice(metadata, text):
+            text = defuse_intent_syntax(text)
         message_id = str(metadata["message_id"]) if metadata.get("message_id") not in (None, "") else None
 
         if message_id:
@@ -226,6 +227,17 @@ def configure_log(stream: Any = None, environ: Any = os.environ) -> None:
     log.addHandler(handler)
     log.setLevel(logging.INFO)
     log.propagate = False
+
+
+# the metadata key the worker sets when the debtor picked one of the bot's own choices (bot/messaging/choices.py)
+CHOICE_KEY = "choice"
+
+
+def picked_choice(metadata: dict[str, Any], text: str) -> bool:
+    """The text is the intent payload of a choice the bot offered (a WhatsApp button, "2" on SMS), read by the worker
+    from the bot's own stored options, not typed: it goes to Rasa as the payload it is. Only the worker can say so
+    (this channel is behind its secret); any other text that looks like a payload is defused."""
+    return isinstance(metadata.get(CHOICE_KEY), dict) and text.startswith("/") and "\n" not in text
 
 
 def defuse_intent_syntax(text: str) -> str:

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing import debtors
 from bot.conversation import handoffs, keywords, optout, payment_proofs, rasa_client
-from bot.messaging import outbox, sms
+from bot.messaging import choices, outbox, sms
 from bot.messaging.twilio_messages import InboundMessage
 from bot.platform import logs, masking
 from bot.platform.config import ROOT, get_settings
@@ -82,6 +82,7 @@ def record_inbound(session: Session, inbound: InboundMessage) -> Message | None:
                 to_phone=inbound.to,
                 body=masking.mask_cards(inbound.body),
                 media=inbound.media,
+                button_payload=inbound.button_payload,
                 provider_sid=inbound.sid,
                 status="received",
                 created_at=now,
@@ -229,7 +230,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                 message.body = masking.mask_identity(message.body, answer=True)
                 message.entities = masking.mask_identity_entities(message.entities)
         message.status = PROCESSED
-        for text, force, media_url in answers:
+        for text, force, media_url, *offered in answers:
             try:
                 outbox.prepare_text(
                     session,
@@ -240,6 +241,7 @@ def process_message(message_id: int, session: Session | None = None) -> None:
                     reply=True,
                     force=force,
                     media_url=media_url,
+                    choices=offered[0] if offered else None,
                 )
             except outbox.NotSendable as exc:
                 log.info("answer to message %s not sent: %s", message.id, exc)
@@ -272,9 +274,9 @@ def identity_checked(session: Session, debtor: Debtor, message: Message) -> bool
     )
 
 
-# one answer to send: its text, whether it goes out whatever the debtor's state (a compliance notice), and the
-# document attached to it (a signed /d/ link), if any
-Answer = tuple[str, bool, str | None]
+# one answer to send: its text, whether it goes out whatever the debtor's state (a compliance notice), the
+# document attached to it (a signed /d/ link), if any, and (the bot's answers) the choices it offers
+Answer = tuple[str, bool, str | None] | tuple[str, bool, str | None, list[dict[str, Any]] | None]
 
 
 def decide(
@@ -306,7 +308,11 @@ def decide(
         return [(reply_text("media_received"), False, None)], None  # an agent verifies it; the bot stays out meanwhile
     if message.media and not message.body.strip():
         return [(reply_text("media_received"), False, None)], None
-    payload = rasa_client.turn_payload(message, conversation, debtor)
+    picked = choices.pick(session, message)
+    if picked is not None and picked.stale:
+        log.info("a button of an older question (message %s): asked to answer the latest", picked.question_id)
+        return [(reply_text("stale_choice"), False, None)], None
+    payload = rasa_client.turn_payload(message, conversation, debtor, picked)
     # No transaction is held while Rasa thinks (hundreds of ms): on SQLite a read snapshot kept open
     # across the call could not be upgraded to a write once other workers had committed, and the
     # whole turn would be run again. Then the write lock is taken before anything is written.
@@ -319,7 +325,7 @@ def decide(
         # logs it and goes on without the action's answer). Silence would leave the debtor waiting for ever.
         log.warning("the bot answered nothing to message %s: asking the debtor to write again", message.id)
         return [(reply_text("no_answer"), False, None)], result.get("parse") or None
-    return [(text, False, media) for text, media in answers], result.get("parse") or None
+    return [(text, False, media, offered) for text, media, offered in answers], result.get("parse") or None
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[Answer]:

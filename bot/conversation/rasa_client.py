@@ -28,6 +28,7 @@ from typing import Any
 import jwt
 import requests
 
+from bot.messaging import choices
 from bot.platform import logs, masking, metrics
 from bot.platform.config import Settings, get_settings
 from bot.platform.queue import Retry
@@ -104,12 +105,23 @@ def _session() -> requests.Session:
     return s
 
 
-def turn_payload(message: Message, conversation: Conversation, debtor: Debtor) -> dict[str, Any]:
-    """What the channel is told about one debtor message (the shape ``channels/recobra_input.py`` reads)."""
+def turn_payload(
+    message: Message, conversation: Conversation, debtor: Debtor, picked: choices.Pick | None = None
+) -> dict[str, Any]:
+    """What the channel is told about one debtor message (the shape ``channels/recobra_input.py`` reads).
+
+    ``picked``: the debtor chose one of the bot's own options (a button, or "2" on SMS): the turn's text is that
+    option's intent payload, and ``metadata.choice`` tells the channel it comes from the bot's choices (the channel
+    defuses any other text that looks like a payload)."""
+    metadata: dict[str, Any] = {}
+    if picked is not None and picked.payload:
+        metadata[choices.METADATA_KEY] = picked.metadata()
     return {
         "sender": conversation.phone,
-        "message": masking.mask_cards(message.body),  # a card number never reaches the tracker
+        # a card number never reaches the tracker
+        "message": picked.payload if picked is not None and picked.payload else masking.mask_cards(message.body),
         "metadata": {
+            **metadata,
             "channel": message.channel,
             "debtor_external_id": debtor.external_id,
             "message_id": message.provider_sid or str(message.id),
@@ -154,32 +166,35 @@ def post_turn(payload: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def bot_answers(messages: list[dict[str, Any]]) -> list[tuple[str, str | None]]:
-    """``bot_texts`` with the documents the bot attached: ``(text, attachment URL or None)``. Rasa sends an
-    ``attachment`` as a message of its own after the text it came with (``utter_message(attachment=…)``): it
-    goes with that text (a WhatsApp caption, or the link at the end of an SMS)."""
-    out: list[tuple[str, str | None]] = []
+def bot_answers(messages: list[dict[str, Any]]) -> list[tuple[str, str | None, list[dict[str, Any]] | None]]:
+    """The bot's messages as ``(text, attachment URL or None, choices or None)``. Rasa sends an ``attachment`` as a
+    message of its own after the text it came with (``utter_message(attachment=…)``): it goes with that text (a
+    WhatsApp caption, or the link at the end of an SMS). The buttons stay choices (``bot.messaging.choices``): the
+    outbox sends them as WhatsApp buttons or numbered SMS lines."""
+    out: list[tuple[str, str | None, list[dict[str, Any]] | None]] = []
     for m in messages:
         attachment = m.get("attachment")
-        texts = bot_texts([{k: v for k, v in m.items() if k != "attachment"}])
-        out.extend((text, None) for text in texts)
+        offered = choices.clean(m.get("buttons")) or None
+        texts = bot_texts([{k: v for k, v in m.items() if k not in ("attachment", "buttons")}])
+        if offered and not texts:
+            texts = ["\u2026"]  # choices on their own: WhatsApp needs some body
+        out.extend((text, None, offered if i == len(texts) - 1 else None) for i, text in enumerate(texts))
         if isinstance(attachment, str) and attachment.startswith(("https://", "http://")):
             if out and out[-1][1] is None:
-                out[-1] = (out[-1][0], attachment)
+                out[-1] = (out[-1][0], attachment, out[-1][2])
             else:
-                out.append(("\U0001f4c4", attachment))  # an attachment on its own: WhatsApp needs some body
+                out.append(("\U0001f4c4", attachment, None))  # an attachment on its own: WhatsApp needs some body
     return out
 
 
 def bot_texts(messages: list[dict[str, Any]]) -> list[str]:
-    """Plain texts for WhatsApp/SMS from the bot's messages: buttons become a numbered list."""
+    """Plain texts from the bot's messages; buttons, where a caller keeps them here, become numbered lines."""
     out = []
     for m in messages:
         text = (m.get("text") or "").strip()
-        buttons = m.get("buttons") or []
-        if buttons:
-            options = "\n".join(f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1))
-            text = f"{text}\n{options}" if text else options
+        offered = choices.clean(m.get("buttons"))
+        if offered:
+            text = choices.numbered_text(text, offered)
         if m.get("image"):
             text = f"{text}\n{m['image']}" if text else m["image"]
         if text:

@@ -108,6 +108,7 @@ def erase(
                 media=[],
                 entities=null(),
                 content_variables=null(),
+                choices=null(),  # option titles may name an invoice
                 from_phone=null(),
                 to_phone=null(),
                 redacted_at=at,

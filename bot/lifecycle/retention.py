@@ -171,7 +171,7 @@ def _message_bodies(session: Session, policy: Policy, at: datetime, dry_run: boo
     result = session.execute(
         update(Message)
         .where(old, not_(held))
-        .values(body="", media=[], entities=null(), content_variables=null(), redacted_at=at)
+        .values(body="", media=[], entities=null(), content_variables=null(), choices=null(), redacted_at=at)
         .execution_options(synchronize_session=False)
     )
     report.count = result.rowcount or 0

@@ -42,6 +42,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from bot.messaging import choices as offers
 from bot.messaging import contact_gate, templates
 from bot.messaging import sms as sms_format
 from bot.messaging.rate_limit import Slot, limiter
@@ -225,6 +226,20 @@ def media_url_of(message: Message) -> str | None:
     return str(media[0].get("url")) if media and isinstance(media[0], dict) and media[0].get("url") else None
 
 
+def buttons_of(message: Message) -> list[dict[str, str]] | None:
+    """The WhatsApp buttons a row carries, as the provider sends them: each reply with its id (``ButtonPayload``
+    when tapped: the row and the option, never the intent), a link with its URL; None on SMS (the numbers are in
+    the text), for a template, or where WhatsApp cannot show them (``choices.as_buttons``)."""
+    if message.channel != "whatsapp" or message.content_sid or not message.choices:
+        return None
+    if not offers.as_buttons(message.body, message.choices, media_url_of(message)):
+        return None  # written in the text already (``prepare_text``)
+    answers = offers.replies(message.choices)
+    out = [{"id": offers.button_id(message.id, i), "title": str(o["title"])} for i, o in enumerate(answers)]
+    out += [{"title": str(o["title"]), "url": str(o["url"])} for o in offers.links(message.choices)]
+    return out or None
+
+
 def _sender(channel: str) -> str:
     s = get_settings()
     return s.twilio_whatsapp_from if channel == "whatsapp" else s.twilio_sms_from
@@ -252,8 +267,13 @@ def prepare_text(
     override: bool = False,
     gate: contact_gate.Gate | None = None,
     media_url: str | None = None,
+    choices: list[dict] | None = None,
 ) -> list[Message]:
     """Add the outbound rows for ``body`` (several when an SMS must be split); nothing is sent yet.
+
+    ``choices``: the options the message offers (``bot.messaging.choices``), kept on its last row: WhatsApp buttons
+    when it is sent (up to ten), numbered lines in the text on SMS (and beyond ten). Outside the WhatsApp window
+    the approved template goes instead, without them.
 
     ``media_url``: a document for the debtor (a signed ``/d/`` link to a PDF): attached to the last WhatsApp
     row (Twilio fetches it), or written at the end of the body on SMS (unless the body already gives it), which
@@ -287,6 +307,9 @@ def prepare_text(
             rows.append(template_row)
         session.flush()
         return rows
+    offered = offers.clean(choices) or None
+    if offered and (r.channel == "sms" or not offers.as_buttons(body, offered, media_url)):
+        body = offers.numbered_text(body, offered)
     if r.channel == "sms":
         if media_url and media_url not in body:
             body = f"{body}\n{media_url}"
@@ -300,6 +323,8 @@ def prepare_text(
         ]
         if media_url and rows:
             rows[-1].media = [{"url": media_url, "content_type": PDF}]
+    if offered and rows:
+        rows[-1].choices = offered
     for row in rows:
         _apply_gate(row, gate)
     session.add_all(rows)
@@ -446,6 +471,7 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     try:
         try:
             attachment = media_url_of(message)
+            buttons = buttons_of(message)
             result = provider.send(
                 message.to_phone,
                 message.channel,
@@ -453,6 +479,7 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
                 content_sid=message.content_sid,
                 content_variables=message.content_variables,
                 **({"media_url": attachment} if attachment else {}),
+                **({"choices": buttons} if buttons else {}),
             )
         finally:
             slot.finished()  # it counts for its sender's last second from here, not from its start

@@ -33,6 +33,8 @@ class InboundMessage:
     profile_name: str | None = None
     wa_id: str | None = None
     raw_from: str = ""
+    # a tapped WhatsApp button (quick reply or list row): its id, as the bot gave it (bot/messaging/choices.py)
+    button_payload: str | None = None
 
 
 def _get(form: Mapping[str, str], name: str) -> str:
@@ -77,17 +79,20 @@ def parse_inbound(form: Mapping[str, str]) -> InboundMessage:
         url = _get(form, f"MediaUrl{i}").strip()
         if safe_media_url(url):
             media.append({"url": url, "content_type": _get(form, f"MediaContentType{i}") or "application/octet-stream"})
+    button_payload = (_get(form, "ButtonPayload") or _get(form, "ListId")).strip()[:200] or None
+    body = _get(form, "Body") or _get(form, "ButtonText") or _get(form, "ListTitle")
     return InboundMessage(
         sid=sid,
         from_phone=from_phone,
         channel=channel,
-        body=_get(form, "Body").replace("\x00", ""),  # PostgreSQL text cannot hold NUL; nobody types one
+        body=body.replace("\x00", ""),  # PostgreSQL text cannot hold NUL; nobody types one
         to=to,
         account_sid=_get(form, "AccountSid"),
         media=media,
         profile_name=_get(form, "ProfileName") or None,
         wa_id=_get(form, "WaId") or None,
         raw_from=raw_from,
+        button_payload=button_payload,
     )
 
 

@@ -103,6 +103,7 @@ class SandboxMessaging:
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
         media_url: str | None = None,
+        choices: list[dict[str, str]] | None = None,
     ) -> ProviderResult:
         check_send(channel, body, content_sid)
         if to_e164 in SANDBOX_FAILURES:
@@ -123,6 +124,8 @@ class SandboxMessaging:
             "content_sid": content_sid or "",
             "content_variables": content_variables or "",
             "media_url": media_url or "",  # the phone simulator shows it as an attachment
+            # the WhatsApp buttons Twilio would show ([{"id", "title"}] or [{"title", "url"}]), as JSON
+            "choices": json.dumps(choices, ensure_ascii=False) if choices and channel == "whatsapp" else "",
             "status": "queued",
             "created_at": now.isoformat().replace("+00:00", "Z"),
         }

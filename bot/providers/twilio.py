@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.platform.config import Settings, get_settings
 from bot.platform.phones import is_demo_number
+from bot.providers import twilio_content
 from bot.providers.ports import (
     AMBIGUOUS,
     MAX_MEDIA_BYTES,
@@ -35,6 +36,7 @@ from bot.providers.ports import (
 log = logging.getLogger(__name__)
 
 TWILIO_API = "https://api.twilio.com"
+CONTENT_API = "https://content.twilio.com"  # the Content API (WhatsApp buttons: bot/providers/twilio_content.py)
 STATUS_CALLBACK_PATH = "/webhooks/twilio/status"
 
 
@@ -55,8 +57,9 @@ def _rebased_http_client(base: str, timeout: float):
         """Sends the SDK's requests for ``https://api.twilio.com`` to ``base`` instead."""
 
         def request(self, method, url, *args, **kwargs):
-            if base and url.startswith(TWILIO_API):
-                url = base.rstrip("/") + url[len(TWILIO_API) :]
+            for host in (TWILIO_API, CONTENT_API):
+                if base and url.startswith(host):
+                    url = base.rstrip("/") + url[len(host) :]
             return super().request(method, url, *args, **kwargs)
 
     return RebasedHttpClient(timeout=timeout)
@@ -73,6 +76,7 @@ class TwilioMessaging:
         self.timeout = timeout
         self._client = None
         self._lock = threading.Lock()
+        self.contents = twilio_content.ContentCache()
 
     @property
     def client(self):
@@ -103,11 +107,19 @@ class TwilioMessaging:
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
         media_url: str | None = None,
+        choices: list[dict[str, str]] | None = None,
     ) -> ProviderResult:
         import requests
         from twilio.base.exceptions import TwilioException, TwilioRestException
 
         check_send(channel, body, content_sid)
+        if choices and channel == "whatsapp" and body and not content_sid and not media_url:
+            buttons = self._buttons(body, choices)
+            if buttons is not None:
+                content_sid, content_variables = buttons
+                body = None
+            else:
+                body = written_choices(body, choices)
         if is_demo_number(to_e164):
             # Demo data must never reach a real phone, whatever else went wrong (bot/platform/phones.py).
             raise ProviderError(
@@ -150,6 +162,34 @@ class TwilioMessaging:
             raise ProviderError(str(exc), code="twilio", retryable=False) from exc
         error_code = str(message.error_code) if getattr(message, "error_code", None) else None
         return ProviderResult(sid=message.sid, status=message.status or "queued", error_code=error_code)
+
+    def _buttons(self, body: str, choices: list[dict[str, str]]) -> tuple[str, dict[str, str]] | None:
+        """The session content that shows ``choices`` as WhatsApp buttons, created once per shape: ``(content_sid,
+        variables)``, or None when WhatsApp cannot show them (then they are written in the text). Twilio away or
+        throttling: ``ProviderError`` (retryable), as for a send."""
+        from twilio.base.exceptions import TwilioException, TwilioRestException
+
+        try:
+            content = twilio_content.build(body, choices)
+        except twilio_content.NoContent:
+            return None
+        sid = self.contents.get(content.key)
+        if sid is None:
+            try:
+                sid = twilio_content.create(self.client, content)
+            except TwilioRestException as exc:
+                if exc.status == 429 or (exc.status or 0) >= 500:
+                    raise ProviderError(
+                        f"Twilio content: {exc.msg}", code=str(exc.code or exc.status), retryable=True
+                    ) from exc
+                log.error("Twilio refused the buttons' content (%s): sent as text", exc.code)
+                return None
+            except (TwilioException, OSError) as exc:
+                raise ProviderError(f"Twilio content unreachable: {exc}", code="network", retryable=True) from exc
+            except twilio_content.NoContent:
+                return None
+            self.contents.put(content.key, sid)
+        return sid, content.variables
 
     def fetch_media(self, url: str) -> MediaFile:
         """The file behind an inbound ``MediaUrlN``: Twilio's media URLs answer only with the account's basic auth,
@@ -204,6 +244,14 @@ class TwilioMessaging:
                     )
                 )
         return found
+
+
+def written_choices(body: str, choices: list[dict[str, str]]) -> str:
+    """The choices as lines of the text, when they cannot be buttons: numbered replies, a link's URL."""
+    replies = [c["title"] for c in choices if c.get("id")]
+    lines = [body] + [f"{i}. {title}" for i, title in enumerate(replies, start=1)]
+    lines += [f"{c['title']}: {c['url']}" for c in choices if c.get("url") and c["url"] not in body]
+    return "\n".join(lines)
 
 
 def _never_sent(exc: Exception) -> bool:

@@ -316,6 +316,11 @@ class Message(Base):
     attempts = Column(Integer, nullable=False, default=0)
     content_sid = Column(String(40))  # approved WhatsApp template sent instead of a body
     content_variables = Column(JSON)  # its numbered variables {"1": ..., "2": ...}
+    # Outbound: the choices the message offers ([{"title", "payload"}] or [{"title", "url"}]: bot.messaging.choices),
+    # sent as WhatsApp buttons or numbered SMS lines; the debtor's pick is read against the latest of them.
+    choices = Column(JSON)
+    # Inbound: the tapped WhatsApp button's id (Twilio's ButtonPayload, "c<question row id>.<option>")
+    button_payload = Column(String(200))
     # When the body (and media, entities, template values) was removed by retention or erasure; the row stays
     # for the dashboard's figures and the contact records that point at it.
     redacted_at = Column(UTCDateTime)

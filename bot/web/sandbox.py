@@ -10,6 +10,7 @@ provider plays Twilio's status callbacks) and, on SMS, their encoding and segmen
 
 from __future__ import annotations
 
+import json
 import secrets
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,6 +19,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from sqlalchemy import or_, select
 
 from bot.messaging import sms as sms_format
+from bot.messaging.outbox import buttons_of
 from bot.messaging.twilio_messages import whatsapp_wire_number
 from bot.platform.config import get_settings
 from bot.platform.phones import DEMO_RANGES, PhoneError, is_demo_number, normalise
@@ -64,11 +66,21 @@ def outbox():
                     "sid": m.get("sid"),
                     "content_sid": m.get("content_sid") or None,
                     "media_url": m.get("media_url") or None,  # the attachment Twilio would fetch (a /d/ PDF)
+                    # the WhatsApp buttons shown with it: [{"id", "title"}] (a reply) or [{"title", "url"}] (a link)
+                    "choices": _choices(m.get("choices")),
                 }
                 for m in items
             ]
         }
     )
+
+
+def _choices(raw: str | None) -> list[dict[str, str]]:
+    try:
+        value = json.loads(raw) if raw else []
+    except ValueError:
+        return []
+    return value if isinstance(value, list) else []
 
 
 # --- Phone simulator -----------------------------------------------------------------------------
@@ -113,6 +125,19 @@ def phone_send():
     body = data.get("body", "")
     channel = data.get("channel", "whatsapp")
     with_media = bool(data.get("media"))
+    # a tapped WhatsApp button: Twilio posts its id (ButtonPayload) and title (ButtonText, also the Body)
+    button = data.get("button")
+    if button is not None:
+        if (
+            channel != "whatsapp"
+            or not isinstance(button, dict)
+            or not isinstance(button.get("id"), str)
+            or not isinstance(button.get("title"), str)
+            or not 0 < len(button["id"]) <= 200
+            or not 0 < len(button["title"]) <= 60
+        ):
+            return error_response(400, "bad_request", "button must be {id, title} (strings), on WhatsApp")
+        body = button["title"]
     if channel not in ("whatsapp", "sms"):
         return error_response(400, "bad_request", "channel must be whatsapp or sms")
     if not isinstance(body, str) or len(body) > MAX_BODY or not (body.strip() or with_media):
@@ -145,6 +170,8 @@ def phone_send():
             "ApiVersion": "2010-04-01",
         }
     )
+    if button is not None:
+        params.update({"ButtonPayload": button["id"], "ButtonText": button["title"]})
     if with_media:  # a photo of a payment receipt, as MMS/WhatsApp media
         params.update(
             {
@@ -206,6 +233,8 @@ def phone_messages():
                     "segments": m.segments,
                     "template": bool(m.content_sid),
                     "media": m.media or [],
+                    # the buttons WhatsApp shows under it ([{"id", "title"}] or [{"title", "url"}]), none on SMS
+                    "buttons": buttons_of(m) or [],
                     "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
                 }
                 for m in rows

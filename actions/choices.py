@@ -1,0 +1,55 @@
+"""The choices the bot offers, as Rasa's standard buttons: ``{"title": ..., "payload": "/intent{...}"}``.
+
+An action offers choices with ``ctx.utter(response, buttons=[...])``; the payload is a Rasa intent payload of
+``domain/intents.yml`` (``/affirm``, ``/inform{"installments": "3"}``), never free text. The edge turns the buttons
+into WhatsApp quick replies or a list (``bot.messaging.choices``) or numbered lines on SMS, and a tap (or "2" on
+SMS) comes back as exactly that payload, without the NLU. A proposal («¿le envío el link?») gets ``YES_NO`` on its
+question by itself (``actions.base.Ctx.set``); the pieces here are for the other questions.
+
+WhatsApp limits a quick-reply title to 20 characters and a list item to 24: keep titles short.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+Button = dict[str, Any]
+
+TITLE_MAX = 20  # WhatsApp's limit for a quick-reply button's title
+
+
+def button(title: str, intent: str, **entities: Any) -> Button:
+    """One choice: its title, and the intent payload it answers with (``/inform{"installments": "3"}``)."""
+    payload = "/" + intent
+    if entities:
+        payload += json.dumps({k: str(v) for k, v in entities.items()}, ensure_ascii=False, separators=(",", ":"))
+    return {"title": title[:TITLE_MAX], "payload": payload}
+
+
+YES = button("Sí", "affirm")
+NO = button("No", "deny")
+YES_NO: list[Button] = [YES, NO]
+# where the bot offers a person (after two "no entendí", a plan it cannot offer): "sí" to that offer
+HUMAN = button("Hablar con un asesor", "request_human")
+
+# "¿plan en cuotas o una fecha?" (after a «no» to the link), and a person
+PLAN_OR_DATE: list[Button] = [
+    button("Plan en cuotas", "request_payment_plan"),
+    button("Anotar una fecha", "promise_to_pay"),
+    HUMAN,
+]
+
+
+def link_button(title: str, url: str) -> Button:
+    """A payment link as a call-to-action button (WhatsApp opens the page; on SMS the link stays in the text)."""
+    return {"title": title[:TITLE_MAX], "url": url, "type": "web_url"}
+
+
+def plan_counts(counts: list[int]) -> list[Button]:
+    """The instalment counts offered, one choice each ("3 cuotas"): a bare "3" on SMS means "3 cuotas"."""
+    return [button(f"{n} cuotas", "inform", installments=n) for n in counts]
+
+
+def has_buttons(message: dict[str, Any]) -> bool:
+    return bool(message.get("buttons"))

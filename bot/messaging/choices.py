@@ -1,0 +1,220 @@
+"""The choices a bot message offers, and reading the debtor's pick of one, deterministically, without the NLU.
+
+The bot offers choices as Rasa's standard buttons (``actions/choices.py``): ``{"title": "Sí", "payload":
+"/affirm"}``, or ``{"title": "Pagar", "url": ...}`` for a link. The outbox keeps them on the message's row
+(``Message.choices``) and sends them as the channel allows:
+
+- WhatsApp, inside the 24-hour window: quick-reply buttons (up to 3), a list picker (up to 10), a link as a
+  call-to-action button (the Twilio adapter builds the session content: ``bot.providers.twilio``). Each option's id
+  is ``ButtonPayload`` when tapped: ``c<row id>.<n>`` names the question and the option, never the intent.
+- SMS (and WhatsApp past 10 options): numbered lines, "Responda 1, 2 o 3". Where the titles are numbers themselves
+  ("3 cuotas", "6 cuotas"), they are listed as they are and a bare "6" means "6 cuotas", not the sixth line.
+
+An answer comes back to ``pick``: a tapped button (``ButtonPayload``), or on any channel a bare number ("2",
+"la 2", "opción 2") while the bot's last question with choices is the open one. The pick is **current** when the
+debtor wrote nothing between that question and this answer; then the option's own payload goes to Rasa as the
+turn's text, flagged in the metadata so the channel lets it through (a debtor typing "/affirm" is defused there).
+A button of an older question is **stale**: the debtor is told to answer the latest question instead; nothing
+from an old question is ever carried out.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.store.models import Message
+
+Option = dict[str, Any]  # {"title", "payload"} or {"title", "url"}
+
+QUICK_REPLY_MAX = 3  # WhatsApp allows 3 quick-reply buttons in a session message
+LIST_MAX = 10  # and 10 rows in a list picker
+LIST_TITLE_MAX = 24
+BODY_MAX = 1024  # the text of a message with buttons
+PAYLOAD_MAX = 200
+# what the metadata of a picked choice's turn carries (``channels/recobra_input.py`` reads it)
+METADATA_KEY = "choice"
+
+_BUTTON_ID = re.compile(r"^c(\d{1,12})\.(\d{1,2})$")
+# "2", "la 2", "opción 2", "#2", "el 2.", "2)": a bare option number (two digits at most: "4821", the document
+# digits, is never an option)
+_BARE_NUMBER = re.compile(
+    r"^\s*(?:(?:la|el|opci[oó]n|opc|op|n[uú]mero|nro|#)\.?\s*)*(\d{1,2})\s*[.)!]?\s*$", re.IGNORECASE
+)
+# a title that is a number itself: "3 cuotas", "15 de diciembre", "el 15"
+_TITLE_NUMBER = re.compile(r"^\D{0,4}?(\d{1,2})(?!\d)")
+
+
+def clean(buttons: Any) -> list[Option]:
+    """Rasa's buttons as options to keep: a title and an intent payload ("/…") or an http(s) link; the rest dropped."""
+    out: list[Option] = []
+    for b in buttons if isinstance(buttons, list) else []:
+        if not isinstance(b, dict) or not str(b.get("title") or "").strip():
+            continue
+        title = str(b["title"]).strip()
+        url, payload = b.get("url"), b.get("payload")
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            out.append({"title": title, "url": url})
+        elif isinstance(payload, str) and payload.startswith("/") and len(payload) <= PAYLOAD_MAX:
+            out.append({"title": title, "payload": payload})
+    return out
+
+
+def replies(options: list[Option] | None) -> list[Option]:
+    """The options the debtor answers with (not the links)."""
+    return [o for o in options or [] if o.get("payload")]
+
+
+def links(options: list[Option] | None) -> list[Option]:
+    return [o for o in options or [] if o.get("url")]
+
+
+def as_buttons(body: str, options: list[Option], media_url: str | None = None) -> bool:
+    """WhatsApp can show these as buttons with this text: up to ten replies, or one https link, not both, a text of
+    at most 1,024 characters and no document attached; otherwise they are written in the text."""
+    answers, urls = replies(options), links(options)
+    if media_url or not body.strip() or len(body) > BODY_MAX or (answers and urls):
+        return False
+    if urls:
+        return len(urls) == 1 and str(urls[0]["url"]).startswith("https://")
+    return 0 < len(answers) <= LIST_MAX
+
+
+def title_numbers(options: list[Option]) -> list[int] | None:
+    """Each title's own number when every title is one ("3 cuotas", "6 cuotas"), else None."""
+    numbers = []
+    for o in options:
+        found = _TITLE_NUMBER.match(str(o.get("title") or ""))
+        if found is None:
+            return None
+        numbers.append(int(found.group(1)))
+    return numbers if len(set(numbers)) == len(numbers) else None
+
+
+def numbered_text(body: str, options: list[Option]) -> str:
+    """The body with its choices as text (SMS): numbered and "Responda 1, 2 o 3", or the numeric titles as they
+    are. A link's URL goes at the end unless the body already gives it."""
+    answers = replies(options)
+    lines = [body.rstrip()] if body.strip() else []
+    if answers:
+        if title_numbers(answers) is not None:
+            lines.append("\n".join(f"- {o['title']}" for o in answers))
+        else:
+            lines.append("\n".join(f"{i}. {o['title']}" for i, o in enumerate(answers, start=1)))
+            numbers = [str(i) for i in range(1, len(answers) + 1)]
+            said = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " o " + numbers[-1]
+            lines.append(f"Responda {said}.")
+    for o in links(options):
+        if o["url"] not in body:
+            lines.append(f"{o['title']}: {o['url']}")
+    return "\n".join(lines)
+
+
+def button_id(message_id: int, index: int) -> str:
+    """What WhatsApp gives back as ``ButtonPayload`` for option ``index`` (0-based) of message ``message_id``."""
+    return f"c{message_id}.{index + 1}"
+
+
+def read_button_id(payload: str | None) -> tuple[int, int] | None:
+    found = _BUTTON_ID.match((payload or "").strip())
+    return (int(found.group(1)), int(found.group(2)) - 1) if found else None
+
+
+def option_by_number(text: str, options: list[Option]) -> int | None:
+    """The option a bare number names (0-based), or None: "2" is the second line, or, where the titles are
+    numbers themselves, the title "2 …" (and no line at all when no title has it)."""
+    found = _BARE_NUMBER.match(text or "")
+    answers = replies(options)
+    if found is None or not answers:
+        return None
+    number = int(found.group(1))
+    numbers = title_numbers(answers)
+    if numbers is not None:
+        return numbers.index(number) if number in numbers else None
+    return number - 1 if 1 <= number <= len(answers) else None
+
+
+@dataclass(frozen=True)
+class Pick:
+    """The debtor's pick: ``payload`` (the intent payload for Rasa) when current, else stale (payload None)."""
+
+    question_id: int
+    index: int
+    title: str
+    payload: str | None
+
+    @property
+    def stale(self) -> bool:
+        return self.payload is None
+
+    def metadata(self) -> dict[str, Any]:
+        return {"question": self.question_id, "option": self.index + 1, "title": self.title}
+
+
+def latest_question(session: Session, conversation_id: int, before_id: int) -> Message | None:
+    """The bot's last message with choices before message ``before_id``."""
+    return session.execute(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == "out",
+            Message.choices.is_not(None),
+            Message.id < before_id,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def _answered_since(session: Session, question: Message, message: Message) -> bool:
+    """The debtor wrote something between the question and ``message``: the question is no longer the open one."""
+    return (
+        session.execute(
+            select(Message.id)
+            .where(
+                Message.conversation_id == question.conversation_id,
+                Message.direction == "in",
+                Message.id > question.id,
+                Message.id < message.id,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
+def pick(session: Session, message: Message) -> Pick | None:
+    """What the inbound ``message`` picks: a tapped button (current or stale), a bare number for the open
+    question, or None (then it is read as any text is)."""
+    tapped = read_button_id(message.button_payload)
+    if tapped is not None:
+        question = session.get(Message, tapped[0])
+        if (
+            question is None
+            or question.conversation_id != message.conversation_id
+            or question.direction != "out"
+            or not question.choices
+        ):
+            return None
+        options = replies(question.choices)
+        index = tapped[1]
+        if not 0 <= index < len(options):
+            return None
+        current = latest_question(session, message.conversation_id, message.id)
+        fresh = current is not None and current.id == question.id and not _answered_since(session, question, message)
+        option = options[index]
+        return Pick(question.id, index, str(option["title"]), str(option["payload"]) if fresh else None)
+    if message.media:
+        return None
+    question = latest_question(session, message.conversation_id, message.id)
+    if question is None or _answered_since(session, question, message):
+        return None
+    index_or_none = option_by_number(message.body, question.choices or [])
+    if index_or_none is None:
+        return None
+    option = replies(question.choices)[index_or_none]
+    return Pick(question.id, index_or_none, str(option["title"]), str(option["payload"]))
