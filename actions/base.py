@@ -195,13 +195,13 @@ class Out:
 
     def offer_yes_no(self) -> None:
         """A proposal made this turn and still standing: its question (the turn's last message) carries «Sí» and
-        «No» buttons, unless the turn offers choices of its own. The question may be said before or after the
+        «No» buttons, unless it offers choices of its own. The question may be said before or after the
         slot is set (``promises``: the proposal first, then the read-back), hence here, once the turn is done."""
         if not (self.proposed and self.slots.get(PENDING_CONFIRMATION) and self.messages):
             return
-        if any(kwargs.get("buttons") for _, kwargs in self.messages):
-            return
-        self.messages[-1][1]["buttons"] = [dict(b) for b in choices.YES_NO]
+        question = self.messages[-1][1]
+        if not question.get("buttons"):
+            question["buttons"] = [dict(b) for b in choices.YES_NO]
 
 
 def _plain(value: Any) -> Any:

@@ -41,6 +41,9 @@ PLAN_OR_DATE: list[Button] = [
 ]
 
 
+PAY = "Pagar ahora"
+
+
 def link_button(title: str, url: str) -> Button:
     """A payment link as a call-to-action button (WhatsApp opens the page; on SMS the link stays in the text)."""
     return {"title": title[:TITLE_MAX], "url": url, "type": "web_url"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from actions import choices
 from actions.base import PENDING_CONFIRMATION, Ctx
 from bot.billing import accounts, countries, payment_links
 
@@ -17,12 +18,14 @@ def send_link(ctx: Ctx) -> None:
         return
     for invoice in invoices[:MAX_LINKS]:
         link, kind = payment_links.link_for_invoice(ctx.session, ctx.debtor, invoice)
+        url = payment_links.link_url(link)
         ctx.utter(
             f"utter_payment_link_{kind}",
             amount=ctx.money(link.amount, link.currency),
-            url=payment_links.link_url(link),
+            url=url,
             invoice=invoice.external_id,
             expires=link.expires_at.astimezone(_tz(ctx)).date(),
+            buttons=[choices.link_button(choices.PAY, url)],
         )
     ctx.set(PENDING_CONFIRMATION, None)
 

@@ -122,10 +122,12 @@ def confirm_plan(ctx: Ctx) -> None:
         first_date=first.due_date,
     )
     link, _ = payment_links.create_link(ctx.session, ctx.debtor, invoice, first.amount, instalment=first)
+    url = payment_links.link_url(link)
     ctx.utter(
         "utter_payment_link_instalment",
         amount=ctx.money(link.amount, link.currency),
-        url=payment_links.link_url(link),
+        url=url,
         invoice=invoice.external_id,
         expires=first.due_date,
+        buttons=[choices.link_button(choices.PAY, url)],
     )

@@ -171,20 +171,21 @@ def latest_question(session: Session, conversation_id: int, before_id: int) -> M
 
 
 def _answered_since(session: Session, question: Message, message: Message) -> bool:
-    """The debtor wrote something between the question and ``message``: the question is no longer the open one."""
-    return (
-        session.execute(
-            select(Message.id)
-            .where(
-                Message.conversation_id == question.conversation_id,
-                Message.direction == "in",
-                Message.id > question.id,
-                Message.id < message.id,
-            )
-            .limit(1)
-        ).first()
-        is not None
-    )
+    """The debtor wrote something between the question and ``message``: the question is no longer the open one. A
+    tap on an older question's button in between does not count (it was told to answer this one)."""
+    between = session.execute(
+        select(Message.button_payload).where(
+            Message.conversation_id == question.conversation_id,
+            Message.direction == "in",
+            Message.id > question.id,
+            Message.id < message.id,
+        )
+    ).scalars()
+    for payload in between:
+        tapped = read_button_id(payload)
+        if tapped is None or tapped[0] >= question.id:
+            return True
+    return False
 
 
 def pick(session: Session, message: Message) -> Pick | None:

@@ -156,3 +156,61 @@ def test_phone_send_with_a_receipt_photo(client, session, make_debtor, redis_cli
     assert client.get("/sandbox/phone/sample-receipt.svg").mimetype == "image/svg+xml"
     [shown] = client.get("/sandbox/phone/messages?phone=%2B573001112233").json["messages"]
     assert shown["media"] == m.media
+
+
+def test_phone_shows_the_bots_buttons_and_a_click_posts_them_as_twilio_does(
+    client, session, make_debtor, sandbox, redis_client
+):
+    """Issue #27 §2: the simulator shows WhatsApp's buttons under the bot's question; a click posts ButtonPayload
+    and ButtonText through the signed webhook, and the bot gets the option's payload."""
+    from bot.platform.queue import QueueWorker
+    from bot.platform.redis_client import get_queue
+    from bot.worker import jobs
+
+    rasa = FakeRasa()
+    rasa.reply = lambda p: [
+        {
+            "recipient_id": p["sender"],
+            "text": "¿Le envío el link?",
+            "buttons": [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        }
+    ]
+    set_env(RASA_URL=rasa.url)
+    jobs.load_handlers()
+    worker = QueueWorker(get_queue(), jobs.dispatch, consumer="web-test", lease_ms=2000, block_ms=100)
+    worker.start()
+    try:
+        make_debtor("CO-1", phone="+573001112233")
+        client.post("/sandbox/phone/send", json={"phone": "+573001112233", "channel": "whatsapp", "body": "hola"})
+
+        def question():
+            msgs = client.get("/sandbox/phone/messages?phone=%2B573001112233").json["messages"]
+            return next((x for x in msgs if x["direction"] == "out" and x["status"] != "pending"), None)
+
+        shown = wait_for(question, timeout=15)
+        assert [b["title"] for b in shown["buttons"]] == ["Sí", "No"]
+        assert shown["buttons"][0]["id"] == f"c{shown['id']}.1"
+        r = client.post(
+            "/sandbox/phone/send",
+            json={"phone": "+573001112233", "channel": "whatsapp", "button": shown["buttons"][0]},
+        )
+        assert r.status_code == 200
+        wait_for(lambda: len(rasa.calls) == 2, timeout=15)
+        assert rasa.calls[1]["message"] == "/affirm" and rasa.calls[1]["metadata"]["choice"]["title"] == "Sí"
+        tapped = session.execute(select(Message).where(Message.button_payload.is_not(None))).scalar_one()
+        assert (tapped.body, tapped.button_payload) == ("Sí", shown["buttons"][0]["id"])
+    finally:
+        worker.stop(5)
+        set_env(RASA_URL=None)
+        rasa.close()
+
+
+@pytest.mark.parametrize(
+    "button",
+    [{"id": "c1.1"}, {"id": 5, "title": "Sí"}, {"id": "", "title": "Sí"}, "c1.1"],
+)
+def test_phone_button_clicks_are_validated(client, db, redis_client, button):
+    r = client.post("/sandbox/phone/send", json={"phone": "+573001112233", "channel": "whatsapp", "button": button})
+    assert r.status_code == 400 and r.json["error"]["code"] == "bad_request"
+    sms = {"phone": "+573001112233", "channel": "sms", "button": {"id": "c1.1", "title": "Sí"}}
+    assert client.post("/sandbox/phone/send", json=sms).status_code == 400  # SMS has no buttons

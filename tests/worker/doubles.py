@@ -139,12 +139,16 @@ class FakeTwilio:
         self.created: list[dict[str, Any]] = []
         self.lists = 0
         self.script: list[Any] = []
+        self.contents: list[dict[str, Any]] = []  # what the Content API was asked to create (JSON bodies)
+        self.content_script: list[Any] = []  # statuses for the next content creates, then 201
         self.hang_seconds = hang_seconds
         self.lock = threading.Lock()
         self.http = HttpDouble(self._handle)
         self.url = self.http.url
 
     def _handle(self, method: str, path: str, headers: dict, body: bytes) -> tuple[int, Any]:
+        if path.split("?")[0] == "/v1/Content" and method == "POST":  # content.twilio.com, rebased like the API
+            return self._create_content(json.loads(body or b"{}"))
         if not path.split("?")[0].endswith("/Messages.json"):
             return 404, {"code": 20404, "message": "not found", "status": 404}
         if method == "GET":
@@ -168,6 +172,14 @@ class FakeTwilio:
                 "more_info": f"https://www.twilio.com/docs/errors/{code}",
             }
         return 201, self._create(form)
+
+    def _create_content(self, request: dict[str, Any]) -> tuple[int, Any]:
+        with self.lock:
+            self.contents.append(request)
+            step = self.content_script.pop(0) if self.content_script else 201
+        if step >= 400:
+            return step, {"code": 20001 if step < 500 else 20500, "message": "refused", "status": step}
+        return 201, {"sid": "HX" + secrets.token_hex(16), "friendly_name": request.get("friendly_name")}
 
     def _create(self, form: dict[str, list[str]]) -> dict[str, Any]:
         from datetime import datetime, timezone

@@ -1,0 +1,77 @@
+"""Issue #27 §2, the actions' half: the choices the bot offers go as Rasa buttons with intent payloads, and a tapped
+option (its payload, as Rasa parses it) is carried out like the typed answer."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from actions import choices
+from actions.catalogue import (
+    ActionConfirmPending,
+    ActionOfferPaymentPlan,
+    ActionProcessInform,
+    ActionSendPaymentLink,
+    ActionShowBalance,
+)
+from bot.store.models import PaymentLink, PaymentPlan
+from tests.actions.test_plans_dates_links import PHONE, mx_debtor
+
+YES_NO = [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+
+
+def tapped(payload: str, entity: str, value: str) -> list[dict]:
+    """The entities Rasa's RegexMessageHandler gives a payload: the span is the JSON, not the words."""
+    start = payload.index("{")
+    return [{"entity": entity, "value": value, "start": start, "end": len(payload), "extractor": "RegexMessageHandler"}]
+
+
+async def test_plan_counts_are_buttons_and_a_tapped_count_is_proposed_with_yes_no(convo, make_debtor, session):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("puedo pagar en cuotas?", "request_payment_plan", ActionOfferPaymentPlan) == [
+        "utter_plan_options"
+    ]
+    offered = c.last[0]["buttons"]
+    assert [b["title"] for b in offered] == [f"{n} cuotas" for n in c.slots["plan_offer"]]
+    four = next(b for b in offered if b["title"] == "4 cuotas")
+    assert four["payload"] == '/inform{"installments":"4"}'
+
+    payload = four["payload"]
+    assert await c.say(payload, "inform", ActionProcessInform, entities=tapped(payload, "installments", "4")) == [
+        "utter_confirm_plan"
+    ]
+    assert c.slots["plan_count"] == 4
+    assert c.last[-1]["buttons"] == YES_NO  # the proposal's question
+    assert await c.say("/affirm", "affirm", ActionConfirmPending) == ["utter_plan_saved", "utter_payment_link_instalment"]
+    assert session.execute(select(PaymentPlan)).scalar_one().instalment_count == 4
+    link = session.execute(select(PaymentLink)).scalar_one()
+    [pay] = c.last[-1]["buttons"]
+    assert pay["url"].endswith(f"/p/{link.short_code}") and pay["title"] == choices.PAY
+
+
+async def test_the_offer_of_the_link_after_the_balance_has_yes_and_no(convo, make_debtor):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    names = await c.say("cuánto debo", "check_balance", ActionShowBalance)
+    assert names[-1] == "utter_offer_payment_link" and c.last[-1]["buttons"] == YES_NO
+    assert all("buttons" not in m or not m["buttons"] for m in c.last[:-1])  # only the question
+
+
+async def test_a_link_sent_has_its_pay_button_and_no_yes_no(convo, make_debtor):
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("mándame el link", "request_payment_link", ActionSendPaymentLink) == [
+        "utter_payment_link_balance"
+    ]
+    [pay] = c.last[0]["buttons"]
+    assert set(pay) == {"title", "url", "type"} and "/p/" in pay["url"]
+
+
+def test_the_shared_buttons():
+    assert choices.YES_NO == YES_NO
+    assert choices.HUMAN == {"title": "Hablar con un asesor", "payload": "/request_human"}
+    assert all(len(b["title"]) <= choices.TITLE_MAX for b in choices.PLAN_OR_DATE)
+    assert choices.button("F-2026-014", "inform", invoice="F-2026-014") == {
+        "title": "F-2026-014",
+        "payload": '/inform{"invoice":"F-2026-014"}',
+    }
