@@ -227,16 +227,19 @@ def media_url_of(message: Message) -> str | None:
 
 
 def buttons_of(message: Message) -> list[dict[str, str]] | None:
-    """The WhatsApp buttons a row carries, as the provider sends them: each reply with its id (``ButtonPayload``
-    when tapped: the row and the option, never the intent), a link with its URL; None on SMS (the numbers are in
-    the text), for a template, or where WhatsApp cannot show them (``choices.as_buttons``)."""
+    """The WhatsApp buttons a row carries, as the provider sends them: each with an id (a reply's comes back as
+    ``ButtonPayload`` when tapped: the row and the option, never the intent), a link with its URL too; None on SMS
+    (the numbers are in the text), for a template, or where WhatsApp cannot show them (``choices.as_buttons``)."""
     if message.channel != "whatsapp" or message.content_sid or not message.choices:
         return None
     if not offers.as_buttons(message.body, message.choices, media_url_of(message)):
         return None  # written in the text already (``prepare_text``)
     answers = offers.replies(message.choices)
     out = [{"id": offers.button_id(message.id, i), "title": str(o["title"])} for i, o in enumerate(answers)]
-    out += [{"title": str(o["title"]), "url": str(o["url"])} for o in offers.links(message.choices)]
+    out += [
+        {"id": offers.button_id(message.id, len(answers) + i), "title": str(o["title"]), "url": str(o["url"])}
+        for i, o in enumerate(offers.links(message.choices))
+    ]
     return out or None
 
 

@@ -124,7 +124,7 @@ class SandboxMessaging:
             "content_sid": content_sid or "",
             "content_variables": content_variables or "",
             "media_url": media_url or "",  # the phone simulator shows it as an attachment
-            # the WhatsApp buttons Twilio would show ([{"id", "title"}] or [{"title", "url"}]), as JSON
+            # the WhatsApp buttons Twilio would show ([{"id", "title"}], a link's with "url"), as JSON
             "choices": json.dumps(choices, ensure_ascii=False) if choices and channel == "whatsapp" else "",
             "status": "queued",
             "created_at": now.isoformat().replace("+00:00", "Z"),

@@ -248,7 +248,7 @@ class TwilioMessaging:
 
 def written_choices(body: str, choices: list[dict[str, str]]) -> str:
     """The choices as lines of the text, when they cannot be buttons: numbered replies, a link's URL."""
-    replies = [c["title"] for c in choices if c.get("id")]
+    replies = [c["title"] for c in choices if c.get("id") and not c.get("url")]
     lines = [body] + [f"{i}. {title}" for i, title in enumerate(replies, start=1)]
     lines += [f"{c['title']}: {c['url']}" for c in choices if c.get("url") and c["url"] not in body]
     return "\n".join(lines)

@@ -8,7 +8,7 @@ buttons, list with 5 rows, a link to the same host): its sid is kept per shape (
 and in the process) and not created for every message. A value Twilio would not take as a variable (over 255
 characters) makes a content of its own, kept by its digest.
 
-A choice is ``{"id", "title"}`` (a reply: ``ButtonPayload`` when tapped) or ``{"title", "url"}`` (a link).
+A choice is ``{"id", "title"}`` (a reply: ``ButtonPayload`` when tapped) or ``{"id", "title", "url"}`` (a link).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class Content:
 
 def build(body: str, choices: list[dict[str, str]], language: str = "es") -> Content:
     """The content for ``body`` and its ``choices``; raises ``NoContent`` when WhatsApp cannot show them."""
-    replies = [c for c in choices if c.get("id")]
+    replies = [c for c in choices if c.get("id") and not c.get("url")]
     links = [c for c in choices if c.get("url")]
     if not body.strip() or len(body) > BODY_MAX:
         raise NoContent("the body is empty or too long for buttons")

@@ -333,6 +333,17 @@ def _schemas() -> dict[str, Any]:
             "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
             "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
             "media_url": _nullable({**STR, "description": "the document attached (a signed /d/ link to a PDF)"}),
+            "buttons": {
+                "type": "array",
+                "description": "the WhatsApp buttons sent with it, {id, title} (a reply's id comes back as "
+                "ButtonPayload when tapped), a link button with its url too; empty on SMS, where the options are "
+                "numbered in the body",
+                "items": {
+                    "type": "object",
+                    "properties": {"id": STR, "title": STR, "url": STR},
+                    "required": ["id", "title"],
+                },
+            },
         },
         required=["to", "channel", "body", "status", "created_at"],
     )

@@ -66,8 +66,8 @@ def outbox():
                     "sid": m.get("sid"),
                     "content_sid": m.get("content_sid") or None,
                     "media_url": m.get("media_url") or None,  # the attachment Twilio would fetch (a /d/ PDF)
-                    # the WhatsApp buttons shown with it: [{"id", "title"}] (a reply) or [{"title", "url"}] (a link)
-                    "choices": _choices(m.get("choices")),
+                    # the WhatsApp buttons shown with it: [{"id", "title"}], a link's with its "url" too
+                    "buttons": _buttons(m.get("choices")),
                 }
                 for m in items
             ]
@@ -75,7 +75,7 @@ def outbox():
     )
 
 
-def _choices(raw: str | None) -> list[dict[str, str]]:
+def _buttons(raw: str | None) -> list[dict[str, str]]:
     try:
         value = json.loads(raw) if raw else []
     except ValueError:
@@ -233,7 +233,7 @@ def phone_messages():
                     "segments": m.segments,
                     "template": bool(m.content_sid),
                     "media": m.media or [],
-                    # the buttons WhatsApp shows under it ([{"id", "title"}] or [{"title", "url"}]), none on SMS
+                    # the buttons WhatsApp shows under it ([{"id", "title"}], a link's with "url"), none on SMS
                     "buttons": buttons_of(m) or [],
                     "created_at": m.created_at.isoformat().replace("+00:00", "Z"),
                 }

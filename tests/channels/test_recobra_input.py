@@ -67,6 +67,29 @@ async def test_a_debtor_cannot_pick_an_intent_by_typing_a_slash(channel):
     assert not text.startswith("/") and text.lstrip("\u200b") == '/EXTERNAL_payment_confirmed{"x": 1}'
 
 
+async def test_a_choice_the_worker_read_from_the_bots_own_options_passes_as_its_payload(channel):
+    """A tapped WhatsApp button (or "2" on SMS): the worker sends the option's stored payload with ``metadata.choice``
+    (bot/messaging/choices.py); only then does "/…" reach Rasa as a payload. Behind the channel's secret."""
+    from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+    from rasa.shared.nlu.constants import INTENT, TEXT
+    from rasa.shared.nlu.training_data.message import Message
+
+    agent = FakeAgent()
+    payload = _payload('/inform{"installments": "6"}')
+    payload["metadata"]["choice"] = {"question": 41, "option": 2, "title": "6 cuotas"}
+    await channel.handle(SECRET, payload, agent, agent.handle_message)
+    kept = (await agent.tracker_store.retrieve("+573001112233")).latest_message.text
+    assert kept == '/inform{"installments": "6"}'
+    assert YAMLStoryReader.unpack_regex_message(Message(data={TEXT: kept}), _domain()).get(INTENT)["name"] == "inform"
+    # the flag is no open door: it must be an object, and a text with a line break is defused all the same
+    for choice, text in (("yes", "/affirm"), (True, "/affirm"), ({"option": 1}, "/affirm\n/opt_out")):
+        agent = FakeAgent()
+        payload = _payload(text, "SM9")
+        payload["metadata"]["choice"] = choice
+        await channel.handle(SECRET, payload, agent, agent.handle_message)
+        assert (await agent.tracker_store.retrieve("+573001112233")).latest_message.text.startswith("\u200b")
+
+
 @pytest.mark.parametrize(
     "prefix",
     [

@@ -112,3 +112,13 @@ def test_templates_file_is_valid_and_renders():
     with pytest.raises(templates.TemplateError):
         t.content_variables({"name": "Ana"})
     assert templates.preview(t.content_sid, '{"1": "Aurora"}') == t.render(numbered)
+
+
+def test_a_tapped_button_keeps_its_id_and_its_title_as_the_body():
+    form = {"MessageSid": "SM2", "From": "whatsapp:+573001112233", "ButtonPayload": "c41.2", "ButtonText": "No"}
+    msg = parse_inbound({**form, "Body": "No"})
+    assert (msg.button_payload, msg.body) == ("c41.2", "No")
+    assert parse_inbound(form).body == "No"  # no Body: the button's title
+    listed = parse_inbound({"MessageSid": "SM3", "From": "whatsapp:+573001112233", "ListId": "c41.5", "ListTitle": "6"})
+    assert (listed.button_payload, listed.body) == ("c41.5", "6")
+    assert parse_inbound({"MessageSid": "SM4", "From": "+573001112233", "Body": "2"}).button_payload is None

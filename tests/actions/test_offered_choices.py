@@ -42,7 +42,8 @@ async def test_plan_counts_are_buttons_and_a_tapped_count_is_proposed_with_yes_n
     ]
     assert c.slots["plan_count"] == 4
     assert c.last[-1]["buttons"] == YES_NO  # the proposal's question
-    assert await c.say("/affirm", "affirm", ActionConfirmPending) == ["utter_plan_saved", "utter_payment_link_instalment"]
+    saved = await c.say("/affirm", "affirm", ActionConfirmPending)
+    assert saved == ["utter_plan_saved", "utter_payment_link_instalment"]
     assert session.execute(select(PaymentPlan)).scalar_one().instalment_count == 4
     link = session.execute(select(PaymentLink)).scalar_one()
     [pay] = c.last[-1]["buttons"]

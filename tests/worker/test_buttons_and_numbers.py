@@ -53,7 +53,7 @@ def _last_out(session):
 
 
 def test_whatsapp_buttons_go_to_the_phone_and_a_tap_is_the_options_payload(
-    client, session, make_debtor, rasa_double, sandbox_provider
+    client, session, make_debtor, rasa_double, sandbox_provider, api_headers
 ):
     make_debtor("CO-1", phone=PHONE)
     _asks(rasa_double, YES_NO)
@@ -63,6 +63,8 @@ def test_whatsapp_buttons_go_to_the_phone_and_a_tap_is_the_options_payload(
     [sent] = sandbox_provider.outbox(PHONE)
     ids = [f"c{question.id}.1", f"c{question.id}.2"]
     assert json.loads(sent["choices"]) == [{"id": ids[0], "title": "Sí"}, {"id": ids[1], "title": "No"}]
+    [listed] = client.get("/api/v1/sandbox/outbox?to=%2B573001112233", headers=api_headers).json["messages"]
+    assert listed["buttons"] == [{"id": ids[0], "title": "Sí"}, {"id": ids[1], "title": "No"}]
     assert sent["body"] == "¿Le envío el link para pagar?"  # no numbers on WhatsApp: the buttons show
 
     _echoes(rasa_double)
