@@ -245,6 +245,8 @@ class Ctx:
 
     def utter(self, response: str, **kwargs: Any) -> None:
         kwargs.setdefault("first_name", self.first_name)
+        if "buttons" not in kwargs and response in choices.BY_RESPONSE:
+            kwargs["buttons"] = [dict(b) for b in choices.BY_RESPONSE[response]]
         self.out.utter(response, **kwargs)
 
     def slot(self, name: str) -> Any:

@@ -41,6 +41,17 @@ PLAN_OR_DATE: list[Button] = [
 ]
 
 
+# what the bot can do, where it says so ("¿en qué le puedo ayudar?", a first "no entendí"): a list on WhatsApp
+MENU: list[Button] = [
+    button("Ver mi saldo", "check_balance"),
+    button("Link de pago", "request_payment_link"),
+    button("Anotar una fecha", "promise_to_pay"),
+    button("Plan en cuotas", "request_payment_plan"),
+    HUMAN,
+]
+# responses that always offer the same choices (``actions.base.Ctx.utter`` adds them unless the action gives its own)
+BY_RESPONSE: dict[str, list[Button]] = {"utter_how_can_i_help": MENU, "utter_default": MENU}
+
 PAY = "Pagar ahora"
 
 

@@ -11,9 +11,10 @@ The bot offers choices as Rasa's standard buttons (``actions/choices.py``): ``{"
   ("3 cuotas", "6 cuotas"), they are listed as they are and a bare "6" means "6 cuotas", not the sixth line.
 
 An answer comes back to ``pick``: a tapped button (``ButtonPayload``), or on any channel a bare number ("2",
-"la 2", "opción 2") while the bot's last question with choices is the open one. The pick is **current** when the
-debtor wrote nothing between that question and this answer; then the option's own payload goes to Rasa as the
-turn's text, flagged in the metadata so the channel lets it through (a debtor typing "/affirm" is defused there).
+"la 2", "opción 2") while the bot's last question with choices is the open one. The pick is **current** when that
+question is still open (``is_open``: nothing said after it in the same go, and the debtor wrote nothing else since);
+then the option's own payload goes to Rasa as the turn's text, flagged in the metadata so the channel lets it
+through (a debtor typing "/affirm" is defused there).
 A button of an older question is **stale**: the debtor is told to answer the latest question instead; nothing
 from an old question is ever carried out.
 """
@@ -156,8 +157,8 @@ class Pick:
 
 
 def latest_question(session: Session, conversation_id: int, before_id: int) -> Message | None:
-    """The bot's last message with choices before message ``before_id``."""
-    return session.execute(
+    """The bot's last message with options to answer with, before message ``before_id``."""
+    for row in session.execute(
         select(Message)
         .where(
             Message.conversation_id == conversation_id,
@@ -166,26 +167,36 @@ def latest_question(session: Session, conversation_id: int, before_id: int) -> M
             Message.id < before_id,
         )
         .order_by(Message.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+        .limit(5)
+    ).scalars():
+        if replies(row.choices):
+            return row
+    return None
 
 
-def _answered_since(session: Session, question: Message, message: Message) -> bool:
-    """The debtor wrote something between the question and ``message``: the question is no longer the open one. A
-    tap on an older question's button in between does not count (it was told to answer this one)."""
+def is_open(session: Session, question: Message, message: Message) -> bool:
+    """The question still waits for its answer when ``message`` comes: nothing was said after it in the same go (more
+    of the bot's turn, an agent, a payment notice), and the debtor wrote nothing else in between. A tap on an older
+    question's button in between does not count, nor the bot's answer to it (it was told to answer this one)."""
     between = session.execute(
-        select(Message.button_payload).where(
+        select(Message.id, Message.direction, Message.button_payload)
+        .where(
             Message.conversation_id == question.conversation_id,
-            Message.direction == "in",
             Message.id > question.id,
             Message.id < message.id,
         )
-    ).scalars()
-    for payload in between:
-        tapped = read_button_id(payload)
-        if tapped is None or tapped[0] >= question.id:
-            return True
-    return False
+        .order_by(Message.id)
+    ).all()
+    written = False
+    for _id, direction, payload in between:
+        if direction == "in":
+            tapped = read_button_id(payload)
+            if tapped is None or tapped[0] >= question.id:
+                return False  # the debtor wrote (or answered this question already)
+            written = True
+        elif not written:
+            return False  # the question was followed by something else before the debtor answered
+    return True
 
 
 def pick(session: Session, message: Message) -> Pick | None:
@@ -206,13 +217,13 @@ def pick(session: Session, message: Message) -> Pick | None:
         if not 0 <= index < len(options):
             return None
         current = latest_question(session, message.conversation_id, message.id)
-        fresh = current is not None and current.id == question.id and not _answered_since(session, question, message)
+        fresh = current is not None and current.id == question.id and is_open(session, question, message)
         option = options[index]
         return Pick(question.id, index, str(option["title"]), str(option["payload"]) if fresh else None)
     if message.media:
         return None
     question = latest_question(session, message.conversation_id, message.id)
-    if question is None or _answered_since(session, question, message):
+    if question is None or not is_open(session, question, message):
         return None
     index_or_none = option_by_number(message.body, question.choices or [])
     if index_or_none is None:

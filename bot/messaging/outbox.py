@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -473,16 +473,19 @@ def deliver(session: Session, message: Message, provider: MessagingProvider | No
     fence()
     try:
         try:
-            attachment = media_url_of(message)
-            buttons = buttons_of(message)
+            # only what the row has (a provider that never attaches or shows buttons need not take the words)
+            extra: dict[str, Any] = {}
+            if attachment := media_url_of(message):
+                extra["media_url"] = attachment
+            if buttons := buttons_of(message):
+                extra["choices"] = buttons
             result = provider.send(
                 message.to_phone,
                 message.channel,
                 body=None if message.content_sid else message.body,
                 content_sid=message.content_sid,
                 content_variables=message.content_variables,
-                **({"media_url": attachment} if attachment else {}),
-                **({"choices": buttons} if buttons else {}),
+                **extra,
             )
         finally:
             slot.finished()  # it counts for its sender's last second from here, not from its start

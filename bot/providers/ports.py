@@ -118,6 +118,9 @@ class MessagingProvider(Protocol):
 
     ``send`` returns a ``ProviderResult`` or raises ``ProviderError``. ``media_url`` (WhatsApp only): a public
     address the provider fetches and attaches to the message (Twilio's ``MediaUrl``), e.g. a statement PDF.
+    ``choices`` (WhatsApp, with a body): buttons to show with it, ``{"id", "title"}`` for a reply (WhatsApp gives
+    the id back as ``ButtonPayload`` when tapped) or ``{"id", "title", "url"}`` for a link; a provider that cannot
+    show them writes them in the text.
     A provider may also offer ``find_sent(to_e164, channel, body, content_sid, since) -> list[ProviderResult]``:
     the outbox asks it after an ``AMBIGUOUS`` failure before sending again.
     """
@@ -134,6 +137,7 @@ class MessagingProvider(Protocol):
         content_variables: dict | str | None = None,
         status_callback: str | None = None,
         media_url: str | None = None,
+        choices: list[dict[str, str]] | None = None,
     ) -> ProviderResult: ...
 
     def connect(self, hooks: MessagingHooks) -> None:

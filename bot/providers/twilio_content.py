@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.platform.redis_client import get_redis
+
 log = logging.getLogger(__name__)
 
 QUICK_REPLY_MAX = 3
@@ -125,11 +127,7 @@ class ContentCache:
         self._lock = threading.Lock()
 
     def _r(self) -> Any:
-        if self._redis is not None:
-            return self._redis
-        from bot.platform.redis_client import get_redis
-
-        return get_redis()
+        return self._redis if self._redis is not None else get_redis()
 
     def get(self, key: str) -> str | None:
         with self._lock:

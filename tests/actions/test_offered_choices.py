@@ -76,3 +76,23 @@ def test_the_shared_buttons():
         "title": "F-2026-014",
         "payload": '/inform{"invoice":"F-2026-014"}',
     }
+
+
+async def test_what_the_bot_can_do_is_a_menu_with_a_person(convo, make_debtor):
+    from actions.catalogue import ActionHandleFallback
+
+    mx_debtor(make_debtor)
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("asdfgh", "nlu_fallback", ActionHandleFallback, confidence=0.2) == ["utter_default"]
+    assert [b["payload"] for b in c.last[0]["buttons"]] == [
+        "/check_balance",
+        "/request_payment_link",
+        "/promise_to_pay",
+        "/request_payment_plan",
+        "/request_human",
+    ]
+    # the second "no entendí" offers a person: a yes/no question
+    assert await c.say("qwerty", "nlu_fallback", ActionHandleFallback, confidence=0.2) == [
+        "utter_offer_human_after_fallback"
+    ]
+    assert c.last[-1]["buttons"] == YES_NO

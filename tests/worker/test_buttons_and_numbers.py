@@ -141,6 +141,26 @@ def test_sms_numbers_the_choices_and_a_bare_number_picks_one(
     assert rasa_double.calls[-1]["message"] == "1" and "choice" not in rasa_double.calls[-1]["metadata"]
 
 
+def test_a_question_followed_by_more_of_the_bot_is_no_longer_open(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
+    """A later message (more of the bot's turn, an agent, a payment notice) closes the question: "2" is the bot's to
+    read, and the question's button is stale."""
+    make_debtor("CO-1", phone=PHONE)
+    rasa_double.reply = lambda p: [
+        {"recipient_id": p["sender"], "text": "¿Le envío el link?", "buttons": YES_NO},
+        {"recipient_id": p["sender"], "text": "¿Qué día puede pagar?"},
+    ]
+    _say(client, session, "hola", channel="sms")
+    question = session.execute(select(Message).where(Message.choices.is_not(None))).scalar_one()
+    _echoes(rasa_double)
+    _say(client, session, "2", channel="sms")
+    assert rasa_double.calls[-1]["message"] == "2"
+    calls = len(rasa_double.calls)
+    _say(client, session, "Sí", button=(f"c{question.id}.1", "Sí"))
+    assert len(rasa_double.calls) == calls
+
+
 def test_four_digits_to_the_identity_question_are_never_an_option(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
