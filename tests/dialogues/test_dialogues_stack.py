@@ -38,6 +38,8 @@ SLICE = [
     "co-handoff-1",
     "ar-identity-locked",
     "co-statement-before-digits",
+    "co-link-number-on-sms",
+    "co-plan-numbers-on-sms",
 ]
 
 
