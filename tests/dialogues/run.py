@@ -125,7 +125,7 @@ class Stack:
             },
         )
 
-    def post_inbound(self, phone: str, text: str, channel: str) -> None:
+    def post_inbound(self, phone: str, text: str, channel: str, button: dict[str, str] | None = None) -> None:
         address = f"whatsapp:{phone}" if channel == "whatsapp" else phone
         params = {
             "MessageSid": "SM" + secrets.token_hex(16),
@@ -135,6 +135,8 @@ class Stack:
             "Body": text,
             "NumMedia": "0",
         }
+        if button is not None:  # as Twilio posts a tapped quick reply or list row
+            params.update({"ButtonPayload": button["id"], "ButtonText": button["title"]})
         if channel == "whatsapp":
             params.update({"ProfileName": "Cliente", "WaId": phone.lstrip("+")})
         path = "/webhooks/twilio/messages"
@@ -142,6 +144,14 @@ class Stack:
         r = self.http.post(self.url + path, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
         if r.status_code != 200:
             raise RuntimeError(f"webhook answered HTTP {r.status_code}: {r.text[:300]}")
+
+    def button(self, phone: str, title: str) -> dict[str, str] | None:
+        """The button titled ``title`` under the bot's last message with buttons (the sandbox outbox's)."""
+        sent = self.api("GET", "/api/v1/sandbox/outbox?to=" + quote(phone))["messages"]
+        for message in reversed(sent):
+            if message.get("buttons"):
+                return next((b for b in message["buttons"] if spec.fold(b["title"]) == spec.fold(title)), None)
+        return None
 
     def transcript(self, external_id: str) -> list[dict[str, Any]]:
         return self.api("GET", f"/api/v1/conversations/{quote(external_id)}/messages")["messages"]
@@ -174,7 +184,11 @@ def run_one(stack: Stack, convo: spec.Conversation) -> Result:
         stack.create_account(convo, external_id, phone, today)
         for n, turn in enumerate(convo.turns):
             text = spec.render(turn.say, today)
-            stack.post_inbound(phone, text, convo.channel)
+            button = stack.button(phone, text) if turn.tap else None
+            if turn.tap and button is None:
+                result.problems.append(f"turn {n + 1}: no button {text!r} to tap")
+                break
+            stack.post_inbound(phone, text, convo.channel, button)
             replies = stack.replies_to(external_id, n)
             result.exchanges.append(spec.Exchange(text, replies or []))
             if replies is None:

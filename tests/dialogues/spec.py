@@ -17,6 +17,8 @@ A conversation file (``tests/dialogues/conversations/*.yml``) holds a list under
         - say: "4821"
           mentions: ["187.450"]         # every one of these in the turn's replies (accents and case ignored)
           not_mentions: ["cuotas"]      # none of these
+        - say: "Sí"
+          tap: true                     # WhatsApp: tap the button of the bot's last message with this title
       expect:                           # the end state, read through GET /api/v1/debtors/{external_id}
         verified: true
         promise: {date: "weekday:monday"}
@@ -122,6 +124,7 @@ class Turn:
     say: str
     mentions: tuple[str, ...] = ()
     not_mentions: tuple[str, ...] = ()
+    tap: bool = False  # a tapped WhatsApp button (its title is ``say``), not typed text
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,15 @@ def parse(raw: Mapping[str, Any], source: str = "") -> Conversation:
         t = {"say": t} if isinstance(t, str) else t
         if not isinstance(t, Mapping) or not str(t.get("say", "")).strip():
             raise SpecError(f"{where}: every turn needs a non-empty 'say'")
+        if t.get("tap") and channel != "whatsapp":
+            raise SpecError(f"{where}: only WhatsApp has buttons to tap")
         turns.append(
-            Turn(str(t["say"]), tuple(map(str, t.get("mentions") or ())), tuple(map(str, t.get("not_mentions") or ())))
+            Turn(
+                str(t["say"]),
+                tuple(map(str, t.get("mentions") or ())),
+                tuple(map(str, t.get("not_mentions") or ())),
+                bool(t.get("tap")),
+            )
         )
     expect = dict(raw.get("expect") or {})
     unknown = set(expect) - END_STATE_KEYS

@@ -40,6 +40,8 @@ SLICE = [
     "co-statement-before-digits",
     "co-link-number-on-sms",
     "co-plan-numbers-on-sms",
+    "mx-link-tap-yes",
+    "co-plan-taps",
 ]
 
 

@@ -57,7 +57,15 @@ def test_no_debtor_line_is_a_training_example():
     assert copied == []
 
 
-@pytest.mark.parametrize("bad", [{"country": "BR"}, {"category": "nope"}, {"turns": [{"mentions": ["x"]}]}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"country": "BR"},
+        {"category": "nope"},
+        {"turns": [{"mentions": ["x"]}]},
+        {"channel": "sms", "turns": [{"say": "Sí", "tap": True}]},  # SMS has no buttons
+    ],
+)
 def test_a_malformed_conversation_is_refused(bad):
     raw = {"id": "x", "country": "CO", "category": "balance", "turns": ["hola"]} | bad
     with pytest.raises(spec.SpecError):
