@@ -30,12 +30,13 @@ def button(title: str, intent: str, **entities: Any) -> Button:
 YES = button("Sí", "affirm")
 NO = button("No", "deny")
 YES_NO: list[Button] = [YES, NO]
-# where the bot offers a person (after two "no entendí", a plan it cannot offer): "sí" to that offer
+# a person, where the bot offers one among other choices (a yes/no offer of a person gets «Sí» / «No» instead)
 HUMAN = button("Hablar con un asesor", "request_human")
 
+PLAN = button("Plan en cuotas", "request_payment_plan")
 # "¿plan en cuotas o una fecha?" (after a «no» to the link), and a person
 PLAN_OR_DATE: list[Button] = [
-    button("Plan en cuotas", "request_payment_plan"),
+    PLAN,
     button("Anotar una fecha", "promise_to_pay"),
     HUMAN,
 ]
@@ -46,7 +47,7 @@ MENU: list[Button] = [
     button("Ver mi saldo", "check_balance"),
     button("Link de pago", "request_payment_link"),
     button("Anotar una fecha", "promise_to_pay"),
-    button("Plan en cuotas", "request_payment_plan"),
+    PLAN,
     HUMAN,
 ]
 # responses that always offer the same choices (``actions.base.Ctx.utter`` adds them unless the action gives its own)
@@ -63,7 +64,3 @@ def link_button(title: str, url: str) -> Button:
 def plan_counts(counts: list[int]) -> list[Button]:
     """The instalment counts offered, one choice each ("3 cuotas"): a bare "3" on SMS means "3 cuotas"."""
     return [button(f"{n} cuotas", "inform", installments=n) for n in counts]
-
-
-def has_buttons(message: dict[str, Any]) -> bool:
-    return bool(message.get("buttons"))

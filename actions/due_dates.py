@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from actions import parsing, reading
+from actions import choices, parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import due_dates, promises
 from bot.language.dates import more_time
@@ -17,12 +17,18 @@ def _refuse(ctx: Ctx, reason: str, latest: date | None, invoice=None, new_date: 
     offers_promise = reason in PROMISE_INSTEAD and invoice is not None and new_date is not None
     if offers_promise and _offer_promise(ctx, invoice, new_date):
         ctx.utter(f"utter_due_date_refused_{reason}")
-        ctx.utter("utter_offer_promise_instead", amount=ctx.money(invoice.balance, invoice.currency), date=new_date)
+        ctx.utter(
+            "utter_offer_promise_instead",
+            amount=ctx.money(invoice.balance, invoice.currency),
+            date=new_date,
+            buttons=[*choices.YES_NO, choices.HUMAN],
+        )
         return
     ctx.set(PENDING_CONFIRMATION, "handoff")  # "sí" now means: a person, please
     ctx.set("handoff_reason", "due_date_refused")
     if reason in ("date_too_soon", "not_later", "too_far") and latest is not None:
-        ctx.utter(f"utter_due_date_refused_{reason}", latest_date=latest)  # another date, or a person
+        # another date (typed), or a person (tapped)
+        ctx.utter(f"utter_due_date_refused_{reason}", latest_date=latest, buttons=[choices.HUMAN])
         ctx.set(AWAITING, "due_date")
         return
     ctx.utter(f"utter_due_date_refused_{reason}")

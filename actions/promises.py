@@ -7,7 +7,7 @@ import re
 from datetime import date
 from decimal import Decimal
 
-from actions import parsing, reading
+from actions import choices, parsing, reading
 from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import payment_plans, promises
 from bot.language.text import normalise
@@ -46,7 +46,8 @@ def propose_promise(ctx: Ctx) -> None:
         if err.code == "date_in_past":
             ctx.utter("utter_promise_date_past", max_date=limit)
         elif err.code == "date_too_far":
-            ctx.utter("utter_promise_date_too_far", max_date=limit)
+            # "¿le sirve algún día antes? si no, un plan": the day is typed; the plan is the one choice to tap
+            ctx.utter("utter_promise_date_too_far", max_date=limit, buttons=[choices.PLAN])
             ctx.set(PENDING_CONFIRMATION, "plan_offer")
         elif err.code == "amount_too_high":
             ctx.utter("utter_promise_amount_too_high", balance=ctx.money(invoice.balance, invoice.currency))

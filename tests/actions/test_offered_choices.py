@@ -96,3 +96,32 @@ async def test_what_the_bot_can_do_is_a_menu_with_a_person(convo, make_debtor):
         "utter_offer_human_after_fallback"
     ]
     assert c.last[-1]["buttons"] == YES_NO
+
+
+async def test_a_refused_date_offers_a_person_to_tap_and_leaves_the_date_to_type(convo, make_debtor):
+    from actions.catalogue import ActionRequestDueDateChange
+    from tests.actions.conftest import ent
+
+    mx_debtor(make_debtor, days_overdue=-2)
+    c = convo(PHONE, introduced=True, verified=True)
+    replies = await c.say(
+        "al 2031-01-01", "request_due_date_change", ActionRequestDueDateChange, entities=[ent("date", "2031-01-01")]
+    )
+    assert replies == ["utter_due_date_refused_too_far"]
+    assert c.last[0]["buttons"] == [choices.HUMAN]  # "escríbame otra fecha o ... un asesor": not a yes/no
+
+
+async def test_the_promise_instead_of_a_date_change_is_yes_no_or_a_person(convo, make_debtor):
+    from actions.catalogue import ActionRequestDueDateChange
+    from tests.actions.conftest import ent
+
+    mx_debtor(make_debtor, days_overdue=45)
+    c = convo(PHONE, introduced=True, verified=True)
+    await c.say(
+        "me das chance de pagar en 5 días?",
+        "request_due_date_change",
+        ActionRequestDueDateChange,
+        entities=[ent("date", "en 5 días", "en 5 días", 26)],
+    )
+    assert c.last[-1]["buttons"] == [*YES_NO, choices.HUMAN]
+    assert not c.last[0]["buttons"]  # the refusal itself offers nothing
