@@ -50,7 +50,15 @@ def auth_headers(settings: Settings | None = None, now: float | None = None) -> 
 
 
 def trigger_intent(sender: str, name: str, entities: dict[str, Any]) -> list[str]:
-    """Inject the intent ``name`` into ``sender``'s conversation; returns the bot's texts.
+    """Inject the intent ``name`` into ``sender``'s conversation; returns the bot's texts."""
+    return [text for text, _offered in trigger_intent_answers(sender, name, entities)]
+
+
+def trigger_intent_answers(
+    sender: str, name: str, entities: dict[str, Any]
+) -> list[tuple[str, list[dict[str, Any]] | None]]:
+    """Inject the intent ``name`` into ``sender``'s conversation; returns the bot's texts with the choices each
+    offers (``bot.messaging.choices``: a reminder's «¿le envío el link?» with «Sí» / «No»).
 
     Rasa down or failing (5xx) → ``Retry``; a request Rasa refuses (4xx) is logged and answers nothing,
     since sending it again would be refused again."""
@@ -74,7 +82,7 @@ def trigger_intent(sender: str, name: str, entities: dict[str, Any]) -> list[str
         log.error("rasa refused %s for %s: %s", name, masking.mask_phone(sender), response.text[:200])
         return []
     _observe("trigger_intent", "ok", started)
-    return [m["text"] for m in response.json().get("messages", []) if m.get("text")]
+    return [(text, offered) for text, _attachment, offered in bot_answers(response.json().get("messages") or [])]
 
 
 def _observe(call: str, outcome: str, started: float) -> None:

@@ -33,9 +33,11 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def trigger_reminder(phone: str, stage: str, text: str) -> list[str]:
-    """Inject EXTERNAL_reminder into the debtor's Rasa conversation; returns the bot's texts."""
-    return rasa_client.trigger_intent(phone, "EXTERNAL_reminder", {"reminder_text": text, "campaign_stage": stage})
+def trigger_reminder(phone: str, stage: str, text: str) -> list[tuple[str, list[dict] | None]]:
+    """Inject EXTERNAL_reminder into the debtor's Rasa conversation; returns the bot's texts and their choices."""
+    return rasa_client.trigger_intent_answers(
+        phone, "EXTERNAL_reminder", {"reminder_text": text, "campaign_stage": stage}
+    )
 
 
 def _variant(attempt: ContactAttempt) -> campaigns.Variant | None:
@@ -161,15 +163,15 @@ def campaign_send(job: Job) -> None:
             _count(attempt, "failed", "unknown_stage")
             return
         text = variant.text.format(business=get_settings().business_name)
-        texts = trigger_reminder(debtor.phone, attempt.stage, text) or [text]
+        answers = trigger_reminder(debtor.phone, attempt.stage, text) or [(text, None)]
         if attempt.channel == "whatsapp" and not outbox.in_whatsapp_window(conv, at):
             values: dict[str, object] = {"business": get_settings().business_name}
             rows = [outbox.prepare_template(session, conv, variant.whatsapp_template, values, gate=decided)]
         else:
             rows = []
-            for t in texts:
+            for t, offered in answers:  # on WhatsApp inside the window with its buttons, on SMS numbered
                 rows += outbox.prepare_text(
-                    session, conv, t, author="bot", channel=attempt.channel, now=at, gate=decided
+                    session, conv, t, author="bot", channel=attempt.channel, now=at, gate=decided, choices=offered
                 )
         attempt.status, attempt.sent_at = "sent", at
         attempt.rules_version = decision.rules_version

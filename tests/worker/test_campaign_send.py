@@ -25,6 +25,7 @@ class FakeRasaApi:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict]] = []
+        self.then: list[dict] = []  # what the bot says after the reminder (a question with its buttons)
         self.down = False
         self.http = HttpDouble(self._handle)
 
@@ -36,7 +37,8 @@ class FakeRasaApi:
         payload = json.loads(body)
         sender = path.split("/conversations/")[1].split("/")[0]
         self.calls.append((sender, payload))
-        return 200, {"messages": [{"recipient_id": sender, "text": payload["entities"]["reminder_text"]}]}
+        reminder = {"recipient_id": sender, "text": payload["entities"]["reminder_text"]}
+        return 200, {"messages": [reminder, *self.then]}
 
 
 @pytest.fixture()
@@ -96,6 +98,26 @@ def test_sms_reminder_goes_out_once_with_the_campaign_text(session, make_debtor,
     attempt = session.get(ContactAttempt, attempt_id)
     assert attempt.status == "sent" and attempt.channel == "sms" and attempt.rules_version
     assert session.get(Message, attempt.message_id).author == "bot"
+
+
+def test_a_reminders_question_goes_with_its_choices_numbered_on_sms(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
+    """Issue #27 §2: the bot's question after a reminder (a verified debtor: «¿le envío el link?») keeps its
+    choices: numbered on SMS, and kept on the message so that a bare "1" answers it."""
+    make_debtor("A", whatsapp=False, invoices=invoice(7))
+    rasa_api.then = [
+        {
+            "text": "¿Le envío el link para pagar?",
+            "buttons": [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+        }
+    ]
+    send(plan_one(session))
+    bodies = [m["body"] for m in sandbox_provider.outbox(PHONE)]
+    assert bodies[-1] == "¿Le envio el link para pagar?\n1. Si\n2. No\nResponda 1 o 2."
+    session.expire_all()
+    question = session.execute(select(Message).where(Message.choices.is_not(None))).scalar_one()
+    assert [o["payload"] for o in question.choices] == ["/affirm", "/deny"]
 
 
 def test_whatsapp_outside_the_window_uses_the_approved_template(
