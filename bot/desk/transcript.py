@@ -66,6 +66,9 @@ def message_dict(
             for i, m in media
         ],
         "created_at": display.iso(message.created_at),
+        # the options the bot offered with it (WhatsApp buttons, numbered SMS lines), and whether the debtor tapped one
+        "choices": [str(o.get("title") or "") for o in message.choices or [] if isinstance(o, dict)],
+        "tapped": bool(message.button_payload),
         # held by the contact rules: goes at this moment (UTC ISO) unless the agent cancels or edits it
         "hold_until": display.iso(message.hold_until) if message.status == "held" else None,
     }

@@ -393,3 +393,36 @@ def test_unknown_number_handoff(client, agent, session):
 def test_missing_handoff_is_404(client, agent):
     login(client, "agente")
     assert client.get("/console/handoffs/424242").status_code == 404
+
+
+def test_the_agent_sees_the_options_the_bot_offered_and_a_tapped_button(client, agent, make_handoff, session):
+    """Issue #27 §2: on WhatsApp the options are buttons, not text: the transcript names them, and marks an answer
+    that was a tap."""
+    from bot.store.models import Message
+
+    h = make_handoff()
+    first = session.execute(select(Message).order_by(Message.id)).scalars().first()
+    common = {"conversation_id": first.conversation_id, "debtor_id": first.debtor_id, "channel": "whatsapp"}
+    question = Message(
+        **common,
+        direction="out",
+        author="bot",
+        body="¿Le envío el link?",
+        status="read",
+        choices=[{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+    )
+    session.add(question)
+    session.flush()
+    session.add(
+        Message(
+            **common, direction="in", author="debtor", body="Sí", status="processed", button_payload=f"c{question.id}.1"
+        )
+    )
+    session.commit()
+    login(client, "agente")
+    data = client.get(f"/console/api/handoffs/{h.id}/messages?after=0").get_json()
+    asked, tapped = data["messages"][-2:]
+    assert (asked["choices"], asked["tapped"]) == (["Sí", "No"], False)
+    assert (tapped["choices"], tapped["tapped"]) == ([], True)
+    html = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
+    assert 'Opciones: <span class="tag">Sí</span> <span class="tag">No</span>' in html and ">botón<" in html

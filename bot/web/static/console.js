@@ -144,8 +144,14 @@
       meta.appendChild(t);
       if (m.direction === "out") meta.appendChild(el("span", "status s-" + m.status, (m.status_label || m.status) + (m.error_code ? " (" + m.error_code + ")" : "")));
       if (m.template) meta.appendChild(el("span", "tag", "plantilla"));
+      if (m.tapped) meta.appendChild(el("span", "tag", "botón"));
       li.appendChild(meta);
       if (m.body) li.appendChild(el("div", "body", m.body));
+      if (m.choices && m.choices.length) {
+        var offered = el("div", "choices", "Opciones: ");
+        m.choices.forEach(function (c) { offered.appendChild(el("span", "tag", c)); offered.appendChild(document.createTextNode(" ")); });
+        li.appendChild(offered);
+      }
       if (m.hold_until) li.appendChild(el("div", "held", "Retenido por las reglas de contacto: sale el " + localTime(m.hold_until) + " (recarga para cancelar o corregir)"));
       m.media.forEach(function (media) {
         var a = el("a", "media");
