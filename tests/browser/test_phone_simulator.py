@@ -93,3 +93,36 @@ def test_a_person_chats_on_whatsapp_and_sms(live_edge, tmp_path):
             assert os.path.getsize(tmp_path / "phone.png") > 0
         finally:
             browser.close()
+
+
+def test_a_person_taps_the_bots_buttons(live_edge, tmp_path):
+    """Issue #27 §2: the bot's question shows WhatsApp's buttons; a click is a tap (ButtonPayload, ButtonText)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base, rasa = live_edge
+    yes_no = [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    rasa.reply = lambda p: [
+        {"recipient_id": p["sender"], "text": "¿Le envío el link?", "buttons": yes_no}
+        if not p["message"].startswith("/")
+        else {"recipient_id": p["sender"], "text": f"recibido: {p['message']}"}
+    ]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 820}, locale="es-CO")
+            page.goto(f"{base}/sandbox/phone")
+            page.locator("#debtor").select_option("+573990011201")
+            page.locator("#text").fill("hola")
+            page.locator("#text").press("Enter")
+            question = page.locator(".msg.out").last
+            expect(question).to_contain_text("¿Le envío el link?", timeout=10_000)
+            expect(question.locator("button.choice")).to_have_text(["Sí", "No"], timeout=10_000)
+            question.locator("button.choice", has_text="No").click()
+            expect(page.locator(".msg.in").last).to_contain_text("No", timeout=10_000)
+            expect(page.locator(".msg.out").last).to_contain_text("recibido: /deny", timeout=10_000)
+            assert rasa.calls[-1]["metadata"]["choice"]["title"] == "No"
+            page.screenshot(path=str(tmp_path / "buttons.png"))
+            if os.environ.get("RECOBRA_BUTTONS_SCREENSHOT"):
+                page.screenshot(path=os.environ["RECOBRA_BUTTONS_SCREENSHOT"])
+        finally:
+            browser.close()
