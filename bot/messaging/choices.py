@@ -32,9 +32,7 @@ from bot.store.models import Message
 
 Option = dict[str, Any]  # {"title", "payload"} or {"title", "url"}
 
-QUICK_REPLY_MAX = 3  # WhatsApp allows 3 quick-reply buttons in a session message
-LIST_MAX = 10  # and 10 rows in a list picker
-LIST_TITLE_MAX = 24
+LIST_MAX = 10  # WhatsApp shows up to 10 options as buttons (3 quick replies, else a list picker)
 BODY_MAX = 1024  # the text of a message with buttons
 PAYLOAD_MAX = 200
 # what the metadata of a picked choice's turn carries (``channels/recobra_input.py`` reads it)
