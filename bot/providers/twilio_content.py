@@ -4,9 +4,9 @@ Inside the 24-hour window a WhatsApp message may carry content that no one appro
 a list picker (up to 10 rows) or a call-to-action link button. Each is a Content resource (``HX…``) created with the
 twilio SDK (``client.content.v1.contents``) and sent with ``content_sid`` and ``content_variables``. The text, the
 titles and the ids are variables, so that one content serves every message of the same shape (quick reply with 2
-buttons, list with 5 rows, a link to the same host): its sid is kept per shape (in Redis, shared by every worker,
-and in the process) and not created for every message. A value Twilio would not take as a variable (over 255
-characters) makes a content of its own, kept by its digest.
+buttons, list with 5 rows, a link to the same host; the text in one variable per 255 characters): its sid is kept
+per shape (in Redis, shared by every worker, and in the process) and not created for every message. A value Twilio
+would not take as a variable (a link's path over 255 characters) makes a content of its own, kept by its digest.
 
 A choice is ``{"id", "title"}`` (a reply: ``ButtonPayload`` when tapped) or ``{"id", "title", "url"}`` (a link).
 """
@@ -52,14 +52,27 @@ class Content:
 
 
 def build(body: str, choices: list[dict[str, str]], language: str = "es") -> Content:
-    """The content for ``body`` and its ``choices``; raises ``NoContent`` when WhatsApp cannot show them."""
+    """The content for ``body`` and its ``choices``; raises ``NoContent`` when WhatsApp cannot show them.
+
+    The text goes in as many variables as its length needs (255 characters each, ``{{1}}{{2}}``: a session message
+    needs no approval, which would refuse variables side by side), so that the shape depends on the text's length
+    in steps of 255, not on the text."""
     replies = [c for c in choices if c.get("id") and not c.get("url")]
     links = [c for c in choices if c.get("url")]
     if not body.strip() or len(body) > BODY_MAX:
         raise NoContent("the body is empty or too long for buttons")
     if replies and links:
         raise NoContent("replies and a link together")
-    variables: dict[str, str] = {"1": body}
+    chunks = [body[i : i + VARIABLE_MAX] for i in range(0, len(body), VARIABLE_MAX)]
+    variables = {str(n): chunk for n, chunk in enumerate(chunks, start=1)}
+    text = "".join(_var(str(n)) for n in range(1, len(chunks) + 1))
+    shape = f"{len(chunks)}"
+
+    def add(value: str) -> str:
+        name = str(len(variables) + 1)
+        variables[name] = value
+        return _var(name)
+
     if links:
         if len(links) != 1:
             raise NoContent("one link button at a time")
@@ -67,32 +80,22 @@ def build(body: str, choices: list[dict[str, str]], language: str = "es") -> Con
         if parts.scheme != "https" or not parts.netloc:
             raise NoContent("a link button needs an https URL")
         base = f"{parts.scheme}://{parts.netloc}/"
-        path = links[0]["url"][len(base) :]
-        variables.update({"2": links[0]["title"][:LINK_TITLE], "3": path})
+        title, path = add(links[0]["title"][:LINK_TITLE]), add(links[0]["url"][len(base) :])
         types = {
-            "twilio/call-to-action": {
-                "body": "{{1}}",
-                "actions": [{"type": "URL", "title": "{{2}}", "url": base + "{{3}}"}],
-            }
+            "twilio/call-to-action": {"body": text, "actions": [{"type": "URL", "title": title, "url": base + path}]}
         }
-        return _finish(f"cta:{base}", types, variables, language)
+        return _finish(f"cta:{base}:{shape}", types, variables, language)
     if not replies or len(replies) > LIST_MAX:
         raise NoContent("no replies, or more than a list holds")
     if len(replies) <= QUICK_REPLY_MAX:
-        actions = []
-        for i, c in enumerate(replies):
-            title, ident = str(2 + 2 * i), str(3 + 2 * i)
-            variables.update({title: c["title"][:QUICK_REPLY_TITLE], ident: c["id"]})
-            actions.append({"type": "QUICK_REPLY", "title": _var(title), "id": _var(ident)})
-        types = {"twilio/quick-reply": {"body": "{{1}}", "actions": actions}}
-        return _finish(f"quick-reply:{len(replies)}", types, variables, language)
-    items = []
-    for i, c in enumerate(replies):
-        title, ident = str(2 + 2 * i), str(3 + 2 * i)
-        variables.update({title: c["title"][:LIST_ITEM_TITLE], ident: c["id"]})
-        items.append({"item": _var(title), "id": _var(ident), "description": ""})
-    types = {"twilio/list-picker": {"body": "{{1}}", "button": LIST_BUTTON, "items": items}}
-    return _finish(f"list-picker:{len(replies)}", types, variables, language)
+        actions = [
+            {"type": "QUICK_REPLY", "title": add(c["title"][:QUICK_REPLY_TITLE]), "id": add(c["id"])} for c in replies
+        ]
+        types = {"twilio/quick-reply": {"body": text, "actions": actions}}
+        return _finish(f"quick-reply:{len(replies)}:{shape}", types, variables, language)
+    items = [{"item": add(c["title"][:LIST_ITEM_TITLE]), "id": add(c["id"])} for c in replies]
+    types = {"twilio/list-picker": {"body": text, "button": LIST_BUTTON, "items": items}}
+    return _finish(f"list-picker:{len(replies)}:{shape}", types, variables, language)
 
 
 def _var(name: str) -> str:
@@ -102,7 +105,7 @@ def _var(name: str) -> str:
 def _finish(key: str, types: dict[str, Any], variables: dict[str, str], language: str) -> Content:
     if all(len(v) <= VARIABLE_MAX for v in variables.values()):
         return Content(f"{key}:{language}", types, variables)
-    # a value too long for a variable: the values written into a content of its own, kept by their digest
+    # a value too long for a variable (a link's path): the values written into a content of its own, by digest
     fixed = _fill(types, variables)
     digest = hashlib.sha256(json.dumps(fixed, sort_keys=True).encode()).hexdigest()[:24]
     return Content(f"{key}:{language}:{digest}", fixed, {})

@@ -332,3 +332,28 @@ def test_more_than_ten_options_are_written_in_the_text(session, make_debtor, twi
     row = _send(session, conv, "¿Cuál factura?", many)
     assert twilio.contents == [] and "11. Factura 10" in twilio.requests[0]["Body"][0]
     assert row.choices == many  # "11" still picks the eleventh
+
+
+def test_a_long_text_takes_more_variables_not_a_content_of_its_own():
+    """Twilio takes at most 255 characters in a variable: a longer text is cut into several, so that every plan
+    offer (a few lines) still shares one content."""
+    from bot.providers import twilio_content
+
+    choices = [{"id": "c7.1", "title": "Sí"}, {"id": "c7.2", "title": "No"}]
+    short = twilio_content.build("¿Le envío el link?", choices)
+    assert short.key == "quick-reply:2:1:es" and short.variables["1"] == "¿Le envío el link?"
+    long_text = "Su saldo es de $185.000. " * 12 + "¿Le envío el link?"  # over 255
+    long = twilio_content.build(long_text, choices)
+    assert long.types["twilio/quick-reply"]["body"] == "{{1}}{{2}}"
+    assert long.variables["1"] + long.variables["2"] == long_text and len(long.variables["1"]) == 255
+    assert long.types["twilio/quick-reply"]["actions"][1] == {"type": "QUICK_REPLY", "title": "{{5}}", "id": "{{6}}"}
+    assert long.variables["6"] == "c7.2"
+    other = twilio_content.build("Otro texto, tan largo como haga falta. " * 8, choices)
+    assert other.key == long.key == "quick-reply:2:2:es"  # the same shape: the same content
+    path = "p/" + "x" * 300  # a link's path too long for a variable: written in, a content of its own
+    cta = twilio_content.build("Pague aquí", [{"id": "c9.1", "title": "Pagar", "url": "https://pagos.example/" + path}])
+    assert cta.variables == {} and cta.types["twilio/call-to-action"]["actions"][0]["url"].endswith(path)
+    with pytest.raises(twilio_content.NoContent):
+        twilio_content.build("Pague aquí", [{"id": "c9.1", "title": "Pagar", "url": "http://localhost:8000/p/x"}])
+    with pytest.raises(twilio_content.NoContent):
+        twilio_content.build("x" * 1025, choices)
