@@ -333,6 +333,7 @@ def _schemas() -> dict[str, Any]:
             "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
             "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
             "media_url": _nullable({**STR, "description": "the document attached (a signed /d/ link to a PDF)"}),
+            "media": {"type": "array", "items": STR, "description": "the attachments' URLs (media_url as a list)"},
         },
         required=["to", "channel", "body", "status", "created_at"],
     )
