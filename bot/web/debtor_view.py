@@ -74,6 +74,7 @@ def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> 
                 "amount": money.to_str(inv.amount),
                 "balance": money.to_str(inv.balance),
                 "currency": inv.currency,
+                "description": inv.description,
                 "original_due_date": _day(inv.original_due_date),
                 "due_date": _day(inv.due_date),
                 "status": inv.status,
