@@ -56,7 +56,7 @@ _LIST_NUMBER = re.compile(r"^(?:(?:la|el|opcion|numero|nro|no|#|la opcion|el num
 # an invoice's number given after a noun: "la factura 014", "recibo #2031"
 _NUMBER_AFTER_NOUN = re.compile(rf"\b{_NOUN}\s*(?:n[o°]\.?|numero|nro\.?|#)?\s*(?P<num>\d{{3,}})\b")
 _STOPWORDS = frozenset(
-    "para pago pagos pagar factura facturas cuenta cuota cuotas credito prestamo deuda saldo mensualidad servicio "
+    "para pago pagos pagar factura facturas cuenta cuota cuotas deuda saldo mensualidad "
     "compra plan total valor monto recibo boleta pedido orden cargo".split()
 )
 
