@@ -423,7 +423,8 @@ class Ctx:
             {
                 "intent": request,
                 "text": self.turn.text,
-                "entities": self.turn.entities,
+                # a reason given with the request is recorded already: not again when it is carried out
+                "entities": [e for e in self.turn.entities if e.get("entity") != "reason"],
                 "confidence": self.turn.confidence,
                 "offered": [inv.external_id for inv in invoices],
             },

@@ -207,7 +207,15 @@ def _schemas() -> dict[str, Any]:
         {
             "url": {**STR, "format": "uri", "description": "our short link (PUBLIC_BASE_URL/p/<code>): fits an SMS"},
             "checkout_url": {**STR, "format": "uri", "description": "the provider's checkout page"},
-            "invoice_external_id": _nullable(STR),
+            "invoice_external_id": {
+                **_nullable(STR),
+                "description": "the invoice a one-invoice link pays (null for a link that pays several)",
+            },
+            "invoice_external_ids": {
+                "type": "array",
+                "items": STR,
+                "description": "every invoice the link pays, in the order a payment settles them (oldest due first)",
+            },
             "amount": MONEY,
             "currency": CURRENCY,
             "status": {"type": "string", "enum": ["active", "paid", "expired"]},

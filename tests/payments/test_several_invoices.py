@@ -127,3 +127,27 @@ def test_a_rejected_payment_gets_a_fresh_link_for_the_same_invoices(
     new = fresh(session, PaymentLink, outcome.new_link_id)
     assert new.id != link.id and new.amount == Decimal("500000.00")
     assert [i.invoice_id for i in payment_links.items_of(session, new)] == [i.id for i in invoices]
+
+
+def test_the_sandbox_checkout_pays_every_invoice_through_the_webhook_and_the_worker(
+    client, session, make_debtor, verify_debtor, redis_client
+):
+    from bot.store.models import SandboxPayment
+    from bot.web import debtor_view
+    from bot.worker.payments import handle_notification
+    from tests.payments.helpers import job, queued
+
+    debtor, invoices, link = three_invoice_link(session, make_debtor, verify_debtor)
+    page = client.get(f"/sandbox/checkout/{link.reference}").get_data(as_text=True)
+    assert "Facturas F-2026-009, F-2026-014, F-2026-020" in page and "500.000" in page
+    view = debtor_view.serialize(session, debtor)["payment_links"]
+    assert [(v["invoice_external_id"], v["invoice_external_ids"]) for v in view] == [
+        (None, ["F-2026-009", "F-2026-014", "F-2026-020"])
+    ]
+    resp = client.post(f"/sandbox/checkout/{link.reference}", data={"outcome": "approved", "amount": "500000.00"})
+    assert resp.status_code == 200
+    assert session.execute(select(SandboxPayment)).scalar_one().status == "approved"
+    (payload,) = queued(redis_client, "mp_notification")
+    handle_notification(job("mp_notification", payload, key=payload["key"]))
+    assert [fresh(session, Invoice, inv.id).status for inv in invoices] == ["paid", "paid", "paid"]
+    assert session.execute(select(Settlement)).scalar_one() is not None
