@@ -167,3 +167,13 @@ async def test_an_answer_that_names_no_invoice_asks_again_for_the_number(convo, 
     c = verified(convo)
     await c.say("me puede correr la fecha?", "request_due_date_change", ActionRequestDueDateChange)
     assert await c.say("cual?", "inform", ActionProcessInform) == ["utter_invoice_unclear"]
+
+
+async def test_the_balance_names_each_invoice_with_its_concept(convo, make_debtor):
+    from actions.catalogue import ActionShowBalance
+
+    three_invoices(make_debtor)
+    c = verified(convo)
+    assert (await c.say("cuánto debo", "check_balance", ActionShowBalance))[0] == "utter_balance_many"
+    assert "Factura F-2026-014 · Celular Samsung A15: $120.000" in c.texts()[0]
+    assert "Factura F-2026-020: $80.000" in c.texts()[0]
