@@ -386,7 +386,12 @@ class Ctx:
         awaiting = self.slot(AWAITING)
         if awaiting == "invoice":
             return False
-        return awaiting in ("promise_date", "due_date", "plan_count") or bool(self.slot(PENDING_CONFIRMATION))
+        return awaiting in ("promise_date", "due_date", "plan_count") or self.slot(PENDING_CONFIRMATION) in (
+            "promise",
+            "due_date",
+            "payment_plan",
+            "plan_offer",
+        )
 
     def answering(self) -> bool:
         """The message answers "¿cuál factura?" (so a bare "2" or "noviembre" is the choice)."""
@@ -395,26 +400,17 @@ class Ctx:
     def ask_which_invoice(self, request: str, invoices: list, everything: bool = False) -> None:
         """Ask which invoice the request is about, each one a button (a numbered option where buttons cannot go);
         the answer carries the request out on it (``actions.dialogue.answers_which_invoice``)."""
+        # the buttons are the list (a numbered one where buttons cannot go: ``rasa_client.bot_texts``)
         buttons = [
             {
-                "title": invoice_title(inv),
+                "title": f"{invoice_title(inv)} ({self.money(inv.balance, inv.currency)})",
                 "payload": "/inform" + json.dumps({"invoice": inv.external_id}, ensure_ascii=False),
             }
             for inv in invoices
         ]
         if everything:
             buttons.append({"title": self.render("utter_all_invoices_option"), "payload": '/inform{"invoice": "all"}'})
-        lines = "\n".join(
-            self.render(
-                "utter_invoice_option_line",
-                number=n,
-                invoice=invoice_title(inv),
-                balance=self.money(inv.balance, inv.currency),
-                due_date=inv.due_date,
-            )
-            for n, inv in enumerate(invoices, start=1)
-        )
-        self.utter("utter_ask_which_invoice", lines=lines, buttons=buttons)
+        self.utter("utter_ask_which_invoice", buttons=buttons)
         self.set(AWAITING, "invoice")
         self.set(CHOSEN_INVOICES, None)
         self.set(PENDING_CONFIRMATION, None)
@@ -427,6 +423,7 @@ class Ctx:
                 "entities": [e for e in self.turn.entities if e.get("entity") != "reason"],
                 "confidence": self.turn.confidence,
                 "offered": [inv.external_id for inv in invoices],
+                "all": everything,  # the last option is "Todas"
             },
         )
 

@@ -617,6 +617,10 @@ def chosen_in_answer(ctx: Ctx) -> list:
     invoices = [inv for inv in open_now if inv.external_id in offered] or open_now
     if ctx.turn.entity("invoice") == "all":
         return invoices
+    saved = ctx.slot(INVOICE_REQUEST) or {}
+    number = re.fullmatch(r"\s*(?:la |el |opci[oó]n )?(\d)\s*\.?\s*", ctx.turn.text or "")
+    if saved.get("all") and number and int(number[1]) == len(invoices) + 1:
+        return invoices  # the number of the "Todas" option
     return ctx.named_invoices(invoices)
 
 

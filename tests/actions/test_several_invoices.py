@@ -76,8 +76,17 @@ async def test_a_partial_promise_asks_which_invoice_and_a_list_number_answers(co
         '/inform{"invoice": "F-2026-020"}',
         '/inform{"invoice": "all"}',
     ]
-    assert asked["buttons"][1]["title"] == "F-2026-014 · Celular Samsung A15"
-    assert "2. F-2026-014 · Celular Samsung A15: $120.000" in c.texts()[0]
+    assert [b["title"] for b in asked["buttons"]] == [
+        "F-2026-009 · Préstamo personal ($300.000)",
+        "F-2026-014 · Celular Samsung A15 ($120.000)",
+        "F-2026-020 ($80.000)",
+        "Todas",
+    ]
+    # where buttons cannot go (SMS), they are the numbered list the debtor answers with a number
+    from bot.conversation.rasa_client import bot_texts
+
+    (sms,) = bot_texts([{"text": c.texts()[0], "buttons": asked["buttons"]}])
+    assert sms.endswith("2. F-2026-014 · Celular Samsung A15 ($120.000)\n3. F-2026-020 ($80.000)\n4. Todas")
     assert c.slots["awaiting"] == "invoice"
     # a bare "2" (SMS, or WhatsApp before the buttons land) picks the second of the list
     assert await c.say("2", "inform", ActionProcessInform) == ["utter_invoice_in_question", "utter_confirm_promise"]
@@ -177,3 +186,16 @@ async def test_the_balance_names_each_invoice_with_its_concept(convo, make_debto
     assert (await c.say("cuánto debo", "check_balance", ActionShowBalance))[0] == "utter_balance_many"
     assert "Factura F-2026-014 · Celular Samsung A15: $120.000" in c.texts()[0]
     assert "Factura F-2026-020: $80.000" in c.texts()[0]
+
+
+async def test_the_number_of_the_all_option_picks_every_invoice(convo, make_debtor, session):
+    three_invoices(make_debtor)
+    c = verified(convo)
+    text = "le abono 350 mil el viernes"
+    await c.say(
+        text,
+        "promise_to_pay",
+        ActionProposePromise,
+        entities=[ent("amount", "350 mil", "350 mil", 9), ent("date", "el viernes", "el viernes", 17)],
+    )
+    assert await c.say("4", "inform", ActionProcessInform) == ["utter_promise_covers_invoices", "utter_confirm_promise"]
