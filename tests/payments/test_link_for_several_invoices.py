@@ -151,3 +151,24 @@ def test_the_sandbox_checkout_pays_every_invoice_through_the_webhook_and_the_wor
     handle_notification(job("mp_notification", payload, key=payload["key"]))
     assert [fresh(session, Invoice, inv.id).status for inv in invoices] == ["paid", "paid", "paid"]
     assert session.execute(select(Settlement)).scalar_one() is not None
+
+
+def test_the_receipt_names_what_went_to_each_invoice(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client
+):
+    import io
+
+    import pypdf
+
+    from bot.billing import statements
+    from bot.store.models import Payment
+
+    debtor, invoices, link = three_invoice_link(session, make_debtor, verify_debtor)
+    mercadopago_mode.add_payment("9501", link.reference, "350000.00")
+    process_payment("9501")
+    session.expire_all()
+    data = statements.render_receipt(session, session.execute(select(Payment)).scalar_one())
+    text = " ".join(" ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(data)).pages).split())
+    assert "Factura F-2026-009: $300.000 COP (pagada)" in text
+    assert "Factura F-2026-014: $50.000 COP (queda $70.000 COP)" in text
+    assert "F-2026-020" not in text  # nothing of this payment went to it
