@@ -389,6 +389,10 @@ def process_inform(ctx: Ctx) -> None:
         answer = AWAITED.get(awaiting or "")
         ctx.require_verified(answer.intent if answer is not None and answer.remembered else "check_balance")
         return
+    if ctx.turn.entity("invoice"):  # a button of an older "¿cuál factura?" that no request waits for any more
+        ctx.utter("utter_invoice_choice_stale")
+        ctx.keep_open()
+        return
     for answer in ANSWERS:
         if awaiting == answer.awaiting or any(ctx.turn.entity(name) for name in answer.tagged):
             BY_INTENT[answer.intent](ctx)
@@ -609,8 +613,11 @@ def puts_off_the_answer(ctx: Ctx) -> bool:
 
 def chosen_in_answer(ctx: Ctx) -> list:
     """The invoices the debtor picked in answer to "¿cuál factura?": a button ("/inform{"invoice": …}", "all"), the
-    list number, the id, the month, the concept, "la primera", "todas" (``bot.language.invoice_refs``)."""
-    if ctx.slot(AWAITING) != "invoice" or ctx.debtor is None or not ctx.verified:
+    list number, the id, the month, the concept, "la primera", "todas" (``bot.language.invoice_refs``). A button
+    pressed later, after another message, still answers it while the request waits: its payload is unambiguous."""
+    if ctx.debtor is None or not ctx.verified:
+        return []
+    if ctx.slot(AWAITING) != "invoice" and not (ctx.turn.entity("invoice") and ctx.slot(INVOICE_REQUEST)):
         return []
     open_now = accounts.open_invoices(ctx.session, ctx.debtor)
     offered = (ctx.slot(INVOICE_REQUEST) or {}).get("offered") or []

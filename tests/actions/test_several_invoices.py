@@ -199,3 +199,20 @@ async def test_the_number_of_the_all_option_picks_every_invoice(convo, make_debt
         entities=[ent("amount", "350 mil", "350 mil", 9), ent("date", "el viernes", "el viernes", 17)],
     )
     assert await c.say("4", "inform", ActionProcessInform) == ["utter_promise_covers_invoices", "utter_confirm_promise"]
+
+
+async def test_a_button_pressed_after_another_message_still_answers_the_waiting_request(convo, make_debtor):
+    from actions.catalogue import ActionShowBalance
+
+    three_invoices(make_debtor)
+    c = verified(convo)
+    await c.say("me puede correr la fecha?", "request_due_date_change", ActionRequestDueDateChange)
+    await c.say("cuánto debo en total?", "check_balance", ActionShowBalance)
+    # a bare "2" now is no answer (the question was two messages ago); the button's payload is
+    assert await c.say(
+        '/inform{"invoice": "F-2026-014"}', "inform", ActionProcessInform, entities=[ent("invoice", "F-2026-014")]
+    ) == ["utter_ask_new_due_date"]
+    assert await c.say(
+        '/inform{"invoice": "F-2026-014"}', "inform", ActionProcessInform, entities=[ent("invoice", "F-2026-014")]
+    ) == ["utter_invoice_choice_stale"]  # carried out already: the same button again is not read as a date
+    assert c.slots["awaiting"] == "due_date"  # the day is still asked for
