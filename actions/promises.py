@@ -56,7 +56,7 @@ def propose_promise(ctx: Ctx) -> None:
     if when is None and not date_text and ctx.slot("promise_date"):
         when = date.fromisoformat(ctx.slot("promise_date"))
     amount = reading.promised_amount(ctx, invoice.balance, invoice.currency)
-    if amount is None and ctx.slot("promise_amount") and ctx.slot(PENDING_CONFIRMATION) == "promise":
+    if amount is None and ctx.slot("promise_amount") and _amount_still_said(ctx):
         amount = Decimal(ctx.slot("promise_amount"))
     if amount is None:
         amount = _instalment_due(ctx, invoice)
@@ -92,6 +92,11 @@ def propose_promise(ctx: Ctx) -> None:
     ctx.utter("utter_confirm_promise", amount=ctx.money(terms.amount, terms.currency), date=terms.promised_date)
 
 
+def _amount_still_said(ctx: Ctx) -> bool:
+    """The amount said before still stands: the promise read back is being corrected, or its day was asked for."""
+    return ctx.slot(PENDING_CONFIRMATION) == "promise" or ctx.slot(AWAITING) == "promise_date"
+
+
 def _promise_date(ctx: Ctx, today: date) -> tuple[date | None, str | None]:
     date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
     when = reading.entity_date(ctx, "date", today)
@@ -124,7 +129,7 @@ def _propose_for_several(ctx: Ctx, invoices: list) -> None:
     total = sum((inv.balance for inv in invoices), Decimal("0.00"))
     when, date_text = _promise_date(ctx, today)
     amount = reading.promised_amount(ctx, total, currency)
-    if amount is None and ctx.slot("promise_amount") and ctx.slot(PENDING_CONFIRMATION) == "promise":
+    if amount is None and ctx.slot("promise_amount") and _amount_still_said(ctx):
         amount = Decimal(ctx.slot("promise_amount"))
     amount = total if amount is None else amount
     if amount > total:

@@ -216,3 +216,19 @@ async def test_a_button_pressed_after_another_message_still_answers_the_waiting_
         '/inform{"invoice": "F-2026-014"}', "inform", ActionProcessInform, entities=[ent("invoice", "F-2026-014")]
     ) == ["utter_invoice_choice_stale"]  # carried out already: the same button again is not read as a date
     assert c.slots["awaiting"] == "due_date"  # the day is still asked for
+
+
+async def test_the_amount_said_before_the_day_is_kept_when_the_day_comes(convo, make_debtor, session):
+    three_invoices(make_debtor)
+    c = verified(convo)
+    text = "le pago 50 mil de la del celular"
+    assert await c.say(
+        text, "promise_to_pay", ActionProposePromise, entities=[ent("amount", "50 mil", "50 mil", 8)]
+    ) == ["utter_ask_promise_date"]
+    replies = await c.say(
+        "el viernes", "inform", ActionProcessInform, entities=[ent("date", "el viernes", "el viernes", 0)]
+    )
+    assert replies == ["utter_invoice_in_question", "utter_confirm_promise"]
+    assert "$50.000" in c.texts()[1]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert promised(session) == [("F-2026-014", Decimal("50000.00"))]
