@@ -70,9 +70,10 @@ def render_statement(session: Session, debtor: Debtor, now: datetime | None = No
         pdf.paragraph(doc, "¡No tiene facturas pendientes! Su cuenta está al día.")
     for v in views:
         state = f"vencida hace {v.days_overdue} días" if v.days_overdue > 0 else "por vencer"
+        concept = f" ({v.description})" if v.description else ""
         pdf.paragraph(
             doc,
-            f"Factura {v.external_id}  -  valor original {_money(v.amount, v.currency, debtor)}  -  "
+            f"Factura {v.external_id}{concept}  -  valor original {_money(v.amount, v.currency, debtor)}  -  "
             f"saldo {_money(v.balance, v.currency, debtor)}  -  vence el {v.due_date:%d/%m/%Y} ({state})",
         )
     if views:
