@@ -118,7 +118,7 @@ def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> 
                 "url": link_url(link),
                 "checkout_url": link.url,
                 "invoice_external_id": ext(link.invoice_id),
-                "invoice_external_ids": [ext(item.invoice_id) for item in items_of(session, link)]
+                "invoices": [ext(item.invoice_id) for item in items_of(session, link)]
                 or ([ext(link.invoice_id)] if link.invoice_id else []),
                 "amount": money.to_str(link.amount),
                 "currency": link.currency,

@@ -211,7 +211,7 @@ def _schemas() -> dict[str, Any]:
                 **_nullable(STR),
                 "description": "the invoice a one-invoice link pays (null for a link that pays several)",
             },
-            "invoice_external_ids": {
+            "invoices": {
                 "type": "array",
                 "items": STR,
                 "description": "every invoice the link pays, in the order a payment settles them (oldest due first)",

@@ -141,9 +141,12 @@ def test_the_sandbox_checkout_pays_every_invoice_through_the_webhook_and_the_wor
     page = client.get(f"/sandbox/checkout/{link.reference}").get_data(as_text=True)
     assert "Facturas F-2026-009, F-2026-014, F-2026-020" in page and "500.000" in page
     view = debtor_view.serialize(session, debtor)["payment_links"]
-    assert [(v["invoice_external_id"], v["invoice_external_ids"]) for v in view] == [
+    assert [(v["invoice_external_id"], v["invoices"]) for v in view] == [
         (None, ["F-2026-009", "F-2026-014", "F-2026-020"])
     ]
+    one, _ = payment_links.create_link(session, debtor, invoices[1])  # a one-invoice link lists its invoice too
+    session.commit()
+    assert debtor_view.serialize(session, debtor)["payment_links"][-1]["invoices"] == ["F-2026-014"]
     resp = client.post(f"/sandbox/checkout/{link.reference}", data={"outcome": "approved", "amount": "500000.00"})
     assert resp.status_code == 200
     assert session.execute(select(SandboxPayment)).scalar_one().status == "approved"
