@@ -122,12 +122,12 @@ def turn_payload(
     option's intent payload, and ``metadata.choice`` tells the channel it comes from the bot's choices (the channel
     defuses any other text that looks like a payload)."""
     metadata: dict[str, Any] = {}
-    if picked is not None and picked.payload:
+    if picked is not None and picked.acts:
         metadata[choices.METADATA_KEY] = picked.metadata()
     return {
         "sender": conversation.phone,
         # a card number never reaches the tracker
-        "message": picked.payload if picked is not None and picked.payload else masking.mask_cards(message.body),
+        "message": picked.payload if picked is not None and picked.acts else masking.mask_cards(message.body),
         "metadata": {
             **metadata,
             "channel": message.channel,

@@ -15,8 +15,10 @@ An answer comes back to ``pick``: a tapped button (``ButtonPayload``), or on any
 question is still open (``is_open``: nothing said after it in the same go, and the debtor wrote nothing else since);
 then the option's own payload goes to Rasa as the turn's text, flagged in the metadata so the channel lets it
 through (a debtor typing "/affirm" is defused there).
-A button of an older question is **stale**: the debtor is told to answer the latest question instead; nothing
-from an old question is ever carried out.
+A button of an older question is **stale**. Its «Sí» or «No» answered that question, not the one open now: the
+debtor is told to answer the latest question, and nothing is carried out. An option that says what it is by itself
+(a request such as "Ver mi saldo", a value such as "6 cuotas" or an invoice) is still carried out, read in the
+conversation as it stands now (``metadata.choice.stale``), as if the debtor had typed it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ _BUTTON_ID = re.compile(r"^c(\d{1,12})\.(\d{1,2})$")
 _BARE_NUMBER = re.compile(
     r"^\s*(?:(?:la|el|opci[oó]n|opc|op|n[uú]mero|nro|#)\.?\s*)*(\d{1,2})\s*[.)!]?\s*$", re.IGNORECASE
 )
+# a text that already tells the debtor to answer with the number
+_ASKS_FOR_A_NUMBER = re.compile(r"\bn[uú]mero\b", re.IGNORECASE)
 # a title that is a number itself: "3 cuotas", "15 de diciembre", "el 15"
 _TITLE_NUMBER = re.compile(r"^\D{0,4}?(\d{1,2})(?!\d)")
 
@@ -104,9 +108,10 @@ def numbered_text(body: str, options: list[Option]) -> str:
             lines.append("\n".join(f"- {o['title']}" for o in answers))
         else:
             lines.append("\n".join(f"{i}. {o['title']}" for i, o in enumerate(answers, start=1)))
-            numbers = [str(i) for i in range(1, len(answers) + 1)]
-            said = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " o " + numbers[-1]
-            lines.append(f"Responda {said}.")
+            if not _ASKS_FOR_A_NUMBER.search(body):  # "Responda con el número:" says it already
+                numbers = [str(i) for i in range(1, len(answers) + 1)]
+                said = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " o " + numbers[-1]
+                lines.append(f"Responda {said}.")
     for o in links(options):
         if o["url"] not in body:
             lines.append(f"{o['title']}: {o['url']}")
@@ -137,21 +142,31 @@ def option_by_number(text: str, options: list[Option]) -> int | None:
     return number - 1 if 1 <= number <= len(answers) else None
 
 
+# the answers whose meaning is the question's own (a «Sí» to which proposal?): from an older question, never acted on
+ANSWERS_TO_THE_QUESTION = frozenset({"/affirm", "/deny"})
+
+
 @dataclass(frozen=True)
 class Pick:
-    """The debtor's pick: ``payload`` (the intent payload for Rasa) when current, else stale (payload None)."""
+    """The debtor's pick of an option of the bot's message ``question_id``; ``current`` when that question was still
+    the open one."""
 
     question_id: int
     index: int
     title: str
-    payload: str | None
+    payload: str
+    current: bool = True
 
     @property
-    def stale(self) -> bool:
-        return self.payload is None
+    def acts(self) -> bool:
+        """The option is carried out: a pick of the open question; or, from an older one, an option that says what it
+        is by itself (a request, "Ver mi saldo"; a value, "6 cuotas", an invoice; the bot then reads it in the
+        conversation as it stands now). A «Sí» or «No» of an older question is not: it answered that question."""
+        return self.current or self.payload.split("{")[0] not in ANSWERS_TO_THE_QUESTION
 
     def metadata(self) -> dict[str, Any]:
-        return {"question": self.question_id, "option": self.index + 1, "title": self.title}
+        out = {"question": self.question_id, "option": self.index + 1, "title": self.title}
+        return out if self.current else {**out, "stale": True}
 
 
 def latest_question(session: Session, conversation_id: int, before_id: int) -> Message | None:
@@ -217,7 +232,7 @@ def pick(session: Session, message: Message) -> Pick | None:
         current = latest_question(session, message.conversation_id, message.id)
         fresh = current is not None and current.id == question.id and is_open(session, question, message)
         option = options[index]
-        return Pick(question.id, index, str(option["title"]), str(option["payload"]) if fresh else None)
+        return Pick(question.id, index, str(option["title"]), str(option["payload"]), fresh)
     if message.media:
         return None
     question = latest_question(session, message.conversation_id, message.id)

@@ -32,6 +32,7 @@ BODY_MAX = 1024  # a quick reply's or list's body
 VARIABLE_MAX = 255  # Twilio's limit for one variable's value
 QUICK_REPLY_TITLE = 20
 LIST_ITEM_TITLE = 24
+LIST_DESCRIPTION = 72
 LINK_TITLE = 20
 LIST_BUTTON = "Ver opciones"
 CACHE_KEY = "recobra:twilio:content"
@@ -87,15 +88,22 @@ def build(body: str, choices: list[dict[str, str]], language: str = "es") -> Con
         return _finish(f"cta:{base}:{shape}", types, variables, language)
     if not replies or len(replies) > LIST_MAX:
         raise NoContent("no replies, or more than a list holds")
-    if len(replies) <= QUICK_REPLY_MAX:
+    if len(replies) <= QUICK_REPLY_MAX and all(len(c["title"]) <= QUICK_REPLY_TITLE for c in replies):
         actions = [
             {"type": "QUICK_REPLY", "title": add(c["title"][:QUICK_REPLY_TITLE]), "id": add(c["id"])} for c in replies
         ]
         types = {"twilio/quick-reply": {"body": text, "actions": actions}}
         return _finish(f"quick-reply:{len(replies)}:{shape}", types, variables, language)
-    items = [{"item": add(c["title"][:LIST_ITEM_TITLE]), "id": add(c["id"])} for c in replies]
+    # a list: a title too long for a row ("Celular Samsung A15 ($185.000)") is shown whole as the row's description
+    described = any(len(c["title"]) > LIST_ITEM_TITLE for c in replies)
+    items = []
+    for c in replies:
+        item = {"item": add(c["title"][:LIST_ITEM_TITLE]), "id": add(c["id"])}
+        if described:
+            item["description"] = add(c["title"][:LIST_DESCRIPTION])
+        items.append(item)
     types = {"twilio/list-picker": {"body": text, "button": LIST_BUTTON, "items": items}}
-    return _finish(f"list-picker:{len(replies)}:{shape}", types, variables, language)
+    return _finish(f"list-picker:{len(replies)}{':described' if described else ''}:{shape}", types, variables, language)
 
 
 def _var(name: str) -> str:

@@ -97,6 +97,25 @@ def test_a_button_of_an_older_question_is_answered_and_not_carried_out(
     assert rasa_double.calls[-1]["message"] == '/inform{"installments":"6"}'
 
 
+def test_an_older_option_that_says_what_it_is_is_still_carried_out(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
+    """ "6 cuotas", "Ver mi saldo", an invoice: pressed after other messages, the option still names what the debtor
+    wants, so the bot reads it now (flagged stale: its own question is no longer open). Only a «Sí» / «No» needs
+    its question."""
+    make_debtor("CO-1", phone=PHONE)
+    _asks(rasa_double, COUNTS, "¿En cuántas cuotas?")
+    _say(client, session, "quiero cuotas")
+    plans = _last_out(session)
+    _asks(rasa_double, YES_NO)
+    _say(client, session, "cuánto debo")
+    _echoes(rasa_double)
+    _say(client, session, "6 cuotas", button=(f"c{plans.id}.2", "6 cuotas"))
+    call = rasa_double.calls[-1]
+    assert call["message"] == '/inform{"installments":"6"}'
+    assert call["metadata"]["choice"] == {"question": plans.id, "option": 2, "title": "6 cuotas", "stale": True}
+
+
 def test_a_button_answered_by_typing_first_is_stale(client, session, make_debtor, rasa_double, sandbox_provider):
     """The debtor typed something else after the question: a later tap on its button acts on nothing."""
     make_debtor("CO-1", phone=PHONE)
@@ -357,3 +376,17 @@ def test_a_long_text_takes_more_variables_not_a_content_of_its_own():
         twilio_content.build("Pague aquí", [{"id": "c9.1", "title": "Pagar", "url": "http://localhost:8000/p/x"}])
     with pytest.raises(twilio_content.NoContent):
         twilio_content.build("x" * 1025, choices)
+
+
+def test_titles_too_long_for_a_button_go_as_a_list_with_their_whole_title():
+    from bot.providers import twilio_content
+
+    invoices = [
+        {"id": "c5.1", "title": "Celular Samsung A15 ($185.000)"},
+        {"id": "c5.2", "title": "F-2026-014 ($60.000)"},
+    ]
+    content = twilio_content.build("¿Cuál factura?", invoices)
+    [first, second] = content.types["twilio/list-picker"]["items"]
+    assert content.variables[first["item"][2:-2]] == "Celular Samsung A15 ($18"  # a row holds 24 characters
+    assert content.variables[first["description"][2:-2]] == "Celular Samsung A15 ($185.000)"
+    assert content.variables[second["id"][2:-2]] == "c5.2" and content.key == "list-picker:2:described:1:es"
