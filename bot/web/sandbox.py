@@ -66,7 +66,7 @@ def outbox():
                     "sid": m.get("sid"),
                     "content_sid": m.get("content_sid") or None,
                     "media_url": m.get("media_url") or None,  # the attachment Twilio would fetch (a /d/ PDF)
-                    "media": [m["media_url"]] if m.get("media_url") else [],  # CONTRACT.md: a list of URLs
+                    "media": [m["media_url"]] if m.get("media_url") else [],  # docs/api.md: a list of URLs
                     # the WhatsApp buttons shown with it: [{"id", "title"}], a link's with its "url" too
                     "buttons": _buttons(m.get("choices")),
                 }
