@@ -176,3 +176,48 @@ def test_csv_export_of_the_filtered_list(client, manager, history):
     lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert len(lines) == 3 and "MX-1" in lines[1] + lines[2]
     assert client.get("/manager/export/users.csv").status_code == 404
+
+
+def test_transcript_names_the_options_offered_and_a_tapped_answer(client, manager, history, session):
+    """Issue #27 §2: on WhatsApp the options are buttons, not text: the manager reads them in the transcript."""
+    from bot.store.models import Message
+
+    conv = history["convs"]["MX-1"]
+    last = (
+        session.execute(select(Message).where(Message.conversation_id == conv.id).order_by(Message.id.desc()))
+        .scalars()
+        .first()
+    )
+    common = {
+        "conversation_id": conv.id,
+        "debtor_id": last.debtor_id,
+        "channel": "whatsapp",
+        "created_at": last.created_at,
+    }
+    question = Message(
+        **common,
+        direction="out",
+        author="bot",
+        body="¿Le envío el link?",
+        status="read",
+        choices=[{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+    )
+    session.add(question)
+    session.flush()
+    session.add(
+        Message(
+            **common,
+            direction="in",
+            author="debtor",
+            body="No",
+            status="processed",
+            button_payload=f"c{question.id}.2",
+            intent="deny",
+            confidence=1.0,
+        )
+    )
+    session.commit()
+    login(client, "gerente")
+    html = client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True)
+    assert 'Opciones: <span class="tag">Sí</span> <span class="tag">No</span>' in html
+    assert '<span class="tag">botón</span>' in html
