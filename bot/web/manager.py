@@ -444,7 +444,14 @@ def flags_export():
 
 
 # --- Settlement offers -------------------------------------------------------------------------------
-OFFER_STATUS_LABELS = {"offered": "ofrecida", "accepted": "aceptada", "paid": "pagada", "expired": "vencida"}
+OFFER_STATUS_LABELS = {
+    "offered": "ofrecida",
+    "accepted": "aceptada",
+    "paid": "pagada",
+    "expired": "vencida",
+    "declined": "rechazada",
+    "refunded": "reembolsada (descuento revertido)",
+}
 OFFER_KIND_LABELS = {"discount": "descuento por pago total", "first_instalment": "primera cuota mayor"}
 
 

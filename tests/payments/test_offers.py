@@ -146,3 +146,39 @@ def test_an_offer_expires_after_its_last_day_where_the_debtor_lives_but_its_link
     session.expire_all()
     assert session.get(Invoice, inv.id).status == "paid"
     assert session.get(SettlementOffer, offer.id).status == "paid"
+
+
+def _paid_discount(mercadopago_mode, session, make_debtor, verify_debtor, payment_id):
+    debtor = make_debtor("A")
+    verify_debtor(debtor)
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "job_loss", LATE, config())
+    link = offers.accept(session, offer, LATE)
+    session.commit()
+    mercadopago_mode.add_payment(payment_id, link.reference, "148000.00")
+    assert process_payment(payment_id).action == "applied"
+    return inv.id, offer.id, link
+
+
+@pytest.mark.parametrize(
+    ("extra", "owed"),
+    [
+        # refunded in full: the discounted total and the discount are both owed again
+        ({"status": "refunded", "status_detail": "refunded", "transaction_amount_refunded": 148000}, "185000.00"),
+        # partly refunded: the refunded part and the whole discount (the total was not paid after all)
+        ({"status_detail": "partially_refunded", "transaction_amount_refunded": 48000}, "85000.00"),
+    ],
+)
+def test_a_refund_of_a_discount_payment_brings_the_discount_back(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client, extra, owed
+):
+    inv_id, offer_id, link = _paid_discount(mercadopago_mode, session, make_debtor, verify_debtor, "3101")
+    mercadopago_mode.add_payment("3101", link.reference, "148000.00", **extra)
+    process_payment("3101")
+    process_payment("3101")  # the same notification again: the discount comes back once
+    session.expire_all()
+    inv = session.get(Invoice, inv_id)
+    assert (inv.balance, inv.status, inv.reminders_paused) == (Decimal(owed), "open", False)
+    assert session.get(SettlementOffer, offer_id).status == "refunded"
+    reverted = session.scalars(select(AuditLog).where(AuditLog.action == "offer_refunded")).one()
+    assert reverted.details["discount_reverted"] == "37000.00"
