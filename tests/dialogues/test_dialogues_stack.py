@@ -38,6 +38,7 @@ SLICE = [
     "co-handoff-1",
     "ar-identity-locked",
     "co-statement-before-digits",
+    "co-offer-discount-yes",
 ]
 
 
