@@ -61,6 +61,30 @@ def test_the_offer_follows_days_overdue_and_the_stated_reason():
     assert offers.choose(c, "CO", 66, big, "forgot").name == "cuota_mayor"  # no discount for forgetting
     assert offers.choose(c, "MX", 66, big, "job_loss").name == "cuota_mayor"  # the discount is Colombia's
     assert offers.choose(c, "CO", 20, big, "job_loss") is None  # too early for any offer
+    # the chat may ask for one kind only (a debtor who forgot is offered no plan)
+    assert offers.choose(c, "CO", 66, big, "job_loss", kinds=("first_instalment",)).name == "cuota_mayor"
+    assert offers.choose(c, "CO", 66, big, "forgot", kinds=("discount",)) is None
+
+
+def test_the_chat_proposes_an_invoice_one_offer_until_it_is_answered(session, make_debtor):
+    debtor = make_debtor("A")
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config())
+    assert offer.kind == "discount"
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()).id == offer.id  # same figures
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, ("first_instalment",), config()) is None
+    assert offers.proposed(session, debtor, LATE).id == offer.id
+    offers.accept(session, offer, LATE)
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()) is None  # it has its link
+    assert offers.proposed(session, debtor, LATE) is None
+
+    other = make_debtor("B", phone="+573001112299")
+    inv_b = accounts.primary_invoice(session, other)
+    declined = offers.to_propose(session, other, inv_b, "forgot", LATE, config=config())
+    offers.decline(session, declined)
+    assert declined.status == "declined"
+    later = date(2027, 2, 20)  # a month on, the same invoice still gets no other offer
+    assert offers.to_propose(session, other, inv_b, "job_loss", later, config=config()) is None
 
 
 def test_a_discount_link_carries_the_offered_amount_and_paying_it_settles(

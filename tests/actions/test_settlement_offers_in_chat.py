@@ -15,7 +15,9 @@ from actions.catalogue import (
     ActionDeclinePending,
     ActionOfferPaymentPlan,
     ActionProcessInform,
+    ActionProposePromise,
     ActionRecordReason,
+    ActionShowBalance,
 )
 from bot.billing import payment_links
 from bot.language import local_today
@@ -216,3 +218,26 @@ async def test_a_mexican_debtor_is_offered_the_discount_in_pesos_mexicanos(convo
     assert "$655.10" in c.texts()[1] and "$2,620.40" in c.texts()[1]
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_offer_discount_link"]
     assert session.execute(select(PaymentLink)).scalar_one().amount == Decimal("2620.40")
+
+
+async def test_an_answer_put_off_keeps_the_offer_open_for_the_next_reply(convo, make_debtor, session):
+    co_debtor(make_debtor, 70)
+    c = convo(PHONE, introduced=True, verified=True)
+    await lost_job(c)
+    assert await c.say("lo hablo con mi esposa y le confirmo", "promise_to_pay", ActionProposePromise) == [
+        "utter_take_your_time"
+    ]
+    assert await c.say("listo, sí", "affirm", ActionConfirmPending) == ["utter_offer_discount_link"]
+    assert session.execute(select(PaymentLink)).scalar_one().amount == Decimal("148000.00")
+
+
+async def test_a_yes_after_something_else_is_no_yes_to_the_offer(convo, make_debtor, session):
+    """The offer is answered by the next message only: after a balance question, «sí» answers what the bot asked
+    then (the link for the balance), not the discount."""
+    co_debtor(make_debtor, 70)
+    c = convo(PHONE, introduced=True, verified=True)
+    await lost_job(c)
+    await c.say("cuánto debo?", "check_balance", ActionShowBalance)
+    assert "utter_offer_discount_link" not in await c.say("sí", "affirm", ActionConfirmPending)
+    assert [link.amount for link in session.execute(select(PaymentLink)).scalars()] in ([], [Decimal("185000.00")])
+    assert session.execute(select(SettlementOffer)).scalar_one().status == "offered"
