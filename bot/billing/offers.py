@@ -348,6 +348,19 @@ def decline(session: Session, offer: SettlementOffer) -> None:
     audit.record(session, actor="bot", action="offer_declined", target_type="settlement_offer", target_id=offer.id)
 
 
+def discount_reverted(session: Session, link_id: int | None) -> tuple[SettlementOffer, Decimal] | None:
+    """The refunded discount offer paid through this link, and the discount that came back onto the invoice (for
+    the agent's hand-off note); None when the link's payment was no such offer's."""
+    if link_id is None:
+        return None
+    offer = session.execute(
+        select(SettlementOffer).where(SettlementOffer.link_id == link_id, SettlementOffer.status == "refunded")
+    ).scalar_one_or_none()
+    if offer is None or offer.kind != "discount":
+        return None
+    return offer, (offer.balance - offer.amount).quantize(CENT)
+
+
 def after_refund(session: Session, link_id: int | None, now: datetime) -> SettlementOffer | None:
     """Money paid through a discount offer's link was given back (all or part of it): the offer's condition, the
     discounted total paid, no longer holds, so the discount written off comes back onto the invoice (reopened)

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.billing import accounts, offers
-from bot.store.models import AuditLog, Instalment, Invoice, PaymentLink, PaymentPlan, SettlementOffer
+from bot.store.models import AuditLog, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan, SettlementOffer
 from bot.worker.payments import process_payment
 
 DUE = date(2026, 11, 10)  # make_debtor's invoice: COP 185.000
@@ -206,3 +206,5 @@ def test_a_refund_of_a_discount_payment_brings_the_discount_back(
     assert session.get(SettlementOffer, offer_id).status == "refunded"
     reverted = session.scalars(select(AuditLog).where(AuditLog.action == "offer_refunded")).one()
     assert reverted.details["discount_reverted"] == "37000.00"
+    handoff = session.scalars(select(Handoff)).one()  # the agent reads that the discount is owed again
+    assert handoff.reason == "payment_reversed" and "el descuento de 37000.00 volvió al saldo" in handoff.summary
