@@ -9,6 +9,8 @@ offer; this module imports only the base.
 
 from __future__ import annotations
 
+import zoneinfo
+
 from actions.base import PENDING_CONFIRMATION, Ctx, first_open_invoice
 from bot.billing import offers, payment_links
 from bot.store.models import Instalment
@@ -77,12 +79,14 @@ def accept(ctx: Ctx) -> bool:
     invoice = first_open_invoice(ctx)
     invoice_id = invoice.external_id if invoice is not None else ""
     if offer.kind == "discount":
+        # the day to pay by: the offer's last day, or the link's if it ends sooner (a link lives some days only)
+        link_ends = link.expires_at.astimezone(zoneinfo.ZoneInfo(ctx.debtor.timezone or "UTC")).date()
         ctx.utter(
             "utter_offer_discount_link",
             amount=ctx.money(link.amount, link.currency),
             url=payment_links.link_url(link),
             invoice=invoice_id,
-            until=offer.valid_until,
+            until=min(offer.valid_until, link_ends),
         )
         return True
     first = ctx.session.get(Instalment, link.instalment_id) if link.instalment_id else None

@@ -19,6 +19,7 @@ from actions.catalogue import (
     ActionRecordReason,
     ActionShowBalance,
 )
+from actions.parsing import spanish_date
 from bot.billing import payment_links
 from bot.language import local_today
 from bot.store.models import Instalment, PaymentLink, PaymentPlan, SettlementOffer
@@ -85,6 +86,8 @@ async def test_a_discount_after_a_reason_then_yes_sends_a_link_for_the_offered_a
     assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_offer_discount_link"]
     link = session.execute(select(PaymentLink)).scalar_one()
     assert link.amount == Decimal("148000.00") and payment_links.link_url(link) in c.texts()[0]
+    # pay by: the offer holds 5 days, the link 3 (config/payments.yml): the sooner is the day the debtor reads
+    assert c.last[0]["until"] == spanish_date(local_today(tz="America/Bogota") + timedelta(days=3))
     offer = session.execute(select(SettlementOffer)).scalar_one()
     assert (offer.status, offer.link_id, offer.name) == ("accepted", link.id, "pronto_pago")
     # the same reason again: the accepted offer is not proposed a second time
