@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actions.base import PENDING_CONFIRMATION, Ctx
-from bot.billing import accounts, countries, payment_links
+from bot.billing import accounts, countries, offers, payment_links
 
 MAX_LINKS = 3
 
@@ -16,6 +16,8 @@ def send_link(ctx: Ctx) -> None:
         ctx.utter("utter_no_debt")
         return
     for invoice in invoices[:MAX_LINKS]:
+        if _offer_link(ctx, invoice):
+            continue
         link, kind = payment_links.link_for_invoice(ctx.session, ctx.debtor, invoice)
         ctx.utter(
             f"utter_payment_link_{kind}",
@@ -25,6 +27,26 @@ def send_link(ctx: Ctx) -> None:
             expires=link.expires_at.astimezone(_tz(ctx)).date(),
         )
     ctx.set(PENDING_CONFIRMATION, None)
+
+
+def _offer_link(ctx: Ctx, invoice) -> bool:
+    """A discount the debtor took, still open: the link asked for again is the offer's, for the offered amount
+    (a fresh one if the first expired), not one for the whole balance."""
+    offer = offers.open_offer(ctx.session, invoice.id, ctx.today)
+    if offer is None or offer.status != "accepted" or offer.kind != "discount":
+        return False
+    try:
+        link = offers.accept(ctx.session, offer, ctx.today)
+    except offers.OfferError:
+        return False
+    ctx.utter(
+        "utter_offer_discount_link",
+        amount=ctx.money(link.amount, link.currency),
+        url=payment_links.link_url(link),
+        invoice=invoice.external_id,
+        until=min(offer.valid_until, link.expires_at.astimezone(_tz(ctx)).date()),
+    )
+    return True
 
 
 def _tz(ctx: Ctx):

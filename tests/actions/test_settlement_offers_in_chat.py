@@ -17,6 +17,7 @@ from actions.catalogue import (
     ActionProcessInform,
     ActionProposePromise,
     ActionRecordReason,
+    ActionSendPaymentLink,
     ActionShowBalance,
 )
 from actions.parsing import spanish_date
@@ -244,3 +245,22 @@ async def test_a_yes_after_something_else_is_no_yes_to_the_offer(convo, make_deb
     assert "utter_offer_discount_link" not in await c.say("sí", "affirm", ActionConfirmPending)
     assert [link.amount for link in session.execute(select(PaymentLink)).scalars()] in ([], [Decimal("185000.00")])
     assert session.execute(select(SettlementOffer)).scalar_one().status == "offered"
+
+
+async def test_the_link_asked_for_again_is_the_offers_while_it_holds(convo, make_debtor, session):
+    co_debtor(make_debtor, 70)
+    c = convo(PHONE, introduced=True, verified=True)
+    await lost_job(c)
+    await c.say("sí", "affirm", ActionConfirmPending)
+    first = session.execute(select(PaymentLink)).scalar_one()
+    assert await c.say("me reenvía el link?", "request_payment_link", ActionSendPaymentLink) == [
+        "utter_offer_discount_link"
+    ]
+    assert payment_links.link_url(first) in c.texts()[0]
+    first.status = "expired"  # the link lived its 3 days; the offer holds 5
+    session.commit()
+    await c.say("el link ya no sirve, me manda otro?", "request_payment_link", ActionSendPaymentLink)
+    amounts = [link.amount for link in session.execute(select(PaymentLink).order_by(PaymentLink.id)).scalars()]
+    assert amounts == [Decimal("148000.00"), Decimal("148000.00")]  # a new link, still for the offered amount
+    offer = session.execute(select(SettlementOffer)).scalar_one()
+    assert offer.link_id == session.execute(select(PaymentLink.id).order_by(PaymentLink.id.desc())).scalars().first()
