@@ -171,6 +171,31 @@ def decline_offer_instead_of_plan(ctx: Ctx) -> None:
     payment_plans.offer_plan(ctx)
 
 
+# "1", "2", "opción 1": the offer's buttons as a plain channel numbers them (bot.conversation.rasa_client.bot_texts)
+OPTION_NUMBER = re.compile(r"\s*(?:(?:la\s+)?opci[oó]n\s*)?([12])\s*[.)]?\s*", re.IGNORECASE)
+
+
+def picks_an_offer_option(ctx: Ctx) -> bool:
+    """While an offer stands, a bare 1 or 2 is its «Sí, envíeme el link» or «No, gracias», whatever the
+    classifier read (an instalment count, the digits)."""
+    return (
+        ctx.verified
+        and one_reading_as_it_came(ctx)
+        and ctx.slot(PENDING_CONFIRMATION) in (offers.AFTER_REASON, offers.INSTEAD_OF_PLAN)
+        and OPTION_NUMBER.fullmatch(ctx.turn.text or "") is not None
+    )
+
+
+def answer_offer_by_number(ctx: Ctx) -> None:
+    proposal = PROPOSALS[ctx.slot(PENDING_CONFIRMATION)]
+    match = OPTION_NUMBER.fullmatch(ctx.turn.text or "")
+    ctx.set(PENDING_CONFIRMATION, None)
+    if match is not None and match.group(1) == "1":
+        proposal.yes(ctx)
+    elif proposal.no is not None:
+        proposal.no(ctx)
+
+
 # --- two things in one message -----------------------------------------------------------------------------
 
 REASON = "report_nonpayment_reason"
@@ -657,6 +682,7 @@ def puts_off_the_answer(ctx: Ctx) -> bool:
 # (does the message answer this?, then answer it): the first that fits answers the turn, in this order
 BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
     (is_digits_answer, verify),
+    (picks_an_offer_option, answer_offer_by_number),
     (repeats_verified_digits, say_already_verified),
     (handoff.answers_claim_question, handoff.note_claim_details),
     (corrects_the_proposal, process_inform),

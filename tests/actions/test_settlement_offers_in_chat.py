@@ -264,3 +264,20 @@ async def test_the_link_asked_for_again_is_the_offers_while_it_holds(convo, make
     assert amounts == [Decimal("148000.00"), Decimal("148000.00")]  # a new link, still for the offered amount
     offer = session.execute(select(SettlementOffer)).scalar_one()
     assert offer.link_id == session.execute(select(PaymentLink.id).order_by(PaymentLink.id.desc())).scalars().first()
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entities", "replies"),
+    [
+        ("1", "choose_plan", [ent("installments", "1")], ["utter_offer_discount_link"]),
+        ("opción 1", "inform", [], ["utter_offer_discount_link"]),
+        ("2", "inform", [], ["utter_offer_declined", "utter_offer_plan_question"]),
+    ],
+)
+async def test_the_numbered_options_answer_the_offer(convo, make_debtor, session, text, intent, entities, replies):
+    """Without buttons (SMS) the offer's options come numbered: a bare number picks one, whatever the reading."""
+    co_debtor(make_debtor, 70)
+    c = convo(PHONE, introduced=True, verified=True)
+    await lost_job(c)
+    assert await c.say(text, intent, ActionProcessInform, entities=entities) == replies
+    assert session.execute(select(PaymentPlan)).first() is None
