@@ -321,6 +321,11 @@ def to_propose(
     if answered is not None:
         return None
     offer = make(session, debtor, invoice, reason, today, config, kinds)
+    if offer is not None and offer.status == "offered" and offer.balance != invoice.balance:
+        # paid in part since: its figures are no longer true, and the debtor is paying; closed, not remade
+        offer.status = "expired"
+        audit.record(session, actor="bot", action="offer_outdated", target_type="settlement_offer", target_id=offer.id)
+        return None
     if offer is None or offer.status != "offered" or offer.kind not in kinds:
         return None  # accepted already: the debtor has its link
     return offer

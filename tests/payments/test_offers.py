@@ -87,6 +87,15 @@ def test_the_chat_proposes_an_invoice_one_offer_until_it_is_answered(session, ma
     assert offers.to_propose(session, other, inv_b, "job_loss", later, config=config()) is None
 
 
+def test_an_offer_whose_balance_changed_is_not_proposed_with_old_figures(session, make_debtor):
+    debtor = make_debtor("A")
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config())
+    inv.balance = Decimal("100000.00")  # paid in part since it was proposed
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()) is None
+    assert offer.status == "expired"
+
+
 def test_a_discount_link_carries_the_offered_amount_and_paying_it_settles(
     mercadopago_mode, session, make_debtor, verify_debtor, redis_client
 ):
