@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.base import PENDING_CONFIRMATION, Ctx
+from actions.base import PENDING_CONFIRMATION, Ctx, invoice_title
 from bot.billing import accounts
 
 
@@ -17,7 +17,7 @@ def show_balance(ctx: Ctx) -> None:
     for v in views:
         template = "utter_balance_line_overdue" if v.days_overdue > 0 else "utter_balance_line_due"
         lines.append(
-            ctx.render(template, invoice=v.external_id, amount=ctx.money(v.balance, v.currency), due_date=v.due_date)
+            ctx.render(template, invoice=invoice_title(v), amount=ctx.money(v.balance, v.currency), due_date=v.due_date)
         )
     totals = accounts.totals(views)
     total = " + ".join(ctx.money(amount, currency) for currency, amount in totals.items())

@@ -10,6 +10,7 @@ here only leaves it a place (``RecobraAction.answered_before``).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -29,6 +30,7 @@ from bot.billing import accounts, debtors
 from bot.billing.money import format_money
 from bot.conversation import handoffs, identity, reasons
 from bot.desk import team_hours
+from bot.language import invoice_refs
 from bot.language.payment_terms import hardship_spans
 from bot.platform import logs, metrics
 from bot.platform.config import get_settings
@@ -49,8 +51,12 @@ AWAITING_TURN = "awaiting_turn"
 # for a proposal that only the next message may answer (``actions.dialogue.PROPOSALS``): when it was made and what
 # the debtor had said, e.g. {"turn": 3, "text": "no reconozco este número"}
 PROPOSED = "proposed"
+# the invoices (external ids) a promise, plan, date change or link is about, as the debtor chose them; and the
+# request waiting for "¿cuál factura?" ({"intent", "text", "entities", "confidence"}) while AWAITING is "invoice"
+CHOSEN_INVOICES = "chosen_invoices"
+INVOICE_REQUEST = "invoice_request"
 # questions whose answer must be the debtor's next message: a later "3" or "hoy" answers nothing
-ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason")
+ONE_REPLY_QUESTIONS = ("promise_date", "due_date", "plan_count", "claim_details", "reason", "invoice")
 # the classifier's confidence from which an intent may be acted on at once, when the words also say it plainly
 CLEAR_CONFIDENCE = 0.8
 
@@ -323,26 +329,113 @@ class Ctx:
             note = "Respuestas incorrectas de los dígitos del documento"
         self.open_handoff("failed_verification", note)
 
-    def open_invoice_for(self, request: str):
-        """How every account request starts: verified first, a volunteered reason recorded, then the
-        invoice it is about (None, after saying there is no debt, when nothing is open)."""
-        if not self.require_verified(request):
+    def open_invoice_for(self, request: str, *, ask: bool = True):
+        """How every account request about one invoice starts (a date change, a plan): verified first, a
+        volunteered reason recorded, then the invoice it is about: the one the debtor named ("la de noviembre",
+        "la F-2026-014", "la del celular", or picked from the list the bot showed), the only one open, or, when
+        several are open and none was named, the answer to "¿cuál factura?" (``ask``; None meanwhile: the request
+        is carried out on the answer). Not asking, the oldest. None, after saying so, when nothing is open."""
+        invoices = self.open_invoices_for(request)
+        if not invoices:
             return None
+        named = self.named_invoices(invoices)
+        if len(named) == 1 or len(invoices) == 1:
+            chosen = named[0] if named else invoices[0]
+            self.set(CHOSEN_INVOICES, [chosen.external_id])
+            return chosen
+        if ask:
+            self.ask_which_invoice(request, named or invoices)
+            return None
+        self.set(CHOSEN_INVOICES, None)
+        return invoices[0]
+
+    def open_invoices_for(self, request: str) -> list:
+        """Verified first, a volunteered reason recorded, then every open invoice (oldest due first); empty after
+        saying there is no debt."""
+        if not self.require_verified(request):
+            return []
         self.record_volunteered_reason()
-        invoice = first_open_invoice(self)
-        if invoice is None:
+        invoices = accounts.open_invoices(self.session, self.debtor)
+        if not invoices:
             self.utter("utter_no_debt")
-        return invoice
+        return invoices
+
+    def named_invoices(self, invoices: list) -> list:
+        """The invoices this message names among ``invoices`` (none: it names none). Chosen this turn, in answer to
+        "¿cuál factura?", they were set before the request was carried out; a button's payload carries the
+        ``invoice`` entity; otherwise the words are read (``bot.language.invoice_refs``)."""
+        if CHOSEN_INVOICES in self.out.slots and self.out.slots[CHOSEN_INVOICES]:
+            ids = set(self.out.slots[CHOSEN_INVOICES])
+            return [inv for inv in invoices if inv.external_id in ids]
+        tagged = self.turn.entity("invoice")
+        if tagged:
+            by_id = invoice_refs.read(str(tagged), candidates(invoices), self.today, answering=True)
+            if by_id is not None:
+                return [inv for inv in invoices if inv.external_id in by_id.chosen]
+        ref = invoice_refs.read(self.turn.text or "", candidates(invoices), self.today, answering=self.answering())
+        if ref is not None:
+            return [inv for inv in invoices if inv.external_id in ref.chosen]
+        if self.follows_up():  # "el 20" after "¿para qué fecha?": still the invoice chosen for the request
+            ids = set(self.slot(CHOSEN_INVOICES) or [])
+            return [inv for inv in invoices if inv.external_id in ids]
+        return []
+
+    def follows_up(self) -> bool:
+        """The message answers the bot's question about the request in hand (a date, a count) or its read-back: the
+        invoices chosen for it still hold. A new request starts afresh."""
+        awaiting = self.slot(AWAITING)
+        if awaiting == "invoice":
+            return False
+        return awaiting in ("promise_date", "due_date", "plan_count") or self.slot(PENDING_CONFIRMATION) in (
+            "promise",
+            "due_date",
+            "payment_plan",
+            "plan_offer",
+        )
+
+    def answering(self) -> bool:
+        """The message answers "¿cuál factura?" (so a bare "2" or "noviembre" is the choice)."""
+        return self.slot(AWAITING) == "invoice"
+
+    def ask_which_invoice(self, request: str, invoices: list, everything: bool = False) -> None:
+        """Ask which invoice the request is about, each one a button (a numbered option where buttons cannot go);
+        the answer carries the request out on it (``actions.dialogue.answers_which_invoice``)."""
+        # the buttons are the list (a numbered one where buttons cannot go: ``rasa_client.bot_texts``)
+        buttons = [
+            {
+                "title": f"{invoice_title(inv)} ({self.money(inv.balance, inv.currency)})",
+                "payload": "/inform" + json.dumps({"invoice": inv.external_id}, ensure_ascii=False),
+            }
+            for inv in invoices
+        ]
+        if everything:
+            buttons.append({"title": self.render("utter_all_invoices_option"), "payload": '/inform{"invoice": "all"}'})
+        self.utter("utter_ask_which_invoice", buttons=buttons)
+        self.set(AWAITING, "invoice")
+        self.set(CHOSEN_INVOICES, None)
+        self.set(PENDING_CONFIRMATION, None)
+        self.set(
+            INVOICE_REQUEST,
+            {
+                "intent": request,
+                "text": self.turn.text,
+                # a reason given with the request is recorded already: not again when it is carried out
+                "entities": [e for e in self.turn.entities if e.get("entity") != "reason"],
+                "confidence": self.turn.confidence,
+                "offered": [inv.external_id for inv in invoices],
+                "all": everything,  # the last option is "Todas"
+            },
+        )
 
     def name_the_invoice(self, invoice) -> None:
-        """With more than one open invoice, say which one a promise, plan or date change is about
-        (the oldest), so that the debtor does not believe the whole debt is covered."""
+        """With more than one open invoice, say which one a promise, plan or date change is about, so that the
+        debtor does not believe the whole debt is covered."""
         others = [i for i in accounts.open_invoices(self.session, self.debtor) if i.id != invoice.id]
         if not others:
             return
         self.utter(
             "utter_invoice_in_question",
-            invoice=invoice.external_id,
+            invoice=invoice_title(invoice),
             balance=self.money(invoice.balance, invoice.currency),
             due_date=invoice.due_date,
         )
@@ -446,4 +539,26 @@ class RecobraAction(Action, ABC):
 
 
 def first_open_invoice(ctx: Ctx):
-    return accounts.primary_invoice(ctx.session, ctx.debtor)
+    """The invoice a proposal was about: the one the debtor chose, while still open; else the oldest."""
+    chosen = chosen_invoices(ctx)
+    return chosen[0] if chosen else accounts.primary_invoice(ctx.session, ctx.debtor)
+
+
+def chosen_invoices(ctx: Ctx) -> list:
+    """The open invoices the debtor chose for the request in hand (``CHOSEN_INVOICES``), oldest due first."""
+    ids = ctx.slot(CHOSEN_INVOICES) or []
+    if not ids or ctx.debtor is None:
+        return []
+    return [inv for inv in accounts.open_invoices(ctx.session, ctx.debtor) if inv.external_id in ids]
+
+
+def candidates(invoices: list) -> list[invoice_refs.Candidate]:
+    return [
+        invoice_refs.Candidate(inv.external_id, inv.due_date, inv.description, inv.original_due_date)
+        for inv in invoices
+    ]
+
+
+def invoice_title(invoice) -> str:
+    """How an invoice is named to the debtor: its number, and its concept when the lender sent one."""
+    return f"{invoice.external_id} · {invoice.description}" if invoice.description else invoice.external_id

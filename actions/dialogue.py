@@ -4,6 +4,7 @@ import only the base; this module imports them and owns the tables that choose b
 
 * ``BEFORE_EVERY_ACTION``: the checks that run before any action's own work (``DialogueAction``): the
   4-digit answer to the identity question (bare or in a short remark), the digits again after the check, the
+  invoice picked in answer to "¿cuál factura?" (the request that waited for it then carried out on it), the
   details of a claimed payment, the day or count the bot waits for inside a remark (or a correction of what it
   read back), a limit the debtor cannot meet, an answer put off. Whatever intent the classifier read, such a
   message is that answer.
@@ -47,7 +48,9 @@ from actions import (
 )
 from actions.base import (
     AWAITING,
+    CHOSEN_INVOICES,
     FALLBACKS,
+    INVOICE_REQUEST,
     LOCKED,
     PENDING_CONFIRMATION,
     PENDING_REQUEST,
@@ -56,7 +59,7 @@ from actions.base import (
     RecobraAction,
     first_open_invoice,
 )
-from bot.billing import countries
+from bot.billing import accounts, countries
 from bot.conversation import identity as identity_check
 from bot.conversation import reasons as reason_words
 from bot.language import amounts, asks, payment_terms, wording
@@ -469,10 +472,18 @@ def process_inform(ctx: Ctx) -> None:
         answer = AWAITED.get(awaiting or "")
         ctx.require_verified(answer.intent if answer is not None and answer.remembered else "check_balance")
         return
+    if ctx.turn.entity("invoice"):  # a button of an older "¿cuál factura?" that no request waits for any more
+        ctx.utter("utter_invoice_choice_stale")
+        ctx.keep_open()
+        return
     for answer in ANSWERS:
         if awaiting == answer.awaiting or any(ctx.turn.entity(name) for name in answer.tagged):
             BY_INTENT[answer.intent](ctx)
             return
+    if awaiting == "invoice":  # "¿cuál?": the list again is in the question; the number, please
+        ctx.utter("utter_invoice_unclear")
+        ctx.keep_open()
+        return
     not_understood(ctx, "utter_inform_unclear")  # it counts: a second one in a row offers a person
 
 
@@ -680,10 +691,57 @@ def puts_off_the_answer(ctx: Ctx) -> bool:
 # --- the checks before every action, in one table ---------------------------------------------------------
 
 # (does the message answer this?, then answer it): the first that fits answers the turn, in this order
+# --- the answer to "¿cuál factura?" ------------------------------------------------------------------
+
+
+def chosen_in_answer(ctx: Ctx) -> list:
+    """The invoices the debtor picked in answer to "¿cuál factura?": a button ("/inform{"invoice": …}", "all"), the
+    list number, the id, the month, the concept, "la primera", "todas" (``bot.language.invoice_refs``). A button
+    pressed later, after another message, still answers it while the request waits: its payload is unambiguous."""
+    if ctx.debtor is None or not ctx.verified:
+        return []
+    if ctx.slot(AWAITING) != "invoice" and not (ctx.turn.entity("invoice") and ctx.slot(INVOICE_REQUEST)):
+        return []
+    open_now = accounts.open_invoices(ctx.session, ctx.debtor)
+    offered = (ctx.slot(INVOICE_REQUEST) or {}).get("offered") or []
+    invoices = [inv for inv in open_now if inv.external_id in offered] or open_now
+    if ctx.turn.entity("invoice") == "all":
+        return invoices
+    saved = ctx.slot(INVOICE_REQUEST) or {}
+    number = re.fullmatch(r"\s*(?:la |el |opci[oó]n )?(\d)\s*\.?\s*", ctx.turn.text or "")
+    if saved.get("all") and number and int(number[1]) == len(invoices) + 1:
+        return invoices  # the number of the "Todas" option
+    return ctx.named_invoices(invoices)
+
+
+def answers_which_invoice(ctx: Ctx) -> bool:
+    return bool(chosen_in_answer(ctx))
+
+
+def carry_out_on_invoice(ctx: Ctx) -> None:
+    """The debtor said which invoice: the request that waited for it is carried out on that one (or those), as it
+    was first made (its words, date and amount)."""
+    chosen = chosen_in_answer(ctx)
+    saved = ctx.slot(INVOICE_REQUEST) or {}
+    ctx.set(INVOICE_REQUEST, None)
+    ctx.set(AWAITING, None)
+    ctx.set(CHOSEN_INVOICES, [inv.external_id for inv in chosen])
+    request = saved.get("intent") or "check_balance"
+    turn = replace(
+        ctx.turn,
+        intent=request,
+        text=saved.get("text") or "",
+        entities=saved.get("entities") or [],
+        confidence=float(saved.get("confidence", 1.0)),
+    )
+    carry_out(Ctx(ctx.session, ctx.debtor, turn, ctx.out), request.split("+"))
+
+
 BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
     (is_digits_answer, verify),
     (picks_an_offer_option, answer_offer_by_number),
     (repeats_verified_digits, say_already_verified),
+    (answers_which_invoice, carry_out_on_invoice),
     (handoff.answers_claim_question, handoff.note_claim_details),
     (corrects_the_proposal, process_inform),
     (cannot_meet_the_limit, offer_what_else),
@@ -853,6 +911,7 @@ UNCLEAR_BY_AWAITED = {
     "promise_date": "utter_default_date",
     "due_date": "utter_default_date",
     "plan_count": "utter_default_plan_count",
+    "invoice": "utter_invoice_unclear",
 }
 
 

@@ -1,11 +1,16 @@
-"""Payment links for the exact amount due, and the payment methods of the debtor's country."""
+"""Payment links for the exact amount due, and the payment methods of the debtor's country.
+
+One open invoice: its link (the instalment due, else the promised amount, else the balance). Several: one link
+for the whole balance (one Mercado Pago preference with an item per invoice, paid oldest due first:
+``bot.billing.payment_links``), then the invoice the debtor named, and any invoice with an instalment or a
+promised amount due now, each with its own link. No invoice is ever silently left out.
+"""
 
 from __future__ import annotations
 
-from actions.base import PENDING_CONFIRMATION, Ctx
-from bot.billing import accounts, countries, offers, payment_links
-
-MAX_LINKS = 3
+from actions.base import CHOSEN_INVOICES, PENDING_CONFIRMATION, Ctx, invoice_title
+from bot.billing import accounts, countries, offers, payment_links, payment_plans, promises
+from bot.billing.countries import join_words
 
 
 def send_link(ctx: Ctx) -> None:
@@ -15,18 +20,65 @@ def send_link(ctx: Ctx) -> None:
     if not invoices:
         ctx.utter("utter_no_debt")
         return
-    for invoice in invoices[:MAX_LINKS]:
-        if _offer_link(ctx, invoice):
+    if len(invoices) == 1:
+        _link_for_one(ctx, invoices[0])
+        ctx.set(PENDING_CONFIRMATION, None)
+        return
+    named = ctx.named_invoices(invoices)
+    specific = [] if len(named) == len(invoices) else named
+    if len(specific) == 1:
+        _link_for_one(ctx, specific[0])  # the one the debtor asked for, first
+    elif specific:
+        _link_for_several(ctx, specific)
+    for currency in dict.fromkeys(inv.currency for inv in invoices):  # the whole balance, in one link
+        group = [inv for inv in invoices if inv.currency == currency]
+        if group == specific:
             continue
-        link, kind = payment_links.link_for_invoice(ctx.session, ctx.debtor, invoice)
-        ctx.utter(
-            f"utter_payment_link_{kind}",
-            amount=ctx.money(link.amount, link.currency),
-            url=payment_links.link_url(link),
-            invoice=invoice.external_id,
-            expires=link.expires_at.astimezone(_tz(ctx)).date(),
-        )
+        if len(group) == 1:
+            _link_for_one(ctx, group[0], kind="balance")
+        else:
+            _link_for_several(ctx, group)
+    for invoice in invoices:  # an instalment or a promised part due now on one of them: its own link
+        if invoice not in specific and _due_now(ctx, invoice):
+            _link_for_one(ctx, invoice)
+    ctx.set(CHOSEN_INVOICES, None)
     ctx.set(PENDING_CONFIRMATION, None)
+
+
+def _link_for_several(ctx: Ctx, invoices: list) -> None:
+    link = payment_links.link_for_invoices(ctx.session, ctx.debtor, invoices)
+    ctx.utter(
+        "utter_payment_link_several",
+        amount=ctx.money(link.amount, link.currency),
+        url=payment_links.link_url(link),
+        invoices=join_words([invoice_title(inv) for inv in invoices], last="y"),
+        expires=link.expires_at.astimezone(_tz(ctx)).date(),
+    )
+
+
+def _due_now(ctx: Ctx, invoice) -> bool:
+    """An instalment or a promised part (less than the balance) is what is due now on the invoice."""
+    instalment = payment_plans.next_instalment(ctx.session, invoice.id)
+    if instalment is not None and instalment.amount < invoice.balance:
+        return True
+    promise = promises.open_promise(ctx.session, invoice.id)
+    return promise is not None and promise.amount < invoice.balance
+
+
+def _link_for_one(ctx: Ctx, invoice, kind: str | None = None) -> None:
+    if kind is None and _offer_link(ctx, invoice):
+        return
+    if kind == "balance":
+        link, _ = payment_links.create_link(ctx.session, ctx.debtor, invoice)
+    else:
+        link, kind = payment_links.link_for_invoice(ctx.session, ctx.debtor, invoice)
+    ctx.utter(
+        f"utter_payment_link_{kind}",
+        amount=ctx.money(link.amount, link.currency),
+        url=payment_links.link_url(link),
+        invoice=invoice_title(invoice),
+        expires=link.expires_at.astimezone(_tz(ctx)).date(),
+    )
 
 
 def _offer_link(ctx: Ctx, invoice) -> bool:
@@ -43,7 +95,7 @@ def _offer_link(ctx: Ctx, invoice) -> bool:
         "utter_offer_discount_link",
         amount=ctx.money(link.amount, link.currency),
         url=payment_links.link_url(link),
-        invoice=invoice.external_id,
+        invoice=invoice_title(invoice),
         until=min(offer.valid_until, link.expires_at.astimezone(_tz(ctx)).date()),
     )
     return True

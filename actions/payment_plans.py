@@ -4,7 +4,7 @@ stored and the link for the first instalment is sent."""
 from __future__ import annotations
 
 from actions import parsing
-from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice
+from actions.base import AWAITING, PENDING_CONFIRMATION, Ctx, first_open_invoice, invoice_title
 from bot.billing import payment_links, payment_plans
 from bot.billing.countries import join_words
 from bot.language import asks
@@ -43,7 +43,7 @@ def offer_plan(ctx: Ctx) -> None:
         total=ctx.money(invoice.balance, invoice.currency),
         lines="\n".join(lines),
         interval=payment_plans.policy().get("interval_days", 30),
-        invoice=invoice.external_id,
+        invoice=invoice_title(invoice),
     )
     ctx.set(AWAITING, "plan_count")
     ctx.set(PENDING_CONFIRMATION, None)
@@ -121,6 +121,6 @@ def confirm_plan(ctx: Ctx) -> None:
         "utter_payment_link_instalment",
         amount=ctx.money(link.amount, link.currency),
         url=payment_links.link_url(link),
-        invoice=invoice.external_id,
+        invoice=invoice_title(invoice),
         expires=first.due_date,
     )

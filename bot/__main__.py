@@ -541,6 +541,31 @@ def demo_debtors() -> None:
         click.echo(f"{ext:8} {name:24} {phone:15} {'WhatsApp' if whatsapp else 'SMS':8} {tz:32} {last4}")
 
 
+@cli.group()
+def identity() -> None:
+    """The identity check's lock (three wrong document digits lock a debtor out of the bot)."""
+
+
+@identity.command("unlock")
+@click.argument("external_id")
+@click.option("--reason", required=True, help="Why: how the person was verified another way (audited).")
+@click.option("--actor", default="admin", show_default=True, help="Who lifts it, for the audit log.")
+def identity_unlock(external_id: str, reason: str, actor: str) -> None:
+    """Lift a debtor's identity lock now (audited); the debtor gets fresh tries."""
+    from bot.billing import debtors
+    from bot.conversation import identity as identity_check
+    from bot.store.db import session_scope
+
+    with session_scope() as session:
+        debtor = debtors.get_by_external_id(session, external_id)
+        if debtor is None:
+            raise click.ClickException(f"no debtor {external_id}")
+        if not reason.strip():
+            raise click.ClickException("--reason must say why")
+        lifted = identity_check.unlock(session, debtor, actor=actor, reason=reason)
+    click.echo(f"{external_id}: lock lifted" if lifted else f"{external_id}: not locked, nothing to do")
+
+
 def _health_address(settings) -> str:
     """The (first) worker's health server, as a URL authority."""
     return f"{_bind_address(settings.worker_health_host)}:{settings.worker_health_port}"

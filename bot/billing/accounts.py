@@ -25,6 +25,7 @@ class InvoiceView:
     original_due_date: date
     status: str
     days_overdue: int  # negative: days left before the due date
+    description: str | None = None  # what the invoice is for, when the lender said
 
 
 def local_today(debtor: Debtor, now: datetime | None = None) -> date:
@@ -66,6 +67,7 @@ def view(invoice: Invoice, today: date) -> InvoiceView:
         original_due_date=invoice.original_due_date,
         status=invoice.status,
         days_overdue=(today - invoice.due_date).days,
+        description=invoice.description,
     )
 
 

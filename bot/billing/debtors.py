@@ -46,6 +46,7 @@ class InvoiceInput:
     currency: str
     due_date: date
     balance: Decimal | None = None
+    description: str | None = None  # the concept ("Celular Samsung A15"); absent on an update: kept as it was
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,7 @@ def _parse_invoice(raw: Any, where: str) -> InvoiceInput:
     try:
         external_id = _str(raw, "external_id", max_len=100)
         currency = (_str(raw, "currency", max_len=3) or "").upper()
+        description = _str(raw, "description", required=False, max_len=200)
     except ValidationError as exc:
         raise ValidationError(f"{where}.{exc.field}", exc.message) from exc
     if currency not in money.SUPPORTED_CURRENCIES:
@@ -181,7 +183,14 @@ def _parse_invoice(raw: Any, where: str) -> InvoiceInput:
     if "due_date" not in raw:
         raise ValidationError(f"{where}.due_date", "is required")
     due = _date(raw.get("due_date"), f"{where}.due_date")
-    return InvoiceInput(external_id=external_id or "", amount=amount, currency=currency, due_date=due, balance=balance)
+    return InvoiceInput(
+        external_id=external_id or "",
+        amount=amount,
+        currency=currency,
+        due_date=due,
+        balance=balance,
+        description=description,
+    )
 
 
 def upsert(session: Session, data: DebtorInput) -> tuple[Debtor, bool]:
@@ -227,6 +236,7 @@ def apply(
                 amount=item.amount,
                 balance=balance,
                 currency=item.currency,
+                description=item.description,
                 original_due_date=item.due_date,
                 due_date=item.due_date,
                 status="paid" if balance == 0 else "open",
@@ -245,6 +255,8 @@ def apply(
             inv.balance = max(Decimal("0.00"), inv.balance + item.amount - inv.amount)
         inv.amount = item.amount
         inv.currency = item.currency
+        if item.description is not None:
+            inv.description = item.description
         if item.due_date != inv.original_due_date:
             moved = inv.due_date != inv.original_due_date
             inv.original_due_date = item.due_date

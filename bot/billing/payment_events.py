@@ -11,7 +11,9 @@ What a status does, the first time the payment reaches it:
 - approved: the invoice's balance goes down (never below zero: the rest is the debtor's credit), the
   invoice is paid at zero and its reminders stop, the link is paid, the open promise is kept when what
   was paid covers it, instalments are paid in order (the plan completes when all are), the debtor gets
-  a confirmation, and a settlement certificate is issued when everything the debtor owed is paid;
+  a confirmation, and a settlement certificate is issued when everything the debtor owed is paid; a link for
+  several invoices (``PaymentLinkItem``) does this to each item's invoice in turn, oldest due first, by the item's
+  amount, the last one taking any over-payment (a short payment fills the oldest first);
 - rejected / cancelled: the debtor gets the reason in plain words and a fresh link;
 - pending / in_process: acknowledged, with where and until when to pay a cash ticket;
 - refunded / charged_back (after it was applied): the balance comes back, the certificate is revoked,
@@ -49,6 +51,7 @@ from bot.store.models import (
     Payment,
     PaymentAllocation,
     PaymentLink,
+    PaymentLinkItem,
     PaymentPlan,
     Promise,
     Settlement,
@@ -107,7 +110,8 @@ class Notices(Protocol):
         now: datetime,
         out: Outcome,
     ) -> None:
-        """A payment made elsewhere (``bot.billing.recorded_payments``) reduced ``invoices``: one confirmation."""
+        """A payment that reduced several ``invoices`` (made elsewhere: ``bot.billing.recorded_payments``; or through
+        a link for several: ``payment_links.link_for_invoices``): one confirmation."""
         ...
 
     def settled(self, session: Session, debtor: Debtor, cert: Settlement, now: datetime, out: Outcome) -> None: ...
@@ -253,6 +257,11 @@ def _apply_approved(
 ) -> None:
     out.action = "applied"
     amount = payment.amount
+    items = payment_links.items_of(session, link)
+    if items:  # a link for several invoices
+        link.status = "paid"
+        _apply_to_items(session, payment, link, items, debtor, now, out, notices)
+        return
     if invoice is None or payment.currency != invoice.currency:
         # Nothing to reduce in that currency: keep it all as credit and let a person look.
         _allocation(session, payment, debtor, invoice, Decimal("0.00"), amount, now)
@@ -266,6 +275,47 @@ def _apply_approved(
     paid, credit = settle_invoice(session, payment, debtor, invoice, amount, now, first_instalment=link.instalment_id)
     payment.applied = True
     notices.approved(session, debtor, payment, invoice, paid=paid, credit=credit, now=now, out=out)
+    issue_certificate(session, debtor, now, out, notices)
+
+
+def _apply_to_items(
+    session: Session,
+    payment: Payment,
+    link: PaymentLink,
+    items: list[PaymentLinkItem],
+    debtor: Debtor,
+    now: datetime,
+    out: Outcome,
+    notices: Notices,
+) -> None:
+    """A link for several invoices was paid: the allocation rule (``payment_links``' docstring). Each item's invoice
+    gets the item's amount in the link's order (oldest due first), the last one whatever is left over (an
+    over-payment is its credit); a short payment fills the oldest first. Each invoice then goes through
+    ``settle_invoice`` (promise kept, instalments paid, reminders stopped), and one confirmation names them all."""
+    invoices: list[Invoice] = []
+    credit = Decimal("0.00")
+    remaining = payment.amount
+    for n, item in enumerate(items):
+        invoice = session.get(Invoice, item.invoice_id)
+        if invoice is None or invoice.currency != payment.currency:
+            continue
+        last = n == len(items) - 1
+        share = remaining if last else min(remaining, item.amount)
+        if share <= 0:
+            break
+        _paid, kept = settle_invoice(session, payment, debtor, invoice, share, now, first_instalment=item.instalment_id)
+        credit += kept
+        remaining -= share
+        invoices.append(invoice)
+    if remaining > 0:  # the items' invoices were gone: keep the rest as credit for a person to look at
+        _allocation(session, payment, debtor, None, Decimal("0.00"), remaining, now)
+        credit += remaining
+    payment.applied = True
+    session.flush()
+    if invoices:
+        notices.recorded(session, debtor, payment, invoices, credit=credit, now=now, out=out)
+    else:
+        notices.kept_as_credit(session, debtor, payment)
     issue_certificate(session, debtor, now, out, notices)
 
 
@@ -394,9 +444,8 @@ def _pay_instalments(
 # --- reversed ----------------------------------------------------------------------------------------------
 def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, out: Outcome, notices: Notices) -> None:
     out.action = "reversed"
-    alloc = _active_allocation(session, payment)
     payment.applied = False
-    if alloc is not None:
+    for alloc in _active_allocations(session, payment):  # one per invoice the payment went to
         alloc.reversed_at = now
         if alloc.applied_amount > 0:
             invoice = _back_onto_invoice(session, alloc, alloc.applied_amount)
@@ -414,28 +463,38 @@ def _partial_refund(
     back onto the invoice's balance (and a person is told, as for a whole refund)."""
     delta = (refunded - payment.refunded_amount).quantize(CENT)
     payment.refunded_amount = refunded
-    alloc = _active_allocation(session, payment)
-    if alloc is None or delta <= 0:
+    allocs = _active_allocations(session, payment)
+    if not allocs or delta <= 0:
         return
-    from_credit = min(delta, alloc.credit_amount)
-    alloc.credit_amount = (alloc.credit_amount - from_credit).quantize(CENT)
-    back = min(delta - from_credit, alloc.applied_amount)
+    left = delta
+    for alloc in allocs:
+        from_credit = min(left, alloc.credit_amount)
+        alloc.credit_amount = (alloc.credit_amount - from_credit).quantize(CENT)
+        left -= from_credit
+    back = Decimal("0.00")
+    for alloc in reversed(allocs):  # the newest invoice paid is owed again first (the rule, run backwards)
+        part = min(left - back, alloc.applied_amount)
+        if part <= 0:
+            continue
+        alloc.applied_amount = (alloc.applied_amount - part).quantize(CENT)
+        _back_onto_invoice(session, alloc, part)
+        back += part
     if back <= 0:
         return  # only credit was refunded: what the debtor owed is still paid
-    alloc.applied_amount = (alloc.applied_amount - back).quantize(CENT)
-    _back_onto_invoice(session, alloc, back)
     offers.after_refund(session, payment.payment_link_id, now)  # the discounted total is no longer paid in full
     settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
     notices.partly_refunded(session, debtor, payment, delta, back)
 
 
-def _active_allocation(session: Session, payment: Payment) -> PaymentAllocation | None:
-    """Where the payment went (invoice and credit), unless it was already reversed."""
-    return session.execute(
-        select(PaymentAllocation).where(
-            PaymentAllocation.payment_id == payment.id, PaymentAllocation.reversed_at.is_(None)
-        )
-    ).scalar_one_or_none()
+def _active_allocations(session: Session, payment: Payment) -> list[PaymentAllocation]:
+    """Where the payment went (each invoice and its credit, in the order it was applied), unless reversed."""
+    return list(
+        session.execute(
+            select(PaymentAllocation)
+            .where(PaymentAllocation.payment_id == payment.id, PaymentAllocation.reversed_at.is_(None))
+            .order_by(PaymentAllocation.id)
+        ).scalars()
+    )
 
 
 def _back_onto_invoice(session: Session, alloc: PaymentAllocation, amount: Decimal) -> Invoice | None:
@@ -477,7 +536,19 @@ def _rejected(
 ) -> None:
     out.action = "rejected"
     new_link = None
-    if invoice is not None and invoice.status == "open" and invoice.balance > 0:
+    still_owed = [
+        inv
+        for item in payment_links.items_of(session, link)
+        if (inv := session.get(Invoice, item.invoice_id)) is not None and inv.status == "open" and inv.balance > 0
+    ]
+    if still_owed:  # a link for several: a fresh one for the same invoices, at what they owe now
+        if link.status == "active":
+            link.status = "expired"
+        session.flush()
+        provider = link_provider or factory.payment_provider(link.provider)
+        new_link = payment_links.link_for_invoices(session, debtor, still_owed, provider=provider, now=now)
+        out.new_link_id = new_link.id
+    elif invoice is not None and invoice.status == "open" and invoice.balance > 0:
         amount = min(link.amount, invoice.balance)
         if link.status == "active":
             link.status = "expired"  # a fresh link replaces the one that failed

@@ -4,6 +4,12 @@ The provider is chosen by ``PAYMENTS_PROVIDER`` through ``bot.providers.factory`
 checkout page on our own web edge) or ``mercadopago``. This service speaks to it only through the port
 (``bot.providers.ports.PaymentProvider``, ``LinkRequest``, ``ProviderLink``). A link for the same invoice
 and amount that is still active and unexpired is reused, never duplicated.
+
+A debtor with several open invoices gets one link for all of them (``link_for_invoices``: one Mercado Pago
+preference with one item per invoice, recorded as ``PaymentLinkItem`` rows; the link itself names no single
+invoice). The allocation rule, applied by ``bot.billing.payment_events``: a payment of such a link settles each
+item's invoice by the item's amount, oldest due date first; a short payment fills the oldest first and leaves the
+newest owed; an over-payment is the debtor's credit. No invoice is ever left out of a link for "the whole balance".
 """
 
 from __future__ import annotations
@@ -20,9 +26,9 @@ from bot.billing import payment_plans, promises
 from bot.platform import policies
 from bot.platform.config import get_settings
 from bot.providers import factory
-from bot.providers.ports import LinkRequest, PaymentProvider
+from bot.providers.ports import LinkItem, LinkRequest, PaymentProvider
 from bot.store import audit
-from bot.store.models import Debtor, Instalment, Invoice, PaymentLink, Promise
+from bot.store.models import Debtor, Instalment, Invoice, PaymentLink, PaymentLinkItem, Promise
 
 SHORT_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ"
 
@@ -144,6 +150,114 @@ def link_for_invoice(
         return link, "promise"
     link, _ = create_link(session, debtor, invoice, now=now)
     return link, "balance"
+
+
+def items_of(session: Session, link: PaymentLink) -> list[PaymentLinkItem]:
+    """The invoices a link for several pays, in the order a payment settles them (empty for a one-invoice link)."""
+    return list(
+        session.execute(
+            select(PaymentLinkItem).where(PaymentLinkItem.link_id == link.id).order_by(PaymentLinkItem.position)
+        ).scalars()
+    )
+
+
+def link_for_invoices(
+    session: Session,
+    debtor: Debtor,
+    invoices: list[Invoice],
+    *,
+    provider: PaymentProvider | None = None,
+    now: datetime | None = None,
+) -> PaymentLink:
+    """One link that pays the whole balance of ``invoices`` (one currency), one provider item per invoice, oldest due
+    first (the order a payment settles them). A single invoice gets the ordinary link for its balance. An
+    active, unexpired link for the same invoices and amounts is reused."""
+    invoices = sorted(invoices, key=lambda inv: (inv.due_date, inv.id))
+    if len({inv.currency for inv in invoices}) != 1:
+        raise ValueError("one link pays invoices of one currency")
+    if len(invoices) == 1:
+        return create_link(session, debtor, invoices[0], provider=provider, now=now)[0]
+    now = now or datetime.now(timezone.utc)
+    provider = provider or factory.payment_provider()
+    wanted = [(inv.id, inv.balance.quantize(Decimal("0.01"))) for inv in invoices]
+    if any(amount <= 0 for _, amount in wanted):
+        raise ValueError("every invoice of a link has something to pay")
+    total = sum((amount for _, amount in wanted), Decimal("0.00"))
+    for candidate in session.execute(
+        select(PaymentLink).where(
+            PaymentLink.debtor_id == debtor.id,
+            PaymentLink.invoice_id.is_(None),
+            PaymentLink.amount == total,
+            PaymentLink.status == "active",
+            PaymentLink.provider == provider.name,
+            PaymentLink.expires_at > now,
+        )
+    ).scalars():
+        if [(item.invoice_id, item.amount) for item in items_of(session, candidate)] == wanted:
+            return candidate
+    currency = invoices[0].currency
+    expires_at = now + ttl()
+    items = tuple(
+        LinkItem(
+            invoice_external_id=inv.external_id,
+            description=f"Factura {inv.external_id}" + (f" · {inv.description}" if inv.description else ""),
+            amount=inv.balance.quantize(Decimal("0.01")),
+        )
+        for inv in invoices
+    )
+    for _ in range(5):
+        reference = f"RC{_token(14)}"
+        request = LinkRequest(
+            reference=reference,
+            amount=total,
+            currency=currency,
+            description=f"Pago de {len(invoices)} facturas",
+            expires_at=expires_at,
+            debtor_external_id=debtor.external_id,
+            invoice_external_id=None,
+            items=items,
+        )
+        created = provider.create_link(request)
+        try:
+            with session.begin_nested():
+                link = PaymentLink(
+                    debtor_id=debtor.id,
+                    invoice_id=None,
+                    reference=reference,
+                    short_code=_token(8),
+                    provider=provider.name,
+                    provider_ref=created.provider_ref,
+                    url=created.url,
+                    amount=total,
+                    currency=currency,
+                    status="active",
+                    expires_at=expires_at,
+                )
+                session.add(link)
+                session.flush()
+                for position, inv in enumerate(invoices):
+                    session.add(
+                        PaymentLinkItem(
+                            link_id=link.id,
+                            invoice_id=inv.id,
+                            position=position,
+                            amount=inv.balance.quantize(Decimal("0.01")),
+                            promise_id=(p.id if (p := promises.open_promise(session, inv.id)) else None),
+                        )
+                    )
+                session.flush()
+        except IntegrityError:  # a reference or short code collided: draw again
+            continue
+        audit.record(
+            session,
+            actor="bot",
+            action="payment_link_created",
+            target_type="payment_link",
+            target_id=link.id,
+            details={"invoice_ids": [inv.id for inv in invoices], "amount": str(total)},
+        )
+        return link
+    raise RuntimeError("could not draw a unique payment reference")
 
 
 def expire_links(session: Session, now: datetime | None = None) -> int:

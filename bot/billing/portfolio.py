@@ -32,6 +32,7 @@ COLUMNS = (
     "amount",
     "currency",
     "due_date",
+    "description",  # optional: what the invoice is for ("Celular Samsung A15")
 )
 REQUIRED = ("debtor_external_id", "name", "phone", "country", "invoice_external_id", "amount", "currency", "due_date")
 TRUE = {"1", "true", "yes", "si", "sí", "y", "s"}
@@ -73,6 +74,7 @@ def _row_payload(row: dict[str, str]) -> tuple[str, dict]:
                 "amount": row["amount"].strip(),
                 "currency": row["currency"],
                 "due_date": row["due_date"].strip(),
+                **({"description": row["description"].strip()} if (row.get("description") or "").strip() else {}),
             }
         ],
     }

@@ -14,12 +14,13 @@ import re
 from datetime import datetime, timezone
 from decimal import Decimal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.billing import accounts, document_links, money, pdf
 from bot.billing.settlements import mask_document
 from bot.platform.config import get_settings
-from bot.store.models import Debtor, Invoice, Payment
+from bot.store.models import Debtor, Invoice, Payment, PaymentAllocation
 
 RECEIPT_STATUSES = ("approved",)  # a refunded or charged-back payment has no receipt any more
 
@@ -69,9 +70,10 @@ def render_statement(session: Session, debtor: Debtor, now: datetime | None = No
         pdf.paragraph(doc, "¡No tiene facturas pendientes! Su cuenta está al día.")
     for v in views:
         state = f"vencida hace {v.days_overdue} días" if v.days_overdue > 0 else "por vencer"
+        concept = f" ({v.description})" if v.description else ""
         pdf.paragraph(
             doc,
-            f"Factura {v.external_id}  -  valor original {_money(v.amount, v.currency, debtor)}  -  "
+            f"Factura {v.external_id}{concept}  -  valor original {_money(v.amount, v.currency, debtor)}  -  "
             f"saldo {_money(v.balance, v.currency, debtor)}  -  vence el {v.due_date:%d/%m/%Y} ({state})",
         )
     if views:
@@ -114,6 +116,15 @@ def render_receipt(session: Session, payment: Payment) -> bytes | None:
             else f"saldo pendiente {_money(invoice.balance, invoice.currency, debtor)}"
         )
         pdf.paragraph(doc, f"Estado de la factura tras el pago: {left}")
+    else:  # a payment of several invoices (a link for several, or one the billing system recorded): each one
+        for inv, applied in session.execute(
+            select(Invoice, PaymentAllocation.applied_amount)
+            .join(PaymentAllocation, PaymentAllocation.invoice_id == Invoice.id)
+            .where(PaymentAllocation.payment_id == payment.id, PaymentAllocation.reversed_at.is_(None))
+            .order_by(PaymentAllocation.id)
+        ).all():
+            left = "pagada" if inv.balance <= 0 else f"queda {_money(inv.balance, inv.currency, debtor)}"
+            pdf.paragraph(doc, f"Factura {inv.external_id}: {_money(applied, inv.currency, debtor)} ({left})")
     doc.ln(6)
     pdf.paragraph(doc, "¡Gracias por su pago! Conserve este recibo como comprobante.", size=9, height=5)
     return pdf.output(doc)

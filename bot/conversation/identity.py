@@ -116,6 +116,29 @@ def verify(session: Session, debtor: Debtor, answer: str | None, now: datetime |
     )
 
 
+def unlock(session: Session, debtor: Debtor, actor: str, reason: str, user_id: int | None = None) -> bool:
+    """End the debtor's lock now, with fresh tries: a person confirmed who they are some other way (a call, a
+    branch visit). The earlier locks still count toward the next one's length. Returns False when not locked."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("say why the lock is lifted")
+    check = _check_for_update(session, debtor)
+    if check.locked_until is None or check.locked_until <= utcnow():
+        return False
+    audit.record(
+        session,
+        actor=actor,
+        user_id=user_id,
+        action="identity_unlocked",
+        target_type="debtor",
+        target_id=debtor.id,
+        details={"was_locked_until": check.locked_until.isoformat(), "reason": reason[:500]},
+    )
+    check.failures, check.locked_until = 0, None
+    session.flush()
+    return True
+
+
 def lock_duration(session: Session, debtor: Debtor, now: datetime) -> timedelta:
     """How long the next lock lasts: ``LOCK_DURATION``, doubled for each lock of the last ``LOCK_MEMORY``."""
     earlier = session.execute(
@@ -151,5 +174,6 @@ __all__ = [
     "extract_digits",
     "lock_duration",
     "locked_until",
+    "unlock",
     "verify",
 ]

@@ -9,6 +9,8 @@ here. Order of decisions for a stored inbound message:
 2. a compliance keyword (BAJA/STOP…, ALTA/START…, AYUDA/HELP…) → recorded and answered here;
 3. a number with no debtor → a polite answer that discloses nothing, no bot;
 4. a conversation in human hands → kept for the agent console, no bot (a photo or PDF also opens its task, below);
+   the first message after the hand-off (and one after two quiet hours) is acknowledged, so the debtor is not
+   left wondering whether anyone read it, until the agent writes;
 5. a photo or PDF (a proof of payment, ``bot.conversation.payment_proofs``) → a "verify payment" task for an
    agent (a hand-off), acknowledged, no bot;
 6. other media with no text → kept on the message and acknowledged;
@@ -301,7 +303,7 @@ def decide(
         return _once_a_day(session, conversation, reply_text("unknown_number")), None
     if conversation.mode == "human":
         payment_proofs.open_task(session, message, conversation, debtor)  # the agent sees it, and a task to verify
-        return [], None  # the agent console shows it; the bot stays out
+        return _while_a_person_has_it(session, conversation), None  # the agent console shows it; the bot stays out
     if payment_proofs.open_task(session, message, conversation, debtor) is not None:
         return [(reply_text("media_received"), False, None)], None  # an agent verifies it; the bot stays out meanwhile
     if message.media and not message.body.strip():
@@ -320,6 +322,30 @@ def decide(
         log.warning("the bot answered nothing to message %s: asking the debtor to write again", message.id)
         return [(reply_text("no_answer"), False, None)], result.get("parse") or None
     return [(text, False, media) for text, media in answers], result.get("parse") or None
+
+
+WAITING_QUIET = timedelta(hours=2)
+
+
+def _while_a_person_has_it(session: Session, conversation: Conversation) -> list[Answer]:
+    """What a debtor hears while a hand-off waits for a person: one acknowledgement after the hand-off, then
+    silence while the agent is on it (an agent's message within two hours) or it was said lately."""
+    since = outbox.utcnow() - WAITING_QUIET
+    handoff = handoffs.live(session, conversation.id)
+    if handoff is not None and handoff.created_at is not None:
+        since = max(since, handoff.created_at)
+    text = reply_text("waiting_for_agent")
+    said = session.execute(
+        select(Message.id)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.direction == "out",
+            Message.created_at >= since,
+            (Message.author == "agent") | Message.body.in_(_bodies(text)),
+        )
+        .limit(1)
+    ).first()
+    return [] if said else [(text, False, None)]
 
 
 def _once_a_day(session: Session, conversation: Conversation, text: str) -> list[Answer]:

@@ -33,7 +33,7 @@ DEMO_DEBTORS: list[tuple[str, str, str, bool, str, str, str, list[tuple[str, int
         "CO",
         "America/Bogota",
         "3390",
-        [("420000", 45), ("140000", 15)],
+        [("420000", 45), ("140000", 15), ("65000", -3)],
     ),
     ("CO-1004", "Jhon Fredy Ospina", "+573990011204", True, "CO", "America/Bogota", "5528", [("67000", -5)]),
     ("CO-1005", "Paola Andrea Rincón", "+573990011205", True, "CO", "America/Bogota", "9902", [("1250000", 60)]),
@@ -135,6 +135,19 @@ DEMO_USERS = (
 CURRENCY = {"CO": "COP", "MX": "MXN", "AR": "ARS", "CL": "CLP", "PE": "PEN"}
 
 
+# What some demo invoices are for, so that a debtor with several can name one ("la del celular", "la de la moto")
+DESCRIPTIONS: dict[str, str] = {
+    "CO-1001-F1": "Crédito de consumo",
+    "CO-1003-F1": "Préstamo libre inversión",
+    "CO-1003-F2": "Celular Xiaomi Redmi 13",
+    "CO-1003-F3": "Seguro de vida",
+    "MX-2003-F1": "Refrigerador Mabe",
+    "MX-2003-F2": "Tablet Samsung",
+    "CL-4004-F1": "Notebook Lenovo",
+    "CL-4004-F2": "Plan celular",
+}
+
+
 def payloads(today: date) -> list[tuple[str, dict]]:
     out = []
     for ext, name, phone, whatsapp, country, tz, last4, invoices in DEMO_DEBTORS:
@@ -155,6 +168,7 @@ def payloads(today: date) -> list[tuple[str, dict]]:
                             "amount": str(Decimal(amount)),
                             "currency": CURRENCY[country],
                             "due_date": (today - timedelta(days=dpd)).isoformat(),
+                            **({"description": d} if (d := DESCRIPTIONS.get(f"{ext}-F{i + 1}")) else {}),
                         }
                         for i, (amount, dpd) in enumerate(invoices)
                     ],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -96,11 +97,7 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
     ``override_reason``: a manager or admin sends it now whatever the contact rules say; the reason is
     audited and left as a note on the hand-off, like a due date's override."""
     access.check_can_act(handoff, user)
-    body = (body or "").strip()
-    if not body:
-        raise DeskError("Escribe un mensaje.")
-    if len(body) > 1600:
-        raise DeskError("El mensaje es demasiado largo (máximo 1600 caracteres).")
+    body = _message_text(body)
     conv = conversation(session, handoff)
     if conv is None:
         raise DeskError("Esta conversación no tiene teléfono.")
@@ -116,35 +113,67 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
     held_rows = [r for r in rows if r.status == "held"]
     if held_rows:
         details["held_until"] = held_rows[0].hold_until.isoformat()
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="agent_reply",
         target_type="handoff",
         target_id=handoff.id,
         details=details,
     )
     if override:
-        session.add(
-            AgentNote(
-                handoff_id=handoff.id,
-                debtor_id=handoff.debtor_id,
-                user_id=user.id,
-                kind="override",
-                body=f"Mensaje enviado fuera de las reglas de contacto. Motivo: {override_reason}"[:4000],
-            )
-        )
-        audit.record(
+        _note(
             session,
-            actor=user.username,
-            user_id=user.id,
+            handoff,
+            user,
+            "override",
+            f"Mensaje enviado fuera de las reglas de contacto. Motivo: {override_reason}",
+        )
+        _audit(
+            session,
+            user,
             action="contact_rules_override",
             target_type="handoff",
             target_id=handoff.id,
             details={"messages": [r.id for r in rows], "reason": override_reason[:500]},
         )
     return rows
+
+
+def _audit(
+    session: Session,
+    user: User,
+    action: str,
+    target_type: str,
+    target_id: int,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """The audit log's line of an agent's act: the agent by name and id."""
+    audit.record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )
+
+
+def _note(session: Session, handoff: Handoff, user: User, kind: str, body: str) -> None:
+    """A note on the hand-off that says why an agent went outside the rules or how a dispute ended."""
+    session.add(
+        AgentNote(handoff_id=handoff.id, debtor_id=handoff.debtor_id, user_id=user.id, kind=kind, body=body[:4000])
+    )
+
+
+def _message_text(body: str | None) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise DeskError("Escribe un mensaje.")
+    if len(body) > 1600:
+        raise DeskError("El mensaje es demasiado largo (máximo 1600 caracteres).")
+    return body
 
 
 def held_notice(rows: list[Message], debtor: Debtor | None) -> str | None:
@@ -173,10 +202,9 @@ def cancel_held(session: Session, handoff: Handoff, user: User, message_id: int)
         rows = held.cancel(session, handoff.conversation_id, message_id)
     except held.HeldError as exc:
         raise DeskError(str(exc)) from exc
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="held_message_cancelled",
         target_type="handoff",
         target_id=handoff.id,
@@ -188,19 +216,14 @@ def cancel_held(session: Session, handoff: Handoff, user: User, message_id: int)
 def edit_held(session: Session, handoff: Handoff, user: User, message_id: int, body: str) -> list[Message]:
     """Replace a held message's text; the new text passes the contact rules again."""
     access.check_can_act(handoff, user)
-    body = (body or "").strip()
-    if not body:
-        raise DeskError("Escribe un mensaje.")
-    if len(body) > 1600:
-        raise DeskError("El mensaje es demasiado largo (máximo 1600 caracteres).")
+    body = _message_text(body)
     try:
         rows = held.edit(session, handoff.conversation_id, message_id, body)
     except held.HeldError as exc:
         raise DeskError(str(exc)) from exc
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="held_message_edited",
         target_type="handoff",
         target_id=handoff.id,
@@ -227,10 +250,9 @@ def send_payment_link(
         link, _reused = payment_links.create_link(session, debtor, invoice, _amount(amount), now=now)
     except ValueError as exc:
         raise DeskError("El monto debe ser mayor que cero y no superar el saldo.") from exc
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="agent_payment_link",
         target_type="payment_link",
         target_id=link.id,
@@ -259,10 +281,9 @@ def record_promise(
     except promises.PromiseError as exc:
         limit = f" (hasta el {exc.max_date:%d/%m/%Y})" if exc.max_date else ""
         raise DeskError(f"No se puede registrar la promesa: {PROMISE_ERRORS.get(exc.code, exc.code)}{limit}.") from exc
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="agent_promise",
         target_type="promise",
         target_id=promise.id,
@@ -290,10 +311,9 @@ def move_due_date(
     decision = due_dates.apply(session, debtor, invoice, wanted, today, changed_by="agent")
     if decision.approved:
         assert wanted is not None  # the policy approves only a given date
-        audit.record(
+        _audit(
             session,
-            actor=user.username,
-            user_id=user.id,
+            user,
             action="agent_due_date",
             target_type="invoice",
             target_id=invoice.id,
@@ -324,21 +344,17 @@ def move_due_date(
             note=f"Autorizado por {user.username}: {override_reason}"[:2000],
         )
     )
-    session.add(
-        AgentNote(
-            handoff_id=handoff.id,
-            debtor_id=debtor.id,
-            user_id=user.id,
-            kind="override",
-            body=f"Cambio de fecha {old:%d/%m/%Y} → {wanted:%d/%m/%Y} fuera de política "
-            f"({why}). Motivo: {override_reason}"[:4000],
-        )
+    _note(
+        session,
+        handoff,
+        user,
+        "override",
+        f"Cambio de fecha {old:%d/%m/%Y} → {wanted:%d/%m/%Y} fuera de política ({why}). Motivo: {override_reason}",
     )
     session.flush()
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="due_date_override",
         target_type="invoice",
         target_id=invoice.id,
@@ -370,21 +386,17 @@ def record_dispute_outcome(
     else:
         invoice.status, invoice.reminders_paused = "open", False
     note = (note or "").strip()
-    session.add(
-        AgentNote(
-            handoff_id=handoff.id,
-            debtor_id=debtor.id,
-            user_id=user.id,
-            kind="dispute_outcome",
-            body=f"Disputa de la factura {invoice.external_id}: {DISPUTE_OUTCOMES[outcome]}."
-            + (f" {note}" if note else ""),
-        )
+    _note(
+        session,
+        handoff,
+        user,
+        "dispute_outcome",
+        f"Disputa de la factura {invoice.external_id}: {DISPUTE_OUTCOMES[outcome]}." + (f" {note}" if note else ""),
     )
     session.flush()
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="dispute_outcome",
         target_type="invoice",
         target_id=invoice.id,
@@ -408,10 +420,9 @@ def add_note(session: Session, handoff: Handoff, user: User, body: str) -> Agent
     note = AgentNote(handoff_id=handoff.id, debtor_id=handoff.debtor_id, user_id=user.id, kind="note", body=body[:4000])
     session.add(note)
     session.flush()
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="agent_note",
         target_type="handoff",
         target_id=handoff.id,
@@ -424,10 +435,9 @@ def give_back(session: Session, handoff: Handoff, user: User) -> Handoff:
     """End the hand-off: the debtor's next message is the bot's again."""
     access.check_can_end(handoff, user)
     conv = conversation(session, handoff)
-    audit.record(
+    _audit(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="handoff_given_back",
         target_type="handoff",
         target_id=handoff.id,

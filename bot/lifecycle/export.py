@@ -37,6 +37,7 @@ from bot.store.models import (
     Payment,
     PaymentAllocation,
     PaymentLink,
+    PaymentLinkItem,
     PaymentPlan,
     PaymentProof,
     Promise,
@@ -122,7 +123,13 @@ def export(
         "invoices": rows(Invoice, Invoice.debtor_id == debtor.id),
         "payments": rows(Payment, Payment.debtor_id == debtor.id),
         "payment_allocations": rows(PaymentAllocation, PaymentAllocation.debtor_id == debtor.id),
-        "payment_links": rows(PaymentLink, PaymentLink.debtor_id == debtor.id),
+        "payment_links": [
+            {
+                **link,
+                "items": rows(PaymentLinkItem, PaymentLinkItem.link_id == link["id"], order=PaymentLinkItem.position),
+            }
+            for link in rows(PaymentLink, PaymentLink.debtor_id == debtor.id)
+        ],
         "payment_proofs": rows(PaymentProof, PaymentProof.debtor_id == debtor.id),
         "promises": rows(Promise, Promise.debtor_id == debtor.id),
         "payment_plans": [

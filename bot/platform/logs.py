@@ -43,11 +43,19 @@ _HANDLER_MARK = "_recobra_handler"
 # (a stream entry id "1733400000000-0", a hex sid, a decimal figure stay as they are).
 _PHONE = re.compile(r"(?<![\w+])\+\d(?:[ \-.]?\d){7,14}(?![\w])")
 _BARE = re.compile(r"(?<![\w.\-:+])\d{8,}(?![\w.\-:])")
+# A Redis stream entry id (a job id): a 13-digit millisecond time, a dash, a sequence number. Some pass the Luhn
+# check, so the card mask would hide them and a job could no longer be followed through the lines.
+_STREAM_ID = re.compile(r"(?<![\w\-])1\d{12}-\d{1,6}(?![\w\-])")
 
 
 def mask_text(text: str) -> str:
     """``text`` with phones, long digit runs and card numbers masked (``bot.platform.masking``'s masks)."""
-    text = masking.mask_cards(text)
+    ids = _STREAM_ID.findall(text)
+    if ids:  # set aside while the cards are masked, then put back
+        parts = _STREAM_ID.split(text)
+        text = "".join(masking.mask_cards(p) + (ids[i] if i < len(ids) else "") for i, p in enumerate(parts))
+    else:
+        text = masking.mask_cards(text)
     text = _PHONE.sub(lambda m: masking.mask_phone(m.group(0)), text)
     return _BARE.sub(lambda m: masking.mask_phone("+" + m.group(0)), text)
 

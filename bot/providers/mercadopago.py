@@ -179,6 +179,16 @@ class MercadoPagoProvider:
         return {
             "items": [
                 {
+                    "id": item.invoice_external_id,
+                    "title": item.description[:250],
+                    "quantity": 1,
+                    "unit_price": wire_amount(item.amount, currency),
+                    "currency_id": currency,
+                }
+                for item in request.items
+            ]
+            or [
+                {
                     "id": request.invoice_external_id or request.reference,
                     "title": request.description[:250],
                     "quantity": 1,
@@ -198,6 +208,7 @@ class MercadoPagoProvider:
             "metadata": {
                 "debtor": request.debtor_external_id,
                 "invoice": request.invoice_external_id,
+                **({"invoices": [item.invoice_external_id for item in request.items]} if request.items else {}),
                 "reference": request.reference,
             },
         }

@@ -168,8 +168,19 @@ class MediaSource(Protocol):
 
 
 @dataclass(frozen=True)
+class LinkItem:
+    """One invoice of a checkout that pays several: a line of its own on the provider's page."""
+
+    invoice_external_id: str
+    description: str
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class LinkRequest:
-    """A checkout for exactly ``amount``: what the billing service asks a provider to create."""
+    """A checkout for exactly ``amount``: what the billing service asks a provider to create. A checkout for
+    several invoices lists them in ``items`` (their amounts add up to ``amount``) and has no
+    ``invoice_external_id``."""
 
     reference: str
     amount: Decimal
@@ -178,6 +189,7 @@ class LinkRequest:
     expires_at: datetime
     debtor_external_id: str
     invoice_external_id: str | None
+    items: tuple[LinkItem, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """A/B statistics: per campaign and variant, the conversations reached and how many replied, promised and paid,
 with a Wilson interval on each rate and a two-proportion z-test between the first two variants.
 
-Counting is done live here (``ab_counts``) or from the rollup (``rollups.ab_counts``, same shape); the formatting
-and the statistics are shared, so the A/B page, the dashboard and the CSV export (``exports.ab_csv``) agree.
+Counting is done live here (``live_ab_counts``) or from the rollup (``rollups.rollup_ab_counts``, same shape);
+the formatting and the statistics are shared, so the A/B page, the dashboard and the CSV export
+(``exports.ab_csv``) agree.
 """
 
 from __future__ import annotations
@@ -41,13 +42,13 @@ def ab_results(
 ) -> list[dict[str, Any]]:
     """Per campaign and variant: reached, replied, promised, paid, amount; a two-proportion z-test on each rate.
     ``counted``: the counts already made (by the rollup), else they are counted here."""
-    rows, amounts = counted if counted is not None else ab_counts(session, f, where)
+    rows, amounts = counted if counted is not None else live_ab_counts(session, f, where)
     return _ab_format(rows, amounts)
 
 
-def ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[ABRows, ABAmounts]:
+def live_ab_counts(session: Session, f: Filters, where: list | None = None) -> tuple[ABRows, ABAmounts]:
     """The A/B counts computed live from the contact attempts and the outcomes of the period (over the
-    conversations of ``where``); ``rollups.ab_counts`` gives the same shape from the rollup."""
+    conversations of ``where``); ``rollups.rollup_ab_counts`` gives the same shape from the rollup."""
     start, end = f.bounds
     where = where if where is not None else conditions(session, f)
     ca = ContactAttempt.__table__

@@ -17,7 +17,7 @@ from sqlalchemy import case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from bot.review import rollups
-from bot.review.ab import ABAmounts, ABRows, ab_counts, ab_results, add_ab
+from bot.review.ab import ABAmounts, ABRows, ab_results, add_ab, live_ab_counts
 from bot.review.figures import add_figures, event_count, live_figures
 from bot.review.filters import C, Filters, conditions, conversations_from, replied_clause
 
@@ -170,7 +170,7 @@ def _rollup_ab(
 ) -> tuple[ABRows, ABAmounts]:
     """The A/B counts from the rollup plus, for the debtors with several conversations (``multi``, which the rollup
     leaves to the live queries so a payment is never counted twice), the live counts."""
-    counted = rollups.ab_counts(session, f, state, None, live_ids, fresh_rows, where)
+    counted = rollups.rollup_ab_counts(session, f, state, None, live_ids, fresh_rows, where)
     if multi:
-        add_ab(counted, ab_counts(session, f, [*where, C.c.id.in_(sorted(multi))]))
+        add_ab(counted, live_ab_counts(session, f, [*where, C.c.id.in_(sorted(multi))]))
     return counted

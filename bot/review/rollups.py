@@ -412,7 +412,7 @@ def read(session: Session, f: Filters, state: RollupState, exclude: set[int]) ->
     land in ``reached``."""
     start, _end = f.bounds
     out = Figures(counts={name: 0 for name in EVENT_METRICS}, recovered={}, reasons={}, failures={})
-    metrics = [m for m in state.metrics if not m.startswith("sent:")]  # (A/B reads those: ``ab_counts``)
+    metrics = [m for m in state.metrics if not m.startswith("sent:")]  # (A/B reads those: ``rollup_ab_counts``)
     if not metrics:
         return out
     conds = [R.c.metric.in_(metrics), *segment(f)]
@@ -484,7 +484,7 @@ def _first(r: dict[str, Any], start: datetime) -> bool:
     return r["prev_at"] is None or r["prev_at"] < start
 
 
-def ab_counts(
+def rollup_ab_counts(
     session: Session,
     f: Filters,
     state: RollupState,
@@ -493,7 +493,7 @@ def ab_counts(
     fresh_rows: list[dict[str, Any]],
     where: list,
 ) -> tuple[dict, dict]:
-    """A/B counts (``ab.ab_counts``' shape) from the rollup: per campaign and variant, the conversations
+    """A/B counts (``ab.live_ab_counts``' shape) from the rollup: per campaign and variant, the conversations
     reached in the period (their first ``sent:`` row in it), and among them those that promised or paid (rows of
     the same conversation in the period) and those that replied (reached minus the silent conversations of
     ``where``, the live filter); the money of their payments per currency. The conversations in ``exclude`` are
@@ -617,7 +617,7 @@ __all__ = [
     "refresh",
     "read",
     "evaluate",
-    "ab_counts",
+    "rollup_ab_counts",
     "dirty_conversations",
     "live_conversations",
     "get_state",

@@ -107,6 +107,8 @@ class Invoice(Base):
     amount = Column(Money, nullable=False)
     balance = Column(Money, nullable=False)
     currency = Column(String(3), nullable=False)
+    # what it was for, as the lender wrote it ("Celular Samsung A15"): the debtor may name the invoice by it
+    description = Column(String(200))
     original_due_date = Column(Date, nullable=False)
     due_date = Column(Date, nullable=False, index=True)
     status = Column(String(20), nullable=False, default="open", index=True)
@@ -165,6 +167,28 @@ class PaymentLink(Base):
     expires_at = Column(UTCDateTime, nullable=False)
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
     updated_at = Column(UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class PaymentLinkItem(Base):
+    """One invoice a link pays, when the link pays several (the whole balance, or the invoices the debtor chose):
+    one Mercado Pago preference item each. A link for one invoice has none (``PaymentLink.invoice_id`` says it).
+    An approved payment of the link settles each item's invoice by its amount, in ``position`` order (oldest due
+    first): ``bot.billing.payment_events``."""
+
+    __tablename__ = "payment_link_items"
+
+    id = Column(Integer, primary_key=True)
+    link_id = Column(Integer, ForeignKey("payment_links.id", ondelete="CASCADE"), nullable=False)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    amount = Column(Money, nullable=False)
+    promise_id = Column(Integer, ForeignKey("promises.id", ondelete="SET NULL"))
+    instalment_id = Column(Integer, ForeignKey("instalments.id", ondelete="SET NULL"))
+
+    __table_args__ = (
+        UniqueConstraint("link_id", "invoice_id", name="uq_payment_link_items_link_invoice"),
+        CheckConstraint("amount > 0", name="ck_payment_link_items_amount"),
+    )
 
 
 class SettlementOffer(Base):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Flask
 
 from bot.platform.config import get_settings
-from bot.web import api, db, errors, health, openapi
+from bot.web import api, checkout, console, db, errors, health, manager, mercadopago, openapi, sandbox, webhooks
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -43,21 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     openapi.register(app)  # GET /api/v1/openapi.json: public, describes the API and the webhooks, holds no data
 
-    # Blueprints of the other areas register themselves here as they land.
-    for name in ("webhooks", "sandbox", "mercadopago", "checkout", "console", "manager", "links"):
-        module = _optional_blueprint(name)
-        if module is not None:
-            module.register(app)
+    # Each area registers its own blueprints (and decides whether it is on: the sandbox only with sandbox providers).
+    for area in (webhooks, sandbox, mercadopago, checkout, console, manager):
+        area.register(app)
 
     return app
-
-
-def _optional_blueprint(name: str):
-    import importlib
-
-    try:
-        return importlib.import_module(f"bot.web.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"bot.web.{name}":
-            return None
-        raise

@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template_string, request
 from sqlalchemy import select
 
-from bot.billing import document_links, money, settlements, statements
+from bot.billing import document_links, money, payment_links, settlements, statements
 from bot.platform.config import get_settings
 from bot.store.models import Debtor, Invoice, PaymentLink, SandboxPayment
 from bot.web.db import get_session
@@ -234,6 +234,16 @@ def _sandbox_link(reference: str) -> tuple[PaymentLink | None, Debtor | None, In
     return link, session.get(Debtor, link.debtor_id), session.get(Invoice, link.invoice_id) if link.invoice_id else None
 
 
+def _invoices_paid(link: PaymentLink, invoice: Invoice | None) -> str:
+    """The invoice the link pays, or each one of a link that pays several (oldest due first)."""
+    session = get_session()
+    items = payment_links.items_of(session, link)
+    if not items:
+        return f"Factura {_esc(invoice.external_id if invoice else '-')}"
+    names = [(inv.external_id if (inv := session.get(Invoice, item.invoice_id)) else "-") for item in items]
+    return "Facturas " + ", ".join(_esc(name) for name in names)
+
+
 @sandbox_bp.get("/<reference>")
 def sandbox_checkout(reference: str):
     link, debtor, invoice = _sandbox_link(reference)
@@ -247,7 +257,7 @@ def sandbox_checkout(reference: str):
     pendings = "".join(f"<option value='{k}'>{_esc(v)}</option>" for k, v in PENDING)
     body = f"""<p class='muted'>Checkout de prueba (sandbox) · no se mueve dinero</p>
 <h1>{_business()}</h1>
-<p>Factura {_esc(invoice.external_id if invoice else "-")}</p>
+<p>{_invoices_paid(link, invoice)}</p>
 <div class='amount' data-testid='amount'>{_esc(amount)} <span class='muted'>{_esc(link.currency)}</span></div>
 {state}
 <form method='post'>

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.billing import accounts, money, payment_plans, settlements
 from bot.billing.allocations import credit_balance
-from bot.billing.payment_links import link_url
+from bot.billing.payment_links import items_of, link_url
 from bot.conversation import identity
 from bot.store.models import (
     Debtor,
@@ -75,6 +75,7 @@ def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> 
                 "amount": money.to_str(inv.amount),
                 "balance": money.to_str(inv.balance),
                 "currency": inv.currency,
+                "description": inv.description,
                 "original_due_date": _day(inv.original_due_date),
                 "due_date": _day(inv.due_date),
                 "status": inv.status,
@@ -119,6 +120,8 @@ def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> 
                 "url": link_url(link),
                 "checkout_url": link.url,
                 "invoice_external_id": ext(link.invoice_id),
+                "invoices": [ext(item.invoice_id) for item in items_of(session, link)]
+                or ([ext(link.invoice_id)] if link.invoice_id else []),
                 "amount": money.to_str(link.amount),
                 "currency": link.currency,
                 "status": link.status,

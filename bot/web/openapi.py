@@ -94,6 +94,13 @@ def _schemas() -> dict[str, Any]:
                 "type": ["string", "integer"],
                 "description": "what is still owed; defaults to amount on a new invoice",
             },
+            "description": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "description": 'what the invoice is for (e.g. "Celular Samsung A15"): shown to the debtor, who may '
+                'name the invoice by it ("la del celular"); left as it was when absent on an update',
+            },
         },
         required=["external_id", "amount", "currency", "due_date"],
         description="An invoice as the billing system sends it.",
@@ -136,6 +143,7 @@ def _schemas() -> dict[str, Any]:
             "amount": MONEY,
             "balance": MONEY,
             "currency": CURRENCY,
+            "description": _nullable(STR),
             "original_due_date": {**DATE, "description": "the due date the billing system sent"},
             "due_date": {**DATE, "description": "the current due date (after any agreed change)"},
             "status": {"type": "string", "enum": ["open", "paid", "disputed", "cancelled"]},
@@ -199,7 +207,15 @@ def _schemas() -> dict[str, Any]:
         {
             "url": {**STR, "format": "uri", "description": "our short link (PUBLIC_BASE_URL/p/<code>): fits an SMS"},
             "checkout_url": {**STR, "format": "uri", "description": "the provider's checkout page"},
-            "invoice_external_id": _nullable(STR),
+            "invoice_external_id": {
+                **_nullable(STR),
+                "description": "the invoice a one-invoice link pays (null for a link that pays several)",
+            },
+            "invoices": {
+                "type": "array",
+                "items": STR,
+                "description": "every invoice the link pays, in the order a payment settles them (oldest due first)",
+            },
             "amount": MONEY,
             "currency": CURRENCY,
             "status": {"type": "string", "enum": ["active", "paid", "expired"]},
@@ -365,6 +381,7 @@ def _schemas() -> dict[str, Any]:
             "sid": _nullable({**STR, "description": "the message sid the sandbox provider gave it"}),
             "content_sid": _nullable({**STR, "description": "an approved WhatsApp template sent instead of a body"}),
             "media_url": _nullable({**STR, "description": "the document attached (a signed /d/ link to a PDF)"}),
+            "media": {"type": "array", "items": STR, "description": "the attachments' URLs (media_url as a list)"},
         },
         required=["to", "channel", "body", "status", "created_at"],
     )

@@ -107,7 +107,7 @@ async def test_digits_read_as_another_intent_still_verify(convo, make_debtor):
     assert replies[:2] == ["utter_identity_verified", "utter_balance_single"]
 
 
-async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_debtor, session):
+async def test_several_invoices_listed_with_total_and_one_link_for_all(convo, make_debtor, session):
     from actions.catalogue import ActionSendPaymentLink
 
     make_debtor(
@@ -124,7 +124,8 @@ async def test_several_invoices_listed_with_total_and_a_link_each(convo, make_de
     text = c.texts()[0]
     assert "F1: $420.000, venció el 1 de octubre" in text and "F2: $140.000, vence el" in text
     assert "Total: $560.000" in text
-    assert await c.say("link", "request_payment_link", ActionSendPaymentLink) == ["utter_payment_link_balance"] * 2
+    assert await c.say("link", "request_payment_link", ActionSendPaymentLink) == ["utter_payment_link_several"]
+    assert "(F1 y F2): link por $560.000" in c.texts()[0]
 
 
 async def test_the_identity_lock_outlives_the_conversation_session(convo, make_debtor, session, client, api_headers):

@@ -165,7 +165,7 @@ async def test_asking_the_reason_depends_on_the_country(convo, make_debtor):
     assert await m.say("no", "deny", ActionDeclinePending) == ["utter_ask_reason"]
 
 
-async def test_with_two_invoices_the_promise_says_which_invoice_it_is_about(convo, make_debtor, session):
+async def test_with_two_invoices_a_promise_of_the_whole_balance_covers_both(convo, make_debtor, session):
     make_debtor(
         invoices=[
             {"external_id": "F1", "amount": "420000", "currency": "COP", "due_date": "2026-10-01"},
@@ -176,13 +176,16 @@ async def test_with_two_invoices_the_promise_says_which_invoice_it_is_about(conv
     replies = await c.say(
         "pago el viernes", "promise_to_pay", ActionProposePromise, entities=[ent("date", "el viernes", "el viernes", 5)]
     )
-    assert replies == ["utter_invoice_in_question", "utter_confirm_promise"]
-    assert "factura F1 ($420.000, fecha de pago 1 de octubre" in c.texts()[0]
-    assert "$420.000" in c.texts()[1]
+    assert replies == ["utter_promise_covers_invoices", "utter_confirm_promise"]
+    assert "F1 ($420.000) y F2 ($140.000)" in c.texts()[0]
+    assert "$560.000" in c.texts()[1]
     await c.say("sí", "affirm", ActionConfirmPending)
-    promise = session.execute(select(Promise)).scalar_one()
-    assert promise.amount == Decimal("420000.00")
-    assert session.get(Invoice, promise.invoice_id).external_id == "F1"
+    made = session.execute(select(Promise).order_by(Promise.id)).scalars().all()
+    assert [(session.get(Invoice, p.invoice_id).external_id, p.amount) for p in made] == [
+        ("F1", Decimal("420000.00")),
+        ("F2", Decimal("140000.00")),
+    ]
+    assert made[0].promised_date == made[1].promised_date
 
 
 def _named(day) -> str:

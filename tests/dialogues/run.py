@@ -104,10 +104,11 @@ class Stack:
         currency = spec.COUNTRIES[convo.country]["currency"]
         invoices = [
             {
-                "external_id": f"F-{n}",
+                "external_id": str(inv.get("id") or f"F-{n}"),
                 "amount": str(inv["amount"]),
                 "currency": currency,
                 "due_date": (today + timedelta(days=int(inv.get("due", -10)))).isoformat(),
+                **({"description": str(inv["description"])} if inv.get("description") else {}),
             }
             for n, inv in enumerate(d["invoices"], 1)
         ]

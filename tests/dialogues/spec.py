@@ -11,7 +11,8 @@ A conversation file (``tests/dialogues/conversations/*.yml``) holds a list under
       debtor:                           # optional; a fresh account is made for every run anyway
         name: Ana María Restrepo
         last4: "4821"
-        invoices: [{amount: "187450", due: -12}]     # due: days from the debtor's local today
+        invoices: [{amount: "187450", due: -12}]     # due: days from the debtor's local today; optional id
+                                                     # (default F-1, F-2…) and description (the concept)
       turns:
         - say: "hola buenas quien habla"
         - say: "4821"
@@ -19,7 +20,7 @@ A conversation file (``tests/dialogues/conversations/*.yml``) holds a list under
           not_mentions: ["cuotas"]      # none of these
       expect:                           # the end state, read through GET /api/v1/debtors/{external_id}
         verified: true
-        promise: {date: "weekday:monday"}
+        promise: {date: "weekday:monday", invoice: F-2}   # invoice: the open promises' invoices include it
         reason: health
         offer: {status: accepted, kind: discount}   # the newest settlement offer (no_offer: none made)
 
@@ -77,6 +78,7 @@ CATEGORIES: dict[str, str] = {
     "handoff": "hand-off to a person",
     "identity": "identity (wrong, then right)",
     "statement": "statement PDF",
+    "several_invoices": "several invoices",
     "settlement_offer": "settlement offer",
 }
 
@@ -394,6 +396,10 @@ def check_end_state(
                     )
             if "amount" in want and Decimal(str(latest.get("amount"))) != Decimal(str(want["amount"])):
                 bad(f"promise of {latest.get('amount')}, expected {want['amount']}")
+            promised_on = sorted({str(p.get("invoice_external_id")) for p in open_promises})
+            for invoice in _as_list(want.get("invoice") or []):
+                if invoice not in promised_on:
+                    bad(f"no open promise on invoice {invoice} (promised on {', '.join(promised_on)})")
     if expect.get("no_promise") and open_promises:
         bad(f"a promise was recorded ({open_promises[-1].get('promised_date')}) and none should be")
 
@@ -427,6 +433,8 @@ def check_end_state(
             bad("no due-date change recorded")
         else:
             want_change = expect["due_date_change"] or {}
+            if "invoice" in want_change and changes[-1].get("invoice_external_id") != want_change["invoice"]:
+                bad(f"due date moved on {changes[-1].get('invoice_external_id')}, expected {want_change['invoice']}")
             if "date" in want_change:
                 dates = relative_date(str(want_change["date"]), today)
                 if changes[-1].get("new_date") not in {d.isoformat() for d in dates}:

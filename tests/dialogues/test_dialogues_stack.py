@@ -38,6 +38,7 @@ SLICE = [
     "co-handoff-1",
     "ar-identity-locked",
     "co-statement-before-digits",
+    "co-several-promise-by-concept",
     "co-offer-discount-yes",
 ]
 

@@ -37,9 +37,10 @@ def test_statement_lists_the_open_invoices_in_a_signed_link(client, session, mak
         name="José Ñúñez Peña",
         invoices=[
             {"external_id": "F-100", "amount": "185000.00", "currency": "COP", "due_date": "2026-11-10"},
-            {"external_id": "F-200", "amount": "90000.00", "currency": "COP", "due_date": "2099-01-15"},
+            {"external_id": "F-200", "amount": "90000.00", "currency": "COP", "due_date": "2099-01-15",
+             "description": "Celular Samsung A15"},
         ],
-    )
+    )  # fmt: skip
     url = statements.statement_url(debtor)
     assert url.startswith("http://localhost:8000/d/") and len(url) < 80  # short enough for an SMS
     r = client.get(url.removeprefix("http://localhost:8000"))
@@ -48,6 +49,7 @@ def test_statement_lists_the_open_invoices_in_a_signed_link(client, session, mak
     text = text_of(r.data)
     assert "Estado de cuenta" in text and "José Ñúñez Peña" in text and "****4821" in text
     assert "F-100" in text and "F-200" in text and "275.000" in text  # both invoices and the total
+    assert "Factura F-200 (Celular Samsung A15)" in text  # what it is for, when the lender said
     assert "¿Dudas sobre su saldo?" in text
 
 

@@ -22,6 +22,9 @@ def test_seed_demo_is_realistic_and_idempotent(session):
 
     every = [d.phone for d in session.execute(select(Debtor)).scalars()]
     assert len(every) > 200 and all(is_demo_number(p) for p in every)
+    # debtors with several invoices, each with its concept, to try "la del celular" in the simulator
+    several = [d for d in demo if len(d.invoices) > 1 and all(i.description for i in d.invoices)]
+    assert len(several) >= 3 and max(len(d.invoices) for d in several) >= 3
     currencies = {d.country: {i.currency for i in d.invoices} for d in demo}
     assert currencies == {"CO": {"COP"}, "MX": {"MXN"}, "AR": {"ARS"}, "CL": {"CLP"}, "PE": {"PEN"}}
     days = [(date.today() - i.due_date).days for d in demo for i in d.invoices]

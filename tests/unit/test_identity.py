@@ -105,3 +105,29 @@ def test_migration_0010_creates_the_table_the_model_declares(database_url):
     columns = {c["name"]: c for c in inspect(get_engine(database_url)).get_columns("identity_checks")}
     assert set(columns) == {c.name for c in IdentityCheck.__table__.columns}
     assert not columns["failures"]["nullable"] and columns["locked_until"]["nullable"]
+
+
+def test_an_admin_lifts_a_lock_with_a_reason_and_the_debtor_can_verify_again(session, make_debtor):
+    from click.testing import CliRunner
+
+    from bot.__main__ import cli
+
+    debtor = make_debtor("CO-LOCK")
+    for wrong in ("1111", "2222", "3333"):
+        identity.verify(session, debtor, wrong)
+    session.commit()
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["identity", "unlock", "CO-LOCK", "--reason", "  "])
+    assert refused.exit_code != 0 and "reason" in refused.output
+    result = runner.invoke(
+        cli, ["identity", "unlock", "CO-LOCK", "--reason", "verificada por llamada", "--actor", "ana"]
+    )
+    assert result.exit_code == 0 and "lock lifted" in result.output
+    session.expire_all()
+    assert identity.locked_until(session, debtor) is None
+    assert identity.verify(session, debtor, "4821").ok
+    [entry] = session.query(AuditLog).filter_by(action="identity_unlocked").all()
+    assert entry.actor == "ana" and entry.details["reason"] == "verificada por llamada"
+    again = runner.invoke(cli, ["identity", "unlock", "CO-LOCK", "--reason", "otra vez"])
+    assert again.exit_code == 0 and "not locked" in again.output
+    assert runner.invoke(cli, ["identity", "unlock", "XX-9", "--reason", "x"]).exit_code != 0

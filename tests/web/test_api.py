@@ -39,6 +39,7 @@ def test_upsert_creates_then_reads_back_everything(client, api_headers):
         "amount": "3450.00",
         "balance": "3450.00",
         "currency": "MXN",
+        "description": None,
         "original_due_date": "2026-11-15",
         "due_date": "2026-11-15",
         "status": "open",
@@ -65,6 +66,17 @@ def test_second_put_updates_and_never_duplicates(client, api_headers):
     again = client.put("/api/v1/debtors/MX-1", json=changed, headers=api_headers)
     assert again.status_code == 200
     assert client.get("/api/v1/debtors/MX-1", headers=api_headers).json["invoices"] == d["invoices"]
+
+
+def test_an_invoice_s_concept_is_stored_read_back_and_kept_when_an_update_leaves_it_out(client, api_headers):
+    body = debtor_body()
+    body["invoices"][0]["description"] = "Celular Samsung A15"
+    assert client.put("/api/v1/debtors/MX-1", json=body, headers=api_headers).status_code == 201
+    d = client.get("/api/v1/debtors/MX-1", headers=api_headers).json
+    assert [i["description"] for i in d["invoices"]] == ["Celular Samsung A15", None]
+    assert client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=api_headers).status_code == 200
+    d = client.get("/api/v1/debtors/MX-1", headers=api_headers).json
+    assert d["invoices"][0]["description"] == "Celular Samsung A15"  # older integrators never send it
 
 
 def test_mexican_whatsapp_number_is_stored_in_its_sms_form(client, api_headers):
@@ -117,6 +129,9 @@ def test_full_document_number_is_never_returned(client, api_headers):
         (lambda b: b.update(name="Ana\x00María"), "name"),
         (lambda b: b["invoices"][0].update(external_id="F-1\n"), "invoices[0].external_id"),
         (lambda b: b.update(invoices="INV-1"), "invoices"),
+        (lambda b: b["invoices"][0].update(description=""), "invoices[0].description"),
+        (lambda b: b["invoices"][0].update(description="x" * 201), "invoices[0].description"),
+        (lambda b: b["invoices"][0].update(description=7), "invoices[0].description"),
     ],
 )
 def test_bad_fields_get_a_json_422_naming_the_field(client, api_headers, mutate, field):

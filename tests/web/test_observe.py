@@ -203,6 +203,12 @@ def test_the_masking_net_catches_a_phone_logged_by_mistake(json_log):
     assert "1733400000000-0" in line["event"] and "SM0123456789abcdef" in line["event"]
 
 
+def test_a_job_id_that_passes_the_luhn_check_stays_readable_and_a_card_beside_it_does_not(json_log):
+    logging.getLogger("bot.worker").info("job 1733400000001-0 paid with 4111 1111 1111 1111")
+    [line] = lines(json_log)
+    assert "job 1733400000001-0 paid with [tarjeta oculta]" == line["event"]
+
+
 def test_ids_bound_in_one_request_do_not_leak_into_the_next(client, session, make_debtor, redis_client, json_log):
     make_debtor("CO-1", phone=PHONE)
     params = inbound_params(PHONE, "hola")

@@ -98,4 +98,4 @@ def test_the_bots_attachment_reaches_the_phone_simulator(
     [sent] = sandbox_provider.outbox(PHONE)
     assert sent["media_url"] == DOC
     listed = client.get("/api/v1/sandbox/outbox?to=%2B573001112233", headers=api_headers).get_json()["messages"]
-    assert listed[-1]["media_url"] == DOC
+    assert listed[-1]["media_url"] == DOC and listed[-1]["media"] == [DOC]

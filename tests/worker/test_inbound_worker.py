@@ -152,8 +152,27 @@ def test_conversation_in_human_hands_is_not_sent_to_the_bot(
     session.commit()
     mid = _say(client, session, "quiero hablar con alguien")
     assert len(rasa_double.calls) == 1
-    assert len(_out(session)) == 1
     assert session.get(Message, mid).status == "processed"
+    # The first message after the hand-off is acknowledged (not left in silence), then not every message.
+    ack = _out(session)[-1]
+    assert len(_out(session)) == 2 and "asesor" in ack.body and "Ana" not in ack.body and "185" not in ack.body
+    _say(client, session, "hola??")
+    assert len(_out(session)) == 2 and len(rasa_double.calls) == 1
+
+
+def test_while_the_agent_is_on_it_the_debtor_hears_the_agent_only(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
+    from bot.messaging import outbox
+
+    make_debtor("CO-1", phone=PHONE)
+    _say(client, session, "hola")
+    conv = session.execute(select(Conversation)).scalar_one()
+    conv.mode = "human"
+    outbox.prepare_text(session, conv, "Hola Ana, soy Laura. Reviso su caso.", author="agent", reply=True)
+    session.commit()
+    _say(client, session, "gracias, espero")
+    assert [m.author for m in _out(session)] == ["bot", "agent"]
 
 
 def test_unknown_number_gets_a_polite_answer_that_discloses_nothing(
