@@ -57,7 +57,6 @@ from actions.base import (
     PROPOSED,
     Ctx,
     RecobraAction,
-    first_open_invoice,
 )
 from bot.billing import accounts, countries
 from bot.conversation import identity as identity_check
@@ -136,13 +135,21 @@ def plan_or_offer(ctx: Ctx) -> None:
     if ctx.slot(PENDING_CONFIRMATION) in (offers.AFTER_REASON, offers.INSTEAD_OF_PLAN):
         offers.decline(ctx, quietly=True)
         ctx.set(PENDING_CONFIRMATION, None)
-    elif ctx.verified and not names_a_count(ctx) and first_open_invoice(ctx) is not None:
+    elif ctx.verified and not names_a_count(ctx) and (invoice := invoice_for_a_plan(ctx)) is not None:
         said = ctx.turn.entity("reason")
         reason = reason_words.read(str(said), ctx.turn.text).reason if said else ctx.slot("last_reason")
-        if offers.propose(ctx, reason, offers.INSTEAD_OF_PLAN):
+        if offers.propose(ctx, reason, offers.INSTEAD_OF_PLAN, invoice=invoice):
             ctx.record_volunteered_reason()
             return
     payment_plans.offer_plan(ctx)
+
+
+def invoice_for_a_plan(ctx: Ctx):
+    """The invoice a plan asked for is about, when it is plain without asking: the only one open, or the one the
+    debtor named. None with several and none named: the plan asks which first, and the offer comes on the answer."""
+    invoices = accounts.open_invoices(ctx.session, ctx.debtor)
+    named = ctx.named_invoices(invoices) if len(invoices) > 1 else invoices
+    return named[0] if len(named) == 1 else None
 
 
 def after_reason_instead(ctx: Ctx) -> None:

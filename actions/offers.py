@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import zoneinfo
 
-from actions.base import PENDING_CONFIRMATION, Ctx, first_open_invoice
+from actions.base import CHOSEN_INVOICES, PENDING_CONFIRMATION, Ctx, first_open_invoice, invoice_title
 from bot.billing import offers, payment_links
-from bot.store.models import Instalment
+from bot.store.models import Instalment, Invoice
 
 # the proposals the dialogue answers (``actions.dialogue.PROPOSALS``): the offer made after a reason, and the one
 # made instead of the plan options (after a «no», the options are shown)
@@ -26,12 +26,15 @@ YES_NO = [
 ]
 
 
-def propose(ctx: Ctx, reason: str | None, proposal: str, kinds: tuple[str, ...] = offers.KINDS) -> bool:
-    """Propose the offer that fits now (of ``kinds``); False when there is none to propose (not verified, nothing
-    open, nothing fits, or this invoice's offer was already declined, let lapse or used)."""
+def propose(
+    ctx: Ctx, reason: str | None, proposal: str, kinds: tuple[str, ...] = offers.KINDS, invoice: Invoice | None = None
+) -> bool:
+    """Propose the offer that fits ``invoice`` (default: the one in hand, else the oldest open) now, of ``kinds``;
+    False when there is none to propose (not verified, nothing open, nothing fits, or this invoice's offer was
+    already declined, let lapse or used). The request goes on about the offer's invoice."""
     if ctx.debtor is None or not ctx.verified:
         return False
-    invoice = first_open_invoice(ctx)
+    invoice = invoice or first_open_invoice(ctx)
     if invoice is None:
         return False
     offer = offers.to_propose(ctx.session, ctx.debtor, invoice, reason, ctx.today, kinds)
@@ -44,7 +47,7 @@ def propose(ctx: Ctx, reason: str | None, proposal: str, kinds: tuple[str, ...] 
             discount=ctx.money(offer.balance - offer.amount, offer.currency),
             amount=ctx.money(offer.amount, offer.currency),
             balance=ctx.money(offer.balance, offer.currency),
-            invoice=invoice.external_id,
+            invoice=invoice_title(invoice),
             buttons=YES_NO,
         )
     else:
@@ -57,10 +60,11 @@ def propose(ctx: Ctx, reason: str | None, proposal: str, kinds: tuple[str, ...] 
             first=ctx.money(plan.first_amount, plan.currency),
             other=ctx.money(plan.other_amount, plan.currency),
             until=plan.dates[0],
-            invoice=invoice.external_id,
+            invoice=invoice_title(invoice),
             buttons=YES_NO,
         )
     ctx.set(PENDING_CONFIRMATION, proposal)
+    ctx.set(CHOSEN_INVOICES, [invoice.external_id])
     return True
 
 
@@ -76,8 +80,8 @@ def accept(ctx: Ctx) -> bool:
     except offers.OfferError:
         ctx.utter("utter_offer_closed")
         return False
-    invoice = first_open_invoice(ctx)
-    invoice_id = invoice.external_id if invoice is not None else ""
+    invoice = ctx.session.get(Invoice, offer.invoice_id)
+    invoice_id = invoice_title(invoice) if invoice is not None else ""
     if offer.kind == "discount":
         # the day to pay by: the offer's last day, or the link's if it ends sooner (a link lives some days only)
         link_ends = link.expires_at.astimezone(zoneinfo.ZoneInfo(ctx.debtor.timezone or "UTC")).date()
@@ -108,9 +112,12 @@ def accept(ctx: Ctx) -> bool:
 
 def decline(ctx: Ctx, quietly: bool = False) -> None:
     """«No» to the offer: closed (not proposed again) and, unless ``quietly`` (the debtor asked for something
-    else in its place), acknowledged without pressure; the caller says what else."""
+    else in its place), acknowledged without pressure; the caller says what else, about the offer's invoice."""
     offer = offers.proposed(ctx.session, ctx.debtor, ctx.today)
     if offer is not None:
         offers.decline(ctx.session, offer)
+        invoice = ctx.session.get(Invoice, offer.invoice_id)
+        if invoice is not None and invoice.status == "open":
+            ctx.set(CHOSEN_INVOICES, [invoice.external_id])
     if not quietly:
         ctx.utter("utter_offer_declined")

@@ -281,3 +281,27 @@ async def test_the_numbered_options_answer_the_offer(convo, make_debtor, session
     await lost_job(c)
     assert await c.say(text, intent, ActionProcessInform, entities=entities) == replies
     assert session.execute(select(PaymentPlan)).first() is None
+
+
+async def test_with_several_invoices_the_offer_is_for_the_one_the_plan_is_about(convo, make_debtor, session):
+    today = local_today(tz="America/Bogota")
+    make_debtor(
+        invoices=[
+            {"external_id": "F-1", "amount": "300000", "currency": "COP",
+             "due_date": (today - timedelta(days=45)).isoformat(), "description": "Préstamo personal"},
+            {"external_id": "F-2", "amount": "120000", "currency": "COP",
+             "due_date": (today - timedelta(days=40)).isoformat(), "description": "Celular"},
+        ]
+    )  # fmt: skip
+    c = convo(PHONE, introduced=True, verified=True)
+    # which one, first: no offer on an invoice the debtor did not name
+    assert await c.say("quiero pagar en cuotas", "request_payment_plan", ActionOfferPaymentPlan) == [
+        "utter_ask_which_invoice"
+    ]
+    assert session.execute(select(SettlementOffer)).first() is None
+    replies = await c.say("la del celular", "inform", ActionProcessInform, entities=[ent("invoice", "F-2")])
+    assert replies[-1] == "utter_offer_first_instalment"
+    assert "factura F-2 · Celular en 3 cuotas: una primera de $48.000" in c.texts()[-1]
+    # «no»: the usual options, for that same invoice
+    assert await c.say("no", "deny", ActionDeclinePending) == ["utter_offer_declined", "utter_plan_options"]
+    assert "$120.000" in c.texts()[1]
