@@ -64,7 +64,7 @@ def outbox():
                     "sid": m.get("sid"),
                     "content_sid": m.get("content_sid") or None,
                     "media_url": m.get("media_url") or None,  # the attachment Twilio would fetch (a /d/ PDF)
-                    "media": [m["media_url"]] if m.get("media_url") else [],  # CONTRACT.md: a list of URLs
+                    "media": [m["media_url"]] if m.get("media_url") else [],  # docs/api.md: a list of URLs
                 }
                 for m in items
             ]
