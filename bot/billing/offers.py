@@ -3,7 +3,9 @@
 An offer fits a debtor by country, days overdue, balance and the reason they gave for not paying; the first that
 fits is made. A discount is a payment link for the discounted total (when it is paid, the discount is written off
 and the invoice is paid); a larger first instalment is a payment plan whose first instalment is the offered share,
-with a link for it. Every offer is stored, so the manager sees each one made, accepted and paid.
+with a link for it. Every offer is stored, so the manager sees each one made, accepted, declined and paid. The
+chat proposes one offer per invoice (``to_propose``); a refund of what a discount's link paid writes the discount
+back onto the invoice (``after_refund``): its condition, the discounted total paid, no longer holds.
 """
 
 from __future__ import annotations
