@@ -21,7 +21,6 @@ from actions import (
     optout,
     outreach,
     payment_links,
-    payment_plans,
     promises,
 )
 from actions.base import Ctx
@@ -88,7 +87,7 @@ class ActionOfferPaymentPlan(DialogueAction):
         return "action_offer_payment_plan"
 
     def handle(self, ctx: Ctx) -> None:
-        payment_plans.offer_plan(ctx)
+        dialogue.plan_or_offer(ctx)
 
 
 class ActionRecordReason(DialogueAction):

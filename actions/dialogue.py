@@ -37,6 +37,7 @@ from actions import (
     greeting,
     handoff,
     identity,
+    offers,
     optout,
     parsing,
     payment_links,
@@ -109,12 +110,101 @@ def carry_out(ctx: Ctx, parts: list[str] | tuple[str, ...]) -> None:
 
 def take_reason(ctx: Ctx) -> None:
     """A reason for not paying, then the step that fits it: a dispute goes to a person (the hand-off
-    feature's), any other step is the reasons feature's own offer."""
+    feature's); otherwise the settlement offer that fits the reason, if any, else the reasons feature's own
+    offer. (A debtor who only forgot, whose step is the link, is offered a discount at most, not a plan.)"""
     step = reasons.record_reason(ctx)
     if step == "dispute":
         handoff.dispute(ctx)
     elif step is not None:
+        kinds = ("discount",) if step == "payment_link" else ("discount", "first_instalment")
+        if not offers.propose(ctx, ctx.slot("last_reason"), offers.AFTER_REASON, kinds):
+            reasons.offer_next_step(ctx, step)
+
+
+# --- settlement offers ---------------------------------------------------------------------------------------
+
+
+def names_a_count(ctx: Ctx) -> bool:
+    """ "¿Puedo pagar en 3 cuotas?": the debtor chose the plan already; no offer in its place."""
+    return bool(ctx.turn.entity("installments")) or asks.plan_count(ctx.turn.text or "") is not None
+
+
+def plan_or_offer(ctx: Ctx) -> None:
+    """A plan asked for ("no puedo pagar todo de una", "¿en cuotas?"): the settlement offer that fits first (a
+    larger first instalment, or a discount for paying in full), unless the debtor names a count or just heard an
+    offer (asking for the plan then is a «no» to it); else, or after a «no», the plan options."""
+    if ctx.slot(PENDING_CONFIRMATION) in (offers.AFTER_REASON, offers.INSTEAD_OF_PLAN):
+        offers.decline(ctx, quietly=True)
+        ctx.set(PENDING_CONFIRMATION, None)
+    elif ctx.verified and not names_a_count(ctx) and (invoice := invoice_for_a_plan(ctx)) is not None:
+        said = ctx.turn.entity("reason")
+        reason = reason_words.read(str(said), ctx.turn.text).reason if said else ctx.slot("last_reason")
+        if offers.propose(ctx, reason, offers.INSTEAD_OF_PLAN, invoice=invoice):
+            ctx.record_volunteered_reason()
+            return
+    payment_plans.offer_plan(ctx)
+
+
+def invoice_for_a_plan(ctx: Ctx):
+    """The invoice a plan asked for is about, when it is plain without asking: the only one open, or the one the
+    debtor named. None with several and none named: the plan asks which first, and the offer comes on the answer."""
+    invoices = accounts.open_invoices(ctx.session, ctx.debtor)
+    named = ctx.named_invoices(invoices) if len(invoices) > 1 else invoices
+    return named[0] if len(named) == 1 else None
+
+
+def after_reason_instead(ctx: Ctx) -> None:
+    """What follows a reason when its offer is declined or closed: the usual step for the reason, no pressure."""
+    step = reason_words.next_step(ctx.slot("last_reason"))
+    if step == "dispute":
+        ctx.utter("utter_anything_else")
+    else:
         reasons.offer_next_step(ctx, step)
+
+
+def take_offer_after_reason(ctx: Ctx) -> None:
+    if not offers.accept(ctx):
+        after_reason_instead(ctx)
+
+
+def decline_offer_after_reason(ctx: Ctx) -> None:
+    offers.decline(ctx)
+    after_reason_instead(ctx)
+
+
+def take_offer_instead_of_plan(ctx: Ctx) -> None:
+    if not offers.accept(ctx):
+        payment_plans.offer_plan(ctx)
+
+
+def decline_offer_instead_of_plan(ctx: Ctx) -> None:
+    offers.decline(ctx)
+    payment_plans.offer_plan(ctx)
+
+
+# "1", "2", "opción 1": the offer's buttons as a plain channel numbers them (bot.conversation.rasa_client.bot_texts)
+OPTION_NUMBER = re.compile(r"\s*(?:(?:la\s+)?opci[oó]n\s*)?([12])\s*[.)]?\s*", re.IGNORECASE)
+
+
+def picks_an_offer_option(ctx: Ctx) -> bool:
+    """While an offer stands, a bare 1 or 2 is its «Sí, envíeme el link» or «No, gracias», whatever the
+    classifier read (an instalment count, the digits)."""
+    return (
+        ctx.verified
+        and one_reading_as_it_came(ctx)
+        and ctx.slot(PENDING_CONFIRMATION) in (offers.AFTER_REASON, offers.INSTEAD_OF_PLAN)
+        and OPTION_NUMBER.fullmatch(ctx.turn.text or "") is not None
+    )
+
+
+def answer_offer_by_number(ctx: Ctx) -> None:
+    proposal = PROPOSALS[ctx.slot(PENDING_CONFIRMATION)]
+    match = OPTION_NUMBER.fullmatch(ctx.turn.text or "")
+    ctx.set(PENDING_CONFIRMATION, None)
+    if match is not None and match.group(1) == "1":
+        proposal.yes(ctx)
+    elif proposal.no is not None:
+        proposal.no(ctx)
 
 
 # --- two things in one message -----------------------------------------------------------------------------
@@ -567,7 +657,7 @@ def offer_what_else(ctx: Ctx) -> None:
     ctx.set(AWAITING, None)
     if waiting_for == "promise_date":
         ctx.set(PENDING_CONFIRMATION, None)
-        payment_plans.offer_plan(ctx)
+        plan_or_offer(ctx)
         return
     ctx.utter("utter_offer_human")
     ctx.set(PENDING_CONFIRMATION, "handoff")
@@ -657,6 +747,7 @@ def carry_out_on_invoice(ctx: Ctx) -> None:
 
 BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
     (is_digits_answer, verify),
+    (picks_an_offer_option, answer_offer_by_number),
     (repeats_verified_digits, say_already_verified),
     (answers_which_invoice, carry_out_on_invoice),
     (handoff.answers_claim_question, handoff.note_claim_details),
@@ -719,7 +810,10 @@ PROPOSALS: dict[str, Proposal] = {
     "due_date": Proposal(yes=due_dates.confirm_change, no=drop_proposal),
     "payment_plan": Proposal(yes=payment_plans.confirm_plan, no=drop_proposal),
     "payment_link": Proposal(yes=payment_links.send_link, no=ask_what_instead, no_needs_check=True),
-    "plan_offer": Proposal(yes=payment_plans.offer_plan, no=ask_what_instead, no_needs_check=True),
+    "plan_offer": Proposal(yes=plan_or_offer, no=ask_what_instead, no_needs_check=True),
+    # a settlement offer (``actions.offers``): made only after the identity check
+    offers.AFTER_REASON: Proposal(yes=take_offer_after_reason, no=decline_offer_after_reason),
+    offers.INSTEAD_OF_PLAN: Proposal(yes=take_offer_instead_of_plan, no=decline_offer_instead_of_plan),
     "handoff": Proposal(yes=hand_over, yes_needs_check=False),
     # the acts the person cannot undo in the chat, asked about when the reading was not clear (not yet the debtor:
     # nothing in the question or the answers discloses the debt)
@@ -892,7 +986,7 @@ BY_INTENT: dict[str, Handler] = {
     "report_nonpayment_reason": take_reason,
     "promise_to_pay": promises.propose_promise,
     "request_due_date_change": due_date_or_promise,
-    "request_payment_plan": payment_plans.offer_plan,
+    "request_payment_plan": plan_or_offer,
     "choose_plan": payment_plans.choose_plan,
     "claim_already_paid": handoff.claim_paid,
     "dispute_debt": dispute_or_statement,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from actions import choices
 from actions.base import CHOSEN_INVOICES, PENDING_CONFIRMATION, Ctx, invoice_title
-from bot.billing import accounts, countries, payment_links, payment_plans, promises
+from bot.billing import accounts, countries, offers, payment_links, payment_plans, promises
 from bot.billing.countries import join_words
 
 
@@ -69,6 +69,8 @@ def _due_now(ctx: Ctx, invoice) -> bool:
 
 
 def _link_for_one(ctx: Ctx, invoice, kind: str | None = None) -> None:
+    if kind is None and _offer_link(ctx, invoice):
+        return
     if kind == "balance":
         link, _ = payment_links.create_link(ctx.session, ctx.debtor, invoice)
     else:
@@ -82,6 +84,26 @@ def _link_for_one(ctx: Ctx, invoice, kind: str | None = None) -> None:
         expires=link.expires_at.astimezone(_tz(ctx)).date(),
         buttons=[choices.link_button(choices.PAY, url)],
     )
+
+
+def _offer_link(ctx: Ctx, invoice) -> bool:
+    """A discount the debtor took, still open: the link asked for again is the offer's, for the offered amount
+    (a fresh one if the first expired), not one for the whole balance."""
+    offer = offers.open_offer(ctx.session, invoice.id, ctx.today)
+    if offer is None or offer.status != "accepted" or offer.kind != "discount":
+        return False
+    try:
+        link = offers.accept(ctx.session, offer, ctx.today)
+    except offers.OfferError:
+        return False
+    ctx.utter(
+        "utter_offer_discount_link",
+        amount=ctx.money(link.amount, link.currency),
+        url=payment_links.link_url(link),
+        invoice=invoice_title(invoice),
+        until=min(offer.valid_until, link.expires_at.astimezone(_tz(ctx)).date()),
+    )
+    return True
 
 
 def _tz(ctx: Ctx):

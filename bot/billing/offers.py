@@ -3,7 +3,9 @@
 An offer fits a debtor by country, days overdue, balance and the reason they gave for not paying; the first that
 fits is made. A discount is a payment link for the discounted total (when it is paid, the discount is written off
 and the invoice is paid); a larger first instalment is a payment plan whose first instalment is the offered share,
-with a link for it. Every offer is stored, so the manager sees each one made, accepted and paid.
+with a link for it. Every offer is stored, so the manager sees each one made, accepted, declined and paid. The
+chat proposes one offer per invoice (``to_propose``); a refund of what a discount's link paid writes the discount
+back onto the invoice (``after_refund``): its condition, the discounted total paid, no longer holds.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.orm import Session
 from bot.billing import accounts, payment_links, payment_plans
 from bot.platform.config import ROOT
 from bot.store import audit
-from bot.store.models import Debtor, Invoice, PaymentLink, SettlementOffer
+from bot.store.models import AuditLog, Debtor, Invoice, PaymentLink, SettlementOffer
 
 OFFERS_FILE = ROOT / "config" / "settlement_offers.yml"
 KINDS = ("discount", "first_instalment")
@@ -127,9 +129,16 @@ def load(path: Path = OFFERS_FILE) -> Config:
     return parse(yaml.safe_load(path.read_text()) or {})
 
 
-def choose(config: Config, country: str, days_past_due: int, balance: Decimal, reason: str | None) -> Offer | None:
-    """The first configured offer that fits the debtor (None: nothing to offer)."""
-    return next((o for o in config.offers if o.fits(country, days_past_due, balance, reason)), None)
+def choose(
+    config: Config,
+    country: str,
+    days_past_due: int,
+    balance: Decimal,
+    reason: str | None,
+    kinds: tuple[str, ...] = KINDS,
+) -> Offer | None:
+    """The first configured offer of one of ``kinds`` that fits the debtor (None: nothing to offer)."""
+    return next((o for o in config.offers if o.kind in kinds and o.fits(country, days_past_due, balance, reason)), None)
 
 
 def _amount(offer: Offer, balance: Decimal, currency: str, country: str, config: Config) -> Decimal:
@@ -161,8 +170,9 @@ def make(
     reason: str | None,
     today: date,
     config: Config | None = None,
+    kinds: tuple[str, ...] = KINDS,
 ) -> SettlementOffer | None:
-    """The offer for this invoice now (the one still open, else a new one), or None when none fits."""
+    """The offer for this invoice now (the one still open, else a new one of ``kinds``), or None when none fits."""
     if invoice.status != "open" or invoice.balance <= 0:
         return None
     existing = open_offer(session, invoice.id, today)
@@ -170,7 +180,7 @@ def make(
         return existing
     config = config or load()
     dpd = (today - invoice.due_date).days
-    chosen = choose(config, debtor.country, dpd, invoice.balance, reason)
+    chosen = choose(config, debtor.country, dpd, invoice.balance, reason, kinds)
     if chosen is None:
         return None
     offer = SettlementOffer(
@@ -228,13 +238,24 @@ def accept(session: Session, offer: SettlementOffer, today: date, now: datetime 
     return link
 
 
-def _plan_with_first(session: Session, debtor: Debtor, invoice: Invoice, offer: SettlementOffer, today: date):
+def _plan_policy(offer: SettlementOffer) -> dict:
+    """The plan policy with the offer's first instalment (its share of the balance) and count."""
     pol = dict(payment_plans.policy())
     pol["min_first_payment_pct"] = (offer.amount / offer.balance * 100).quantize(CENT)
     pol["min_instalments"] = min(int(pol.get("min_instalments", 2)), offer.instalments or 2)
     pol["max_instalments"] = max(int(pol.get("max_instalments", 6)), offer.instalments or 2)
+    return pol
+
+
+def plan_preview(offer: SettlementOffer, today: date) -> payment_plans.PlanOption | None:
+    """The plan a first-instalment offer leads to, as it would be stored if accepted today (the bot names its
+    instalments before the debtor says «sí»)."""
+    return payment_plans.option(offer.balance, offer.currency, offer.instalments or 2, today, _plan_policy(offer))
+
+
+def _plan_with_first(session: Session, debtor: Debtor, invoice: Invoice, offer: SettlementOffer, today: date):
     try:
-        return payment_plans.create(session, debtor, invoice, offer.instalments or 2, today, pol)
+        return payment_plans.create(session, debtor, invoice, offer.instalments or 2, today, _plan_policy(offer))
     except payment_plans.PlanError as exc:
         raise OfferError(exc.code) from exc
 
@@ -276,3 +297,112 @@ def expire_offers(session: Session, now: datetime) -> int:
             offer.status = "expired"
             count += 1
     return count
+
+
+# An offer the debtor already answered or let pass: the bot does not make that invoice another one (a second, different
+# offer after a «no» or a lapsed date reads as haggling, and the first figures were the true ones).
+ANSWERED = ("declined", "expired", "paid", "refunded")
+
+
+def to_propose(
+    session: Session,
+    debtor: Debtor,
+    invoice: Invoice,
+    reason: str | None,
+    today: date,
+    kinds: tuple[str, ...] = KINDS,
+    config: Config | None = None,
+) -> SettlementOffer | None:
+    """The offer the bot proposes in the chat for this invoice now, or None: one not accepted yet (the one still
+    open, else a new one that fits), and never after the debtor declined one for it, let one lapse or used one."""
+    answered = session.execute(
+        select(SettlementOffer.id)
+        .where(SettlementOffer.invoice_id == invoice.id, SettlementOffer.status.in_(ANSWERED))
+        .limit(1)
+    ).first()
+    if answered is not None:
+        return None
+    offer = make(session, debtor, invoice, reason, today, config, kinds)
+    if offer is not None and offer.status == "offered" and offer.balance != invoice.balance:
+        # paid in part since: its figures are no longer true, and the debtor is paying; closed, not remade
+        offer.status = "expired"
+        audit.record(session, actor="bot", action="offer_outdated", target_type="settlement_offer", target_id=offer.id)
+        return None
+    if offer is None or offer.status != "offered" or offer.kind not in kinds:
+        return None  # accepted already: the debtor has its link
+    return offer
+
+
+def proposed(session: Session, debtor: Debtor, today: date) -> SettlementOffer | None:
+    """The debtor's offer waiting for a «sí» or «no» (the newest still open and not accepted)."""
+    return session.execute(
+        select(SettlementOffer)
+        .where(
+            SettlementOffer.debtor_id == debtor.id,
+            SettlementOffer.status == "offered",
+            SettlementOffer.valid_until >= today,
+        )
+        .order_by(SettlementOffer.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def decline(session: Session, offer: SettlementOffer) -> None:
+    """The debtor said no: the offer is closed (the manager sees it declined) and not proposed again."""
+    if offer.status != "offered":
+        return
+    offer.status = "declined"
+    audit.record(session, actor="bot", action="offer_declined", target_type="settlement_offer", target_id=offer.id)
+
+
+def discount_reverted(session: Session, link_id: int | None) -> tuple[SettlementOffer, Decimal] | None:
+    """The refunded discount offer paid through this link, and the discount that came back onto the invoice (for
+    the agent's hand-off note); None when the link's payment was no such offer's."""
+    if link_id is None:
+        return None
+    offer = session.execute(
+        select(SettlementOffer).where(SettlementOffer.link_id == link_id, SettlementOffer.status == "refunded")
+    ).scalar_one_or_none()
+    if offer is None or offer.kind != "discount":
+        return None
+    return offer, (offer.balance - offer.amount).quantize(CENT)
+
+
+def after_refund(session: Session, link_id: int | None, now: datetime) -> SettlementOffer | None:
+    """Money paid through a discount offer's link was given back (all or part of it): the offer's condition, the
+    discounted total paid, no longer holds, so the discount written off comes back onto the invoice (reopened)
+    and the offer is ``refunded``. Once per offer. None: the link was no paid discount offer's."""
+    if link_id is None:
+        return None
+    offer = session.execute(select(SettlementOffer).where(SettlementOffer.link_id == link_id)).scalar_one_or_none()
+    if offer is None or offer.status != "paid":
+        return None
+    offer.status = "refunded"
+    forgiven = Decimal(0)
+    if offer.kind == "discount":
+        applied = session.execute(
+            select(AuditLog).where(
+                AuditLog.action == "offer_discount_applied",
+                AuditLog.target_type == "invoice",
+                AuditLog.target_id == str(offer.invoice_id),
+            )
+        ).scalars()
+        forgiven = sum(
+            (Decimal(row.details["forgiven"]) for row in applied if (row.details or {}).get("offer_id") == offer.id),
+            Decimal(0),
+        )
+    invoice = session.get(Invoice, offer.invoice_id)
+    if invoice is not None and forgiven > 0:
+        invoice.balance = (invoice.balance + forgiven).quantize(CENT)
+        if invoice.status == "paid":
+            invoice.status = "open"
+            invoice.reminders_paused = False
+    audit.record(
+        session,
+        actor="worker",
+        action="offer_refunded",
+        target_type="settlement_offer",
+        target_id=offer.id,
+        details={"discount_reverted": str(forgiven), "invoice_id": offer.invoice_id, "at": now.isoformat()},
+    )
+    return offer

@@ -451,6 +451,7 @@ def _reverse(session: Session, payment: Payment, debtor: Debtor, now: datetime, 
             invoice = _back_onto_invoice(session, alloc, alloc.applied_amount)
             if invoice is not None:
                 _unpay_instalments(session, invoice, alloc)
+    offers.after_refund(session, payment.payment_link_id, now)  # a discount paid for: the discount comes back
     settlements.revoke_for_payment(session, debtor, payment, now)
     notices.payment_reversed(session, debtor, payment)
 
@@ -480,6 +481,7 @@ def _partial_refund(
         back += part
     if back <= 0:
         return  # only credit was refunded: what the debtor owed is still paid
+    offers.after_refund(session, payment.payment_link_id, now)  # the discounted total is no longer paid in full
     settlements.revoke_for_payment(session, debtor, payment, now, reason="partially_refunded")
     notices.partly_refunded(session, debtor, payment, delta, back)
 

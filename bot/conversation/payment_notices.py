@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.billing import money, settlements, statements
+from bot.billing import money, offers, settlements, statements
 from bot.billing.accounts import local_today
 from bot.billing.payment_events import Outcome
 from bot.billing.payment_links import link_url
@@ -180,7 +180,7 @@ def payment_reversed(session: Session, debtor: Debtor, payment: Payment) -> None
         debtor,
         "payment_reversed",
         summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} "
-        f"tuvo un {kind} ({payment.status}); el saldo se restableció.",
+        f"tuvo un {kind} ({payment.status}); el saldo se restableció." + _discount_note(session, payment),
     )
 
 
@@ -193,8 +193,18 @@ def partly_refunded(session: Session, debtor: Debtor, payment: Payment, delta: D
         "payment_reversed",
         summary=f"El pago {payment.provider_id} de {money.to_str(payment.amount)} {payment.currency} tuvo "
         f"un reembolso parcial de {money.to_str(delta)}; {money.to_str(back)} volvieron al saldo "
-        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago.",
+        "de la factura. Revise si había cuotas o promesas cubiertas por ese pago." + _discount_note(session, payment),
     )
+
+
+def _discount_note(session: Session, payment: Payment) -> str:
+    """The agent reads that the settlement offer's discount is owed again too (its condition, the discounted total
+    paid in full, no longer holds)."""
+    reverted = offers.discount_reverted(session, payment.payment_link_id)
+    if reverted is None:
+        return ""
+    offer, discount = reverted
+    return f" Era el pago de la oferta {offer.name}: el descuento de {money.to_str(discount)} volvió al saldo."
 
 
 # --- rejected, waiting -------------------------------------------------------------------------------------

@@ -46,6 +46,15 @@ PLAN_LABELS = {
     "cancelled": "cancelado",
 }
 LINK_LABELS = {"active": "activo", "paid": "pagado", "expired": "vencido"}
+OFFER_LABELS = {
+    "offered": "ofrecida",
+    "accepted": "aceptada",
+    "paid": "pagada",
+    "expired": "vencida",
+    "declined": "rechazada",
+    "refunded": "reembolsada (descuento revertido)",
+}
+OFFER_KIND_LABELS = {"discount": "descuento por pago total", "first_instalment": "primera cuota mayor"}
 INVOICE_LABELS = {"open": "abierta", "paid": "pagada", "disputed": "en disputa", "cancelled": "anulada"}
 MESSAGE_STATUS_LABELS = {
     "pending": "pendiente",

@@ -36,11 +36,14 @@ class OfferRow:
 
 @dataclass
 class Totals:
-    """Per offer name: how many were made, accepted and paid, and (per currency) collected and given up."""
+    """Per offer name: how many were made, accepted, paid, declined and refunded (a refund of a discount's payment
+    takes the discount back), and (per currency) collected and given up."""
 
     made: int = 0
     accepted: int = 0
     paid: int = 0
+    declined: int = 0
+    refunded: int = 0
     collected: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     forgiven: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
@@ -68,7 +71,9 @@ def report(session: Session, date_from: date, date_to: date, tz: str) -> Report:
     for offer, debtor, country, invoice in result:
         t = totals[offer.name]
         t.made += 1
-        t.accepted += offer.status in ("accepted", "paid")
+        t.accepted += offer.status in ("accepted", "paid", "refunded")
+        t.declined += offer.status == "declined"
+        t.refunded += offer.status == "refunded"
         if offer.status == "paid":
             t.paid += 1
             t.collected[offer.currency] += offer.amount

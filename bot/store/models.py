@@ -208,7 +208,8 @@ class SettlementOffer(Base):
     discount_pct = Column(Money, nullable=False, default=0)
     instalments = Column(Integer)  # first_instalment: the plan's count
     valid_until = Column(Date, nullable=False)
-    status = Column(String(20), nullable=False, default="offered", index=True)  # offered, accepted, paid, expired
+    # offered, accepted, declined, paid, refunded, expired
+    status = Column(String(20), nullable=False, default="offered", index=True)
     link_id = Column(Integer, ForeignKey("payment_links.id", ondelete="SET NULL"), index=True)
     plan_id = Column(Integer, ForeignKey("payment_plans.id", ondelete="SET NULL"))
     created_at = Column(UTCDateTime, nullable=False, default=utcnow, index=True)

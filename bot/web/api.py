@@ -180,6 +180,19 @@ def post_payment():
     return jsonify(body), 201 if created else 200
 
 
+@bp.get("/debtors/<external_id>/offers")
+def get_offers(external_id: str):
+    """The settlement offers made to the debtor, oldest first; ``?status=`` keeps those in one status."""
+    status = request.args.get("status")
+    if status is not None and status not in debtor_view.OFFER_STATUSES:
+        return error_response(
+            400, "bad_request", f"status must be one of {', '.join(debtor_view.OFFER_STATUSES)}, not {status!r}."
+        )
+    session = get_session()
+    debtor = _pushed_debtor(session, external_id)
+    return jsonify({"offers": debtor_view.offers_of(session, debtor, status=status)})
+
+
 @bp.get("/conversations/<external_id>/messages")
 def get_messages(external_id: str):
     session = get_session()

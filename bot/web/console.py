@@ -79,6 +79,8 @@ def _helpers() -> dict[str, Any]:
         "promise_labels": display.PROMISE_LABELS,
         "plan_labels": display.PLAN_LABELS,
         "link_labels": display.LINK_LABELS,
+        "offer_labels": display.OFFER_LABELS,
+        "offer_kind_labels": display.OFFER_KIND_LABELS,
         "payment_labels": display.PAYMENT_LABELS,
     }
 

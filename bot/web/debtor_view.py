@@ -28,6 +28,7 @@ from bot.store.models import (
     PaymentLink,
     PaymentPlan,
     Promise,
+    SettlementOffer,
 )
 
 
@@ -94,6 +95,7 @@ def serialize(session: Session, debtor: Debtor, now: datetime | None = None) -> 
             for p in rows(Promise, Promise.id)
         ],
         "payment_plans": _plans(session, debtor, ext, by_id, now),
+        "settlement_offers": offers_of(session, debtor, ext),
         "nonpayment_reasons": [
             {
                 "reason": r.reason,
@@ -202,3 +204,48 @@ def _credit(session: Session, debtor: Debtor) -> list[dict[str, str]]:
 def _settlements(session: Session, debtor: Debtor) -> list[dict[str, Any]]:
     """Settlement certificates ("paz y salvo"): ``[{"code", "url", "issued_at", "status"}]``."""
     return settlements.serialize(session, debtor)
+
+
+# what an offer's ``status`` may be (``bot.billing.offers``): made, taken (its link sent), declined in the chat,
+# past its last day, paid, or paid and then refunded (the discount written back onto the invoice)
+OFFER_STATUSES = ("offered", "accepted", "declined", "expired", "paid", "refunded")
+
+
+def offers_of(session: Session, debtor: Debtor, ext=None, status: str | None = None) -> list[dict[str, Any]]:
+    """The settlement offers made to the debtor, oldest first (``status``: only those in it)."""
+    if ext is None:
+        names = dict(
+            session.execute(select(Invoice.id, Invoice.external_id).where(Invoice.debtor_id == debtor.id))
+            .tuples()
+            .all()
+        )
+
+        def ext(invoice_id):
+            return names.get(invoice_id)
+
+    query = select(SettlementOffer).where(SettlementOffer.debtor_id == debtor.id).order_by(SettlementOffer.id)
+    if status is not None:
+        query = query.where(SettlementOffer.status == status)
+    out = []
+    for offer in session.execute(query).scalars():
+        link = session.get(PaymentLink, offer.link_id) if offer.link_id else None
+        out.append(
+            {
+                "id": offer.id,
+                "invoice_external_id": ext(offer.invoice_id),
+                "name": offer.name,
+                "kind": offer.kind,
+                "balance": money.to_str(offer.balance),
+                "amount": money.to_str(offer.amount),
+                "currency": offer.currency,
+                "discount_pct": money.to_str(offer.discount_pct),
+                "instalments": offer.instalments,
+                "valid_until": _day(offer.valid_until),
+                "status": offer.status,
+                "link_url": link_url(link) if link is not None else None,
+                "created_at": _iso(offer.created_at),
+                "accepted_at": _iso(offer.accepted_at),
+                "paid_at": _iso(offer.paid_at),
+            }
+        )
+    return out

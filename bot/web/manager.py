@@ -27,6 +27,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from bot.billing.money import format_money
+from bot.desk import display
 from bot.desk.display import MESSAGE_STATUS_LABELS
 from bot.review import dashboard as review_dashboard
 from bot.review import exports as review_exports
@@ -444,8 +445,6 @@ def flags_export():
 
 
 # --- Settlement offers -------------------------------------------------------------------------------
-OFFER_STATUS_LABELS = {"offered": "ofrecida", "accepted": "aceptada", "paid": "pagada", "expired": "vencida"}
-OFFER_KIND_LABELS = {"discount": "descuento por pago total", "first_instalment": "primera cuota mayor"}
 
 
 @bp.get("/offers")
@@ -459,8 +458,8 @@ def offers():
         "manager/offers.html",
         f=f,
         r=data,
-        offer_status=OFFER_STATUS_LABELS,
-        offer_kind=OFFER_KIND_LABELS,
+        offer_status=display.OFFER_LABELS,
+        offer_kind=display.OFFER_KIND_LABELS,
     )
 
 

@@ -259,6 +259,37 @@ def _schemas() -> dict[str, Any]:
         }
     )
     credit = _obj({"currency": CURRENCY, "amount": MONEY})
+    offer = _obj(
+        {
+            "id": {"type": "integer"},
+            "invoice_external_id": _nullable(STR),
+            "name": {**STR, "description": "the offer's name in config/settlement_offers.yml"},
+            "kind": {
+                "type": "string",
+                "enum": ["discount", "first_instalment"],
+                "description": "a discount for paying in full by valid_until, or a plan with a larger first instalment",
+            },
+            "balance": {**MONEY, "description": "what was owed when the offer was made"},
+            "amount": {
+                **MONEY,
+                "description": "what the debtor pays now: the discounted total, or the first instalment",
+            },
+            "currency": CURRENCY,
+            "discount_pct": MONEY,
+            "instalments": _nullable({"type": "integer", "description": "first_instalment: the plan's count"}),
+            "valid_until": DATE,
+            "status": {
+                "type": "string",
+                "enum": ["offered", "accepted", "declined", "expired", "paid", "refunded"],
+                "description": "refunded: paid, then the payment was given back; the discount is owed again",
+            },
+            "link_url": _nullable({**STR, "format": "uri", "description": "the link sent when it was accepted"}),
+            "created_at": TIME,
+            "accepted_at": _nullable(TIME),
+            "paid_at": _nullable(TIME),
+        },
+        description="A settlement offer the bot made in the chat (config/settlement_offers.yml).",
+    )
 
     def items(schema_name: str) -> dict[str, Any]:
         return {"type": "array", "items": _ref(schema_name)}
@@ -285,6 +316,7 @@ def _schemas() -> dict[str, Any]:
             "invoices": {**items("Invoice"), "description": "by due date"},
             "promises": items("Promise"),
             "payment_plans": {**items("PaymentPlan"), "description": "oldest first"},
+            "settlement_offers": {**items("SettlementOffer"), "description": "offers made in the chat, oldest first"},
             "nonpayment_reasons": items("NonpaymentReason"),
             "due_date_changes": items("DueDateChange"),
             "payment_links": items("PaymentLink"),
@@ -519,6 +551,8 @@ def _schemas() -> dict[str, Any]:
         "Handoff": handoff,
         "Settlement": settlement,
         "Credit": credit,
+        "SettlementOffer": offer,
+        "SettlementOffers": _obj({"offers": {"type": "array", "items": _ref("SettlementOffer")}}),
         "Message": message,
         "Messages": _obj({"messages": {"type": "array", "items": _ref("Message")}}),
         "OutboxMessage": outbox_item,
@@ -679,6 +713,33 @@ def _paths(include_sandbox: bool) -> dict[str, Any]:
                     ),
                 },
             }
+        },
+        "/api/v1/debtors/{external_id}/offers": {
+            "parameters": [_external_id()],
+            "get": {
+                "operationId": "getSettlementOffers",
+                "tags": ["debtors"],
+                "security": bearer,
+                "summary": "The settlement offers made to the debtor, oldest first: accepted, declined, paid, refunded",
+                "parameters": [
+                    {
+                        "name": "status",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "string",
+                            "enum": ["offered", "accepted", "declined", "expired", "paid", "refunded"],
+                        },
+                        "description": "only the offers in this status",
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("SettlementOffers"), "the offers"),
+                    "400": _error("bad_request: an unknown status"),
+                    **API_ERRORS,
+                    "404": _error("not_found"),
+                },
+            },
         },
         "/api/v1/conversations/{external_id}/messages": {
             "parameters": [_external_id()],

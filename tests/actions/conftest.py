@@ -150,6 +150,24 @@ def convo(db, session):
     return make
 
 
+NO_OFFERS = {"limits": {"max_discount_pct": {"default": 0}}, "offers": []}
+
+
+@pytest.fixture(autouse=True)
+def settlement_offers(monkeypatch):
+    """No settlement offer fits unless a test sets one (``settlement_offers(config)``): the shipped offers depend on
+    days overdue, and the fixtures' invoices grow older every day the suite runs."""
+    from bot.billing import offers
+
+    def use(data: dict) -> offers.Config:
+        config = offers.parse(data)
+        monkeypatch.setattr(offers, "load", lambda path=offers.OFFERS_FILE: config)
+        return config
+
+    use(NO_OFFERS)
+    return use
+
+
 @pytest.fixture(autouse=True)
 def team_at_work(monkeypatch):
     """Hand-offs open during the team's working hours unless a test says otherwise."""

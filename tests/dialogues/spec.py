@@ -24,6 +24,7 @@ A conversation file (``tests/dialogues/conversations/*.yml``) holds a list under
         verified: true
         promise: {date: "weekday:monday", invoice: F-2}   # invoice: the open promises' invoices include it
         reason: health
+        offer: {status: accepted, kind: discount}   # the newest settlement offer (no_offer: none made)
 
 A turn's text may name dates relative to the debtor's local today, so that a conversation means the same on
 any day it runs: ``{day+12}`` is the day of the month twelve days from today ("mejor para el {day+12}"),
@@ -80,6 +81,7 @@ CATEGORIES: dict[str, str] = {
     "identity": "identity (wrong, then right)",
     "statement": "statement PDF",
     "several_invoices": "several invoices",
+    "settlement_offer": "settlement offer",
 }
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -113,6 +115,8 @@ END_STATE_KEYS = frozenset(
         "link",
         "no_link",
         "identity_locked",
+        "offer",
+        "no_offer",
     }
 )
 
@@ -487,6 +491,17 @@ def check_end_state(
 
     if "identity_locked" in expect and bool(account.get("identity_locked_until")) != bool(expect["identity_locked"]):
         bad(f"identity_locked_until is {account.get('identity_locked_until')}, expected {expect['identity_locked']}")
+
+    offers = account.get("settlement_offers") or []
+    if "offer" in expect:
+        want_offer = expect["offer"] or {}
+        if not offers:
+            bad("no settlement offer made")
+        for key in ("status", "kind"):
+            if offers and key in want_offer and offers[-1].get(key) != want_offer[key]:
+                bad(f"the offer's {key} is {offers[-1].get(key)}, expected {want_offer[key]}")
+    if expect.get("no_offer") and offers:
+        bad(f"a settlement offer was made ({offers[-1].get('name')}) and none should be")
     return problems
 
 

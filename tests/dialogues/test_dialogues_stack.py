@@ -38,6 +38,8 @@ SLICE = [
     "co-handoff-1",
     "ar-identity-locked",
     "co-statement-before-digits",
+    "co-several-promise-by-concept",
+    "co-offer-discount-yes",
     "co-link-number-on-sms",
     "co-plan-numbers-on-sms",
     "mx-link-tap-yes",

@@ -57,3 +57,20 @@ def test_the_offers_page_lists_each_offer_and_the_totals(client, manager, sessio
     assert cells[0] == "3" and cells[1].startswith("3 ") and cells[2].startswith("2 ")
     assert "296.000" in cells[3] and "74.000" in cells[4]  # two paid at 148.000, each gave up 37.000
     assert "2026-10-20" not in page
+
+
+def test_declined_and_refunded_offers_are_shown_and_not_counted_as_collected(client, manager, session, make_debtor):
+    a = make_debtor("A")
+    b = make_debtor("B", phone="+573001112299")
+    session.add_all([offer(a, "refunded", 3), offer(b, "declined", 4)])
+    session.commit()
+
+    login(client, "gerente")
+    page = client.get("/manager/offers?from=2026-11-01&to=2026-11-30").get_data(as_text=True)
+    body = page.split('id="offers"')[1]
+    assert "reembolsada (descuento revertido)" in body and "rechazada" in body
+    totals = page.split('id="offer-totals"')[1].split("</table>")[0]
+    cells = re.findall(r"<td>(.*?)</td>", re.search(r"<tr><td>pronto_pago</td>(.*?)</tr>", totals, re.S).group(1), re.S)
+    # made 2, accepted 1 (the refunded one was), paid 0, nothing collected nor given up, 1 declined, 1 refunded
+    assert cells[0] == "2" and cells[1].startswith("1 ") and cells[2].startswith("0 ")
+    assert cells[3].strip() == "—" and cells[4].strip() == "—" and cells[5:] == ["1", "1"]

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.billing import accounts, offers
-from bot.store.models import AuditLog, Instalment, Invoice, PaymentLink, PaymentPlan, SettlementOffer
+from bot.store.models import AuditLog, Handoff, Instalment, Invoice, PaymentLink, PaymentPlan, SettlementOffer
 from bot.worker.payments import process_payment
 
 DUE = date(2026, 11, 10)  # make_debtor's invoice: COP 185.000
@@ -61,6 +61,39 @@ def test_the_offer_follows_days_overdue_and_the_stated_reason():
     assert offers.choose(c, "CO", 66, big, "forgot").name == "cuota_mayor"  # no discount for forgetting
     assert offers.choose(c, "MX", 66, big, "job_loss").name == "cuota_mayor"  # the discount is Colombia's
     assert offers.choose(c, "CO", 20, big, "job_loss") is None  # too early for any offer
+    # the chat may ask for one kind only (a debtor who forgot is offered no plan)
+    assert offers.choose(c, "CO", 66, big, "job_loss", kinds=("first_instalment",)).name == "cuota_mayor"
+    assert offers.choose(c, "CO", 66, big, "forgot", kinds=("discount",)) is None
+
+
+def test_the_chat_proposes_an_invoice_one_offer_until_it_is_answered(session, make_debtor):
+    debtor = make_debtor("A")
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config())
+    assert offer.kind == "discount"
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()).id == offer.id  # same figures
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, ("first_instalment",), config()) is None
+    assert offers.proposed(session, debtor, LATE).id == offer.id
+    offers.accept(session, offer, LATE)
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()) is None  # it has its link
+    assert offers.proposed(session, debtor, LATE) is None
+
+    other = make_debtor("B", phone="+573001112299")
+    inv_b = accounts.primary_invoice(session, other)
+    declined = offers.to_propose(session, other, inv_b, "forgot", LATE, config=config())
+    offers.decline(session, declined)
+    assert declined.status == "declined"
+    later = date(2027, 2, 20)  # a month on, the same invoice still gets no other offer
+    assert offers.to_propose(session, other, inv_b, "job_loss", later, config=config()) is None
+
+
+def test_an_offer_whose_balance_changed_is_not_proposed_with_old_figures(session, make_debtor):
+    debtor = make_debtor("A")
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config())
+    inv.balance = Decimal("100000.00")  # paid in part since it was proposed
+    assert offers.to_propose(session, debtor, inv, "job_loss", LATE, config=config()) is None
+    assert offer.status == "expired"
 
 
 def test_a_discount_link_carries_the_offered_amount_and_paying_it_settles(
@@ -146,3 +179,41 @@ def test_an_offer_expires_after_its_last_day_where_the_debtor_lives_but_its_link
     session.expire_all()
     assert session.get(Invoice, inv.id).status == "paid"
     assert session.get(SettlementOffer, offer.id).status == "paid"
+
+
+def _paid_discount(mercadopago_mode, session, make_debtor, verify_debtor, payment_id):
+    debtor = make_debtor("A")
+    verify_debtor(debtor)
+    inv = accounts.primary_invoice(session, debtor)
+    offer = offers.make(session, debtor, inv, "job_loss", LATE, config())
+    link = offers.accept(session, offer, LATE)
+    session.commit()
+    mercadopago_mode.add_payment(payment_id, link.reference, "148000.00")
+    assert process_payment(payment_id).action == "applied"
+    return inv.id, offer.id, link
+
+
+@pytest.mark.parametrize(
+    ("extra", "owed"),
+    [
+        # refunded in full: the discounted total and the discount are both owed again
+        ({"status": "refunded", "status_detail": "refunded", "transaction_amount_refunded": 148000}, "185000.00"),
+        # partly refunded: the refunded part and the whole discount (the total was not paid after all)
+        ({"status_detail": "partially_refunded", "transaction_amount_refunded": 48000}, "85000.00"),
+    ],
+)
+def test_a_refund_of_a_discount_payment_brings_the_discount_back(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client, extra, owed
+):
+    inv_id, offer_id, link = _paid_discount(mercadopago_mode, session, make_debtor, verify_debtor, "3101")
+    mercadopago_mode.add_payment("3101", link.reference, "148000.00", **extra)
+    process_payment("3101")
+    process_payment("3101")  # the same notification again: the discount comes back once
+    session.expire_all()
+    inv = session.get(Invoice, inv_id)
+    assert (inv.balance, inv.status, inv.reminders_paused) == (Decimal(owed), "open", False)
+    assert session.get(SettlementOffer, offer_id).status == "refunded"
+    reverted = session.scalars(select(AuditLog).where(AuditLog.action == "offer_refunded")).one()
+    assert reverted.details["discount_reverted"] == "37000.00"
+    handoff = session.scalars(select(Handoff)).one()  # the agent reads that the discount is owed again
+    assert handoff.reason == "payment_reversed" and "el descuento de 37000.00 volvió al saldo" in handoff.summary

@@ -241,6 +241,7 @@ def _history(session, external_id: str) -> None:
         PaymentLink,
         Promise,
         Settlement,
+        SettlementOffer,
     )
 
     debtor = session.query(Debtor).filter_by(external_id=external_id).one()
@@ -299,6 +300,21 @@ def _history(session, external_id: str) -> None:
                 currency="MXN",
             ),
             Handoff(debtor_id=debtor.id, conversation_id=conv.id, status="closed", reason="request_human"),
+            SettlementOffer(
+                debtor_id=debtor.id,
+                invoice_id=inv.id,
+                name="pronto_pago",
+                kind="discount",
+                balance=Decimal("3450.00"),
+                amount=Decimal("2760.00"),
+                currency="MXN",
+                discount_pct=Decimal("20"),
+                valid_until=date(2026, 11, 25),
+                status="paid",
+                link_id=link.id,
+                accepted_at=now,
+                paid_at=now,
+            ),
             Settlement(debtor_id=debtor.id, code="OA2345678ABC", fingerprint="e" * 64, details={}, pdf=b"%PDF-1.4\n"),
             IdentityCheck(debtor_id=debtor.id, failures=3, locked_until=now + timedelta(minutes=30)),
             Message(
@@ -364,8 +380,12 @@ def test_debtor_and_transcript_responses_match_their_schemas(client, api_headers
         "handoffs",
         "settlements",
         "credit",
+        "settlement_offers",
     ):
         assert view[key], key
+    offers_path = "/api/v1/debtors/{external_id}/offers"
+    offers = check(doc, offers_path, "get", client.get("/api/v1/debtors/MX-1/offers", headers=api_headers))["offers"]
+    assert offers == view["settlement_offers"] and offers[0]["link_url"].endswith("/p/oa1code")
     assert view["identity_locked_until"] and view["credit"] == [{"currency": "MXN", "amount": "50.00"}]
     r = client.get("/api/v1/conversations/MX-1/messages", headers=api_headers)
     assert r.status_code == 200
