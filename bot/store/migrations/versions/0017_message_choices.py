@@ -1,16 +1,16 @@
 """choices: messages.choices (the options a bot message offers: WhatsApp buttons, numbered SMS lines) and
 messages.button_payload (the WhatsApp button a debtor tapped), bot/messaging/choices.py
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-05 15:00:00
 """
 from alembic import op  # noqa: I001
 import sqlalchemy as sa
 
 
-revision = '0018'
-down_revision = '0017'
+revision = '0017'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

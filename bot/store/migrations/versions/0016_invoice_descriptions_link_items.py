@@ -1,7 +1,7 @@
 """several invoices: an invoice's concept (``description``, "Celular Samsung A15") that the debtor may name it by,
 and the invoices one payment link pays (``payment_link_items``: one Mercado Pago preference, one item each)
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-05 15:00:00
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import bot.store.types
 
 
-revision = '0017'
+revision = '0016'
 down_revision = '0015'
 branch_labels = None
 depends_on = None
