@@ -47,14 +47,7 @@ def propose_promise(ctx: Ctx) -> None:
     invoice = chosen[0]
     today = ctx.today
     limit = promises.latest_date(today)
-    date_text = ctx.turn.entity_text("date") or ctx.turn.entity("date")
-    when = reading.entity_date(ctx, "date", today)
-    if when is None and ctx.slot(AWAITING) == "promise_date" and ctx.turn.text:
-        when = parsing.resolve_date(ctx.turn.text, today, ctx.debtor.timezone)
-    if when is None and not date_text:
-        when = reading.message_date(ctx, today)
-    if when is None and not date_text and ctx.slot("promise_date"):
-        when = date.fromisoformat(ctx.slot("promise_date"))
+    when, date_text = _promise_date(ctx, today)
     amount = reading.promised_amount(ctx, invoice.balance, invoice.currency)
     if amount is None and ctx.slot("promise_amount") and _amount_still_said(ctx):
         amount = Decimal(ctx.slot("promise_amount"))

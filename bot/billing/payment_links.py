@@ -15,8 +15,10 @@ newest owed; an over-payment is the debtor's credit. No invoice is ever left out
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -83,10 +85,11 @@ def create_link(
     existing = reusable(session, invoice.id, amount, provider.name, now)
     if existing is not None:
         return existing, True
-    expires_at = now + ttl()
-    for _ in range(5):
-        reference = f"RC{_token(14)}"
-        request = LinkRequest(
+    link = _new_link(
+        session,
+        debtor,
+        provider,
+        lambda reference, expires_at: LinkRequest(
             reference=reference,
             amount=amount,
             currency=invoice.currency,
@@ -94,26 +97,54 @@ def create_link(
             expires_at=expires_at,
             debtor_external_id=debtor.external_id,
             invoice_external_id=invoice.external_id,
-        )
-        created = provider.create_link(request)
+        ),
+        {
+            "invoice_id": invoice.id,
+            "promise_id": promise.id if promise else None,
+            "instalment_id": instalment.id if instalment else None,
+            "amount": amount,
+            "currency": invoice.currency,
+        },
+        {"invoice_id": invoice.id, "amount": str(amount)},
+        now,
+    )
+    return link, False
+
+
+def _new_link(
+    session: Session,
+    debtor: Debtor,
+    provider: PaymentProvider,
+    request: Callable[[str, datetime], LinkRequest],
+    fields: dict[str, Any],
+    details: dict[str, Any],
+    now: datetime,
+    items: Callable[[PaymentLink], list[PaymentLinkItem]] | None = None,
+) -> PaymentLink:
+    """Ask the provider for a link under a fresh reference and keep it (with its ``items``), drawing again when a
+    reference or short code collides."""
+    expires_at = now + ttl()
+    for _ in range(5):
+        reference = f"RC{_token(14)}"
+        created = provider.create_link(request(reference, expires_at))
         try:
             with session.begin_nested():
                 link = PaymentLink(
                     debtor_id=debtor.id,
-                    invoice_id=invoice.id,
-                    promise_id=promise.id if promise else None,
-                    instalment_id=instalment.id if instalment else None,
                     reference=reference,
                     short_code=_token(8),
                     provider=provider.name,
                     provider_ref=created.provider_ref,
                     url=created.url,
-                    amount=amount,
-                    currency=invoice.currency,
                     status="active",
                     expires_at=expires_at,
+                    **fields,
                 )
                 session.add(link)
+                if items is not None:
+                    session.flush()
+                    session.add_all(items(link))
+                session.flush()
         except IntegrityError:  # a reference or short code collided: draw again
             continue
         audit.record(
@@ -122,9 +153,9 @@ def create_link(
             action="payment_link_created",
             target_type="payment_link",
             target_id=link.id,
-            details={"invoice_id": invoice.id, "amount": str(amount)},
+            details=details,
         )
-        return link, False
+        return link
     raise RuntimeError("could not draw a unique payment reference")
 
 
@@ -196,7 +227,6 @@ def link_for_invoices(
         if [(item.invoice_id, item.amount) for item in items_of(session, candidate)] == wanted:
             return candidate
     currency = invoices[0].currency
-    expires_at = now + ttl()
     items = tuple(
         LinkItem(
             invoice_external_id=inv.external_id,
@@ -205,9 +235,11 @@ def link_for_invoices(
         )
         for inv in invoices
     )
-    for _ in range(5):
-        reference = f"RC{_token(14)}"
-        request = LinkRequest(
+    return _new_link(
+        session,
+        debtor,
+        provider,
+        lambda reference, expires_at: LinkRequest(
             reference=reference,
             amount=total,
             currency=currency,
@@ -216,48 +248,21 @@ def link_for_invoices(
             debtor_external_id=debtor.external_id,
             invoice_external_id=None,
             items=items,
-        )
-        created = provider.create_link(request)
-        try:
-            with session.begin_nested():
-                link = PaymentLink(
-                    debtor_id=debtor.id,
-                    invoice_id=None,
-                    reference=reference,
-                    short_code=_token(8),
-                    provider=provider.name,
-                    provider_ref=created.provider_ref,
-                    url=created.url,
-                    amount=total,
-                    currency=currency,
-                    status="active",
-                    expires_at=expires_at,
-                )
-                session.add(link)
-                session.flush()
-                for position, inv in enumerate(invoices):
-                    session.add(
-                        PaymentLinkItem(
-                            link_id=link.id,
-                            invoice_id=inv.id,
-                            position=position,
-                            amount=inv.balance.quantize(Decimal("0.01")),
-                            promise_id=(p.id if (p := promises.open_promise(session, inv.id)) else None),
-                        )
-                    )
-                session.flush()
-        except IntegrityError:  # a reference or short code collided: draw again
-            continue
-        audit.record(
-            session,
-            actor="bot",
-            action="payment_link_created",
-            target_type="payment_link",
-            target_id=link.id,
-            details={"invoice_ids": [inv.id for inv in invoices], "amount": str(total)},
-        )
-        return link
-    raise RuntimeError("could not draw a unique payment reference")
+        ),
+        {"invoice_id": None, "amount": total, "currency": currency},
+        {"invoice_ids": [inv.id for inv in invoices], "amount": str(total)},
+        now,
+        items=lambda link: [
+            PaymentLinkItem(
+                link_id=link.id,
+                invoice_id=inv.id,
+                position=position,
+                amount=inv.balance.quantize(Decimal("0.01")),
+                promise_id=(p.id if (p := promises.open_promise(session, inv.id)) else None),
+            )
+            for position, inv in enumerate(invoices)
+        ],
+    )
 
 
 def expire_links(session: Session, now: datetime | None = None) -> int:
