@@ -87,6 +87,18 @@ def as_buttons(body: str, options: list[Option], media_url: str | None = None) -
     return 0 < len(answers) <= LIST_MAX
 
 
+QUICK_REPLY_MAX = 3  # WhatsApp's quick replies: three buttons of 20 characters (bot.providers.twilio_content)
+QUICK_REPLY_TITLE = 20
+
+
+def behind_a_list(options: list[Option]) -> bool:
+    """WhatsApp will show these replies as a list picker (more than three, or a title too long for a quick reply),
+    whose rows stay hidden behind its button until the debtor opens it: the text lists them too, numbered, so the
+    question can be read (and answered by number) at a glance."""
+    answers = replies(options)
+    return len(answers) > QUICK_REPLY_MAX or any(len(str(o.get("title") or "")) > QUICK_REPLY_TITLE for o in answers)
+
+
 def title_numbers(options: list[Option]) -> list[int] | None:
     """Each title's own number when every title is one ("3 cuotas", "6 cuotas"), else None."""
     numbers = []

@@ -313,6 +313,10 @@ def prepare_text(
     offered = offers.clean(choices) or None
     if offered and (r.channel == "sms" or not offers.as_buttons(body, offered, media_url)):
         body = offers.numbered_text(body, offered)
+    elif offered and offers.behind_a_list(offered):  # the list picker's rows are written in the text too
+        numbered = offers.numbered_text(body, offered)
+        if offers.as_buttons(numbered, offered, media_url):
+            body = numbered
     if r.channel == "sms":
         if media_url and media_url not in body:
             body = f"{body}\n{media_url}"

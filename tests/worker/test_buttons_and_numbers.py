@@ -326,6 +326,25 @@ def test_more_than_three_options_go_as_a_list_and_a_link_as_a_call_to_action(ses
     assert json.loads(twilio.requests[1]["ContentVariables"][0])["3"] == "p/Ab12"
 
 
+def test_a_list_pickers_rows_are_written_in_the_text_too_and_a_number_or_a_tap_answers(session, make_debtor, twilio):
+    """A list picker hides its rows behind «Ver opciones»: the question shows the invoices at a glance."""
+    conv = _conversation(session, make_debtor)
+    invoices = [
+        {"title": "F-2026-009 · Televisor ($300.000)", "payload": '/inform{"invoice": "F-2026-009"}'},
+        {"title": "F-2026-014 · Celular ($120.000)", "payload": '/inform{"invoice": "F-2026-014"}'},
+        {"title": "Todas", "payload": '/inform{"invoice": "all"}'},
+    ]
+    row = _send(session, conv, "¿De cuál de sus facturas se trata? Responda con el número:", invoices)
+    assert row.body == (
+        "¿De cuál de sus facturas se trata? Responda con el número:\n"
+        "1. F-2026-009 · Televisor ($300.000)\n2. F-2026-014 · Celular ($120.000)\n3. Todas"
+    )
+    picker = twilio.contents[0]["types"]["twilio/list-picker"]
+    assert len(picker["items"]) == 3
+    yes_no = _send(session, conv, "¿Le envío el link para pagar?", YES_NO)
+    assert yes_no.body == "¿Le envío el link para pagar?"  # quick replies show their titles: nothing added
+
+
 def test_content_twilio_refuses_goes_out_as_numbered_text(session, make_debtor, twilio):
     conv = _conversation(session, make_debtor)
     twilio.content_script = [400]
