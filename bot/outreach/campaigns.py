@@ -358,7 +358,8 @@ class _Loaded:
                     Promise.status == "open",
                     Promise.promised_date >= today - timedelta(days=3),
                     Promise.promised_date <= today + timedelta(days=2),
-                ),
+                )
+                .order_by(Promise.id),
             )
         ]
         # pending instalments of active plans due by the day after tomorrow anywhere: reminders, late, broken
@@ -533,7 +534,9 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         elif promised_date < at.astimezone(ZoneInfo(tz)).date():
             result.broken_promises.append(promise_id)
 
-    # Promise follow-ups: the day before the promised date, and the day after a missed one.
+    # Promise follow-ups: the day before the promised date, and the day after a missed one. A debtor who promised
+    # several invoices for the same day (one promise each) gets one message: the others are recorded as said.
+    said: dict[tuple[int, str, date], Planned] = {}
     for promise, inv, debtor in data.due_promises:
         if invoice_paid(inv.status, inv.balance):
             continue  # nothing to remind of: the promise is kept (above)
@@ -548,7 +551,10 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
         if key in data.keys:
             continue
         item = _followup(debtor, inv, kind, key, at, promise_id=promise.id)
-        if data.is_erased(debtor):
+        first = said.get((debtor.id, kind, promise.promised_date))
+        if first is not None and first.outcome in ("send", "deferred"):
+            item.outcome, item.reason = "suppressed", "same_day_message"
+        elif data.is_erased(debtor):
             item.outcome, item.reason = "suppressed", "erased"
         elif debtor.opted_out:
             item.outcome, item.reason = "suppressed", "opted_out"
@@ -560,6 +566,7 @@ def plan(session: Session, at: datetime | None = None, config: Config | None = N
             item.outcome, item.reason = "suppressed", "in_human_hands"
         else:
             _decide(item, debtor, at, data.history[debtor.id])
+        said.setdefault((debtor.id, kind, promise.promised_date), item)
         result.items.append(item)
 
     _plan_followups(result, data, at)

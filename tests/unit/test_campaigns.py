@@ -191,6 +191,29 @@ def test_promise_followups(session, make_debtor):
     assert kinds == {(d.id, "promise_reminder"), (e.id, "promise_broken")}
 
 
+def test_promises_of_several_invoices_for_one_day_get_one_reminder(session, make_debtor):
+    """«Le pago todo el viernes» with three invoices is three promises, and one message the day before."""
+    d = make_debtor("A", invoices=[invoice("A1", 10), invoice("A2", 5), invoice("A3", 1)])
+    for inv in d.invoices:
+        session.add(
+            Promise(
+                debtor_id=d.id,
+                invoice_id=inv.id,
+                promised_date=TODAY + timedelta(days=1),
+                amount=Decimal("185000.00"),
+                currency="COP",
+            )
+        )
+    session.commit()
+    sent: list[int] = []
+    report = campaigns.execute(session, campaigns.plan(session, at=AT), enqueue=lambda p, a: sent.append(a))
+    reminders = [x for x in report.decisions if x.stage == "promise_reminder"]
+    assert sorted(x.status for x in reminders) == ["queued", "suppressed", "suppressed"]
+    assert {x.reason for x in reminders if x.status == "suppressed"} == {"same_day_message"}
+    again = campaigns.execute(session, campaigns.plan(session, at=AT + timedelta(hours=1)), enqueue=lambda p, a: None)
+    assert not [x for x in again.decisions if x.stage == "promise_reminder"] and len(sent) == 1
+
+
 def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks(session, make_debtor):
     # a debtor who said "ya pagué" (reminders paused while a person checks) or who disputes gets no
     # "tomorrow is your promise" / "we did not see your payment" message; an opted-out one neither —
