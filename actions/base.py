@@ -253,6 +253,8 @@ class Ctx:
         kwargs.setdefault("first_name", self.first_name)
         if "buttons" not in kwargs and response in choices.BY_RESPONSE:
             kwargs["buttons"] = [dict(b) for b in choices.BY_RESPONSE[response]]
+        if "buttons" not in kwargs and response == "utter_ask_promise_date" and self.debtor is not None:
+            kwargs["buttons"] = choices.promise_dates(self.today, kwargs["max_date"])  # days to tap, or type another
         self.out.utter(response, **kwargs)
 
     def slot(self, name: str) -> Any:

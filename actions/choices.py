@@ -11,8 +11,14 @@ WhatsApp limits a quick-reply title to 20 characters and a list item to 24: keep
 
 from __future__ import annotations
 
+import calendar
 import json
+from datetime import date, timedelta
 from typing import Any
+
+from babel.dates import get_day_names, get_month_names
+
+from bot.language.dates import SPANISH_MONTHS
 
 Button = dict[str, Any]
 
@@ -64,3 +70,36 @@ def link_button(title: str, url: str) -> Button:
 def plan_counts(counts: list[int]) -> list[Button]:
     """The instalment counts offered, one choice each ("3 cuotas"): a bare "3" on SMS means "3 cuotas"."""
     return [button(f"{n} cuotas", "inform", installments=n) for n in counts]
+
+
+# Short Spanish names for a date's title ("11 dic (vie)"): babel's, as the rest of the bot's dates.
+_MONTHS = get_month_names("abbreviated", locale="es")
+_DAYS = get_day_names("abbreviated", locale="es")
+FRIDAY = 4
+QUINCENA = 15  # paydays in much of Latin America: the 15th and the month's last day
+
+
+def promise_dates(today: date, latest: date) -> list[Button]:
+    """Days to tap when the bot asks when the debtor can pay: the coming Friday and the next paydays (the 15th, the
+    month's end), within the promise policy's limit, at most three. Each title starts with its day ("15 dic
+    (lun)"), so a bare "15" on SMS is that day, and any other number is read as a date by the NLU, not as an option."""
+    month_end = date(today.year, today.month, _last_day(today))
+    next_month = month_end + timedelta(days=1)
+    candidates = {
+        today + timedelta(days=(FRIDAY - today.weekday()) % 7 or 7),
+        date(today.year, today.month, QUINCENA) if today.day < QUINCENA else next_month.replace(day=QUINCENA),
+        month_end if today < month_end else date(next_month.year, next_month.month, _last_day(next_month)),
+    }
+    days = sorted(d for d in candidates if today < d <= latest)[:3]
+    return [
+        button(
+            f"{d.day} {str(_MONTHS[d.month]).rstrip('.')} ({str(_DAYS[d.weekday()]).rstrip('.')})",
+            "inform",
+            date=f"{d.day} de {SPANISH_MONTHS[d.month - 1]} de {d.year}",
+        )
+        for d in days
+    ]
+
+
+def _last_day(d: date) -> int:
+    return calendar.monthrange(d.year, d.month)[1]

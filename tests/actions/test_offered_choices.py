@@ -125,3 +125,39 @@ async def test_the_promise_instead_of_a_date_change_is_yes_no_or_a_person(convo,
     )
     assert c.last[-1]["buttons"] == [*YES_NO, choices.HUMAN]
     assert not c.last[0]["buttons"]  # the refusal itself offers nothing
+
+
+async def test_asked_when_the_debtor_can_pay_the_coming_paydays_are_offered_and_one_tapped_is_proposed(
+    convo, make_debtor
+):
+    from datetime import date
+
+    from actions.catalogue import ActionProposePromise
+    from bot.billing import promises
+    from tests.actions.test_plans_dates_links import local_today
+
+    mx_debtor(make_debtor)
+    today = local_today(tz="America/Mexico_City")
+    c = convo(PHONE, introduced=True, verified=True)
+    assert await c.say("le voy a pagar", "promise_to_pay", ActionProposePromise) == ["utter_ask_promise_date"]
+    offered = c.last[0]["buttons"]
+    assert 1 <= len(offered) <= 3 and all(len(b["title"]) <= 20 for b in offered)
+    days = [int(b["title"].split()[0]) for b in offered]  # each title starts with its day: "15 dic (mar)"
+    assert len(set(days)) == len(days)
+    first = offered[0]
+    said = first["payload"].split('"date":"')[1].rstrip('"}')
+    assert await c.say(
+        first["payload"], "inform", ActionProcessInform, entities=tapped(first["payload"], "date", said)
+    ) == ["utter_confirm_promise"]
+    chosen = date.fromisoformat(c.slots["promise_date"])
+    assert chosen.day == days[0] and today < chosen <= promises.latest_date(today)
+    assert c.last[-1]["buttons"] == YES_NO
+
+
+def test_the_days_offered_are_the_coming_friday_and_paydays_within_the_limit():
+    from datetime import date
+
+    titles = [b["title"] for b in choices.promise_dates(date(2026, 12, 5), date(2027, 1, 4))]
+    assert titles == ["11 dic (vie)", "15 dic (mar)", "31 dic (jue)"]
+    assert [b["title"] for b in choices.promise_dates(date(2026, 12, 14), date(2026, 12, 17))] == ["15 dic (mar)"]
+    assert choices.promise_dates(date(2026, 12, 5), date(2026, 12, 6)) == []  # nothing in reach: type the day
