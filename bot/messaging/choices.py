@@ -19,6 +19,12 @@ A button of an older question is **stale**. Its «Sí» or «No» answered that 
 debtor is told to answer the latest question, and nothing is carried out. An option that says what it is by itself
 (a request such as "Ver mi saldo", a value such as "6 cuotas" or an invoice) is still carried out, read in the
 conversation as it stands now (``metadata.choice.stale``), as if the debtor had typed it.
+
+An approved template (a campaign reminder, the re-engagement outside the 24-hour window) carries quick replies with
+static ids (``recobra.check_balance``, ``bot.messaging.templates``). A tap on one comes back as that id and is its
+intent, carried out whenever it comes (it is a request that names itself, never a «Sí» or «No»), flagged in the
+metadata with the template's name. A number typed after a template picks none of its buttons (they are not numbered
+in its text), and an id that no template declares is read as text.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.messaging import templates
 from bot.store.models import Message
 
 Option = dict[str, Any]  # {"title", "payload"} or {"title", "url"}
@@ -163,11 +170,12 @@ class Pick:
     """The debtor's pick of an option of the bot's message ``question_id``; ``current`` when that question was still
     the open one."""
 
-    question_id: int
+    question_id: int | None
     index: int
     title: str
     payload: str
     current: bool = True
+    template: str | None = None  # the approved template whose static button it was (no question id may be known)
 
     @property
     def acts(self) -> bool:
@@ -177,7 +185,9 @@ class Pick:
         return self.current or self.payload.split("{")[0] not in ANSWERS_TO_THE_QUESTION
 
     def metadata(self) -> dict[str, Any]:
-        out = {"question": self.question_id, "option": self.index + 1, "title": self.title}
+        out: dict[str, Any] = {"question": self.question_id, "option": self.index + 1, "title": self.title}
+        if self.template is not None:
+            out["template"] = self.template
         return out if self.current else {**out, "stale": True}
 
 
@@ -228,6 +238,8 @@ def pick(session: Session, message: Message) -> Pick | None:
     """What the inbound ``message`` picks: a tapped button (current or stale), a bare number for the open
     question, or None (then it is read as any text is)."""
     tapped = read_button_id(message.button_payload)
+    if tapped is None and message.button_payload:
+        return template_pick(session, message)
     if tapped is not None:
         question = session.get(Message, tapped[0])
         if (
@@ -248,10 +260,39 @@ def pick(session: Session, message: Message) -> Pick | None:
     if message.media:
         return None
     question = latest_question(session, message.conversation_id, message.id)
-    if question is None or not is_open(session, question, message):
-        return None
+    if question is None or question.content_sid or not is_open(session, question, message):
+        return None  # a template's buttons are not numbered in its text: a number there is just a number
     index_or_none = option_by_number(message.body, question.choices or [])
     if index_or_none is None:
         return None
     option = replies(question.choices)[index_or_none]
     return Pick(question.id, index_or_none, str(option["title"]), str(option["payload"]))
+
+
+def template_pick(session: Session, message: Message) -> Pick | None:
+    """A tapped quick reply of an approved template: its static id names the request (``templates.quick_reply``),
+    carried out whenever it comes. The template message it came with is named when it is found (the latest that
+    offered this id), for the record; None for an id no template declares (read as text)."""
+    reply_id = (message.button_payload or "").strip()
+    found = templates.quick_reply(reply_id)
+    if found is None:
+        return None
+    template, index, reply = found
+    for row in session.execute(
+        select(Message)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.direction == "out",
+            Message.content_sid.is_not(None),
+            Message.choices.is_not(None),
+            Message.id < message.id,
+        )
+        .order_by(Message.id.desc())
+        .limit(20)
+    ).scalars():
+        ids = [str(o.get("id") or "") for o in replies(row.choices)]
+        if reply_id in ids:
+            sent_as = templates.by_content_sid(row.content_sid or "")
+            name = sent_as.name if sent_as is not None else template.name
+            return Pick(row.id, ids.index(reply_id), reply.title, reply.payload, template=name)
+    return Pick(None, index, reply.title, reply.payload, template=template.name)

@@ -229,9 +229,15 @@ def media_url_of(message: Message) -> str | None:
 def buttons_of(message: Message) -> list[dict[str, str]] | None:
     """The WhatsApp buttons a row carries, as the provider sends them: each with an id (a reply's comes back as
     ``ButtonPayload`` when tapped: the row and the option, never the intent), a link with its URL too; None on SMS
-    (the numbers are in the text), for a template, or where WhatsApp cannot show them (``choices.as_buttons``)."""
-    if message.channel != "whatsapp" or message.content_sid or not message.choices:
+    (the numbers are in the text) or where WhatsApp cannot show them (``choices.as_buttons``). An approved template's
+    are its own quick replies with their static ids (``bot.messaging.templates``): Twilio shows them from the
+    approved content, the sandbox from these."""
+    if message.channel != "whatsapp" or not message.choices:
         return None
+    if message.content_sid:
+        return [
+            {"id": str(o["id"]), "title": str(o["title"])} for o in offers.replies(message.choices) if o.get("id")
+        ] or None
     if not offers.as_buttons(message.body, message.choices, media_url_of(message)):
         return None  # written in the text already (``prepare_text``)
     answers = offers.replies(message.choices)
@@ -276,7 +282,7 @@ def prepare_text(
 
     ``choices``: the options the message offers (``bot.messaging.choices``), kept on its last row: WhatsApp buttons
     when it is sent (up to ten), numbered lines in the text on SMS (and beyond ten). Outside the WhatsApp window
-    the approved template goes instead, without them.
+    the approved template goes instead, with its own quick replies (if it was approved with any), not these.
 
     ``media_url``: a document for the debtor (a signed ``/d/`` link to a PDF): attached to the last WhatsApp
     row (Twilio fetches it), or written at the end of the body on SMS (unless the body already gives it), which
@@ -357,7 +363,8 @@ def prepare_template(
     force: bool = False,
     gate: contact_gate.Gate | None = None,
 ) -> Message:
-    """A WhatsApp template message (content_sid + variables, no body): valid outside the window."""
+    """A WhatsApp template message (content_sid + variables, no body): valid outside the window. Its quick replies,
+    if it was approved with any, are kept as the row's choices."""
     debtor = session.get(Debtor, conversation.debtor_id) if conversation.debtor_id else None
     _check_allowed(debtor, author, False, force)
     gate = gate or contact_gate.check(session, conversation, debtor, author, "whatsapp", force=force)
@@ -365,6 +372,7 @@ def prepare_template(
     variables = template.content_variables(values)
     row = _row(conversation, debtor, author, agent_id, "whatsapp", template.render(variables))
     row.content_sid, row.content_variables = template.content_sid, variables
+    row.choices = template.choices()  # its approved quick replies: shown, and read back when tapped
     _apply_gate(row, gate)
     session.add(row)
     session.flush()
@@ -383,6 +391,7 @@ def _template_row(
         return None
     row = _row(conversation, debtor, author, agent_id, "whatsapp", template.render(variables))
     row.content_sid, row.content_variables = template.content_sid, variables
+    row.choices = template.choices()
     session.add(row)
     return row
 

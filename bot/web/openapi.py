@@ -385,8 +385,9 @@ def _schemas() -> dict[str, Any]:
             "buttons": {
                 "type": "array",
                 "description": "the WhatsApp buttons sent with it, {id, title} (a reply's id comes back as "
-                "ButtonPayload when tapped), a link button with its url too; empty on SMS, where the options are "
-                "numbered in the body",
+                "ButtonPayload when tapped), a link button with its url too; an approved template's quick replies "
+                "with their static ids (recobra.check_balance); empty on SMS, where the options are numbered in "
+                "the body",
                 "items": {
                     "type": "object",
                     "properties": {"id": STR, "title": STR, "url": STR},

@@ -132,8 +132,8 @@ def test_a_button_answered_by_typing_first_is_stale(client, session, make_debtor
 def test_a_button_id_that_is_not_a_question_of_this_conversation_is_read_as_text(
     client, session, make_debtor, rasa_double, sandbox_provider, payload
 ):
-    """Approved templates' own quick replies, or a forged id: the text goes to the bot as typed, and its payload
-    syntax stays defused by the channel (no ``choice`` in the metadata)."""
+    """An id that names no question of this conversation and no approved template's button (a forged id): the text
+    goes to the bot as typed, and its payload syntax stays defused by the channel (no ``choice`` in the metadata)."""
     make_debtor("CO-1", phone=PHONE)
     _asks(rasa_double, YES_NO)
     _say(client, session, "hola")
