@@ -126,3 +126,43 @@ def test_a_person_taps_the_bots_buttons(live_edge, tmp_path):
                 page.screenshot(path=os.environ["RECOBRA_BUTTONS_SCREENSHOT"])
         finally:
             browser.close()
+
+
+def test_a_person_taps_a_reminders_template_button(live_edge, tmp_path):
+    """A campaign reminder outside the 24-hour window is an approved template: its own quick replies show under it,
+    and a click posts the static id, which the bot reads as its intent ("Ver mi saldo": /check_balance)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from bot.billing import debtors
+    from bot.conversation.handoffs import get_or_create_conversation
+    from bot.messaging import outbox
+    from bot.store.db import session_scope
+
+    base, rasa = live_edge
+    rasa.reply = lambda p: [{"recipient_id": p["sender"], "text": f"recibido: {p['message']}"}]
+    with session_scope() as session:
+        phone = "+573990011201"
+        conv = get_or_create_conversation(session, phone, debtors.get_by_phone(session, phone))
+        session.commit()
+        outbox.prepare_template(session, conv, "payment_reminder", {"business": "Financiera Aurora"}, force=True)
+        session.commit()
+        outbox.deliver_pending(session, conv.id)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 420, "height": 820}, locale="es-CO")
+            page.goto(f"{base}/sandbox/phone")
+            page.locator("#debtor").select_option("+573990011201")
+            reminder = page.locator(".msg.out").last
+            expect(reminder).to_contain_text("Plantilla", timeout=10_000)
+            expect(reminder.locator("button.choice")).to_have_text(
+                ["Ver mi saldo", "Ya pagué", "Hablar con un asesor"], timeout=10_000
+            )
+            reminder.locator("button.choice", has_text="Ver mi saldo").click()
+            expect(page.locator(".msg.out").last).to_contain_text("recibido: /check_balance", timeout=10_000)
+            assert rasa.calls[-1]["metadata"]["choice"]["template"] == "payment_reminder"
+            page.screenshot(path=str(tmp_path / "template-buttons.png"))
+            if os.environ.get("RECOBRA_TEMPLATE_SCREENSHOT"):
+                page.screenshot(path=os.environ["RECOBRA_TEMPLATE_SCREENSHOT"])
+        finally:
+            browser.close()

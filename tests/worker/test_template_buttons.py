@@ -145,6 +145,24 @@ def test_a_template_button_tapped_long_after_is_still_carried_out(
     }
 
 
+def test_a_template_button_whose_message_is_not_found_still_names_its_request(
+    client, session, make_debtor, rasa_double, sandbox_provider
+):
+    """The template went long ago (or from a number this conversation no longer holds): the static id alone says what
+    the debtor asks for."""
+    make_debtor("CO-1", phone=PHONE)
+    _echoes(rasa_double)
+    _tap(client, session, "recobra.request_human", "Hablar con un asesor")
+    call = rasa_double.calls[-1]
+    assert call["message"] == "/request_human"
+    assert call["metadata"]["choice"] == {
+        "question": None,
+        "option": 3,
+        "title": "Hablar con un asesor",
+        "template": "reengage",
+    }
+
+
 def test_a_number_after_a_template_and_an_undeclared_id_are_read_as_text(
     client, session, make_debtor, rasa_double, sandbox_provider
 ):
