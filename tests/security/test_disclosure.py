@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.messaging.sms import transliterate
 from bot.store.models import AuditLog, Handoff, Message, PaymentLink
+from tests import factories
 from tests.console.conftest import agent, make_handoff, make_user, manager  # noqa: F401  (fixtures)
 from tests.console.helpers import login
 from tests.payments.conftest import debtor_with_link, mercadopago_mode, mp_api, verify_debtor  # noqa: F401
@@ -144,17 +145,8 @@ def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, ver
     verify_debtor(debtor, at=now - timedelta(minutes=100))
     conv = handoffs.get_or_create_conversation(session, PHONE, debtor)
     for minutes in (50, 5):  # never 60 minutes of silence since the check
-        session.add(
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="in",
-                author="debtor",
-                channel="whatsapp",
-                body="ok",
-                status="processed",
-                created_at=now - timedelta(minutes=minutes),
-            )
+        factories.message(
+            session, conv, "debtor", "ok", channel="whatsapp", created_at=now - timedelta(minutes=minutes)
         )
     session.commit()
     assert disclosure.verified_conversation(session, debtor, now)
