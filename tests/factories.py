@@ -12,20 +12,11 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.store.models import (
-    Conversation,
-    Debtor,
-    Handoff,
-    Invoice,
-    Message,
-    NonpaymentReason,
-    Payment,
-    PaymentLink,
-    Promise,
-)
+from bot.store import models
 
+_Row = TypeVar("_Row")
 _serial = itertools.count(1)  # unique provider ids, references and short codes within the test session
 
 
@@ -34,14 +25,14 @@ def _id(row: Any) -> int | None:
     return row if row is None or isinstance(row, int) else row.id
 
 
-def _add(session, row):
+def _add(session, row: _Row) -> _Row:
     session.add(row)
     session.flush()
     return row
 
 
-def debtor(session, external_id: str, **kw: Any) -> Debtor:
-    """A Colombian WhatsApp debtor, phone and name derived from nothing in particular."""
+def debtor(session, external_id: str, **kw: Any) -> models.Debtor:
+    """A Colombian debtor on WhatsApp, named after the external id, with a phone no other factory row has."""
     fields: dict[str, Any] = {
         "name": f"Deudor {external_id}",
         "phone": f"+57300{next(_serial):07d}",
@@ -49,10 +40,12 @@ def debtor(session, external_id: str, **kw: Any) -> Debtor:
         "country": "CO",
         "timezone": "America/Bogota",
     }
-    return _add(session, Debtor(external_id=external_id, **{**fields, **kw}))
+    return _add(session, models.Debtor(external_id=external_id, **{**fields, **kw}))
 
 
-def invoice(session, debtor: Debtor | int, external_id: str, amount: Decimal | str = "1000.00", **kw: Any) -> Invoice:
+def invoice(
+    session, debtor: models.Debtor | int, external_id: str, amount: Decimal | str = "1000.00", **kw: Any
+) -> models.Invoice:
     """An open invoice of ``amount`` (also its balance), in pesos, due on 1 November 2026 unless told otherwise."""
     due = kw.pop("due_date", date(2026, 11, 1))
     fields: dict[str, Any] = {
@@ -62,18 +55,18 @@ def invoice(session, debtor: Debtor | int, external_id: str, amount: Decimal | s
         "original_due_date": due,
         "due_date": due,
     }
-    return _add(session, Invoice(debtor_id=_id(debtor), external_id=external_id, **{**fields, **kw}))
+    return _add(session, models.Invoice(debtor_id=_id(debtor), external_id=external_id, **{**fields, **kw}))
 
 
-def conversation(session, debtor: Debtor | None, **kw: Any) -> Conversation:
+def conversation(session, debtor: models.Debtor | None, **kw: Any) -> models.Conversation:
     """The debtor's conversation, on their phone, last on WhatsApp, untagged."""
     fields: dict[str, Any] = {"last_channel": "whatsapp", "tags": []}
     if debtor is not None:
         fields.update(phone=debtor.phone, debtor_id=debtor.id)
-    return _add(session, Conversation(**{**fields, **kw}))
+    return _add(session, models.Conversation(**{**fields, **kw}))
 
 
-def message(session, conversation: Conversation, author: str, body: str = "", **kw: Any) -> Message:
+def message(session, conversation: models.Conversation, author: str, body: str = "", **kw: Any) -> models.Message:
     """A message of the conversation: the debtor's come in and are processed, everyone else's go out and are
     delivered, on the conversation's last channel."""
     inbound = author == "debtor"
@@ -83,20 +76,20 @@ def message(session, conversation: Conversation, author: str, body: str = "", **
         "channel": conversation.last_channel or "whatsapp",
         "status": "processed" if inbound else "delivered",
     }
-    return _add(session, Message(conversation_id=conversation.id, author=author, body=body, **{**fields, **kw}))
+    return _add(session, models.Message(conversation_id=conversation.id, author=author, body=body, **{**fields, **kw}))
 
 
-def promise(session, debtor: Debtor | int, invoice: Invoice, **kw: Any) -> Promise:
+def promise(session, debtor: models.Debtor | int, invoice: models.Invoice, **kw: Any) -> models.Promise:
     """An open promise to pay the invoice's balance a week after it was due."""
     fields: dict[str, Any] = {
         "promised_date": invoice.due_date + timedelta(days=7),
         "amount": invoice.balance,
         "currency": invoice.currency,
     }
-    return _add(session, Promise(debtor_id=_id(debtor), invoice_id=invoice.id, **{**fields, **kw}))
+    return _add(session, models.Promise(debtor_id=_id(debtor), invoice_id=invoice.id, **{**fields, **kw}))
 
 
-def payment(session, debtor: Debtor | int, invoice: Invoice | None = None, **kw: Any) -> Payment:
+def payment(session, debtor: models.Debtor | int, invoice: models.Invoice | None = None, **kw: Any) -> models.Payment:
     """An approved sandbox payment of the invoice's balance (100 pesos without an invoice), paid now."""
     fields: dict[str, Any] = {
         "provider": "sandbox",
@@ -106,10 +99,12 @@ def payment(session, debtor: Debtor | int, invoice: Invoice | None = None, **kw:
         "status": "approved",
         "paid_at": datetime.now(timezone.utc),
     }
-    return _add(session, Payment(debtor_id=_id(debtor), invoice_id=_id(invoice), **{**fields, **kw}))
+    return _add(session, models.Payment(debtor_id=_id(debtor), invoice_id=_id(invoice), **{**fields, **kw}))
 
 
-def payment_link(session, debtor: Debtor | int, invoice: Invoice | None = None, **kw: Any) -> PaymentLink:
+def payment_link(
+    session, debtor: models.Debtor | int, invoice: models.Invoice | None = None, **kw: Any
+) -> models.PaymentLink:
     """An active sandbox checkout link for the invoice's balance (100 pesos without an invoice), three days
     to run."""
     n = next(_serial)
@@ -123,21 +118,22 @@ def payment_link(session, debtor: Debtor | int, invoice: Invoice | None = None, 
         "status": "active",
         "expires_at": datetime.now(timezone.utc) + timedelta(days=3),
     }
-    link = PaymentLink(debtor_id=_id(debtor), invoice_id=_id(invoice), reference=reference, **{**fields, **kw})
+    link = models.PaymentLink(debtor_id=_id(debtor), invoice_id=_id(invoice), reference=reference, **{**fields, **kw})
     return _add(session, link)
 
 
-def handoff(session, conversation: Conversation, reason: str = "request_human", **kw: Any) -> Handoff:
+def handoff(session, conversation: models.Conversation, reason: str = "request_human", **kw: Any) -> models.Handoff:
     """An open hand-off of the conversation to a person."""
     fields: dict[str, Any] = {"debtor_id": conversation.debtor_id, "status": "open"}
-    return _add(session, Handoff(conversation_id=conversation.id, reason=reason, **{**fields, **kw}))
+    return _add(session, models.Handoff(conversation_id=conversation.id, reason=reason, **{**fields, **kw}))
 
 
 def reason(
-    session, debtor: Debtor | int, invoice: Invoice | None = None, reason: str = "job_loss", **kw: Any
-) -> NonpaymentReason:
+    session, debtor: models.Debtor | int, invoice: models.Invoice | None = None, reason: str = "job_loss", **kw: Any
+) -> models.NonpaymentReason:
     """A reason for not paying, as the debtor gave it (``text``, empty unless told)."""
     fields: dict[str, Any] = {"text": ""}
     return _add(
-        session, NonpaymentReason(debtor_id=_id(debtor), invoice_id=_id(invoice), reason=reason, **{**fields, **kw})
+        session,
+        models.NonpaymentReason(debtor_id=_id(debtor), invoice_id=_id(invoice), reason=reason, **{**fields, **kw}),
     )
