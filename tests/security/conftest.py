@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_API_KEY
 from tests.console.conftest import make_handoff  # noqa: F401  (fixture)
 from tests.console.helpers import PASSWORD, csrf_from
+from tests.environment import TEST_API_KEY
 
 ROLES = ("anonymous", "api_key", "agent", "manager", "admin")
 STAFF = {"agent": "agente", "manager": "gerente", "admin": "admin"}  # role -> username
