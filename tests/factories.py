@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from bot.store import models
 
 _Row = TypeVar("_Row")
-_serial = itertools.count(1)  # unique provider ids, references and short codes within the test session
+_serial = itertools.count(1)  # unique phones, provider ids, references, short codes and keys in the session
 
 
 def _id(row: Any) -> int | None:
@@ -137,3 +137,18 @@ def reason(
         session,
         models.NonpaymentReason(debtor_id=_id(debtor), invoice_id=_id(invoice), reason=reason, **{**fields, **kw}),
     )
+
+
+def contact_attempt(session, debtor: models.Debtor | int, at: datetime, **kw: Any) -> models.ContactAttempt:
+    """A campaign's SMS to the debtor, scheduled and sent at ``at`` (for one not sent: ``sent_at=None`` and its
+    status)."""
+    fields: dict[str, Any] = {
+        "key": f"contact-{next(_serial)}",
+        "campaign": "preventiva",
+        "stage": "D+3",
+        "channel": "sms",
+        "status": "sent",
+        "scheduled_for": at,
+        "sent_at": at,
+    }
+    return _add(session, models.ContactAttempt(debtor_id=_id(debtor), **{**fields, **kw}))

@@ -57,19 +57,10 @@ def bodies(session, debtor: Debtor) -> list[str]:
 
 
 def attempt(session, debtor: Debtor, age: float, status: str = "sent", invoice_id: int | None = None) -> int:
-    row = ContactAttempt(
-        key=f"{debtor.id}:{age}:{status}:{invoice_id}",
-        debtor_id=debtor.id,
-        invoice_id=invoice_id,
-        campaign="standard",
-        stage="D+7",
-        channel="sms",
-        status=status,
-        scheduled_for=days_ago(age),
-        sent_at=days_ago(age) if status == "sent" else None,
-        created_at=days_ago(age),
-    )
-    session.add(row)
+    at = days_ago(age)
+    sent = {"status": status, "sent_at": at if status == "sent" else None}
+    where = {"invoice_id": invoice_id, "campaign": "standard", "stage": "D+7"}
+    row = make.contact_attempt(session, debtor, at, created_at=at, **sent, **where)
     session.commit()
     return row.id
 

@@ -23,7 +23,7 @@ def history(session):
     PE-1  Peru, WhatsApp: dispute, hand-off claimed by the agent, opted out, forgot
     OLD   Colombia: only active in September (outside the period)
     """
-    from bot.store.models import AuditLog, ContactAttempt, Conversation, Message, User
+    from bot.store.models import AuditLog, Conversation, Message, User
     from tests import factories as make
 
     agent_user = User(username="ana.agente", name="Ana Agente", role="agent", password_hash="x")
@@ -70,20 +70,7 @@ def history(session):
         return m
 
     def sent(d, inv, variant: str, at: datetime) -> None:
-        session.add(
-            ContactAttempt(
-                key=f"k-{d.id}-{variant}",
-                debtor_id=d.id,
-                invoice_id=inv.id,
-                campaign="preventiva",
-                stage="D+3",
-                variant=variant,
-                channel="whatsapp",
-                status="sent",
-                scheduled_for=at,
-                sent_at=at,
-            )
-        )
+        make.contact_attempt(session, d, at, invoice_id=inv.id, variant=variant, channel="whatsapp")
 
     def verified(d, at: datetime) -> None:
         session.add(

@@ -3,7 +3,6 @@ events arriving between refreshes, and random small histories (hypothesis)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
@@ -17,7 +16,6 @@ from sqlalchemy import select
 from bot.review import dashboard, filters, rollups
 from bot.store.models import (
     AuditLog,
-    ContactAttempt,
     Conversation,
     DashboardRollup,
     Debtor,
@@ -181,7 +179,6 @@ def test_refresh_since_recomputes_what_changed(session, history, november):
 
 
 # --- Random small histories ----------------------------------------------------------------------------------
-UNIQUE = itertools.count()
 EXAMPLES = 10 if os.environ.get("DATABASE_URL", "").startswith("postgresql") else 40  # PostgreSQL: slower set-up
 BASE = datetime(2026, 9, 1, 0, 0, tzinfo=timezone.utc)  # in the past: nothing after the refresh's watermark
 minutes = st.integers(min_value=0, max_value=20 * 24 * 60)
@@ -294,17 +291,11 @@ def _event(session, kind: str, at_min: int, k: int, d, inv, c, n: int, last: dat
     elif kind == "opt_out":
         d.opted_out, d.opted_out_at = True, at
     elif kind == "sent":  # a campaign contact, in an A/B variant (or none)
-        session.add(
-            ContactAttempt(
-                key=f"k-{next(UNIQUE)}",
-                debtor_id=d.id,
-                campaign=("pre", "mora", "pre", "pre")[k],
-                stage="D+1",
-                variant=("A", "B", None, "-")[k] if at_min % 2 else "A",
-                status="sent" if k != 3 else "planned",
-                scheduled_for=at,
-                sent_at=at,
-            )
+        variant = ("A", "B", None, "-")[k] if at_min % 2 else "A"
+        status = "sent" if k != 3 else "planned"
+        campaign = ("pre", "mora", "pre", "pre")[k]
+        make.contact_attempt(
+            session, d, at, campaign=campaign, stage="D+1", variant=variant, status=status, channel=None
         )
     return last
 

@@ -268,18 +268,9 @@ def _mixed_portfolio(session, make_debtor):
     """One debtor to queue, one deferred by Colombia's once-a-day cap, one opted out."""
     make_debtor("A", invoices=[invoice("A1", 3)])
     capped = make_debtor("B", phone="+573001112234", whatsapp=False, invoices=[invoice("B1", 7)])
-    session.add(
-        ContactAttempt(
-            key="earlier-today",
-            debtor_id=capped.id,
-            campaign="manual",
-            stage="x",
-            channel="sms",
-            status="sent",
-            scheduled_for=AT - timedelta(hours=2),
-            sent_at=AT - timedelta(hours=2),
-            created_at=AT - timedelta(hours=2),
-        )
+    earlier = AT - timedelta(hours=2)
+    factories.contact_attempt(
+        session, capped, earlier, key="earlier-today", campaign="manual", stage="x", created_at=earlier
     )
     opted = make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 0)])
     opted.opted_out = True
@@ -386,19 +377,7 @@ def test_cli_report_declares_a_winner_only_on_evidence(session):
             )
             session.add(d)
             session.flush()
-            session.add(
-                ContactAttempt(
-                    key=f"k{variant}{i}",
-                    debtor_id=d.id,
-                    campaign="preventiva",
-                    stage="D+3",
-                    variant=variant,
-                    channel="sms",
-                    status="sent",
-                    scheduled_for=now,
-                    sent_at=now,
-                )
-            )
+            factories.contact_attempt(session, d, now, variant=variant)
             session.add(
                 Conversation(
                     phone=d.phone,
