@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -30,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.environment import TEST_API_KEY, free_port
 from tests.runtimes import IN_RASA_RUNTIME, runs_here
 
 
@@ -45,7 +45,6 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 _TMP = Path(tempfile.mkdtemp(prefix="recobra-tests-"))
-TEST_API_KEY = "test-api-key-0123456789"
 os.environ.update(
     {
         "RECOBRA_VAR_DIR": str(_TMP / "var"),
@@ -102,12 +101,6 @@ def _remember_password_hashes() -> None:
 
 if not IN_RASA_RUNTIME:  # no web app on the Rasa runtime
     _remember_password_hashes()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_server_binary() -> str:

@@ -46,7 +46,7 @@ def make_handoff(session, make_debtor):
     from datetime import datetime, timedelta, timezone
 
     from bot.conversation import handoffs
-    from bot.store.models import Message
+    from tests import factories
 
     def make(
         external_id: str = "D-1",
@@ -63,19 +63,8 @@ def make_handoff(session, make_debtor):
         conv.last_channel = "whatsapp"
         conv.last_inbound_at = conv.last_whatsapp_inbound_at = now
         for i, text in enumerate(texts):
-            session.add(
-                Message(
-                    conversation_id=conv.id,
-                    debtor_id=debtor.id,
-                    direction="in",
-                    author="debtor",
-                    channel="whatsapp",
-                    from_phone=phone,
-                    body=text,
-                    status="processed",
-                    created_at=now - timedelta(seconds=len(texts) - i),
-                )
-            )
+            at = now - timedelta(seconds=len(texts) - i)
+            factories.message(session, conv, "debtor", text, debtor_id=debtor.id, from_phone=phone, created_at=at)
         handoff, _ = handoffs.open(session, phone, debtor, reason, f"Motivo: {reason}")
         if age_minutes:
             handoff.created_at = now - timedelta(minutes=age_minutes)

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from bot.billing import accounts, promises
 from bot.platform.queue import Job
-from bot.store.models import Handoff, Invoice, Message, Payment, PaymentProof, Promise, Settlement
+from bot.store.models import Conversation, Handoff, Invoice, Message, Payment, PaymentProof, Promise, Settlement
+from tests import factories
 from tests.console.helpers import login, token
 from tests.worker.doubles import inbound_params, post_inbound, rasa_double, sandbox_provider, set_env  # noqa: F401
 
@@ -188,21 +189,12 @@ def test_twilio_media_is_fetched_with_the_accounts_credentials_which_never_reach
     try:
         handoff = make_handoff("D-1", reason="payment_proof")
         media_url = "https://api.twilio.com/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME1"
-        message = Message(
-            conversation_id=handoff.conversation_id,
-            debtor_id=handoff.debtor_id,
-            direction="in",
-            author="debtor",
-            channel="whatsapp",
-            from_phone=PHONE,
-            body="",
-            media=[
-                {"url": media_url, "content_type": "image/png"},
-                {"url": "https://evil.example/x.png", "content_type": "image/png"},
-            ],
-            status="processed",
-        )
-        session.add(message)
+        conv = session.get(Conversation, handoff.conversation_id)
+        media = [
+            {"url": media_url, "content_type": "image/png"},
+            {"url": "https://evil.example/x.png", "content_type": "image/png"},
+        ]
+        message = factories.message(session, conv, "debtor", from_phone=PHONE, media=media)
         session.commit()
         login(client, agent.username)
         page = client.get(f"/console/handoffs/{handoff.id}").get_data(as_text=True)

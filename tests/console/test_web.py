@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests import factories
 from tests.console.helpers import PASSWORD, csrf_from, login, token
 
 CONSOLE_PAGES = ["/console/", "/console/handoffs/1", "/console/admin/users"]
@@ -299,24 +300,14 @@ def test_role_required_is_reusable_for_the_dashboard(db, redis_url, agent, manag
 
 
 def test_debtor_text_is_escaped_and_receipts_are_shown(client, agent, make_handoff, session):
-    from bot.store.models import Message
+    from bot.store.models import Conversation, Message
 
     h = make_handoff(texts=("<script>alert(1)</script>",))
-    session.add(
-        Message(
-            conversation_id=h.conversation_id,
-            debtor_id=h.debtor_id,
-            direction="in",
-            author="debtor",
-            channel="whatsapp",
-            body="",
-            status="processed",
-            media=[
-                {"url": "https://api.twilio.com/2010-04-01/Media/ME1", "content_type": "image/jpeg"},
-                {"url": "https://api.twilio.com/2010-04-01/Media/ME2", "content_type": "application/pdf"},
-            ],
-        )
-    )
+    receipts = [
+        {"url": "https://api.twilio.com/2010-04-01/Media/ME1", "content_type": "image/jpeg"},
+        {"url": "https://api.twilio.com/2010-04-01/Media/ME2", "content_type": "application/pdf"},
+    ]
+    factories.message(session, session.get(Conversation, h.conversation_id), "debtor", media=receipts)
     session.commit()
     login(client, "agente")
     html = client.get(f"/console/handoffs/{h.id}").get_data(as_text=True)
@@ -398,26 +389,13 @@ def test_missing_handoff_is_404(client, agent):
 def test_the_agent_sees_the_options_the_bot_offered_and_a_tapped_button(client, agent, make_handoff, session):
     """Issue #27 §2: on WhatsApp the options are buttons, not text: the transcript names them, and marks an answer
     that was a tap."""
-    from bot.store.models import Message
+    from bot.store.models import Conversation
 
     h = make_handoff()
-    first = session.execute(select(Message).order_by(Message.id)).scalars().first()
-    common = {"conversation_id": first.conversation_id, "debtor_id": first.debtor_id, "channel": "whatsapp"}
-    question = Message(
-        **common,
-        direction="out",
-        author="bot",
-        body="¿Le envío el link?",
-        status="read",
-        choices=[{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
-    )
-    session.add(question)
-    session.flush()
-    session.add(
-        Message(
-            **common, direction="in", author="debtor", body="Sí", status="processed", button_payload=f"c{question.id}.1"
-        )
-    )
+    conv = session.get(Conversation, h.conversation_id)
+    offered = [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    question = factories.message(session, conv, "bot", "¿Le envío el link?", status="read", choices=offered)
+    factories.message(session, conv, "debtor", "Sí", button_payload=f"c{question.id}.1")
     session.commit()
     login(client, "agente")
     data = client.get(f"/console/api/handoffs/{h.id}/messages?after=0").get_json()

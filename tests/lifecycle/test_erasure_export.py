@@ -23,8 +23,8 @@ from bot.store.models import (
     NonpaymentReason,
     Payment,
     PaymentPlan,
-    Promise,
 )
+from tests import factories as make
 from tests.lifecycle.conftest import add_events, events_of
 
 PHONE = "+525512342201"
@@ -47,61 +47,22 @@ def debtor(client, api_headers, session):
     assert client.put("/api/v1/debtors/MX-1", json=BODY, headers=api_headers).status_code == 201
     d = debtors.get_by_external_id(session, "MX-1")
     inv = d.invoices[0]
-    conv = Conversation(phone=PHONE, debtor_id=d.id, last_channel="whatsapp", tags=["vip"])
-    session.add(conv)
-    session.flush()
+    conv = make.conversation(session, d, tags=["vip"])
+    make.message(session, conv, "debtor", SAID, from_phone=PHONE, intent="report_nonpayment_reason")
+    make.message(session, conv, "bot", f"Hola {NAME}, lamento escuchar eso.", to_phone=PHONE)
+    make.reason(session, d, inv, "job_loss", text=SAID)
+    make.promise(session, d, inv, promised_date=date(2026, 12, 20), amount=Decimal("1000.00"))
     session.add_all(
         [
-            Message(
-                conversation_id=conv.id,
-                debtor_id=d.id,
-                direction="in",
-                author="debtor",
-                channel="whatsapp",
-                from_phone=PHONE,
-                body=SAID,
-                status="processed",
-                intent="report_nonpayment_reason",
-            ),
-            Message(
-                conversation_id=conv.id,
-                debtor_id=d.id,
-                direction="out",
-                author="bot",
-                channel="whatsapp",
-                to_phone=PHONE,
-                body=f"Hola {NAME}, lamento escuchar eso.",
-                status="delivered",
-            ),
-            NonpaymentReason(debtor_id=d.id, invoice_id=inv.id, reason="job_loss", text=SAID),
-            Promise(
-                debtor_id=d.id,
-                invoice_id=inv.id,
-                promised_date=date(2026, 12, 20),
-                amount=Decimal("1000.00"),
-                currency="MXN",
-            ),
             PaymentPlan(
                 debtor_id=d.id, invoice_id=inv.id, total=Decimal("2450.00"), currency="MXN", instalment_count=2
-            ),
-            Payment(
-                debtor_id=d.id,
-                invoice_id=inv.id,
-                provider="sandbox",
-                provider_id="PAY-77",
-                amount=Decimal("1000.00"),
-                currency="MXN",
-                status="approved",
-                paid_at=datetime(2026, 11, 20, tzinfo=timezone.utc),
             ),
             IdentityCheck(debtor_id=d.id, failures=1),
         ]
     )
-    handoff = Handoff(
-        debtor_id=d.id, conversation_id=conv.id, status="open", reason="request_human", summary=f"{NAME}: {SAID}"
-    )
-    session.add(handoff)
-    session.flush()
+    paid_at = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    make.payment(session, d, inv, provider_id="PAY-77", amount=Decimal("1000.00"), paid_at=paid_at)
+    handoff = make.handoff(session, conv, summary=f"{NAME}: {SAID}")
     session.add(AgentNote(handoff_id=handoff.id, debtor_id=d.id, body="Dice que su hermana le ayuda"))
     session.commit()
     return d

@@ -16,13 +16,11 @@ from bot.store.models import (
     ContactAttempt,
     Conversation,
     Debtor,
-    Handoff,
-    Invoice,
     Message,
     Payment,
     PaymentPlan,
-    Promise,
 )
+from tests import factories as make
 from tests.lifecycle.conftest import AT, add_events, days_ago, events_of
 
 POLICY = retention.Policy(
@@ -42,23 +40,10 @@ def settled(make_debtor, external_id: str, phone: str, country: str = "CO", tz: 
 
 
 def conversation(session, debtor: Debtor, *ages: float) -> Conversation:
-    conv = Conversation(phone=debtor.phone, debtor_id=debtor.id, last_channel="sms", tags=[])
-    session.add(conv)
-    session.flush()
+    conv = make.conversation(session, debtor, last_channel="sms")
+    photo = [{"url": "https://example.com/foto.jpg", "content_type": "image/jpeg"}]
     for age in ages:
-        session.add(
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="in",
-                author="debtor",
-                channel="sms",
-                body=f"mensaje de hace {age} días",
-                media=[{"url": "https://example.com/foto.jpg", "content_type": "image/jpeg"}],
-                status="processed",
-                created_at=days_ago(age),
-            )
-        )
+        make.message(session, conv, "debtor", f"mensaje de hace {age} días", media=photo, created_at=days_ago(age))
     session.commit()
     return conv
 
@@ -72,19 +57,10 @@ def bodies(session, debtor: Debtor) -> list[str]:
 
 
 def attempt(session, debtor: Debtor, age: float, status: str = "sent", invoice_id: int | None = None) -> int:
-    row = ContactAttempt(
-        key=f"{debtor.id}:{age}:{status}:{invoice_id}",
-        debtor_id=debtor.id,
-        invoice_id=invoice_id,
-        campaign="standard",
-        stage="D+7",
-        channel="sms",
-        status=status,
-        scheduled_for=days_ago(age),
-        sent_at=days_ago(age) if status == "sent" else None,
-        created_at=days_ago(age),
-    )
-    session.add(row)
+    at = days_ago(age)
+    sent = {"status": status, "sent_at": at if status == "sent" else None}
+    where = {"invoice_id": invoice_id, "campaign": "standard", "stage": "D+7"}
+    row = make.contact_attempt(session, debtor, at, created_at=at, **sent, **where)
     session.commit()
     return row.id
 
@@ -115,27 +91,10 @@ def test_message_bodies_past_their_period_go_unless_still_needed(session, make_d
     conversation(session, owing, 400)
     promised = settled(make_debtor, "PROMISED", "+573001110003")
     conversation(session, promised, 400)
-    open_inv = Invoice(
-        debtor_id=promised.id,
-        external_id="F2",
-        amount=Decimal("10.00"),
-        balance=Decimal("0.00"),
-        currency="COP",
-        original_due_date=date(2026, 1, 1),
-        due_date=date(2026, 1, 1),
-        status="paid",
+    open_inv = make.invoice(
+        session, promised, "F2", "10.00", balance=Decimal("0.00"), due_date=date(2026, 1, 1), status="paid"
     )
-    session.add(open_inv)
-    session.flush()
-    session.add(
-        Promise(
-            debtor_id=promised.id,
-            invoice_id=open_inv.id,
-            promised_date=date(2026, 12, 20),
-            amount=Decimal("10.00"),
-            currency="COP",
-        )
-    )
+    make.promise(session, promised, open_inv, promised_date=date(2026, 12, 20), amount=Decimal("10.00"))
     planned = settled(make_debtor, "PLAN", "+573001110004")
     conversation(session, planned, 400)
     session.add(
@@ -149,19 +108,9 @@ def test_message_bodies_past_their_period_go_unless_still_needed(session, make_d
     )
     handed = settled(make_debtor, "HAND", "+573001110005")
     conv = conversation(session, handed, 400)
-    session.add(Handoff(debtor_id=handed.id, conversation_id=conv.id, status="claimed", reason="request_human"))
-    session.add(
-        Payment(
-            debtor_id=done.id,
-            provider="sandbox",
-            provider_id="PAY-1",
-            amount=Decimal("1000.00"),
-            currency="COP",
-            status="approved",
-            paid_at=days_ago(900),
-            created_at=days_ago(900),
-        )
-    )
+    make.handoff(session, conv, status="claimed")
+    old = {"amount": Decimal("1000.00"), "paid_at": days_ago(900), "created_at": days_ago(900)}
+    make.payment(session, done, provider_id="PAY-1", **old)
     session.commit()
 
     report = retention.run(session, at=AT, policy=POLICY)
@@ -186,17 +135,7 @@ def test_contact_records_are_kept_for_their_country_legal_period(session, make_d
     co_old = attempt(session, colombia, 400)  # past the default period of this policy
     co_recent = attempt(session, colombia, 100)
     still_to_send = attempt(session, chile, 800, status="deferred")
-    disputed = Invoice(
-        debtor_id=chile.id,
-        external_id="F9",
-        amount=Decimal("5.00"),
-        balance=Decimal("5.00"),
-        currency="CLP",
-        original_due_date=date(2024, 1, 1),
-        due_date=date(2024, 1, 1),
-        status="disputed",
-    )
-    session.add(disputed)
+    disputed = make.invoice(session, chile, "F9", "5.00", currency="CLP", due_date=date(2024, 1, 1), status="disputed")
     session.commit()
     evidence = attempt(session, chile, 800, invoice_id=disputed.id)
 

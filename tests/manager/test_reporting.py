@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from bot.review import ab, dashboard, exports, filters, masks, transcripts
+from tests import factories
 from tests.runtimes import in_rasa_runtime
 
 
@@ -240,20 +241,9 @@ def test_nlu_export_keeps_debtor_text_plain_for_rasa_and_yaml(session, make_debt
     )  # the line separator is a space
 
     def message(direction: str, text: str, intent: str | None = None) -> Message:
-        m = Message(
-            conversation_id=conv.id,
-            debtor_id=debtor.id,
-            direction=direction,
-            author="debtor" if direction == "in" else "bot",
-            channel="whatsapp",
-            body=text,
-            intent=intent,
-            confidence=0.3 if intent else None,
-            status="processed",
-        )
-        session.add(m)
-        session.flush()
-        return m
+        author = "debtor" if direction == "in" else "bot"
+        confidence = 0.3 if intent else None
+        return factories.message(session, conv, author, text, intent=intent, confidence=confidence, status="processed")
 
     message("in", body, "greet")
     transcripts.flag_message(session, message("out", "Hola, ¿en qué le ayudo?"), None, "report_nonpayment_reason")

@@ -3,7 +3,6 @@ events arriving between refreshes, and random small histories (hypothesis)."""
 
 from __future__ import annotations
 
-import itertools
 import os
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
@@ -17,19 +16,16 @@ from sqlalchemy import select
 from bot.review import dashboard, filters, rollups
 from bot.store.models import (
     AuditLog,
-    ContactAttempt,
     Conversation,
     DashboardRollup,
     Debtor,
-    Handoff,
     Invoice,
-    Message,
-    NonpaymentReason,
     Payment,
     PaymentLink,
     PaymentPlan,
     Promise,
 )
+from tests import factories as make
 
 NO_MARGIN = timedelta(0)  # the tests write and refresh within a second
 ZONES = ("America/Bogota", "America/Mexico_City", "America/Santiago", "UTC", "Asia/Kolkata")
@@ -120,44 +116,15 @@ def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, his
     mx1 = session.get(Conversation, convs["MX-1"].id)
     t = datetime(2026, 11, 21, 14, 0, tzinfo=timezone.utc)
     # CO-2 finally answers, gives a reason, promises and pays; MX-1's broken promise is replaced by a kept one.
-    session.add(
-        Message(
-            conversation_id=co2.id,
-            debtor_id=co2.debtor_id,
-            direction="in",
-            author="debtor",
-            channel="sms",
-            body="ya pago",
-            status="processed",
-            created_at=t,
-        )
-    )
+    make.message(session, co2, "debtor", "ya pago", channel="sms", created_at=t)
     co2.last_message_at = co2.last_inbound_at = t
     co2.last_channel = "sms"
     inv = session.query(Invoice).filter_by(debtor_id=co2.debtor_id).one()
-    session.add_all(
-        [
-            NonpaymentReason(debtor_id=co2.debtor_id, reason="income_delay", text="", created_at=t),
-            Promise(
-                debtor_id=co2.debtor_id,
-                invoice_id=inv.id,
-                promised_date=date(2026, 11, 22),
-                amount=Decimal("10"),
-                currency="COP",
-                status="kept",
-                created_at=t,
-            ),
-            Payment(
-                debtor_id=co2.debtor_id,
-                provider="sandbox",
-                provider_id="p-new",
-                amount=Decimal("10.00"),
-                currency="COP",
-                status="approved",
-                paid_at=t + timedelta(hours=1),
-            ),
-        ]
+    make.reason(session, co2.debtor_id, reason="income_delay", created_at=t)
+    make.promise(
+        session, co2.debtor_id, inv, promised_date=date(2026, 11, 22), amount=Decimal("10"), status="kept", created_at=t
     )
+    make.payment(session, co2.debtor_id, amount=Decimal("10.00"), currency="COP", paid_at=t + timedelta(hours=1))
     promise = session.query(Promise).filter_by(debtor_id=mx1.debtor_id).one()
     promise.status, promise.resolved_at = "kept", datetime.now(timezone.utc)
     # MX-2's payment is charged back: no money recovered in pesos any more.
@@ -191,16 +158,7 @@ def test_new_events_after_a_refresh_are_counted_live_until_the_next(session, his
 def test_a_debtor_with_two_conversations_is_always_live_and_paid_once(session, history, november):
     mx2 = session.get(Conversation, history["convs"]["MX-2"].id)
     t = datetime(2026, 11, 13, 15, 0, tzinfo=timezone.utc)
-    session.add(
-        Conversation(
-            phone="+525500000099",
-            debtor_id=mx2.debtor_id,
-            last_channel="whatsapp",
-            created_at=t,
-            last_message_at=t,
-            tags=[],
-        )
-    )
+    make.conversation(session, None, phone="+525500000099", debtor_id=mx2.debtor_id, created_at=t, last_message_at=t)
     session.commit()
     rollups.refresh(session, full=True, margin=NO_MARGIN)
     session.commit()
@@ -221,7 +179,6 @@ def test_refresh_since_recomputes_what_changed(session, history, november):
 
 
 # --- Random small histories ----------------------------------------------------------------------------------
-UNIQUE = itertools.count()
 EXAMPLES = 10 if os.environ.get("DATABASE_URL", "").startswith("postgresql") else 40  # PostgreSQL: slower set-up
 BASE = datetime(2026, 9, 1, 0, 0, tzinfo=timezone.utc)  # in the past: nothing after the refresh's watermark
 minutes = st.integers(min_value=0, max_value=20 * 24 * 60)
@@ -276,38 +233,13 @@ def _write(session, spec, offset: int = 0) -> None:
         if shares and debtors:
             d = debtors[-1]
         else:
-            d = Debtor(
-                external_id=f"H-{n}",
-                name="x",
-                phone=f"+5730000{n:05d}",
-                country=country,
-                timezone="America/Bogota",
-                opted_out=False,
-            )
-            session.add(d)
-            session.flush()
+            d = make.debtor(session, f"H-{n}", phone=f"+5730000{n:05d}", country=country, opted_out=False)
             debtors.append(d)
-        inv = Invoice(
-            debtor_id=d.id,
-            external_id=f"H-{n}-F",
-            amount=Decimal(100),
-            balance=Decimal(100),
-            currency="MXN" if country == "MX" else "COP",
-            original_due_date=date(2026, 11, 1),
-            due_date=date(2026, 11, 1),
-        )
-        session.add(inv)
+        inv = make.invoice(session, d, f"H-{n}-F", "100", currency="MXN" if country == "MX" else "COP")
         start = BASE + timedelta(minutes=start_min)
-        c = Conversation(
-            phone=f"+5731000{n:05d}",
-            debtor_id=d.id,
-            last_channel=channel,
-            created_at=start,
-            last_message_at=start,
-            tags=[],
+        c = make.conversation(
+            session, d, phone=f"+5731000{n:05d}", last_channel=channel, created_at=start, last_message_at=start
         )
-        session.add(c)
-        session.flush()
         last = start
         for kind, first_min, k, again in evs:
             for at_min in [first_min] if again is None else [first_min, first_min + again]:  # again, later
@@ -320,44 +252,16 @@ def _event(session, kind: str, at_min: int, k: int, d, inv, c, n: int, last: dat
     """One generated event; returns the conversation's last message time."""
     at = BASE + timedelta(minutes=at_min)
     if kind == "promise":
-        session.add(
-            Promise(
-                debtor_id=d.id,
-                invoice_id=inv.id,
-                promised_date=date(2026, 11, 20),
-                amount=Decimal(5),
-                currency=inv.currency,
-                status=("kept", "broken", "replaced", "replaced")[k],
-                created_at=at,
-            )
-        )
+        status = ("kept", "broken", "replaced", "replaced")[k]
+        make.promise(session, d, inv, promised_date=date(2026, 11, 20), amount=Decimal(5), status=status, created_at=at)
     elif kind == "payment":
-        session.add(
-            Payment(
-                debtor_id=d.id,
-                provider="sandbox",
-                provider_id=f"p-{next(UNIQUE)}",
-                amount=Decimal(10 + k),
-                currency=("MXN", "COP", "PEN", "MXN")[k],
-                status=("approved", "approved", "rejected", "approved")[k],
-                paid_at=at,
-            )
+        status = ("approved", "approved", "rejected", "approved")[k]
+        make.payment(
+            session, d, amount=Decimal(10 + k), currency=("MXN", "COP", "PEN", "MXN")[k], status=status, paid_at=at
         )
     elif kind == "link":
-        session.add(
-            PaymentLink(
-                debtor_id=d.id,
-                reference=f"r-{next(UNIQUE)}",
-                short_code=f"s{next(UNIQUE)}",
-                provider="sandbox",
-                url="u",
-                amount=Decimal(1),
-                currency="COP",
-                status=("paid", "active", "expired", "paid")[k],
-                expires_at=at,
-                created_at=at,
-            )
-        )
+        status = ("paid", "active", "expired", "paid")[k]
+        make.payment_link(session, d, amount=Decimal(1), status=status, expires_at=at, created_at=at)
     elif kind == "plan":
         session.add(
             PaymentPlan(
@@ -365,58 +269,33 @@ def _event(session, kind: str, at_min: int, k: int, d, inv, c, n: int, last: dat
             )
         )
     elif kind == "reason":
-        session.add(
-            NonpaymentReason(
-                debtor_id=d.id, reason=("job_loss", "forgot", "health", "other")[k], text="", created_at=at
-            )
-        )
+        make.reason(session, d, reason=("job_loss", "forgot", "health", "other")[k], created_at=at)
     elif kind == "verified":
         session.add(
             AuditLog(actor="bot", action="identity_verified", target_type="debtor", target_id=str(d.id), created_at=at)
         )
     elif kind == "handoff":
-        session.add(
-            Handoff(
-                debtor_id=d.id,
-                conversation_id=c.id,
-                status="closed",
-                reason=("dispute", "request_human", "dispute", "other")[k],
-                created_at=at,
-            )
-        )
+        make.handoff(session, c, ("dispute", "request_human", "dispute", "other")[k], status="closed", created_at=at)
     elif kind in ("failed", "inbound", "dispute_msg"):
         inbound = kind != "failed"
-        session.add(
-            Message(
-                conversation_id=c.id,
-                debtor_id=d.id,
-                direction="in" if inbound else "out",
-                author="debtor" if inbound else "bot",
-                channel=c.last_channel,
-                body="b",
-                status="processed" if inbound else ("failed", "undelivered")[k % 2],
-                error_code=None if inbound else ("30003", None, "63016", "30003")[k],
-                intent="dispute_debt" if kind == "dispute_msg" else None,
-                created_at=at,
-            )
+        failure = (
+            {}
+            if inbound
+            else {"status": ("failed", "undelivered")[k % 2], "error_code": ("30003", None, "63016", "30003")[k]}
         )
+        intent = "dispute_debt" if kind == "dispute_msg" else None
+        make.message(session, c, "debtor" if inbound else "bot", "b", intent=intent, created_at=at, **failure)
         last = max(last, at)
         if inbound:
             c.last_inbound_at = max(c.last_inbound_at or at, at)
     elif kind == "opt_out":
         d.opted_out, d.opted_out_at = True, at
     elif kind == "sent":  # a campaign contact, in an A/B variant (or none)
-        session.add(
-            ContactAttempt(
-                key=f"k-{next(UNIQUE)}",
-                debtor_id=d.id,
-                campaign=("pre", "mora", "pre", "pre")[k],
-                stage="D+1",
-                variant=("A", "B", None, "-")[k] if at_min % 2 else "A",
-                status="sent" if k != 3 else "planned",
-                scheduled_for=at,
-                sent_at=at,
-            )
+        variant = ("A", "B", None, "-")[k] if at_min % 2 else "A"
+        status = "sent" if k != 3 else "planned"
+        campaign = ("pre", "mora", "pre", "pre")[k]
+        make.contact_attempt(
+            session, d, at, campaign=campaign, stage="D+1", variant=variant, status=status, channel=None
         )
     return last
 

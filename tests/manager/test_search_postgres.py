@@ -24,26 +24,14 @@ BODIES = ["¿Cuánto debo?", "PAGUÉ ayer en Oxxo", "me quedé sin trabajo", "Ñ
 
 @pytest.fixture()
 def bodies(session):
-    from bot.store.models import Conversation, Message
+    from tests import factories
 
     at = datetime(2026, 11, 5, 15, 0, tzinfo=timezone.utc)
     ids = {}
     for i, body in enumerate(BODIES):
-        conv = Conversation(phone=f"+5730011100{i:02d}", last_channel="sms", created_at=at, last_message_at=at, tags=[])
-        session.add(conv)
-        session.flush()
-        m = Message(
-            conversation_id=conv.id,
-            direction="in",
-            author="debtor",
-            channel="sms",
-            body=body,
-            status="processed",
-            created_at=at,
-        )
-        session.add(m)
-        session.flush()
-        ids[body] = m.id
+        phone = f"+5730011100{i:02d}"
+        conv = factories.conversation(session, None, phone=phone, last_channel="sms", created_at=at, last_message_at=at)
+        ids[body] = factories.message(session, conv, "debtor", body, created_at=at).id
     session.commit()
     return ids
 

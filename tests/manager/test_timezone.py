@@ -13,25 +13,12 @@ DAY = "from=2026-11-05&to=2026-11-05"
 
 def late_evening(session) -> int:
     """A conversation at 22:30 on 5 November in Bogotá: already 6 November in UTC."""
-    from bot.store.models import Conversation, Message
+    from tests import factories
 
     at = datetime(2026, 11, 6, 3, 30, tzinfo=timezone.utc)
-    conv = Conversation(
-        phone="+573009990000", last_channel="sms", created_at=at, last_message_at=at, last_inbound_at=at, tags=[]
-    )
-    session.add(conv)
-    session.flush()
-    session.add(
-        Message(
-            conversation_id=conv.id,
-            direction="in",
-            author="debtor",
-            channel="sms",
-            body="hola",
-            status="processed",
-            created_at=at,
-        )
-    )
+    times = {"created_at": at, "last_message_at": at, "last_inbound_at": at}
+    conv = factories.conversation(session, None, phone="+573009990000", last_channel="sms", **times)
+    factories.message(session, conv, "debtor", "hola", created_at=at)
     session.commit()
     return conv.id
 

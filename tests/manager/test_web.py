@@ -8,6 +8,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from tests import factories
 from tests.console.helpers import csrf_from, login
 
 NOV = "from=2026-11-01&to=2026-11-30"
@@ -188,34 +189,13 @@ def test_transcript_names_the_options_offered_and_a_tapped_answer(client, manage
         .scalars()
         .first()
     )
-    common = {
-        "conversation_id": conv.id,
-        "debtor_id": last.debtor_id,
-        "channel": "whatsapp",
-        "created_at": last.created_at,
-    }
-    question = Message(
-        **common,
-        direction="out",
-        author="bot",
-        body="¿Le envío el link?",
-        status="read",
-        choices=[{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}],
+    offered = [{"title": "Sí", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+    at = last.created_at
+    question = factories.message(
+        session, conv, "bot", "¿Le envío el link?", status="read", choices=offered, created_at=at
     )
-    session.add(question)
-    session.flush()
-    session.add(
-        Message(
-            **common,
-            direction="in",
-            author="debtor",
-            body="No",
-            status="processed",
-            button_payload=f"c{question.id}.2",
-            intent="deny",
-            confidence=1.0,
-        )
-    )
+    tap = {"button_payload": f"c{question.id}.2", "intent": "deny", "confidence": 1.0}
+    factories.message(session, conv, "debtor", "No", created_at=at, **tap)
     session.commit()
     login(client, "gerente")
     html = client.get(f"/manager/conversations/{conv.id}").get_data(as_text=True)

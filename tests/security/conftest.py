@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import TEST_API_KEY
 from tests.console.conftest import make_handoff  # noqa: F401  (fixture)
 from tests.console.helpers import PASSWORD, csrf_from
+from tests.environment import TEST_API_KEY
 
 ROLES = ("anonymous", "api_key", "agent", "manager", "admin")
 STAFF = {"agent": "agente", "manager": "gerente", "admin": "admin"}  # role -> username
@@ -72,33 +72,21 @@ class World:
 def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F811 (fixture)
     """A hand-off with a transcript, an outbound bot reply, a payment link, a certificate and four users."""
     from bot.billing import document_links
-    from bot.store.models import Conversation, Handoff, Message, PaymentLink, PaymentProof, Settlement
+    from bot.store.models import Conversation, Handoff, PaymentProof, Settlement
+    from tests import factories
 
     staff = {role: make_staff(username, role).id for role, username in STAFF.items()}
     target = make_staff("objetivo", "agent")
     handoff: Handoff = make_handoff("D-1", phone=DEBTOR_PHONE)
     conv = session.get(Conversation, handoff.conversation_id)
     now = datetime.now(timezone.utc)
-    out = Message(
-        conversation_id=conv.id,
-        debtor_id=handoff.debtor_id,
-        direction="out",
-        author="bot",
-        channel="whatsapp",
-        to_phone=DEBTOR_PHONE,
-        body="¿En qué le puedo ayudar?",
-        status="delivered",
-        created_at=now,
-    )
-    link = PaymentLink(
-        debtor_id=handoff.debtor_id,
+    out = factories.message(session, conv, "bot", "¿En qué le puedo ayudar?", to_phone=DEBTOR_PHONE, created_at=now)
+    link = factories.payment_link(
+        session,
+        handoff.debtor_id,
         reference="ref-sec-1",
         short_code="sec1code",
-        provider="sandbox",
-        url="http://localhost:8000/sandbox/checkout/ref-sec-1",
         amount=Decimal("185000.00"),
-        currency="COP",
-        status="active",
         expires_at=now + timedelta(days=3),
         created_at=now,
     )
@@ -110,20 +98,9 @@ def world(session, make_handoff, make_staff, redis_client) -> World:  # noqa: F8
         details={},
         pdf=b"%PDF-1.4\n%%EOF\n",
     )
-    photo = Message(
-        conversation_id=conv.id,
-        debtor_id=handoff.debtor_id,
-        direction="in",
-        author="debtor",
-        channel="whatsapp",
-        from_phone=DEBTOR_PHONE,
-        body="",
-        media=[{"url": "http://localhost:8000/sandbox/phone/sample-receipt.svg", "content_type": "image/svg+xml"}],
-        status="processed",
-        created_at=now,
-    )
-    session.add_all([out, link, cert, photo])
-    session.flush()
+    session.add(cert)
+    receipt = [{"url": "http://localhost:8000/sandbox/phone/sample-receipt.svg", "content_type": "image/svg+xml"}]
+    photo = factories.message(session, conv, "debtor", from_phone=DEBTOR_PHONE, media=receipt, created_at=now)
     proof = PaymentProof(
         debtor_id=handoff.debtor_id, conversation_id=conv.id, message_id=photo.id, handoff_id=handoff.id
     )

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import TEST_API_KEY
+from tests.environment import TEST_API_KEY
 from tests.security.conftest import UNSAFE, app_routes, login_client, route_url, store_fingerprint
 from tests.security.test_role_matrix import rule_for
 

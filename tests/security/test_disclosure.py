@@ -18,7 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.messaging.sms import transliterate
-from bot.store.models import AuditLog, Handoff, Message, PaymentLink
+from bot.store.models import AuditLog, Conversation, Handoff, Message, PaymentLink
+from tests import factories
 from tests.console.conftest import agent, make_handoff, make_user, manager  # noqa: F401  (fixtures)
 from tests.console.helpers import login
 from tests.payments.conftest import debtor_with_link, mercadopago_mode, mp_api, verify_debtor  # noqa: F401
@@ -144,17 +145,8 @@ def test_a_session_kept_alive_by_messages_still_counts(session, make_debtor, ver
     verify_debtor(debtor, at=now - timedelta(minutes=100))
     conv = handoffs.get_or_create_conversation(session, PHONE, debtor)
     for minutes in (50, 5):  # never 60 minutes of silence since the check
-        session.add(
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="in",
-                author="debtor",
-                channel="whatsapp",
-                body="ok",
-                status="processed",
-                created_at=now - timedelta(minutes=minutes),
-            )
+        factories.message(
+            session, conv, "debtor", "ok", channel="whatsapp", created_at=now - timedelta(minutes=minutes)
         )
     session.commit()
     assert disclosure.verified_conversation(session, debtor, now)
@@ -270,19 +262,10 @@ def test_identity_answers_are_kept_masked_and_managers_never_see_them(
     stored = session.get(Message, mid)
     assert stored.body == "termina en ••••" and rasa_double.calls[0]["message"] == "termina en 48 21"
     # an answer stored before this change (raw) is still hidden from managers
-    session.add(
-        Message(
-            conversation_id=stored.conversation_id,
-            debtor_id=debtor.id,
-            direction="in",
-            author="debtor",
-            channel="whatsapp",
-            body="es 4821",
-            status="processed",
-            entities=[{"entity": "document_digits", "value": "4821"}],
-            created_at=datetime.now(timezone.utc),
-        )
-    )
+    conv = session.get(Conversation, stored.conversation_id)
+    digits = [{"entity": "document_digits", "value": "4821"}]
+    said = {"debtor_id": debtor.id, "channel": "whatsapp", "created_at": datetime.now(timezone.utc)}
+    factories.message(session, conv, "debtor", "es 4821", entities=digits, **said)
     session.commit()
 
     login(client, "gerente")

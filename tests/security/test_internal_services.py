@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.rasa_model import trained_model
 from tests.runtimes import in_rasa_runtime, rasa_python
 

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from tests.conftest import free_port
 from tests.console.helpers import PASSWORD, csrf_from, login
+from tests.environment import free_port
 
 
 @pytest.fixture()

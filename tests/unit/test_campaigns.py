@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from bot.__main__ import cli
 from bot.outreach import campaigns
 from bot.store.models import ContactAttempt, Conversation, Promise
+from tests import factories
 
 BOGOTA = ZoneInfo("America/Bogota")
 # Tuesday 24 Nov 2026, 10:00 in Bogotá (15:00 UTC): inside Colombia's hours.
@@ -59,15 +60,7 @@ def test_suppression_reasons(session, make_debtor):
     disputed = make_debtor("D", phone="+573001110003", invoices=[invoice("D1", 3)])
     disputed.invoices[0].status = "disputed"
     promised = make_debtor("P", phone="+573001110004", invoices=[invoice("P1", 3)])
-    session.add(
-        Promise(
-            debtor_id=promised.id,
-            invoice_id=promised.invoices[0].id,
-            promised_date=TODAY + timedelta(days=2),
-            amount=Decimal("185000.00"),
-            currency="COP",
-        )
-    )
+    factories.promise(session, promised, promised.invoices[0], promised_date=TODAY + timedelta(days=2))
     human = make_debtor("H", phone="+573001110005", invoices=[invoice("H1", 3)])
     session.add(Conversation(phone=human.phone, debtor_id=human.id, mode="human"))
     replied = make_debtor("R", phone="+573001110006", invoices=[invoice("R1", 3)])
@@ -168,24 +161,8 @@ def test_deferred_attempt_is_sent_when_its_moment_comes(session, make_debtor):
 def test_promise_followups(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 10)])
     e = make_debtor("B", phone="+573001112299", invoices=[invoice("B1", 10)])
-    session.add(
-        Promise(
-            debtor_id=d.id,
-            invoice_id=d.invoices[0].id,
-            promised_date=TODAY + timedelta(days=1),
-            amount=Decimal("185000.00"),
-            currency="COP",
-        )
-    )
-    session.add(
-        Promise(
-            debtor_id=e.id,
-            invoice_id=e.invoices[0].id,
-            promised_date=TODAY - timedelta(days=1),
-            amount=Decimal("185000.00"),
-            currency="COP",
-        )
-    )
+    factories.promise(session, d, d.invoices[0], promised_date=TODAY + timedelta(days=1))
+    factories.promise(session, e, e.invoices[0], promised_date=TODAY - timedelta(days=1))
     session.commit()
     kinds = {(i.debtor_id, i.kind) for i in campaigns.plan(session, at=AT).items if i.campaign == "followup"}
     assert kinds == {(d.id, "promise_reminder"), (e.id, "promise_broken")}
@@ -195,15 +172,7 @@ def test_promises_of_several_invoices_for_one_day_get_one_reminder(session, make
     """«Le pago todo el viernes» with three invoices is three promises, and one message the day before."""
     d = make_debtor("A", invoices=[invoice("A1", 10), invoice("A2", 5), invoice("A3", 1)])
     for inv in d.invoices:
-        session.add(
-            Promise(
-                debtor_id=d.id,
-                invoice_id=inv.id,
-                promised_date=TODAY + timedelta(days=1),
-                amount=Decimal("185000.00"),
-                currency="COP",
-            )
-        )
+        factories.promise(session, d, inv, promised_date=TODAY + timedelta(days=1))
     session.commit()
     sent: list[int] = []
     report = campaigns.execute(session, campaigns.plan(session, at=AT), enqueue=lambda p, a: sent.append(a))
@@ -226,15 +195,7 @@ def test_promise_followups_respect_paused_reminders_but_the_promise_still_breaks
     reminder = make_debtor("D", phone="+573001112297", invoices=[invoice("D1", 10)])
     reminder.invoices[0].reminders_paused = True
     for debtor, days in ((paused, -1), (opted, -2), (old, -9), (reminder, 1)):
-        session.add(
-            Promise(
-                debtor_id=debtor.id,
-                invoice_id=debtor.invoices[0].id,
-                promised_date=TODAY + timedelta(days=days),
-                amount=Decimal("185000.00"),
-                currency="COP",
-            )
-        )
+        factories.promise(session, debtor, debtor.invoices[0], promised_date=TODAY + timedelta(days=days))
     session.commit()
     the_plan = campaigns.plan(session, at=AT)
     followups = {i.debtor_id: i for i in the_plan.items if i.campaign == "followup"}
@@ -257,15 +218,9 @@ def test_a_promise_on_an_invoice_already_paid_is_never_broken(session, make_debt
     paid.invoices[0].balance, paid.invoices[0].status = Decimal("0.00"), "paid"
     owed = make_debtor("Q", phone="+573001112299", invoices=[invoice("Q1", 10)])
     for debtor in (paid, owed):
-        session.add(
-            Promise(
-                debtor_id=debtor.id,
-                invoice_id=debtor.invoices[0].id,
-                promised_date=TODAY - timedelta(days=1),
-                amount=Decimal("185000.00"),
-                currency="COP",
-            )
-        )
+        # the amount promised before the balance went to zero
+        due = {"promised_date": TODAY - timedelta(days=1), "amount": Decimal("185000.00")}
+        factories.promise(session, debtor, debtor.invoices[0], **due)
     session.commit()
     the_plan = campaigns.plan(session, at=AT)
     assert {i.debtor_id for i in the_plan.items if i.campaign == "followup"} == {owed.id}
@@ -276,15 +231,7 @@ def test_a_promise_on_an_invoice_already_paid_is_never_broken(session, make_debt
 
 def test_a_dry_run_breaks_no_promise(session, make_debtor):
     d = make_debtor("A", invoices=[invoice("A1", 10)])
-    session.add(
-        Promise(
-            debtor_id=d.id,
-            invoice_id=d.invoices[0].id,
-            promised_date=TODAY - timedelta(days=1),
-            amount=Decimal("185000.00"),
-            currency="COP",
-        )
-    )
+    factories.promise(session, d, d.invoices[0], promised_date=TODAY - timedelta(days=1))
     session.commit()
     campaigns.execute(session, campaigns.plan(session, at=AT), dry_run=True)
     assert session.query(Promise).one().status == "open"
@@ -321,18 +268,9 @@ def _mixed_portfolio(session, make_debtor):
     """One debtor to queue, one deferred by Colombia's once-a-day cap, one opted out."""
     make_debtor("A", invoices=[invoice("A1", 3)])
     capped = make_debtor("B", phone="+573001112234", whatsapp=False, invoices=[invoice("B1", 7)])
-    session.add(
-        ContactAttempt(
-            key="earlier-today",
-            debtor_id=capped.id,
-            campaign="manual",
-            stage="x",
-            channel="sms",
-            status="sent",
-            scheduled_for=AT - timedelta(hours=2),
-            sent_at=AT - timedelta(hours=2),
-            created_at=AT - timedelta(hours=2),
-        )
+    earlier = AT - timedelta(hours=2)
+    factories.contact_attempt(
+        session, capped, earlier, key="earlier-today", campaign="manual", stage="x", created_at=earlier
     )
     opted = make_debtor("C", phone="+573001112235", invoices=[invoice("C1", 0)])
     opted.opted_out = True
@@ -439,19 +377,7 @@ def test_cli_report_declares_a_winner_only_on_evidence(session):
             )
             session.add(d)
             session.flush()
-            session.add(
-                ContactAttempt(
-                    key=f"k{variant}{i}",
-                    debtor_id=d.id,
-                    campaign="preventiva",
-                    stage="D+3",
-                    variant=variant,
-                    channel="sms",
-                    status="sent",
-                    scheduled_for=now,
-                    sent_at=now,
-                )
-            )
+            factories.contact_attempt(session, d, now, variant=variant)
             session.add(
                 Conversation(
                     phone=d.phone,

@@ -202,41 +202,25 @@ def test_unknown_api_path_and_method_are_json(client, api_headers):
 def test_transcript_is_oldest_first_with_intents(client, api_headers, session):
     from datetime import datetime, timedelta, timezone
 
-    from bot.store.models import Conversation, Message
+    from tests import factories
 
     client.put("/api/v1/debtors/MX-1", json=debtor_body(), headers=api_headers)
     from bot.billing import debtors
 
     debtor = debtors.get_by_external_id(session, "MX-1")
-    conv = Conversation(phone=debtor.phone, debtor_id=debtor.id, last_channel="whatsapp")
-    session.add(conv)
-    session.flush()
+    conv = factories.conversation(session, debtor)
     t0 = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
-    session.add_all(
-        [
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="out",
-                author="bot",
-                channel="whatsapp",
-                body="¿Me confirma los últimos 4 dígitos?",
-                status="delivered",
-                created_at=t0 + timedelta(seconds=2),
-            ),
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="in",
-                author="debtor",
-                channel="whatsapp",
-                body="hola cuánto debo",
-                status="received",
-                intent="check_balance",
-                confidence=0.97,
-                created_at=t0,
-            ),
-        ]
+    # written newest first: the transcript orders by time, not by id
+    factories.message(session, conv, "bot", "¿Me confirma los últimos 4 dígitos?", created_at=t0 + timedelta(seconds=2))
+    factories.message(
+        session,
+        conv,
+        "debtor",
+        "hola cuánto debo",
+        status="received",
+        intent="check_balance",
+        confidence=0.97,
+        created_at=t0,
     )
     session.commit()
     r = client.get("/api/v1/conversations/MX-1/messages", headers=api_headers)

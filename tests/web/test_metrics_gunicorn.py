@@ -16,7 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.worker.doubles import PUBLIC_BASE_URL, inbound_params, sign
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.json_logs import json_lines
 from tests.worker.doubles import inbound_params, post_inbound, set_env
 

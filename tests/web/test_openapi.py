@@ -18,6 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker, RefResolver
 
 from bot.web import openapi
+from tests import factories as make
 
 ROOT = Path(__file__).resolve().parents[2]
 HTTP_METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
@@ -228,18 +229,11 @@ def _history(session, external_id: str) -> None:
     """One row of everything the debtor view and the transcript list, as the bot, agents and payments leave
     them."""
     from bot.store.models import (
-        Conversation,
         Debtor,
         DueDateChange,
-        Handoff,
         IdentityCheck,
         Invoice,
-        Message,
-        NonpaymentReason,
-        Payment,
         PaymentAllocation,
-        PaymentLink,
-        Promise,
         Settlement,
         SettlementOffer,
     )
@@ -247,47 +241,16 @@ def _history(session, external_id: str) -> None:
     debtor = session.query(Debtor).filter_by(external_id=external_id).one()
     inv = session.query(Invoice).filter_by(debtor_id=debtor.id, external_id="INV-1").one()
     now = datetime.now(timezone.utc)
-    conv = Conversation(phone=debtor.phone, debtor_id=debtor.id, last_channel="sms")
-    session.add(conv)
-    session.flush()
-    link = PaymentLink(
-        debtor_id=debtor.id,
-        invoice_id=inv.id,
-        reference="ref-oa-1",
-        short_code="oa1code",
-        provider="sandbox",
-        url="http://localhost:8000/sandbox/checkout/ref-oa-1",
-        amount=Decimal("3450.00"),
-        currency="MXN",
-        status="paid",
-        expires_at=now + timedelta(days=3),
+    conv = make.conversation(session, debtor, last_channel="sms")
+    link = make.payment_link(session, debtor, inv, reference="ref-oa-1", short_code="oa1code", status="paid")
+    payment = make.payment(
+        session, debtor, inv, provider_id="PAY-1", amount=Decimal("3500.00"), status_detail="accredited", paid_at=now
     )
-    payment = Payment(
-        debtor_id=debtor.id,
-        invoice_id=inv.id,
-        provider="sandbox",
-        provider_id="PAY-1",
-        amount=Decimal("3500.00"),
-        currency="MXN",
-        status="approved",
-        status_detail="accredited",
-        paid_at=now,
-    )
-    session.add_all([link, payment])
-    session.flush()
+    make.promise(session, debtor, inv, promised_date=date(2026, 11, 20), status="kept")
+    make.reason(session, debtor, inv, "income_delay", text="no me han pagado la quincena")
+    make.handoff(session, conv, status="closed")
     session.add_all(
         [
-            Promise(
-                debtor_id=debtor.id,
-                invoice_id=inv.id,
-                promised_date=date(2026, 11, 20),
-                amount=Decimal("3450.00"),
-                currency="MXN",
-                status="kept",
-            ),
-            NonpaymentReason(
-                debtor_id=debtor.id, invoice_id=inv.id, reason="income_delay", text="no me han pagado la quincena"
-            ),
             DueDateChange(
                 debtor_id=debtor.id, invoice_id=inv.id, old_date=date(2026, 11, 15), new_date=date(2026, 11, 20)
             ),
@@ -299,7 +262,6 @@ def _history(session, external_id: str) -> None:
                 credit_amount=Decimal("50.00"),
                 currency="MXN",
             ),
-            Handoff(debtor_id=debtor.id, conversation_id=conv.id, status="closed", reason="request_human"),
             SettlementOffer(
                 debtor_id=debtor.id,
                 invoice_id=inv.id,
@@ -317,46 +279,25 @@ def _history(session, external_id: str) -> None:
             ),
             Settlement(debtor_id=debtor.id, code="OA2345678ABC", fingerprint="e" * 64, details={}, pdf=b"%PDF-1.4\n"),
             IdentityCheck(debtor_id=debtor.id, failures=3, locked_until=now + timedelta(minutes=30)),
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="in",
-                author="debtor",
-                channel="whatsapp",
-                from_phone=debtor.phone,
-                body="no me han pagado",
-                status="received",
-                intent="report_nonpayment_reason",
-                confidence=0.93,
-                entities=[{"entity": "reason", "value": "income_delay", "start": 0, "end": 16}],
-                media=[{"url": "https://api.twilio.com/x.jpg", "content_type": "image/jpeg"}],
-                provider_sid="SMoa1",
-            ),
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="out",
-                author="bot",
-                channel="sms",
-                to_phone=debtor.phone,
-                body="Gracias por avisarnos.",
-                status="failed",
-                error_code="30003",
-                encoding="GSM-7",
-                segments=1,
-            ),
-            Message(
-                conversation_id=conv.id,
-                debtor_id=debtor.id,
-                direction="out",
-                author="agent",
-                channel="whatsapp",
-                to_phone=debtor.phone,
-                body="Hola, soy Laura.",
-                status="read",
-            ),
         ]
     )
+    make.message(
+        session,
+        conv,
+        "debtor",
+        "no me han pagado",
+        channel="whatsapp",
+        from_phone=debtor.phone,
+        status="received",
+        intent="report_nonpayment_reason",
+        confidence=0.93,
+        entities=[{"entity": "reason", "value": "income_delay", "start": 0, "end": 16}],
+        media=[{"url": "https://api.twilio.com/x.jpg", "content_type": "image/jpeg"}],
+        provider_sid="SMoa1",
+    )
+    sms = {"to_phone": debtor.phone, "status": "failed", "error_code": "30003", "encoding": "GSM-7", "segments": 1}
+    make.message(session, conv, "bot", "Gracias por avisarnos.", **sms)
+    make.message(session, conv, "agent", "Hola, soy Laura.", channel="whatsapp", to_phone=debtor.phone, status="read")
     session.commit()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.store.models import Conversation, Message
+from tests import factories
 from tests.worker.doubles import PUBLIC_BASE_URL, inbound_params, post_inbound, set_env, sign
 
 
@@ -110,24 +111,11 @@ def test_unknown_number_is_stored_without_a_debtor(client, session, redis_client
 
 
 def _outbound(session, sid="SMout1", channel="whatsapp", debtor=None):
-    conv = Conversation(
-        phone=debtor.phone if debtor else "+573001112233", debtor_id=debtor.id if debtor else None, mode="bot", tags=[]
+    unknown = {} if debtor else {"phone": "+573001112233"}
+    conv = factories.conversation(session, debtor, last_channel=None, mode="bot", **unknown)
+    m = factories.message(
+        session, conv, "bot", "hola", channel=channel, to_phone=conv.phone, provider_sid=sid, status="queued"
     )
-    session.add(conv)
-    session.flush()
-    m = Message(
-        conversation_id=conv.id,
-        debtor_id=conv.debtor_id,
-        direction="out",
-        author="bot",
-        channel=channel,
-        to_phone=conv.phone,
-        body="hola",
-        media=[],
-        provider_sid=sid,
-        status="queued",
-    )
-    session.add(m)
     session.commit()
     return m
 

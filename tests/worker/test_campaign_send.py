@@ -13,6 +13,7 @@ from bot.outreach import campaigns
 from bot.platform.queue import Job, Retry
 from bot.store.models import ContactAttempt, Message, Promise
 from bot.worker import campaigns as campaign_jobs
+from tests import factories
 from tests.worker.doubles import HttpDouble, set_env
 
 BOGOTA = ZoneInfo("America/Bogota")
@@ -194,16 +195,7 @@ def test_rasa_down_keeps_the_job_for_later(session, make_debtor, rasa_api, sandb
 
 def promise_in(session, debtor, days: int) -> Promise:
     """An open promise of the debtor's invoice due ``days`` from today (negative: already missed)."""
-    from decimal import Decimal
-
-    promise = Promise(
-        debtor_id=debtor.id,
-        invoice_id=debtor.invoices[0].id,
-        promised_date=AT.date() + timedelta(days=days),
-        amount=Decimal("185000.00"),
-        currency="COP",
-    )
-    session.add(promise)
+    promise = factories.promise(session, debtor, debtor.invoices[0], promised_date=AT.date() + timedelta(days=days))
     session.commit()
     return promise
 

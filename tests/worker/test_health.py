@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.store.models import Message
 from bot.worker.health import HealthServer
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.json_logs import json_lines
 from tests.worker.doubles import inbound_params, post_inbound, set_env, wait_for
 

@@ -21,6 +21,7 @@ from bot.providers.ports import ProviderError
 from bot.providers.sandbox_messaging import SandboxMessaging
 from bot.providers.twilio import TwilioMessaging
 from bot.store.models import Message
+from tests import factories
 from tests.worker.doubles import set_env, wait_for
 
 PHONE = "+573001112233"
@@ -319,36 +320,15 @@ def test_sweepers_queue_again_what_redis_lost(session, make_debtor, redis_client
 
     _, conv = _conversation(session, make_debtor)
     old = outbox.utcnow() - timedelta(minutes=10)
-    session.add(
-        Message(
-            conversation_id=conv.id,
-            direction="in",
-            author="debtor",
-            channel="whatsapp",
-            body="hola",
-            media=[],
-            provider_sid="SMlost",
-            status="received",
-            created_at=old,
-            from_phone=PHONE,
-        )
+    received = {"debtor_id": None, "status": "received"}  # inbound rows as stored, not yet processed
+    factories.message(
+        session, conv, "debtor", "hola", provider_sid="SMlost", from_phone=PHONE, created_at=old, **received
     )
     [row] = outbox.prepare_text(session, conv, "respuesta", reply=True)
     row.created_at = old
     session.commit()
     # a row without a sender (not written by the webhook) is set aside, and does not stop the ones after it
-    session.add(
-        Message(
-            conversation_id=conv.id,
-            direction="in",
-            author="debtor",
-            channel="whatsapp",
-            body="?",
-            media=[],
-            status="received",
-            created_at=old - timedelta(minutes=1),
-        )
-    )
+    factories.message(session, conv, "debtor", "?", created_at=old - timedelta(minutes=1), **received)
     session.commit()
     assert sweep_unqueued() == 1 and sweep_pending() == 1
     assert sweep_unqueued() == 0 and sweep_pending() == 0  # not again and again
