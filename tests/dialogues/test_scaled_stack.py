@@ -18,7 +18,7 @@ import psutil
 import pytest
 import requests
 
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.scaled_stack import SCALED_STACK_MARKS
 
 ROOT = Path(__file__).resolve().parents[2]
