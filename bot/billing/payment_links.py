@@ -253,7 +253,9 @@ def link_for_instalment(
         raise ValueError("the plan's invoices are paid")
     shares = split_oldest_first(owed, instalment.amount)
     if len(shares) == 1:
-        return create_link(session, debtor, shares[0][0], shares[0][1], instalment=instalment, provider=provider, now=now)[0]
+        return create_link(
+            session, debtor, shares[0][0], shares[0][1], instalment=instalment, provider=provider, now=now
+        )[0]
     return _link_for_shares(
         session,
         debtor,
@@ -292,9 +294,10 @@ def _link_for_shares(
             PaymentLink.expires_at > now,
         )
     ).scalars():
-        if candidate.instalment_id == instalment_id and [
-            (item.invoice_id, item.amount) for item in items_of(session, candidate)
-        ] == wanted:
+        if (
+            candidate.instalment_id == instalment_id
+            and [(item.invoice_id, item.amount) for item in items_of(session, candidate)] == wanted
+        ):
             return candidate
     currency = shares[0][0].currency
     items = tuple(

@@ -289,7 +289,11 @@ def create_for_invoices(
         action="payment_plan_created",
         target_type="payment_plan",
         target_id=plan.id,
-        details={"invoice_ids": [inv.id for inv in invoices], "count": count, "amounts": [str(a) for a in chosen.amounts]},
+        details={
+            "invoice_ids": [inv.id for inv in invoices],
+            "count": count,
+            "amounts": [str(a) for a in chosen.amounts],
+        },
     )
     return plan
 
