@@ -118,3 +118,22 @@ def test_a_short_payment_of_the_instalment_leaves_it_pending(
     assert fresh(session, Invoice, old.id).status == "paid"  # the oldest first
     assert fresh(session, Invoice, new.id).balance == Decimal("200000.00")
     assert fresh(session, Instalment, first.id).status == "pending"  # 100.000 of 150.000 is no instalment
+
+
+def test_a_rejected_instalment_payment_gets_a_fresh_link_for_the_same_instalment(
+    mercadopago_mode, session, make_debtor, verify_debtor, redis_client
+):
+    debtor, old, new, plan = plan_over_both(session, make_debtor, verify_debtor)
+    first = plan.instalments[0]
+    link = payment_links.link_for_instalment(session, debtor, first)
+    session.commit()
+    mercadopago_mode.add_payment("9601", link.reference, "150000.00", status="rejected", status_detail="cc_rejected")
+    outcome = process_payment("9601")
+    assert outcome.action == "rejected"
+    fresh_link = fresh(session, PaymentLink, outcome.new_link_id)
+    assert fresh_link.id != link.id and fresh_link.instalment_id == first.id
+    assert fresh_link.amount == Decimal("150000.00")  # the instalment's amount, not the whole balance
+    assert [(i.invoice_id, i.amount) for i in payment_links.items_of(session, fresh_link)] == [
+        (old.id, Decimal("50000.00")),
+        (new.id, Decimal("100000.00")),
+    ]
