@@ -241,7 +241,7 @@ ORDER = (
     "request_payment_plan",
     "request_human",
 )
-# the requests that record a reason given with them on their own (``Ctx.open_invoice_for``, silently)
+# the requests that record a reason given with them on their own (``Ctx.open_invoices_for``, silently)
 RECORD_THEIR_REASON = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
 # the requests a date to pay on answers: with none of them read, "a fin de mes le cancelo" is a promise
 TAKE_A_DATE = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
