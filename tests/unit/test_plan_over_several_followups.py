@@ -10,8 +10,9 @@ from sqlalchemy import select
 from bot.billing import accounts, payment_plans
 from bot.outreach import campaigns
 from bot.store.models import ContactAttempt, Handoff, PaymentPlan
-from bot.web import debtor_view
+from bot.web import debtor_view, openapi
 from tests.unit.test_plan_followups import AT, TODAY, followups, invoice
+from tests.web.test_openapi import check
 
 
 def plan_over_two(session, debtor, first_due: date) -> PaymentPlan:
@@ -90,7 +91,8 @@ def test_the_api_names_every_invoice_of_the_plan(session, make_debtor, client, a
     plan_over_two(session, debtor, TODAY + timedelta(days=5))
     payment_plans.create(session, single, single.invoices[0], 2, TODAY)
     session.commit()
-    [shown] = client.get(f"/api/v1/debtors/{debtor.external_id}", headers=api_headers).json["payment_plans"]
+    r = client.get(f"/api/v1/debtors/{debtor.external_id}", headers=api_headers)
+    [shown] = check(openapi.build(), "/api/v1/debtors/{external_id}", "get", r)["payment_plans"]  # as documented
     assert shown["invoice_external_id"] is None and shown["invoices"] == ["A1", "A2"]
     assert shown["total"] == "600000.00" and len(shown["instalments"]) == 3
     [one] = client.get(f"/api/v1/debtors/{single.external_id}", headers=api_headers).json["payment_plans"]
