@@ -137,3 +137,32 @@ def test_a_rejected_instalment_payment_gets_a_fresh_link_for_the_same_instalment
         (old.id, Decimal("50000.00")),
         (new.id, Decimal("100000.00")),
     ]
+
+
+def test_a_payment_recorded_elsewhere_on_both_invoices_pays_the_instalment(
+    client, api_headers, session, make_debtor, verify_debtor, redis_client
+):
+    """The billing system reports a transfer (``POST /api/v1/payments``): what the plan's invoices came down pays the
+    instalment it covers, however the payment was split between them."""
+    debtor, old, new, plan = plan_over_both(session, make_debtor, verify_debtor)
+    first, second = plan.instalments
+    r = client.post(
+        "/api/v1/payments",
+        json={
+            "external_id": "PAY-88",
+            "debtor_external_id": debtor.external_id,
+            "invoices": [
+                {"external_id": "F-2026-009", "amount": "30000.00"},
+                {"external_id": "F-2026-014", "amount": "120000.00"},
+            ],
+            "amount": "150000.00",
+            "currency": "COP",
+            "paid_at": "2026-12-04T15:20:00-05:00",
+            "method": "bank_transfer",
+        },
+        headers=api_headers,
+    )
+    assert r.status_code == 201, r.json
+    assert fresh(session, Instalment, first.id).status == "paid"
+    assert fresh(session, Instalment, second.id).status == "pending"
+    assert fresh(session, PaymentPlan, plan.id).status == "active"
