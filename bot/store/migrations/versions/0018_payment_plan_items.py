@@ -39,6 +39,11 @@ def downgrade() -> None:
     op.drop_index('ix_payment_plan_items_invoice_id', table_name='payment_plan_items')
     op.drop_table('payment_plan_items')
     # a plan over several invoices has no one invoice to keep: it goes (with its instalments)
+    several = 'SELECT id FROM payment_plans WHERE invoice_id IS NULL'
+    for table in ('payment_links', 'payment_link_items', 'payment_allocations'):
+        op.execute(f'UPDATE {table} SET instalment_id = NULL WHERE instalment_id IN '
+                   f'(SELECT id FROM instalments WHERE plan_id IN ({several}))')
+    op.execute(f'DELETE FROM instalments WHERE plan_id IN ({several})')
     op.execute('DELETE FROM payment_plans WHERE invoice_id IS NULL')
     with op.batch_alter_table('payment_plans') as batch:
         batch.alter_column('invoice_id', existing_type=sa.Integer(), nullable=False)
