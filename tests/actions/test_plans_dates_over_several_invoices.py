@@ -116,8 +116,7 @@ async def test_a_date_change_for_both_moves_the_one_allowed_and_says_why_not_the
     new = today + timedelta(days=15)
     said = f"el {new.day} de {MONTHS[new.month - 1]}"
     text = f"muévame la fecha de las dos al {new.day} de {MONTHS[new.month - 1]}"
-    replies = await c_say_date(convo, text, said)
-    c, replies = replies
+    c, replies = await c_say_date(convo, text, said)
     assert replies == ["utter_confirm_due_date_several"]
     shown = c.texts()[0]
     assert "F-2026-014 · Celular Samsung A15: pasa del" in shown
@@ -155,14 +154,9 @@ async def test_a_date_change_neither_can_take_says_why_for_each_and_offers_a_per
 
 
 async def c_say_date(convo, text: str, said: str):
-    c = verified(convo)
-    replies = await c.say(
-        text,
-        "request_due_date_change",
-        ActionRequestDueDateChange,
-        entities=[ent("date", said, said[3:], text.index(said[3:]))],
-    )
-    return c, replies
+    """A verified debtor asks to move the date, the day ("el 20 de diciembre") tagged as the NLU would."""
+    entities = [ent("date", said, said[3:], text.index(said[3:]))]
+    return await c_say(convo, text, "request_due_date_change", ActionRequestDueDateChange, entities)
 
 
 async def test_a_date_change_for_both_without_a_day_asks_for_it_then_reads_it_back_for_both(
@@ -179,3 +173,22 @@ async def test_a_date_change_for_both_without_a_day_asks_for_it_then_reads_it_ba
     replies = await c.say(said, "inform", ActionProcessInform, entities=[ent("date", said, said, 0)])
     assert replies == ["utter_confirm_due_date_several"]
     assert c.texts()[0].count("pasa del") == 2
+
+
+async def test_a_whole_balance_promise_too_far_becomes_a_plan_over_every_invoice(convo, make_debtor, session):
+    from actions.catalogue import ActionProposePromise
+    from bot.billing import promises
+
+    debtor, today = two_invoices(make_debtor)
+    far = promises.latest_date(today) + timedelta(days=20)
+    said = f"el {far.day} de {MONTHS[far.month - 1]}"
+    text = f"les pago todo {said}"
+    c, replies = await c_say(convo, text, "promise_to_pay", ActionProposePromise, [ent("date", said, said, 14)])
+    assert replies == ["utter_promise_date_too_far"]
+    assert await c.say("sí", "affirm", ActionConfirmPending) == ["utter_plan_options_several"]
+    assert "en total $420.000" in c.texts()[0]
+
+
+async def c_say(convo, text: str, intent: str, action: type, entities: list):
+    c = verified(convo)
+    return c, await c.say(text, intent, action, entities=entities)
