@@ -25,6 +25,7 @@ The Action classes Rasa calls by name are in ``actions.catalogue``, above this m
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from abc import ABC
 from collections.abc import Callable
@@ -633,7 +634,11 @@ def restates_the_proposal(ctx: Ctx) -> bool:
         or reading.message_date(ctx, today)
         or parsing.resolve_date(text, today, ctx.debtor.timezone)
     )
-    return said_day is not None and said_day.isoformat() == proposed
+    if said_day is None:
+        return False
+    if proposal == "due_date" and proposed.startswith("{"):  # several invoices read back, each with its day
+        return said_day.isoformat() in json.loads(proposed).values()
+    return said_day.isoformat() == proposed
 
 
 def cannot_meet_the_limit(ctx: Ctx) -> bool:

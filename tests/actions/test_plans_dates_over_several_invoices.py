@@ -192,3 +192,14 @@ async def test_a_whole_balance_promise_too_far_becomes_a_plan_over_every_invoice
 async def c_say(convo, text: str, intent: str, action: type, entities: list):
     c = verified(convo)
     return c, await c.say(text, intent, action, entities=entities)
+
+
+async def test_yes_with_the_day_read_back_moves_both(convo, make_debtor, session):
+    debtor, today = two_invoices(make_debtor, old_days_overdue=2)
+    new = today + timedelta(days=12)
+    said = f"el {new.day} de {MONTHS[new.month - 1]}"
+    c, _ = await c_say_date(convo, f"muévame la fecha de las dos al {said[3:]}", said)
+    yes = f"sí, {said}"
+    assert await c.say(yes, "affirm", ActionConfirmPending, entities=[ent("date", said, said, 4)]) == [
+        "utter_due_dates_changed"
+    ]
