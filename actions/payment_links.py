@@ -142,6 +142,15 @@ def say_instalment_link(ctx: Ctx, instalment, invoices: list | None = None) -> N
         invoices = [inv for inv in accounts.open_invoices(ctx.session, ctx.debtor) if inv.id in ids]
     link = payment_links.link_for_instalment(ctx.session, ctx.debtor, instalment)
     url = payment_links.link_url(link)
+    if len(invoices) == 1:  # the others of the plan are paid: the instalment is this one's
+        ctx.utter(
+            "utter_payment_link_instalment",
+            amount=ctx.money(link.amount, link.currency),
+            url=url,
+            invoice=invoice_title(invoices[0]),
+            buttons=[choices.link_button(choices.PAY, url)],
+        )
+        return
     ctx.utter(
         "utter_payment_link_instalment_several",
         amount=ctx.money(link.amount, link.currency),

@@ -203,3 +203,16 @@ async def test_yes_with_the_day_read_back_moves_both(convo, make_debtor, session
     assert await c.say(yes, "affirm", ActionConfirmPending, entities=[ent("date", said, said, 4)]) == [
         "utter_due_dates_changed"
     ]
+
+
+async def test_the_plans_instalment_link_names_the_one_invoice_left(convo, make_debtor, session):
+    debtor, today = two_invoices(make_debtor)
+    invoices = sorted(debtor.invoices, key=lambda i: i.due_date)
+    payment_plans.create_for_invoices(session, debtor, invoices, 2, today)
+    invoices[0].balance, invoices[0].status = Decimal("0.00"), "paid"  # paid elsewhere since
+    session.commit()
+    c = verified(convo)
+    assert await c.say("mándeme el link", "request_payment_link", ActionSendPaymentLink) == [
+        "utter_payment_link_instalment"
+    ]
+    assert "cuota de $120.000 (factura F-2026-014 · Celular Samsung A15)" in c.texts()[0]
