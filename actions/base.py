@@ -350,29 +350,10 @@ class Ctx:
             note = "Respuestas incorrectas de los dígitos del documento"
         self.open_handoff("failed_verification", note)
 
-    def open_invoice_for(self, request: str, *, ask: bool = True):
-        """How every account request about one invoice starts (a date change, a plan): verified first, a
-        volunteered reason recorded, then the invoice it is about: the one the debtor named ("la de noviembre",
-        "la F-2026-014", "la del celular", or picked from the list the bot showed), the only one open, or, when
-        several are open and none was named, the answer to "¿cuál factura?" (``ask``; None meanwhile: the request
-        is carried out on the answer). Not asking, the oldest. None, after saying so, when nothing is open."""
-        invoices = self.open_invoices_for(request)
-        if not invoices:
-            return None
-        named = self.named_invoices(invoices)
-        if len(named) == 1 or len(invoices) == 1:
-            chosen = named[0] if named else invoices[0]
-            self.set(CHOSEN_INVOICES, [chosen.external_id])
-            return chosen
-        if ask:
-            self.ask_which_invoice(request, named or invoices)
-            return None
-        self.set(CHOSEN_INVOICES, None)
-        return invoices[0]
-
     def open_invoices_for(self, request: str) -> list:
-        """Verified first, a volunteered reason recorded, then every open invoice (oldest due first); empty after
-        saying there is no debt."""
+        """How every account request starts (a promise, a date change, a plan): verified first, a volunteered reason
+        recorded, then every open invoice (oldest due first); empty after saying there is no debt. The request then
+        reads which of them the debtor named (``named_invoices``) or asks (``ask_which_invoice``)."""
         if not self.require_verified(request):
             return []
         self.record_volunteered_reason()

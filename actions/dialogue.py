@@ -25,6 +25,7 @@ The Action classes Rasa calls by name are in ``actions.catalogue``, above this m
 from __future__ import annotations
 
 import hmac
+import json
 import re
 from abc import ABC
 from collections.abc import Callable
@@ -241,7 +242,7 @@ ORDER = (
     "request_payment_plan",
     "request_human",
 )
-# the requests that record a reason given with them on their own (``Ctx.open_invoice_for``, silently)
+# the requests that record a reason given with them on their own (``Ctx.open_invoices_for``, silently)
 RECORD_THEIR_REASON = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
 # the requests a date to pay on answers: with none of them read, "a fin de mes le cancelo" is a promise
 TAKE_A_DATE = frozenset({PROMISE, "request_due_date_change", "request_payment_plan"})
@@ -633,7 +634,11 @@ def restates_the_proposal(ctx: Ctx) -> bool:
         or reading.message_date(ctx, today)
         or parsing.resolve_date(text, today, ctx.debtor.timezone)
     )
-    return said_day is not None and said_day.isoformat() == proposed
+    if said_day is None:
+        return False
+    if proposal == "due_date" and proposed.startswith("{"):  # several invoices read back, each with its day
+        return said_day.isoformat() in json.loads(proposed).values()
+    return said_day.isoformat() == proposed
 
 
 def cannot_meet_the_limit(ctx: Ctx) -> bool:

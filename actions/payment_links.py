@@ -39,8 +39,14 @@ def send_link(ctx: Ctx) -> None:
             _link_for_one(ctx, group[0], kind="balance")
         else:
             _link_for_several(ctx, group)
+    plans_sent: set[int] = set()  # a plan over several invoices: its instalment's link once, not once per invoice
     for invoice in invoices:  # an instalment or a promised part due now on one of them: its own link
-        if invoice not in specific and _due_now(ctx, invoice):
+        instalment = _of_a_plan_over_several(ctx, invoice)
+        if instalment is not None:
+            if instalment.plan_id not in plans_sent:
+                say_instalment_link(ctx, instalment)
+            plans_sent.add(instalment.plan_id)
+        elif invoice not in specific and _due_now(ctx, invoice):
             _link_for_one(ctx, invoice)
     ctx.set(CHOSEN_INVOICES, None)
     ctx.set(PENDING_CONFIRMATION, None)
@@ -68,8 +74,17 @@ def _due_now(ctx: Ctx, invoice) -> bool:
     return promise is not None and promise.amount < invoice.balance
 
 
+def _of_a_plan_over_several(ctx: Ctx, invoice):
+    """The instalment due now of a plan over several invoices that covers ``invoice`` (None: there is none)."""
+    instalment = payment_plans.next_instalment(ctx.session, invoice.id)
+    return instalment if instalment is not None and instalment.plan.invoice_id is None else None
+
+
 def _link_for_one(ctx: Ctx, invoice, kind: str | None = None) -> None:
     if kind is None and _offer_link(ctx, invoice):
+        return
+    if kind is None and (instalment := _of_a_plan_over_several(ctx, invoice)) is not None:
+        say_instalment_link(ctx, instalment)
         return
     if kind == "balance":
         link, _ = payment_links.create_link(ctx.session, ctx.debtor, invoice)
@@ -117,3 +132,29 @@ def payment_methods(ctx: Ctx) -> None:
     ctx.utter("utter_payment_methods", methods=countries.payment_methods_text(country))
     if ctx.debtor is not None:
         ctx.set(PENDING_CONFIRMATION, "payment_link")
+
+
+def say_instalment_link(ctx: Ctx, instalment, invoices: list | None = None) -> None:
+    """The link for an instalment of a plan over several invoices: one link for its amount, paid over them oldest
+    due first, naming the invoices the plan covers."""
+    if invoices is None:
+        ids = set(payment_plans.plan_invoice_ids(instalment.plan))
+        invoices = [inv for inv in accounts.open_invoices(ctx.session, ctx.debtor) if inv.id in ids]
+    link = payment_links.link_for_instalment(ctx.session, ctx.debtor, instalment)
+    url = payment_links.link_url(link)
+    if len(invoices) == 1:  # the others of the plan are paid: the instalment is this one's
+        ctx.utter(
+            "utter_payment_link_instalment",
+            amount=ctx.money(link.amount, link.currency),
+            url=url,
+            invoice=invoice_title(invoices[0]),
+            buttons=[choices.link_button(choices.PAY, url)],
+        )
+        return
+    ctx.utter(
+        "utter_payment_link_instalment_several",
+        amount=ctx.money(link.amount, link.currency),
+        url=url,
+        invoices=join_words([invoice_title(inv) for inv in invoices], last="y"),
+        buttons=[choices.link_button(choices.PAY, url)],
+    )

@@ -173,7 +173,9 @@ REST_LATER = re.compile(r"\b(?:la otra mitad|el resto|lo demas|lo que falta|lo q
 def _instalment_due(ctx: Ctx, invoice) -> Decimal | None:
     """With a payment plan running, "le pago el 20" is about the next instalment, not the whole balance."""
     instalment = payment_plans.next_instalment(ctx.session, invoice.id)
-    return instalment.amount if instalment is not None else None
+    if instalment is None or instalment.plan.invoice_id is None:
+        return None  # (a plan over several invoices: its instalment is no one invoice's amount)
+    return instalment.amount
 
 
 def confirm_promise(ctx: Ctx) -> None:

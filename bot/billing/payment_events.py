@@ -53,6 +53,7 @@ from bot.store.models import (
     PaymentLink,
     PaymentLinkItem,
     PaymentPlan,
+    PaymentPlanItem,
     Promise,
     Settlement,
 )
@@ -409,6 +410,8 @@ def _pay_instalments(
     plan = payment_plans.active_plan(session, invoice.id)
     if plan is None:
         return None
+    if plan.invoice_id is None:  # a plan over several invoices: paid by what their balances came down, in order
+        return payment_plans.sync_instalments(session, plan, now)
     pending = list(
         session.execute(
             select(Instalment)
@@ -511,6 +514,9 @@ def _back_onto_invoice(session: Session, alloc: PaymentAllocation, amount: Decim
 
 
 def _unpay_instalments(session: Session, invoice: Invoice, alloc: PaymentAllocation) -> None:
+    several = select(PaymentPlanItem.plan_id).where(PaymentPlanItem.invoice_id == invoice.id)
+    for plan in session.execute(select(PaymentPlan).where(PaymentPlan.id.in_(several))).scalars():
+        payment_plans.unsync_instalments(session, plan)
     plans = list(session.execute(select(PaymentPlan).where(PaymentPlan.invoice_id == invoice.id)).scalars())
     for plan in plans:
         reverted = False
@@ -541,7 +547,17 @@ def _rejected(
         for item in payment_links.items_of(session, link)
         if (inv := session.get(Invoice, item.invoice_id)) is not None and inv.status == "open" and inv.balance > 0
     ]
-    if still_owed:  # a link for several: a fresh one for the same invoices, at what they owe now
+    of_several = session.get(Instalment, link.instalment_id) if link.instalment_id else None
+    if of_several is not None and (of_several.status != "pending" or of_several.plan.invoice_id is not None):
+        of_several = None
+    if still_owed and of_several is not None:  # an instalment over several invoices: a fresh link for it
+        if link.status == "active":
+            link.status = "expired"
+        session.flush()
+        provider = link_provider or factory.payment_provider(link.provider)
+        new_link = payment_links.link_for_instalment(session, debtor, of_several, provider=provider, now=now)
+        out.new_link_id = new_link.id
+    elif still_owed:  # a link for several: a fresh one for the same invoices, at what they owe now
         if link.status == "active":
             link.status = "expired"
         session.flush()

@@ -10,6 +10,8 @@ preference with one item per invoice, recorded as ``PaymentLinkItem`` rows; the 
 invoice). The allocation rule, applied by ``bot.billing.payment_events``: a payment of such a link settles each
 item's invoice by the item's amount, oldest due date first; a short payment fills the oldest first and leaves the
 newest owed; an over-payment is the debtor's credit. No invoice is ever left out of a link for "the whole balance".
+An instalment of a plan over several invoices gets one link for its amount whose items split it over the plan's
+invoices the same way, oldest due first (``link_for_instalment``).
 """
 
 from __future__ import annotations
@@ -172,6 +174,8 @@ def link_for_invoice(
     """The link for what is due now on the invoice: the instalment due, else the open promise's
     amount, else the balance. Returns (link, kind) with kind ``instalment``/``promise``/``balance``."""
     instalment = payment_plans.next_instalment(session, invoice.id)
+    if instalment is not None and instalment.plan.invoice_id is None:  # a plan over several invoices
+        return link_for_instalment(session, debtor, instalment, now=now), "instalment"
     if instalment is not None and instalment.amount <= invoice.balance:
         link, _ = create_link(session, debtor, invoice, instalment.amount, instalment=instalment, now=now)
         return link, "instalment"
@@ -208,12 +212,78 @@ def link_for_invoices(
         raise ValueError("one link pays invoices of one currency")
     if len(invoices) == 1:
         return create_link(session, debtor, invoices[0], provider=provider, now=now)[0]
+    if any(inv.balance <= 0 for inv in invoices):
+        raise ValueError("every invoice of a link has something to pay")
+    return _link_for_shares(
+        session,
+        debtor,
+        [(inv, inv.balance.quantize(Decimal("0.01"))) for inv in invoices],
+        f"Pago de {len(invoices)} facturas",
+        provider=provider,
+        now=now,
+    )
+
+
+def split_oldest_first(invoices: list[Invoice], amount: Decimal) -> list[tuple[Invoice, Decimal]]:
+    """``amount`` over ``invoices`` as a payment is applied: the oldest due first, each up to its balance."""
+    out = []
+    left = amount
+    for inv in sorted(invoices, key=lambda i: (i.due_date, i.id)):
+        share = min(left, inv.balance).quantize(Decimal("0.01"))
+        if share > 0:
+            out.append((inv, share))
+        left -= share
+    return out
+
+
+def link_for_instalment(
+    session: Session,
+    debtor: Debtor,
+    instalment: Instalment,
+    *,
+    provider: PaymentProvider | None = None,
+    now: datetime | None = None,
+) -> PaymentLink:
+    """The link for an instalment of a plan over several invoices: one link for the instalment's amount (at most what
+    they still owe), its items the plan's invoices by that amount split oldest due first, so that a payment settles
+    them by the allocation rule. Falling on one invoice, it is that invoice's ordinary link for the amount."""
+    plan = instalment.plan
+    owed = [inv for inv in payment_plans.plan_invoices(session, plan) if inv.status == "open" and inv.balance > 0]
+    if not owed:
+        raise ValueError("the plan's invoices are paid")
+    shares = split_oldest_first(owed, instalment.amount)
+    if len(shares) == 1:
+        return create_link(
+            session, debtor, shares[0][0], shares[0][1], instalment=instalment, provider=provider, now=now
+        )[0]
+    return _link_for_shares(
+        session,
+        debtor,
+        shares,
+        f"Cuota {instalment.number} de {plan.instalment_count}",
+        provider=provider,
+        now=now,
+        instalment=instalment,
+    )
+
+
+def _link_for_shares(
+    session: Session,
+    debtor: Debtor,
+    shares: list[tuple[Invoice, Decimal]],
+    description: str,
+    *,
+    provider: PaymentProvider | None = None,
+    now: datetime | None = None,
+    instalment: Instalment | None = None,
+) -> PaymentLink:
+    """One link paying ``shares`` (invoice, amount; oldest due first, one currency): one provider item each. An
+    active, unexpired link for the same invoices, amounts and instalment is reused."""
     now = now or datetime.now(timezone.utc)
     provider = provider or factory.payment_provider()
-    wanted = [(inv.id, inv.balance.quantize(Decimal("0.01"))) for inv in invoices]
-    if any(amount <= 0 for _, amount in wanted):
-        raise ValueError("every invoice of a link has something to pay")
+    wanted = [(inv.id, amount) for inv, amount in shares]
     total = sum((amount for _, amount in wanted), Decimal("0.00"))
+    instalment_id = instalment.id if instalment is not None else None
     for candidate in session.execute(
         select(PaymentLink).where(
             PaymentLink.debtor_id == debtor.id,
@@ -224,16 +294,19 @@ def link_for_invoices(
             PaymentLink.expires_at > now,
         )
     ).scalars():
-        if [(item.invoice_id, item.amount) for item in items_of(session, candidate)] == wanted:
+        if (
+            candidate.instalment_id == instalment_id
+            and [(item.invoice_id, item.amount) for item in items_of(session, candidate)] == wanted
+        ):
             return candidate
-    currency = invoices[0].currency
+    currency = shares[0][0].currency
     items = tuple(
         LinkItem(
             invoice_external_id=inv.external_id,
             description=f"Factura {inv.external_id}" + (f" · {inv.description}" if inv.description else ""),
-            amount=inv.balance.quantize(Decimal("0.01")),
+            amount=amount,
         )
-        for inv in invoices
+        for inv, amount in shares
     )
     return _new_link(
         session,
@@ -243,24 +316,25 @@ def link_for_invoices(
             reference=reference,
             amount=total,
             currency=currency,
-            description=f"Pago de {len(invoices)} facturas",
+            description=description,
             expires_at=expires_at,
             debtor_external_id=debtor.external_id,
             invoice_external_id=None,
             items=items,
         ),
-        {"invoice_id": None, "amount": total, "currency": currency},
-        {"invoice_ids": [inv.id for inv in invoices], "amount": str(total)},
+        {"invoice_id": None, "amount": total, "currency": currency, "instalment_id": instalment_id},
+        {"invoice_ids": [inv.id for inv, _ in shares], "amount": str(total), "instalment_id": instalment_id},
         now,
         items=lambda link: [
             PaymentLinkItem(
                 link_id=link.id,
                 invoice_id=inv.id,
                 position=position,
-                amount=inv.balance.quantize(Decimal("0.01")),
+                amount=amount,
                 promise_id=(p.id if (p := promises.open_promise(session, inv.id)) else None),
+                instalment_id=instalment_id,
             )
-            for position, inv in enumerate(invoices)
+            for position, (inv, amount) in enumerate(shares)
         ],
     )
 

@@ -3,21 +3,28 @@
 Amounts are split exactly in Decimal: every instalment but the last is rounded down to the
 currency's unit (whole pesos for CLP and COP), the first is at least the policy's minimum share,
 and the last takes the remainder, so the instalments always add up to the total.
+
+A plan may cover several invoices ("quiero pagar todo en 3 cuotas", "las dos"): one plan whose instalments split
+their total (the policy's limits apply to the total), ``PaymentPlan.invoice_id`` null and ``PaymentPlanItem`` rows
+naming the invoices, oldest due first, each with its balance when the plan was made. What has been paid on such a
+plan is how far those balances came down, however it was paid (the instalment's link, a link for the whole
+balance, a payment recorded elsewhere); an instalment is paid once that covers it and the ones before it
+(``sync_instalments``), and the plan completes when every instalment or every invoice is paid.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from bot.billing import money, promises
 from bot.platform import policies
 from bot.store import audit
-from bot.store.models import Debtor, Instalment, Invoice, PaymentPlan
+from bot.store.models import Debtor, Instalment, Invoice, PaymentPlan, PaymentPlanItem
 
 # Currencies collected in whole units in practice (CLP has no minor unit; COP cents are not used).
 WHOLE_UNIT_CURRENCIES = frozenset({"CLP", "COP"})
@@ -113,12 +120,74 @@ def options(total: Decimal, currency: str, today: date, pol: dict | None = None)
 
 
 def active_plan(session: Session, invoice_id: int) -> PaymentPlan | None:
+    """The active plan the invoice is in: its own, or one over several invoices that covers it."""
+    in_several = select(PaymentPlanItem.plan_id).where(PaymentPlanItem.invoice_id == invoice_id)
     return session.execute(
         select(PaymentPlan)
-        .where(PaymentPlan.invoice_id == invoice_id, PaymentPlan.status == "active")
+        .where(
+            or_(PaymentPlan.invoice_id == invoice_id, PaymentPlan.id.in_(in_several)),
+            PaymentPlan.status == "active",
+        )
         .order_by(PaymentPlan.id.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+def plan_invoice_ids(plan: PaymentPlan) -> list[int]:
+    """The invoices a plan covers (ids), oldest due first: its one invoice, or its items'."""
+    return [plan.invoice_id] if plan.invoice_id is not None else [item.invoice_id for item in plan.items]
+
+
+def plan_invoices(session: Session, plan: PaymentPlan) -> list[Invoice]:
+    """The invoices a plan covers, oldest due first (the order its payments settle them)."""
+    return [inv for i in plan_invoice_ids(plan) if (inv := session.get(Invoice, i)) is not None]
+
+
+def paid_on_plan(session: Session, plan: PaymentPlan) -> Decimal:
+    """What has been paid on a plan over several invoices: how far their balances came down since it was made."""
+    total = Decimal("0.00")
+    for item in plan.items:
+        invoice = session.get(Invoice, item.invoice_id)
+        if invoice is not None:
+            total += max(Decimal("0.00"), item.amount - max(invoice.balance, Decimal("0.00")))
+    return total
+
+
+def sync_instalments(session: Session, plan: PaymentPlan, now: datetime) -> int | None:
+    """A plan over several invoices after a payment: every pending instalment that what was paid on the plan covers
+    (with the ones before it) is paid, all of them when every invoice is; the plan completes when none is left.
+    Returns the first instalment paid now (None: none was)."""
+    paid = paid_on_plan(session, plan)
+    all_paid = all(inv.status == "paid" or inv.balance <= 0 for inv in plan_invoices(session, plan))
+    first_paid = None
+    covered = Decimal("0.00")
+    for inst in plan.instalments:
+        covered += inst.amount
+        if inst.status == "pending" and (all_paid or paid >= covered):
+            inst.status, inst.paid_at = "paid", now
+            first_paid = first_paid or inst.id
+    session.flush()
+    if plan.status == "active" and all(i.status == "paid" for i in plan.instalments):
+        plan.status = "completed"
+        audit.record(
+            session, actor="worker", action="payment_plan_completed", target_type="payment_plan", target_id=plan.id
+        )
+    return first_paid
+
+
+def unsync_instalments(session: Session, plan: PaymentPlan) -> None:
+    """A payment on a plan over several invoices was given back: the instalments what is still paid no longer
+    covers are pending again (newest first), and a completed plan is active again."""
+    paid = paid_on_plan(session, plan)
+    covered = Decimal("0.00")
+    reverted = False
+    for inst in plan.instalments:
+        covered += inst.amount
+        if inst.status == "paid" and paid < covered:
+            inst.status, inst.paid_at = "pending", None
+            reverted = True
+    if reverted and plan.status == "completed":
+        plan.status = "active"
 
 
 def next_instalment(session: Session, invoice_id: int) -> Instalment | None:
@@ -174,6 +243,61 @@ def create(
     return plan
 
 
+def create_for_invoices(
+    session: Session, debtor: Debtor, invoices: list[Invoice], count: int, today: date, pol: dict | None = None
+) -> PaymentPlan:
+    """One plan over several invoices' total (one currency): the policy's limits apply to the total; earlier active
+    plans on any of them are cancelled and their open promises replaced by the plan. One invoice: ``create``."""
+    pol = pol if pol is not None else policy()
+    invoices = sorted(invoices, key=lambda inv: (inv.due_date, inv.id))
+    if len(invoices) == 1:
+        return create(session, debtor, invoices[0], count, today, pol)
+    if not invoices or any(inv.status != "open" or inv.balance <= 0 for inv in invoices):
+        raise PlanError("invoice_not_open")
+    if len({inv.currency for inv in invoices}) != 1:
+        raise PlanError("currencies_differ")
+    total = sum((inv.balance for inv in invoices), Decimal("0.00"))
+    chosen = option(total, invoices[0].currency, count, today, pol)
+    if chosen is None:
+        raise PlanError("count_not_allowed")
+    for inv in invoices:
+        old = active_plan(session, inv.id)
+        if old is not None:
+            old.status = "cancelled"
+        promise = promises.open_promise(session, inv.id)
+        if promise is not None:
+            promises.resolve(session, promise, "replaced")
+    plan = PaymentPlan(
+        debtor_id=debtor.id,
+        invoice_id=None,
+        total=chosen.total,
+        currency=chosen.currency,
+        instalment_count=count,
+        status="active",
+    )
+    session.add(plan)
+    session.flush()
+    for position, inv in enumerate(invoices):
+        session.add(PaymentPlanItem(plan_id=plan.id, invoice_id=inv.id, position=position, amount=inv.balance))
+    for i, (amount, due) in enumerate(zip(chosen.amounts, chosen.dates, strict=True), start=1):
+        session.add(Instalment(plan_id=plan.id, number=i, due_date=due, amount=amount, status="pending"))
+    session.flush()
+    session.refresh(plan)
+    audit.record(
+        session,
+        actor="bot",
+        action="payment_plan_created",
+        target_type="payment_plan",
+        target_id=plan.id,
+        details={
+            "invoice_ids": [inv.id for inv in invoices],
+            "count": count,
+            "amounts": [str(a) for a in chosen.amounts],
+        },
+    )
+    return plan
+
+
 # What a plan is, as the API and the console show it: ``late`` is an active plan with an instalment past its
 # due date (stored as ``active``: only breaking it is a decision), ``completed`` also covers an active plan
 # whose invoice was paid some other way (the planner stores that on its next run).
@@ -193,11 +317,12 @@ def days_late(instalments: list[Instalment], today: date) -> int:
     return (today - min(due)).days if due else 0
 
 
-def plan_status(plan: PaymentPlan, invoice: Invoice, today: date) -> str:
-    """One of ``PLAN_STATUSES``; an instalment whose invoice is already paid is never late."""
+def plan_status(plan: PaymentPlan, invoices: Invoice | list[Invoice], today: date) -> str:
+    """One of ``PLAN_STATUSES``; an instalment whose invoices are already paid is never late."""
     if plan.status != "active":
         return plan.status
-    if invoice.status == "paid" or invoice.balance <= 0:
+    invoices = invoices if isinstance(invoices, list) else [invoices]
+    if all(invoice.status == "paid" or invoice.balance <= 0 for invoice in invoices):
         return "completed"
     return "late" if days_late(list(plan.instalments), today) > 0 else "active"
 
@@ -213,7 +338,7 @@ def mark_broken(session: Session, plan: PaymentPlan, days: int) -> bool:
         action="payment_plan_broken",
         target_type="payment_plan",
         target_id=plan.id,
-        details={"invoice_id": plan.invoice_id, "days_late": days},
+        details={"invoice_id": plan.invoice_id, "invoice_ids": plan_invoice_ids(plan), "days_late": days},
     )
     return True
 

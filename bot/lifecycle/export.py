@@ -39,6 +39,7 @@ from bot.store.models import (
     PaymentLink,
     PaymentLinkItem,
     PaymentPlan,
+    PaymentPlanItem,
     PaymentProof,
     Promise,
     Settlement,
@@ -133,7 +134,11 @@ def export(
         "payment_proofs": rows(PaymentProof, PaymentProof.debtor_id == debtor.id),
         "promises": rows(Promise, Promise.debtor_id == debtor.id),
         "payment_plans": [
-            {**row(p), "instalments": rows(Instalment, Instalment.plan_id == p.id, order=Instalment.number)}
+            {
+                **row(p),
+                "instalments": rows(Instalment, Instalment.plan_id == p.id, order=Instalment.number),
+                "items": rows(PaymentPlanItem, PaymentPlanItem.plan_id == p.id, order=PaymentPlanItem.position),
+            }
             for p in plans
         ],
         "settlement_offers": rows(SettlementOffer, SettlementOffer.debtor_id == debtor.id),

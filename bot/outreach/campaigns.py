@@ -46,6 +46,7 @@ from bot.store.models import (
     Message,
     NonpaymentReason,
     PaymentPlan,
+    PaymentPlanItem,
     Promise,
 )
 
@@ -303,6 +304,17 @@ class _Loaded:
                 self.open_promises[p.invoice_id] = p
             else:
                 self.broken.add(p.debtor_id)
+        # the invoices of active plans over several (plan id -> (invoice, ...), oldest due first)
+        self.plan_items: dict[int, list[Invoice]] = defaultdict(list)
+        for plan_id, inv in self._all(
+            session,
+            select(PaymentPlanItem.plan_id, Invoice)
+            .join(Invoice, PaymentPlanItem.invoice_id == Invoice.id)
+            .join(PaymentPlan, PaymentPlanItem.plan_id == PaymentPlan.id)
+            .where(PaymentPlan.status == "active")
+            .order_by(PaymentPlanItem.plan_id, PaymentPlanItem.position),
+        ):
+            self.plan_items[plan_id].append(inv)
         self.current_plans: set[int] = set()
         overdue: set[int] = set()
         for inst, plan in self._all(
@@ -311,9 +323,10 @@ class _Loaded:
             .join(PaymentPlan)
             .where(PaymentPlan.status == "active", Instalment.status == "pending"),
         ):
+            covered = [plan.invoice_id] if plan.invoice_id is not None else [i.id for i in self.plan_items[plan.id]]
             if inst.due_date < today:
-                overdue.add(plan.invoice_id)
-            self.current_plans.add(plan.invoice_id)
+                overdue.update(covered)
+            self.current_plans.update(covered)
         self.current_plans -= overdue
         self.conversations: dict[int, Conversation] = {
             c.debtor_id: c
@@ -363,13 +376,15 @@ class _Loaded:
             )
         ]
         # pending instalments of active plans due by the day after tomorrow anywhere: reminders, late, broken
+        # (a plan over several invoices stands for them by the oldest still owed: one follow-up per instalment,
+        # "paid" when none is owed any more)
         self.due_instalments: list[tuple[Instalment, PaymentPlan, Invoice, Debtor]] = [
-            (i, p, inv, d)
+            (i, p, inv if inv is not None else self._plan_invoice(p.id), d)
             for i, p, inv, d in self._all(
                 session,
                 select(Instalment, PaymentPlan, Invoice, Debtor)
                 .join(PaymentPlan, Instalment.plan_id == PaymentPlan.id)
-                .join(Invoice, PaymentPlan.invoice_id == Invoice.id)
+                .outerjoin(Invoice, PaymentPlan.invoice_id == Invoice.id)
                 .join(Debtor, PaymentPlan.debtor_id == Debtor.id)
                 .where(
                     PaymentPlan.status == "active",
@@ -387,6 +402,11 @@ class _Loaded:
             .join(Invoice, Promise.invoice_id == Invoice.id)
             .where(Promise.status == "open", Promise.promised_date <= today + timedelta(days=1)),
         )
+
+    def _plan_invoice(self, plan_id: int) -> Invoice:
+        """The invoice a plan over several stands for: the oldest still owed, else the last (all paid)."""
+        invoices = self.plan_items[plan_id]
+        return next((inv for inv in invoices if not invoice_paid(inv.status, inv.balance)), invoices[-1])
 
     def is_erased(self, debtor: Debtor) -> bool:
         return debtor.erased_at is not None or (bool(self.erased) and erased_phones.digest(debtor.phone) in self.erased)

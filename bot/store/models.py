@@ -268,11 +268,14 @@ class DueDateChange(Base):
 
 
 class PaymentPlan(Base):
+    """A plan of instalments over one invoice (``invoice_id``) or, when the debtor chose several ("todas", "las dos"),
+    over their total: then ``invoice_id`` is null and ``items`` (``PaymentPlanItem``) name the invoices."""
+
     __tablename__ = "payment_plans"
 
     id = Column(Integer, primary_key=True)
     debtor_id = Column(Integer, ForeignKey("debtors.id", ondelete="CASCADE"), nullable=False, index=True)
-    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=True, index=True)
     total = Column(Money, nullable=False)
     currency = Column(String(3), nullable=False)
     instalment_count = Column(Integer, nullable=False)
@@ -280,6 +283,26 @@ class PaymentPlan(Base):
     created_at = Column(UTCDateTime, nullable=False, default=utcnow)
 
     instalments = relationship("Instalment", back_populates="plan", order_by="Instalment.number")
+    items = relationship("PaymentPlanItem", order_by="PaymentPlanItem.position", cascade="all, delete-orphan")
+
+
+class PaymentPlanItem(Base):
+    """One invoice of a plan over several, in the order payments settle them (oldest due first), with its balance
+    when the plan was made: what has been paid on the plan is how far those balances came down
+    (``bot.billing.payment_plans.paid_on_plan``)."""
+
+    __tablename__ = "payment_plan_items"
+
+    id = Column(Integer, primary_key=True)
+    plan_id = Column(Integer, ForeignKey("payment_plans.id", ondelete="CASCADE"), nullable=False)
+    invoice_id = Column(Integer, ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False, index=True)
+    position = Column(Integer, nullable=False)
+    amount = Column(Money, nullable=False)
+
+    __table_args__ = (
+        UniqueConstraint("plan_id", "invoice_id", name="uq_payment_plan_items_plan_invoice"),
+        CheckConstraint("amount > 0", name="ck_payment_plan_items_amount"),
+    )
 
 
 class Instalment(Base):
@@ -432,6 +455,7 @@ __all__ = [
     "DueDateChange",
     "PaymentPlan",
     "Instalment",
+    "PaymentPlanItem",
     "Conversation",
     "Message",
     "Handoff",

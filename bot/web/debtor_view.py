@@ -167,12 +167,14 @@ def _plans(
     plans = session.execute(select(PaymentPlan).where(PaymentPlan.debtor_id == debtor.id).order_by(PaymentPlan.id))
     out = []
     for plan in plans.scalars():
-        invoice = by_id[plan.invoice_id]
+        covered = payment_plans.plan_invoice_ids(plan)  # one invoice, or the several the debtor chose
         instalments = list(plan.instalments)
-        status = payment_plans.plan_status(plan, invoice, today)
+        status = payment_plans.plan_status(plan, [by_id[i] for i in covered if i in by_id], today)
         out.append(
             {
-                "invoice_external_id": ext(plan.invoice_id),
+                # the plan's one invoice; null for a plan over several (``invoices`` names them all)
+                "invoice_external_id": ext(plan.invoice_id) if plan.invoice_id is not None else None,
+                "invoices": [ext(i) for i in covered],
                 "total": money.to_str(plan.total),
                 "currency": plan.currency,
                 "status": status,

@@ -171,7 +171,13 @@ def _schemas() -> dict[str, Any]:
     )
     plan = _obj(
         {
-            "invoice_external_id": _nullable(STR),
+            "invoice_external_id": {**_nullable(STR), "description": "null for a plan over several invoices"},
+            "invoices": {
+                "type": "array",
+                "items": STR,
+                "description": "every invoice the plan covers (external ids, oldest due first; a plan over one lists "
+                "it): its instalments split their total and a payment settles them oldest first",
+            },
             "total": MONEY,
             "currency": CURRENCY,
             "status": {

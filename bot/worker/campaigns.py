@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
+from bot.billing import payment_plans
 from bot.conversation import handoffs, rasa_client
 from bot.lifecycle import erased_phones
 from bot.messaging import contact_gate, contact_policy, outbox
@@ -79,6 +80,23 @@ def _plan_settled(session, attempt: ContactAttempt) -> bool:
     return plan is None or plan.status != "broken"
 
 
+def _plan_invoice(session, attempt: ContactAttempt) -> Invoice | None:
+    """For a follow-up of a plan over several invoices: the oldest of them still owed (the last one when all are
+    paid), so that one invoice paid since planning does not silence the plan's reminder. None for any other."""
+    about = int(attempt.key.split(":")[3])
+    if attempt.stage == "instalment_reminder":
+        inst = session.get(Instalment, about)
+        plan = inst.plan if inst is not None else None
+    else:
+        plan = session.get(PaymentPlan, about)
+    if plan is None or plan.invoice_id is not None:
+        return None
+    invoices = payment_plans.plan_invoices(session, plan)
+    return next(
+        (inv for inv in invoices if inv.balance > 0 and inv.status == "open"), invoices[-1] if invoices else None
+    )
+
+
 def _before_its_day(attempt: ContactAttempt, invoice: Invoice, debtor: Debtor, at: datetime) -> bool:
     """A campaign stage whose day has not come in the debtor's zone (a D0 before the due date).
 
@@ -102,6 +120,8 @@ def _still_due(session, attempt: ContactAttempt, debtor: Debtor, at: datetime) -
     if debtor.contact_status in campaigns.BAD_CONTACT:
         return "invalid_contact"
     invoice = session.get(Invoice, attempt.invoice_id) if attempt.invoice_id else None
+    if attempt.stage in campaigns.PLAN_FOLLOWUPS:
+        invoice = _plan_invoice(session, attempt) or invoice
     if invoice is not None and (invoice.balance <= 0 or invoice.status in ("paid", "cancelled")):
         return "paid"
     if invoice is not None and invoice.reminders_paused:

@@ -59,7 +59,7 @@ def _uttered_by_actions() -> set[str]:
                 names |= {prefix + r for r in REASONS}
             elif prefix == "utter_payment_link_":
                 names |= {prefix + k for k in ("balance", "promise", "instalment")}
-            elif prefix == "utter_due_date_refused_":
+            elif prefix in ("utter_due_date_refused_", "utter_due_date_why_"):
                 from bot.billing.due_dates import REFUSALS
 
                 names |= {prefix + r for r in REFUSALS if r != "date_missing"}

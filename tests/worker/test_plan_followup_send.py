@@ -99,3 +99,26 @@ def test_a_reminder_goes_out_with_the_followup_text(session, make_debtor, rasa_a
     [sent] = sandbox_provider.outbox(PHONE)
     assert "recordatorio" in sent["body"] and "300" not in sent["body"]
     assert rasa_api.calls[0][1]["entities"]["campaign_stage"] == "instalment_reminder"
+
+
+def test_a_plan_over_two_invoices_is_reminded_once_though_its_oldest_invoice_was_paid_since(
+    session, make_debtor, rasa_api, sandbox_provider, clock
+):
+    debtor = make_debtor(
+        "A",
+        whatsapp=False,
+        invoices=[
+            {"external_id": "F1", "amount": "50000.00", "currency": "COP", "due_date": "2026-10-20"},
+            {"external_id": "F2", "amount": "250000.00", "currency": "COP", "due_date": "2026-10-25"},
+        ],
+    )
+    plan = payment_plans.create_for_invoices(session, debtor, list(debtor.invoices), 3, TODAY - timedelta(days=2))
+    session.commit()
+    [attempt_id] = run(session)  # one reminder for the instalment, not one per invoice
+    oldest = debtor.invoices[0]
+    oldest.balance, oldest.status = 0, "paid"  # 50.000 paid: the first instalment (100.000) is still owed
+    session.commit()
+    assert plan.instalments[0].status == "pending"
+    send(attempt_id)
+    [sent] = sandbox_provider.outbox(PHONE)
+    assert "recordatorio" in sent["body"]
