@@ -213,34 +213,7 @@ def create(
     chosen = option(invoice.balance, invoice.currency, count, today, pol)
     if chosen is None:
         raise PlanError("count_not_allowed")
-    old = active_plan(session, invoice.id)
-    if old is not None:
-        old.status = "cancelled"
-    promise = promises.open_promise(session, invoice.id)
-    if promise is not None:
-        promises.resolve(session, promise, "replaced")
-    plan = PaymentPlan(
-        debtor_id=debtor.id,
-        invoice_id=invoice.id,
-        total=chosen.total,
-        currency=chosen.currency,
-        instalment_count=count,
-        status="active",
-    )
-    session.add(plan)
-    session.flush()
-    for i, (amount, due) in enumerate(zip(chosen.amounts, chosen.dates, strict=True), start=1):
-        session.add(Instalment(plan_id=plan.id, number=i, due_date=due, amount=amount, status="pending"))
-    session.flush()
-    audit.record(
-        session,
-        actor="bot",
-        action="payment_plan_created",
-        target_type="payment_plan",
-        target_id=plan.id,
-        details={"invoice_id": invoice.id, "count": count, "amounts": [str(a) for a in chosen.amounts]},
-    )
-    return plan
+    return _store(session, debtor, [invoice], chosen, count)
 
 
 def create_for_invoices(
@@ -260,6 +233,12 @@ def create_for_invoices(
     chosen = option(total, invoices[0].currency, count, today, pol)
     if chosen is None:
         raise PlanError("count_not_allowed")
+    return _store(session, debtor, invoices, chosen, count)
+
+
+def _store(session: Session, debtor: Debtor, invoices: list[Invoice], chosen: PlanOption, count: int) -> PaymentPlan:
+    """The plan and its instalments; what it replaces (an earlier plan, an open promise on any of its invoices) is
+    closed. A plan over several invoices keeps them as items (``invoice_id`` null), oldest due first."""
     for inv in invoices:
         old = active_plan(session, inv.id)
         if old is not None:
@@ -267,9 +246,10 @@ def create_for_invoices(
         promise = promises.open_promise(session, inv.id)
         if promise is not None:
             promises.resolve(session, promise, "replaced")
+    several = len(invoices) > 1
     plan = PaymentPlan(
         debtor_id=debtor.id,
-        invoice_id=None,
+        invoice_id=None if several else invoices[0].id,
         total=chosen.total,
         currency=chosen.currency,
         instalment_count=count,
@@ -277,23 +257,24 @@ def create_for_invoices(
     )
     session.add(plan)
     session.flush()
-    for position, inv in enumerate(invoices):
-        session.add(PaymentPlanItem(plan_id=plan.id, invoice_id=inv.id, position=position, amount=inv.balance))
+    if several:
+        for position, inv in enumerate(invoices):
+            session.add(PaymentPlanItem(plan_id=plan.id, invoice_id=inv.id, position=position, amount=inv.balance))
     for i, (amount, due) in enumerate(zip(chosen.amounts, chosen.dates, strict=True), start=1):
         session.add(Instalment(plan_id=plan.id, number=i, due_date=due, amount=amount, status="pending"))
     session.flush()
-    session.refresh(plan)
+    if several:
+        session.refresh(plan)
+    which: dict[str, object] = (
+        {"invoice_ids": [inv.id for inv in invoices]} if several else {"invoice_id": invoices[0].id}
+    )
     audit.record(
         session,
         actor="bot",
         action="payment_plan_created",
         target_type="payment_plan",
         target_id=plan.id,
-        details={
-            "invoice_ids": [inv.id for inv in invoices],
-            "count": count,
-            "amounts": [str(a) for a in chosen.amounts],
-        },
+        details={**which, "count": count, "amounts": [str(a) for a in chosen.amounts]},
     )
     return plan
 
