@@ -86,6 +86,11 @@ def carry_out_pending(ctx: Ctx) -> None:
     saved = ctx.slot("pending_entities") or {}
     ctx.set(PENDING_REQUEST, None)
     ctx.set("pending_entities", None)
+    carry_out_saved(ctx, request, saved)
+
+
+def carry_out_saved(ctx: Ctx, request: str, saved: dict) -> None:
+    """A request kept from an earlier turn (its words, entities and confidence), carried out now as if just said."""
     turn = replace(
         ctx.turn,
         intent=request,
@@ -739,15 +744,7 @@ def carry_out_on_invoice(ctx: Ctx) -> None:
     ctx.set(INVOICE_REQUEST, None)
     ctx.set(AWAITING, None)
     ctx.set(CHOSEN_INVOICES, [inv.external_id for inv in chosen])
-    request = saved.get("intent") or "check_balance"
-    turn = replace(
-        ctx.turn,
-        intent=request,
-        text=saved.get("text") or "",
-        entities=saved.get("entities") or [],
-        confidence=float(saved.get("confidence", 1.0)),
-    )
-    carry_out(Ctx(ctx.session, ctx.debtor, turn, ctx.out), request.split("+"))
+    carry_out_saved(ctx, saved.get("intent") or "check_balance", saved)
 
 
 BEFORE_EVERY_ACTION: tuple[tuple[Callable[[Ctx], bool], Handler], ...] = (
