@@ -123,10 +123,11 @@ def numbered_text(body: str, options: list[Option]) -> str:
     answers = replies(options)
     lines = [body.rstrip()] if body.strip() else []
     if answers:
-        if title_numbers(answers) is not None:
-            lines.append("\n".join(f"- {o['title']}" for o in answers))
-        else:
-            lines.append("\n".join(f"{i}. {o['title']}" for i, o in enumerate(answers, start=1)))
+        numeric = title_numbers(answers) is not None
+        block = "\n".join(f"- {o['title']}" if numeric else f"{i}. {o['title']}" for i, o in enumerate(answers, 1))
+        if block not in body:  # written already (a list picker's text, a held message sent again): not twice
+            lines.append(block)
+        if not numeric and block not in body:
             if not _ASKS_FOR_A_NUMBER.search(body):  # "Responda con el número:" says it already
                 numbers = [str(i) for i in range(1, len(answers) + 1)]
                 said = numbers[0] if len(numbers) == 1 else ", ".join(numbers[:-1]) + " o " + numbers[-1]

@@ -130,8 +130,17 @@ def release(session: Session, conversation_id: int, now: datetime | None = None)
         if not _move(session, rows, now, status=CANCELLED, error_code="rerouted"):
             return Released()
         body = "\n".join(r.body for r in free_form_whatsapp)
+        offered = next((r.choices for r in reversed(free_form_whatsapp) if r.choices), None)  # numbered on SMS
         new = outbox.prepare_text(
-            session, conversation, body, author=first.author, agent_id=first.agent_id, force=True, now=now, gate=gate
+            session,
+            conversation,
+            body,
+            author=first.author,
+            agent_id=first.agent_id,
+            force=True,
+            now=now,
+            gate=gate,
+            choices=offered,
         )
         session.commit()
         return Released(sent=sum(1 for m in new if m.status == "pending"), cancelled=len(rows))

@@ -166,6 +166,28 @@ def test_a_held_whatsapp_message_whose_window_closed_meanwhile_goes_by_sms(sessi
     ]
 
 
+def test_a_held_question_rerouted_to_sms_keeps_its_options_numbered_once(session, make_debtor, clock):
+    """A bot follow-up with choices held overnight goes by SMS when WhatsApp's window closed: its options are
+    numbered in the text (once, even where the WhatsApp text listed them) and a bare number still answers."""
+    from bot.conversation import handoffs
+
+    debtor = make_debtor("D-8", phone=PHONE)
+    conv = handoffs.get_or_create_conversation(session, PHONE, debtor)
+    conv.last_channel, conv.last_whatsapp_inbound_at = "whatsapp", clock["now"] - timedelta(hours=20)
+    invoices = [
+        {"title": "Televisor LG ($300.000)", "payload": '/inform{"invoice":"F-2026-009"}'},
+        {"title": "Celular Samsung ($120.000)", "payload": '/inform{"invoice":"F-2026-014"}'},
+    ]
+    [row] = outbox.prepare_text(session, conv, "¿De cuál factura se trata? Responda con el número:", choices=invoices)
+    session.commit()
+    assert row.status == "held" and row.body.count("1. Televisor LG") == 1  # a list picker: numbered in the text
+    clock["now"] = datetime(2026, 11, 25, 7, 5, tzinfo=BOGOTA)
+    assert held.release(session, conv.id).sent == 1
+    sms = [m for m in _out(session) if m.channel == "sms"]
+    assert len(sms) == 1 and sms[0].choices == invoices
+    assert sms[0].body.count("1. Televisor LG ($300.000)") == 1 and sms[0].body.count("2. Celular Samsung") == 1
+
+
 def test_a_system_notice_is_gated(session, make_debtor, clock, sandbox_provider):
     from bot.billing.payment_events import Outcome
     from bot.conversation import handoffs, payment_notices
