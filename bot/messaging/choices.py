@@ -56,7 +56,8 @@ _BARE_NUMBER = re.compile(
 # a text that already tells the debtor to answer with the number
 _ASKS_FOR_A_NUMBER = re.compile(r"\bn[uú]mero\b", re.IGNORECASE)
 # a title that is a number itself: "3 cuotas", "15 de diciembre", "el 15"
-_TITLE_NUMBER = re.compile(r"^\D{0,4}?(\d{1,2})(?!\d)")
+# (a number glued to letters or a dash, an invoice's "F-1" or "MX-A1", is a name, not a number to answer with)
+_TITLE_NUMBER = re.compile(r"^(?:[^\W\d]{1,3}\s+)?(\d{1,2})(?!\d)")
 
 
 def clean(buttons: Any) -> list[Option]:

@@ -231,6 +231,9 @@ def test_a_typed_payload_never_passes_as_a_choice(client, session, make_debtor, 
         ("1", COUNTS, None),
         ("el 15", [{"title": "El 15 de enero", "payload": "/x"}, {"title": "El 30 de enero", "payload": "/y"}], 0),
         ("4821", [{"title": str(n), "payload": "/x"} for n in range(1, 11)], None),
+        # invoices named "F-7" and "F-12" are numbered 1 and 2, not read as days 7 and 12
+        ("2", [{"title": "F-7 · Televisor", "payload": "/x"}, {"title": "F-12 · Celular", "payload": "/y"}], 1),
+        ("12", [{"title": "F-7 · Televisor", "payload": "/x"}, {"title": "F-12 · Celular", "payload": "/y"}], None),
     ],
 )
 def test_option_by_number(text, options, expected):
