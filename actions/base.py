@@ -388,6 +388,8 @@ class Ctx:
         awaiting = self.slot(AWAITING)
         if awaiting == "invoice":
             return False
+        if self.slot(PENDING_CONFIRMATION) == "handoff" and self.slot("handoff_reason") == "due_date_refused":
+            return True  # the chosen invoice's date could not move: "pago el 20" is about that invoice still
         return awaiting in ("promise_date", "due_date", "plan_count") or self.slot(PENDING_CONFIRMATION) in (
             "promise",
             "due_date",

@@ -232,3 +232,23 @@ async def test_the_amount_said_before_the_day_is_kept_when_the_day_comes(convo, 
     assert "$50.000" in c.texts()[1]
     await c.say("sí", "affirm", ActionConfirmPending)
     assert promised(session) == [("F-2026-014", Decimal("50000.00"))]
+
+
+async def test_a_date_said_after_the_chosen_invoices_date_change_was_refused_is_a_promise_on_that_invoice(
+    convo, make_debtor, session
+):
+    """«No puedo mover la fecha de esa factura; ¿le comunico con un asesor?» — «le pago el 20»: that invoice."""
+    debtor, today = three_invoices(make_debtor)
+    c = verified(convo)
+    replies = await c.say(
+        "me cambian la fecha de la del préstamo?", "request_due_date_change", ActionRequestDueDateChange
+    )
+    assert replies == ["utter_due_date_refused_too_overdue", "utter_offer_human"]  # 35 days overdue
+    when = today + timedelta(days=7)
+    text = f"le pago el {when.day}"
+    replies = await c.say(
+        text, "promise_to_pay", ActionProposePromise, entities=[ent("date", f"el {when.day}", f"el {when.day}", 8)]
+    )
+    assert replies[-1] == "utter_confirm_promise" and "300.000" in c.texts()[-1]
+    await c.say("sí", "affirm", ActionConfirmPending)
+    assert promised(session) == [("F-2026-009", Decimal("300000.00"))]
