@@ -31,7 +31,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -75,7 +75,7 @@ class Stack:
         self.headers = {"Authorization": f"Bearer {api_key}"}
         self._local = threading.local()
         self._requests = requests
-        self.run_id = datetime.utcnow().strftime("%m%d%H%M%S")
+        self.run_id = datetime.now(timezone.utc).strftime("%m%d%H%M%S")
 
     @property
     def http(self):
