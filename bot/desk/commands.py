@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
@@ -113,7 +112,7 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
     held_rows = [r for r in rows if r.status == "held"]
     if held_rows:
         details["held_until"] = held_rows[0].hold_until.isoformat()
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="agent_reply",
@@ -129,7 +128,7 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
             "override",
             f"Mensaje enviado fuera de las reglas de contacto. Motivo: {override_reason}",
         )
-        _audit(
+        audit.by_staff(
             session,
             user,
             action="contact_rules_override",
@@ -138,26 +137,6 @@ def reply(session: Session, handoff: Handoff, user: User, body: str, override_re
             details={"messages": [r.id for r in rows], "reason": override_reason[:500]},
         )
     return rows
-
-
-def _audit(
-    session: Session,
-    user: User,
-    action: str,
-    target_type: str,
-    target_id: int,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """The audit log's line of an agent's act: the agent by name and id."""
-    audit.record(
-        session,
-        actor=user.username,
-        user_id=user.id,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        details=details,
-    )
 
 
 def _note(session: Session, handoff: Handoff, user: User, kind: str, body: str) -> None:
@@ -202,7 +181,7 @@ def cancel_held(session: Session, handoff: Handoff, user: User, message_id: int)
         rows = held.cancel(session, handoff.conversation_id, message_id)
     except held.HeldError as exc:
         raise DeskError(str(exc)) from exc
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="held_message_cancelled",
@@ -221,7 +200,7 @@ def edit_held(session: Session, handoff: Handoff, user: User, message_id: int, b
         rows = held.edit(session, handoff.conversation_id, message_id, body)
     except held.HeldError as exc:
         raise DeskError(str(exc)) from exc
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="held_message_edited",
@@ -250,7 +229,7 @@ def send_payment_link(
         link, _reused = payment_links.create_link(session, debtor, invoice, _amount(amount), now=now)
     except ValueError as exc:
         raise DeskError("El monto debe ser mayor que cero y no superar el saldo.") from exc
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="agent_payment_link",
@@ -281,7 +260,7 @@ def record_promise(
     except promises.PromiseError as exc:
         limit = f" (hasta el {exc.max_date:%d/%m/%Y})" if exc.max_date else ""
         raise DeskError(f"No se puede registrar la promesa: {PROMISE_ERRORS.get(exc.code, exc.code)}{limit}.") from exc
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="agent_promise",
@@ -311,7 +290,7 @@ def move_due_date(
     decision = due_dates.apply(session, debtor, invoice, wanted, today, changed_by="agent")
     if decision.approved:
         assert wanted is not None  # the policy approves only a given date
-        _audit(
+        audit.by_staff(
             session,
             user,
             action="agent_due_date",
@@ -352,7 +331,7 @@ def move_due_date(
         f"Cambio de fecha {old:%d/%m/%Y} → {wanted:%d/%m/%Y} fuera de política ({why}). Motivo: {override_reason}",
     )
     session.flush()
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="due_date_override",
@@ -394,7 +373,7 @@ def record_dispute_outcome(
         f"Disputa de la factura {invoice.external_id}: {DISPUTE_OUTCOMES[outcome]}." + (f" {note}" if note else ""),
     )
     session.flush()
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="dispute_outcome",
@@ -420,7 +399,7 @@ def add_note(session: Session, handoff: Handoff, user: User, body: str) -> Agent
     note = AgentNote(handoff_id=handoff.id, debtor_id=handoff.debtor_id, user_id=user.id, kind="note", body=body[:4000])
     session.add(note)
     session.flush()
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="agent_note",
@@ -435,7 +414,7 @@ def give_back(session: Session, handoff: Handoff, user: User) -> Handoff:
     """End the hand-off: the debtor's next message is the bot's again."""
     access.check_can_end(handoff, user)
     conv = conversation(session, handoff)
-    _audit(
+    audit.by_staff(
         session,
         user,
         action="handoff_given_back",

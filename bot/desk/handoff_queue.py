@@ -140,10 +140,9 @@ def claim(session: Session, handoff_id: int, user: User, now: datetime | None = 
     handoff = session.get(Handoff, handoff_id)
     if handoff is not None:
         session.refresh(handoff)
-    audit.record(
+    audit.by_staff(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="handoff_claimed",
         target_type="handoff",
         target_id=handoff_id,
@@ -162,10 +161,9 @@ def release(session: Session, handoff: Handoff, user: User) -> bool:
     )
     session.refresh(handoff)
     if result.rowcount == 1:
-        audit.record(
+        audit.by_staff(
             session,
-            actor=user.username,
-            user_id=user.id,
+            user,
             action="handoff_released",
             target_type="handoff",
             target_id=handoff.id,

@@ -174,10 +174,9 @@ def confirm(
         raise DeskError("No se puede registrar el pago de este comprobante.") from exc
     proof = session.get(PaymentProof, proof.id)  # read again: recording locked the debtor and re-read everything
     proof.status, proof.payment_id, proof.decided_by, proof.decided_at = "confirmed", payment.id, user.id, now
-    audit.record(
+    audit.by_staff(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="payment_proof_confirmed",
         target_type="payment_proof",
         target_id=proof.id,
@@ -199,10 +198,9 @@ def reject(session: Session, handoff: Handoff, user: User, proof_id: Any, reason
     payment_notices.proof_rejected(session, debtor, reason, user.id, out)
     now = datetime.now(timezone.utc)
     proof.status, proof.reason, proof.decided_by, proof.decided_at = "rejected", reason, user.id, now
-    audit.record(
+    audit.by_staff(
         session,
-        actor=user.username,
-        user_id=user.id,
+        user,
         action="payment_proof_rejected",
         target_type="payment_proof",
         target_id=proof.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -29,3 +29,31 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+class Staff(Protocol):
+    """A console or dashboard user (``User``, or the login's proxy of one)."""
+
+    username: str
+    id: int
+
+
+def by_staff(
+    session: Session,
+    user: Staff,
+    *,
+    action: str,
+    target_type: str | None = None,
+    target_id: str | int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditLog:
+    """What a person of the team did: their name and their user id on the line, always both."""
+    return record(
+        session,
+        actor=user.username,
+        user_id=user.id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details=details,
+    )

@@ -221,10 +221,9 @@ def login():
             # Not a permanent session: Flask-Login's strong protection then drops a cookie replayed from
             # another browser; Flask still refuses one older than PERMANENT_SESSION_LIFETIME.
             login_user(LoginUser(user))
-            audit.record(
+            audit.by_staff(
                 db,
-                actor=user.username,
-                user_id=user.id,
+                user,
                 action="login",
                 target_type="user",
                 target_id=user.id,
@@ -240,10 +239,9 @@ def login():
 @login_required
 def logout():
     db = get_session()
-    audit.record(
+    audit.by_staff(
         db,
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action="logout",
         target_type="user",
         target_id=current_user.id,

@@ -106,10 +106,9 @@ def _handoff(handoff_id: int) -> Handoff:
 
 
 def _audit_view(handoff: Handoff, action: str, details: dict[str, Any] | None = None) -> None:
-    audit.record(
+    audit.by_staff(
         get_session(),
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action=action,
         target_type="debtor" if handoff.debtor_id else "handoff",
         target_id=handoff.debtor_id or handoff.id,
@@ -424,10 +423,9 @@ def media(inbound_id: int, index: int):
     except MediaUnavailable as exc:
         log.warning("media %s of message %s not shown: %s", index, message.id, exc)
         return Response("No se pudo obtener el archivo.", status=502, mimetype="text/plain")
-    audit.record(
+    audit.by_staff(
         db,
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action="media_viewed",
         target_type="message",
         target_id=message.id,
@@ -503,10 +501,9 @@ def admin_create_user():
         key = next((k for k in USER_ERRORS if k in str(exc)), None)
         flash(USER_ERRORS.get(key, str(exc)), "error")
         return redirect(url_for("console.admin_users"))
-    audit.record(
+    audit.by_staff(
         db,
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action="user_created",
         target_type="user",
         target_id=user.id,
@@ -530,10 +527,9 @@ def admin_toggle_user(user_id: int, verb: str):
     user.active = verb == "activate"
     if not user.active:
         users.end_sessions(user)  # a cookie kept from before must not come back to life on re-activation
-    audit.record(
+    audit.by_staff(
         db,
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action=f"user_{verb}d",
         target_type="user",
         target_id=user.id,

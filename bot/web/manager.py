@@ -115,10 +115,9 @@ def _filters() -> filters.Filters:
 
 
 def _audit(action: str, target_type: str | None = None, target_id: Any = None, **details: Any) -> None:
-    audit.record(
+    audit.by_staff(
         get_session(),
-        actor=current_user.username,
-        user_id=current_user.id,
+        current_user,
         action=action,
         target_type=target_type,
         target_id=target_id,
