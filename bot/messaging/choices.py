@@ -37,12 +37,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.messaging import templates
+from bot.providers.twilio_content import BODY_MAX, LIST_MAX, QUICK_REPLY_MAX, QUICK_REPLY_TITLE
 from bot.store.models import Message
 
 Option = dict[str, Any]  # {"title", "payload"} or {"title", "url"}
+# WhatsApp's limits (the Twilio adapter's, bot.providers.twilio_content): up to 3 quick replies of 20 characters, else a
+# list of up to 10, a text of at most 1,024 characters with buttons
 
-LIST_MAX = 10  # WhatsApp shows up to 10 options as buttons (3 quick replies, else a list picker)
-BODY_MAX = 1024  # the text of a message with buttons
 PAYLOAD_MAX = 200
 # what the metadata of a picked choice's turn carries (``channels/recobra_input.py`` reads it)
 METADATA_KEY = "choice"
@@ -93,10 +94,6 @@ def as_buttons(body: str, options: list[Option], media_url: str | None = None) -
     if urls:
         return len(urls) == 1 and str(urls[0]["url"]).startswith("https://")
     return 0 < len(answers) <= LIST_MAX
-
-
-QUICK_REPLY_MAX = 3  # WhatsApp's quick replies: three buttons of 20 characters (bot.providers.twilio_content)
-QUICK_REPLY_TITLE = 20
 
 
 def behind_a_list(options: list[Option]) -> bool:
